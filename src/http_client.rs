@@ -1,0 +1,64 @@
+//! The one shared `reqwest::Client`: keep-alive pool, connect and request timeouts, a user agent,
+//! and the body-size cap helper. Every probe and channel uses this client (a tidy test forbids
+//! `reqwest::Client::new` elsewhere). It must not interpret responses.
+
+use std::time::Duration;
+
+pub const USER_AGENT: &str = concat!("ledgerd/", env!("CARGO_PKG_VERSION"));
+
+/// Options a probe may vary; the shared client covers the common case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ClientOptions {
+    pub follow_redirects: bool,
+    pub verify_tls: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            follow_redirects: true,
+            verify_tls: true,
+        }
+    }
+}
+
+/// Builds a client. The daemon builds the default one once and shares it; probes that need
+/// other redirect or TLS options build one with `build_with` once, at first use.
+pub fn build_with(opts: ClientOptions) -> reqwest::Client {
+    let redirect = if opts.follow_redirects {
+        reqwest::redirect::Policy::limited(5)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
+    reqwest::Client::builder()
+        .user_agent(USER_AGENT)
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_max_idle_per_host(64)
+        .redirect(redirect)
+        .tls_danger_accept_invalid_certs(!opts.verify_tls)
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+pub fn shared() -> reqwest::Client {
+    build_with(ClientOptions::default())
+}
+
+/// Reads at most `cap` bytes of a response body; the bool says whether the body was longer.
+pub async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: usize,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        let room = cap.saturating_sub(body.len());
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, true));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, false))
+}

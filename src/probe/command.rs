@@ -1,0 +1,228 @@
+//! `command`: the escape hatch. Runs a read-only command (argv, no shell, clean environment,
+//! timeout, bounded output) and judges its exit code and output. It must never be pointed at a
+//! `--fix`: ledgerd only observes, and the example says so.
+
+use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use crate::exec::{self, ExecSpec};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Command {
+    /// Program and arguments; argv[0] is looked up on `env.PATH` (default `/usr/bin:/bin`).
+    argv: Vec<String>,
+    /// The child's whole environment; nothing is inherited from the daemon.
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    /// Working directory (relative to the config file).
+    cwd: Option<PathBuf>,
+    /// Exit codes that count as passing. Default `[0]`.
+    #[serde(default = "default_exit")]
+    expect_exit: Vec<i32>,
+    /// Substrings that must appear in stdout+stderr.
+    #[serde(default)]
+    expect_output_contains: Vec<String>,
+    /// Regexes that must match stdout+stderr.
+    #[serde(default)]
+    expect_output_matches: Vec<String>,
+    /// Regexes that must not match stdout+stderr.
+    #[serde(default)]
+    forbid_output_matches: Vec<String>,
+    /// Health when an expectation fails: "critical" (default) or "degraded".
+    #[serde(default = "default_fail")]
+    on_fail: FailHealth,
+    /// Output kept per stream, bytes. Default 65536.
+    #[serde(default = "default_max")]
+    max_output_bytes: usize,
+}
+
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum FailHealth {
+    Critical,
+    Degraded,
+}
+
+fn default_exit() -> Vec<i32> {
+    vec![0]
+}
+fn default_fail() -> FailHealth {
+    FailHealth::Critical
+}
+fn default_max() -> usize {
+    65536
+}
+
+impl Probe for Command {
+    const KIND: &'static str = "command";
+    const SUMMARY: &'static str =
+        "run a read-only command (argv, clean env, timeout) and check exit code and output";
+    const LESSONS: &'static [u32] = &[4, 17, 27];
+    const EXAMPLE: &'static str = r#"[probe.gateway_config_validate]
+kind = "command"
+lesson = 4
+every = "5m"
+# argv, never a shell; never a command that changes anything (no --fix)
+argv = ["openclaw", "config", "validate", "--json"]
+env = { PATH = "/usr/local/bin:/usr/bin:/bin", HOME = "/home/agent" }
+expect_exit = [0]
+expect_output_contains = ['"valid":true']
+forbid_output_matches = ["(?i)error"]
+on_fail = "critical"
+"#;
+
+    fn validate(&self) -> Vec<Invalid> {
+        let mut bad = Vec::new();
+        if self.argv.is_empty() || self.argv[0].is_empty() {
+            bad.push(Invalid::new("argv", "must name a program"));
+        }
+        for (key, list) in [
+            ("expect_output_matches", &self.expect_output_matches),
+            ("forbid_output_matches", &self.forbid_output_matches),
+        ] {
+            for (i, re) in list.iter().enumerate() {
+                if let Err(e) = regex::Regex::new(re) {
+                    bad.push(Invalid::new(
+                        format!("{key}[{i}]"),
+                        format!("invalid regex: {e}"),
+                    ));
+                }
+            }
+        }
+        if self.max_output_bytes == 0 {
+            bad.push(Invalid::new("max_output_bytes", "must be at least 1"));
+        }
+        bad
+    }
+
+    async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
+        let cwd = self.cwd.as_ref().map(|c| cx.resolve(c));
+        let spec = ExecSpec {
+            argv: &self.argv,
+            env: self.env.clone(),
+            cwd: cwd.as_deref(),
+            timeout: cx.timeout,
+            max_output_bytes: self.max_output_bytes,
+        };
+        let out = match exec::run(&spec).await {
+            Ok(o) => o,
+            Err(e) => return Observation::unknown(format!("could not run: {e}")),
+        };
+        let text = format!("{}{}", out.stdout, out.stderr);
+        let fail = match self.on_fail {
+            FailHealth::Critical => Health::Critical,
+            FailHealth::Degraded => Health::Degraded,
+        };
+        let mut problems: Vec<String> = Vec::new();
+        match out.code {
+            Some(c) if self.expect_exit.contains(&c) => {}
+            Some(c) => problems.push(format!(
+                "exit code {c}, expected one of {:?}",
+                self.expect_exit
+            )),
+            None => problems.push("killed by a signal".into()),
+        }
+        for s in &self.expect_output_contains {
+            if !text.contains(s.as_str()) {
+                problems.push(format!("output lacks {s:?}"));
+            }
+        }
+        for re in &self.expect_output_matches {
+            if regex::Regex::new(re).is_ok_and(|r| !r.is_match(&text)) {
+                problems.push(format!("output does not match /{re}/"));
+            }
+        }
+        for re in &self.forbid_output_matches {
+            if let Some(m) = regex::Regex::new(re)
+                .ok()
+                .and_then(|r| r.find(&text).map(|m| m.as_str().to_string()))
+            {
+                problems.push(format!("output matches forbidden /{re}/: {m:?}"));
+            }
+        }
+        let mut obs = if problems.is_empty() {
+            Observation::ok(format!(
+                "{} exited {}",
+                self.argv[0],
+                out.code.unwrap_or(-1)
+            ))
+        } else {
+            Observation::new(fail, problems.join("; "))
+        };
+        obs = obs
+            .expected(format!("exit in {:?}", self.expect_exit))
+            .evidence("program", out.program.display())
+            .evidence(
+                "exit_code",
+                out.code.map_or("signal".to_string(), |c| c.to_string()),
+            )
+            .metric("duration_seconds", out.elapsed.as_secs_f64());
+        if !problems.is_empty() && !text.trim().is_empty() {
+            obs = obs.evidence("output", text.trim());
+        }
+        if out.truncated {
+            obs = obs.evidence("output_truncated_at_bytes", self.max_output_bytes);
+        }
+        obs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::time::Duration;
+
+    fn probe(toml_src: &str) -> Command {
+        toml::from_str(toml_src).unwrap()
+    }
+
+    async fn look(p: &Command) -> Observation {
+        let client = reqwest::Client::new();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: Duration::from_secs(5),
+            prior: None,
+            base_dir: Path::new("/"),
+            now: chrono::Utc::now(),
+        };
+        p.observe(&cx).await
+    }
+
+    #[tokio::test]
+    async fn ok_critical_and_unknown() {
+        let ok = probe(
+            r#"argv = ["sh", "-c", "echo all good"]
+expect_output_contains = ["good"]"#,
+        );
+        assert!(ok.validate().is_empty());
+        assert_eq!(look(&ok).await.health, Health::Ok);
+
+        let bad = probe(r#"argv = ["sh", "-c", "echo boom; exit 3"]"#);
+        let o = look(&bad).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(o.summary.contains("exit code 3"), "{}", o.summary);
+        assert!(
+            o.evidence
+                .iter()
+                .any(|e| e.key == "output" && e.value.contains("boom"))
+        );
+
+        let missing = probe(r#"argv = ["no-such-binary-ledgerd"]"#);
+        assert_eq!(look(&missing).await.health, Health::Unknown);
+    }
+
+    #[test]
+    fn invalid_regex_is_reported_with_its_key() {
+        let p = probe(
+            r#"argv = ["true"]
+forbid_output_matches = ["ok", "("]"#,
+        );
+        let bad = p.validate();
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].key, "forbid_output_matches[1]");
+    }
+}

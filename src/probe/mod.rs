@@ -1,0 +1,316 @@
+//! The probe contract: the `Probe` trait, `Observation`, `Health`, `Evidence`, `ProbeCx`, and the
+//! `probe_kinds!` list that generates `AnyProbe` (parse by `kind`, validate, dispatch) and the
+//! `KINDS` table. A kind lives in one file beside this one. Probes only look: they never alert,
+//! never write the store and never change what they audit. A finding is data, never an `Err`.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt::Debug;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+mod command;
+mod config_file;
+mod cron_env;
+mod http;
+mod runtime_pin;
+mod token_expiry;
+
+/// How a lesson holds according to one observation. `Unknown` means "could not look"
+/// (permission denied, tool missing, timed out), never "target down".
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Health {
+    Ok,
+    Degraded,
+    Critical,
+    Unknown,
+}
+
+impl Health {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Degraded => "degraded",
+            Health::Critical => "critical",
+            Health::Unknown => "unknown",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Health> {
+        match s {
+            "ok" => Some(Health::Ok),
+            "degraded" => Some(Health::Degraded),
+            "critical" => Some(Health::Critical),
+            "unknown" => Some(Health::Unknown),
+            _ => None,
+        }
+    }
+    /// Severity rank for "worst of": ok < unknown < degraded < critical.
+    pub fn rank(self) -> u8 {
+        match self {
+            Health::Ok => 0,
+            Health::Unknown => 1,
+            Health::Degraded => 2,
+            Health::Critical => 3,
+        }
+    }
+    pub fn worst(self, other: Health) -> Health {
+        if other.rank() > self.rank() {
+            other
+        } else {
+            self
+        }
+    }
+    pub fn is_ok(self) -> bool {
+        self == Health::Ok
+    }
+}
+
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One fact a person can act on: a path, key name, PID, exit code, status code or fingerprint.
+/// Never a secret value.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Evidence {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Metric {
+    pub name: String,
+    pub value: f64,
+}
+
+/// Longest evidence value kept; longer values are cut with a marker.
+pub const EVIDENCE_MAX_CHARS: usize = 400;
+
+/// What one probe run saw.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Observation {
+    pub health: Health,
+    /// One line: what was observed ("$.data has 0 items").
+    pub summary: String,
+    /// What was expected, when the probe can say it ("$.data min_len 1").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<Metric>,
+    /// Kind-specific memory handed back as `ProbeCx::prior` on the next run (a runtime's version,
+    /// a config's key set). Probes set it only on observations they want to compare against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts: Option<serde_json::Value>,
+}
+
+impl Observation {
+    pub fn new(health: Health, summary: impl Into<String>) -> Self {
+        Observation {
+            health,
+            summary: summary.into(),
+            expected: None,
+            evidence: Vec::new(),
+            metrics: Vec::new(),
+            facts: None,
+        }
+    }
+    pub fn ok(summary: impl Into<String>) -> Self {
+        Self::new(Health::Ok, summary)
+    }
+    pub fn degraded(summary: impl Into<String>) -> Self {
+        Self::new(Health::Degraded, summary)
+    }
+    pub fn critical(summary: impl Into<String>) -> Self {
+        Self::new(Health::Critical, summary)
+    }
+    pub fn unknown(summary: impl Into<String>) -> Self {
+        Self::new(Health::Unknown, summary)
+    }
+    /// The standard answer of a kind on an OS it does not support.
+    pub fn unsupported_os(os: &str) -> Self {
+        Self::unknown(format!("only available on {os}"))
+    }
+    pub fn expected(mut self, what: impl Into<String>) -> Self {
+        self.expected = Some(what.into());
+        self
+    }
+    /// Adds evidence; the value is truncated to `EVIDENCE_MAX_CHARS`.
+    pub fn evidence(mut self, key: impl Into<String>, value: impl std::fmt::Display) -> Self {
+        self.push_evidence(key, value);
+        self
+    }
+    pub fn push_evidence(&mut self, key: impl Into<String>, value: impl std::fmt::Display) {
+        self.evidence.push(Evidence {
+            key: key.into(),
+            value: crate::redact::truncate(&value.to_string(), EVIDENCE_MAX_CHARS),
+        });
+    }
+    pub fn metric(mut self, name: impl Into<String>, value: f64) -> Self {
+        self.metrics.push(Metric {
+            name: name.into(),
+            value,
+        });
+        self
+    }
+    pub fn facts(mut self, facts: serde_json::Value) -> Self {
+        self.facts = Some(facts);
+        self
+    }
+}
+
+/// What a probe may use while it looks. Built by the scheduler for each run.
+pub struct ProbeCx<'a> {
+    pub probe_id: &'a str,
+    /// The one shared HTTP client (keep-alive, timeouts, body cap); see `http_client`.
+    pub http: &'a reqwest::Client,
+    /// The run's deadline; the scheduler enforces it too, this is for child processes.
+    pub timeout: Duration,
+    /// `facts` of the most recent observation of this probe that carried facts.
+    pub prior: Option<&'a serde_json::Value>,
+    /// Directory of the config file that defined the probe; relative paths resolve against it.
+    pub base_dir: &'a Path,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl ProbeCx<'_> {
+    /// Resolves a configured path: `~/` to `$HOME`, relative paths against `base_dir`.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        resolve_path(self.base_dir, p)
+    }
+}
+
+/// `~/x` → `$HOME/x`; relative → `base/x`; absolute unchanged.
+pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {
+    if let Ok(rest) = p.strip_prefix("~")
+        && let Some(home) = std::env::var_os("HOME")
+    {
+        return PathBuf::from(home).join(rest);
+    }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// A problem with one key of a probe's (or channel's) own table, found at load time.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Invalid {
+    /// Key path below the probe's table, e.g. `expect_json[1].path`; empty for the whole table.
+    pub key: String,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Invalid {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A probe kind: one file, registered in `probe_kinds!`.
+pub trait Probe: DeserializeOwned + Debug + Send + Sync + 'static {
+    /// `kind = "http"` in config; a snake_case noun.
+    const KIND: &'static str;
+    /// One line for `ledgerd kinds`.
+    const SUMMARY: &'static str;
+    /// The lessons this kind was written for.
+    const LESSONS: &'static [u32];
+    /// A commented TOML `[probe.<id>]` table; a test parses it through the real loader.
+    const EXAMPLE: &'static str;
+    /// Cross-field checks at load; every problem at once.
+    fn validate(&self) -> Vec<Invalid> {
+        Vec::new()
+    }
+    /// Looks once. Never fails: a problem is an `Observation` with the right health.
+    fn observe(&self, cx: &ProbeCx<'_>) -> impl Future<Output = Observation> + Send;
+}
+
+/// One row of the kinds table (`ledgerd kinds`, docs, tidy test).
+#[derive(Clone, Copy, Debug)]
+pub struct KindInfo {
+    pub kind: &'static str,
+    pub summary: &'static str,
+    pub lessons: &'static [u32],
+    pub example: &'static str,
+}
+
+fn parse_kind<P: Probe>(value: toml::Value) -> Result<P, Vec<Invalid>> {
+    let probe: P = serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key == "." { String::new() } else { key };
+        vec![Invalid::new(key, e.inner().to_string())]
+    })?;
+    let problems = probe.validate();
+    if problems.is_empty() {
+        Ok(probe)
+    } else {
+        Err(problems)
+    }
+}
+
+macro_rules! probe_kinds {
+    ($($module:ident :: $ty:ident),* $(,)?) => {
+        /// Every configured probe, whatever its kind.
+        #[derive(Debug)]
+        pub enum AnyProbe {
+            $($ty($module::$ty),)*
+        }
+
+        /// All kinds, in registration order.
+        pub const KINDS: &[KindInfo] = &[
+            $(KindInfo {
+                kind: <$module::$ty as Probe>::KIND,
+                summary: <$module::$ty as Probe>::SUMMARY,
+                lessons: <$module::$ty as Probe>::LESSONS,
+                example: <$module::$ty as Probe>::EXAMPLE,
+            },)*
+        ];
+
+        impl AnyProbe {
+            /// Parses the kind-specific keys (the common keys already removed). `None` when the
+            /// kind is not known.
+            pub fn parse(kind: &str, value: toml::Value) -> Option<Result<AnyProbe, Vec<Invalid>>> {
+                $(if kind == <$module::$ty as Probe>::KIND {
+                    return Some(parse_kind::<$module::$ty>(value).map(AnyProbe::$ty));
+                })*
+                None
+            }
+
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(AnyProbe::$ty(_) => <$module::$ty as Probe>::KIND,)*
+                }
+            }
+
+            pub async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
+                match self {
+                    $(AnyProbe::$ty(p) => p.observe(cx).await,)*
+                }
+            }
+        }
+    };
+}
+
+// The registry: one line per kind (the `mod` line above plus one here).
+probe_kinds! {
+    command::Command,
+    config_file::ConfigFile,
+    cron_env::CronEnv,
+    http::Http,
+    runtime_pin::RuntimePin,
+    token_expiry::TokenExpiry,
+}
+
+/// Names of all kinds, for error messages.
+pub fn kind_names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.kind).collect()
+}
