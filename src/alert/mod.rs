@@ -1,0 +1,225 @@
+//! Alerts: the `Alert` a transition produces, the `Channel` trait every delivery kind implements,
+//! and the `channel_kinds!` list that generates `AnyChannel` and `CHANNEL_KINDS`. A channel kind
+//! lives in one file beside this one; it only formats and delivers. Whether and where to send is
+//! `route`'s job; retries live once, in the store's outbox, never in a channel.
+
+use crate::probe::{Evidence, Health, Invalid};
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::Duration;
+
+pub mod outbox;
+pub mod render;
+pub mod route;
+
+mod desktop;
+mod webhook;
+
+/// What happened to a probe's lesson.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Event {
+    Firing,
+    Resolved,
+    Reminder,
+    Test,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Firing => "firing",
+            Event::Resolved => "resolved",
+            Event::Reminder => "reminder",
+            Event::Test => "test",
+        }
+    }
+}
+
+/// Everything a message says. Built by the engine from a transition; rendered by channels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    pub event: Event,
+    /// The primary lesson, then all lessons the probe cites.
+    pub lesson: u32,
+    pub lessons: Vec<u32>,
+    /// The one-rule lesson.
+    pub rule: String,
+    /// What failed, in the ledger's words.
+    pub lesson_title: String,
+    /// The ledger's fix.
+    pub fix: String,
+    pub probe: String,
+    pub kind: String,
+    pub host: String,
+    pub health: Health,
+    /// What was observed.
+    pub summary: String,
+    pub expected: Option<String>,
+    pub evidence: Vec<Evidence>,
+    /// When the probe started failing (firing) or recovered (resolved).
+    pub since: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+    /// Link to the probe's page on the dashboard.
+    pub url: String,
+    /// Incident number in the store (0 for test alerts).
+    pub incident: i64,
+}
+
+/// A delivery problem. `retryable` ones go back to the outbox with backoff.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    pub retryable: bool,
+    pub message: String,
+    /// A receiver's `Retry-After`, when it gave one.
+    pub retry_after: Option<Duration>,
+}
+
+impl SendError {
+    pub fn retry(message: impl Into<String>) -> Self {
+        SendError {
+            retryable: true,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        SendError {
+            retryable: false,
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+    /// Classifies an HTTP answer: 2xx is not an error; 408, 429 and 5xx are retryable; other 4xx
+    /// are permanent (the channel is misconfigured).
+    pub fn from_status(
+        status: reqwest::StatusCode,
+        retry_after: Option<&reqwest::header::HeaderValue>,
+        body: &str,
+    ) -> Option<Self> {
+        if status.is_success() {
+            return None;
+        }
+        let message = format!(
+            "HTTP {}: {}",
+            status.as_u16(),
+            crate::redact::truncate(body.trim(), 200)
+        );
+        let retry_after = retry_after
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let retryable =
+            status.is_server_error() || status.as_u16() == 429 || status.as_u16() == 408;
+        Some(SendError {
+            retryable,
+            message,
+            retry_after,
+        })
+    }
+    /// Classifies a transport error: always retryable (timeouts, refused connections).
+    pub fn from_reqwest(e: &reqwest::Error) -> Self {
+        SendError::retry(format!("{e}"))
+    }
+}
+
+/// What a delivery needs besides the alert.
+pub struct SendCx<'a> {
+    pub channel_id: &'a str,
+    pub http: &'a reqwest::Client,
+    pub timeout: Duration,
+    /// Stable per (alert, channel): receivers that support idempotency keys get it.
+    pub idempotency_key: &'a str,
+}
+
+/// An alert channel kind: one file, registered in `channel_kinds!`.
+pub trait Channel: DeserializeOwned + Debug + Send + Sync + 'static {
+    const KIND: &'static str;
+    const SUMMARY: &'static str;
+    /// A commented `[channel.<id>]` table; a test loads it through the real loader.
+    const EXAMPLE: &'static str;
+    fn validate(&self) -> Vec<Invalid> {
+        Vec::new()
+    }
+    /// Delivers one alert; `Ok` carries a short description of the receiver's answer.
+    fn send(
+        &self,
+        cx: &SendCx<'_>,
+        alert: &Alert,
+    ) -> impl Future<Output = Result<String, SendError>> + Send;
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct ChannelKindInfo {
+    pub kind: &'static str,
+    pub summary: &'static str,
+    pub example: &'static str,
+}
+
+fn parse_kind<C: Channel>(value: toml::Value) -> Result<C, Vec<Invalid>> {
+    let ch: C = serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        vec![Invalid::new(
+            if key == "." { String::new() } else { key },
+            e.inner().to_string(),
+        )]
+    })?;
+    let problems = ch.validate();
+    if problems.is_empty() {
+        Ok(ch)
+    } else {
+        Err(problems)
+    }
+}
+
+macro_rules! channel_kinds {
+    ($($module:ident :: $ty:ident),* $(,)?) => {
+        #[derive(Debug)]
+        pub enum AnyChannel {
+            $($ty($module::$ty),)*
+        }
+
+        pub const CHANNEL_KINDS: &[ChannelKindInfo] = &[
+            $(ChannelKindInfo {
+                kind: <$module::$ty as Channel>::KIND,
+                summary: <$module::$ty as Channel>::SUMMARY,
+                example: <$module::$ty as Channel>::EXAMPLE,
+            },)*
+        ];
+
+        impl AnyChannel {
+            pub fn parse(kind: &str, value: toml::Value) -> Option<Result<AnyChannel, Vec<Invalid>>> {
+                $(if kind == <$module::$ty as Channel>::KIND {
+                    return Some(parse_kind::<$module::$ty>(value).map(AnyChannel::$ty));
+                })*
+                None
+            }
+
+            pub fn kind(&self) -> &'static str {
+                match self {
+                    $(AnyChannel::$ty(_) => <$module::$ty as Channel>::KIND,)*
+                }
+            }
+
+            pub async fn send(&self, cx: &SendCx<'_>, alert: &Alert) -> Result<String, SendError> {
+                match self {
+                    $(AnyChannel::$ty(c) => c.send(cx, alert).await,)*
+                }
+            }
+        }
+    };
+}
+
+// The registry: one line per kind (the `mod` line above plus one here).
+channel_kinds! {
+    desktop::Desktop,
+    webhook::Webhook,
+}
+
+pub fn channel_kind_names() -> Vec<&'static str> {
+    CHANNEL_KINDS.iter().map(|k| k.kind).collect()
+}

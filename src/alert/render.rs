@@ -1,0 +1,103 @@
+//! Plain-text rendering of an `Alert`: the title (`L14 · Cron is not your shell — cron_env:x on
+//! vps-1`) and the body every channel starts from. Channels that have markup escape probed text
+//! themselves. It must not decide whether to send.
+
+use super::{Alert, Event};
+
+/// `L26 · HTTP 200 is not proof of correctness — http:hub_gateway on vps-1`, prefixed for
+/// resolved and reminder messages.
+pub fn title(a: &Alert) -> String {
+    let prefix = match a.event {
+        Event::Firing => "",
+        Event::Resolved => "RESOLVED ",
+        Event::Reminder => "STILL FAILING ",
+        Event::Test => "TEST ",
+    };
+    format!(
+        "{prefix}L{} · {} — {}:{} on {}",
+        a.lesson, a.rule, a.kind, a.probe, a.host
+    )
+}
+
+/// The plain-text body: observed vs expected, evidence, since-when, the ledger's fix, the link.
+pub fn body(a: &Alert) -> String {
+    let mut out = String::new();
+    let state = match a.event {
+        Event::Resolved => "resolved".to_string(),
+        _ => a.health.to_string(),
+    };
+    out.push_str(&format!(
+        "Lesson {}: {} ({})\n",
+        a.lesson, a.rule, a.lesson_title
+    ));
+    out.push_str(&format!(
+        "Probe {} ({}) on {}: {}\n",
+        a.probe, a.kind, a.host, state
+    ));
+    out.push_str(&format!("Observed: {}\n", a.summary));
+    if let Some(e) = &a.expected {
+        out.push_str(&format!("Expected: {e}\n"));
+    }
+    if !a.evidence.is_empty() {
+        out.push_str("Evidence:\n");
+        for e in &a.evidence {
+            out.push_str(&format!("  - {}: {}\n", e.key, e.value));
+        }
+    }
+    let since_word = if a.event == Event::Resolved {
+        "Failing since"
+    } else {
+        "Since"
+    };
+    out.push_str(&format!(
+        "{since_word}: {}\n",
+        a.since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
+    if a.lessons.len() > 1 {
+        let all: Vec<String> = a.lessons.iter().map(|l| format!("L{l}")).collect();
+        out.push_str(&format!("Lessons: {}\n", all.join(", ")));
+    }
+    out.push_str(&format!("Fix (ledger): {}\n", a.fix));
+    out.push_str(&format!("Dashboard: {}", a.url));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{Evidence, Health};
+
+    #[test]
+    fn title_and_body_cite_the_lesson() {
+        let a = Alert {
+            event: Event::Firing,
+            lesson: 14,
+            lessons: vec![14],
+            rule: "Cron is not your shell".into(),
+            lesson_title: "Cron jobs failed because env vars were missing".into(),
+            fix: "Source config explicitly inside cron scripts".into(),
+            probe: "agent-crontab".into(),
+            kind: "cron_env".into(),
+            host: "vps-1".into(),
+            health: Health::Critical,
+            summary: "1 job lacks SHOPIFY_TOKEN".into(),
+            expected: Some("every variable a job uses is set".into()),
+            evidence: vec![Evidence {
+                key: "crontab:3".into(),
+                value: "uses $SHOPIFY_TOKEN".into(),
+            }],
+            since: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            at: chrono::DateTime::from_timestamp(60, 0).unwrap(),
+            url: "http://127.0.0.1:9477/probe/agent-crontab".into(),
+            incident: 1,
+        };
+        assert_eq!(
+            title(&a),
+            "L14 · Cron is not your shell — cron_env:agent-crontab on vps-1"
+        );
+        let b = body(&a);
+        assert!(b.contains("Observed: 1 job lacks SHOPIFY_TOKEN"));
+        assert!(b.contains("Fix (ledger): Source config"));
+        assert!(b.contains("Since: 1970-01-01T00:00:00Z"));
+    }
+}

@@ -1,0 +1,73 @@
+//! `webhook`: a generic JSON POST of the whole alert (plus `title` and `text`), with optional
+//! extra headers. Formats and delivers only; the outbox retries.
+
+use super::{Alert, Channel, SendCx, SendError, render};
+use crate::probe::Invalid;
+use crate::redact::Secret;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// Where to POST; may hold a token, so it is a secret (`url_file` or `${ENV}` work too).
+    url: Secret,
+    /// Extra headers (values are secrets: never logged).
+    #[serde(default)]
+    headers: BTreeMap<String, Secret>,
+}
+
+impl Channel for Webhook {
+    const KIND: &'static str = "webhook";
+    const SUMMARY: &'static str =
+        "POST the alert as JSON (lesson, rule, probe, host, health, evidence, title, text)";
+    const EXAMPLE: &'static str = r#"[channel.ops_webhook]
+kind = "webhook"
+url = "http://127.0.0.1:8788/ledgerd"     # or url_file = "/etc/ledgerd/webhook.url"
+headers = { Authorization = "Bearer ${LEDGERD_WEBHOOK_TOKEN:-dev}" }
+"#;
+
+    fn validate(&self) -> Vec<Invalid> {
+        match reqwest::Url::parse(self.url.expose()) {
+            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Vec::new(),
+            Ok(_) => vec![Invalid::new("url", "expected an http:// or https:// URL")],
+            Err(e) => vec![Invalid::new(
+                "url",
+                format!("invalid URL ({}): {e}", self.url.fingerprint()),
+            )],
+        }
+    }
+
+    async fn send(&self, cx: &SendCx<'_>, alert: &Alert) -> Result<String, SendError> {
+        let mut payload = serde_json::to_value(alert)
+            .map_err(|e| SendError::permanent(format!("encoding alert: {e}")))?;
+        if let Some(obj) = payload.as_object_mut() {
+            obj.insert("title".into(), render::title(alert).into());
+            obj.insert("text".into(), render::body(alert).into());
+            obj.insert("idempotency_key".into(), cx.idempotency_key.into());
+        }
+        let mut req = cx
+            .http
+            .post(self.url.expose())
+            .timeout(cx.timeout)
+            .header("Idempotency-Key", cx.idempotency_key)
+            .json(&payload);
+        for (k, v) in &self.headers {
+            req = req.header(k, v.expose());
+        }
+        let resp = req.send().await.map_err(|e| {
+            SendError::retry(format!(
+                "POST to webhook {}: {}",
+                self.url.fingerprint(),
+                e.without_url()
+            ))
+        })?;
+        let status = resp.status();
+        let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
+        let body = resp.text().await.unwrap_or_default();
+        match SendError::from_status(status, retry_after.as_ref(), &body) {
+            Some(e) => Err(e),
+            None => Ok(format!("HTTP {}", status.as_u16())),
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! The command line: clap derive types only. Parsing lives here; behaviour lives in `cmd/`.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ledgerd",
+    version,
+    about = "Guards an AI-agent deployment against the Failure Ledger's known failures"
+)]
+pub struct Cli {
+    /// Config file. Default: $LEDGERD_CONFIG, /etc/ledgerd/config.toml,
+    /// ~/.config/ledgerd/config.toml, else the embedded self-audit of this host.
+    #[arg(long, short, global = true, env = "LEDGERD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Colours: auto (on a terminal), always, never.
+    #[arg(long, global = true, default_value = "auto")]
+    pub color: ColorChoice,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: schedule probes, record, alert, serve the dashboard.
+    Run {
+        /// Log as JSON lines instead of text.
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Run probes once and print what they see. Exit 0 when all ok, 1 when any lesson is
+    /// violated, 78 on config errors.
+    Check {
+        /// Only this probe (repeatable).
+        #[arg(long)]
+        probe: Vec<String>,
+        /// Only probes guarding this lesson (repeatable).
+        #[arg(long)]
+        lesson: Vec<u32>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Validate the config: every error with its file, key path and line; exit 78 on errors.
+    Doctor {
+        /// Treat warnings as errors.
+        #[arg(long)]
+        strict: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// The lesson catalog with the probes guarding each lesson and its current state.
+    Lessons {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Probe and channel kinds.
+    Kinds {
+        /// Print each kind's example config.
+        #[arg(long)]
+        examples: bool,
+    },
+    /// Last state of every probe, from the store.
+    Status {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}

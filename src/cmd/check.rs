@@ -1,0 +1,144 @@
+//! `ledgerd check`: run the selected probes once, now, and print what they see. Exit 0 when all
+//! are ok, 1 when any lesson is violated or at risk (or a probe could not look), 78 on config
+//! errors. Uses stored facts as priors when a store exists, and writes nothing.
+
+use super::{EXIT_OK, EXIT_VIOLATION, Paint};
+use crate::cli::Format;
+use crate::engine::scheduler::observe_once;
+use crate::probe::{Health, Observation};
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+pub fn run(
+    path: Option<&Path>,
+    probes: &[String],
+    lessons: &[u32],
+    format: Format,
+    paint: Paint,
+) -> anyhow::Result<u8> {
+    let config = match super::load_or_report(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    for p in probes {
+        if !config.probes.iter().any(|c| &c.id == p) {
+            eprintln!("ledgerd: no probe '{p}' in the config");
+            return Ok(super::EXIT_ERROR);
+        }
+    }
+    let selected: Vec<usize> = config
+        .probes
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| probes.is_empty() || probes.contains(&p.id))
+        .filter(|(_, p)| lessons.is_empty() || p.lessons.iter().any(|l| lessons.contains(&l.0)))
+        .map(|(i, _)| i)
+        .collect();
+    let priors: HashMap<String, serde_json::Value> =
+        crate::store::Store::open_existing(&config.daemon.state_dir)
+            .ok()
+            .flatten()
+            .and_then(|s| s.states().ok())
+            .map(|rows| {
+                rows.into_iter()
+                    .filter_map(|r| r.facts.map(|f| (r.probe, f)))
+                    .collect()
+            })
+            .unwrap_or_default();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let http = crate::http_client::shared();
+    let results: Vec<(usize, Observation)> = rt.block_on(async {
+        let sem = tokio::sync::Semaphore::new(config.daemon.concurrency);
+        let futs = selected.iter().map(|&i| {
+            let (sem, http, config, priors) = (&sem, &http, &config, &priors);
+            async move {
+                let _permit = sem.acquire().await;
+                (
+                    i,
+                    observe_once(config, i, http, priors.get(&config.probes[i].id)).await,
+                )
+            }
+        });
+        futures::future::join_all(futs).await
+    });
+    let health: HashMap<String, Health> = results
+        .iter()
+        .map(|(i, o)| (config.probes[*i].id.clone(), o.health))
+        .collect();
+    let mut violated: BTreeSet<u32> = BTreeSet::new();
+    for (i, o) in &results {
+        if !o.health.is_ok() {
+            violated.extend(config.probes[*i].lessons.iter().map(|l| l.0));
+        }
+    }
+    let exit = if violated.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_VIOLATION
+    };
+    if format == Format::Json {
+        let v = serde_json::json!({
+            "host": config.daemon.host,
+            "results": results.iter().map(|(i, o)| {
+                let p = &config.probes[*i];
+                serde_json::json!({"probe": p.id, "kind": p.kind(), "lessons": p.lessons, "shadow": p.mode == crate::config::Mode::Shadow, "observation": o})
+            }).collect::<Vec<_>>(),
+            "lessons": crate::status::lessons(&config, &health).into_iter().filter(|l| !l.probes.is_empty()).collect::<Vec<_>>(),
+            "violated_lessons": violated,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(exit);
+    }
+    let mut sorted = results.clone();
+    sorted.sort_by_key(|(i, o)| {
+        (
+            std::cmp::Reverse(o.health.rank()),
+            config.probes[*i].primary_lesson(),
+            config.probes[*i].id.clone(),
+        )
+    });
+    for (i, o) in &sorted {
+        let p = &config.probes[*i];
+        let lessons: Vec<String> = p.lessons.iter().map(|l| l.to_string()).collect();
+        let rule = config
+            .catalog
+            .get(p.primary_lesson().0)
+            .map(|l| l.rule.as_str())
+            .unwrap_or("");
+        println!(
+            "{:<12} {:<8} {} {}  {}",
+            paint.health(o.health),
+            lessons.join(","),
+            paint.bold(&p.id),
+            paint.dim(&format!("({})", p.kind())),
+            o.summary
+        );
+        if !o.health.is_ok() {
+            println!("             lesson: {rule}");
+            if let Some(e) = &o.expected {
+                println!("             expected: {e}");
+            }
+            for e in &o.evidence {
+                println!("             {}: {}", e.key, e.value);
+            }
+        }
+    }
+    let count = |h: Health| results.iter().filter(|(_, o)| o.health == h).count();
+    let v: Vec<String> = violated.iter().map(|l| format!("L{l}")).collect();
+    println!(
+        "{} probes: {} ok, {} degraded, {} critical, {} unknown{}",
+        results.len(),
+        count(Health::Ok),
+        count(Health::Degraded),
+        count(Health::Critical),
+        count(Health::Unknown),
+        if v.is_empty() {
+            String::from(" — all lessons hold")
+        } else {
+            format!(" — lessons not holding: {}", v.join(", "))
+        }
+    );
+    Ok(exit)
+}

@@ -1,0 +1,71 @@
+//! `ledgerd doctor`: validate the config and print every error (file, key path, line:column),
+//! then warnings; exit 78 on errors (or on warnings with `--strict`).
+
+use super::{EXIT_CONFIG, EXIT_OK, Paint};
+use crate::cli::Format;
+use crate::config;
+use std::path::Path;
+
+pub fn run(path: Option<&Path>, strict: bool, format: Format, paint: Paint) -> anyhow::Result<u8> {
+    let origin = config::find(path)
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "<embedded default>".into());
+    let result = config::load(path);
+    let (errors, warnings, summary) = match &result {
+        Ok(c) => (
+            Vec::new(),
+            c.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>(),
+            Some(c),
+        ),
+        Err(e) => (
+            e.0.iter().map(|e| e.to_string()).collect(),
+            Vec::new(),
+            None,
+        ),
+    };
+    let failed = !errors.is_empty() || (strict && !warnings.is_empty());
+    if format == Format::Json {
+        let v = serde_json::json!({
+            "config": origin,
+            "ok": !failed,
+            "errors": result.as_ref().err().map(|e| e.0.iter().map(|e| serde_json::json!({
+                "file": e.file.display().to_string(), "key": e.key, "line": e.at.map(|a| a.0), "column": e.at.map(|a| a.1), "message": e.message,
+            })).collect::<Vec<_>>()).unwrap_or_default(),
+            "warnings": warnings,
+            "probes": summary.map(|c| c.probes.len()),
+            "channels": summary.map(|c| c.channels.len()),
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(if failed { EXIT_CONFIG } else { EXIT_OK });
+    }
+    for e in &errors {
+        println!("{} {e}", paint.red("error:"));
+    }
+    for w in &warnings {
+        println!("{} {w}", paint.yellow("warning:"));
+    }
+    match summary {
+        Some(c) => {
+            let files: Vec<String> = c.files.iter().map(|f| f.display().to_string()).collect();
+            println!(
+                "{} {origin}: {} probes, {} channels, {} routes, {} lessons in the catalog (files: {})",
+                if failed {
+                    paint.red("config not accepted (--strict):")
+                } else {
+                    paint.green("config ok:")
+                },
+                c.probes.len(),
+                c.channels.len(),
+                c.routes.len(),
+                c.catalog.len(),
+                files.join(", ")
+            );
+        }
+        None => println!(
+            "{} {} error(s) in {origin}",
+            paint.red("config invalid:"),
+            errors.len()
+        ),
+    }
+    Ok(if failed { EXIT_CONFIG } else { EXIT_OK })
+}

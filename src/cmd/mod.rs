@@ -1,0 +1,124 @@
+//! Subcommands, one file each, and what they share: exit codes, config loading with error
+//! printing, colours. `anyhow` is allowed here and in `main.rs` only. Printing to stdout lives
+//! here (a tidy test forbids `println!` elsewhere).
+
+pub mod check;
+pub mod doctor;
+pub mod kinds;
+pub mod lessons;
+pub mod run;
+pub mod status;
+
+use crate::cli::{Cli, ColorChoice, Command};
+use crate::config::{self, Config};
+use std::io::IsTerminal;
+
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_VIOLATION: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+/// EX_CONFIG from sysexits.h: systemd's `RestartPreventExitStatus=78` stops a crash loop on it.
+pub const EXIT_CONFIG: u8 = 78;
+
+pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
+    };
+    let paint = Paint { on: color };
+    let cfg = cli.config.as_deref();
+    match cli.command {
+        Command::Run { log_json } => run::run(cfg, log_json),
+        Command::Check {
+            probe,
+            lesson,
+            format,
+        } => check::run(cfg, &probe, &lesson, format, paint),
+        Command::Doctor { strict, format } => doctor::run(cfg, strict, format, paint),
+        Command::Lessons { format } => lessons::run(cfg, format, paint),
+        Command::Kinds { examples } => kinds::run(examples),
+        Command::Status { format } => status::run(cfg, format, paint),
+    }
+}
+
+/// Loads the config or prints every error to stderr; `Err(78)` then.
+pub fn load_or_report(path: Option<&std::path::Path>) -> Result<Config, u8> {
+    config::load(path).map_err(|errors| {
+        for e in &errors.0 {
+            eprintln!("error: {e}");
+        }
+        eprintln!(
+            "ledgerd: {} config error(s); nothing was started (exit 78)",
+            errors.0.len()
+        );
+        EXIT_CONFIG
+    })
+}
+
+/// ANSI colours when writing to a terminal.
+#[derive(Clone, Copy, Debug)]
+pub struct Paint {
+    pub on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    pub fn red(&self, s: &str) -> String {
+        self.wrap("31", s)
+    }
+    pub fn yellow(&self, s: &str) -> String {
+        self.wrap("33", s)
+    }
+    pub fn green(&self, s: &str) -> String {
+        self.wrap("32", s)
+    }
+    pub fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+    pub fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    /// A health word with a symbol, so colour is never the only signal.
+    pub fn health(&self, h: crate::probe::Health) -> String {
+        use crate::probe::Health::*;
+        match h {
+            Ok => self.green("✓ ok"),
+            Degraded => self.yellow("! degraded"),
+            Critical => self.red("✗ critical"),
+            Unknown => self.dim("? unknown"),
+        }
+    }
+    pub fn state(&self, s: crate::status::LessonState) -> String {
+        use crate::status::LessonState::*;
+        match s {
+            Violated => self.red("✗ violated"),
+            AtRisk => self.yellow("! at risk"),
+            Unknown => self.dim("? unknown"),
+            Holding => self.green("✓ holding"),
+            NotGuarded => self.dim("- not guarded"),
+        }
+    }
+}
+
+/// Latest health per probe from the store, if the store exists and is readable.
+pub fn stored_health(config: &Config) -> std::collections::HashMap<String, crate::probe::Health> {
+    let mut out = std::collections::HashMap::new();
+    if let Ok(Some(store)) = crate::store::Store::open_existing(&config.daemon.state_dir)
+        && let Ok(rows) = store.latest_observations()
+    {
+        for r in rows {
+            if let Some(h) = crate::probe::Health::parse(&r.health) {
+                out.insert(r.probe, h);
+            }
+        }
+    }
+    out
+}

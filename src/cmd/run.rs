@@ -1,0 +1,38 @@
+//! `ledgerd run`: set up logging and hand over to the daemon. Exit 78 on config errors (so
+//! systemd's `RestartPreventExitStatus=78` stops a crash loop), 2 when the store or the listen
+//! address cannot be used, 0 after a clean SIGTERM/SIGINT.
+
+use super::{EXIT_ERROR, EXIT_OK};
+use std::path::Path;
+
+pub fn run(path: Option<&Path>, log_json: bool) -> anyhow::Result<u8> {
+    init_tracing(log_json);
+    let config = match super::load_or_report(path) {
+        Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match rt.block_on(crate::daemon::run(config, path.map(Path::to_path_buf))) {
+        Ok(()) => Ok(EXIT_OK),
+        Err(e) => {
+            tracing::error!(error = %e, "daemon stopped");
+            eprintln!("ledgerd: {e}");
+            Ok(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LEDGERD_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}

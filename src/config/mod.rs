@@ -1,0 +1,1152 @@
+//! Loads `config.toml` and its includes once into typed values (`Config`), reporting every
+//! problem with its file, key path and line/column (`ConfigErrors`, exit 78). This is the only
+//! place that knows the file format; everything after it sees typed values. It must not run
+//! probes, touch the store or send anything.
+
+pub mod env;
+pub mod error;
+pub mod raw;
+
+pub use error::{ConfigError, ConfigErrors, ConfigWarning};
+
+use crate::alert::AnyChannel;
+use crate::ledger::{AUDIENCES, BUILTIN_LESSONS, CLASSES, Catalog, Lesson, LessonId};
+use crate::probe::{AnyProbe, Health};
+use error::Sink;
+use raw::*;
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The embedded default: a self-audit of this host.
+pub const DEFAULT_CONFIG: &str = include_str!("../../checks/default.toml");
+/// Embedded probe packs, named `builtin:<name>` in `include`.
+pub const BUILTIN_PACKS: &[(&str, &str)] = &[
+    ("host.toml", include_str!("../../checks/host.toml")),
+    ("openclaw.toml", include_str!("../../checks/openclaw.toml")),
+    ("hermes.toml", include_str!("../../checks/hermes.toml")),
+];
+/// Standard config locations, searched in order when `--config` is not given.
+pub const STANDARD_PATHS: &[&str] = &["/etc/ledgerd/config.toml", "~/.config/ledgerd/config.toml"];
+
+#[derive(Debug)]
+pub struct Config {
+    pub daemon: Daemon,
+    pub catalog: Catalog,
+    pub probes: Vec<ProbeConfig>,
+    pub channels: Vec<ChannelConfig>,
+    pub routes: Vec<Route>,
+    /// Every file read (main first), for reload watching and `doctor`.
+    pub files: Vec<PathBuf>,
+    pub warnings: Vec<ConfigWarning>,
+    /// Where the main config came from.
+    pub origin: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Daemon {
+    pub listen: SocketAddr,
+    pub state_dir: PathBuf,
+    pub host: String,
+    pub concurrency: usize,
+    pub retention: Duration,
+    pub dashboard_url: String,
+    pub default_timeout: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    Every(Duration),
+    Cron {
+        expr: String,
+        cron: Box<croner::Cron>,
+        tz: chrono_tz::Tz,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Enforce,
+    Shadow,
+}
+
+#[derive(Debug)]
+pub struct ProbeConfig {
+    pub id: String,
+    /// Never empty; the first is the primary lesson.
+    pub lessons: Vec<LessonId>,
+    pub schedule: Schedule,
+    pub jitter: Option<Duration>,
+    pub timeout: Duration,
+    /// Highest health this probe reports (`severity = "warn"` caps at degraded).
+    pub max_health: Health,
+    pub tags: Vec<String>,
+    pub mode: Mode,
+    pub fail_after: Option<u32>,
+    pub resolve_after: Option<u32>,
+    pub description: Option<String>,
+    pub depends_on: Vec<String>,
+    pub probe: AnyProbe,
+    pub file: PathBuf,
+    pub base_dir: PathBuf,
+}
+
+impl ProbeConfig {
+    pub fn kind(&self) -> &'static str {
+        self.probe.kind()
+    }
+    pub fn primary_lesson(&self) -> LessonId {
+        self.lessons.first().copied().unwrap_or(LessonId(0))
+    }
+    /// The nominal interval (for cron: the gap between the next two runs), used for staleness.
+    pub fn nominal_interval(&self) -> Duration {
+        match &self.schedule {
+            Schedule::Every(d) => *d,
+            Schedule::Cron { cron, tz, .. } => {
+                let now = chrono::Utc::now().with_timezone(tz);
+                let a = cron.find_next_occurrence(&now, false).ok();
+                let b = a
+                    .as_ref()
+                    .and_then(|a| cron.find_next_occurrence(a, false).ok());
+                match (a, b) {
+                    (Some(a), Some(b)) => (b - a).to_std().unwrap_or(Duration::from_secs(3600)),
+                    _ => Duration::from_secs(3600),
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ChannelConfig {
+    pub id: String,
+    pub min_health: Health,
+    pub channel: AnyChannel,
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub lessons: Vec<LessonId>,
+    pub classes: Vec<String>,
+    pub probes: Vec<String>,
+    pub tags: Vec<String>,
+    pub min_health: Health,
+    pub to: Vec<String>,
+    pub fail_after: Option<u32>,
+    pub resolve_after: Option<u32>,
+    pub remind_every: Option<Duration>,
+    pub send_resolved: bool,
+}
+
+/// Default thresholds (Gatus-like): fire after 2 failures, resolve after 2 successes.
+pub const DEFAULT_FAIL_AFTER: u32 = 2;
+pub const DEFAULT_RESOLVE_AFTER: u32 = 2;
+
+/// Parses "30s", "5m", "14d", "1h 30m".
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim()).map_err(|e| {
+        format!("invalid duration '{s}': {e} (expected e.g. \"30s\", \"5m\", \"2h\", \"7d\")")
+    })
+}
+
+/// Which config to load: an explicit path, `$LEDGERD_CONFIG`, the standard paths, or the
+/// embedded default (`None`).
+pub fn find(explicit: Option<&Path>) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = std::env::var_os("LEDGERD_CONFIG").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    STANDARD_PATHS
+        .iter()
+        .map(|p| crate::probe::resolve_path(Path::new("/"), Path::new(p)))
+        .find(|p| p.exists())
+}
+
+/// Loads the config chosen by `find`.
+pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigErrors> {
+    match find(explicit) {
+        Some(p) => load_file(&p),
+        None => load_embedded(),
+    }
+}
+
+pub fn load_embedded() -> Result<Config, ConfigErrors> {
+    Loader::new(&env_lookup).load_main(
+        Path::new("<embedded>/default.toml"),
+        Some(DEFAULT_CONFIG.to_string()),
+    )
+}
+
+pub fn load_file(path: &Path) -> Result<Config, ConfigErrors> {
+    Loader::new(&env_lookup).load_main(path, None)
+}
+
+/// Loads with a custom environment (tests).
+pub fn load_file_with_env(
+    path: &Path,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigErrors> {
+    Loader::new(lookup).load_main(path, None)
+}
+
+fn env_lookup(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+struct Doc {
+    file: PathBuf,
+    src: String,
+    table: toml::Table,
+    base_dir: PathBuf,
+    is_main: bool,
+}
+
+struct Loader<'e> {
+    env: &'e dyn Fn(&str) -> Option<String>,
+    errors: Vec<ConfigError>,
+    warnings: Vec<ConfigWarning>,
+    docs: Vec<Doc>,
+    seen: BTreeSet<PathBuf>,
+}
+
+impl<'e> Loader<'e> {
+    fn new(env: &'e dyn Fn(&str) -> Option<String>) -> Self {
+        Loader {
+            env,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+            docs: Vec::new(),
+            seen: BTreeSet::new(),
+        }
+    }
+
+    fn load_main(mut self, path: &Path, embedded: Option<String>) -> Result<Config, ConfigErrors> {
+        let src = match embedded {
+            Some(s) => s,
+            None => match read_text(path) {
+                Ok(s) => s,
+                Err((msg, at)) => {
+                    self.errors.push(ConfigError {
+                        file: path.to_path_buf(),
+                        key: String::new(),
+                        at,
+                        message: msg,
+                    });
+                    return Err(ConfigErrors(self.errors));
+                }
+            },
+        };
+        let mut stack = Vec::new();
+        self.parse_doc(path, src, true, &mut stack);
+        if self.docs.is_empty() {
+            return Err(ConfigErrors(self.errors));
+        }
+        let config = self.build(path);
+        // file order (main first, then includes as read), then position
+        let order: Vec<PathBuf> =
+            self.errors
+                .iter()
+                .map(|e| e.file.clone())
+                .fold(Vec::new(), |mut v, f| {
+                    if !v.contains(&f) {
+                        v.push(f);
+                    }
+                    v
+                });
+        self.errors
+            .sort_by_key(|e| (order.iter().position(|f| *f == e.file), e.at));
+        if self.errors.is_empty() {
+            config.map_err(|_| ConfigErrors(Vec::new()))
+        } else {
+            Err(ConfigErrors(self.errors))
+        }
+    }
+
+    /// Parses one file and, depth first, its includes.
+    fn parse_doc(&mut self, file: &Path, src: String, is_main: bool, stack: &mut Vec<PathBuf>) {
+        let mut table = match toml::from_str::<toml::Table>(&src) {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e.span().map(|s| error::line_col(&src, s.start));
+                let msg = e
+                    .message()
+                    .lines()
+                    .next()
+                    .unwrap_or("invalid TOML")
+                    .trim()
+                    .to_string();
+                self.errors.push(ConfigError {
+                    file: file.to_path_buf(),
+                    key: String::new(),
+                    at,
+                    message: format!("invalid TOML: {msg}"),
+                });
+                return;
+            }
+        };
+        let mut env_errors = Vec::new();
+        for (k, v) in table.iter_mut() {
+            env::expand_tree(v, k, self.env, &mut env_errors);
+        }
+        let base_dir =
+            if file.starts_with("<embedded>") || file.to_string_lossy().starts_with("builtin:") {
+                PathBuf::from("/")
+            } else {
+                file.parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from("."))
+            };
+        {
+            let mut sink = Sink {
+                file,
+                src: Some(&src),
+                errors: &mut self.errors,
+            };
+            for (k, m) in env_errors {
+                sink.err(k, m);
+            }
+        }
+        // includes: top-level `include` and, in the main file, `daemon.include`
+        let mut includes: Vec<(String, String)> = Vec::new();
+        let mut collect = |key: &str,
+                           v: Option<&toml::Value>,
+                           errors: &mut Vec<(String, String)>| match v {
+            None => {}
+            Some(toml::Value::Array(a)) => {
+                for (i, item) in a.iter().enumerate() {
+                    match item.as_str() {
+                        Some(s) => includes.push((format!("{key}[{i}]"), s.to_string())),
+                        None => errors
+                            .push((format!("{key}[{i}]"), "expected a file path string".into())),
+                    }
+                }
+            }
+            Some(_) => errors.push((key.to_string(), "expected an array of file paths".into())),
+        };
+        let mut inc_errors = Vec::new();
+        collect("include", table.get("include"), &mut inc_errors);
+        if let Some(toml::Value::Table(d)) = table.get("daemon") {
+            collect("daemon.include", d.get("include"), &mut inc_errors);
+        }
+        {
+            let mut sink = Sink {
+                file,
+                src: Some(&src),
+                errors: &mut self.errors,
+            };
+            for (k, m) in inc_errors {
+                sink.err(k, m);
+            }
+        }
+        let canonical = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+        self.seen.insert(canonical.clone());
+        stack.push(canonical);
+        let doc_index = self.docs.len();
+        self.docs.push(Doc {
+            file: file.to_path_buf(),
+            src,
+            table,
+            base_dir: base_dir.clone(),
+            is_main,
+        });
+        for (key, target) in includes {
+            let (path, text) = if let Some(name) = target.strip_prefix("builtin:") {
+                match BUILTIN_PACKS.iter().find(|(n, _)| *n == name) {
+                    Some((_, text)) => (
+                        PathBuf::from(format!("builtin:{name}")),
+                        Ok(text.to_string()),
+                    ),
+                    None => {
+                        let names: Vec<_> = BUILTIN_PACKS
+                            .iter()
+                            .map(|(n, _)| format!("builtin:{n}"))
+                            .collect();
+                        self.doc_err(
+                            doc_index,
+                            &key,
+                            format!(
+                                "no embedded pack '{target}' (expected one of {})",
+                                names.join(", ")
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            } else {
+                let p = crate::probe::resolve_path(&base_dir, Path::new(&target));
+                let text = read_text(&p);
+                (p, text)
+            };
+            let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
+            if let Some(pos) = stack.iter().position(|p| *p == canonical) {
+                let mut chain: Vec<String> = stack[pos..]
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                chain.push(canonical.display().to_string());
+                self.doc_err(
+                    doc_index,
+                    &key,
+                    format!("include cycle: {}", chain.join(" -> ")),
+                );
+                continue;
+            }
+            if self.seen.contains(&canonical) {
+                continue; // a diamond include: already loaded once
+            }
+            match text {
+                Ok(text) => self.parse_doc(&path, text, false, stack),
+                Err((msg, _)) => self.doc_err(
+                    doc_index,
+                    &key,
+                    format!("cannot include '{}': {msg}", path.display()),
+                ),
+            }
+        }
+        stack.pop();
+    }
+
+    fn doc_err(&mut self, doc: usize, key: &str, msg: String) {
+        let d = &self.docs[doc];
+        Sink {
+            file: &d.file,
+            src: Some(&d.src),
+            errors: &mut self.errors,
+        }
+        .err(key, msg);
+    }
+
+    fn build(&mut self, main_path: &Path) -> Result<Config, ()> {
+        let docs = std::mem::take(&mut self.docs);
+        let mut errors = std::mem::take(&mut self.errors);
+        let mut catalog = Catalog::builtin();
+        let mut daemon_raw = RawDaemon::default();
+        let mut probes = Vec::new();
+        let mut channels = Vec::new();
+        let mut routes_raw: Vec<(usize, usize, RawRoute)> = Vec::new();
+        let mut probe_files: BTreeMap<String, PathBuf> = BTreeMap::new();
+        let mut channel_ids: BTreeSet<String> = BTreeSet::new();
+        let mut daemon_src: Option<usize> = None;
+
+        // pass 1: lessons (probes in any file may cite lessons from any file)
+        for (di, doc) in docs.iter().enumerate() {
+            let mut sink = Sink {
+                file: &doc.file,
+                src: Some(&doc.src),
+                errors: &mut errors,
+            };
+            if let Some(v) = doc.table.get("lesson") {
+                let Some(t) = v.as_table() else {
+                    sink.err("lesson", "expected a table of [lesson.<number>] tables");
+                    continue;
+                };
+                for (num, body) in t {
+                    let key = format!("lesson.{num}");
+                    let Ok(n) = num.parse::<u32>() else {
+                        sink.err(&key, "lesson numbers are integers, 33 and up");
+                        continue;
+                    };
+                    if n <= BUILTIN_LESSONS {
+                        sink.err(&key, format!("lessons 1-{BUILTIN_LESSONS} are the published ledger; number your own from {}", BUILTIN_LESSONS + 1));
+                        continue;
+                    }
+                    match deserialize::<RawLesson>(body.clone()) {
+                        Err((k, m)) => sink.err(join(&key, &k), m),
+                        Ok(l) => {
+                            if !CLASSES.contains(&l.class.as_str()) {
+                                sink.err(
+                                    format!("{key}.class"),
+                                    format!(
+                                        "unknown class '{}', expected one of {}",
+                                        l.class,
+                                        CLASSES.join(", ")
+                                    ),
+                                );
+                            }
+                            if !AUDIENCES.contains(&l.audience.as_str()) {
+                                sink.err(
+                                    format!("{key}.audience"),
+                                    format!(
+                                        "unknown audience '{}', expected one of {}",
+                                        l.audience,
+                                        AUDIENCES.join(", ")
+                                    ),
+                                );
+                            }
+                            catalog.add(Lesson {
+                                number: n,
+                                title: l.title,
+                                fix: l.fix,
+                                rule: l.rule,
+                                class: l.class,
+                                audience: l.audience,
+                                audience_inferred: false,
+                                owner: l.owner.unwrap_or_else(|| "platform".into()),
+                            });
+                        }
+                    }
+                }
+            }
+            let _ = di;
+        }
+
+        for (di, doc) in docs.iter().enumerate() {
+            let mut sink = Sink {
+                file: &doc.file,
+                src: Some(&doc.src),
+                errors: &mut errors,
+            };
+            let allowed: &[&str] = if doc.is_main {
+                &["daemon", "include", "lesson", "probe", "channel", "route"]
+            } else {
+                &["include", "lesson", "probe", "channel", "route"]
+            };
+            for key in doc.table.keys() {
+                if !allowed.contains(&key.as_str()) {
+                    let hint = if key == "daemon" {
+                        " ([daemon] belongs in the main config file)"
+                    } else {
+                        ""
+                    };
+                    sink.err(
+                        key,
+                        format!(
+                            "unknown top-level key '{key}', expected one of {}{hint}",
+                            allowed.join(", ")
+                        ),
+                    );
+                }
+            }
+            if doc.is_main
+                && let Some(v) = doc.table.get("daemon")
+            {
+                match deserialize::<RawDaemon>(v.clone()) {
+                    Ok(d) => {
+                        daemon_raw = d;
+                        daemon_src = Some(di);
+                    }
+                    Err((k, m)) => sink.err(join("daemon", &k), m),
+                }
+            }
+            if let Some(v) = doc.table.get("probe") {
+                match v.as_table() {
+                    None => sink.err("probe", "expected [probe.<id>] tables"),
+                    Some(t) => {
+                        for (id, body) in t {
+                            let key = format!("probe.{id}");
+                            if let Some(prev) = probe_files.get(id) {
+                                sink.err(
+                                    &key,
+                                    format!(
+                                        "probe id '{id}' is already defined in {}",
+                                        prev.display()
+                                    ),
+                                );
+                                continue;
+                            }
+                            probe_files.insert(id.clone(), doc.file.clone());
+                            if let Some(p) = build_probe(id, body, doc, &catalog, &mut sink) {
+                                probes.push(p);
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(v) = doc.table.get("channel") {
+                match v.as_table() {
+                    None => sink.err("channel", "expected [channel.<id>] tables"),
+                    Some(t) => {
+                        for (id, body) in t {
+                            let key = format!("channel.{id}");
+                            if !channel_ids.insert(id.clone()) {
+                                sink.err(&key, format!("channel id '{id}' is defined twice"));
+                                continue;
+                            }
+                            if let Some(c) = build_channel(id, body, doc, &mut sink) {
+                                channels.push(c);
+                            }
+                        }
+                    }
+                }
+            }
+            if let Some(v) = doc.table.get("route") {
+                match v.as_array() {
+                    None => sink.err("route", "expected [[route]] tables"),
+                    Some(items) => {
+                        for (i, item) in items.iter().enumerate() {
+                            match deserialize::<RawRoute>(item.clone()) {
+                                Ok(r) => routes_raw.push((di, i, r)),
+                                Err((k, m)) => sink.err(join(&format!("route[{i}]"), &k), m),
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        // routes need the channel list
+        let mut routes = Vec::new();
+        for (di, i, r) in routes_raw {
+            let doc = &docs[di];
+            let mut sink = Sink {
+                file: &doc.file,
+                src: Some(&doc.src),
+                errors: &mut errors,
+            };
+            let key = format!("route[{i}]");
+            if r.to.is_empty() {
+                sink.err(format!("{key}.to"), "name at least one channel");
+            }
+            for (j, c) in r.to.iter().enumerate() {
+                if !channel_ids.contains(c) {
+                    sink.err(
+                        format!("{key}.to[{j}]"),
+                        format!("no channel '{c}' (defined: {})", list_or_none(&channel_ids)),
+                    );
+                }
+            }
+            let mut lessons = Vec::new();
+            for (j, n) in r.lessons.iter().enumerate() {
+                match catalog.id(*n) {
+                    Some(id) => lessons.push(id),
+                    None => sink.err(
+                        format!("{key}.lessons[{j}]"),
+                        format!("lesson {n} is not in the catalog (1-32, or define [lesson.{n}])"),
+                    ),
+                }
+            }
+            for (j, c) in r.classes.iter().enumerate() {
+                if !CLASSES.contains(&c.as_str()) {
+                    sink.err(
+                        format!("{key}.classes[{j}]"),
+                        format!(
+                            "unknown class '{c}', expected one of {}",
+                            CLASSES.join(", ")
+                        ),
+                    );
+                }
+            }
+            for (j, p) in r.probes.iter().enumerate() {
+                if !probe_files.contains_key(p) {
+                    sink.err(format!("{key}.probes[{j}]"), format!("no probe '{p}'"));
+                }
+            }
+            let min_health = parse_min_health(
+                r.min_health.as_deref(),
+                &format!("{key}.min_health"),
+                &mut sink,
+            );
+            let remind_every = r
+                .remind_every
+                .as_deref()
+                .and_then(|s| match parse_duration(s) {
+                    Ok(d) => Some(d),
+                    Err(m) => {
+                        sink.err(format!("{key}.remind_every"), m);
+                        None
+                    }
+                });
+            check_threshold(r.fail_after, &format!("{key}.fail_after"), &mut sink);
+            check_threshold(r.resolve_after, &format!("{key}.resolve_after"), &mut sink);
+            routes.push(Route {
+                lessons,
+                classes: r.classes,
+                probes: r.probes,
+                tags: r.tags,
+                min_health,
+                to: r.to,
+                fail_after: r.fail_after,
+                resolve_after: r.resolve_after,
+                remind_every,
+                send_resolved: r.send_resolved.unwrap_or(true),
+            });
+        }
+
+        // depends_on must name probes
+        for p in &probes {
+            for (j, dep) in p.depends_on.iter().enumerate() {
+                if !probe_files.contains_key(dep) || dep == &p.id {
+                    let doc = docs.iter().find(|d| d.file == p.file);
+                    let mut sink = Sink {
+                        file: &p.file,
+                        src: doc.map(|d| d.src.as_str()),
+                        errors: &mut errors,
+                    };
+                    sink.err(
+                        format!("probe.{}.depends_on[{j}]", p.id),
+                        format!("no other probe '{dep}'"),
+                    );
+                }
+            }
+        }
+
+        let daemon = {
+            let doc = daemon_src.map(|i| &docs[i]);
+            let file = doc.map_or(main_path, |d| d.file.as_path());
+            let mut sink = Sink {
+                file,
+                src: doc.map(|d| d.src.as_str()),
+                errors: &mut errors,
+            };
+            build_daemon(
+                daemon_raw,
+                doc.map(|d| d.base_dir.as_path()).unwrap_or(Path::new("/")),
+                &mut sink,
+            )
+        };
+
+        // warnings
+        let guarded: BTreeSet<u32> = probes
+            .iter()
+            .flat_map(|p| p.lessons.iter().map(|l| l.0))
+            .collect();
+        let unguarded: Vec<String> = catalog
+            .iter()
+            .filter(|l| !guarded.contains(&l.number))
+            .map(|l| l.number.to_string())
+            .collect();
+        if !unguarded.is_empty() {
+            self.warnings.push(ConfigWarning {
+                file: main_path.to_path_buf(),
+                key: String::new(),
+                message: format!(
+                    "{} lessons have no probe: {}",
+                    unguarded.len(),
+                    unguarded.join(", ")
+                ),
+            });
+        }
+        for p in &probes {
+            if p.mode == Mode::Shadow {
+                self.warnings.push(ConfigWarning {
+                    file: p.file.clone(),
+                    key: format!("probe.{}", p.id),
+                    message: "shadow mode: records and displays, never notifies".into(),
+                });
+            }
+        }
+        if channels.is_empty() {
+            self.warnings.push(ConfigWarning {
+                file: main_path.to_path_buf(),
+                key: String::new(),
+                message: "no [channel.*] configured: alerts go to the log only".into(),
+            });
+        }
+
+        self.errors = errors;
+        let daemon = daemon.ok_or(())?;
+        Ok(Config {
+            daemon,
+            catalog,
+            probes,
+            channels,
+            routes,
+            files: docs.iter().map(|d| d.file.clone()).collect(),
+            warnings: std::mem::take(&mut self.warnings),
+            origin: main_path.to_path_buf(),
+        })
+    }
+}
+
+fn list_or_none(ids: &BTreeSet<String>) -> String {
+    if ids.is_empty() {
+        "none".into()
+    } else {
+        ids.iter().cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if key.is_empty() {
+        prefix.to_string()
+    } else if key.starts_with('[') {
+        format!("{prefix}{key}")
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// Deserializes a strict struct, returning (key path, message) on failure.
+fn deserialize<T: serde::de::DeserializeOwned>(v: toml::Value) -> Result<T, (String, String)> {
+    serde_path_to_error::deserialize(v).map_err(|e| {
+        let p = e.path().to_string();
+        (
+            if p == "." { String::new() } else { p },
+            e.inner().to_string(),
+        )
+    })
+}
+
+fn read_text(path: &Path) -> Result<String, (String, Option<(usize, usize)>)> {
+    let bytes = std::fs::read(path).map_err(|e| (format!("cannot read file: {e}"), None))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let off = e.utf8_error().valid_up_to();
+        let valid = String::from_utf8_lossy(&e.as_bytes()[..off]).into_owned();
+        (
+            format!("file is not valid UTF-8 (invalid byte at offset {off})"),
+            Some(error::line_col(&valid, off)),
+        )
+    })
+}
+
+fn check_threshold(v: Option<u32>, key: &str, sink: &mut Sink<'_>) {
+    if v == Some(0) {
+        sink.err(key, "must be at least 1");
+    }
+}
+
+fn parse_min_health(v: Option<&str>, key: &str, sink: &mut Sink<'_>) -> Health {
+    match v {
+        None | Some("degraded") => Health::Degraded,
+        Some("critical") => Health::Critical,
+        Some(other) => {
+            sink.err(
+                key,
+                format!("unknown health '{other}', expected \"degraded\" or \"critical\""),
+            );
+            Health::Degraded
+        }
+    }
+}
+
+fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Option<Daemon> {
+    let listen = match r
+        .listen
+        .as_deref()
+        .unwrap_or("127.0.0.1:9477")
+        .parse::<SocketAddr>()
+    {
+        Ok(a) => a,
+        Err(e) => {
+            sink.err(
+                "daemon.listen",
+                format!("invalid address: {e} (expected host:port, e.g. \"127.0.0.1:9477\")"),
+            );
+            return None;
+        }
+    };
+    if !listen.ip().is_loopback() {
+        sink.err("daemon.listen", format!("{listen} is not a loopback address and the dashboard has no authentication yet; bind 127.0.0.1 and forward the port over a private network (lesson 20: secure reachability needs design)"));
+    }
+    let mut dur =
+        |key: &str, v: Option<&str>, default: &str| match parse_duration(v.unwrap_or(default)) {
+            Ok(d) => d,
+            Err(m) => {
+                sink.err(format!("daemon.{key}"), m);
+                Duration::from_secs(1)
+            }
+        };
+    let retention = dur("retention", r.retention.as_deref(), "14d");
+    let default_timeout = dur("default_timeout", r.default_timeout.as_deref(), "10s");
+    let concurrency = r.concurrency.unwrap_or(32);
+    if concurrency == 0 {
+        sink.err("daemon.concurrency", "must be at least 1");
+    }
+    let state_dir = r
+        .state_dir
+        .map(|p| crate::probe::resolve_path(base, &p))
+        .unwrap_or_else(crate::platform::default_state_dir);
+    let host = r.host.unwrap_or_else(crate::platform::hostname);
+    let dashboard_url = r
+        .dashboard_url
+        .unwrap_or_else(|| format!("http://{listen}"));
+    Some(Daemon {
+        listen,
+        state_dir,
+        host,
+        concurrency: concurrency.max(1),
+        retention,
+        dashboard_url: dashboard_url.trim_end_matches('/').to_string(),
+        default_timeout,
+    })
+}
+
+fn build_probe(
+    id: &str,
+    body: &toml::Value,
+    doc: &Doc,
+    catalog: &Catalog,
+    sink: &mut Sink<'_>,
+) -> Option<ProbeConfig> {
+    let key = format!("probe.{id}");
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        sink.err(&key, "probe ids use letters, digits, '_' and '-'");
+    }
+    let Some(table) = body.as_table() else {
+        sink.err(&key, "expected a table");
+        return None;
+    };
+    let (common_t, kind_t): (toml::Table, toml::Table) = table
+        .clone()
+        .into_iter()
+        .partition(|(k, _)| PROBE_COMMON_KEYS.contains(&k.as_str()));
+    if !common_t.contains_key("kind") {
+        sink.err(
+            &key,
+            format!(
+                "missing 'kind' (one of {})",
+                crate::probe::kind_names().join(", ")
+            ),
+        );
+        return None;
+    }
+    let c: RawProbeCommon = match deserialize(toml::Value::Table(common_t)) {
+        Ok(c) => c,
+        Err((k, m)) => {
+            sink.err(join(&key, &k), m);
+            return None;
+        }
+    };
+    let mut ok = true;
+    let mut lessons = Vec::new();
+    let nums: Vec<(String, u32)> = match (&c.lesson, &c.lessons) {
+        (Some(_), Some(_)) => {
+            sink.err(
+                format!("{key}.lessons"),
+                "set 'lesson' or 'lessons', not both",
+            );
+            ok = false;
+            Vec::new()
+        }
+        (Some(n), None) => vec![(format!("{key}.lesson"), *n)],
+        (None, Some(ns)) => ns
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (format!("{key}.lessons[{i}]"), *n))
+            .collect(),
+        (None, None) => {
+            sink.err(
+                &key,
+                "missing 'lesson': every probe guards a lesson of the ledger",
+            );
+            ok = false;
+            Vec::new()
+        }
+    };
+    if c.lessons.as_ref().is_some_and(|l| l.is_empty()) {
+        sink.err(format!("{key}.lessons"), "name at least one lesson");
+        ok = false;
+    }
+    for (k, n) in nums {
+        match catalog.id(n) {
+            Some(l) => lessons.push(l),
+            None => {
+                sink.err(k, format!("lesson {n} is not in the catalog (1-32, or define [lesson.{n}] numbered 33 and up)"));
+                ok = false;
+            }
+        }
+    }
+    let schedule = match (&c.every, &c.cron) {
+        (Some(_), Some(_)) => {
+            sink.err(format!("{key}.cron"), "set 'every' or 'cron', not both");
+            None
+        }
+        (None, Some(expr)) => {
+            let tz = match c
+                .timezone
+                .as_deref()
+                .unwrap_or("UTC")
+                .parse::<chrono_tz::Tz>()
+            {
+                Ok(tz) => Some(tz),
+                Err(_) => {
+                    sink.err(
+                        format!("{key}.timezone"),
+                        format!(
+                            "unknown time zone '{}' (expected an IANA name like \"Europe/Berlin\")",
+                            c.timezone.as_deref().unwrap_or_default()
+                        ),
+                    );
+                    None
+                }
+            };
+            match expr.parse::<croner::Cron>() {
+                Ok(cron) => tz.map(|tz| Schedule::Cron {
+                    expr: expr.clone(),
+                    cron: Box::new(cron),
+                    tz,
+                }),
+                Err(e) => {
+                    sink.err(format!("{key}.cron"), format!("invalid cron expression '{expr}': {e} (expected 5 or 6 fields, e.g. \"*/5 * * * *\")"));
+                    None
+                }
+            }
+        }
+        (Some(every), None) => match parse_duration(every) {
+            Ok(d) if d < Duration::from_secs(1) => {
+                sink.err(format!("{key}.every"), "must be at least 1s");
+                None
+            }
+            Ok(d) => {
+                if c.timezone.is_some() {
+                    sink.err(format!("{key}.timezone"), "only applies to 'cron'");
+                }
+                Some(Schedule::Every(d))
+            }
+            Err(m) => {
+                sink.err(format!("{key}.every"), m);
+                None
+            }
+        },
+        (None, None) => Some(Schedule::Every(Duration::from_secs(60))),
+    };
+    let mut dur = |k: &str, v: &Option<String>| -> Option<Duration> {
+        v.as_deref().and_then(|s| match parse_duration(s) {
+            Ok(d) => Some(d),
+            Err(m) => {
+                sink.err(format!("{key}.{k}"), m);
+                None
+            }
+        })
+    };
+    let jitter = dur("jitter", &c.jitter);
+    let timeout = dur("timeout", &c.timeout);
+    let max_health = match c.severity.as_deref() {
+        None | Some("page") => Health::Critical,
+        Some("warn") => Health::Degraded,
+        Some(o) => {
+            sink.err(
+                format!("{key}.severity"),
+                format!("unknown severity '{o}', expected \"page\" or \"warn\""),
+            );
+            Health::Critical
+        }
+    };
+    let mode = match c.mode.as_deref() {
+        None | Some("enforce") => Mode::Enforce,
+        Some("shadow") => Mode::Shadow,
+        Some(o) => {
+            sink.err(
+                format!("{key}.mode"),
+                format!("unknown mode '{o}', expected \"enforce\" or \"shadow\""),
+            );
+            Mode::Enforce
+        }
+    };
+    check_threshold(c.fail_after, &format!("{key}.fail_after"), sink);
+    check_threshold(c.resolve_after, &format!("{key}.resolve_after"), sink);
+    let probe = match AnyProbe::parse(&c.kind, toml::Value::Table(kind_t)) {
+        None => {
+            sink.err(
+                format!("{key}.kind"),
+                format!(
+                    "unknown kind '{}', expected one of {}",
+                    c.kind,
+                    crate::probe::kind_names().join(", ")
+                ),
+            );
+            return None;
+        }
+        Some(Err(problems)) => {
+            for p in problems {
+                sink.err(join(&key, &p.key), p.message);
+            }
+            return None;
+        }
+        Some(Ok(p)) => p,
+    };
+    if c.enabled == Some(false) {
+        return None;
+    }
+    let schedule = schedule?;
+    if !ok {
+        return None;
+    }
+    Some(ProbeConfig {
+        id: id.to_string(),
+        lessons,
+        schedule,
+        jitter,
+        timeout: timeout.unwrap_or(Duration::from_secs(10)),
+        max_health,
+        tags: c.tags,
+        mode,
+        fail_after: c.fail_after,
+        resolve_after: c.resolve_after,
+        description: c.description,
+        depends_on: c.depends_on,
+        probe,
+        file: doc.file.clone(),
+        base_dir: doc.base_dir.clone(),
+    })
+}
+
+fn build_channel(
+    id: &str,
+    body: &toml::Value,
+    doc: &Doc,
+    sink: &mut Sink<'_>,
+) -> Option<ChannelConfig> {
+    let key = format!("channel.{id}");
+    let Some(table) = body.as_table() else {
+        sink.err(&key, "expected a table");
+        return None;
+    };
+    let (common_t, mut kind_t): (toml::Table, toml::Table) = table
+        .clone()
+        .into_iter()
+        .partition(|(k, _)| CHANNEL_COMMON_KEYS.contains(&k.as_str()));
+    if !common_t.contains_key("kind") {
+        sink.err(
+            &key,
+            format!(
+                "missing 'kind' (one of {})",
+                crate::alert::channel_kind_names().join(", ")
+            ),
+        );
+        return None;
+    }
+    let c: RawChannelCommon = match deserialize(toml::Value::Table(common_t)) {
+        Ok(c) => c,
+        Err((k, m)) => {
+            sink.err(join(&key, &k), m);
+            return None;
+        }
+    };
+    let mut secret_errors = Vec::new();
+    env::read_secret_files(&mut kind_t, &doc.base_dir, &mut secret_errors);
+    let failed = !secret_errors.is_empty();
+    for (k, m) in secret_errors {
+        sink.err(join(&key, &k), m);
+    }
+    let min_health = parse_min_health(c.min_health.as_deref(), &format!("{key}.min_health"), sink);
+    let channel = match AnyChannel::parse(&c.kind, toml::Value::Table(kind_t)) {
+        None => {
+            sink.err(
+                format!("{key}.kind"),
+                format!(
+                    "unknown channel kind '{}', expected one of {}",
+                    c.kind,
+                    crate::alert::channel_kind_names().join(", ")
+                ),
+            );
+            return None;
+        }
+        Some(Err(problems)) => {
+            if !failed {
+                for p in problems {
+                    sink.err(join(&key, &p.key), p.message);
+                }
+            }
+            return None;
+        }
+        Some(Ok(ch)) => ch,
+    };
+    if c.enabled == Some(false) || failed {
+        return None;
+    }
+    Some(ChannelConfig {
+        id: id.to_string(),
+        min_health,
+        channel,
+        file: doc.file.clone(),
+    })
+}

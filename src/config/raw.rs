@@ -1,0 +1,128 @@
+//! The serde mirror of the config file's fixed parts: `[daemon]`, the common probe and channel
+//! keys, `[[route]]` and `[lesson.<n>]`. Strict (`deny_unknown_fields`). It must not hold
+//! defaults or cross-field rules: `config::mod` turns these into typed values.
+
+use serde::Deserialize;
+use std::path::PathBuf;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDaemon {
+    /// Dashboard and API address. Default `127.0.0.1:9477`.
+    pub listen: Option<String>,
+    /// Where the SQLite store lives. Default: /var/lib/ledgerd as root, else
+    /// `$XDG_STATE_HOME/ledgerd` (or `~/.local/state/ledgerd`).
+    pub state_dir: Option<PathBuf>,
+    /// Probe packs to load, relative to this file; `builtin:host.toml` names an embedded pack.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// Host name shown in alerts. Default: the system host name.
+    pub host: Option<String>,
+    /// Most probes running at once. Default 32.
+    pub concurrency: Option<usize>,
+    /// How long observations are kept. Default "14d".
+    pub retention: Option<String>,
+    /// Base URL of the dashboard used in alert links. Default `http://<listen>`.
+    pub dashboard_url: Option<String>,
+    /// Probe timeout when a probe sets none. Default "10s".
+    pub default_timeout: Option<String>,
+    /// Probe interval when a probe sets neither `every` nor `cron`. Default "1m".
+    pub default_every: Option<String>,
+}
+
+/// Keys every probe table may have; the rest belongs to the kind.
+pub const PROBE_COMMON_KEYS: &[&str] = &[
+    "kind",
+    "lesson",
+    "lessons",
+    "every",
+    "cron",
+    "timezone",
+    "jitter",
+    "timeout",
+    "severity",
+    "tags",
+    "enabled",
+    "mode",
+    "fail_after",
+    "resolve_after",
+    "description",
+    "depends_on",
+];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawProbeCommon {
+    pub kind: String,
+    /// The lesson this probe guards.
+    pub lesson: Option<u32>,
+    /// Or several lessons; the first is the primary one.
+    pub lessons: Option<Vec<u32>>,
+    /// Fixed interval, e.g. "30s".
+    pub every: Option<String>,
+    /// Cron expression (5 or 6 fields, `@daily`...).
+    pub cron: Option<String>,
+    /// IANA time zone for `cron`. Default UTC.
+    pub timezone: Option<String>,
+    /// Random spread of the first run, at most `every`. Default: a stable spread over 10% of
+    /// the interval.
+    pub jitter: Option<String>,
+    pub timeout: Option<String>,
+    /// "page" (default) or "warn": `warn` caps this probe's findings at degraded.
+    pub severity: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    pub enabled: Option<bool>,
+    /// "enforce" (default) or "shadow": shadow probes record and display, never notify.
+    pub mode: Option<String>,
+    pub fail_after: Option<u32>,
+    pub resolve_after: Option<u32>,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}
+
+pub const CHANNEL_COMMON_KEYS: &[&str] = &["kind", "enabled", "min_health"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawChannelCommon {
+    pub kind: String,
+    pub enabled: Option<bool>,
+    /// Lowest health this channel is told about: "degraded" (default) or "critical".
+    pub min_health: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    /// Lessons this route matches; empty = all.
+    #[serde(default)]
+    pub lessons: Vec<u32>,
+    /// Failure classes (auth, permissions, ...); empty = all.
+    #[serde(default)]
+    pub classes: Vec<String>,
+    #[serde(default)]
+    pub probes: Vec<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Lowest health routed: "degraded" (default) or "critical".
+    pub min_health: Option<String>,
+    /// Channel ids.
+    pub to: Vec<String>,
+    pub fail_after: Option<u32>,
+    pub resolve_after: Option<u32>,
+    pub remind_every: Option<String>,
+    pub send_resolved: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLesson {
+    pub title: String,
+    pub fix: String,
+    pub rule: String,
+    pub class: String,
+    pub audience: String,
+    pub owner: Option<String>,
+}

@@ -1,0 +1,281 @@
+//! Wires the running daemon: store, recorder thread, outbox worker, scheduler, web server,
+//! signals and reload. SIGTERM/SIGINT: stop scheduling, let in-flight probes finish within a
+//! deadline, flush the store, exit 0. SIGHUP or a changed config file: validate, then swap; an
+//! invalid config is logged and the last good one keeps running. It must not hold probe,
+//! alert or HTTP-route logic itself.
+
+use crate::config::{self, Config};
+use crate::engine::recorder::Recorder;
+use crate::engine::scheduler::{self, Priors, Recorded};
+use crate::store::Store;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+/// How long in-flight probes may run after SIGTERM.
+pub const DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("{0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("installing signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// Liveness facts `/healthz` and `/metrics` read.
+#[derive(Debug, Default)]
+pub struct Liveness {
+    pub scheduler_running: AtomicBool,
+    pub store_ok: AtomicBool,
+    pub store_error: std::sync::Mutex<String>,
+    /// Unix ms of the last batch written.
+    pub last_write: AtomicI64,
+    pub observations: AtomicI64,
+    pub started: AtomicI64,
+}
+
+/// What the web server shares with the daemon.
+pub struct Shared {
+    pub config: watch::Receiver<Arc<Config>>,
+    pub live: Arc<Liveness>,
+    pub store: std::sync::Mutex<Store>,
+    pub wake_outbox: Arc<Notify>,
+}
+
+pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), DaemonError> {
+    let config = Arc::new(config);
+    let state_dir = config.daemon.state_dir.clone();
+    let store = Store::open(&state_dir)?;
+    let priors: Priors = Arc::new(std::sync::Mutex::new(
+        store
+            .states()?
+            .into_iter()
+            .filter_map(|r| r.facts.map(|f| (r.probe, f)))
+            .collect::<HashMap<_, _>>(),
+    ));
+    let recorder = Recorder::new(store, config.clone())?;
+    let (config_tx, config_rx) = watch::channel(config.clone());
+    let live = Arc::new(Liveness {
+        store_ok: AtomicBool::new(true),
+        started: AtomicI64::new(chrono::Utc::now().timestamp_millis()),
+        ..Default::default()
+    });
+    let wake = Arc::new(Notify::new());
+    let http = crate::http_client::shared();
+
+    // recorder: a plain thread owning its SQLite connection; batches whatever is queued
+    let (obs_tx, obs_rx) = mpsc::channel::<Recorded>(10_000);
+    let rec_handle = {
+        let (live, wake, cfg) = (live.clone(), wake.clone(), config_rx.clone());
+        std::thread::Builder::new()
+            .name("ledgerd-recorder".into())
+            .spawn(move || recorder_loop(recorder, obs_rx, cfg, live, wake))
+            .map_err(DaemonError::Signals)?
+    };
+
+    // outbox worker
+    let cancel_all = CancellationToken::new();
+    let outbox_task = tokio::spawn(crate::alert::outbox::run(
+        std::sync::Mutex::new(Store::open(&state_dir)?),
+        config_rx.clone(),
+        http.clone(),
+        wake.clone(),
+        cancel_all.clone(),
+    ));
+
+    // web
+    let listener = tokio::net::TcpListener::bind(config.daemon.listen)
+        .await
+        .map_err(|source| DaemonError::Listen {
+            addr: config.daemon.listen,
+            source,
+        })?;
+    let shared = Arc::new(Shared {
+        config: config_rx.clone(),
+        live: live.clone(),
+        store: std::sync::Mutex::new(Store::open(&state_dir)?),
+        wake_outbox: wake.clone(),
+    });
+    let web_task = tokio::spawn(crate::web::serve(listener, shared, cancel_all.clone()));
+    tracing::info!(listen = %config.daemon.listen, probes = config.probes.len(), channels = config.channels.len(), state_dir = %state_dir.display(), config = %config.origin.display(), "ledgerd running");
+
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signals)?;
+    crate::platform::notify_ready();
+    let mut watchdog = tokio::time::interval(
+        crate::platform::watchdog_interval().unwrap_or(Duration::from_secs(3600)),
+    );
+    let mut file_check = tokio::time::interval(Duration::from_secs(2));
+    let mut fingerprint = files_fingerprint(&config.files);
+    let mut current = config;
+
+    loop {
+        let sched_cancel = CancellationToken::new();
+        let sched = tokio::spawn(scheduler::run(
+            current.clone(),
+            http.clone(),
+            priors.clone(),
+            obs_tx.clone(),
+            sched_cancel.clone(),
+            DRAIN,
+        ));
+        live.scheduler_running.store(true, Ordering::Release);
+        let reload = loop {
+            tokio::select! {
+                _ = term.recv() => break false,
+                _ = int.recv() => break false,
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reloading config");
+                    if let Some(c) = try_reload(config_path.as_deref(), &current) { current = c; break true; }
+                }
+                _ = file_check.tick() => {
+                    let fp = files_fingerprint(&current.files);
+                    if fp != fingerprint {
+                        fingerprint = fp;
+                        tracing::info!("config file changed: reloading");
+                        if let Some(c) = try_reload(config_path.as_deref(), &current) { current = c; break true; }
+                    }
+                }
+                _ = watchdog.tick() => {
+                    if live.store_ok.load(Ordering::Acquire) {
+                        crate::platform::notify_watchdog();
+                    }
+                }
+            }
+        };
+        sched_cancel.cancel();
+        let _ = sched.await;
+        live.scheduler_running.store(false, Ordering::Release);
+        if !reload {
+            break;
+        }
+        fingerprint = files_fingerprint(&current.files);
+        let _ = config_tx.send(current.clone());
+        tracing::info!(probes = current.probes.len(), "config reloaded");
+    }
+
+    crate::platform::notify_stopping();
+    tracing::info!("shutting down: flushing observations");
+    drop(obs_tx);
+    let _ = tokio::task::spawn_blocking(move || rec_handle.join()).await;
+    // one last delivery pass for what the final batch queued
+    if let Ok(store) = Store::open(&state_dir).map(std::sync::Mutex::new) {
+        let cfg = config_rx.borrow().clone();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(3),
+            crate::alert::outbox::deliver_due(&store, &cfg, &http),
+        )
+        .await;
+    }
+    cancel_all.cancel();
+    let _ = outbox_task.await;
+    let _ = web_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Loads and validates the config again; on errors logs every one and keeps the old config.
+fn try_reload(path: Option<&std::path::Path>, current: &Config) -> Option<Arc<Config>> {
+    let path = path.map(|p| p.to_path_buf()).or_else(|| config::find(None));
+    let result = match &path {
+        Some(p) => config::load_file(p),
+        None => config::load_embedded(),
+    };
+    match result {
+        Ok(c) => {
+            if c.daemon.listen != current.daemon.listen
+                || c.daemon.state_dir != current.daemon.state_dir
+            {
+                tracing::warn!(
+                    "daemon.listen and daemon.state_dir changes take effect after a restart"
+                );
+            }
+            Some(Arc::new(c))
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                tracing::error!(error = %e, "config reload rejected");
+            }
+            tracing::error!(
+                count = errors.0.len(),
+                "config reload rejected; still running the last good config"
+            );
+            None
+        }
+    }
+}
+
+/// Cheap change detection for the config files: size, mtime and a content hash.
+fn files_fingerprint(files: &[PathBuf]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for f in files {
+        if let Ok(bytes) = std::fs::read(f) {
+            bytes.hash(&mut h);
+        }
+    }
+    h.finish()
+}
+
+fn recorder_loop(
+    mut recorder: Recorder,
+    mut rx: mpsc::Receiver<Recorded>,
+    mut config: watch::Receiver<Arc<Config>>,
+    live: Arc<Liveness>,
+    wake: Arc<Notify>,
+) {
+    let mut last_prune = 0i64;
+    let mut batch = Vec::with_capacity(1024);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < 4096 {
+            match rx.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        if config.has_changed().unwrap_or(false) {
+            recorder.set_config(config.borrow_and_update().clone());
+        }
+        match recorder.record(&batch) {
+            Ok(outcome) => {
+                live.store_ok.store(true, Ordering::Release);
+                live.last_write
+                    .store(chrono::Utc::now().timestamp_millis(), Ordering::Release);
+                live.observations
+                    .fetch_add(outcome.observations as i64, Ordering::AcqRel);
+                if outcome.queued > 0 {
+                    wake.notify_one();
+                }
+            }
+            Err(e) => {
+                live.store_ok.store(false, Ordering::Release);
+                if let Ok(mut m) = live.store_error.lock() {
+                    *m = e.to_string();
+                }
+                tracing::error!(error = %e, lost = batch.len(), "writing observations to the store failed");
+            }
+        }
+        batch.clear();
+        let now = chrono::Utc::now().timestamp_millis();
+        if now - last_prune > 3_600_000 {
+            last_prune = now;
+            let retention = config.borrow().daemon.retention;
+            if let Err(e) = recorder.store().prune(now - retention.as_millis() as i64) {
+                tracing::error!(error = %e, "pruning old observations");
+            }
+        }
+    }
+}

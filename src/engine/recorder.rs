@@ -1,0 +1,256 @@
+//! Applies finished runs to per-probe state and writes them in one transaction per batch:
+//! observations, state, facts, incidents, transitions, and the outbox rows of the alerts the
+//! transitions produce (routing via `alert::route`). Logs each transition (the log channel).
+//! It must not deliver anything: the outbox worker does.
+
+use super::scheduler::Recorded;
+use super::state::{self, ProbeState, Status, Thresholds, Transition};
+use crate::alert::{self, Alert, Event};
+use crate::config::{Config, Mode, ProbeConfig};
+use crate::probe::Health;
+use crate::store::{NewObservation, Store, StoreError};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct Recorder {
+    store: Store,
+    config: Arc<Config>,
+    index: HashMap<String, usize>,
+    states: HashMap<String, ProbeState>,
+}
+
+/// What one batch did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOutcome {
+    pub observations: usize,
+    pub transitions: usize,
+    pub queued: usize,
+}
+
+impl Recorder {
+    pub fn new(store: Store, config: Arc<Config>) -> Result<Recorder, StoreError> {
+        let mut states = HashMap::new();
+        for row in store.states()? {
+            if let Ok(s) = serde_json::from_value::<ProbeState>(row.state) {
+                states.insert(row.probe, s);
+            }
+        }
+        let mut r = Recorder {
+            store,
+            config: config.clone(),
+            index: HashMap::new(),
+            states,
+        };
+        r.set_config(config);
+        Ok(r)
+    }
+
+    pub fn set_config(&mut self, config: Arc<Config>) {
+        self.index = config
+            .probes
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i))
+            .collect();
+        self.config = config;
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn state(&self, probe: &str) -> Option<&ProbeState> {
+        self.states.get(probe)
+    }
+
+    /// Records a batch in one transaction. On error nothing of the batch is kept in memory
+    /// either, so state and store never disagree.
+    pub fn record(&mut self, batch: &[Recorded]) -> Result<BatchOutcome, StoreError> {
+        let config = self.config.clone();
+        let mut new_states: HashMap<String, ProbeState> = HashMap::new();
+        let mut out = BatchOutcome::default();
+        let mut logs: Vec<(Transition, Alert, bool)> = Vec::new();
+        let tx = self.store.batch()?;
+        for r in batch {
+            let Some(&idx) = self.index.get(&r.probe) else {
+                continue;
+            };
+            let p = &config.probes[idx];
+            let ts = r.started.timestamp_millis();
+            let body = serde_json::to_string(&r.obs).unwrap_or_else(|_| "{}".into());
+            tx.observation(&NewObservation {
+                probe: &p.id,
+                lesson: p.primary_lesson().0,
+                ts,
+                health: r.obs.health.as_str(),
+                summary: &r.obs.summary,
+                body: &body,
+                duration_ms: r.duration.as_millis() as i64,
+                late_ms: r.late.as_millis() as i64,
+            })?;
+            out.observations += 1;
+            let old = new_states
+                .get(&p.id)
+                .or_else(|| self.states.get(&p.id))
+                .cloned()
+                .unwrap_or_default();
+            let (fail_after, resolve_after) = alert::route::thresholds(&config, p);
+            let th = Thresholds {
+                fail_after,
+                resolve_after,
+                remind_every: alert::route::remind_every(&config, p),
+            };
+            let (mut s, transition) = state::step(&old, r.obs.health, &th, r.started);
+            if let Some(t) = transition {
+                out.transitions += 1;
+                let lesson = p.primary_lesson().0;
+                let health = r.obs.health.as_str();
+                let incident = match t {
+                    Transition::Fired => {
+                        let id = tx.open_incident(
+                            &p.id,
+                            lesson,
+                            s.since.unwrap_or(r.started).timestamp_millis(),
+                            health,
+                            &r.obs.summary,
+                        )?;
+                        s.incident = Some(id);
+                        Some(id)
+                    }
+                    Transition::Escalated => {
+                        if let Some(id) = s.incident {
+                            tx.update_incident(id, health, &r.obs.summary)?;
+                        }
+                        s.incident
+                    }
+                    Transition::Reminder => s.incident,
+                    Transition::Resolved => {
+                        if let Some(id) = old.incident {
+                            tx.close_incident(id, ts)?;
+                        }
+                        s.incident = None;
+                        old.incident
+                    }
+                };
+                let tid = tx.transition(
+                    &p.id,
+                    lesson,
+                    ts,
+                    t.as_str(),
+                    health,
+                    &r.obs.summary,
+                    incident,
+                )?;
+                let since = if t == Transition::Resolved {
+                    old.since.unwrap_or(r.started)
+                } else {
+                    s.since.unwrap_or(r.started)
+                };
+                let a = build_alert(
+                    &config,
+                    p,
+                    &r.obs,
+                    t,
+                    since,
+                    r.started,
+                    incident.unwrap_or(0),
+                );
+                let suppressed = suppressed_by_parent(&config, p, &new_states, &self.states);
+                let notify = p.mode == Mode::Enforce && suppressed.is_none();
+                if notify {
+                    let resolved = t == Transition::Resolved;
+                    let payload = serde_json::to_string(&a).unwrap_or_default();
+                    for ch in alert::route::channels_for(&config, p, r.obs.health, resolved) {
+                        let key = format!("{}:{tid}:{ch}", incident.unwrap_or(0));
+                        if tx.enqueue(&key, &ch, &payload, ts)? {
+                            out.queued += 1;
+                        }
+                    }
+                }
+                logs.push((t, a, notify));
+            }
+            let facts = r.obs.facts.as_ref().map(|f| f.to_string());
+            let state_json = serde_json::to_string(&s).unwrap_or_else(|_| "{}".into());
+            tx.state(&p.id, &state_json, facts.as_deref(), ts)?;
+            new_states.insert(p.id.clone(), s);
+        }
+        tx.commit()?;
+        self.states.extend(new_states);
+        for (t, a, notified) in logs {
+            let title = alert::render::title(&a);
+            match t {
+                Transition::Resolved => {
+                    tracing::info!(lesson = a.lesson, probe = %a.probe, notified, "{title}")
+                }
+                _ => {
+                    tracing::warn!(lesson = a.lesson, probe = %a.probe, health = %a.health, summary = %a.summary, notified, "{title}")
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A parent (`depends_on`) that is failing suppresses its children's notifications.
+fn suppressed_by_parent<'a>(
+    config: &'a Config,
+    p: &ProbeConfig,
+    fresh: &HashMap<String, ProbeState>,
+    stored: &HashMap<String, ProbeState>,
+) -> Option<&'a str> {
+    p.depends_on.iter().find_map(|dep| {
+        let s = fresh.get(dep).or_else(|| stored.get(dep))?;
+        let failing = s.status == Status::Firing || s.status == Status::Pending;
+        failing
+            .then(|| {
+                config
+                    .probes
+                    .iter()
+                    .find(|q| &q.id == dep)
+                    .map(|q| q.id.as_str())
+            })
+            .flatten()
+    })
+}
+
+/// The alert for a transition.
+pub fn build_alert(
+    config: &Config,
+    p: &ProbeConfig,
+    obs: &crate::probe::Observation,
+    t: Transition,
+    since: chrono::DateTime<chrono::Utc>,
+    at: chrono::DateTime<chrono::Utc>,
+    incident: i64,
+) -> Alert {
+    let lesson = p.primary_lesson().0;
+    let l = config.catalog.get(lesson);
+    let event = match t {
+        Transition::Fired | Transition::Escalated => Event::Firing,
+        Transition::Reminder => Event::Reminder,
+        Transition::Resolved => Event::Resolved,
+    };
+    Alert {
+        event,
+        lesson,
+        lessons: p.lessons.iter().map(|l| l.0).collect(),
+        rule: l.map(|l| l.rule.clone()).unwrap_or_default(),
+        lesson_title: l.map(|l| l.title.clone()).unwrap_or_default(),
+        fix: l.map(|l| l.fix.clone()).unwrap_or_default(),
+        probe: p.id.clone(),
+        kind: p.kind().to_string(),
+        host: config.daemon.host.clone(),
+        health: if event == Event::Resolved {
+            Health::Ok
+        } else {
+            obs.health
+        },
+        summary: obs.summary.clone(),
+        expected: obs.expected.clone(),
+        evidence: obs.evidence.clone(),
+        since,
+        at,
+        url: format!("{}/probe/{}", config.daemon.dashboard_url, p.id),
+        incident,
+    }
+}

@@ -1,0 +1,237 @@
+//! When probes run and how: fixed intervals (with a stable spread of first runs) or cron
+//! schedules in a time zone; due probes are coalesced per tick (one wakeup serves many probes);
+//! a global concurrency limit; never two runs of one probe at once; a per-run timeout; a probe
+//! that hangs or panics is recorded as `unknown`. It must not write the store or decide alerts:
+//! finished observations go to the recorder over a channel.
+
+use crate::config::{Config, Schedule};
+use crate::probe::{Health, Observation, ProbeCx};
+use futures::FutureExt;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// Probes due within this window of the earliest due one run in the same wakeup.
+pub const TICK: Duration = Duration::from_millis(50);
+
+/// Facts handed back to probes as `ProbeCx::prior`, by probe id.
+pub type Priors = Arc<Mutex<HashMap<String, serde_json::Value>>>;
+
+/// One finished run, on its way to the recorder.
+#[derive(Debug)]
+pub struct Recorded {
+    pub probe: String,
+    pub obs: Observation,
+    pub started: chrono::DateTime<chrono::Utc>,
+    pub duration: Duration,
+    /// How late the run started against its schedule.
+    pub late: Duration,
+}
+
+/// Runs probe `idx` once: timeout, panic capture, severity cap. Never fails.
+pub async fn observe_once(
+    config: &Config,
+    idx: usize,
+    http: &reqwest::Client,
+    prior: Option<&serde_json::Value>,
+) -> Observation {
+    let Some(p) = config.probes.get(idx) else {
+        return Observation::unknown("probe not configured");
+    };
+    let cx = ProbeCx {
+        probe_id: &p.id,
+        http,
+        timeout: p.timeout,
+        prior,
+        base_dir: &p.base_dir,
+        now: chrono::Utc::now(),
+    };
+    let fut = AssertUnwindSafe(p.probe.observe(&cx)).catch_unwind();
+    let mut obs = match tokio::time::timeout(p.timeout + Duration::from_millis(250), fut).await {
+        Err(_) => Observation::unknown(format!(
+            "probe did not finish within its timeout of {}",
+            humantime::format_duration(p.timeout)
+        )),
+        Ok(Err(panic)) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(probe = %p.id, panic = %msg, "probe panicked; recorded as unknown");
+            Observation::unknown(format!("probe panicked: {msg}"))
+        }
+        Ok(Ok(o)) => o,
+    };
+    if obs.health.rank() > p.max_health.rank() && obs.health != Health::Unknown {
+        obs.push_evidence(
+            "severity",
+            format!("capped from {} by severity = \"warn\"", obs.health),
+        );
+        obs.health = p.max_health;
+    }
+    obs
+}
+
+/// Stable offset of a probe's first run: a hash of its id spread over min(interval, 30 s),
+/// unless `jitter` is set (then random within it).
+fn first_offset(id: &str, interval: Duration, jitter: Option<Duration>) -> Duration {
+    if let Some(j) = jitter {
+        let ms = j.as_millis().max(1) as u64;
+        return Duration::from_millis(rand::random::<u64>() % ms);
+    }
+    let span = interval.min(Duration::from_secs(30)).as_millis().max(1) as u64;
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in id.bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    Duration::from_millis(h % span)
+}
+
+/// The next run time strictly after `after`.
+fn next_due(schedule: &Schedule, prev_due: Instant, now: Instant) -> Instant {
+    match schedule {
+        Schedule::Every(d) => {
+            let mut next = prev_due + *d;
+            if next <= now {
+                // missed slots are skipped, not replayed
+                let behind = now - next;
+                let skip = (behind.as_millis() / d.as_millis().max(1)) as u32 + 1;
+                next += *d * skip;
+            }
+            next
+        }
+        Schedule::Cron { cron, tz, .. } => cron_next(cron, tz, now),
+    }
+}
+
+fn cron_next(cron: &croner::Cron, tz: &chrono_tz::Tz, now: Instant) -> Instant {
+    let wall = chrono::Utc::now().with_timezone(tz);
+    match cron.find_next_occurrence(&wall, false) {
+        Ok(next) => {
+            now + (next.with_timezone(&chrono::Utc) - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+        }
+        Err(_) => now + Duration::from_secs(3600),
+    }
+}
+
+/// Runs the schedule until `cancel`; then lets in-flight runs finish within `drain` and returns.
+pub async fn run(
+    config: Arc<Config>,
+    http: reqwest::Client,
+    priors: Priors,
+    tx: mpsc::Sender<Recorded>,
+    cancel: CancellationToken,
+    drain: Duration,
+) {
+    let n = config.probes.len();
+    let start = Instant::now();
+    let mut heap: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::with_capacity(n);
+    for (i, p) in config.probes.iter().enumerate() {
+        let due = match &p.schedule {
+            Schedule::Every(d) => start + first_offset(&p.id, *d, p.jitter),
+            Schedule::Cron { cron, tz, .. } => cron_next(cron, tz, start),
+        };
+        heap.push(Reverse((due, i)));
+    }
+    let running: Arc<Vec<std::sync::atomic::AtomicBool>> =
+        Arc::new((0..n).map(|_| Default::default()).collect());
+    let permits = Arc::new(Semaphore::new(config.daemon.concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        let Some(Reverse((due, _))) = heap.peek().copied() else {
+            cancel.cancelled().await;
+            break;
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep_until(due) => {}
+        }
+        let now = Instant::now();
+        while let Some(Reverse((due, i))) = heap.peek().copied() {
+            if due > now + TICK {
+                break;
+            }
+            heap.pop();
+            let p = &config.probes[i];
+            heap.push(Reverse((next_due(&p.schedule, due, now), i)));
+            if running[i].swap(true, std::sync::atomic::Ordering::AcqRel) {
+                tracing::info!(probe = %p.id, "previous run still in progress; skipping this slot");
+                continue;
+            }
+            let late = now.saturating_duration_since(due);
+            let (config, http, priors, tx, permits, running) = (
+                config.clone(),
+                http.clone(),
+                priors.clone(),
+                tx.clone(),
+                permits.clone(),
+                running.clone(),
+            );
+            tasks.spawn(async move {
+                let _permit = permits.acquire().await;
+                let started = chrono::Utc::now();
+                let t0 = Instant::now();
+                let prior = priors
+                    .lock()
+                    .ok()
+                    .and_then(|m| m.get(&config.probes[i].id).cloned());
+                let obs = observe_once(&config, i, &http, prior.as_ref()).await;
+                if let Some(f) = &obs.facts
+                    && let Ok(mut m) = priors.lock()
+                {
+                    m.insert(config.probes[i].id.clone(), f.clone());
+                }
+                running[i].store(false, std::sync::atomic::Ordering::Release);
+                let _ = tx
+                    .send(Recorded {
+                        probe: config.probes[i].id.clone(),
+                        obs,
+                        started,
+                        duration: t0.elapsed(),
+                        late,
+                    })
+                    .await;
+            });
+        }
+        // reap finished runs without waiting
+        while tasks.try_join_next().is_some() {}
+    }
+    let deadline = tokio::time::sleep(drain);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            next = tasks.join_next() => if next.is_none() { break },
+            _ = &mut deadline => {
+                tracing::warn!(in_flight = tasks.len(), "drain deadline passed; abandoning in-flight probes");
+                tasks.abort_all();
+                break;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_skips_missed_slots_and_offsets_are_stable() {
+        let t0 = Instant::now();
+        let s = Schedule::Every(Duration::from_secs(10));
+        assert_eq!(next_due(&s, t0, t0), t0 + Duration::from_secs(10));
+        let late = t0 + Duration::from_secs(35);
+        assert_eq!(next_due(&s, t0, late), t0 + Duration::from_secs(40));
+        let a = first_offset("hub", Duration::from_secs(10), None);
+        assert_eq!(a, first_offset("hub", Duration::from_secs(10), None));
+        assert!(a < Duration::from_secs(10));
+        assert!(first_offset("x", Duration::from_secs(3600), None) < Duration::from_secs(30));
+    }
+}

@@ -1,0 +1,307 @@
+//! The per-probe state machine: old state + observed health + thresholds + now → new state and
+//! maybe a transition (fired, escalated, reminder, resolved). Pure: no I/O, never reads the
+//! clock (`now` is a parameter). Table-tested below.
+
+use crate::probe::Health;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Holding: the last observations were ok (or there were none yet).
+    #[default]
+    Ok,
+    /// Failing, but fewer than `fail_after` times in a row: not alerted yet.
+    Pending,
+    /// Alerted and not yet resolved.
+    Firing,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+pub struct ProbeState {
+    pub status: Status,
+    /// Health of the last observation (after the probe's severity cap); None before the first.
+    pub health: Option<Health>,
+    /// Consecutive non-ok observations.
+    pub fails: u32,
+    /// Consecutive ok observations.
+    pub oks: u32,
+    /// Start of the current failing streak.
+    pub since: Option<DateTime<Utc>>,
+    /// Worst health alerted for the open incident.
+    pub firing_health: Option<Health>,
+    /// Incident id of the open incident (set by the store when the firing transition is saved).
+    pub incident: Option<i64>,
+    /// Last time a notification went out for the open incident (for reminders).
+    pub notified_at: Option<DateTime<Utc>>,
+    pub last_run: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    pub fail_after: u32,
+    pub resolve_after: u32,
+    pub remind_every: Option<Duration>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transition {
+    /// Failed `fail_after` times in a row: open an incident and alert.
+    Fired,
+    /// Still firing, and worse than what was alerted (degraded → critical): alert again.
+    Escalated,
+    /// Still firing after `remind_every` since the last notification.
+    Reminder,
+    /// Ok `resolve_after` times in a row after firing: close the incident.
+    Resolved,
+}
+
+impl Transition {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transition::Fired => "fired",
+            Transition::Escalated => "escalated",
+            Transition::Reminder => "reminder",
+            Transition::Resolved => "resolved",
+        }
+    }
+}
+
+/// One step of the state machine. `Unknown` counts as a failure: a probe that cannot look is
+/// not evidence that the lesson holds ("no report is red").
+pub fn step(
+    old: &ProbeState,
+    health: Health,
+    th: &Thresholds,
+    now: DateTime<Utc>,
+) -> (ProbeState, Option<Transition>) {
+    let mut s = old.clone();
+    s.health = Some(health);
+    s.last_run = Some(now);
+    let fail_after = th.fail_after.max(1);
+    let resolve_after = th.resolve_after.max(1);
+    if health.is_ok() {
+        s.oks = s.oks.saturating_add(1);
+        s.fails = 0;
+        match s.status {
+            Status::Firing if s.oks >= resolve_after => {
+                s.status = Status::Ok;
+                s.firing_health = None;
+                s.since = None;
+                s.notified_at = Some(now);
+                return (s, Some(Transition::Resolved));
+            }
+            Status::Firing => {}
+            Status::Pending | Status::Ok => {
+                s.status = Status::Ok;
+                s.since = None;
+            }
+        }
+        return (s, None);
+    }
+    s.fails = s.fails.saturating_add(1);
+    if s.status != Status::Firing {
+        s.oks = 0;
+    } else if s.oks > 0 {
+        // a failure while recovering: the recovery streak starts over
+        s.oks = 0;
+    }
+    if s.since.is_none() {
+        s.since = Some(now);
+    }
+    match s.status {
+        Status::Firing => {
+            let alerted = s.firing_health.unwrap_or(health);
+            if health.rank() > alerted.rank() {
+                s.firing_health = Some(health);
+                s.notified_at = Some(now);
+                return (s, Some(Transition::Escalated));
+            }
+            if let (Some(every), Some(last)) = (th.remind_every, s.notified_at)
+                && now
+                    .signed_duration_since(last)
+                    .to_std()
+                    .is_ok_and(|d| d >= every)
+            {
+                s.notified_at = Some(now);
+                return (s, Some(Transition::Reminder));
+            }
+            (s, None)
+        }
+        Status::Ok | Status::Pending => {
+            if s.fails >= fail_after {
+                s.status = Status::Firing;
+                s.firing_health = Some(health);
+                s.notified_at = Some(now);
+                (s, Some(Transition::Fired))
+            } else {
+                s.status = Status::Pending;
+                (s, None)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Health::*;
+
+    fn t(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap()
+    }
+
+    /// Runs a sequence of (health, seconds) and returns the transitions.
+    fn run(th: Thresholds, seq: &[(Health, i64)]) -> (ProbeState, Vec<Option<Transition>>) {
+        let mut s = ProbeState::default();
+        let mut out = Vec::new();
+        for (h, at) in seq {
+            let (n, tr) = step(&s, *h, &th, t(*at));
+            s = n;
+            out.push(tr);
+        }
+        (s, out)
+    }
+
+    const TH: Thresholds = Thresholds {
+        fail_after: 2,
+        resolve_after: 2,
+        remind_every: None,
+    };
+
+    type Case = (&'static str, Thresholds, Vec<(Health, i64)>, Vec<Option<Transition>>, Status);
+
+    #[test]
+    fn table() {
+        use Transition::*;
+        let remind = Thresholds {
+            remind_every: Some(Duration::from_secs(3600)),
+            ..TH
+        };
+        let once = Thresholds {
+            fail_after: 1,
+            resolve_after: 1,
+            remind_every: None,
+        };
+        let cases: Vec<Case> = vec![
+            (
+                "all ok stays quiet",
+                TH,
+                vec![(Ok, 0), (Ok, 10)],
+                vec![None, None],
+                Status::Ok,
+            ),
+            (
+                "one failure is pending",
+                TH,
+                vec![(Critical, 0)],
+                vec![None],
+                Status::Pending,
+            ),
+            (
+                "two failures fire",
+                TH,
+                vec![(Critical, 0), (Critical, 10)],
+                vec![None, Some(Fired)],
+                Status::Firing,
+            ),
+            (
+                "flap under threshold never fires",
+                TH,
+                vec![(Critical, 0), (Ok, 10), (Critical, 20), (Ok, 30)],
+                vec![None, None, None, None],
+                Status::Ok,
+            ),
+            (
+                "unknown counts as failure",
+                TH,
+                vec![(Unknown, 0), (Unknown, 10)],
+                vec![None, Some(Fired)],
+                Status::Firing,
+            ),
+            (
+                "firing stays firing without repeat",
+                TH,
+                vec![
+                    (Critical, 0),
+                    (Critical, 10),
+                    (Critical, 20),
+                    (Critical, 30),
+                ],
+                vec![None, Some(Fired), None, None],
+                Status::Firing,
+            ),
+            (
+                "resolve needs two oks",
+                TH,
+                vec![(Critical, 0), (Critical, 10), (Ok, 20), (Ok, 30)],
+                vec![None, Some(Fired), None, Some(Resolved)],
+                Status::Ok,
+            ),
+            (
+                "a failure resets the recovery",
+                TH,
+                vec![
+                    (Critical, 0),
+                    (Critical, 10),
+                    (Ok, 20),
+                    (Critical, 30),
+                    (Ok, 40),
+                    (Ok, 50),
+                ],
+                vec![None, Some(Fired), None, None, None, Some(Resolved)],
+                Status::Ok,
+            ),
+            (
+                "degraded then critical escalates",
+                TH,
+                vec![
+                    (Degraded, 0),
+                    (Degraded, 10),
+                    (Critical, 20),
+                    (Degraded, 30),
+                ],
+                vec![None, Some(Fired), Some(Escalated), None],
+                Status::Firing,
+            ),
+            (
+                "reminder after remind_every",
+                remind,
+                vec![
+                    (Critical, 0),
+                    (Critical, 10),
+                    (Critical, 1800),
+                    (Critical, 3610),
+                    (Critical, 3700),
+                ],
+                vec![None, Some(Fired), None, Some(Reminder), None],
+                Status::Firing,
+            ),
+            (
+                "fail_after 1 fires at once",
+                once,
+                vec![(Degraded, 0), (Ok, 10)],
+                vec![Some(Fired), Some(Resolved)],
+                Status::Ok,
+            ),
+        ];
+        for (name, th, seq, want, status) in cases {
+            let (s, got) = run(th, &seq);
+            assert_eq!(got, want, "{name}");
+            assert_eq!(s.status, status, "{name}");
+        }
+    }
+
+    #[test]
+    fn since_marks_the_start_of_the_streak() {
+        let (s, _) = run(TH, &[(Ok, 0), (Critical, 10), (Critical, 20)]);
+        assert_eq!(s.since, Some(t(10)));
+        let (s, _) = run(TH, &[(Critical, 10), (Critical, 20), (Ok, 30), (Ok, 40)]);
+        assert_eq!(s.status, Status::Ok);
+        let (s2, _) = step(&s, Critical, &TH, t(50));
+        assert_eq!(s2.since, Some(t(50)), "a new streak starts after a resolve");
+    }
+}

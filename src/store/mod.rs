@@ -1,0 +1,577 @@
+//! The SQLite store under `state_dir`: observations, per-probe state, incidents, transitions and
+//! the delivery outbox. Owns the schema (append-only migrations in `store/migrations`), WAL mode,
+//! file mode 0600, batching and retention. It must not decide health or routing: callers hand it
+//! finished rows.
+
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// Append-only migrations; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+pub const DB_FILE: &str = "ledgerd.db";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store directory '{path}': {source}")]
+    Dir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("store '{path}': {source}")]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("store: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("store: the database at '{0}' is newer than this ledgerd (schema version {1})")]
+    TooNew(PathBuf, i64),
+}
+
+pub struct Store {
+    conn: rusqlite::Connection,
+    path: PathBuf,
+}
+
+/// One stored observation row.
+#[derive(Clone, Debug, Serialize)]
+pub struct ObservationRow {
+    pub id: i64,
+    pub probe: String,
+    pub lesson: u32,
+    pub ts: i64,
+    pub health: String,
+    pub summary: String,
+    pub body: serde_json::Value,
+    pub duration_ms: i64,
+    pub late_ms: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StateRow {
+    pub probe: String,
+    pub state: serde_json::Value,
+    pub facts: Option<serde_json::Value>,
+    pub updated: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IncidentRow {
+    pub id: i64,
+    pub probe: String,
+    pub lesson: u32,
+    pub opened: i64,
+    pub closed: Option<i64>,
+    pub health: String,
+    pub summary: String,
+    pub acked_by: Option<String>,
+    pub acked_at: Option<i64>,
+    pub ack_note: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TransitionRow {
+    pub id: i64,
+    pub probe: String,
+    pub lesson: u32,
+    pub ts: i64,
+    pub kind: String,
+    pub health: String,
+    pub summary: String,
+    pub incident: Option<i64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub key: String,
+    pub channel: String,
+    pub created: i64,
+    pub payload: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_at: i64,
+    pub last_error: Option<String>,
+}
+
+pub fn db_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(DB_FILE)
+}
+
+impl Store {
+    /// Opens (creating the directory with mode 0700 and the file with mode 0600) and migrates.
+    pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        if !state_dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(state_dir)
+                .map_err(|source| StoreError::Dir {
+                    path: state_dir.to_path_buf(),
+                    source,
+                })?;
+        }
+        let path = db_path(state_dir);
+        let conn = rusqlite::Connection::open(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        for p in [
+            path.clone(),
+            path.with_extension("db-wal"),
+            path.with_extension("db-shm"),
+        ] {
+            if p.exists() {
+                let _ = std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600));
+            }
+        }
+        let mut store = Store { conn, path };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading; `None` when there is none yet.
+    pub fn open_existing(state_dir: &Path) -> Result<Option<Store>, StoreError> {
+        let path = db_path(state_dir);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = rusqlite::Connection::open(&path).map_err(|source| StoreError::Open {
+            path: path.clone(),
+            source,
+        })?;
+        let store = Store { conn, path };
+        store.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Some(store))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn configure(&self) -> Result<(), StoreError> {
+        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooNew(self.path.clone(), version));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Starts a write batch: everything in it commits together or not at all.
+    pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        Ok(Batch {
+            tx: self.conn.transaction()?,
+        })
+    }
+
+    pub fn states(&self) -> Result<Vec<StateRow>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT probe, state, facts, updated FROM probe_state ORDER BY probe")?;
+        let rows = st.query_map([], |r| {
+            let state: String = r.get(1)?;
+            let facts: Option<String> = r.get(2)?;
+            Ok(StateRow {
+                probe: r.get(0)?,
+                state: serde_json::from_str(&state).unwrap_or(serde_json::Value::Null),
+                facts: facts.and_then(|f| serde_json::from_str(&f).ok()),
+                updated: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The newest observation of each probe.
+    pub fn latest_observations(&self) -> Result<Vec<ObservationRow>, StoreError> {
+        self.observations_where(
+            "id IN (SELECT MAX(id) FROM observations GROUP BY probe) ORDER BY probe",
+            rusqlite::params![],
+        )
+    }
+
+    /// Observations, newest first, optionally for one probe and/or lesson, before `before_id`.
+    pub fn observations(
+        &self,
+        probe: Option<&str>,
+        lesson: Option<u32>,
+        since_ms: Option<i64>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ObservationRow>, StoreError> {
+        self.observations_where(
+            "(?1 IS NULL OR probe = ?1) AND (?2 IS NULL OR lesson = ?2) AND (?3 IS NULL OR ts >= ?3) AND (?4 IS NULL OR id < ?4) ORDER BY id DESC LIMIT ?5",
+            rusqlite::params![probe, lesson, since_ms, before_id, limit],
+        )
+    }
+
+    fn observations_where(
+        &self,
+        clause: &str,
+        params: &[&dyn rusqlite::ToSql],
+    ) -> Result<Vec<ObservationRow>, StoreError> {
+        let sql = format!(
+            "SELECT id, probe, lesson, ts, health, summary, body, duration_ms, late_ms FROM observations WHERE {clause}"
+        );
+        let mut st = self.conn.prepare(&sql)?;
+        let rows = st.query_map(params, |r| {
+            let body: String = r.get(6)?;
+            Ok(ObservationRow {
+                id: r.get(0)?,
+                probe: r.get(1)?,
+                lesson: r.get(2)?,
+                ts: r.get(3)?,
+                health: r.get(4)?,
+                summary: r.get(5)?,
+                body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                duration_ms: r.get(7)?,
+                late_ms: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn incidents(
+        &self,
+        open_only: bool,
+        probe: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IncidentRow>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note FROM incidents
+             WHERE (?1 = 0 OR closed IS NULL) AND (?2 IS NULL OR probe = ?2) ORDER BY id DESC LIMIT ?3",
+        )?;
+        let rows = st.query_map(
+            rusqlite::params![open_only as i64, probe, limit],
+            incident_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn incident(&self, id: i64) -> Result<Option<IncidentRow>, StoreError> {
+        let mut st = self.conn.prepare("SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note FROM incidents WHERE id = ?1")?;
+        let mut rows = st.query_map([id], incident_row)?;
+        Ok(rows.next().transpose()?)
+    }
+
+    pub fn transitions(
+        &self,
+        probe: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TransitionRow>, StoreError> {
+        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident FROM transitions WHERE (?1 IS NULL OR probe = ?1) ORDER BY id DESC LIMIT ?2")?;
+        let rows = st.query_map(rusqlite::params![probe, limit], |r| {
+            Ok(TransitionRow {
+                id: r.get(0)?,
+                probe: r.get(1)?,
+                lesson: r.get(2)?,
+                ts: r.get(3)?,
+                kind: r.get(4)?,
+                health: r.get(5)?,
+                summary: r.get(6)?,
+                incident: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Pending outbox rows due by `now_ms`, oldest first. Only the head of each channel's queue
+    /// is returned, so delivery order per channel is kept even across retries.
+    pub fn due_outbox(&self, now_ms: i64, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox
+             WHERE id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel) AND next_at <= ?1
+             ORDER BY id LIMIT ?2",
+        )?;
+        let rows = st.query_map(rusqlite::params![now_ms, limit], |r| {
+            Ok(OutboxRow {
+                id: r.get(0)?,
+                key: r.get(1)?,
+                channel: r.get(2)?,
+                created: r.get(3)?,
+                payload: r.get(4)?,
+                status: r.get(5)?,
+                attempts: r.get(6)?,
+                next_at: r.get(7)?,
+                last_error: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Earliest `next_at` among pending rows, to sleep until.
+    pub fn next_outbox_at(&self) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn.query_row("SELECT MIN(next_at) FROM outbox WHERE id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel)", [], |r| r.get(0))?)
+    }
+
+    pub fn outbox_depth(&self) -> Result<i64, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE status = 'pending'",
+            [],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn mark_sent(&self, id: i64, now_ms: i64, receipt: &str) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, receipt = ?3, attempts = attempts + 1 WHERE id = ?1", rusqlite::params![id, now_ms, receipt])?;
+        Ok(())
+    }
+
+    pub fn mark_retry(&self, id: i64, next_at: i64, error: &str) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?2, last_error = ?3 WHERE id = ?1", rusqlite::params![id, next_at, error])?;
+        Ok(())
+    }
+
+    pub fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
+        self.conn.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1", rusqlite::params![id, error])?;
+        Ok(())
+    }
+
+    pub fn outbox(&self, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut st = self.conn.prepare("SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox ORDER BY id DESC LIMIT ?1")?;
+        let rows = st.query_map([limit], |r| {
+            Ok(OutboxRow {
+                id: r.get(0)?,
+                key: r.get(1)?,
+                channel: r.get(2)?,
+                created: r.get(3)?,
+                payload: r.get(4)?,
+                status: r.get(5)?,
+                attempts: r.get(6)?,
+                next_at: r.get(7)?,
+                last_error: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Deletes observations older than `before_ms` (keeping each probe's newest one) and
+    /// delivered outbox rows older than that. Returns the number of observations removed.
+    pub fn prune(&self, before_ms: i64) -> Result<usize, StoreError> {
+        let n = self.conn.execute(
+            "DELETE FROM observations WHERE ts < ?1 AND id NOT IN (SELECT MAX(id) FROM observations GROUP BY probe)",
+            [before_ms],
+        )?;
+        self.conn.execute(
+            "DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?1",
+            [before_ms],
+        )?;
+        Ok(n)
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        self.conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])?;
+        Ok(())
+    }
+
+    pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let mut st = self.conn.prepare("SELECT value FROM meta WHERE key = ?1")?;
+        let mut rows = st.query_map([key], |r| r.get(0))?;
+        Ok(rows.next().transpose()?)
+    }
+
+    pub fn ack(
+        &self,
+        incident: i64,
+        by: &str,
+        note: Option<&str>,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE incidents SET acked_by = ?2, acked_at = ?3, ack_note = ?4 WHERE id = ?1",
+            rusqlite::params![incident, by, now_ms, note],
+        )?;
+        Ok(n > 0)
+    }
+}
+
+fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
+    Ok(IncidentRow {
+        id: r.get(0)?,
+        probe: r.get(1)?,
+        lesson: r.get(2)?,
+        opened: r.get(3)?,
+        closed: r.get(4)?,
+        health: r.get(5)?,
+        summary: r.get(6)?,
+        acked_by: r.get(7)?,
+        acked_at: r.get(8)?,
+        ack_note: r.get(9)?,
+    })
+}
+
+/// A write transaction. Dropping it without `commit` rolls everything back.
+pub struct Batch<'a> {
+    tx: rusqlite::Transaction<'a>,
+}
+
+pub struct NewObservation<'a> {
+    pub probe: &'a str,
+    pub lesson: u32,
+    pub ts: i64,
+    pub health: &'a str,
+    pub summary: &'a str,
+    pub body: &'a str,
+    pub duration_ms: i64,
+    pub late_ms: i64,
+}
+
+impl Batch<'_> {
+    pub fn observation(&self, o: &NewObservation<'_>) -> Result<i64, StoreError> {
+        let mut st = self.tx.prepare_cached("INSERT INTO observations (probe, lesson, ts, health, summary, body, duration_ms, late_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+        st.execute(rusqlite::params![
+            o.probe,
+            o.lesson,
+            o.ts,
+            o.health,
+            o.summary,
+            o.body,
+            o.duration_ms,
+            o.late_ms
+        ])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Saves a probe's state; `facts` None keeps the stored facts.
+    pub fn state(
+        &self,
+        probe: &str,
+        state: &str,
+        facts: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "INSERT INTO probe_state (probe, state, facts, updated) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(probe) DO UPDATE SET state = excluded.state, facts = COALESCE(excluded.facts, probe_state.facts), updated = excluded.updated",
+        )?;
+        st.execute(rusqlite::params![probe, state, facts, now_ms])?;
+        Ok(())
+    }
+
+    pub fn open_incident(
+        &self,
+        probe: &str,
+        lesson: u32,
+        opened: i64,
+        health: &str,
+        summary: &str,
+    ) -> Result<i64, StoreError> {
+        self.tx.execute("INSERT INTO incidents (probe, lesson, opened, health, summary) VALUES (?1, ?2, ?3, ?4, ?5)", rusqlite::params![probe, lesson, opened, health, summary])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    pub fn update_incident(&self, id: i64, health: &str, summary: &str) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE incidents SET health = ?2, summary = ?3 WHERE id = ?1",
+            rusqlite::params![id, health, summary],
+        )?;
+        Ok(())
+    }
+
+    pub fn close_incident(&self, id: i64, closed: i64) -> Result<(), StoreError> {
+        self.tx.execute(
+            "UPDATE incidents SET closed = ?2 WHERE id = ?1",
+            rusqlite::params![id, closed],
+        )?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn transition(
+        &self,
+        probe: &str,
+        lesson: u32,
+        ts: i64,
+        kind: &str,
+        health: &str,
+        summary: &str,
+        incident: Option<i64>,
+    ) -> Result<i64, StoreError> {
+        self.tx.execute("INSERT INTO transitions (probe, lesson, ts, kind, health, summary, incident) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", rusqlite::params![probe, lesson, ts, kind, health, summary, incident])?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Queues one notification; a duplicate key is ignored (idempotent).
+    pub fn enqueue(
+        &self,
+        key: &str,
+        channel: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n = self.tx.execute("INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?3)", rusqlite::params![key, channel, now_ms, payload])?;
+        Ok(n > 0)
+    }
+
+    pub fn commit(self) -> Result<(), StoreError> {
+        Ok(self.tx.commit()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_migrates_sets_mode_and_keeps_order_per_channel() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let sd = dir.path().join("state");
+        let mut s = Store::open(&sd).unwrap();
+        let mode = std::fs::metadata(s.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let b = s.batch().unwrap();
+        b.observation(&NewObservation {
+            probe: "p",
+            lesson: 26,
+            ts: 1,
+            health: "critical",
+            summary: "x",
+            body: "{}",
+            duration_ms: 1,
+            late_ms: 0,
+        })
+        .unwrap();
+        assert!(b.enqueue("k1", "ops", "{}", 10).unwrap());
+        assert!(
+            !b.enqueue("k1", "ops", "{}", 10).unwrap(),
+            "duplicate key ignored"
+        );
+        b.enqueue("k2", "ops", "{}", 10).unwrap();
+        b.enqueue("k3", "desk", "{}", 10).unwrap();
+        b.commit().unwrap();
+        let due = s.due_outbox(100, 10).unwrap();
+        assert_eq!(
+            due.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            vec!["k1", "k3"]
+        );
+        s.mark_retry(due[0].id, 1000, "HTTP 503").unwrap();
+        let due = s.due_outbox(100, 10).unwrap();
+        assert_eq!(
+            due.iter().map(|r| r.key.as_str()).collect::<Vec<_>>(),
+            vec!["k3"],
+            "k2 waits behind k1"
+        );
+        drop(s);
+        let s = Store::open(&sd).unwrap();
+        assert_eq!(s.latest_observations().unwrap().len(), 1);
+        assert_eq!(s.outbox_depth().unwrap(), 3);
+    }
+}

@@ -1,0 +1,161 @@
+//! Config validation through the real binary: every fixture in tests/data/config/invalid makes
+//! `ledgerd doctor` exit 78 and print each `# error:` line of its header; every valid fixture,
+//! the example config and every kind's EXAMPLE pass.
+
+use crate::support::*;
+
+fn expected_errors(text: &str) -> Vec<String> {
+    text.lines()
+        .take_while(|l| l.starts_with('#'))
+        .filter_map(|l| l.strip_prefix("# error: "))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn every_invalid_fixture_fails_doctor_with_its_errors() {
+    let dir = data("config/invalid");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let want = expected_errors(&String::from_utf8_lossy(&bytes));
+        assert!(
+            !want.is_empty(),
+            "{} has no '# error:' header",
+            path.display()
+        );
+        let o = ledgerd(&["doctor", "--config", path.to_str().unwrap()]);
+        let out = stdout(&o);
+        assert_eq!(o.status.code(), Some(78), "{}: {out}", path.display());
+        for w in &want {
+            assert!(
+                out.contains(w.as_str()),
+                "{}: expected {w:?} in:\n{out}",
+                path.display()
+            );
+        }
+        let errors = out.lines().filter(|l| l.starts_with("error: ")).count();
+        assert_eq!(
+            errors,
+            want.len(),
+            "{}: every error listed once, no extra:\n{out}",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 12, "only {checked} fixtures found");
+}
+
+#[test]
+fn valid_fixtures_pass_doctor() {
+    for entry in std::fs::read_dir(data("config/valid")).unwrap() {
+        let path = entry.unwrap().path();
+        let o = ledgerd_env(
+            &["doctor", "--config", path.to_str().unwrap()],
+            &[("HOME", "/tmp")],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}: {}{}",
+            path.display(),
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn strict_fails_on_warnings() {
+    let path = data("config/valid/minimal.toml");
+    let o = ledgerd(&["doctor", "--strict", "--config", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(78));
+    assert!(stdout(&o).contains("lessons have no probe"));
+}
+
+#[test]
+fn every_kind_example_loads_through_the_real_loader() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ledgerd(&["kinds", "--examples"]);
+    assert!(o.status.success());
+    // gather each example from the library directly, write one config per example
+    for k in ledgerd::probe::KINDS {
+        let path = tmp.path().join(format!("{}.toml", k.kind));
+        std::fs::write(&path, k.example).unwrap();
+        let o = ledgerd_env(
+            &["doctor", "--config", path.to_str().unwrap()],
+            &[("LEDGERD_WEBHOOK_TOKEN", "t")],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "example of kind {}:\n{}\n{}",
+            k.kind,
+            stdout(&o),
+            stderr(&o)
+        );
+        assert!(stdout(&o).contains(k.kind) || stdout(&o).contains("config ok"));
+    }
+    for k in ledgerd::alert::CHANNEL_KINDS {
+        let path = tmp.path().join(format!("channel-{}.toml", k.kind));
+        std::fs::write(
+            &path,
+            format!(
+                "[probe.sh]\nkind = \"command\"\nlesson = 4\nargv = [\"true\"]\n\n{}",
+                k.example
+            ),
+        )
+        .unwrap();
+        let o = ledgerd_env(
+            &["doctor", "--config", path.to_str().unwrap()],
+            &[("LEDGERD_WEBHOOK_TOKEN", "t")],
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "example of channel {}:\n{}\n{}",
+            k.kind,
+            stdout(&o),
+            stderr(&o)
+        );
+    }
+}
+
+#[test]
+fn example_config_validates_as_is_and_fully_uncommented() {
+    let example = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml"),
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let as_is = tmp.path().join("as-is.toml");
+    std::fs::write(&as_is, &example).unwrap();
+    let o = ledgerd(&["doctor", "--config", as_is.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    // uncomment lines of the form "#key = value" / "#[table]" (documentation lines use "# ")
+    let uncommented: String = example
+        .lines()
+        .map(|l| {
+            l.strip_prefix('#')
+                .filter(|r| !r.starts_with(' ') && !r.is_empty() && !r.starts_with('#'))
+                .unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert_ne!(
+        uncommented, example,
+        "the example has optional lines to uncomment"
+    );
+    let full = tmp.path().join("full.toml");
+    std::fs::write(&full, uncommented).unwrap();
+    std::fs::write(tmp.path().join("webhook.url"), "http://127.0.0.1:9/hook").unwrap();
+    let o = ledgerd_env(
+        &["doctor", "--config", full.to_str().unwrap()],
+        &[("LEDGERD_WEBHOOK_TOKEN", "t")],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
