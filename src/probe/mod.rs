@@ -14,6 +14,7 @@ mod command;
 mod config_file;
 mod cron_env;
 mod http;
+mod process;
 mod runtime_pin;
 mod token_expiry;
 
@@ -306,6 +307,7 @@ probe_kinds! {
     config_file::ConfigFile,
     cron_env::CronEnv,
     http::Http,
+    process::Process,
     runtime_pin::RuntimePin,
     token_expiry::TokenExpiry,
 }
