@@ -13,6 +13,7 @@ use std::time::Duration;
 mod command;
 mod config_file;
 mod cron_env;
+mod heartbeat;
 mod http;
 mod process;
 mod runtime_pin;
@@ -306,6 +307,7 @@ probe_kinds! {
     command::Command,
     config_file::ConfigFile,
     cron_env::CronEnv,
+    heartbeat::Heartbeat,
     http::Http,
     process::Process,
     runtime_pin::RuntimePin,
