@@ -16,6 +16,7 @@ mod cron_env;
 mod heartbeat;
 mod http;
 mod process;
+mod resources;
 mod runtime_pin;
 mod token_expiry;
 
@@ -310,6 +311,7 @@ probe_kinds! {
     heartbeat::Heartbeat,
     http::Http,
     process::Process,
+    resources::Resources,
     runtime_pin::RuntimePin,
     token_expiry::TokenExpiry,
 }
