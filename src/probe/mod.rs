@@ -10,6 +10,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod change_window;
 mod command;
 mod config_file;
 mod cron_env;
@@ -305,6 +306,7 @@ macro_rules! probe_kinds {
 
 // The registry: one line per kind (the `mod` line above plus one here).
 probe_kinds! {
+    change_window::ChangeWindow,
     command::Command,
     config_file::ConfigFile,
     cron_env::CronEnv,
