@@ -254,6 +254,8 @@ impl Heartbeat {
             schema.is_some() || !self.require_keys.is_empty() || !self.forbid_keys.is_empty();
         if checks_doc {
             match &doc {
+                // with a JSON `field` the timestamp check below already says so
+                None if self.field.is_some() => {}
                 None => problems.push("heartbeat document is not JSON".into()),
                 Some(d) => {
                     if let Some(s) = schema {
