@@ -10,10 +10,14 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod change_window;
 mod command;
 mod config_file;
 mod cron_env;
+mod heartbeat;
 mod http;
+mod process;
+mod resources;
 mod runtime_pin;
 mod token_expiry;
 
@@ -302,10 +306,14 @@ macro_rules! probe_kinds {
 
 // The registry: one line per kind (the `mod` line above plus one here).
 probe_kinds! {
+    change_window::ChangeWindow,
     command::Command,
     config_file::ConfigFile,
     cron_env::CronEnv,
+    heartbeat::Heartbeat,
     http::Http,
+    process::Process,
+    resources::Resources,
     runtime_pin::RuntimePin,
     token_expiry::TokenExpiry,
 }

@@ -1,0 +1,857 @@
+//! `process`: finds running processes in a proc tree (`/proc/<pid>/{comm,cmdline,status,environ}`)
+//! and judges how many there are, whose they are, which `HOME` they run with and whether a
+//! service manager is among their ancestors (lessons 3 and 25: a gateway started by `nohup` and
+//! `sudo -u` has the wrong HOME and does not survive a reboot; a forking gateway leaves two copies
+//! or an orphan). It only reads the proc tree: it never signals, restarts or adopts a process, and
+//! of a process's environment it shows `HOME` and nothing else.
+
+use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Process {
+    /// Root of the proc file system. Default "/proc"; tests point it at a fixture tree.
+    #[serde(default = "default_proc_root")]
+    proc_root: PathBuf,
+    /// A process matches when its `comm` equals this (the kernel cuts `comm` to 15 bytes).
+    /// At least one of `name` and `argv_matches` is required; both must hold when both are set.
+    name: Option<String>,
+    /// A process matches when this regex matches its command line (arguments joined by spaces).
+    argv_matches: Option<String>,
+    /// Expected owner of every matching process: a user name or a numeric uid, compared with
+    /// the real uid in `status`. Default: not checked.
+    user: Option<UserSpec>,
+    /// Fewest matching processes that is healthy. Default 1.
+    #[serde(default = "default_min")]
+    min_count: usize,
+    /// Most matching processes that is healthy ("exactly one gateway" = min 1, max 1).
+    /// Default: no limit.
+    max_count: Option<usize>,
+    /// `HOME` every matching process must have in its environment (lesson 3). Default: not
+    /// checked. Only the `HOME` value is ever shown, never other variables.
+    expect_home: Option<String>,
+    /// Report matching processes with no service manager (systemd, launchd, supervisord, or a
+    /// PID 1 named systemd/init) among their ancestors as orphans (degraded). Default false.
+    #[serde(default)]
+    require_supervisor: bool,
+}
+
+/// A user given by name or by uid.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(untagged)]
+enum UserSpec {
+    Uid(u32),
+    Name(String),
+}
+
+fn default_proc_root() -> PathBuf {
+    PathBuf::from("/proc")
+}
+fn default_min() -> usize {
+    1
+}
+
+/// Ancestors with these `comm` names are service managers at any depth.
+const MANAGERS: &[&str] = &["systemd", "launchd", "supervisord"];
+/// PID 1 with one of these names is a service manager too.
+const INIT_MANAGERS: &[&str] = &["systemd", "init"];
+/// Flags whose next argument (or `=value`) is a secret.
+const SECRET_FLAGS: &[&str] = &[
+    "token", "password", "passwd", "api-key", "api_key", "apikey",
+];
+/// Key fragments that make a `KEY=value` argument look secret.
+const SECRET_WORDS: &[&str] = &[
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "API_KEY",
+    "APIKEY",
+    "AUTH",
+    "CREDENTIAL",
+    "PRIVATE",
+];
+/// Longest ancestry walked before giving up (a proc tree is never this deep).
+const MAX_DEPTH: usize = 128;
+/// Most processes described in evidence.
+const MAX_LISTED: usize = 10;
+/// Longest argv shown.
+const MAX_ARGV_CHARS: usize = 200;
+
+impl Probe for Process {
+    const KIND: &'static str = "process";
+    const SUMMARY: &'static str =
+        "count matching processes and check their user, HOME and service-manager ancestry";
+    const LESSONS: &'static [u32] = &[3, 25];
+    const EXAMPLE: &'static str = r#"[probe.hub_gateway_process]
+kind = "process"
+lessons = [3, 25]
+every = "1m"
+# exactly one hub gateway, owned by the hub user, with the hub's HOME (lesson 3: `sudo -u`
+# without HOME made the agent read the wrong SOUL.md), started by a service manager
+argv_matches = 'openclaw(-gateway)?\s.*gateway run'
+user = "hub"
+min_count = 1
+max_count = 1
+expect_home = "/home/hub"
+require_supervisor = true
+"#;
+
+    fn validate(&self) -> Vec<Invalid> {
+        let mut bad = Vec::new();
+        if self.name.is_none() && self.argv_matches.is_none() {
+            bad.push(Invalid::new(
+                "name",
+                "expected `name` or `argv_matches` to select processes",
+            ));
+        }
+        if let Some(n) = &self.name
+            && n.is_empty()
+        {
+            bad.push(Invalid::new("name", "must not be empty"));
+        }
+        if let Some(re) = &self.argv_matches
+            && let Err(e) = regex::Regex::new(re)
+        {
+            bad.push(Invalid::new("argv_matches", format!("invalid regex: {e}")));
+        }
+        if let Some(UserSpec::Name(n)) = &self.user
+            && n.is_empty()
+        {
+            bad.push(Invalid::new("user", "expected a user name or uid"));
+        }
+        if let Some(max) = self.max_count
+            && max < self.min_count
+        {
+            bad.push(Invalid::new(
+                "max_count",
+                format!("must be at least min_count ({})", self.min_count),
+            ));
+        }
+        if let Some(h) = &self.expect_home
+            && !h.starts_with('/')
+        {
+            bad.push(Invalid::new("expect_home", "expected an absolute path"));
+        }
+        bad
+    }
+
+    async fn observe(&self, _cx: &ProbeCx<'_>) -> Observation {
+        if !cfg!(target_os = "linux") && self.proc_root == default_proc_root() {
+            return Observation::unsupported_os("linux");
+        }
+        let this = self.clone();
+        match tokio::task::spawn_blocking(move || this.look()).await {
+            Ok(o) => o,
+            Err(e) => Observation::unknown(format!("process scan failed: {e}")),
+        }
+    }
+}
+
+/// What was read about one matching process.
+struct Proc {
+    pid: u32,
+    uid: Option<u32>,
+    argv: String,
+    /// `Ok(Some(home))`, `Ok(None)` when HOME is unset, `Err` when environ is unreadable.
+    home: Result<Option<String>, String>,
+}
+
+impl Process {
+    fn look(&self) -> Observation {
+        let root = &self.proc_root;
+        let entries = match std::fs::read_dir(root) {
+            Ok(e) => e,
+            Err(e) => {
+                return Observation::unknown(format!("cannot read {}: {e}", root.display()))
+                    .evidence("proc_root", root.display());
+            }
+        };
+        let argv_re = match self.argv_matches.as_deref().map(regex::Regex::new) {
+            Some(Ok(r)) => Some(r),
+            Some(Err(e)) => return Observation::unknown(format!("invalid argv_matches: {e}")),
+            None => None,
+        };
+        let mut pids: Vec<u32> = entries
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+            .collect();
+        pids.sort_unstable();
+
+        let mut found = Vec::new();
+        for pid in pids {
+            let dir = root.join(pid.to_string());
+            // A process can exit between listing and reading: skip what vanished.
+            let Some(comm) = read_trimmed(&dir.join("comm")) else {
+                continue;
+            };
+            if self.name.as_ref().is_some_and(|n| *n != comm) {
+                continue;
+            }
+            let argv = std::fs::read(dir.join("cmdline"))
+                .map(|b| cmdline_to_string(&b))
+                .unwrap_or_default();
+            if argv_re.as_ref().is_some_and(|r| !r.is_match(&argv)) {
+                continue;
+            }
+            let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+            let uid = status_field(&status, "Uid")
+                .and_then(|v| v.split_whitespace().next()?.parse().ok());
+            let home = if self.expect_home.is_some() {
+                read_home(&dir.join("environ"))
+            } else {
+                Ok(None)
+            };
+            found.push(Proc {
+                pid,
+                uid,
+                argv,
+                home,
+            });
+        }
+        self.judge(&found)
+    }
+
+    fn judge(&self, found: &[Proc]) -> Observation {
+        let mut problems: Vec<(Health, String)> = Vec::new();
+        let mut undetermined: Vec<String> = Vec::new();
+        let mut orphans: Vec<u32> = Vec::new();
+        let n = found.len();
+        let pid_list = found
+            .iter()
+            .map(|p| p.pid.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+
+        if n < self.min_count {
+            problems.push((
+                Health::Critical,
+                if n == 0 {
+                    "no process matches".to_string()
+                } else {
+                    format!(
+                        "{n} processes match, expected at least {} (pids {pid_list})",
+                        self.min_count
+                    )
+                },
+            ));
+        }
+        if let Some(max) = self.max_count
+            && n > max
+        {
+            problems.push((
+                Health::Critical,
+                format!("{n} processes match, expected at most {max} (pids {pid_list})"),
+            ));
+        }
+
+        if let Some(user) = &self.user {
+            match expected_uid(user) {
+                Some(want) => {
+                    let wrong: Vec<String> = found
+                        .iter()
+                        .filter(|p| p.uid != Some(want))
+                        .map(|p| format!("{} as {}", p.pid, describe_uid(p.uid)))
+                        .collect();
+                    if !wrong.is_empty() {
+                        problems.push((
+                            Health::Critical,
+                            format!(
+                                "wrong user: pid {} (expected {})",
+                                wrong.join(", "),
+                                describe_uid(Some(want))
+                            ),
+                        ));
+                    }
+                }
+                None => undetermined.push(format!(
+                    "user {} does not exist on this host",
+                    user_label(user)
+                )),
+            }
+        }
+
+        if let Some(want) = &self.expect_home {
+            let mut wrong = Vec::new();
+            for p in found {
+                match &p.home {
+                    Ok(Some(h)) if h == want => {}
+                    Ok(Some(h)) => wrong.push(format!("{} has HOME={h}", p.pid)),
+                    Ok(None) => wrong.push(format!("{} has no HOME", p.pid)),
+                    Err(e) => {
+                        undetermined.push(format!("cannot read environ of pid {}: {e}", p.pid))
+                    }
+                }
+            }
+            if !wrong.is_empty() {
+                problems.push((
+                    Health::Critical,
+                    format!("HOME mismatch: pid {} (expected {want})", wrong.join(", ")),
+                ));
+            }
+        }
+
+        if self.require_supervisor {
+            for p in found {
+                match self.supervised(p.pid) {
+                    Ok(true) => {}
+                    Ok(false) => orphans.push(p.pid),
+                    Err(e) => undetermined.push(e),
+                }
+            }
+            if !orphans.is_empty() {
+                let list = orphans
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                problems.push((
+                    Health::Degraded,
+                    format!("orphan not under a service manager: pid {list}"),
+                ));
+            }
+        }
+
+        let mut obs = if let Some(worst) = problems.iter().map(|(h, _)| *h).reduce(Health::worst) {
+            let text: Vec<&str> = problems.iter().map(|(_, s)| s.as_str()).collect();
+            Observation::new(worst, text.join("; "))
+        } else if !undetermined.is_empty() {
+            Observation::unknown(format!(
+                "{n} matching processes; {}",
+                undetermined.join("; ")
+            ))
+        } else {
+            Observation::ok(format!("{n} matching processes (pids {pid_list})"))
+        };
+        obs = obs
+            .expected(self.expectation())
+            .metric("matching_processes", n as f64);
+        if !problems.is_empty() {
+            for u in &undetermined {
+                obs = obs.evidence("not_judged", u);
+            }
+        }
+        if !found.is_empty() {
+            obs = obs.evidence("pids", &pid_list);
+        }
+        for p in found.iter().take(MAX_LISTED) {
+            let mut desc = format!(
+                "user {}; argv {}",
+                describe_uid(p.uid),
+                redact_argv(&p.argv)
+            );
+            if let Ok(Some(h)) = &p.home {
+                desc.push_str(&format!("; HOME {h}"));
+            }
+            if orphans.contains(&p.pid) {
+                desc.push_str("; no service manager among ancestors");
+            }
+            obs = obs.evidence(format!("pid {}", p.pid), desc);
+        }
+        obs
+    }
+
+    fn expectation(&self) -> String {
+        let mut parts = Vec::new();
+        match self.max_count {
+            Some(max) if max == self.min_count => parts.push(format!("exactly {max} matching")),
+            Some(max) => parts.push(format!("{}..={max} matching", self.min_count)),
+            None => parts.push(format!("at least {} matching", self.min_count)),
+        }
+        if let Some(n) = &self.name {
+            parts.push(format!("comm {n}"));
+        }
+        if let Some(r) = &self.argv_matches {
+            parts.push(format!("argv /{r}/"));
+        }
+        if let Some(u) = &self.user {
+            parts.push(format!("user {}", user_label(u)));
+        }
+        if let Some(h) = &self.expect_home {
+            parts.push(format!("HOME {h}"));
+        }
+        if self.require_supervisor {
+            parts.push("under a service manager".into());
+        }
+        parts.join(", ")
+    }
+
+    /// Follows PPid up to PID 1. `Err` when the chain cannot be read.
+    fn supervised(&self, pid: u32) -> Result<bool, String> {
+        let mut cur = pid;
+        for _ in 0..MAX_DEPTH {
+            let status =
+                std::fs::read_to_string(self.proc_root.join(cur.to_string()).join("status"))
+                    .map_err(|e| format!("cannot trace ancestry of pid {pid} at pid {cur}: {e}"))?;
+            let ppid: u32 = status_field(&status, "PPid")
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or_else(|| format!("no PPid for pid {cur} (ancestry of pid {pid})"))?;
+            if cur != pid {
+                let comm = read_trimmed(&self.proc_root.join(cur.to_string()).join("comm"))
+                    .unwrap_or_default();
+                if MANAGERS.contains(&comm.as_str())
+                    || (cur == 1 && INIT_MANAGERS.contains(&comm.as_str()))
+                {
+                    return Ok(true);
+                }
+            }
+            if cur == 1 || ppid == 0 {
+                return Ok(false);
+            }
+            cur = ppid;
+        }
+        Err(format!("ancestry of pid {pid} deeper than {MAX_DEPTH}"))
+    }
+}
+
+fn read_trimmed(p: &Path) -> Option<String> {
+    std::fs::read_to_string(p)
+        .ok()
+        .map(|s| s.trim_end_matches('\n').to_string())
+}
+
+/// `status` lines are `Key:\tvalue`.
+fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
+    status.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        (k == key).then_some(v.trim())
+    })
+}
+
+fn cmdline_to_string(bytes: &[u8]) -> String {
+    bytes
+        .split(|b| *b == 0)
+        .filter(|a| !a.is_empty())
+        .map(String::from_utf8_lossy)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Only `HOME` is taken from the environment; every other value is dropped unread.
+fn read_home(environ: &Path) -> Result<Option<String>, String> {
+    let bytes = std::fs::read(environ).map_err(|e| e.to_string())?;
+    Ok(bytes
+        .split(|b| *b == 0)
+        .find_map(|kv| kv.strip_prefix(b"HOME="))
+        .map(|v| String::from_utf8_lossy(v).into_owned()))
+}
+
+fn expected_uid(u: &UserSpec) -> Option<u32> {
+    match u {
+        UserSpec::Uid(n) => Some(*n),
+        UserSpec::Name(n) => match n.parse::<u32>() {
+            Ok(uid) => Some(uid),
+            Err(_) => nix::unistd::User::from_name(n)
+                .ok()
+                .flatten()
+                .map(|u| u.uid.as_raw()),
+        },
+    }
+}
+
+fn user_label(u: &UserSpec) -> String {
+    match u {
+        UserSpec::Uid(n) => n.to_string(),
+        UserSpec::Name(n) => n.clone(),
+    }
+}
+
+fn describe_uid(uid: Option<u32>) -> String {
+    let Some(uid) = uid else {
+        return "unknown uid".into();
+    };
+    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
+        Ok(Some(u)) => format!("{} (uid {uid})", u.name),
+        _ => format!("uid {uid}"),
+    }
+}
+
+/// Replaces values after secret-looking flags and of secret-looking `KEY=value` arguments, then
+/// truncates.
+fn redact_argv(argv: &str) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut hide_next = false;
+    for arg in argv.split(' ') {
+        if hide_next {
+            out.push("[redacted]".into());
+            hide_next = false;
+            continue;
+        }
+        if let Some(flag) = arg.strip_prefix('-') {
+            let flag = flag.trim_start_matches('-');
+            let (name, value) = match flag.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (flag, None),
+            };
+            if SECRET_FLAGS.contains(&name.to_ascii_lowercase().as_str()) {
+                match value {
+                    Some(_) => out.push(format!(
+                        "{}=[redacted]",
+                        &arg[..arg.len() - flag.len() + name.len()]
+                    )),
+                    None => {
+                        out.push(arg.to_string());
+                        hide_next = true;
+                    }
+                }
+                continue;
+            }
+        } else if let Some((k, _)) = arg.split_once('=') {
+            let upper = k.to_ascii_uppercase();
+            if SECRET_WORDS.iter().any(|w| upper.contains(w)) {
+                out.push(format!("{k}=[redacted]"));
+                continue;
+            }
+        }
+        out.push(arg.to_string());
+    }
+    crate::redact::truncate(&out.join(" "), MAX_ARGV_CHARS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn probe(src: &str) -> Process {
+        let p: Process = toml::from_str(src).unwrap();
+        assert!(p.validate().is_empty(), "{:?}", p.validate());
+        p
+    }
+
+    async fn look(p: &Process) -> Observation {
+        let client = crate::http_client::shared();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: Duration::from_secs(5),
+            prior: None,
+            base_dir: Path::new("/"),
+            now: chrono::Utc::now(),
+        };
+        p.observe(&cx).await
+    }
+
+    struct Fake<'a> {
+        pid: u32,
+        ppid: u32,
+        comm: &'a str,
+        argv: &'a [&'a str],
+        uid: u32,
+        env: Option<&'a [&'a str]>,
+    }
+
+    fn write_proc(root: &Path, f: &Fake<'_>) {
+        let dir = root.join(f.pid.to_string());
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("comm"), format!("{}\n", f.comm)).unwrap();
+        let mut cmd = Vec::new();
+        for a in f.argv {
+            cmd.extend_from_slice(a.as_bytes());
+            cmd.push(0);
+        }
+        std::fs::write(dir.join("cmdline"), cmd).unwrap();
+        std::fs::write(
+            dir.join("status"),
+            format!(
+                "Name:\t{}\nState:\tS (sleeping)\nPid:\t{}\nPPid:\t{}\nUid:\t{u}\t{u}\t{u}\t{u}\n",
+                f.comm,
+                f.pid,
+                f.ppid,
+                u = f.uid
+            ),
+        )
+        .unwrap();
+        match f.env {
+            Some(vars) => {
+                let mut env = Vec::new();
+                for v in vars {
+                    env.extend_from_slice(v.as_bytes());
+                    env.push(0);
+                }
+                std::fs::write(dir.join("environ"), env).unwrap();
+            }
+            // An unreadable environ: a directory cannot be read as a file, even by root.
+            None => std::fs::create_dir_all(dir.join("environ")).unwrap(),
+        }
+    }
+
+    /// PID 1 `init`-less container: tini as PID 1, a supervised gateway under systemd-like
+    /// supervisord, and an orphan reparented to PID 1.
+    fn tree(pid1: &str) -> tempfile::TempDir {
+        let t = tempfile::tempdir().unwrap();
+        let r = t.path();
+        write_proc(
+            r,
+            &Fake {
+                pid: 1,
+                ppid: 0,
+                comm: pid1,
+                argv: &[pid1],
+                uid: 0,
+                env: Some(&[]),
+            },
+        );
+        write_proc(
+            r,
+            &Fake {
+                pid: 50,
+                ppid: 1,
+                comm: "supervisord",
+                argv: &["supervisord"],
+                uid: 0,
+                env: Some(&[]),
+            },
+        );
+        write_proc(
+            r,
+            &Fake {
+                pid: 100,
+                ppid: 50,
+                comm: "openclaw-gatewa",
+                argv: &[
+                    "node",
+                    "/opt/openclaw/bin/openclaw",
+                    "gateway",
+                    "run",
+                    "--token",
+                    "s3cr3t-tok",
+                    "OPENAI_API_KEY=sk-live-1",
+                ],
+                uid: 0,
+                env: Some(&[
+                    "PATH=/usr/bin",
+                    "HOME=/root",
+                    "OPENAI_API_KEY=sk-env-secret",
+                ]),
+            },
+        );
+        t
+    }
+
+    #[tokio::test]
+    async fn fixture_ok_with_redacted_argv_and_home_only() {
+        let t = tree("tini");
+        let p = probe(&format!(
+            r#"proc_root = "{}"
+argv_matches = 'openclaw gateway run'
+user = "root"
+min_count = 1
+max_count = 1
+expect_home = "/root"
+require_supervisor = true"#,
+            t.path().display()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        let all = format!("{:?}", o.evidence);
+        assert!(all.contains("HOME /root"), "{all}");
+        assert!(!all.contains("s3cr3t"), "{all}");
+        assert!(!all.contains("sk-live"), "{all}");
+        assert!(!all.contains("sk-env"), "{all}");
+        assert!(all.contains("--token [redacted]"), "{all}");
+        assert!(all.contains("OPENAI_API_KEY=[redacted]"), "{all}");
+    }
+
+    #[tokio::test]
+    async fn fixture_critical_count_user_home_and_degraded_orphan() {
+        let t = tree("tini");
+        // a second gateway, orphaned to PID 1 (tini is no service manager), wrong user and HOME
+        write_proc(
+            t.path(),
+            &Fake {
+                pid: 200,
+                ppid: 1,
+                comm: "openclaw-gatewa",
+                argv: &[
+                    "node",
+                    "/opt/openclaw/bin/openclaw",
+                    "gateway",
+                    "run",
+                    "--password=hunter22",
+                ],
+                uid: 4242,
+                env: Some(&["HOME=/var/empty"]),
+            },
+        );
+        let root = t.path().display();
+        let two = probe(&format!(
+            "proc_root = \"{root}\"\nargv_matches = 'openclaw gateway run'\nmax_count = 1"
+        ));
+        let o = look(&two).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(
+            o.summary.contains("at most 1 (pids 100, 200)"),
+            "{}",
+            o.summary
+        );
+        assert!(!format!("{:?}", o.evidence).contains("hunter22"));
+
+        let user = probe(&format!(
+            "proc_root = \"{root}\"\nargv_matches = 'gateway run'\nuser = 0"
+        ));
+        let o = look(&user).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(
+            o.summary.contains("wrong user: pid 200 as uid 4242"),
+            "{}",
+            o.summary
+        );
+
+        let home = probe(&format!(
+            "proc_root = \"{root}\"\nargv_matches = 'gateway run'\nexpect_home = \"/root\""
+        ));
+        let o = look(&home).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(
+            o.summary.contains("200 has HOME=/var/empty"),
+            "{}",
+            o.summary
+        );
+
+        let orphan = probe(&format!(
+            "proc_root = \"{root}\"\nargv_matches = 'gateway run'\nrequire_supervisor = true"
+        ));
+        let o = look(&orphan).await;
+        assert_eq!(o.health, Health::Degraded);
+        assert_eq!(o.summary, "orphan not under a service manager: pid 200");
+
+        // with systemd as PID 1 a reparented process counts as supervised
+        let t2 = tree("systemd");
+        write_proc(
+            t2.path(),
+            &Fake {
+                pid: 300,
+                ppid: 1,
+                comm: "sleep",
+                argv: &["sleep"],
+                uid: 0,
+                env: Some(&[]),
+            },
+        );
+        let sup = probe(&format!(
+            "proc_root = \"{}\"\nname = \"sleep\"\nrequire_supervisor = true",
+            t2.path().display()
+        ));
+        assert_eq!(look(&sup).await.health, Health::Ok);
+
+        let none = probe(&format!("proc_root = \"{root}\"\nname = \"hermes\""));
+        let o = look(&none).await;
+        assert_eq!(o.health, Health::Critical);
+        assert_eq!(o.summary, "no process matches");
+    }
+
+    #[tokio::test]
+    async fn unknown_when_home_unreadable_or_root_missing() {
+        let t = tree("tini");
+        write_proc(
+            t.path(),
+            &Fake {
+                pid: 400,
+                ppid: 50,
+                comm: "hermes",
+                argv: &["hermes", "gateway"],
+                uid: 0,
+                env: None,
+            },
+        );
+        let p = probe(&format!(
+            "proc_root = \"{}\"\nname = \"hermes\"\nexpect_home = \"/root\"",
+            t.path().display()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(
+            o.summary.contains("cannot read environ of pid 400"),
+            "{}",
+            o.summary
+        );
+
+        // another problem wins over the unreadable environ
+        let p = probe(&format!(
+            "proc_root = \"{}\"\nname = \"hermes\"\nexpect_home = \"/root\"\nmin_count = 2",
+            t.path().display()
+        ));
+        assert_eq!(look(&p).await.health, Health::Critical);
+
+        let gone = probe("proc_root = \"/nonexistent-ledgerd-proc\"\nname = \"x\"");
+        assert_eq!(look(&gone).await.health, Health::Unknown);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn live_proc_finds_a_spawned_child() {
+        use std::os::unix::process::CommandExt as _;
+        let tag = format!("ledgerd-test-xyz-{}", std::process::id());
+        let mut cmd = std::process::Command::new("sleep");
+        cmd.arg0(&tag).arg("30");
+        let mut child = tokio::process::Command::from(cmd)
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let pid = child.id().unwrap();
+        let p = probe(&format!(
+            "argv_matches = '^{tag} 30$'\nmin_count = 1\nmax_count = 1\nuser = {}",
+            nix::unistd::getuid().as_raw()
+        ));
+        let o = tokio::time::timeout(Duration::from_secs(10), look(&p))
+            .await
+            .unwrap();
+        child.kill().await.unwrap();
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(
+            o.evidence
+                .iter()
+                .any(|e| e.key == "pids" && e.value == pid.to_string()),
+            "{o:?}"
+        );
+    }
+
+    #[test]
+    fn validate_and_example() {
+        let p: Process =
+            toml::from_str("argv_matches = '('\nmin_count = 2\nmax_count = 1").unwrap();
+        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        assert_eq!(keys, ["argv_matches", "max_count"]);
+        let p: Process = toml::from_str("min_count = 0").unwrap();
+        assert_eq!(p.validate()[0].key, "name");
+
+        let mut t: toml::Table = toml::from_str(Process::EXAMPLE).unwrap();
+        let probes = t.remove("probe").unwrap();
+        let (_, v) = probes.as_table().unwrap().iter().next().unwrap();
+        let mut v = v.as_table().unwrap().clone();
+        for k in COMMON_KEYS {
+            v.remove(*k);
+        }
+        let p: Process = toml::Value::Table(v).try_into().unwrap();
+        assert!(p.validate().is_empty());
+    }
+
+    const COMMON_KEYS: &[&str] = &[
+        "kind",
+        "lesson",
+        "lessons",
+        "every",
+        "cron",
+        "timezone",
+        "jitter",
+        "timeout",
+        "severity",
+        "tags",
+        "enabled",
+        "mode",
+        "fail_after",
+        "resolve_after",
+        "description",
+        "depends_on",
+    ];
+
+    #[test]
+    fn argv_redaction() {
+        assert_eq!(
+            redact_argv("gw --api-key abc --port 18789 --token=xyz DB_PASSWORD=p X=1"),
+            "gw --api-key [redacted] --port 18789 --token=[redacted] DB_PASSWORD=[redacted] X=1"
+        );
+    }
+}

@@ -1,0 +1,851 @@
+//! `resources`: the host's headroom (lesson 12, "architecture follows operational load"): disk
+//! and inode use per mount, available memory, swap, load per core, OOM kills and the RSS of named
+//! processes. A threshold counts only when it has been exceeded continuously for `sustain`
+//! (first-exceeded times are kept in facts), so a single spike is never reported; OOM kills are
+//! reported at once. It reads `statvfs` and the proc tree only: it never frees, kills or
+//! throttles anything, and it is no substitute for deciding where agents run.
+
+use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    /// Root of the proc file system (meminfo, loadavg, vmstat, per-process status). Default
+    /// "/proc"; tests point it at a fixture tree.
+    #[serde(default = "default_proc_root")]
+    proc_root: PathBuf,
+    /// Mount points whose disk and inode use is checked. Default ["/"].
+    #[serde(default = "default_mounts")]
+    mounts: Vec<PathBuf>,
+    /// Highest healthy disk use per mount, percent of the space usable by non-root users (as
+    /// `df` counts it). Default 90; at 98 or more a sustained breach is critical.
+    #[serde(default = "default_90")]
+    max_disk_used_percent: f64,
+    /// Highest healthy inode use per mount, percent. Default 90.
+    #[serde(default = "default_90")]
+    max_inode_used_percent: f64,
+    /// Lowest healthy MemAvailable, percent of MemTotal. Default 10; below 2 a sustained breach
+    /// is critical.
+    #[serde(default = "default_10")]
+    min_mem_available_percent: f64,
+    /// Highest healthy swap use, percent of SwapTotal (not checked without swap). Default 50.
+    #[serde(default = "default_50")]
+    max_swap_used_percent: f64,
+    /// Highest healthy 5-minute load average divided by the number of cores. Default 2.0.
+    #[serde(default = "default_load")]
+    max_load_per_core: f64,
+    /// Report any increase of `oom_kill` in vmstat since the previous run as critical, at once.
+    /// Default true.
+    #[serde(default = "default_true")]
+    oom_kills: bool,
+    /// Per-process RSS limits: `{ name = "openclaw-gateway", max_rss = "2GiB" }`. `name` is
+    /// compared with `comm` (also when the kernel cut it to 15 bytes) and argv[0]'s file name.
+    /// Sizes take B, K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024) or KB/MB/GB/TB (powers of 1000).
+    /// Default none.
+    #[serde(default)]
+    process_rss: Vec<RssLimit>,
+    /// How long a threshold must be exceeded continuously before it is reported. Default "5m".
+    #[serde(default = "default_sustain", deserialize_with = "de_duration")]
+    sustain: Duration,
+    /// Number of cores for the load check. Default: what the OS reports.
+    cores: Option<usize>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RssLimit {
+    /// Process name (comm or argv[0] file name).
+    name: String,
+    /// Largest healthy resident set size of one such process, e.g. "2GiB".
+    max_rss: String,
+}
+
+fn default_proc_root() -> PathBuf {
+    PathBuf::from("/proc")
+}
+fn default_mounts() -> Vec<PathBuf> {
+    vec![PathBuf::from("/")]
+}
+fn default_90() -> f64 {
+    90.0
+}
+fn default_10() -> f64 {
+    10.0
+}
+fn default_50() -> f64 {
+    50.0
+}
+fn default_load() -> f64 {
+    2.0
+}
+fn default_true() -> bool {
+    true
+}
+fn default_sustain() -> Duration {
+    Duration::from_secs(300)
+}
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
+}
+
+/// Sustained disk use at or above this is critical.
+const DISK_CRITICAL_PERCENT: f64 = 98.0;
+/// Sustained MemAvailable below this is critical.
+const MEM_CRITICAL_PERCENT: f64 = 2.0;
+/// Most `/proc/<pid>` entries read for `process_rss`.
+const MAX_PROCS: usize = 65536;
+
+impl Probe for Resources {
+    const KIND: &'static str = "resources";
+    const SUMMARY: &'static str = "disk, inodes, memory, swap, load, OOM kills and process RSS, thresholds sustained over a window";
+    const LESSONS: &'static [u32] = &[12];
+    const EXAMPLE: &'static str = r#"[probe.vps_headroom]
+kind = "resources"
+lesson = 12
+every = "1m"
+# the VPS that once ran six ~1 GB agents plus gateway, MCP and crons (lesson 12)
+mounts = ["/", "/opt/brain"]
+max_disk_used_percent = 85
+min_mem_available_percent = 15
+max_swap_used_percent = 40
+max_load_per_core = 1.5
+oom_kills = true
+process_rss = [{ name = "openclaw-gateway", max_rss = "2GiB" }, { name = "hermes", max_rss = "1500MiB" }]
+sustain = "10m"
+"#;
+
+    fn validate(&self) -> Vec<Invalid> {
+        let mut bad = Vec::new();
+        for (key, v) in [
+            ("max_disk_used_percent", self.max_disk_used_percent),
+            ("max_inode_used_percent", self.max_inode_used_percent),
+            ("min_mem_available_percent", self.min_mem_available_percent),
+            ("max_swap_used_percent", self.max_swap_used_percent),
+        ] {
+            if !(0.0..=100.0).contains(&v) {
+                bad.push(Invalid::new(key, "expected a percentage from 0 to 100"));
+            }
+        }
+        if !(self.max_load_per_core > 0.0 && self.max_load_per_core.is_finite()) {
+            bad.push(Invalid::new(
+                "max_load_per_core",
+                "expected a number above 0",
+            ));
+        }
+        if self.cores == Some(0) {
+            bad.push(Invalid::new("cores", "must be at least 1"));
+        }
+        for (i, m) in self.mounts.iter().enumerate() {
+            if m.as_os_str().is_empty() {
+                bad.push(Invalid::new(format!("mounts[{i}]"), "must not be empty"));
+            }
+        }
+        for (i, r) in self.process_rss.iter().enumerate() {
+            if r.name.is_empty() {
+                bad.push(Invalid::new(
+                    format!("process_rss[{i}].name"),
+                    "must not be empty",
+                ));
+            }
+            if parse_size(&r.max_rss).is_none() {
+                bad.push(Invalid::new(
+                    format!("process_rss[{i}].max_rss"),
+                    "expected a size such as \"2GiB\" or \"512MiB\"",
+                ));
+            }
+        }
+        bad
+    }
+
+    async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
+        let mounts: Vec<PathBuf> = self.mounts.iter().map(|m| cx.resolve(m)).collect();
+        let proc_root = cx.resolve(&self.proc_root);
+        let prior = cx.prior.cloned();
+        let now = cx.now;
+        let this = self.clone();
+        match tokio::task::spawn_blocking(move || this.look(&proc_root, &mounts, prior, now)).await
+        {
+            Ok(o) => o,
+            Err(e) => Observation::unknown(format!("resource check failed: {e}")),
+        }
+    }
+}
+
+/// One threshold exceeded in this run.
+struct Breach {
+    key: String,
+    text: String,
+    critical: bool,
+}
+
+impl Resources {
+    fn look(
+        &self,
+        proc_root: &Path,
+        mounts: &[PathBuf],
+        prior: Option<Value>,
+        now: DateTime<Utc>,
+    ) -> Observation {
+        let mut breaches: Vec<Breach> = Vec::new();
+        let mut cannot: Vec<String> = Vec::new();
+        let mut metrics: Vec<(String, f64)> = Vec::new();
+        let mut notes: Vec<(String, String)> = Vec::new();
+        let mut oom_problem = None;
+        let mut oom_now = prior
+            .as_ref()
+            .and_then(|p| p.get("oom_kill"))
+            .and_then(Value::as_u64);
+
+        for m in mounts {
+            self.check_mount(m, &mut breaches, &mut cannot, &mut metrics);
+        }
+
+        let proc_supported = cfg!(target_os = "linux") || self.proc_root != default_proc_root();
+        if !proc_supported {
+            notes.push((
+                "proc".into(),
+                "memory, swap, load, OOM and RSS are read on linux only".into(),
+            ));
+        } else {
+            self.check_memory(proc_root, &mut breaches, &mut cannot, &mut metrics);
+            self.check_load(proc_root, &mut breaches, &mut cannot, &mut metrics);
+            if self.oom_kills {
+                match read_vmstat_oom(proc_root) {
+                    Ok(Some(n)) => {
+                        metrics.push(("oom_kills_total".into(), n as f64));
+                        if let Some(before) = oom_now
+                            && n > before
+                        {
+                            oom_problem =
+                                Some(format!("{} OOM kills since last check", n - before));
+                        }
+                        oom_now = Some(n);
+                    }
+                    Ok(None) => notes.push((
+                        "oom_kill".into(),
+                        "not counted by this kernel's vmstat".into(),
+                    )),
+                    Err(e) => notes.push(("oom_kill".into(), e)),
+                }
+            }
+            if !self.process_rss.is_empty() {
+                self.check_rss(proc_root, &mut breaches, &mut metrics, &mut notes);
+            }
+        }
+
+        // Sustain: a breach counts once it has lasted `sustain`; first-exceeded times live in facts.
+        let prior_since = prior
+            .as_ref()
+            .and_then(|p| p.get("since"))
+            .and_then(Value::as_object);
+        let mut since_facts = Map::new();
+        let mut problems: Vec<(Health, String)> = Vec::new();
+        let mut pending: Vec<(String, String)> = Vec::new();
+        for b in &breaches {
+            let since = prior_since
+                .and_then(|m| m.get(&b.key))
+                .and_then(Value::as_str)
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+                .filter(|t| *t <= now)
+                .unwrap_or(now);
+            since_facts.insert(b.key.clone(), json!(since.to_rfc3339()));
+            let lasted = now
+                .signed_duration_since(since)
+                .to_std()
+                .unwrap_or_default();
+            if lasted >= self.sustain {
+                let lasted = humantime::format_duration(Duration::from_secs(lasted.as_secs()));
+                if b.critical {
+                    problems.push((
+                        Health::Critical,
+                        format!("{} for {lasted} (critical level)", b.text),
+                    ));
+                } else {
+                    problems.push((Health::Degraded, format!("{} for {lasted}", b.text)));
+                }
+            } else {
+                pending.push((
+                    b.key.clone(),
+                    format!(
+                        "{}: above threshold since {}, not yet sustained",
+                        b.text,
+                        since.to_rfc3339()
+                    ),
+                ));
+            }
+        }
+        if let Some(p) = oom_problem {
+            problems.insert(0, (Health::Critical, p));
+        }
+
+        let mut obs = if let Some(worst) = problems.iter().map(|(h, _)| *h).reduce(Health::worst) {
+            let text: Vec<&str> = problems.iter().map(|(_, s)| s.as_str()).collect();
+            Observation::new(worst, text.join("; "))
+        } else if !cannot.is_empty() {
+            Observation::unknown(cannot.join("; "))
+        } else if !pending.is_empty() {
+            Observation::ok(format!(
+                "{} threshold(s) exceeded, not yet for {}",
+                pending.len(),
+                humantime::format_duration(self.sustain)
+            ))
+        } else {
+            Observation::ok("resources within thresholds")
+        };
+        obs = obs.expected(format!(
+            "disk <= {}%, inodes <= {}%, memory available >= {}%, swap <= {}%, load/core <= {}, \
+             no OOM kills, sustained {}",
+            self.max_disk_used_percent,
+            self.max_inode_used_percent,
+            self.min_mem_available_percent,
+            self.max_swap_used_percent,
+            self.max_load_per_core,
+            humantime::format_duration(self.sustain)
+        ));
+        for (k, v) in pending {
+            obs = obs.evidence(k, v);
+        }
+        if !problems.is_empty() {
+            for c in &cannot {
+                obs = obs.evidence("not_read", c);
+            }
+        }
+        for (k, v) in notes {
+            obs = obs.evidence(k, v);
+        }
+        for (k, v) in metrics {
+            obs = obs.metric(k, v);
+        }
+        let mut facts = json!({ "since": since_facts });
+        if let Some(n) = oom_now {
+            facts["oom_kill"] = json!(n);
+        }
+        obs.facts(facts)
+    }
+
+    fn check_mount(
+        &self,
+        m: &Path,
+        breaches: &mut Vec<Breach>,
+        cannot: &mut Vec<String>,
+        metrics: &mut Vec<(String, f64)>,
+    ) {
+        let st = match nix::sys::statvfs::statvfs(m) {
+            Ok(s) => s,
+            Err(e) => {
+                cannot.push(format!("cannot statvfs {}: {e}", m.display()));
+                return;
+            }
+        };
+        let mount = m.display().to_string();
+        let blocks = st.blocks() as f64;
+        let used = blocks - st.blocks_free() as f64;
+        let usable = used + st.blocks_available() as f64;
+        if usable > 0.0 {
+            let pct = used / usable * 100.0;
+            metrics.push((format!("disk_used_percent:{mount}"), pct));
+            if pct > self.max_disk_used_percent {
+                breaches.push(Breach {
+                    key: format!("disk:{mount}"),
+                    text: format!(
+                        "disk {mount} {pct:.1}% used (max {}%{})",
+                        self.max_disk_used_percent,
+                        if pct >= DISK_CRITICAL_PERCENT {
+                            ", critical at 98%"
+                        } else {
+                            ""
+                        }
+                    ),
+                    critical: pct >= DISK_CRITICAL_PERCENT,
+                });
+            }
+        }
+        let files = st.files() as f64;
+        // Some file systems (btrfs) report no inode counts: nothing to judge there.
+        if files > 0.0 {
+            let pct = (files - st.files_free() as f64) / files * 100.0;
+            metrics.push((format!("inode_used_percent:{mount}"), pct));
+            if pct > self.max_inode_used_percent {
+                breaches.push(Breach {
+                    key: format!("inode:{mount}"),
+                    text: format!(
+                        "inodes {mount} {pct:.1}% used (max {}%)",
+                        self.max_inode_used_percent
+                    ),
+                    critical: false,
+                });
+            }
+        }
+    }
+
+    fn check_memory(
+        &self,
+        root: &Path,
+        breaches: &mut Vec<Breach>,
+        cannot: &mut Vec<String>,
+        metrics: &mut Vec<(String, f64)>,
+    ) {
+        let path = root.join("meminfo");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                cannot.push(format!("cannot read {}: {e}", path.display()));
+                return;
+            }
+        };
+        let field = |k: &str| -> Option<f64> {
+            text.lines().find_map(|l| {
+                let (name, rest) = l.split_once(':')?;
+                (name == k).then(|| rest.split_whitespace().next()?.parse::<f64>().ok())?
+            })
+        };
+        match (field("MemTotal"), field("MemAvailable")) {
+            (Some(total), Some(avail)) if total > 0.0 => {
+                let pct = avail / total * 100.0;
+                metrics.push(("mem_available_percent".into(), pct));
+                metrics.push(("mem_available_bytes".into(), avail * 1024.0));
+                if pct < self.min_mem_available_percent {
+                    let crit = pct < MEM_CRITICAL_PERCENT;
+                    breaches.push(Breach {
+                        key: "mem".into(),
+                        text: format!(
+                            "memory available {pct:.1}% (min {}%{})",
+                            self.min_mem_available_percent,
+                            if crit { ", critical below 2%" } else { "" }
+                        ),
+                        critical: crit,
+                    });
+                }
+            }
+            _ => cannot.push(format!("{} lacks MemTotal or MemAvailable", path.display())),
+        }
+        if let (Some(total), Some(free)) = (field("SwapTotal"), field("SwapFree"))
+            && total > 0.0
+        {
+            let pct = (total - free) / total * 100.0;
+            metrics.push(("swap_used_percent".into(), pct));
+            if pct > self.max_swap_used_percent {
+                breaches.push(Breach {
+                    key: "swap".into(),
+                    text: format!("swap {pct:.1}% used (max {}%)", self.max_swap_used_percent),
+                    critical: false,
+                });
+            }
+        }
+    }
+
+    fn check_load(
+        &self,
+        root: &Path,
+        breaches: &mut Vec<Breach>,
+        cannot: &mut Vec<String>,
+        metrics: &mut Vec<(String, f64)>,
+    ) {
+        let path = root.join("loadavg");
+        let load5 = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            .and_then(|t| {
+                t.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .ok_or_else(|| format!("{} has no 5-minute load", path.display()))
+            });
+        let load5 = match load5 {
+            Ok(l) => l,
+            Err(e) => {
+                cannot.push(e);
+                return;
+            }
+        };
+        let cores = self
+            .cores
+            .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+            .unwrap_or(1)
+            .max(1);
+        let per_core = load5 / cores as f64;
+        metrics.push(("load5".into(), load5));
+        metrics.push(("load_per_core".into(), per_core));
+        if per_core > self.max_load_per_core {
+            breaches.push(Breach {
+                key: "load".into(),
+                text: format!(
+                    "load {load5:.2} on {cores} cores = {per_core:.2} per core (max {})",
+                    self.max_load_per_core
+                ),
+                critical: false,
+            });
+        }
+    }
+
+    fn check_rss(
+        &self,
+        root: &Path,
+        breaches: &mut Vec<Breach>,
+        metrics: &mut Vec<(String, f64)>,
+        notes: &mut Vec<(String, String)>,
+    ) {
+        let entries = match std::fs::read_dir(root) {
+            Ok(e) => e,
+            Err(e) => {
+                notes.push((
+                    "process_rss".into(),
+                    format!("cannot list {}: {e}", root.display()),
+                ));
+                return;
+            }
+        };
+        // (pid, rss bytes) of the largest process per configured name
+        let mut largest: Vec<Option<(u32, u64)>> = vec![None; self.process_rss.len()];
+        for entry in entries.take(MAX_PROCS).flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let dir = entry.path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            let comm = comm.trim_end_matches('\n');
+            let argv0 = std::fs::read(dir.join("cmdline"))
+                .ok()
+                .and_then(|b| {
+                    let first = b.split(|c| *c == 0).next()?.to_vec();
+                    let s = String::from_utf8_lossy(&first).into_owned();
+                    Some(s.rsplit('/').next().unwrap_or_default().to_string())
+                })
+                .unwrap_or_default();
+            for (i, lim) in self.process_rss.iter().enumerate() {
+                if !name_matches(&lim.name, comm, &argv0) {
+                    continue;
+                }
+                let Some(rss) = std::fs::read_to_string(dir.join("status"))
+                    .ok()
+                    .and_then(|s| vm_rss_bytes(&s))
+                else {
+                    continue;
+                };
+                if largest[i].is_none_or(|(_, r)| rss > r) {
+                    largest[i] = Some((pid, rss));
+                }
+            }
+        }
+        for (lim, top) in self.process_rss.iter().zip(largest) {
+            let Some((pid, rss)) = top else {
+                notes.push((format!("rss:{}", lim.name), "no such process".into()));
+                continue;
+            };
+            metrics.push((format!("rss_bytes:{}", lim.name), rss as f64));
+            let Some(max) = parse_size(&lim.max_rss) else {
+                continue;
+            };
+            if rss > max {
+                breaches.push(Breach {
+                    key: format!("rss:{}", lim.name),
+                    text: format!(
+                        "{} pid {pid} RSS {} (max {})",
+                        lim.name,
+                        fmt_bytes(rss),
+                        lim.max_rss
+                    ),
+                    critical: false,
+                });
+            }
+        }
+    }
+}
+
+/// `comm` is cut to 15 bytes by the kernel, so a longer name matches its first 15 bytes too.
+fn name_matches(name: &str, comm: &str, argv0: &str) -> bool {
+    name == comm
+        || name == argv0
+        || (name.len() > 15 && name.as_bytes().get(..15) == Some(comm.as_bytes()))
+}
+
+fn vm_rss_bytes(status: &str) -> Option<u64> {
+    status.lines().find_map(|l| {
+        let rest = l.strip_prefix("VmRSS:")?;
+        rest.split_whitespace()
+            .next()?
+            .parse::<u64>()
+            .ok()
+            .map(|kb| kb * 1024)
+    })
+}
+
+/// `oom_kill` from vmstat: `Ok(None)` when the kernel does not count it.
+fn read_vmstat_oom(root: &Path) -> Result<Option<u64>, String> {
+    let path = root.join("vmstat");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(text.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        (it.next()? == "oom_kill").then(|| it.next()?.parse().ok())?
+    }))
+}
+
+fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let num: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024.0 * 1024.0,
+        "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tib" => 1024.0_f64.powi(4),
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        _ => return None,
+    };
+    let bytes = num * mult;
+    (bytes.is_finite() && bytes > 0.0).then_some(bytes as u64)
+}
+
+fn fmt_bytes(b: u64) -> String {
+    let mib = b as f64 / (1024.0 * 1024.0);
+    if mib >= 1024.0 {
+        format!("{:.2}GiB", mib / 1024.0)
+    } else {
+        format!("{mib:.0}MiB")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MEMINFO_TIGHT: &str = "MemTotal:       16000000 kB\nMemFree:          100000 kB\nMemAvailable:     800000 kB\nSwapTotal:       4000000 kB\nSwapFree:        1000000 kB\n";
+    const MEMINFO_DIRE: &str = "MemTotal:       16000000 kB\nMemAvailable:     160000 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
+    const MEMINFO_FINE: &str = "MemTotal:       16000000 kB\nMemAvailable:    8000000 kB\nSwapTotal:       4000000 kB\nSwapFree:        4000000 kB\n";
+
+    fn fixture(meminfo: Option<&str>, load: &str, oom: u64) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        if let Some(m) = meminfo {
+            std::fs::write(d.path().join("meminfo"), m).unwrap();
+        }
+        std::fs::write(d.path().join("loadavg"), format!("{load} 1/345 6789\n")).unwrap();
+        std::fs::write(
+            d.path().join("vmstat"),
+            format!("nr_free_pages 1234\noom_kill {oom}\n"),
+        )
+        .unwrap();
+        d
+    }
+
+    /// Disk checks off (thresholds 100) so fixture runs do not depend on the test host's disk.
+    fn probe(root: &Path, extra: &str) -> Resources {
+        let p: Resources = toml::from_str(&format!(
+            "proc_root = \"{}\"\nmounts = [\"{}\"]\nmax_disk_used_percent = 100\nmax_inode_used_percent = 100\ncores = 2\n{extra}",
+            root.display(),
+            root.display()
+        ))
+        .unwrap();
+        assert!(p.validate().is_empty(), "{:?}", p.validate());
+        p
+    }
+
+    async fn look(p: &Resources, prior: Option<&Value>, now: DateTime<Utc>) -> Observation {
+        let client = crate::http_client::shared();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: Duration::from_secs(5),
+            prior,
+            base_dir: Path::new("/"),
+            now,
+        };
+        p.observe(&cx).await
+    }
+
+    #[tokio::test]
+    async fn spike_is_ok_then_sustained_is_degraded_or_critical() {
+        let d = fixture(Some(MEMINFO_TIGHT), "9.10 9.00 8.50", 3);
+        let p = probe(d.path(), "");
+        let now = Utc::now();
+        // a single spike: no prior
+        let first = look(&p, None, now).await;
+        assert_eq!(first.health, Health::Ok, "{first:?}");
+        assert!(
+            first.summary.contains("not yet for 5m"),
+            "{}",
+            first.summary
+        );
+        assert!(
+            first
+                .evidence
+                .iter()
+                .any(|e| e.key == "mem" && e.value.contains("not yet sustained")),
+            "{first:?}"
+        );
+        let facts = first.facts.clone().unwrap();
+        assert!(facts["since"]["mem"].is_string() && facts["since"]["swap"].is_string());
+        assert!(facts["since"]["load"].is_string());
+        assert_eq!(facts["oom_kill"], 3);
+
+        // the same condition 6 minutes later: sustained
+        let later = look(&p, Some(&facts), now + chrono::Duration::minutes(6)).await;
+        assert_eq!(later.health, Health::Degraded, "{later:?}");
+        assert!(
+            later
+                .summary
+                .contains("memory available 5.0% (min 10%) for 6m"),
+            "{}",
+            later.summary
+        );
+        assert!(
+            later.summary.contains("swap 75.0% used"),
+            "{}",
+            later.summary
+        );
+        assert!(later.summary.contains("4.50 per core"), "{}", later.summary);
+        assert!(
+            later
+                .metrics
+                .iter()
+                .any(|m| m.name == "mem_available_percent")
+        );
+
+        // under 2% available: critical, and it says so
+        let d = fixture(Some(MEMINFO_DIRE), "0.1 0.1 0.1", 3);
+        let p = probe(d.path(), "");
+        let since = json!({ "since": { "mem": (now - chrono::Duration::minutes(30)).to_rfc3339() }, "oom_kill": 3 });
+        let o = look(&p, Some(&since), now).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.contains("critical below 2%"), "{}", o.summary);
+
+        // recovered: ok, and the first-exceeded time is dropped
+        let d = fixture(Some(MEMINFO_FINE), "0.1 0.1 0.1", 3);
+        let p = probe(d.path(), "");
+        let o = look(&p, Some(&since), now).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert_eq!(o.facts.unwrap()["since"], json!({}));
+    }
+
+    #[tokio::test]
+    async fn oom_increase_is_critical_at_once() {
+        let d = fixture(Some(MEMINFO_FINE), "0.1 0.1 0.1", 7);
+        let p = probe(d.path(), "");
+        let prior = json!({ "since": {}, "oom_kill": 5 });
+        let o = look(&p, Some(&prior), Utc::now()).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert_eq!(o.summary, "2 OOM kills since last check");
+        // no prior: recorded, not judged
+        assert_eq!(look(&p, None, Utc::now()).await.health, Health::Ok);
+    }
+
+    #[tokio::test]
+    async fn real_statvfs_with_zero_threshold_fires() {
+        let d = fixture(Some(MEMINFO_FINE), "0.1 0.1 0.1", 0);
+        let p: Resources = toml::from_str(&format!(
+            "proc_root = \"{0}\"\nmounts = [\"{0}\"]\nmax_disk_used_percent = 0\nmax_inode_used_percent = 0\nsustain = \"0s\"\ncores = 2",
+            d.path().display()
+        ))
+        .unwrap();
+        let o = look(&p, None, Utc::now()).await;
+        assert!(
+            matches!(o.health, Health::Degraded | Health::Critical),
+            "{o:?}"
+        );
+        assert!(
+            o.summary.contains(&format!("disk {}", d.path().display())),
+            "{}",
+            o.summary
+        );
+        assert!(o.summary.contains("inodes"), "{}", o.summary);
+
+        let gone: Resources = toml::from_str(&format!(
+            "proc_root = \"{0}\"\nmounts = [\"{0}/no-such-mount\"]",
+            d.path().display()
+        ))
+        .unwrap();
+        assert_eq!(look(&gone, None, Utc::now()).await.health, Health::Unknown);
+    }
+
+    #[tokio::test]
+    async fn missing_meminfo_is_unknown() {
+        let d = fixture(None, "0.1 0.1 0.1", 0);
+        let o = look(&probe(d.path(), ""), None, Utc::now()).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(o.summary.contains("meminfo"), "{}", o.summary);
+    }
+
+    #[tokio::test]
+    async fn process_rss_over_limit() {
+        let d = fixture(Some(MEMINFO_FINE), "0.1 0.1 0.1", 0);
+        let pdir = d.path().join("4242");
+        std::fs::create_dir_all(&pdir).unwrap();
+        std::fs::write(pdir.join("comm"), "openclaw-gatewa\n").unwrap();
+        std::fs::write(pdir.join("cmdline"), b"openclaw-gateway\0--port\x0018789\0").unwrap();
+        std::fs::write(
+            pdir.join("status"),
+            "Name:\topenclaw-gatewa\nVmRSS:\t 3145728 kB\n",
+        )
+        .unwrap();
+        let p = probe(
+            d.path(),
+            "sustain = \"0s\"\nprocess_rss = [{ name = \"openclaw-gateway\", max_rss = \"2GiB\" }]",
+        );
+        let o = look(&p, None, Utc::now()).await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        assert!(
+            o.summary
+                .contains("openclaw-gateway pid 4242 RSS 3.00GiB (max 2GiB)"),
+            "{}",
+            o.summary
+        );
+    }
+
+    #[test]
+    fn validate_sizes_and_example() {
+        assert_eq!(parse_size("2GiB"), Some(2 << 30));
+        assert_eq!(parse_size("1500MB"), Some(1_500_000_000));
+        assert_eq!(parse_size("lots"), None);
+        let p: Resources = toml::from_str(
+            "max_disk_used_percent = 120\nprocess_rss = [{ name = \"x\", max_rss = \"2 parsecs\" }]",
+        )
+        .unwrap();
+        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        assert_eq!(keys, ["max_disk_used_percent", "process_rss[0].max_rss"]);
+
+        let mut t: toml::Table = toml::from_str(Resources::EXAMPLE).unwrap();
+        let probes = t.remove("probe").unwrap();
+        let (_, v) = probes.as_table().unwrap().iter().next().unwrap();
+        let mut v = v.as_table().unwrap().clone();
+        for k in [
+            "kind",
+            "lesson",
+            "lessons",
+            "every",
+            "cron",
+            "timezone",
+            "jitter",
+            "timeout",
+            "severity",
+            "tags",
+            "enabled",
+            "mode",
+            "fail_after",
+            "resolve_after",
+            "description",
+            "depends_on",
+        ] {
+            v.remove(k);
+        }
+        let p: Resources = toml::Value::Table(v).try_into().unwrap();
+        assert!(p.validate().is_empty());
+    }
+}
