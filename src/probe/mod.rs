@@ -15,6 +15,7 @@ mod config_file;
 mod cron_env;
 mod http;
 mod runtime_pin;
+mod systemd_unit;
 mod token_expiry;
 
 /// How a lesson holds according to one observation. `Unknown` means "could not look"
@@ -307,6 +308,7 @@ probe_kinds! {
     cron_env::CronEnv,
     http::Http,
     runtime_pin::RuntimePin,
+    systemd_unit::SystemdUnit,
     token_expiry::TokenExpiry,
 }
 
