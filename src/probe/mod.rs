@@ -14,6 +14,7 @@ mod command;
 mod config_file;
 mod cron_env;
 mod http;
+mod listen_ports;
 mod runtime_pin;
 mod systemd_unit;
 mod token_expiry;
@@ -307,6 +308,7 @@ probe_kinds! {
     config_file::ConfigFile,
     cron_env::CronEnv,
     http::Http,
+    listen_ports::ListenPorts,
     runtime_pin::RuntimePin,
     systemd_unit::SystemdUnit,
     token_expiry::TokenExpiry,
