@@ -13,6 +13,7 @@ use std::time::Duration;
 mod command;
 mod config_file;
 mod cron_env;
+mod file_mode;
 mod http;
 mod listen_ports;
 mod runtime_pin;
@@ -307,6 +308,7 @@ probe_kinds! {
     command::Command,
     config_file::ConfigFile,
     cron_env::CronEnv,
+    file_mode::FileMode,
     http::Http,
     listen_ports::ListenPorts,
     runtime_pin::RuntimePin,
