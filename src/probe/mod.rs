@@ -15,6 +15,7 @@ mod config_file;
 mod cron_env;
 mod file_mode;
 mod http;
+mod launchd_job;
 mod listen_ports;
 mod runtime_pin;
 mod systemd_unit;
@@ -310,6 +311,7 @@ probe_kinds! {
     cron_env::CronEnv,
     file_mode::FileMode,
     http::Http,
+    launchd_job::LaunchdJob,
     listen_ports::ListenPorts,
     runtime_pin::RuntimePin,
     systemd_unit::SystemdUnit,
