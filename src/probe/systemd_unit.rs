@@ -600,6 +600,7 @@ fn restart_growth(
 /// One assignment, with where it came from.
 #[derive(Debug, Clone)]
 struct Assign {
+    key: String,
     value: String,
     file: PathBuf,
     line: usize,
@@ -608,7 +609,13 @@ struct Assign {
 impl Assign {
     /// `path:line: Key=value` for evidence; never used for Environment values.
     fn at(&self) -> String {
-        format!("{}:{}: {}", self.file.display(), self.line, self.value)
+        format!(
+            "{}:{}: {}={}",
+            self.file.display(),
+            self.line,
+            self.key,
+            self.value
+        )
     }
 }
 
@@ -646,6 +653,7 @@ impl Unit {
                 &e.section,
                 &e.key,
                 Assign {
+                    key: e.key.clone(),
                     value: e.value,
                     file: file.to_path_buf(),
                     line: e.line,
@@ -969,7 +977,8 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         assert!(
             ev(&o, "offending")
                 .iter()
-                .any(|v| v.contains("openclaw-gateway.service:10: /usr/local/bin/openclaw")),
+                .any(|v| v
+                    .contains("openclaw-gateway.service:10: ExecStart=/usr/local/bin/openclaw")),
             "{:?}",
             o.evidence
         );
@@ -1069,7 +1078,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             o.summary
                 .contains("EnvironmentFile /etc/openclaw/hub.env does not exist")
         );
-        assert!(ev(&o, "offending")[0].contains(":3: /etc/openclaw/hub.env"));
+        assert!(ev(&o, "offending")[0].contains(":3: EnvironmentFile=/etc/openclaw/hub.env"));
     }
 
     #[tokio::test]
