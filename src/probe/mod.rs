@@ -14,11 +14,15 @@ mod change_window;
 mod command;
 mod config_file;
 mod cron_env;
+mod file_mode;
 mod heartbeat;
 mod http;
+mod launchd_job;
+mod listen_ports;
 mod process;
 mod resources;
 mod runtime_pin;
+mod systemd_unit;
 mod token_expiry;
 
 /// How a lesson holds according to one observation. `Unknown` means "could not look"
@@ -310,11 +314,15 @@ probe_kinds! {
     command::Command,
     config_file::ConfigFile,
     cron_env::CronEnv,
+    file_mode::FileMode,
     heartbeat::Heartbeat,
     http::Http,
+    launchd_job::LaunchdJob,
+    listen_ports::ListenPorts,
     process::Process,
     resources::Resources,
     runtime_pin::RuntimePin,
+    systemd_unit::SystemdUnit,
     token_expiry::TokenExpiry,
 }
 

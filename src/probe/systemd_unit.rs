@@ -1,0 +1,1257 @@
+//! `systemd_unit`: audits one systemd unit on a Linux host (lessons 3, 4 and 25). It owns reading
+//! the unit file and its drop-ins with systemd's own syntax rules (sections, `#`/`;` comments,
+//! backslash continuation, list keys that accumulate and reset on an empty assignment, drop-ins
+//! in lexical order), judging the service-manager contract (Type vs a forking ExecStart,
+//! RestartPreventExitStatus, HOME for User=, EnvironmentFile readability, expected timers) and,
+//! when `systemctl` exists, the runtime state and restart rate from `systemctl show`. It must not
+//! start, stop, reload or reset anything: only `systemctl show` and `systemctl list-timers` run,
+//! and Environment values never leave the probe (names only).
+
+use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use crate::exec::{self, ExecSpec};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// PATH used to find `systemctl` when it is given by name.
+const SYSTEMCTL_SEARCH_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Properties read from `systemctl show`.
+const SHOW_PROPERTIES: &str = "LoadState,ActiveState,SubState,Result,NRestarts,ExecMainStatus,\
+ExecMainPID,Type,Environment,FragmentPath,NeedDaemonReload";
+
+/// Keys whose repeated assignments accumulate (and whose empty assignment resets the list).
+const LIST_KEYS: &[&str] = &[
+    "After",
+    "Alias",
+    "Also",
+    "Before",
+    "BindsTo",
+    "Conflicts",
+    "Environment",
+    "EnvironmentFile",
+    "ExecCondition",
+    "ExecReload",
+    "ExecStart",
+    "ExecStartPost",
+    "ExecStartPre",
+    "ExecStop",
+    "ExecStopPost",
+    "PartOf",
+    "PassEnvironment",
+    "RequiredBy",
+    "Requires",
+    "Requisite",
+    "RestartForceExitStatus",
+    "RestartPreventExitStatus",
+    "SuccessExitStatus",
+    "UnsetEnvironment",
+    "WantedBy",
+    "Wants",
+];
+
+/// Service types whose main process must not fork away.
+const NON_FORKING_TYPES: &[&str] = &["simple", "exec", "notify", "notify-reload", "idle", "dbus"];
+
+/// At most this many NRestarts samples are remembered in facts.
+const MAX_SAMPLES: usize = 500;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemdUnit {
+    /// Unit name, e.g. "openclaw-gateway.service". Required.
+    unit: String,
+    /// Directories searched for the unit file, highest priority first; drop-ins are read from
+    /// `<dir>/<unit>.d/*.conf` in every one of them. Default: ["/etc/systemd/system",
+    /// "/run/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"].
+    #[serde(default = "default_unit_dirs")]
+    unit_dirs: Vec<PathBuf>,
+    /// Regexes for ExecStart commands that fork or daemonise; with a non-forking Type (simple,
+    /// exec, notify, idle) a match is critical. A match containing "openclaw" is waived when the
+    /// unit's environment sets OPENCLAW_NO_RESPAWN=1. Default: openclaw ... gateway, --daemon,
+    /// a trailing -d, daemonize, nohup, a trailing &.
+    #[serde(default = "default_forking")]
+    forking_commands: Vec<String>,
+    /// Ask `systemctl show` for the runtime state when systemctl exists. Default true; without
+    /// systemctl the unit is judged from its files only.
+    #[serde(default = "yes")]
+    use_systemctl: bool,
+    /// The systemctl program: a name looked up on /usr/local/sbin:/usr/local/bin:/usr/sbin:
+    /// /usr/bin:/sbin:/bin, or an absolute path. Default "systemctl".
+    #[serde(default = "default_systemctl")]
+    systemctl: String,
+    /// More restarts than this (NRestarts growth) within `restart_window` is a crash loop
+    /// (critical). Default 3.
+    #[serde(default = "default_max_restarts")]
+    max_restarts: u64,
+    /// Window for `max_restarts`, e.g. "10m". Default "10m".
+    #[serde(default = "default_window", deserialize_with = "de_duration")]
+    restart_window: Duration,
+    /// Restart= without RestartPreventExitStatus= is degraded (a config error, exit 78, would
+    /// crash-loop). Default true.
+    #[serde(default = "yes")]
+    require_restart_prevent_exit_status: bool,
+    /// User= without HOME in Environment= or an EnvironmentFile= is degraded. Default true.
+    #[serde(default = "yes")]
+    require_home: bool,
+    /// Timer units that must be installed (a file in `unit_dirs`) and, when systemctl exists,
+    /// listed by `systemctl list-timers --all`. Default none.
+    #[serde(default)]
+    expected_timers: Vec<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_unit_dirs() -> Vec<PathBuf> {
+    [
+        "/etc/systemd/system",
+        "/run/systemd/system",
+        "/usr/lib/systemd/system",
+        "/lib/systemd/system",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect()
+}
+fn default_forking() -> Vec<String> {
+    [
+        r"\bopenclaw\b.*\bgateway\b",
+        r"--daemon\b",
+        r"(?:^|\s)-d\s*$",
+        r"daemoni[sz]e",
+        r"\bnohup\b",
+        r"&\s*$",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+fn default_systemctl() -> String {
+    "systemctl".into()
+}
+fn default_max_restarts() -> u64 {
+    3
+}
+fn default_window() -> Duration {
+    Duration::from_secs(600)
+}
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+impl Probe for SystemdUnit {
+    const KIND: &'static str = "systemd_unit";
+    const SUMMARY: &'static str = "audit a systemd unit: Type vs forking ExecStart, restart loops, RestartPreventExitStatus, HOME, EnvironmentFile, timers";
+    const LESSONS: &'static [u32] = &[3, 4, 25];
+    const EXAMPLE: &'static str = r#"[probe.hub_gateway_unit]
+kind = "systemd_unit"
+lessons = [3, 4, 25]
+every = "5m"
+# the hub gateway on the VPS; openclaw forks unless OPENCLAW_NO_RESPAWN=1 (lesson 25)
+unit = "openclaw-gateway.service"
+unit_dirs = ["/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"]
+# read-only: only `systemctl show` and `systemctl list-timers` are run
+use_systemctl = true
+# the watchdog's rule: 3 restarts in 15 minutes is a crash loop (lesson 4)
+max_restarts = 3
+restart_window = "15m"
+require_restart_prevent_exit_status = true
+require_home = true
+expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
+"#;
+
+    fn validate(&self) -> Vec<Invalid> {
+        let mut bad = Vec::new();
+        if self.unit.trim().is_empty() || self.unit.contains('/') {
+            bad.push(Invalid::new(
+                "unit",
+                "must be a unit name like \"openclaw-gateway.service\"",
+            ));
+        } else if !self.unit.contains('.') {
+            bad.push(Invalid::new(
+                "unit",
+                "must include the unit type suffix, e.g. \".service\"",
+            ));
+        }
+        if self.unit_dirs.is_empty() {
+            bad.push(Invalid::new(
+                "unit_dirs",
+                "must list at least one directory",
+            ));
+        }
+        for (i, re) in self.forking_commands.iter().enumerate() {
+            if let Err(e) = regex::Regex::new(re) {
+                bad.push(Invalid::new(
+                    format!("forking_commands[{i}]"),
+                    format!("invalid regex: {e}"),
+                ));
+            }
+        }
+        if self.systemctl.trim().is_empty() {
+            bad.push(Invalid::new("systemctl", "must name a program"));
+        }
+        if self.restart_window.is_zero() {
+            bad.push(Invalid::new("restart_window", "must be longer than zero"));
+        }
+        for (i, t) in self.expected_timers.iter().enumerate() {
+            if !t.ends_with(".timer") || t.contains('/') {
+                bad.push(Invalid::new(
+                    format!("expected_timers[{i}]"),
+                    "must be a timer unit name ending in \".timer\"",
+                ));
+            }
+        }
+        bad
+    }
+
+    async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
+        let dirs: Vec<PathBuf> = self.unit_dirs.iter().map(|d| cx.resolve(d)).collect();
+        let mut f = Findings::default();
+        let mut ev: Vec<(String, String)> = Vec::new();
+
+        // Runtime view, when systemctl exists.
+        let systemctl = if self.use_systemctl {
+            exec::which(&self.systemctl, SYSTEMCTL_SEARCH_PATH)
+        } else {
+            None
+        };
+        let mut runtime: Option<BTreeMap<String, String>> = None;
+        if self.use_systemctl && systemctl.is_none() {
+            ev.push(("systemctl".into(), "systemctl not available".into()));
+        }
+        if let Some(prog) = &systemctl {
+            let argv = [
+                prog.display().to_string(),
+                "show".into(),
+                self.unit.clone(),
+                "--no-pager".into(),
+                "-p".into(),
+                SHOW_PROPERTIES.into(),
+            ];
+            match run_systemctl(&argv, cx.timeout).await {
+                Ok(text) => runtime = Some(parse_show(&text)),
+                Err(e) => ev.push(("systemctl".into(), format!("systemctl show failed: {e}"))),
+            }
+        }
+
+        // The unit file and its drop-ins.
+        let fragment = runtime
+            .as_ref()
+            .and_then(|r| r.get("FragmentPath"))
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from);
+        let loaded = match load_unit(&self.unit, &dirs, fragment.as_deref()) {
+            Ok(l) => l,
+            Err(LoadError::Unreadable(path, e)) => {
+                return Observation::unknown(format!(
+                    "cannot read unit file {}: {e}",
+                    path.display()
+                ))
+                .evidence("path", path.display());
+            }
+            Err(LoadError::Masked(path)) => {
+                return Observation::critical(format!("{} is masked", self.unit))
+                    .expected("unit installed and not masked")
+                    .evidence("unit_file", format!("{} -> /dev/null", path.display()));
+            }
+            Err(LoadError::Missing) => {
+                let mut o = Observation::critical(format!("{}: unit not installed", self.unit))
+                    .expected(format!("{} in one of the unit directories", self.unit))
+                    .evidence(
+                        "searched",
+                        dirs.iter()
+                            .map(|d| d.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                for (k, v) in ev {
+                    o.push_evidence(k, v);
+                }
+                return o;
+            }
+        };
+        ev.push(("unit_file".into(), loaded.main.display().to_string()));
+        for d in &loaded.dropins {
+            ev.push(("drop_in".into(), d.display().to_string()));
+        }
+        for w in &loaded.warnings {
+            ev.push(("parse_warning".into(), w.clone()));
+        }
+        let unit = &loaded.unit;
+
+        // Environment: names and the two values we compare (HOME present, NO_RESPAWN=1).
+        let mut env: BTreeMap<String, String> = BTreeMap::new();
+        for a in unit.list("Service", "Environment") {
+            for (k, v) in split_env_assignments(&a.value) {
+                env.insert(k, v);
+            }
+        }
+        let mut env_file_names: Vec<String> = Vec::new();
+        for a in unit.list("Service", "EnvironmentFile") {
+            let (optional, raw) = match a.value.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, a.value.as_str()),
+            };
+            let path = PathBuf::from(raw);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    for (k, v) in parse_env_file(&text) {
+                        env_file_names.push(k.clone());
+                        env.entry(k).or_insert(v);
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if !optional {
+                        f.add(
+                            Health::Critical,
+                            format!("EnvironmentFile {raw} does not exist"),
+                        );
+                        ev.push(("offending".into(), a.at()));
+                    }
+                }
+                Err(e) => {
+                    if !optional {
+                        f.add(
+                            Health::Unknown,
+                            format!("EnvironmentFile {raw} not readable by ledgerd: {e}"),
+                        );
+                        ev.push(("offending".into(), a.at()));
+                    }
+                }
+            }
+        }
+        if !env.is_empty() {
+            ev.push((
+                "environment_names".into(),
+                env.keys().cloned().collect::<Vec<_>>().join(", "),
+            ));
+        }
+        let no_respawn = env.get("OPENCLAW_NO_RESPAWN").is_some_and(|v| v == "1");
+
+        // Type vs a forking ExecStart (lesson 25).
+        let ty_assign = unit.get("Service", "Type");
+        let ty = ty_assign.map_or("simple", |a| a.value.as_str());
+        if NON_FORKING_TYPES.contains(&ty) {
+            let patterns: Vec<(String, regex::Regex)> = self
+                .forking_commands
+                .iter()
+                .filter_map(|p| regex::Regex::new(p).ok().map(|r| (p.clone(), r)))
+                .collect();
+            'exec: for a in unit.list("Service", "ExecStart") {
+                let cmd = a.value.trim_start_matches(['@', '-', ':', '+', '!']);
+                for (p, re) in &patterns {
+                    let Some(m) = re.find(cmd) else { continue };
+                    let is_openclaw = m.as_str().contains("openclaw");
+                    if is_openclaw && no_respawn {
+                        continue;
+                    }
+                    let why = if is_openclaw {
+                        "openclaw gateway without OPENCLAW_NO_RESPAWN=1".to_string()
+                    } else {
+                        format!("matches /{p}/")
+                    };
+                    f.add(
+                        Health::Critical,
+                        format!("Type={ty} but ExecStart forks ({why})"),
+                    );
+                    ev.push(("offending".into(), a.at()));
+                    if let Some(t) = ty_assign {
+                        ev.push(("offending".into(), t.at()));
+                    }
+                    break 'exec;
+                }
+            }
+        }
+
+        // Restart without RestartPreventExitStatus (lesson 4).
+        if self.require_restart_prevent_exit_status
+            && let Some(r) = unit.get("Service", "Restart")
+            && r.value != "no"
+            && unit.list("Service", "RestartPreventExitStatus").is_empty()
+        {
+            f.add(
+                Health::Degraded,
+                format!(
+                    "Restart={} without RestartPreventExitStatus= (a config error, exit 78, will crash-loop)",
+                    r.value
+                ),
+            );
+            ev.push(("offending".into(), r.at()));
+        }
+
+        // User= without HOME (lesson 3).
+        if self.require_home
+            && let Some(u) = unit.get("Service", "User")
+            && !env.contains_key("HOME")
+        {
+            f.add(
+                Health::Degraded,
+                format!(
+                    "User={} but no HOME in Environment= or EnvironmentFile=",
+                    u.value
+                ),
+            );
+            ev.push(("offending".into(), u.at()));
+        }
+
+        // Runtime state and restart rate.
+        let mut facts = None;
+        if let Some(rt) = &runtime {
+            let get = |k: &str| rt.get(k).map(String::as_str).unwrap_or("");
+            let (active, sub, result) = (get("ActiveState"), get("SubState"), get("Result"));
+            ev.push((
+                "state".into(),
+                format!(
+                    "LoadState={} ActiveState={active} SubState={sub} Result={result} ExecMainStatus={} MainPID={}",
+                    get("LoadState"),
+                    get("ExecMainStatus"),
+                    get("ExecMainPID")
+                ),
+            ));
+            if get("NeedDaemonReload") == "yes" {
+                ev.push((
+                    "need_daemon_reload".into(),
+                    "unit files changed since systemd loaded them".into(),
+                ));
+            }
+            if get("LoadState") == "masked" {
+                f.add(Health::Critical, format!("{} is masked", self.unit));
+            }
+            if result == "start-limit-hit" {
+                f.add(
+                    Health::Critical,
+                    "start limit hit: systemd gave up restarting the unit",
+                );
+            } else if active == "failed" {
+                f.add(Health::Critical, format!("unit failed (Result={result})"));
+            } else if !result.is_empty() && result != "success" {
+                f.add(
+                    Health::Critical,
+                    format!(
+                        "last run ended with Result={result} (ExecMainStatus={})",
+                        get("ExecMainStatus")
+                    ),
+                );
+            }
+            if let Ok(n) = get("NRestarts").parse::<u64>() {
+                ev.push(("n_restarts".into(), n.to_string()));
+                let now = cx.now.timestamp();
+                let (growth, samples) =
+                    restart_growth(cx.prior, now, n, self.restart_window.as_secs() as i64);
+                if growth > self.max_restarts {
+                    f.add(
+                        Health::Critical,
+                        format!(
+                            "crash loop: {growth} restarts within {}",
+                            humantime::format_duration(self.restart_window)
+                        ),
+                    );
+                }
+                facts = Some(serde_json::json!({ "restart_samples": samples }));
+            }
+        }
+
+        // Expected timers.
+        if !self.expected_timers.is_empty() {
+            let listed = match &systemctl {
+                Some(prog) => {
+                    let argv = [
+                        prog.display().to_string(),
+                        "list-timers".into(),
+                        "--all".into(),
+                        "--no-legend".into(),
+                        "--no-pager".into(),
+                    ];
+                    match run_systemctl(&argv, cx.timeout).await {
+                        Ok(t) => Some(t),
+                        Err(e) => {
+                            ev.push((
+                                "systemctl".into(),
+                                format!("systemctl list-timers failed: {e}"),
+                            ));
+                            None
+                        }
+                    }
+                }
+                None => None,
+            };
+            for t in &self.expected_timers {
+                if !dirs.iter().any(|d| d.join(t).exists()) {
+                    f.add(Health::Critical, format!("timer {t} not installed"));
+                } else if let Some(text) = &listed
+                    && !text.split_whitespace().any(|w| w == t)
+                {
+                    f.add(
+                        Health::Critical,
+                        format!("timer {t} not listed by systemctl list-timers"),
+                    );
+                }
+            }
+        }
+
+        let mut o = Observation::new(f.health(), f.summary(&format!("{}: {ty}", self.unit)))
+            .expected(
+                "non-forking ExecStart for its Type, RestartPreventExitStatus with Restart, HOME with User, active without a crash loop",
+            );
+        if f.items.is_empty() {
+            o.summary = format!(
+                "{} looks right (Type={ty}{})",
+                self.unit,
+                runtime
+                    .as_ref()
+                    .and_then(|r| r.get("ActiveState"))
+                    .map(|s| format!(", {s}"))
+                    .unwrap_or_default()
+            );
+        }
+        for (k, v) in ev {
+            o.push_evidence(k, v);
+        }
+        if let Some(facts) = facts {
+            o = o.facts(facts);
+        }
+        o
+    }
+}
+
+/// Problems found so far; the worst decides the health.
+#[derive(Default)]
+struct Findings {
+    items: Vec<(Health, String)>,
+}
+
+impl Findings {
+    fn add(&mut self, h: Health, msg: impl Into<String>) {
+        self.items.push((h, msg.into()));
+    }
+    fn health(&self) -> Health {
+        self.items
+            .iter()
+            .fold(Health::Ok, |acc, (h, _)| acc.worst(*h))
+    }
+    fn summary(&self, ok: &str) -> String {
+        if self.items.is_empty() {
+            return ok.to_string();
+        }
+        let mut items: Vec<&(Health, String)> = self.items.iter().collect();
+        items.sort_by_key(|(h, _)| std::cmp::Reverse(h.rank()));
+        items
+            .iter()
+            .map(|(_, m)| m.as_str())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+async fn run_systemctl(argv: &[String], timeout: Duration) -> Result<String, String> {
+    let spec = ExecSpec {
+        argv,
+        env: BTreeMap::from([("PATH".to_string(), SYSTEMCTL_SEARCH_PATH.to_string())]),
+        cwd: None,
+        timeout,
+        max_output_bytes: 256 * 1024,
+    };
+    match exec::run(&spec).await {
+        Ok(out) if out.code == Some(0) => Ok(out.stdout),
+        Ok(out) => Err(format!(
+            "exit {}: {}",
+            out.code.map_or("signal".to_string(), |c| c.to_string()),
+            out.stderr.lines().next().unwrap_or("").trim()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// `Key=Value` lines of `systemctl show`. Environment is kept but only its names are ever shown.
+fn parse_show(text: &str) -> BTreeMap<String, String> {
+    text.lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+/// Adds the current NRestarts sample to the remembered ones (dropping those older than the
+/// window, and all of them when the counter went down) and returns the growth within the window.
+fn restart_growth(
+    prior: Option<&serde_json::Value>,
+    now: i64,
+    n: u64,
+    window_secs: i64,
+) -> (u64, Vec<(i64, u64)>) {
+    let mut samples: Vec<(i64, u64)> = prior
+        .and_then(|p| p.get("restart_samples"))
+        .and_then(|s| serde_json::from_value(s.clone()).ok())
+        .unwrap_or_default();
+    samples.retain(|(t, _)| *t <= now && now - *t <= window_secs);
+    if samples.iter().any(|(_, m)| *m > n) {
+        samples.clear();
+    }
+    samples.push((now, n));
+    if samples.len() > MAX_SAMPLES {
+        samples.drain(..samples.len() - MAX_SAMPLES);
+    }
+    let base = samples.iter().map(|s| s.1).min().unwrap_or(n);
+    (n - base, samples)
+}
+
+/// One assignment, with where it came from.
+#[derive(Debug, Clone)]
+struct Assign {
+    key: String,
+    value: String,
+    file: PathBuf,
+    line: usize,
+}
+
+impl Assign {
+    /// `path:line: Key=value` for evidence; never used for Environment values.
+    fn at(&self) -> String {
+        format!(
+            "{}:{}: {}={}",
+            self.file.display(),
+            self.line,
+            self.key,
+            self.value
+        )
+    }
+}
+
+/// The effective settings of a unit after the main file and its drop-ins.
+#[derive(Debug, Default)]
+struct Unit {
+    keys: BTreeMap<(String, String), Vec<Assign>>,
+}
+
+impl Unit {
+    fn apply(&mut self, section: &str, key: &str, a: Assign) {
+        let slot = self
+            .keys
+            .entry((section.to_string(), key.to_string()))
+            .or_default();
+        if a.value.is_empty() {
+            slot.clear();
+        } else if LIST_KEYS.contains(&key) {
+            slot.push(a);
+        } else {
+            *slot = vec![a];
+        }
+    }
+    fn get(&self, section: &str, key: &str) -> Option<&Assign> {
+        self.list(section, key).last()
+    }
+    fn list(&self, section: &str, key: &str) -> &[Assign] {
+        self.keys
+            .get(&(section.to_string(), key.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+    fn apply_text(&mut self, text: &str, file: &Path, warnings: &mut Vec<String>) {
+        for e in parse_unit_text(text, warnings, file) {
+            self.apply(
+                &e.section,
+                &e.key,
+                Assign {
+                    key: e.key.clone(),
+                    value: e.value,
+                    file: file.to_path_buf(),
+                    line: e.line,
+                },
+            );
+        }
+    }
+}
+
+struct Entry {
+    section: String,
+    key: String,
+    value: String,
+    line: usize,
+}
+
+/// Parses unit-file text per systemd.syntax(7). Lines systemd would ignore with a warning are
+/// reported in `warnings`.
+fn parse_unit_text(text: &str, warnings: &mut Vec<String>, file: &Path) -> Vec<Entry> {
+    let mut out = Vec::new();
+    let mut section = String::new();
+    let mut pending: Option<(usize, String)> = None;
+    let mut logical: Vec<(usize, String)> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let lineno = i + 1;
+        let t = raw.trim();
+        if t.starts_with('#') || t.starts_with(';') {
+            // A comment ends nothing: inside a continuation it is skipped.
+            continue;
+        }
+        let (start, mut acc) = pending.take().unwrap_or((lineno, String::new()));
+        let body = raw.trim_end();
+        if let Some(cont) = body.strip_suffix('\\') {
+            acc.push_str(cont);
+            acc.push(' ');
+            pending = Some((start, acc));
+            continue;
+        }
+        acc.push_str(body);
+        logical.push((start, acc));
+    }
+    if let Some(p) = pending {
+        logical.push(p);
+    }
+    for (line, l) in logical {
+        let l = l.trim();
+        if l.is_empty() {
+            continue;
+        }
+        if let Some(rest) = l.strip_prefix('[') {
+            match rest.strip_suffix(']') {
+                Some(name) => section = name.trim().to_string(),
+                None => warnings.push(format!("{}:{line}: bad section header", file.display())),
+            }
+            continue;
+        }
+        match l.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => out.push(Entry {
+                section: section.clone(),
+                key: k.trim().to_string(),
+                value: v.trim().to_string(),
+                line,
+            }),
+            _ => warnings.push(format!(
+                "{}:{line}: not a Key=value assignment",
+                file.display()
+            )),
+        }
+    }
+    out
+}
+
+/// Splits one `Environment=` value into assignments: words separated by whitespace, with double
+/// or single quotes grouping.
+fn split_env_assignments(value: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_word = false;
+    let mut chars = value.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), '\\') => {
+                if let Some(n) = chars.next() {
+                    cur.push(n);
+                }
+            }
+            (Some(_), c) => cur.push(c),
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
+    }
+    if in_word {
+        words.push(cur);
+    }
+    words
+        .into_iter()
+        .filter_map(|w| {
+            w.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+/// `KEY=VALUE` lines of an EnvironmentFile (comments `#`/`;`, optional quotes).
+fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| {
+            let k = k.trim().trim_start_matches("export ").trim();
+            let v = v.trim();
+            let v = v
+                .strip_prefix('"')
+                .and_then(|x| x.strip_suffix('"'))
+                .or_else(|| v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')))
+                .unwrap_or(v);
+            (k.to_string(), v.to_string())
+        })
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+struct Loaded {
+    unit: Unit,
+    main: PathBuf,
+    dropins: Vec<PathBuf>,
+    warnings: Vec<String>,
+}
+
+enum LoadError {
+    Missing,
+    Masked(PathBuf),
+    Unreadable(PathBuf, std::io::Error),
+}
+
+/// `foo@bar.service` → `foo@.service`.
+fn template_of(unit: &str) -> Option<String> {
+    let (prefix, rest) = unit.split_once('@')?;
+    let (instance, suffix) = rest.rsplit_once('.')?;
+    (!instance.is_empty()).then(|| format!("{prefix}@.{suffix}"))
+}
+
+/// Finds the unit file (first directory wins; a template for an instance; systemd's own
+/// FragmentPath as a last resort) and applies its drop-ins in lexical order.
+fn load_unit(name: &str, dirs: &[PathBuf], fragment: Option<&Path>) -> Result<Loaded, LoadError> {
+    let mut names = vec![name.to_string()];
+    if let Some(t) = template_of(name) {
+        names.push(t);
+    }
+    let mut main: Option<PathBuf> = None;
+    'find: for n in &names {
+        for d in dirs {
+            let p = d.join(n);
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) => {
+                    if m.file_type().is_symlink()
+                        && std::fs::read_link(&p).is_ok_and(|t| t == Path::new("/dev/null"))
+                    {
+                        return Err(LoadError::Masked(p));
+                    }
+                    main = Some(p);
+                    break 'find;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(LoadError::Unreadable(p, e)),
+            }
+        }
+    }
+    if main.is_none() {
+        main = fragment.filter(|p| p.exists()).map(Path::to_path_buf);
+    }
+    let main = main.ok_or(LoadError::Missing)?;
+    let text =
+        std::fs::read_to_string(&main).map_err(|e| LoadError::Unreadable(main.clone(), e))?;
+    let mut unit = Unit::default();
+    let mut warnings = Vec::new();
+    unit.apply_text(&text, &main, &mut warnings);
+
+    // Drop-ins: a file name in a higher-priority directory hides the same name further down.
+    let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for n in &names {
+        for d in dirs {
+            let dd = d.join(format!("{n}.d"));
+            let Ok(rd) = std::fs::read_dir(&dd) else {
+                continue;
+            };
+            for e in rd.flatten() {
+                let fname = e.file_name().to_string_lossy().into_owned();
+                if fname.ends_with(".conf") {
+                    by_name.entry(fname).or_insert_with(|| e.path());
+                }
+            }
+        }
+    }
+    let mut dropins = Vec::new();
+    for p in by_name.into_values() {
+        match std::fs::read_to_string(&p) {
+            Ok(t) => {
+                unit.apply_text(&t, &p, &mut warnings);
+                dropins.push(p);
+            }
+            Err(e) => warnings.push(format!("{}: cannot read drop-in: {e}", p.display())),
+        }
+    }
+    Ok(Loaded {
+        unit,
+        main,
+        dropins,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+
+    fn probe(toml_src: &str) -> SystemdUnit {
+        let p: SystemdUnit = toml::from_str(toml_src).unwrap();
+        assert!(p.validate().is_empty(), "{:?}", p.validate());
+        p
+    }
+
+    async fn look_at(
+        p: &SystemdUnit,
+        prior: Option<&serde_json::Value>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Observation {
+        let client = crate::http_client::shared();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: Duration::from_secs(5),
+            prior,
+            base_dir: Path::new("/"),
+            now,
+        };
+        p.observe(&cx).await
+    }
+
+    async fn look(p: &SystemdUnit) -> Observation {
+        look_at(p, None, chrono::Utc::now()).await
+    }
+
+    fn ev<'a>(o: &'a Observation, key: &str) -> Vec<&'a str> {
+        o.evidence
+            .iter()
+            .filter(|e| e.key == key)
+            .map(|e| e.value.as_str())
+            .collect()
+    }
+
+    fn write(p: &Path, text: &str) {
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn files_only(dir: &Path, extra: &str) -> SystemdUnit {
+        probe(&format!(
+            "unit = \"openclaw-gateway.service\"\nunit_dirs = [{:?}]\nuse_systemctl = false\n{extra}",
+            dir.display().to_string()
+        ))
+    }
+
+    const GOOD: &str = "[Unit]\nDescription=OpenClaw hub gateway\nAfter=network-online.target\n\n\
+[Service]\n# openclaw forks unless told not to\nType=simple\nUser=hub\n\
+Environment=HOME=/home/hub \"PATH=/usr/local/bin:/usr/bin:/bin\"\n\
+Environment=OPENCLAW_NO_RESPAWN=1\n\
+ExecStart=/usr/local/bin/openclaw \\\n    gateway run --force\n\
+Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-user.target\n";
+
+    #[tokio::test]
+    async fn good_unit_is_ok_and_notes_missing_systemctl() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(&tmp.path().join("openclaw-gateway.service"), GOOD);
+        let p = probe(&format!(
+            "unit = \"openclaw-gateway.service\"\nunit_dirs = [{:?}]\nsystemctl = \"/nonexistent/systemctl\"",
+            tmp.path().display().to_string()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(ev(&o, "systemctl").contains(&"systemctl not available"));
+        // Names only, never values.
+        let names = ev(&o, "environment_names").join("");
+        assert!(names.contains("OPENCLAW_NO_RESPAWN") && names.contains("HOME"));
+        assert!(!o.evidence.iter().any(|e| e.value.contains("/home/hub")));
+    }
+
+    #[tokio::test]
+    async fn type_simple_with_forking_gateway_is_critical_with_line() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bad = GOOD.replace("Environment=OPENCLAW_NO_RESPAWN=1\n", "");
+        write(&tmp.path().join("openclaw-gateway.service"), &bad);
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            o.summary.contains(
+                "Type=simple but ExecStart forks (openclaw gateway without OPENCLAW_NO_RESPAWN=1)"
+            ),
+            "{}",
+            o.summary
+        );
+        // ExecStart starts on line 10 and continues on 11.
+        assert!(
+            ev(&o, "offending")
+                .iter()
+                .any(|v| v
+                    .contains("openclaw-gateway.service:10: ExecStart=/usr/local/bin/openclaw")),
+            "{:?}",
+            o.evidence
+        );
+    }
+
+    #[tokio::test]
+    async fn dropins_reset_lists_and_apply_in_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let high = tmp.path().join("etc");
+        let low = tmp.path().join("lib");
+        // Main file: no Type (defaults to simple), a daemonising command.
+        write(
+            &low.join("openclaw-gateway.service"),
+            "[Service]\nExecStart=/usr/bin/somed --daemon\nRestart=always\nRestartPreventExitStatus=78\n",
+        );
+        // 10-reset.conf empties ExecStart and sets a clean one; 20 switches to forking; the
+        // lower-priority 20-type.conf is hidden by the higher one.
+        write(
+            &high.join("openclaw-gateway.service.d/10-exec.conf"),
+            "[Service]\nExecStart=\nExecStart=/usr/bin/somed --foreground\n",
+        );
+        write(
+            &low.join("openclaw-gateway.service.d/20-type.conf"),
+            "[Service]\nType=forking\n",
+        );
+        write(
+            &high.join("openclaw-gateway.service.d/20-type.conf"),
+            "; nothing here\n",
+        );
+        let p = probe(&format!(
+            "unit = \"openclaw-gateway.service\"\nunit_dirs = [{:?}, {:?}]\nuse_systemctl = false",
+            high.display().to_string(),
+            low.display().to_string()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert_eq!(ev(&o, "drop_in").len(), 2);
+
+        // Without the reset the daemonising ExecStart stays and Type stays simple.
+        write(
+            &high.join("openclaw-gateway.service.d/10-exec.conf"),
+            "[Service]\nExecStart=/usr/bin/somed --foreground\n",
+        );
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.contains("matches /--daemon\\b/"), "{}", o.summary);
+    }
+
+    #[tokio::test]
+    async fn degraded_restart_without_prevent_and_user_without_home() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(
+            &tmp.path().join("openclaw-gateway.service"),
+            "[Service]\nType=forking\nUser=hub\nExecStart=/usr/local/bin/openclaw gateway run\nRestart=always\n",
+        );
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        assert!(
+            o.summary.contains("RestartPreventExitStatus"),
+            "{}",
+            o.summary
+        );
+        assert!(o.summary.contains("User=hub but no HOME"), "{}", o.summary);
+
+        // HOME from an optional-but-present EnvironmentFile, and an exit-78 guard: ok.
+        let envf = tmp.path().join("hub.env");
+        write(
+            &envf,
+            "# agent env\nHOME=\"/home/hub\"\nSLACK_TOKEN=xoxb-1\n",
+        );
+        write(
+            &tmp.path().join("openclaw-gateway.service"),
+            &format!(
+                "[Service]\nType=forking\nUser=hub\nEnvironmentFile=-{}\nEnvironmentFile=-/nonexistent/optional.env\nExecStart=/usr/local/bin/openclaw gateway run\nRestart=always\nRestartPreventExitStatus=78\n",
+                envf.display()
+            ),
+        );
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(!o.evidence.iter().any(|e| e.value.contains("xoxb")));
+    }
+
+    #[tokio::test]
+    async fn missing_unit_and_env_file_are_critical() {
+        let tmp = tempfile::tempdir().unwrap();
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(o.summary.contains("unit not installed"), "{}", o.summary);
+
+        write(
+            &tmp.path().join("openclaw-gateway.service"),
+            "[Service]\nType=forking\nEnvironmentFile=/etc/openclaw/hub.env\nExecStart=/usr/local/bin/openclaw gateway run\n",
+        );
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(
+            o.summary
+                .contains("EnvironmentFile /etc/openclaw/hub.env does not exist")
+        );
+        assert!(ev(&o, "offending")[0].contains(":3: EnvironmentFile=/etc/openclaw/hub.env"));
+    }
+
+    #[tokio::test]
+    async fn masked_unit_is_critical_and_unreadable_dir_is_unknown() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/null", tmp.path().join("openclaw-gateway.service"))
+            .unwrap();
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(o.summary.contains("masked"));
+
+        // A unit "file" that is a directory cannot be read: unknown, not critical.
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("openclaw-gateway.service")).unwrap();
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+    }
+
+    /// A fake `systemctl` that prints `show.txt` for `show` and `timers.txt` for `list-timers`.
+    fn fake_systemctl(dir: &Path, show: &str, timers: &str) -> PathBuf {
+        write(&dir.join("show.txt"), show);
+        write(&dir.join("timers.txt"), timers);
+        let prog = dir.join("systemctl");
+        write(
+            &prog,
+            &format!(
+                "#!/bin/sh\ncase \"$1\" in\n show) cat {0}/show.txt ;;\n list-timers) cat {0}/timers.txt ;;\n *) exit 1 ;;\nesac\n",
+                dir.display()
+            ),
+        );
+        std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+        prog
+    }
+
+    fn show(active: &str, result: &str, n: u64) -> String {
+        format!(
+            "Type=simple\nRestart=on-failure\nNRestarts={n}\nResult={result}\nExecMainStatus=78\nExecMainPID=0\nLoadState=loaded\nActiveState={active}\nSubState=dead\nEnvironment=HOME=/home/hub SECRET_TOKEN=abc\n"
+        )
+    }
+
+    #[tokio::test]
+    async fn systemctl_state_restarts_and_timers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let units = tmp.path().join("units");
+        write(&units.join("openclaw-gateway.service"), GOOD);
+        write(
+            &units.join("brain-qmd-update.timer"),
+            "[Timer]\nOnCalendar=*:0/15\n",
+        );
+        let bin = tmp.path().join("bin");
+        let prog = fake_systemctl(
+            &bin,
+            &show("active", "success", 2),
+            "Mon 2026-07-20 10:15:00 UTC 5min left - - brain-qmd-update.timer brain-qmd-update.service\n",
+        );
+        let p = probe(&format!(
+            "unit = \"openclaw-gateway.service\"\nunit_dirs = [{:?}]\nsystemctl = {:?}\nexpected_timers = [\"brain-qmd-update.timer\"]",
+            units.display().to_string(),
+            prog.display().to_string()
+        ));
+        let t0 = chrono::Utc::now();
+        let o = look_at(&p, None, t0).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert_eq!(ev(&o, "n_restarts"), vec!["2"]);
+        assert!(!o.evidence.iter().any(|e| e.value.contains("abc")));
+        let facts = o.facts.clone().unwrap();
+
+        // Five minutes later NRestarts jumped by 4 (> max_restarts 3): crash loop.
+        fake_systemctl(
+            &bin,
+            &show("activating", "success", 6),
+            "brain-qmd-update.timer\n",
+        );
+        let t1 = t0 + chrono::Duration::minutes(5);
+        let o = look_at(&p, Some(&facts), t1).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            o.summary.contains("crash loop: 4 restarts"),
+            "{}",
+            o.summary
+        );
+
+        // Same jump but the earlier sample is outside the window: no crash loop.
+        let t2 = t0 + chrono::Duration::minutes(30);
+        let o = look_at(&p, Some(&facts), t2).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+
+        // Failed with start-limit-hit, and the timer vanished from list-timers.
+        fake_systemctl(&bin, &show("failed", "start-limit-hit", 6), "\n");
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(o.summary.contains("start limit hit"), "{}", o.summary);
+        assert!(
+            o.summary
+                .contains("timer brain-qmd-update.timer not listed")
+        );
+    }
+
+    #[test]
+    fn parser_handles_comments_continuations_and_env_quotes() {
+        let mut w = Vec::new();
+        let e = parse_unit_text(
+            "[Service]\n; c\nExecStart=/bin/a \\\n# comment inside\n  b \\\n  c\nbogus line\n",
+            &mut w,
+            Path::new("x"),
+        );
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0].value, "/bin/a    b    c");
+        assert_eq!(e[0].line, 3);
+        assert_eq!(w.len(), 1);
+        let env = split_env_assignments(r#"A=1 "B=two words" 'C=x"y' D="q""#);
+        assert_eq!(
+            env,
+            vec![
+                ("A".into(), "1".into()),
+                ("B".into(), "two words".into()),
+                ("C".into(), "x\"y".into()),
+                ("D".into(), "q".into()),
+            ]
+        );
+        assert_eq!(
+            template_of("openclaw@hub.service").as_deref(),
+            Some("openclaw@.service")
+        );
+    }
+
+    #[test]
+    fn example_parses_and_validates() {
+        let table: toml::Table = toml::from_str(SystemdUnit::EXAMPLE).unwrap();
+        let probes = table["probe"].as_table().unwrap();
+        assert_eq!(probes.len(), 1);
+        let mut t = probes.values().next().unwrap().as_table().unwrap().clone();
+        for k in COMMON_KEYS {
+            t.remove(*k);
+        }
+        let p: SystemdUnit = toml::Value::Table(t).try_into().unwrap();
+        assert!(p.validate().is_empty());
+    }
+
+    const COMMON_KEYS: &[&str] = &[
+        "kind",
+        "lesson",
+        "lessons",
+        "every",
+        "cron",
+        "timezone",
+        "jitter",
+        "timeout",
+        "severity",
+        "tags",
+        "enabled",
+        "mode",
+        "fail_after",
+        "resolve_after",
+        "description",
+        "depends_on",
+    ];
+
+    #[test]
+    fn validate_reports_bad_keys() {
+        let p: SystemdUnit = toml::from_str(
+            "unit = \"gateway\"\nforking_commands = [\"(\"]\nexpected_timers = [\"x.service\"]\nrestart_window = \"0s\"",
+        )
+        .unwrap();
+        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        assert_eq!(
+            keys,
+            vec![
+                "unit",
+                "forking_commands[0]",
+                "restart_window",
+                "expected_timers[0]"
+            ]
+        );
+    }
+}
