@@ -377,11 +377,17 @@ body_not_contains = ["<form"]
             }
         };
         let status = resp.status().as_u16();
+        // Where a redirect points (not followed) or led (followed): a login page means the
+        // session behind the endpoint expired (lesson 10).
         let location = resp
             .headers()
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
-            .map(display_url);
+            .and_then(|loc| resp.url().join(loc).ok())
+            .map(|u| display_url(u.as_str()));
+        let redirected_to = reqwest::Url::parse(&self.url)
+            .is_ok_and(|asked| asked != *resp.url())
+            .then(|| display_url(resp.url().as_str()));
         let mut failures = Vec::new();
         let status_ok = self.expect_status.contains(&status);
         if status_ok {
@@ -445,6 +451,9 @@ body_not_contains = ["<form"]
         }
         if let Some(loc) = location.filter(|_| (300..400).contains(&status)) {
             obs = obs.evidence("location", redact::redact(&loc, &secrets));
+        }
+        if let Some(to) = redirected_to {
+            obs = obs.evidence("redirected_to", redact::redact(&to, &secrets));
         }
         for f in &failures {
             obs = obs.evidence(&f.key, &f.detail);
@@ -1064,6 +1073,11 @@ mod tests {
                 }),
             )
             .route(
+                "/leaves",
+                get(|| async { axum::response::Redirect::to("/login?next=%2Fleaves") }),
+            )
+            .route("/login", get(|| async { "<form action=/login>" }))
+            .route(
                 "/big",
                 get(|| async { format!("[{}1]", "1,".repeat(40_000)) }),
             );
@@ -1185,6 +1199,31 @@ expect_json = [{{ path = "$.data[*].price", gt = 3 }}]"#
             o.summary,
             format!("GET http://127.0.0.1:{port}/health: connection refused")
         );
+    }
+
+    #[tokio::test]
+    async fn login_redirect_is_reported_followed_or_not() {
+        let addr = serve().await;
+        // Not followed (own client, built once): the 303 itself fails, naming its target.
+        let p = probe(&format!(
+            r#"url = "http://{addr}/leaves"
+follow_redirects = false"#
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert_eq!(o.summary, "HTTP 303 (expected one of [200])");
+        assert_eq!(ev(&o, "location"), format!("http://{addr}/login?…"));
+        assert_eq!(look(&p).await.health, Health::Critical);
+
+        // Followed (shared client): a 200 login page, caught by body_not_contains.
+        let p = probe(&format!(
+            r#"url = "http://{addr}/leaves"
+body_not_contains = ["<form"]"#
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert_eq!(o.summary, r#"body contains "<form""#);
+        assert_eq!(ev(&o, "redirected_to"), format!("http://{addr}/login?…"));
     }
 
     #[tokio::test]
