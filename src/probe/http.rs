@@ -476,7 +476,7 @@ body_not_contains = ["<form"]
             );
         }
         if !failures.is_empty() && !text.trim().is_empty() {
-            obs = obs.evidence("body", quote(text.trim(), &secrets, QUOTE_MAX * 2));
+            obs = obs.evidence("body", clip(text.trim(), &secrets, QUOTE_MAX * 2));
         }
         obs.metric("latency_seconds", latency.as_secs_f64())
             .metric("status_code", f64::from(status))
@@ -887,20 +887,24 @@ fn describe(v: &Value, secrets: &[&str]) -> String {
     }
 }
 
-/// Quotes response or config text for evidence: secrets redacted, then truncated. Only a head
-/// long enough to hold any secret that starts inside the kept part is copied and redacted.
+/// Quotes response or config text for evidence (see `clip`).
 fn quote(text: &str, secrets: &[&str], max: usize) -> String {
+    format!("{:?}", clip(text, secrets, max))
+}
+
+/// Response text for evidence: secrets redacted, then truncated. Only a head long enough to hold
+/// any secret that starts inside the kept part is copied and redacted.
+fn clip(text: &str, secrets: &[&str], max: usize) -> String {
     let longest = secrets.iter().map(|s| s.chars().count()).max().unwrap_or(0);
     let head: String = text.chars().take(max + longest).collect();
     let redacted = redact::redact(&head, secrets);
     let total = text.chars().count();
-    let shown = if redacted.chars().count() > max || total > head.chars().count() {
+    if redacted.chars().count() > max || total > head.chars().count() {
         let cut: String = redacted.chars().take(max).collect();
         format!("{cut}… ({total} chars)")
     } else {
         redacted
-    };
-    format!("{shown:?}")
+    }
 }
 
 /// Checks `expect_headers`; values of headers whose name looks secret show only a fingerprint.
@@ -1380,6 +1384,17 @@ expect_status = [99]"#,
         }
         let p: Http = toml::Value::Table(table).try_into().unwrap();
         assert!(p.validate().is_empty(), "{:?}", p.validate());
+    }
+
+    #[test]
+    fn clip_never_leaves_part_of_a_secret_at_the_cut() {
+        let text = format!("{}{TOKEN} and more", "a".repeat(115));
+        let c = clip(&text, &[TOKEN], 120);
+        assert!(!c.contains(&TOKEN[..5]), "{c}");
+        assert!(
+            c.ends_with(&format!("… ({} chars)", text.chars().count())),
+            "{c}"
+        );
     }
 
     #[test]
