@@ -267,10 +267,10 @@ fn parse_kind<P: Probe>(value: toml::Value) -> Result<P, Vec<Invalid>> {
 
 macro_rules! probe_kinds {
     ($($module:ident :: $ty:ident),* $(,)?) => {
-        /// Every configured probe, whatever its kind.
+        /// Every configured probe, whatever its kind (boxed: kinds differ a lot in size).
         #[derive(Debug)]
         pub enum AnyProbe {
-            $($ty($module::$ty),)*
+            $($ty(Box<$module::$ty>),)*
         }
 
         /// All kinds, in registration order.
@@ -288,7 +288,7 @@ macro_rules! probe_kinds {
             /// kind is not known.
             pub fn parse(kind: &str, value: toml::Value) -> Option<Result<AnyProbe, Vec<Invalid>>> {
                 $(if kind == <$module::$ty as Probe>::KIND {
-                    return Some(parse_kind::<$module::$ty>(value).map(AnyProbe::$ty));
+                    return Some(parse_kind::<$module::$ty>(value).map(|p| AnyProbe::$ty(Box::new(p))));
                 })*
                 None
             }
