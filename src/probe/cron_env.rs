@@ -691,6 +691,12 @@ fn check_job(
             r.problems
                 .push((key.to_string(), format!("{msg} ({name}:{line})")));
         }
+        if let Some(line) = sf.eval_at {
+            r.notes.push((
+                key.to_string(),
+                format!("{name}:{line} evals dynamic text: its variables are not checked"),
+            ));
+        }
         for (v, line) in &sf.uses {
             uses.push((v.clone(), format!(" ({name}:{line})")));
         }
@@ -1013,6 +1019,8 @@ struct CodeFacts {
     path_dynamic: Option<String>,
     /// Definite bugs (line, message).
     problems: Vec<(usize, String)>,
+    /// Line of an `eval` of dynamic text (variable uses are then not judged).
+    eval_at: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -1344,8 +1352,44 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
             (s.words.get(1).map(String::as_str) == Some("()")).then(|| w0.clone())
         })
         .collect();
+    // Commands the script probes for (`command -v x`, `type x`, `which x`): it copes when
+    // they are missing, so they are not reported.
+    let probed: BTreeSet<String> = segs
+        .iter()
+        .map(|s| after_keywords(&s.words))
+        .filter(|w| {
+            matches!(
+                w.first().map(String::as_str),
+                Some("type" | "which" | "hash")
+            ) || (w.first().is_some_and(|x| x == "command")
+                && w.get(1).is_some_and(|a| a == "-v" || a == "-V"))
+        })
+        .flat_map(|w| {
+            w[1..]
+                .iter()
+                .filter(|a| !a.starts_with('-') && !a.contains('>'))
+        })
+        .cloned()
+        .collect();
+    // `eval "$x"` can assign any name: the script's variable uses cannot be judged.
+    if let Some(seg) = segs.iter().find(|s| {
+        let w = after_keywords(&s.words);
+        w.first().is_some_and(|x| x == "eval") && w[1..].iter().any(|a| a.contains('$'))
+    }) {
+        f.uses.clear();
+        f.eval_at = Some(seg.line);
+    }
     let mut cwd: Option<PathBuf> = None;
     for seg in &segs {
+        // Function definitions (`name() {`, `name () {`, `function name`): not commands.
+        if seg
+            .words
+            .first()
+            .is_some_and(|w| w.ends_with("()") || w == "function")
+            || seg.words.get(1).is_some_and(|w| w == "()")
+        {
+            continue;
+        }
         let words: Vec<String> = seg
             .words
             .iter()
@@ -1468,7 +1512,9 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
         };
         if cmd.starts_with('<')
             || cmd.starts_with('>')
-            || cmd.chars().next().is_some_and(|c| c.is_ascii_digit()) && cmd.contains('>')
+            || cmd.chars().next().is_some_and(|c| c.is_ascii_digit())
+                && (cmd.contains('>') || cmd.contains('<'))
+            || probed.contains(cmd)
         {
             continue;
         }
@@ -1480,6 +1526,20 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
         });
     }
     f
+}
+
+/// The words after leading `if`, `!`, `then`, `do`... (the simple command itself).
+fn after_keywords(words: &[String]) -> &[String] {
+    let skip = words
+        .iter()
+        .take_while(|w| {
+            matches!(
+                w.as_str(),
+                "if" | "then" | "else" | "elif" | "while" | "until" | "do" | "!" | "{" | "time"
+            )
+        })
+        .count();
+    &words[skip..]
 }
 
 /// Index of the wrapped command in `words` (words[0] is the wrapper): skips options, the
@@ -2435,6 +2495,27 @@ mod tests {
             read_word(" \"$(dirname \"$0\")/.env\" && x"),
             "\"$(dirname \"$0\")/.env\""
         );
+    }
+
+    #[test]
+    fn functions_probed_commands_redirects_and_eval() {
+        let ctx = CodeCtx {
+            home: None,
+            script_dir: None,
+            cwd: None,
+        };
+        let f = scan_shell(
+            "helper() {\n  exec 3<&-\n  lvs -o x\n}\nfunction other {\n  :\n}\nif ! type lvs >/dev/null 2>&1; then exit 0; fi\nhelper\nother\nwhile read v; do eval \"$v\"; echo \"$MOUNTPOINT\"; done\n",
+            &ctx,
+        );
+        let cmds: Vec<&str> = f.invocations.iter().map(|i| i.words[0].as_str()).collect();
+        assert_eq!(
+            cmds,
+            [":", "type", "exit", "helper", "other", "eval", "echo"],
+            "{f:?}"
+        );
+        assert!(f.invocations[0].functions.contains("helper"));
+        assert!(f.uses.is_empty() && f.eval_at == Some(11), "{f:?}");
     }
 
     #[test]
