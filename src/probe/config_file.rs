@@ -1,20 +1,986 @@
-//! `config_file`: placeholder until the kind is written; it reports unknown.
+//! `config_file`: reads one JSON, TOML or YAML config (an agent's `openclaw.json`, Hermes'
+//! `config.yaml`) and checks what breaks a gateway on its next restart: syntax errors with line and
+//! column (lesson 4), forbidden keys left behind by an upgrade such as a top-level `heartbeat`
+//! (lesson 28), missing required keys, a JSON Schema, the runtime's own read-only validator, and
+//! key paths that disappeared since the last good observation (lesson 16: merge, do not clobber).
+//! It reports key paths, value types and a fingerprint of the file, never values (they may be
+//! secrets), and it never edits the file or runs a `--fix`.
 
-use super::{Observation, Probe, ProbeCx};
-use serde::Deserialize;
+use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use crate::exec::{self, ExecSpec};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {}
+pub struct ConfigFile {
+    /// The config file (`~/` and paths relative to the config file are resolved). Required.
+    path: PathBuf,
+    /// "auto" (by extension: .json, .toml, .yaml/.yml), "json", "toml" or "yaml". Default "auto".
+    #[serde(default)]
+    format: Format,
+    /// A JSON Schema file (draft detected from `$schema`), read at each run. Default none.
+    schema: Option<PathBuf>,
+    /// Key paths that must exist, like `gateway.port` or `agents.list[0].id`; `*` matches any key
+    /// or element (the path must match at least once). Default none.
+    #[serde(default)]
+    require: Vec<String>,
+    /// Key paths that must not exist, like `heartbeat` (valid only under `agents.defaults` since
+    /// OpenClaw 2026.2) or `plugins.entries.*.source`. Default none.
+    #[serde(default)]
+    forbid: Vec<String>,
+    /// The runtime's own read-only validator, as argv (never a shell, never `--fix`), e.g.
+    /// `["openclaw", "config", "validate", "--json"]`; non-zero exit is critical. Default none.
+    validate_command: Option<Vec<String>>,
+    /// The validator's whole environment (PATH resolves argv[0]; default PATH `/usr/bin:/bin`).
+    /// Default empty.
+    #[serde(default)]
+    validate_env: BTreeMap<String, String>,
+    /// Deadline for `validate_command`, e.g. "20s". Default: the probe's timeout.
+    #[serde(default, deserialize_with = "deserialize_opt_duration")]
+    validate_timeout: Option<Duration>,
+    /// Remember the leaf key paths of each good observation and report keys that disappeared
+    /// since (degraded until they come back). Array indexes are collapsed to `[]`. Default true.
+    #[serde(default = "yes")]
+    track_keys: bool,
+    /// Files larger than this are not parsed (unknown), bytes. Default 8388608 (8 MiB).
+    #[serde(default = "default_max_bytes")]
+    max_file_bytes: u64,
+}
+
+#[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum Format {
+    #[default]
+    Auto,
+    Json,
+    Toml,
+    Yaml,
+}
+
+impl Format {
+    fn resolve(self, path: &Path) -> Option<Format> {
+        if self != Format::Auto {
+            return Some(self);
+        }
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "json" => Some(Format::Json),
+            "toml" => Some(Format::Toml),
+            "yaml" | "yml" => Some(Format::Yaml),
+            _ => None,
+        }
+    }
+    fn name(self) -> &'static str {
+        match self {
+            Format::Auto => "auto",
+            Format::Json => "json",
+            Format::Toml => "toml",
+            Format::Yaml => "yaml",
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_max_bytes() -> u64 {
+    8 * 1024 * 1024
+}
+
+fn deserialize_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s)
+        .map(Some)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration '{s}': {e}")))
+}
+
+/// Schema errors listed in the summary and evidence.
+const SHOWN_SCHEMA_ERRORS: usize = 5;
+/// Leaf key paths remembered per observation.
+const MAX_TRACKED_KEYS: usize = 20_000;
+/// Removed key paths named in the summary.
+const SHOWN_REMOVED: usize = 8;
 
 impl Probe for ConfigFile {
     const KIND: &'static str = "config_file";
-    const SUMMARY: &'static str = "not written yet";
-    const LESSONS: &'static [u32] = &[];
-    const EXAMPLE: &'static str =
-        "[probe.example_config_file]\nkind = \"config_file\"\nlesson = 1\n";
+    const SUMMARY: &'static str = "parse a JSON/TOML/YAML config and check syntax, schema, required and forbidden keys, its validator, and keys lost since the last good version";
+    const LESSONS: &'static [u32] = &[4, 16, 28];
+    const EXAMPLE: &'static str = r#"[probe.hub_openclaw_json]
+kind = "config_file"
+lessons = [4, 16, 28]
+every = "5m"
+path = "/Users/hub/.openclaw/openclaw.json"
+format = "json"
+# sections a minimal "fresh" config lacks (the ByteRover clobber, lesson 16)
+require = ["gateway.port", "gateway.auth", "channels", "agents.list[0].id", "bindings"]
+# invalid since the heartbeat moved to agents.defaults.heartbeat (lesson 28); plugin entries
+# take only `enabled` and `config`
+forbid = ["heartbeat", "gateway.heartbeat", "cron", "plugins.entries.*.source"]
+# the runtime's own read-only check; never `doctor --fix`
+validate_command = ["openclaw", "config", "validate", "--json"]
+validate_env = { PATH = "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin", HOME = "/Users/hub" }
+validate_timeout = "30s"
+track_keys = true
+"#;
 
-    async fn observe(&self, _cx: &ProbeCx<'_>) -> Observation {
-        Observation::unknown("not implemented")
+    fn validate(&self) -> Vec<Invalid> {
+        let mut bad = Vec::new();
+        if self.path.as_os_str().is_empty() {
+            bad.push(Invalid::new("path", "must name a file"));
+        } else if self.format.resolve(&self.path).is_none() {
+            bad.push(Invalid::new(
+                "format",
+                "cannot tell the format from the file extension; set \"json\", \"toml\" or \"yaml\"",
+            ));
+        }
+        for (key, list) in [("require", &self.require), ("forbid", &self.forbid)] {
+            for (i, p) in list.iter().enumerate() {
+                if let Err(e) = parse_key_path(p) {
+                    bad.push(Invalid::new(format!("{key}[{i}]"), e));
+                }
+            }
+        }
+        match &self.validate_command {
+            Some(argv) if argv.first().is_none_or(|a| a.is_empty()) => {
+                bad.push(Invalid::new("validate_command", "must name a program"));
+            }
+            None if !self.validate_env.is_empty() || self.validate_timeout.is_some() => {
+                bad.push(Invalid::new(
+                    "validate_command",
+                    "expected a command when validate_env or validate_timeout is set",
+                ));
+            }
+            _ => {}
+        }
+        if self.max_file_bytes == 0 {
+            bad.push(Invalid::new("max_file_bytes", "must be at least 1"));
+        }
+        bad
+    }
+
+    async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
+        let path = cx.resolve(&self.path);
+        let shown = path.display().to_string();
+        let Some(format) = self.format.resolve(&path) else {
+            return Observation::unknown(format!("cannot tell the format of {shown}"));
+        };
+        let text = match read_bounded(&path, self.max_file_bytes).await {
+            Ok(t) => t,
+            Err(Read::Missing) => {
+                // A gateway without its config crash-loops: this is the failure, not a blind spot.
+                return Observation::critical(format!("config file missing: {shown}"))
+                    .expected("the config file exists")
+                    .evidence("path", &shown);
+            }
+            Err(Read::Unreadable(e)) => {
+                return Observation::unknown(format!("cannot read {shown}: {e}"))
+                    .evidence("path", &shown);
+            }
+        };
+        let fp = crate::redact::fingerprint(&text);
+        let file_name = path
+            .file_name()
+            .map_or(shown.clone(), |n| n.to_string_lossy().into_owned());
+        let base = |o: Observation| {
+            o.evidence("path", &shown)
+                .evidence("format", format.name())
+                .evidence("sha256", &fp)
+        };
+        let doc = match parse(format, &text) {
+            Ok(v) => v,
+            Err(e) => {
+                return base(Observation::critical(format!(
+                    "{file_name}:{}:{}: {}",
+                    e.line, e.column, e.message
+                )))
+                .expected(format!("valid {}", format.name()))
+                .evidence("line", e.line)
+                .evidence("column", e.column);
+            }
+        };
+
+        let mut f = Findings::default();
+        self.check_keys(&doc, &mut f);
+        if let Some(schema) = &self.schema {
+            check_schema(&cx.resolve(schema), doc.clone(), &mut f).await;
+        }
+        if let Some(argv) = &self.validate_command {
+            self.run_validator(argv, cx, &mut f).await;
+        }
+        let keys = leaf_paths(&doc);
+        let removed = if self.track_keys {
+            removed_keys(cx.prior, &keys)
+        } else {
+            Vec::new()
+        };
+        if !removed.is_empty() {
+            let names: Vec<&str> = removed
+                .iter()
+                .take(SHOWN_REMOVED)
+                .map(String::as_str)
+                .collect();
+            let more = removed.len().saturating_sub(SHOWN_REMOVED);
+            let tail = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
+            f.degraded.push(format!(
+                "keys disappeared since the last good version: {}{tail}",
+                names.join(", ")
+            ));
+            f.evidence.push(("removed_keys".into(), removed.join(", ")));
+        }
+
+        let health = f.health();
+        let mut obs = if health == Health::Ok {
+            Observation::ok(format!(
+                "{file_name} is valid {} with {} leaf keys",
+                format.name(),
+                keys.len()
+            ))
+        } else {
+            let lines = match health {
+                Health::Critical => &f.critical,
+                Health::Degraded => &f.degraded,
+                _ => &f.unknown,
+            };
+            Observation::new(health, format!("{file_name}: {}", lines.join("; ")))
+        };
+        obs = base(obs).expected(self.expectation());
+        for (k, v) in &f.evidence {
+            obs.push_evidence(k.clone(), v);
+        }
+        // Remember only good versions, so a clobbered file keeps being compared with the last
+        // good one until the keys come back.
+        if health == Health::Ok && self.track_keys {
+            let kept: Vec<&String> = keys.iter().take(MAX_TRACKED_KEYS).collect();
+            obs = obs.facts(serde_json::json!({ "keys": kept, "sha256": fp }));
+        }
+        obs.metric("leaf_keys", keys.len() as f64)
+    }
+}
+
+/// Problems by health, plus evidence lines.
+#[derive(Default)]
+struct Findings {
+    critical: Vec<String>,
+    degraded: Vec<String>,
+    unknown: Vec<String>,
+    evidence: Vec<(String, String)>,
+}
+
+impl Findings {
+    fn health(&self) -> Health {
+        if !self.critical.is_empty() {
+            Health::Critical
+        } else if !self.degraded.is_empty() {
+            Health::Degraded
+        } else if !self.unknown.is_empty() {
+            Health::Unknown
+        } else {
+            Health::Ok
+        }
+    }
+}
+
+impl ConfigFile {
+    fn expectation(&self) -> String {
+        let mut parts = vec!["parses".to_string()];
+        if !self.require.is_empty() {
+            parts.push(format!("has {}", self.require.join(", ")));
+        }
+        if !self.forbid.is_empty() {
+            parts.push(format!("lacks {}", self.forbid.join(", ")));
+        }
+        if self.schema.is_some() {
+            parts.push("matches its schema".into());
+        }
+        if self.validate_command.is_some() {
+            parts.push("passes its validator".into());
+        }
+        parts.join("; ")
+    }
+
+    fn check_keys(&self, doc: &Value, f: &mut Findings) {
+        for p in &self.forbid {
+            let Ok(segs) = parse_key_path(p) else {
+                continue;
+            };
+            for (found, v) in matches(doc, &segs) {
+                f.critical.push(format!("forbidden key {found} present"));
+                f.evidence.push((
+                    "forbidden_key".into(),
+                    format!("{found} ({})", type_name(v)),
+                ));
+            }
+        }
+        for p in &self.require {
+            let Ok(segs) = parse_key_path(p) else {
+                continue;
+            };
+            if matches(doc, &segs).is_empty() {
+                f.critical.push(format!("required key {p} missing"));
+                f.evidence.push(("missing_key".into(), p.clone()));
+            }
+        }
+    }
+
+    async fn run_validator(&self, argv: &[String], cx: &ProbeCx<'_>, f: &mut Findings) {
+        let spec = ExecSpec {
+            argv,
+            env: self.validate_env.clone(),
+            cwd: None,
+            timeout: self.validate_timeout.unwrap_or(cx.timeout),
+            max_output_bytes: 64 * 1024,
+        };
+        let name = argv.join(" ");
+        match exec::run(&spec).await {
+            Err(e) => f.unknown.push(format!("could not run validator: {e}")),
+            Ok(out) if out.code == Some(0) => {}
+            Ok(out) => {
+                let code = out.code.map_or("signal".to_string(), |c| c.to_string());
+                f.critical.push(format!("`{name}` exited {code}"));
+                f.evidence.push(("validate_exit_code".into(), code));
+                let text = format!("{}{}", out.stdout, out.stderr);
+                if !text.trim().is_empty() {
+                    f.evidence.push((
+                        "validate_output".into(),
+                        crate::redact::truncate(text.trim(), 300),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+enum Read {
+    Missing,
+    Unreadable(String),
+}
+
+async fn read_bounded(path: &Path, max: u64) -> Result<String, Read> {
+    let meta = match tokio::fs::metadata(path).await {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Read::Missing),
+        Err(e) => return Err(Read::Unreadable(e.to_string())),
+    };
+    if !meta.is_file() {
+        return Err(Read::Unreadable("not a regular file".into()));
+    }
+    if meta.len() > max {
+        return Err(Read::Unreadable(format!(
+            "{} bytes, more than max_file_bytes {max}",
+            meta.len()
+        )));
+    }
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|e| Read::Unreadable(e.to_string()))?;
+    // Invalid UTF-8 is reported by the parser as a syntax error at its position.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// A syntax error at a 1-based line and column.
+#[derive(Debug)]
+struct SyntaxError {
+    line: usize,
+    column: usize,
+    message: String,
+}
+
+fn parse(format: Format, text: &str) -> Result<Value, SyntaxError> {
+    match format {
+        Format::Json | Format::Auto => serde_json::from_str(text).map_err(|e| {
+            let full = e.to_string();
+            let message = full
+                .rfind(" at line ")
+                .map_or(full.as_str(), |i| &full[..i])
+                .to_string();
+            SyntaxError {
+                line: e.line(),
+                column: e.column(),
+                message,
+            }
+        }),
+        Format::Toml => match toml::from_str::<toml::Table>(text) {
+            Ok(t) => Ok(toml_to_json(toml::Value::Table(t))),
+            Err(e) => {
+                let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+                Err(SyntaxError {
+                    line,
+                    column,
+                    message: e.message().trim().replace('\n', " "),
+                })
+            }
+        },
+        Format::Yaml => serde_saphyr::from_str::<Value>(text).map_err(|e| {
+            let (line, column) = e
+                .location()
+                .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
+            let plain = e
+                .without_snippet()
+                .render_with_options(serde_saphyr::render_options! {
+                    snippets: serde_saphyr::SnippetMode::Off,
+                });
+            let message = plain
+                .rfind(" at line ")
+                .map_or(plain.as_str(), |i| &plain[..i])
+                .trim()
+                .replace('\n', " ");
+            SyntaxError {
+                line,
+                column,
+                message,
+            }
+        }),
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+fn toml_to_json(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::from(i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => {
+            Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
+        }
+    }
+}
+
+async fn check_schema(schema_path: &Path, doc: Value, f: &mut Findings) {
+    let shown = schema_path.display().to_string();
+    let path = schema_path.to_path_buf();
+    let outcome = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read: {e}"))?;
+        let schema: Value =
+            serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
+        let validator =
+            jsonschema::validator_for(&schema).map_err(|e| format!("does not compile: {e}"))?;
+        let errors = validator
+            .iter_errors(&doc)
+            .map(|e| {
+                let at = e.instance_path().to_string();
+                let at = if at.is_empty() {
+                    "(root)".to_string()
+                } else {
+                    at
+                };
+                // `masked` keeps instance values (possible secrets) out of the message.
+                format!("{at}: {}", e.masked())
+            })
+            .collect();
+        Ok(errors)
+    })
+    .await;
+    match outcome {
+        Err(e) => f.unknown.push(format!("schema check did not finish: {e}")),
+        Ok(Err(e)) => {
+            f.unknown.push(format!("schema {shown} {e}"));
+            f.evidence.push(("schema".into(), shown));
+        }
+        Ok(Ok(errors)) if errors.is_empty() => {}
+        Ok(Ok(errors)) => {
+            let first: Vec<&str> = errors
+                .iter()
+                .take(SHOWN_SCHEMA_ERRORS)
+                .map(String::as_str)
+                .collect();
+            let more = errors.len().saturating_sub(SHOWN_SCHEMA_ERRORS);
+            let tail = if more > 0 {
+                format!(" (+{more} more)")
+            } else {
+                String::new()
+            };
+            f.critical.push(format!(
+                "{} schema violation(s): {}{tail}",
+                errors.len(),
+                first.join("; ")
+            ));
+            f.evidence.push(("schema".into(), shown));
+            for e in first {
+                f.evidence.push(("schema_error".into(), e.to_string()));
+            }
+        }
+    }
+}
+
+/// One step of a key path.
+#[derive(Debug, Clone, PartialEq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+    /// `*` or `[*]`: any key of an object or element of an array.
+    Any,
+}
+
+/// Parses `a.b[0].c`, `plugins.entries.*.source`, `[0].id`, `list[*]`.
+fn parse_key_path(s: &str) -> Result<Vec<Seg>, String> {
+    let err = |m: &str| format!("invalid key path '{s}': {m}");
+    if s.trim().is_empty() {
+        return Err(err("empty"));
+    }
+    let mut segs = Vec::new();
+    for (n, part) in s.split('.').enumerate() {
+        let (name, mut rest) = match part.find('[') {
+            Some(i) => (&part[..i], &part[i..]),
+            None => (part, ""),
+        };
+        if name.contains(']') {
+            return Err(err("unexpected ]"));
+        }
+        match name {
+            "" if n == 0 && !rest.is_empty() => {}
+            "" => return Err(err("empty key between dots")),
+            "*" => segs.push(Seg::Any),
+            k => segs.push(Seg::Key(k.to_string())),
+        }
+        while !rest.is_empty() {
+            let close = rest
+                .find(']')
+                .filter(|_| rest.starts_with('['))
+                .ok_or_else(|| err("expected [index]"))?;
+            let inner = &rest[1..close];
+            segs.push(match inner {
+                "*" => Seg::Any,
+                i => Seg::Index(
+                    i.parse()
+                        .map_err(|_| err("expected a number or * inside []"))?,
+                ),
+            });
+            rest = &rest[close + 1..];
+        }
+    }
+    Ok(segs)
+}
+
+/// Every concrete path (and its value) that `segs` matches in `doc`.
+fn matches<'v>(doc: &'v Value, segs: &[Seg]) -> Vec<(String, &'v Value)> {
+    let mut out = Vec::new();
+    walk(doc, segs, String::new(), &mut out);
+    out
+}
+
+fn walk<'v>(v: &'v Value, segs: &[Seg], at: String, out: &mut Vec<(String, &'v Value)>) {
+    let Some((first, rest)) = segs.split_first() else {
+        out.push((at, v));
+        return;
+    };
+    let key = |k: &str| {
+        if at.is_empty() {
+            k.to_string()
+        } else {
+            format!("{at}.{k}")
+        }
+    };
+    match (first, v) {
+        (Seg::Key(k), Value::Object(m)) => {
+            if let Some(child) = m.get(k) {
+                walk(child, rest, key(k), out);
+            }
+        }
+        (Seg::Index(i), Value::Array(a)) => {
+            if let Some(child) = a.get(*i) {
+                walk(child, rest, format!("{at}[{i}]"), out);
+            }
+        }
+        (Seg::Any, Value::Object(m)) => {
+            for (k, child) in m {
+                walk(child, rest, key(k), out);
+            }
+        }
+        (Seg::Any, Value::Array(a)) => {
+            for (i, child) in a.iter().enumerate() {
+                walk(child, rest, format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Leaf key paths with array indexes collapsed (`agents.list[].id`), so reordering a list is not
+/// a loss. Empty objects and arrays count as leaves.
+fn leaf_paths(doc: &Value) -> BTreeSet<String> {
+    fn go(v: &Value, at: &str, out: &mut BTreeSet<String>) {
+        if out.len() >= MAX_TRACKED_KEYS {
+            return;
+        }
+        match v {
+            Value::Object(m) if !m.is_empty() => {
+                for (k, child) in m {
+                    let p = if at.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{at}.{k}")
+                    };
+                    go(child, &p, out);
+                }
+            }
+            Value::Array(a) if !a.is_empty() => {
+                for child in a {
+                    go(child, &format!("{at}[]"), out);
+                }
+            }
+            _ if at.is_empty() => {}
+            _ => {
+                out.insert(at.to_string());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    go(doc, "", &mut out);
+    out
+}
+
+/// Key paths of the last good observation that are gone now, each reported at the highest
+/// ancestor that vanished entirely (`gateway` rather than every `gateway.*` leaf).
+fn removed_keys(prior: Option<&Value>, now: &BTreeSet<String>) -> Vec<String> {
+    let Some(before) = prior.and_then(|p| p.get("keys")).and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    let mut present: BTreeSet<&str> = BTreeSet::new();
+    for k in now {
+        for a in ancestors(k) {
+            present.insert(a);
+        }
+    }
+    let mut out: BTreeSet<String> = BTreeSet::new();
+    for k in before.iter().filter_map(Value::as_str) {
+        if now.contains(k) {
+            continue;
+        }
+        // A former leaf that is now a parent (e.g. `{}` that gained keys) is not a loss.
+        if present.contains(k) {
+            continue;
+        }
+        if let Some(top) = ancestors(k).into_iter().find(|a| !present.contains(a)) {
+            out.insert(top.to_string());
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// `a.b[].c` → `a`, `a.b`, `a.b[]`, `a.b[].c`.
+fn ancestors(k: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = k
+        .char_indices()
+        .filter(|&(i, c)| i > 0 && (c == '.' || c == '['))
+        .map(|(i, _)| &k[..i])
+        .collect();
+    out.push(k);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hosts/config_file");
+
+    fn probe(src: &str) -> ConfigFile {
+        let p: ConfigFile = toml::from_str(src).unwrap();
+        assert!(p.validate().is_empty(), "{:?}", p.validate());
+        p
+    }
+
+    async fn look_with(p: &ConfigFile, base: &Path, prior: Option<&Value>) -> Observation {
+        let client = crate::http_client::shared();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: Duration::from_secs(5),
+            prior,
+            base_dir: base,
+            now: chrono::Utc::now(),
+        };
+        p.observe(&cx).await
+    }
+
+    async fn look(p: &ConfigFile, base: &Path) -> Observation {
+        look_with(p, base, None).await
+    }
+
+    fn ev<'o>(o: &'o Observation, key: &str) -> Vec<&'o str> {
+        o.evidence
+            .iter()
+            .filter(|e| e.key == key)
+            .map(|e| e.value.as_str())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn forbidden_top_level_heartbeat_is_critical() {
+        let p =
+            probe("path = \"bad/openclaw.json\"\nforbid = [\"heartbeat\", \"gateway.heartbeat\"]");
+        let o = look(&p, Path::new(FIXTURES)).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            o.summary.contains("forbidden key heartbeat present"),
+            "{}",
+            o.summary
+        );
+        assert_eq!(ev(&o, "forbidden_key"), ["heartbeat (object)"]);
+        // Never a value: the fixture's token does not leak.
+        assert!(!format!("{o:?}").contains("fixture-token"));
+
+        let good = probe(
+            "path = \"good/openclaw.json\"\nforbid = [\"heartbeat\"]\nrequire = [\"agents.defaults.heartbeat.every\", \"agents.list[0].id\"]",
+        );
+        let o = look(&good, Path::new(FIXTURES)).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(ev(&o, "sha256")[0].starts_with("sha256:"));
+    }
+
+    #[tokio::test]
+    async fn syntax_errors_carry_line_and_column() {
+        let p = probe("path = \"bad/openclaw-broken.json\"");
+        let o = look(&p, Path::new(FIXTURES)).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            o.summary.starts_with("openclaw-broken.json:4:5: "),
+            "{}",
+            o.summary
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("c.toml"),
+            "[gateway]\nport = 18789\nbind = \n",
+        )
+        .unwrap();
+        let o = look(&probe("path = \"c.toml\""), dir.path()).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.starts_with("c.toml:3:"), "{}", o.summary);
+
+        std::fs::write(dir.path().join("c.yaml"), "gateway:\n  port: 1\n bad: [\n").unwrap();
+        let o = look(&probe("path = \"c.yaml\""), dir.path()).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.starts_with("c.yaml:"), "{}", o.summary);
+        assert!(!ev(&o, "line").is_empty());
+    }
+
+    #[tokio::test]
+    async fn yaml_and_toml_good_files_are_ok_and_require_missing_is_critical() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.yaml"),
+            "model:\n  default: claude-sonnet\nterminal:\n  backend: local\nplatforms: [slack]\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("config.toml"),
+            "model = \"gpt-5\"\n[mcp_servers.brain]\nurl = \"http://127.0.0.1:18820\"\nsince = 2026-05-01T00:00:00Z\n",
+        )
+        .unwrap();
+        let y = probe("path = \"config.yaml\"\nrequire = [\"model.default\", \"platforms[0]\"]");
+        let o = look(&y, dir.path()).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        let keys = o.facts.as_ref().unwrap()["keys"].clone();
+        assert_eq!(
+            keys,
+            serde_json::json!(["model.default", "platforms[]", "terminal.backend"])
+        );
+        let t = probe("path = \"config.toml\"\nrequire = [\"mcp_servers.*.url\"]");
+        assert_eq!(look(&t, dir.path()).await.health, Health::Ok);
+
+        let missing =
+            probe("path = \"config.yaml\"\nrequire = [\"model.fallback\", \"model.default\"]");
+        let o = look(&missing, dir.path()).await;
+        assert_eq!(o.health, Health::Critical);
+        assert_eq!(
+            o.summary,
+            "config.yaml: required key model.fallback missing"
+        );
+        assert_eq!(ev(&o, "missing_key"), ["model.fallback"]);
+        assert!(o.facts.is_none());
+    }
+
+    #[tokio::test]
+    async fn schema_pass_fail_and_broken_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(
+            d.join("schema.json"),
+            r#"{"$schema": "https://json-schema.org/draft/2020-12/schema",
+                "type": "object", "required": ["gateway"],
+                "properties": {"gateway": {"type": "object",
+                  "properties": {"port": {"type": "integer"}, "token": {"type": "integer"}}}}}"#,
+        )
+        .unwrap();
+        std::fs::write(d.join("broken-schema.json"), r#"{"type": 12}"#).unwrap();
+        std::fs::write(d.join("ok.json"), r#"{"gateway": {"port": 18789}}"#).unwrap();
+        std::fs::write(
+            d.join("bad.json"),
+            r#"{"gateway": {"port": "18789", "token": "s3cret-value"}}"#,
+        )
+        .unwrap();
+        let o = look(&probe("path = \"ok.json\"\nschema = \"schema.json\""), d).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+
+        let o = look(&probe("path = \"bad.json\"\nschema = \"schema.json\""), d).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.contains("2 schema violation(s)"), "{}", o.summary);
+        assert!(o.summary.contains("/gateway/port"), "{}", o.summary);
+        assert!(!format!("{o:?}").contains("s3cret-value"));
+
+        let o = look(
+            &probe("path = \"ok.json\"\nschema = \"broken-schema.json\""),
+            d,
+        )
+        .await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(o.summary.contains("does not compile"), "{}", o.summary);
+    }
+
+    #[tokio::test]
+    async fn disappeared_keys_since_last_good_are_degraded() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("openclaw.json");
+        std::fs::write(
+            &f,
+            r#"{"gateway": {"port": 18789, "auth": {"token": "x"}}, "channels": {"slack": {"enabled": true}},
+                "agents": {"list": [{"id": "hub"}, {"id": "cs"}]}}"#,
+        )
+        .unwrap();
+        let p = probe("path = \"openclaw.json\"");
+        let good = look(&p, dir.path()).await;
+        assert_eq!(good.health, Health::Ok);
+        let facts = good.facts.clone().unwrap();
+
+        // The ByteRover clobber: a minimal config replaced the file.
+        std::fs::write(&f, r#"{"plugins": {"entries": {"byterover": {"enabled": true}}}, "agents": {"list": [{"id": "hub"}]}}"#).unwrap();
+        let o = look_with(&p, dir.path(), Some(&facts)).await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        assert_eq!(ev(&o, "removed_keys"), ["channels, gateway"]);
+        assert!(
+            o.facts.is_none(),
+            "a degraded version must not become the baseline"
+        );
+
+        // Keys back: ok again.
+        std::fs::write(&f, r#"{"gateway": {"port": 1, "auth": {"token": "y"}}, "channels": {"slack": {"enabled": false}}, "agents": {"list": []}, "new": 1}"#).unwrap();
+        let o = look_with(&p, dir.path(), Some(&facts)).await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        assert_eq!(ev(&o, "removed_keys"), ["agents.list[]"]);
+    }
+
+    #[tokio::test]
+    async fn validate_command_missing_and_unreadable_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("openclaw.json"), r#"{"gateway": {"port": 18789}}"#).unwrap();
+        let bin = d.join("openclaw");
+        std::fs::write(
+            &bin,
+            "#!/bin/sh\nif [ \"$MODE\" = bad ]; then echo 'Unrecognized key: heartbeat' >&2; exit 78; fi\necho '{\"valid\":true}'\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cfg = |mode: &str| {
+            probe(&format!(
+                "path = \"openclaw.json\"\nvalidate_command = [\"openclaw\", \"config\", \"validate\", \"--json\"]\nvalidate_env = {{ PATH = \"{}:/usr/bin:/bin\", MODE = \"{mode}\" }}\nvalidate_timeout = \"5s\"",
+                d.display()
+            ))
+        };
+        assert_eq!(look(&cfg("good"), d).await.health, Health::Ok);
+        let o = look(&cfg("bad"), d).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.contains("exited 78"), "{}", o.summary);
+        assert!(ev(&o, "validate_output")[0].contains("Unrecognized key"));
+
+        let o = look(&probe("path = \"gone/openclaw.json\""), d).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(
+            o.summary.starts_with("config file missing"),
+            "{}",
+            o.summary
+        );
+
+        // Tests run as root, so a mode-000 file is still readable: a directory in place of the
+        // file is the unreadable case.
+        std::fs::create_dir(d.join("dir.json")).unwrap();
+        let o = look(&probe("path = \"dir.json\""), d).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+    }
+
+    #[test]
+    fn key_paths_parse_and_bad_ones_are_invalid() {
+        assert_eq!(
+            parse_key_path("agents.list[0].id").unwrap(),
+            [
+                Seg::Key("agents".into()),
+                Seg::Key("list".into()),
+                Seg::Index(0),
+                Seg::Key("id".into())
+            ]
+        );
+        assert_eq!(parse_key_path("[*]").unwrap(), [Seg::Any]);
+        assert_eq!(parse_key_path("a.*.b").unwrap().len(), 3);
+        for bad in ["", "a..b", "a[", "a[x]", "a]b"] {
+            assert!(parse_key_path(bad).is_err(), "{bad}");
+        }
+        let p: ConfigFile = toml::from_str(
+            "path = \"x.conf\"\nforbid = [\"ok\", \"a..b\"]\nvalidate_env = { A = \"b\" }",
+        )
+        .unwrap();
+        let keys: Vec<_> = p.validate().into_iter().map(|i| i.key).collect();
+        assert_eq!(keys, ["format", "forbid[1]", "validate_command"]);
+    }
+
+    #[test]
+    fn example_parses_and_validates() {
+        let t: toml::Table = toml::from_str(ConfigFile::EXAMPLE).unwrap();
+        let probes = t["probe"].as_table().unwrap();
+        assert_eq!(probes.len(), 1);
+        let mut table = probes.values().next().unwrap().as_table().unwrap().clone();
+        for k in [
+            "kind",
+            "lesson",
+            "lessons",
+            "every",
+            "cron",
+            "timezone",
+            "jitter",
+            "timeout",
+            "severity",
+            "tags",
+            "enabled",
+            "mode",
+            "fail_after",
+            "resolve_after",
+            "description",
+            "depends_on",
+        ] {
+            table.remove(k);
+        }
+        let p: ConfigFile = toml::Value::Table(table).try_into().unwrap();
+        assert!(p.validate().is_empty());
     }
 }

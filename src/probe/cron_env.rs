@@ -1,19 +1,2553 @@
-//! `cron_env`: placeholder until the kind is written; it reports unknown.
+//! `cron_env`: reads crontabs (user crontabs, `/etc/crontab`-style files and `/etc/cron.d`, or
+//! `crontab -l`) and, for every job, checks that what the job uses exists in the environment cron
+//! really gives it (lesson 14: cron is not your shell): variables the command line and the script
+//! it runs use (`$VAR`, `${VAR:?}`, `os.environ["VAR"]`, `process.env.VAR`) must be set in the
+//! crontab, assigned by the script, or defined in an env file the script loads; commands must be
+//! on cron's PATH. It never runs a job or a script (only `crontab -l`, read-only), and it reports
+//! variable names and `file:line` positions, never the values assigned in a crontab or env file.
+//!
+//! The parser is a heuristic reader of shell, not a shell: it errs towards "provided" (an env
+//! file it cannot read or a path it cannot resolve counts as providing every variable, with
+//! evidence saying so), and only names that contain no lowercase letter are judged as environment
+//! variables, because lowercase names in scripts are nearly always locals.
 
-use super::{Observation, Probe, ProbeCx};
+use super::{Invalid, Observation, Probe, ProbeCx};
+use crate::exec::{self, DEFAULT_SERVICE_PATH, ExecError, ExecSpec};
+use regex::Regex;
 use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CronEnv {}
+pub struct CronEnv {
+    /// User crontab files, without a user field (e.g. `/var/spool/cron/crontabs/agent`); the file
+    /// name is taken as the user whose HOME cron uses. A file that does not exist means nothing is
+    /// scheduled (ok, with evidence). Default none.
+    #[serde(default)]
+    crontabs: Vec<PathBuf>,
+    /// System crontabs with a user field: files like `/etc/crontab`, or directories like
+    /// `/etc/cron.d` whose files are read (names with characters other than letters, digits, `_`
+    /// and `-` are skipped, as cron skips them). Default none.
+    #[serde(default)]
+    system_crontabs: Vec<PathBuf>,
+    /// Also read the daemon user's own crontab with `crontab_command`; "no crontab for" is ok.
+    /// Default false.
+    #[serde(default)]
+    user_crontab: bool,
+    /// The read-only command that prints the daemon user's crontab, run with PATH
+    /// `/usr/bin:/bin`. Default `["crontab", "-l"]`.
+    #[serde(default = "default_crontab_command")]
+    crontab_command: Vec<String>,
+    /// Variable names every job must get (from the crontab, its script or a loaded env file).
+    /// Default none.
+    #[serde(default)]
+    require_env: Vec<String>,
+    /// Variables never reported as missing because cron (or the shell) always sets them.
+    /// Default `["HOME", "LOGNAME", "USER", "SHELL", "PATH", "PWD", "MAILTO", "LANG", "TERM"]`.
+    #[serde(default = "default_ignore")]
+    ignore_vars: Vec<String>,
+    /// The PATH cron gives jobs when the crontab sets none. Default `"/usr/bin:/bin"`.
+    #[serde(default = "default_cron_path")]
+    cron_path: String,
+    /// Read the scripts jobs run (bounded) and check the variables and commands they use.
+    /// Default true.
+    #[serde(default = "yes")]
+    follow_scripts: bool,
+    /// Bytes read from a script or env file; the rest is ignored. Default 262144.
+    #[serde(default = "default_max_script")]
+    max_script_bytes: u64,
+    /// The directory cron jobs start in, standing in for the crontab owner's HOME: relative
+    /// script paths in job commands and relative `PATH=` entries resolve against it, and `~`
+    /// expands to it unless the crontab sets `HOME=`. Lets fixture crontabs avoid absolute
+    /// paths. Default none (the owner's HOME from the passwd database).
+    script_root: Option<PathBuf>,
+}
+
+fn default_crontab_command() -> Vec<String> {
+    vec!["crontab".into(), "-l".into()]
+}
+fn default_ignore() -> Vec<String> {
+    [
+        "HOME", "LOGNAME", "USER", "SHELL", "PATH", "PWD", "MAILTO", "LANG", "TERM",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+fn default_cron_path() -> String {
+    DEFAULT_SERVICE_PATH.to_string()
+}
+fn yes() -> bool {
+    true
+}
+fn default_max_script() -> u64 {
+    256 * 1024
+}
+
+/// Variables a shell sets by itself.
+const SHELL_VARS: &[&str] = &[
+    "IFS",
+    "OPTARG",
+    "OPTIND",
+    "PPID",
+    "RANDOM",
+    "LINENO",
+    "SECONDS",
+    "HOSTNAME",
+    "HOSTTYPE",
+    "OSTYPE",
+    "MACHTYPE",
+    "UID",
+    "EUID",
+    "GROUPS",
+    "BASH",
+    "BASHPID",
+    "BASH_SOURCE",
+    "BASH_VERSION",
+    "BASH_LINENO",
+    "BASH_REMATCH",
+    "FUNCNAME",
+    "PIPESTATUS",
+    "OLDPWD",
+    "REPLY",
+    "EPOCHSECONDS",
+    "EPOCHREALTIME",
+    "PS1",
+    "PS4",
+    "SHLVL",
+    "_",
+];
+
+/// Shell builtins and keywords: never looked up on PATH.
+const BUILTINS: &[&str] = &[
+    ".",
+    ":",
+    "[",
+    "[[",
+    "]]",
+    "]",
+    "alias",
+    "bg",
+    "bind",
+    "break",
+    "builtin",
+    "caller",
+    "cd",
+    "command",
+    "compgen",
+    "complete",
+    "continue",
+    "declare",
+    "dirs",
+    "disown",
+    "echo",
+    "enable",
+    "eval",
+    "exec",
+    "exit",
+    "export",
+    "false",
+    "fc",
+    "fg",
+    "getopts",
+    "hash",
+    "help",
+    "history",
+    "jobs",
+    "kill",
+    "let",
+    "local",
+    "logout",
+    "mapfile",
+    "popd",
+    "printf",
+    "pushd",
+    "pwd",
+    "read",
+    "readarray",
+    "readonly",
+    "return",
+    "set",
+    "shift",
+    "shopt",
+    "source",
+    "suspend",
+    "test",
+    "times",
+    "trap",
+    "true",
+    "type",
+    "typeset",
+    "ulimit",
+    "umask",
+    "unalias",
+    "unset",
+    "wait",
+    "if",
+    "then",
+    "else",
+    "elif",
+    "fi",
+    "case",
+    "esac",
+    "for",
+    "select",
+    "while",
+    "until",
+    "do",
+    "done",
+    "in",
+    "function",
+    "time",
+    "{",
+    "}",
+    "!",
+    "(",
+    ")",
+    "((",
+    "))",
+];
+
+const SPECIALS: &[&str] = &[
+    "@reboot",
+    "@yearly",
+    "@annually",
+    "@monthly",
+    "@weekly",
+    "@daily",
+    "@midnight",
+    "@hourly",
+];
 
 impl Probe for CronEnv {
     const KIND: &'static str = "cron_env";
-    const SUMMARY: &'static str = "not written yet";
-    const LESSONS: &'static [u32] = &[];
-    const EXAMPLE: &'static str = "[probe.example_cron_env]\nkind = \"cron_env\"\nlesson = 1\n";
+    const SUMMARY: &'static str =
+        "check that cron jobs get the env vars and commands their command lines and scripts use";
+    const LESSONS: &'static [u32] = &[14];
+    const EXAMPLE: &'static str = r#"[probe.vps_cron_env]
+kind = "cron_env"
+lesson = 14
+every = "1h"
+# the VPS ran its crons as root; the kit crons live in /etc/cron.d
+crontabs = ["/var/spool/cron/crontabs/root", "/var/spool/cron/crontabs/agent"]
+system_crontabs = ["/etc/crontab", "/etc/cron.d"]
+user_crontab = false
+# tokens the brain-sync and revenue jobs need
+require_env = ["HELPDESK_API_URL"]
+cron_path = "/usr/bin:/bin"
+follow_scripts = true
+max_script_bytes = 262144
+"#;
 
-    async fn observe(&self, _cx: &ProbeCx<'_>) -> Observation {
-        Observation::unknown("not implemented")
+    fn validate(&self) -> Vec<Invalid> {
+        let mut bad = Vec::new();
+        if self.crontabs.is_empty() && self.system_crontabs.is_empty() && !self.user_crontab {
+            bad.push(Invalid::new(
+                "crontabs",
+                "expected at least one of crontabs, system_crontabs or user_crontab = true",
+            ));
+        }
+        if self.user_crontab && self.crontab_command.first().is_none_or(|a| a.is_empty()) {
+            bad.push(Invalid::new("crontab_command", "must name a program"));
+        }
+        for (i, v) in self.require_env.iter().enumerate() {
+            if !is_name(v) {
+                bad.push(Invalid::new(
+                    format!("require_env[{i}]"),
+                    "expected a variable name like SHOPIFY_TOKEN",
+                ));
+            }
+        }
+        if self.cron_path.is_empty() {
+            bad.push(Invalid::new("cron_path", "must not be empty"));
+        }
+        if self.max_script_bytes == 0 {
+            bad.push(Invalid::new("max_script_bytes", "must be at least 1"));
+        }
+        bad
+    }
+
+    async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
+        let mut sources: Vec<Source> = Vec::new();
+        let mut pre = Report::default();
+        if self.user_crontab {
+            match self.read_user_crontab(cx).await {
+                Ok(Some(text)) => sources.push(Source {
+                    name: self.crontab_command.join(" "),
+                    text,
+                    system: false,
+                    user: nix::unistd::User::from_uid(nix::unistd::getuid())
+                        .ok()
+                        .flatten()
+                        .map(|u| u.name),
+                }),
+                Ok(None) => pre.notes.push((
+                    self.crontab_command.join(" "),
+                    "no crontab for the daemon user".into(),
+                )),
+                Err(e) => pre
+                    .unknown
+                    .push((self.crontab_command.join(" "), e.to_string())),
+            }
+        }
+        let files: Vec<(PathBuf, bool)> = self
+            .crontabs
+            .iter()
+            .map(|p| (cx.resolve(p), false))
+            .chain(self.system_crontabs.iter().map(|p| (cx.resolve(p), true)))
+            .collect();
+        let cfg = Settings {
+            ignore: self.ignore_vars.iter().cloned().collect(),
+            require: self.require_env.clone(),
+            cron_path: self.cron_path.clone(),
+            follow: self.follow_scripts,
+            max_bytes: self.max_script_bytes,
+            root: self.script_root.as_ref().map(|r| cx.resolve(r)),
+        };
+        let report = tokio::task::spawn_blocking(move || {
+            let mut report = pre;
+            for (path, system) in files {
+                read_sources(&path, system, cfg.max_bytes, &mut sources, &mut report);
+            }
+            for s in &sources {
+                analyze_crontab(s, &cfg, &mut report);
+            }
+            report.crontabs = sources.len();
+            report
+        })
+        .await;
+        match report {
+            Ok(r) => r.into_observation(&self.require_env),
+            Err(e) => Observation::unknown(format!("crontab analysis did not finish: {e}")),
+        }
+    }
+}
+
+impl CronEnv {
+    async fn read_user_crontab(&self, cx: &ProbeCx<'_>) -> Result<Option<String>, String> {
+        let mut env = BTreeMap::new();
+        env.insert("PATH".to_string(), DEFAULT_SERVICE_PATH.to_string());
+        let spec = ExecSpec {
+            argv: &self.crontab_command,
+            env,
+            cwd: None,
+            timeout: cx.timeout,
+            max_output_bytes: usize::try_from(self.max_script_bytes).unwrap_or(usize::MAX),
+        };
+        let out = match exec::run(&spec).await {
+            Ok(o) => o,
+            Err(e @ ExecError::NotFound(..)) => return Err(format!("cannot list: {e}")),
+            Err(e) => return Err(e.to_string()),
+        };
+        if out.code == Some(0) {
+            return Ok(Some(out.stdout));
+        }
+        if out.stderr.contains("no crontab for") || out.stdout.contains("no crontab for") {
+            return Ok(None);
+        }
+        Err(format!(
+            "exited {}: {}",
+            out.code.map_or("signal".to_string(), |c| c.to_string()),
+            crate::redact::truncate(out.stderr.trim(), 200)
+        ))
+    }
+}
+
+/// What the blocking analysis needs from the config.
+struct Settings {
+    ignore: BTreeSet<String>,
+    require: Vec<String>,
+    cron_path: String,
+    follow: bool,
+    max_bytes: u64,
+    root: Option<PathBuf>,
+}
+
+/// One crontab's text.
+struct Source {
+    name: String,
+    text: String,
+    /// `/etc/crontab` format, with a user field.
+    system: bool,
+    /// The owner of a user crontab, when known.
+    user: Option<String>,
+}
+
+/// Everything found, keyed by `<file>:<line>` (or a path).
+#[derive(Default)]
+struct Report {
+    crontabs: usize,
+    jobs: usize,
+    failing_jobs: usize,
+    problems: Vec<(String, String)>,
+    unknown: Vec<(String, String)>,
+    notes: Vec<(String, String)>,
+}
+
+impl Report {
+    fn into_observation(self, require: &[String]) -> Observation {
+        let mut obs = if !self.problems.is_empty() {
+            let first = &self.problems[0];
+            Observation::critical(format!(
+                "{} of {} cron jobs lack what they use: {}: {}",
+                self.failing_jobs, self.jobs, first.0, first.1
+            ))
+        } else if let Some((k, v)) = self.unknown.first() {
+            Observation::unknown(format!("cannot read {k}: {v}"))
+        } else {
+            Observation::ok(format!(
+                "{} cron jobs in {} crontabs get the variables and commands they use",
+                self.jobs, self.crontabs
+            ))
+        };
+        let mut expected = "every variable a job uses is set by cron, its script or a loaded env file, and every command is on cron's PATH".to_string();
+        if !require.is_empty() {
+            expected.push_str(&format!("; every job gets {}", require.join(", ")));
+        }
+        obs = obs.expected(expected);
+        for (k, v) in self.problems.iter().chain(&self.unknown).chain(&self.notes) {
+            obs.push_evidence(k.clone(), v);
+        }
+        obs.metric("jobs", self.jobs as f64)
+            .metric("failing_jobs", self.failing_jobs as f64)
+    }
+}
+
+/// Reads a configured crontab file, or each file of a configured directory.
+fn read_sources(path: &Path, system: bool, max: u64, out: &mut Vec<Source>, r: &mut Report) {
+    let shown = path.display().to_string();
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Nothing scheduled there, so nothing can be missing: not a blind spot.
+            r.notes.push((shown, "no crontab at path".into()));
+            return;
+        }
+        Err(e) => {
+            r.unknown.push((shown, e.to_string()));
+            return;
+        }
+    };
+    if meta.is_dir() {
+        if !system {
+            // A user crontab is a file; a directory there cannot be read as one.
+            r.unknown
+                .push((shown, "is a directory, expected a crontab file".into()));
+            return;
+        }
+        let entries = match std::fs::read_dir(path) {
+            Ok(e) => e,
+            Err(e) => {
+                r.unknown.push((shown, e.to_string()));
+                return;
+            }
+        };
+        let mut files: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+                })
+            })
+            .collect();
+        files.sort();
+        for f in files.into_iter().take(500) {
+            read_sources(&f, true, max, out, r);
+        }
+        return;
+    }
+    match read_bounded(path, max) {
+        Ok(text) => out.push(Source {
+            name: shown,
+            text,
+            system,
+            user: (!system)
+                .then(|| path.file_name().and_then(|n| n.to_str()).map(String::from))
+                .flatten(),
+        }),
+        Err(e) => r.unknown.push((shown, e)),
+    }
+}
+
+fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    file.take(max)
+        .read_to_end(&mut buf)
+        .map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// One job line of a crontab.
+struct Job<'a> {
+    user: Option<&'a str>,
+    command: String,
+}
+
+/// Splits off `n` whitespace-separated fields; returns them and the rest of the line.
+fn fields(line: &str, n: usize) -> Option<(Vec<&str>, &str)> {
+    let mut rest = line.trim_start();
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let end = rest.find(char::is_whitespace)?;
+        out.push(&rest[..end]);
+        rest = rest[end..].trim_start();
+    }
+    (!rest.is_empty()).then_some((out, rest))
+}
+
+/// The command as cron runs it: up to the first unescaped `%` (the rest is stdin), `\%` → `%`.
+fn cron_command(raw: &str) -> String {
+    let mut out = String::new();
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'%') => {
+                out.push('%');
+                chars.next();
+            }
+            '%' => break,
+            c => out.push(c),
+        }
+    }
+    out.trim().to_string()
+}
+
+static ASSIGN: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$").ok());
+
+fn analyze_crontab(src: &Source, cfg: &Settings, r: &mut Report) {
+    let mut vars: BTreeMap<String, String> = BTreeMap::new();
+    for (i, raw) in src.text.lines().enumerate() {
+        let line = i + 1;
+        let t = raw.trim();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if let Some(c) = ASSIGN.as_ref().and_then(|re| re.captures(t)) {
+            let value = c[2].trim();
+            let value = strip_outer_quotes(value);
+            vars.insert(c[1].to_string(), value.to_string());
+            continue;
+        }
+        let key = format!("{}:{line}", src.name);
+        let (_schedule, rest) = if t.starts_with('@') {
+            match fields(t, 1) {
+                Some((f, rest)) if SPECIALS.contains(&f[0]) => (f, rest),
+                _ => {
+                    r.notes
+                        .push((key, "line not understood as a cron job".into()));
+                    continue;
+                }
+            }
+        } else {
+            match fields(t, 5) {
+                Some(x) => x,
+                None => {
+                    r.notes
+                        .push((key, "line not understood as a cron job".into()));
+                    continue;
+                }
+            }
+        };
+        let (user, command) = if src.system {
+            match fields(rest, 1) {
+                Some((u, cmd)) => (Some(u[0]), cmd),
+                None => {
+                    r.notes
+                        .push((key, "system crontab line without a user field".into()));
+                    continue;
+                }
+            }
+        } else {
+            (src.user.as_deref(), rest)
+        };
+        let job = Job {
+            user,
+            command: cron_command(command),
+        };
+        r.jobs += 1;
+        let problems = check_job(&job, &vars, cfg, &key, r);
+        if problems > 0 {
+            r.failing_jobs += 1;
+        }
+    }
+}
+
+fn strip_outer_quotes(v: &str) -> &str {
+    for q in ['"', '\''] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return &v[1..v.len() - 1];
+        }
+    }
+    v
+}
+
+/// Where names come from for one job.
+#[derive(Default)]
+struct Provided {
+    names: BTreeSet<String>,
+    /// An env file could not be read or resolved: its variables are assumed to be provided.
+    assume_all: bool,
+    /// Env files read, for messages.
+    files: Vec<String>,
+    /// Keys an env file defines only after an interactive-only `return` (name → file:line).
+    late: BTreeMap<String, String>,
+}
+
+/// Checks one job; returns how many problems it added.
+fn check_job(
+    job: &Job<'_>,
+    vars: &BTreeMap<String, String>,
+    cfg: &Settings,
+    key: &str,
+    r: &mut Report,
+) -> usize {
+    let before = r.problems.len();
+    let home: Option<PathBuf> = vars
+        .get("HOME")
+        .map(PathBuf::from)
+        .or_else(|| cfg.root.clone())
+        .or_else(|| {
+            job.user
+                .and_then(|u| nix::unistd::User::from_name(u).ok().flatten())
+                .map(|u| u.dir)
+        });
+    let cwd = cfg.root.clone().or_else(|| home.clone());
+    let path = effective_cron_path(vars.get("PATH"), &cfg.cron_path, cfg.root.as_deref());
+    let mut provided = Provided::default();
+    provided.names.extend(vars.keys().cloned());
+    provided.names.extend(cfg.ignore.iter().cloned());
+    provided
+        .names
+        .extend(SHELL_VARS.iter().map(|s| s.to_string()));
+
+    // The job line is shell code run by `sh -c`.
+    let ctx = CodeCtx {
+        home: home.as_deref(),
+        script_dir: None,
+        cwd: cwd.as_deref(),
+    };
+    let facts = scan_shell(&job.command, &ctx);
+    load_env_files(&facts, &ctx, cfg, &mut provided, key, r);
+    provided.names.extend(facts.assigns.iter().cloned());
+    let mut uses: Vec<(String, String)> = facts
+        .uses
+        .iter()
+        .map(|(v, _)| (v.clone(), String::new()))
+        .collect();
+    let mut script_shown: Option<String> = None;
+    let mut job_path = Some(path.clone());
+    if let Some(why) = &facts.path_dynamic {
+        job_path = None;
+        r.notes.push((key.to_string(), why.clone()));
+    } else if let Some(p) = &facts.path_value {
+        job_path = expand_path_value(p, &path, home.as_deref());
+    }
+
+    for inv in &facts.invocations {
+        let Some(cmd_path) = &job_path else { break };
+        let Some(script) = check_command(inv, cmd_path, &ctx, key, "", r) else {
+            continue;
+        };
+        if !cfg.follow {
+            continue;
+        }
+        let shown = script.path.display().to_string();
+        let text = match read_bounded(&script.path, cfg.max_bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                r.unknown
+                    .push((key.to_string(), format!("cannot read script {shown}: {e}")));
+                continue;
+            }
+        };
+        let lang = script.lang.unwrap_or_else(|| lang_of(&script.path, &text));
+        if script.direct {
+            check_shebang(&text, cmd_path, key, &shown, r);
+        }
+        let dir = script.path.parent().map(Path::to_path_buf);
+        let sctx = CodeCtx {
+            home: home.as_deref(),
+            script_dir: dir.as_deref(),
+            cwd: ctx.cwd,
+        };
+        let sf = match lang {
+            Lang::Shell => scan_shell(&text, &sctx),
+            _ => scan_other(&text),
+        };
+        let name = script
+            .path
+            .file_name()
+            .map_or(shown.clone(), |n| n.to_string_lossy().into_owned());
+        load_env_files(&sf, &sctx, cfg, &mut provided, key, r);
+        provided.names.extend(sf.assigns.iter().cloned());
+        for (line, msg) in &sf.problems {
+            r.problems
+                .push((key.to_string(), format!("{msg} ({name}:{line})")));
+        }
+        if let Some(line) = sf.eval_at {
+            r.notes.push((
+                key.to_string(),
+                format!("{name}:{line} evals dynamic text: its variables are not checked"),
+            ));
+        }
+        for (v, line) in &sf.uses {
+            uses.push((v.clone(), format!(" ({name}:{line})")));
+        }
+        // Commands inside the script run on the PATH the script ends up with.
+        let spath = if let Some(why) = &sf.path_dynamic {
+            r.notes.push((
+                key.to_string(),
+                format!("{why} in {name}: commands not checked"),
+            ));
+            None
+        } else {
+            match &sf.path_value {
+                Some(p) => expand_path_value(p, cmd_path, home.as_deref()),
+                None => Some(cmd_path.clone()),
+            }
+        };
+        if let Some(spath) = spath {
+            for sinv in &sf.invocations {
+                let _ = check_command(sinv, &spath, &sctx, key, &name, r);
+            }
+        }
+        script_shown = Some(name);
+    }
+
+    let mut reported = BTreeSet::new();
+    for (v, at) in &uses {
+        if provided.assume_all || provided.names.contains(v) || !reported.insert(v.clone()) {
+            continue;
+        }
+        let why = if let Some(late) = provided.late.get(v) {
+            format!("{late} sets it only after returning early for non-interactive shells")
+        } else if provided.files.is_empty() {
+            match &script_shown {
+                Some(_) => "the script loads no env file".to_string(),
+                None => "the command loads no env file".to_string(),
+            }
+        } else {
+            format!(
+                "no loaded env file defines it ({})",
+                provided.files.join(", ")
+            )
+        };
+        r.problems.push((
+            key.to_string(),
+            format!("job uses ${v} but cron does not set it and {why}{at}"),
+        ));
+    }
+    for v in &cfg.require {
+        if provided.assume_all || provided.names.contains(v) {
+            continue;
+        }
+        r.problems.push((
+            key.to_string(),
+            format!("job does not get ${v} (require_env)"),
+        ));
+    }
+    r.problems.len() - before
+}
+
+/// The PATH cron gives the job: the crontab's `PATH=` (relative entries against `script_root`)
+/// or `cron_path`.
+fn effective_cron_path(set: Option<&String>, default: &str, root: Option<&Path>) -> String {
+    let Some(p) = set else {
+        return default.to_string();
+    };
+    p.split(':')
+        .map(|d| match root {
+            Some(root) if !d.is_empty() && !d.starts_with('/') => {
+                root.join(d).display().to_string()
+            }
+            _ => d.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// Expands a script's `PATH=...` value against the PATH it inherits; None if it depends on
+/// anything else.
+fn expand_path_value(raw: &str, inherited: &str, home: Option<&Path>) -> Option<String> {
+    let mut v = strip_quotes(raw)
+        .replace("${PATH}", inherited)
+        .replace("$PATH", inherited);
+    if let Some(h) = home {
+        let h = h.display().to_string();
+        v = v.replace("${HOME}", &h).replace("$HOME", &h);
+        v = v
+            .split(':')
+            .map(|d| match d.strip_prefix("~/") {
+                Some(rest) => format!("{h}/{rest}"),
+                None => d.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(":");
+    }
+    (!v.contains('$') && !v.contains('`')).then_some(v)
+}
+
+/// A script a job runs.
+struct Script {
+    path: PathBuf,
+    lang: Option<Lang>,
+    /// Run by its own shebang (must be executable) rather than through an interpreter.
+    direct: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Lang {
+    Shell,
+    Python,
+    Node,
+    Ruby,
+    Perl,
+}
+
+fn interpreter_lang(cmd: &str) -> Option<Lang> {
+    let base = cmd.rsplit('/').next().unwrap_or(cmd);
+    match base {
+        "sh" | "bash" | "dash" | "zsh" | "ksh" => Some(Lang::Shell),
+        "node" | "nodejs" => Some(Lang::Node),
+        "ruby" => Some(Lang::Ruby),
+        "perl" => Some(Lang::Perl),
+        b if b.starts_with("python") => Some(Lang::Python),
+        _ => None,
+    }
+}
+
+fn lang_of(path: &Path, text: &str) -> Lang {
+    let first = text.lines().next().unwrap_or("");
+    if let Some(shebang) = first.strip_prefix("#!") {
+        for w in shebang.split_whitespace() {
+            if let Some(l) = interpreter_lang(w) {
+                return l;
+            }
+        }
+    }
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("py") => Lang::Python,
+        Some("js" | "mjs" | "cjs" | "ts") => Lang::Node,
+        Some("rb") => Lang::Ruby,
+        Some("pl") => Lang::Perl,
+        _ => Lang::Shell,
+    }
+}
+
+/// `#!/usr/bin/env node` needs `node` on cron's PATH; `#!/opt/x/bin/python` must exist.
+fn check_shebang(text: &str, path: &str, key: &str, shown: &str, r: &mut Report) {
+    let Some(shebang) = text.lines().next().and_then(|l| l.strip_prefix("#!")) else {
+        return;
+    };
+    let mut words = shebang.split_whitespace();
+    let Some(interp) = words.next() else { return };
+    if interp.ends_with("/env") {
+        let prog = words.find(|w| !w.starts_with('-') && !w.contains('='));
+        if let Some(prog) = prog
+            && exec::which(prog, path).is_none()
+        {
+            r.problems.push((
+                key.to_string(),
+                format!("script {shown} starts with '#!{interp} {prog}' but '{prog}' is not on cron PATH {path}"),
+            ));
+        }
+    } else if !Path::new(interp).exists() {
+        r.problems.push((
+            key.to_string(),
+            format!("script {shown} names interpreter {interp}, which does not exist"),
+        ));
+    }
+}
+
+/// Checks the command of one invocation; returns the script it runs, if any.
+fn check_command(
+    inv: &Invocation,
+    path: &str,
+    ctx: &CodeCtx<'_>,
+    key: &str,
+    within: &str,
+    r: &mut Report,
+) -> Option<Script> {
+    let at = if within.is_empty() {
+        String::new()
+    } else {
+        format!(" ({within}:{})", inv.line)
+    };
+    let first = inv.words.first()?;
+    let resolved;
+    let cmd = if first.contains('$') {
+        resolved = resolve_str(first, ctx, &BTreeMap::new())?;
+        &resolved
+    } else {
+        first
+    };
+    if cmd.contains('`') || cmd.is_empty() || inv.functions.contains(cmd) {
+        return None;
+    }
+    if BUILTINS.contains(&cmd.as_str()) {
+        return None;
+    }
+    if cmd.contains('/') || cmd.starts_with('~') {
+        let p = resolve_path(cmd, ctx, inv.cwd.as_deref())?;
+        if !p.exists() {
+            r.problems.push((
+                key.to_string(),
+                format!("command '{}' does not exist{at}", p.display()),
+            ));
+            return None;
+        }
+        if !p.is_file() {
+            return None;
+        }
+        if exec::which(&p.display().to_string(), "").is_none() {
+            r.problems.push((
+                key.to_string(),
+                format!("'{}' is not executable{at}", p.display()),
+            ));
+            return None;
+        }
+        if let Some(lang) = interpreter_lang(cmd) {
+            return script_arg(inv, lang, ctx, key, &at, r);
+        }
+        return Some(Script {
+            path: p,
+            lang: None,
+            direct: true,
+        });
+    }
+    if exec::which(cmd, path).is_none() {
+        r.problems.push((
+            key.to_string(),
+            format!("command '{cmd}' not on cron PATH {path}{at}"),
+        ));
+        return None;
+    }
+    let lang = interpreter_lang(cmd)?;
+    script_arg(inv, lang, ctx, key, &at, r)
+}
+
+/// `bash [-opts] path`, `python3 -u path`: the script an interpreter runs.
+fn script_arg(
+    inv: &Invocation,
+    lang: Lang,
+    ctx: &CodeCtx<'_>,
+    key: &str,
+    at: &str,
+    r: &mut Report,
+) -> Option<Script> {
+    let mut args = inv.words.iter().skip(1);
+    let arg = loop {
+        let a = args.next()?;
+        match a.as_str() {
+            // Inline code or a module: no script file to read.
+            "-c" | "-m" | "-e" | "--eval" | "-" => return None,
+            a if a.starts_with('-') => continue,
+            a => break a,
+        }
+    };
+    let arg = resolve_str(arg, ctx, &BTreeMap::new())?;
+    let p = resolve_path(&arg, ctx, inv.cwd.as_deref())?;
+    if !p.is_file() {
+        r.problems.push((
+            key.to_string(),
+            format!("script '{}' does not exist{at}", p.display()),
+        ));
+        return None;
+    }
+    Some(Script {
+        path: p,
+        lang: Some(lang),
+        direct: false,
+    })
+}
+
+/// Where relative paths and `~` resolve for a piece of code.
+struct CodeCtx<'a> {
+    home: Option<&'a Path>,
+    script_dir: Option<&'a Path>,
+    /// cron's working directory (the owner's HOME, or `script_root`).
+    cwd: Option<&'a Path>,
+}
+
+fn resolve_path(word: &str, ctx: &CodeCtx<'_>, cwd: Option<&Path>) -> Option<PathBuf> {
+    let w = strip_quotes(word);
+    if let Some(rest) = w.strip_prefix("~/") {
+        return ctx.home.map(|h| h.join(rest));
+    }
+    let p = PathBuf::from(&w);
+    if p.is_absolute() {
+        return Some(p);
+    }
+    cwd.or(ctx.cwd).map(|c| c.join(p))
+}
+
+fn strip_quotes(s: &str) -> String {
+    s.chars().filter(|c| *c != '"' && *c != '\'').collect()
+}
+
+fn is_name(s: &str) -> bool {
+    let mut c = s.chars();
+    c.next()
+        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
+        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
+}
+
+/// A name judged as an environment variable (no lowercase letters).
+fn is_env_name(s: &str) -> bool {
+    is_name(s) && !s.chars().any(|c| c.is_ascii_lowercase())
+}
+
+/// What a piece of code (job line or script) uses, sets, loads and runs.
+#[derive(Default, Debug)]
+struct CodeFacts {
+    /// Variables used without a default, with their line.
+    uses: Vec<(String, usize)>,
+    assigns: BTreeSet<String>,
+    /// Env files loaded: raw path word (None = "the default .env") and line.
+    env_files: Vec<EnvLoad>,
+    invocations: Vec<Invocation>,
+    /// The last `PATH=` value the code sets.
+    path_value: Option<String>,
+    /// Why the PATH cannot be known statically.
+    path_dynamic: Option<String>,
+    /// Definite bugs (line, message).
+    problems: Vec<(usize, String)>,
+    /// Line of an `eval` of dynamic text (variable uses are then not judged).
+    eval_at: Option<usize>,
+}
+
+#[derive(Debug)]
+struct EnvLoad {
+    /// A path; None means a dotenv library's default file.
+    raw: Option<String>,
+    line: usize,
+    /// A shell `source` (which may also set PATH) rather than a dotenv parser.
+    shell: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Invocation {
+    words: Vec<String>,
+    line: usize,
+    /// Directory set by a preceding `cd` in the same code.
+    cwd: Option<PathBuf>,
+    functions: BTreeSet<String>,
+}
+
+/// Loads the env files `facts` names into `provided`.
+fn load_env_files(
+    facts: &CodeFacts,
+    ctx: &CodeCtx<'_>,
+    cfg: &Settings,
+    provided: &mut Provided,
+    key: &str,
+    r: &mut Report,
+) {
+    for load in &facts.env_files {
+        let resolved = match &load.raw {
+            Some(raw) => resolve_word(raw, ctx, &BTreeMap::new()),
+            None => ctx.script_dir.or(ctx.cwd).map(|d| d.join(".env")),
+        };
+        let Some(path) = resolved else {
+            provided.assume_all = true;
+            r.notes.push((
+                key.to_string(),
+                format!(
+                    "loads an env file whose path cannot be resolved statically ({}); its variables are assumed present",
+                    load.raw.as_deref().unwrap_or(".env")
+                ),
+            ));
+            continue;
+        };
+        let shown = path.display().to_string();
+        if !path.exists() && load.raw.is_none() {
+            // A dotenv library may search other directories for its default file.
+            provided.assume_all = true;
+            r.notes.push((
+                key.to_string(),
+                format!("loads a default .env ({shown} does not exist); its variables are assumed present"),
+            ));
+            continue;
+        }
+        if !path.exists() {
+            r.notes.push((
+                key.to_string(),
+                format!("loads {shown}, which does not exist"),
+            ));
+            continue;
+        }
+        let text = match read_bounded(&path, cfg.max_bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                provided.assume_all = true;
+                r.notes.push((
+                    key.to_string(),
+                    format!(
+                        "cannot read env file {shown} ({e}); its variables are assumed present"
+                    ),
+                ));
+                continue;
+            }
+        };
+        let env = env_file_keys(&text);
+        provided.names.extend(env.keys.iter().cloned());
+        for (k, line) in env.late {
+            provided
+                .late
+                .entry(k)
+                .or_insert_with(|| format!("{shown}:{line}"));
+        }
+        provided.files.push(shown);
+    }
+}
+
+struct EnvKeys {
+    keys: BTreeSet<String>,
+    /// Keys after an interactive-only guard (`case $- in *i*) ;; *) return;; esac`,
+    /// `[ -z "$PS1" ] && return`), with the guard's line.
+    late: Vec<(String, usize)>,
+}
+
+fn env_file_keys(text: &str) -> EnvKeys {
+    static KEY: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\+?=").ok());
+    static RET: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"(^|[\s;&|)])return\b").ok());
+    let mut keys = BTreeSet::new();
+    let mut late = Vec::new();
+    let mut guard: Option<usize> = None;
+    let mut interactive_test_at: Option<usize> = None;
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let t = line.trim();
+        if t.starts_with('#') {
+            continue;
+        }
+        if t.contains("$-") || t.contains("PS1") {
+            interactive_test_at = Some(n);
+        }
+        if guard.is_none()
+            && interactive_test_at.is_some_and(|at| n - at <= 3)
+            && RET.as_ref().is_some_and(|re| re.is_match(t))
+        {
+            guard = Some(n);
+        }
+        if let Some(c) = KEY.as_ref().and_then(|re| re.captures(t)) {
+            match guard {
+                None => {
+                    keys.insert(c[1].to_string());
+                }
+                Some(g) => late.push((c[1].to_string(), g)),
+            }
+        }
+    }
+    EnvKeys { keys, late }
+}
+
+/// Resolves a path word from code: quotes, `$HOME`, `~`, `$(dirname "$0")`-style script
+/// directories, variables with known values; None when something stays dynamic.
+fn resolve_word(raw: &str, ctx: &CodeCtx<'_>, vars: &BTreeMap<String, String>) -> Option<PathBuf> {
+    let s = resolve_str(raw, ctx, vars)?;
+    resolve_path(&s, ctx, None)
+}
+
+fn resolve_str(raw: &str, ctx: &CodeCtx<'_>, vars: &BTreeMap<String, String>) -> Option<String> {
+    static VAR: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?").ok());
+    let mut s = raw.to_string();
+    if let Some(dir) = ctx.script_dir {
+        let d = dir.display().to_string();
+        for pat in ["${0%/*}", "${BASH_SOURCE%/*}", "${BASH_SOURCE[0]%/*}"] {
+            s = s.replace(pat, &d);
+        }
+        if s.contains("dirname")
+            && let Some(end) = s.rfind(')')
+        {
+            s = format!("{d}{}", &s[end + 1..]);
+        }
+    }
+    let home = ctx.home.map(|h| h.display().to_string());
+    let re = VAR.as_ref()?;
+    let s = re
+        .replace_all(&s, |c: &regex::Captures<'_>| {
+            let name = &c[1];
+            if name == "HOME"
+                && let Some(h) = &home
+            {
+                return h.clone();
+            }
+            vars.get(name).cloned().unwrap_or_else(|| c[0].to_string())
+        })
+        .into_owned();
+    let s = strip_quotes(&s);
+    (!s.contains('$') && !s.contains('`')).then_some(s)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading shell code
+// ---------------------------------------------------------------------------------------------
+
+/// Scans shell code: variable uses, assignments, env files, PATH changes, invocations.
+fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
+    let prepared = prepare(text);
+    let mut f = CodeFacts::default();
+    // Variables with values known statically, for resolving env file paths.
+    let mut known: BTreeMap<String, String> = BTreeMap::new();
+
+    for (name, line, kind) in scan_vars(&prepared.shell)
+        .into_iter()
+        .chain(scan_vars(&prepared.bodies))
+    {
+        match kind {
+            VarKind::Use if is_env_name(&name) => f.uses.push((name, line)),
+            VarKind::Assign => {
+                f.assigns.insert(name);
+            }
+            _ => {}
+        }
+    }
+    // Quoted heredoc bodies are other languages (often python reading os.environ).
+    for (start, body) in &prepared.literal {
+        let sub = scan_other(body);
+        for (v, l) in sub.uses {
+            f.uses.push((v, start + l - 1));
+        }
+        f.assigns.extend(sub.assigns);
+        for (l, m) in sub.problems {
+            f.problems.push((start + l - 1, m));
+        }
+        for mut e in sub.env_files {
+            e.line += start - 1;
+            f.env_files.push(e);
+        }
+    }
+
+    // Env files and statically known values, line by line on the raw text.
+    static SOURCE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?:^\s*|[;&|({!]\s*|\b(?:then|do|else)\s+)(?:source|\.)\s+").ok()
+    });
+    static EXPORT_CAT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(?:export|eval)\s+.*\$\(\s*(?:cat|grep|egrep|sed)\b([^|)]*)").ok()
+    });
+    static XARGS_IN: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"xargs\s*<\s*").ok());
+    static RAW_ASSIGN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"^\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)*)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$").ok()
+    });
+    for (i, line) in prepared.shell.lines().enumerate() {
+        let n = i + 1;
+        let t = line.trim_start();
+        if t.starts_with('#') || t.is_empty() {
+            continue;
+        }
+        if let Some(c) = RAW_ASSIGN.as_ref().and_then(|re| re.captures(t)) {
+            let name = c[1].to_string();
+            let value = read_word(&c[2]);
+            if name == "PATH" {
+                match resolve_str(value, ctx, &known) {
+                    Some(v) if !value.contains("$(") => f.path_value = Some(v),
+                    _ if value.contains("$PATH") || value.contains("${PATH}") => {
+                        f.path_value = Some(value.to_string());
+                    }
+                    _ => f.path_dynamic = Some(format!("PATH set dynamically at line {n}")),
+                }
+            } else if let Some(v) = resolve_str(value, ctx, &known) {
+                known.insert(name, v);
+            }
+        }
+        if let Some(re) = SOURCE.as_ref() {
+            for m in re.find_iter(line) {
+                let word = read_word(&line[m.end()..]);
+                if word.is_empty() {
+                    continue;
+                }
+                let raw = substitute_known(word, &known);
+                f.env_files.push(EnvLoad {
+                    raw: Some(raw),
+                    line: n,
+                    shell: true,
+                });
+            }
+        }
+        if let Some(c) = EXPORT_CAT.as_ref().and_then(|re| re.captures(line))
+            && let Some(file) = c[1]
+                .split_whitespace()
+                .rev()
+                .find(|w| !w.starts_with('-') && !w.starts_with('\''))
+        {
+            f.env_files.push(EnvLoad {
+                raw: Some(substitute_known(file, &known)),
+                line: n,
+                shell: false,
+            });
+        }
+        if let Some(m) = XARGS_IN.as_ref().and_then(|re| re.find(line)) {
+            let word = read_word(&line[m.end()..]);
+            if !word.is_empty() {
+                f.env_files.push(EnvLoad {
+                    raw: Some(substitute_known(word, &known)),
+                    line: n,
+                    shell: false,
+                });
+            }
+        }
+    }
+    // A sourced shell file may change PATH; check the ones that can be read.
+    for e in f.env_files.iter().filter(|e| e.shell) {
+        let path = e
+            .raw
+            .as_deref()
+            .and_then(|raw| resolve_word(raw, ctx, &BTreeMap::new()));
+        let text = path.as_deref().and_then(|p| read_bounded(p, 1 << 20).ok());
+        static PATH_TOUCH: LazyLock<Option<Regex>> = LazyLock::new(|| {
+            Regex::new(r"(^|[^A-Za-z0-9_])PATH\+?=|\b(nvm|fnm|asdf|pyenv|rbenv|conda|shellenv)\b")
+                .ok()
+        });
+        let dynamic = match text {
+            Some(t) if !PATH_TOUCH.as_ref().is_some_and(|re| re.is_match(&t)) => false,
+            Some(t) => {
+                let set = t.lines().rev().find_map(|l| {
+                    RAW_ASSIGN
+                        .as_ref()
+                        .and_then(|re| re.captures(l.trim_start()))
+                        .filter(|c| &c[1] == "PATH")
+                        .map(|c| read_word(&c[2]).to_string())
+                });
+                let dynamic = set.is_none();
+                if set.is_some() {
+                    f.path_value = set;
+                }
+                dynamic
+            }
+            // Unresolvable or unreadable: it may change PATH. Missing: sourcing it fails.
+            None => path.is_none() || path.as_deref().is_some_and(Path::exists),
+        };
+        if dynamic && f.path_dynamic.is_none() {
+            f.path_dynamic = Some(format!(
+                "PATH may be changed by a sourced file at line {}",
+                e.line
+            ));
+        }
+    }
+
+    // Commands and assignments from the lexed segments.
+    let mut segs = Vec::new();
+    lex(&prepared.shell, 1, &mut segs);
+    let functions: BTreeSet<String> = segs
+        .iter()
+        .filter_map(|s| {
+            let w0 = s.words.first()?;
+            if w0 == "function" {
+                return s.words.get(1).map(|w| w.trim_end_matches("()").to_string());
+            }
+            if let Some(name) = w0.strip_suffix("()") {
+                return Some(name.to_string());
+            }
+            (s.words.get(1).map(String::as_str) == Some("()")).then(|| w0.clone())
+        })
+        .collect();
+    // Commands the script probes for (`command -v x`, `type x`, `which x`): it copes when
+    // they are missing, so they are not reported.
+    let probed: BTreeSet<String> = segs
+        .iter()
+        .map(|s| after_keywords(&s.words))
+        .filter(|w| {
+            matches!(
+                w.first().map(String::as_str),
+                Some("type" | "which" | "hash")
+            ) || (w.first().is_some_and(|x| x == "command")
+                && w.get(1).is_some_and(|a| a == "-v" || a == "-V"))
+        })
+        .flat_map(|w| {
+            w[1..]
+                .iter()
+                .filter(|a| !a.starts_with('-') && !a.contains('>'))
+        })
+        .cloned()
+        .collect();
+    // `eval "$x"` can assign any name: the script's variable uses cannot be judged.
+    if let Some(seg) = segs.iter().find(|s| {
+        let w = after_keywords(&s.words);
+        w.first().is_some_and(|x| x == "eval") && w[1..].iter().any(|a| a.contains('$'))
+    }) {
+        f.uses.clear();
+        f.eval_at = Some(seg.line);
+    }
+    let mut cwd: Option<PathBuf> = None;
+    for seg in &segs {
+        // Function definitions (`name() {`, `name () {`, `function name`): not commands.
+        if seg
+            .words
+            .first()
+            .is_some_and(|w| w.ends_with("()") || w == "function")
+            || seg.words.get(1).is_some_and(|w| w == "()")
+        {
+            continue;
+        }
+        let words: Vec<String> = seg
+            .words
+            .iter()
+            .map(|w| w.trim_start_matches('(').trim_end_matches(')').to_string())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut i = 0;
+        // Leading keywords and assignments.
+        while let Some(w) = words.get(i) {
+            if let Some(eq) = w.find('=')
+                && is_name(w[..eq].trim_end_matches('+'))
+            {
+                f.assigns.insert(w[..eq].trim_end_matches('+').to_string());
+                i += 1;
+                continue;
+            }
+            if matches!(
+                w.as_str(),
+                "if" | "then"
+                    | "else"
+                    | "elif"
+                    | "while"
+                    | "until"
+                    | "do"
+                    | "!"
+                    | "{"
+                    | "time"
+                    | "exec"
+                    | "nohup"
+            ) {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        let Some(first) = words.get(i) else { continue };
+        let rest = &words[i + 1..];
+        match first.as_str() {
+            "for" | "select" => {
+                if let Some(v) = rest.first() {
+                    f.assigns.insert(v.clone());
+                }
+                continue;
+            }
+            "read" | "mapfile" | "readarray" | "local" | "declare" | "typeset" | "readonly"
+            | "getopts" | "export" => {
+                for w in rest {
+                    let name = w.split('=').next().unwrap_or("");
+                    if is_name(name) && (first != "export" || w.contains('=')) {
+                        f.assigns.insert(name.to_string());
+                    }
+                }
+                continue;
+            }
+            "printf" => {
+                if let Some(pos) = rest.iter().position(|w| w == "-v")
+                    && let Some(v) = rest.get(pos + 1)
+                {
+                    f.assigns.insert(v.clone());
+                }
+                continue;
+            }
+            "cd" => {
+                cwd = rest
+                    .iter()
+                    .find(|w| !w.starts_with('-'))
+                    .and_then(|d| resolve_word(d, ctx, &known));
+                continue;
+            }
+            "case" | "fi" | "done" | "esac" | "}" | "function" | "[" | "[[" | "test" => continue,
+            w if w.starts_with("((")
+                || w.ends_with("()")
+                || rest.first().is_some_and(|r| r == "()") =>
+            {
+                continue;
+            }
+            _ => {}
+        }
+        let mut cmd_words: Vec<String> = words[i..].to_vec();
+        // Wrappers: the wrapper must exist, and so must what it runs.
+        while let Some(w) = cmd_words.first().cloned() {
+            let skip = match w.as_str() {
+                "env" => Some(skip_args(&cmd_words, &["-u", "-C", "-S"], true)),
+                "sudo" => Some(skip_args(
+                    &cmd_words,
+                    &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"],
+                    true,
+                )),
+                "nice" => Some(skip_args(&cmd_words, &["-n"], false)),
+                "ionice" => Some(skip_args(&cmd_words, &["-c", "-n", "-p"], false)),
+                "timeout" => Some(
+                    skip_args(&cmd_words, &["-s", "-k", "--signal", "--kill-after"], false) + 1,
+                ),
+                "flock" => Some(skip_args(&cmd_words, &["-w", "-E", "--timeout", "-c"], false) + 1),
+                "nohup" | "setsid" | "chronic" | "stdbuf" | "command" | "exec" | "xargs" => {
+                    Some(skip_args(&cmd_words, &[], false))
+                }
+                _ => None,
+            };
+            let Some(n) = skip else { break };
+            if !BUILTINS.contains(&w.as_str()) {
+                f.invocations.push(Invocation {
+                    words: vec![w.clone()],
+                    line: seg.line,
+                    cwd: cwd.clone(),
+                    functions: functions.clone(),
+                });
+            }
+            if w == "command" && cmd_words.get(1).is_some_and(|a| a.starts_with('-')) {
+                cmd_words.clear();
+                break;
+            }
+            cmd_words = cmd_words
+                .get(n.max(1)..)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default();
+        }
+        let Some(cmd) = cmd_words.first() else {
+            continue;
+        };
+        if cmd.starts_with('<')
+            || cmd.starts_with('>')
+            || cmd.chars().next().is_some_and(|c| c.is_ascii_digit())
+                && (cmd.contains('>') || cmd.contains('<'))
+            || probed.contains(cmd)
+        {
+            continue;
+        }
+        f.invocations.push(Invocation {
+            words: cmd_words,
+            line: seg.line,
+            cwd: cwd.clone(),
+            functions: functions.clone(),
+        });
+    }
+    f
+}
+
+/// The words after leading `if`, `!`, `then`, `do`... (the simple command itself).
+fn after_keywords(words: &[String]) -> &[String] {
+    let skip = words
+        .iter()
+        .take_while(|w| {
+            matches!(
+                w.as_str(),
+                "if" | "then" | "else" | "elif" | "while" | "until" | "do" | "!" | "{" | "time"
+            )
+        })
+        .count();
+    &words[skip..]
+}
+
+/// Index of the wrapped command in `words` (words[0] is the wrapper): skips options, the
+/// arguments of `with_arg` options, and (for `env`/`sudo`) `NAME=value` words.
+fn skip_args(words: &[String], with_arg: &[&str], assignments: bool) -> usize {
+    let mut i = 1;
+    while let Some(w) = words.get(i) {
+        if w == "--" {
+            return i + 1;
+        }
+        if with_arg.contains(&w.as_str()) {
+            i += 2;
+            continue;
+        }
+        if w.starts_with('-') {
+            i += 1;
+            continue;
+        }
+        if assignments && w.contains('=') && is_name(w.split('=').next().unwrap_or("")) {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    i
+}
+
+fn substitute_known(word: &str, known: &BTreeMap<String, String>) -> String {
+    let mut s = word.to_string();
+    for (k, v) in known {
+        s = s.replace(&format!("${{{k}}}"), v);
+        if let Some(pos) = s.find(&format!("${k}")) {
+            let after = s[pos + 1 + k.len()..].chars().next();
+            if !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
+                s.replace_range(pos..pos + 1 + k.len(), v);
+            }
+        }
+    }
+    s
+}
+
+/// One shell word starting at the beginning of `s` (after spaces), quotes and `$(...)` kept.
+fn read_word(s: &str) -> &str {
+    let s = s.trim_start();
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut prev = '\0';
+    for (i, c) in s.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q && prev != '\\' => quote = None,
+            (Some(_), '(') if prev == '$' => depth += 1,
+            (Some(_), ')') if depth > 0 => depth -= 1,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(') if prev == '$' => depth += 1,
+            (None, ')') if depth > 0 => depth -= 1,
+            (None, c) if depth == 0 && (c.is_whitespace() || ";&|)<>".contains(c)) => {
+                return &s[..i];
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    s
+}
+
+/// Shell text with heredoc bodies blanked (line numbers kept), the bodies that expand `$VAR`,
+/// and the literal (quoted-delimiter) bodies; case patterns (`start|restart)`) are blanked.
+struct Prepared {
+    shell: String,
+    bodies: String,
+    literal: Vec<(usize, String)>,
+}
+
+fn prepare(text: &str) -> Prepared {
+    static HEREDOC: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r#"<<-?\s*(?:'([^']+)'|"([^"]+)"|\\?([A-Za-z_][A-Za-z0-9_]*))"#).ok()
+    });
+    static CASE_PAT: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r#"^\s*\(?\s*[^()\s;]+(?:\s*\|\s*[^()\s;]+)*\s*\)"#).ok());
+    static CASE_IN: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"(^|[\s;])case\s.*\sin(\s|$)").ok());
+    static ESAC: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r"(^|[\s;])esac(\s|;|$)").ok());
+    let lines: Vec<&str> = text.lines().collect();
+    let mut shell = Vec::with_capacity(lines.len());
+    let mut bodies = Vec::with_capacity(lines.len());
+    let mut literal = Vec::new();
+    let mut case_depth = 0usize;
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i];
+        let mut pending: Vec<(String, bool)> = Vec::new();
+        let code_part = match line.find(" #") {
+            Some(p) => &line[..p],
+            None => line,
+        };
+        if !line.trim_start().starts_with('#')
+            && let Some(re) = HEREDOC.as_ref()
+        {
+            for c in re.captures_iter(code_part) {
+                let Some(m) = c.get(0) else { continue };
+                let bytes = code_part.as_bytes();
+                if m.start() > 0 && bytes[m.start() - 1] == b'<' {
+                    continue;
+                }
+                if bytes.get(m.start() + 2) == Some(&b'<') {
+                    continue;
+                }
+                if let Some(q) = c.get(1).or(c.get(2)) {
+                    pending.push((q.as_str().to_string(), true));
+                } else if let Some(d) = c.get(3) {
+                    let quoted = m.as_str().contains('\\');
+                    pending.push((d.as_str().to_string(), quoted));
+                }
+            }
+        }
+        let mut out_line = line.to_string();
+        if case_depth > 0
+            && !ESAC.as_ref().is_some_and(|re| re.is_match(line))
+            && let Some(m) = CASE_PAT.as_ref().and_then(|re| re.find(line))
+        {
+            out_line = format!("{}{}", " ".repeat(m.end()), &line[m.end()..]);
+        }
+        if CASE_IN.as_ref().is_some_and(|re| re.is_match(code_part)) {
+            case_depth += 1;
+        }
+        if ESAC.as_ref().is_some_and(|re| re.is_match(code_part)) {
+            case_depth = case_depth.saturating_sub(1);
+        }
+        shell.push(out_line);
+        bodies.push(String::new());
+        i += 1;
+        for (delim, quoted) in pending {
+            let start = i + 1;
+            let mut body = String::new();
+            while i < lines.len() && lines[i].trim() != delim {
+                if quoted {
+                    body.push_str(lines[i]);
+                    body.push('\n');
+                    bodies.push(String::new());
+                } else {
+                    bodies.push(lines[i].to_string());
+                }
+                shell.push(String::new());
+                i += 1;
+            }
+            if i < lines.len() {
+                shell.push(String::new());
+                bodies.push(String::new());
+                i += 1;
+            }
+            if quoted {
+                literal.push((start, body));
+            }
+        }
+    }
+    Prepared {
+        shell: shell.join("\n"),
+        bodies: bodies.join("\n"),
+        literal,
+    }
+}
+
+#[derive(Debug, PartialEq)]
+enum VarKind {
+    /// Used without a default: breaks (or fails a `:?` guard) when unset.
+    Use,
+    /// Used with a default (`${X:-d}`, `${X:+y}`): fine when unset.
+    Safe,
+    /// Given a value (`${X:=d}`).
+    Assign,
+}
+
+/// `$VAR` and `${VAR...}` outside single quotes and comments, with 1-based lines.
+fn scan_vars(text: &str) -> Vec<(String, usize, VarKind)> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = Vec::new();
+    let mut line = 1;
+    let mut in_double = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            '\n' => line += 1,
+            '\\' => {
+                if chars.get(i + 1) == Some(&'\n') {
+                    line += 1;
+                }
+                i += 2;
+                continue;
+            }
+            '"' => in_double = !in_double,
+            '\'' if !in_double => {
+                i += 1;
+                while i < chars.len() && chars[i] != '\'' {
+                    if chars[i] == '\n' {
+                        line += 1;
+                    }
+                    i += 1;
+                }
+            }
+            '#' if !in_double
+                && (i == 0 || chars[i - 1].is_whitespace() || chars[i - 1] == ';') =>
+            {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            '$' => {
+                if chars.get(i + 1) == Some(&'{') {
+                    let mut j = i + 2;
+                    let mut depth = 1;
+                    while j < chars.len() && depth > 0 {
+                        match chars[j] {
+                            '{' => depth += 1,
+                            '}' => depth -= 1,
+                            _ => {}
+                        }
+                        j += 1;
+                    }
+                    let inner: String = chars[i + 2..j.saturating_sub(1).max(i + 2)]
+                        .iter()
+                        .collect();
+                    if let Some(v) = brace_var(&inner) {
+                        out.push((v.0, line, v.1));
+                    }
+                    line += inner.matches('\n').count();
+                    i = j;
+                    continue;
+                }
+                let mut j = i + 1;
+                while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
+                    j += 1;
+                }
+                let name: String = chars[i + 1..j].iter().collect();
+                if is_name(&name) {
+                    out.push((name, line, VarKind::Use));
+                }
+                i = j.max(i + 1);
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    out
+}
+
+fn brace_var(inner: &str) -> Option<(String, VarKind)> {
+    if inner.starts_with('!') {
+        return None;
+    }
+    let body = inner.strip_prefix('#').unwrap_or(inner);
+    let end = body
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(body.len());
+    let name = &body[..end];
+    if !is_name(name) {
+        return None;
+    }
+    let op = &body[end..];
+    let kind = if inner.starts_with('#') {
+        VarKind::Use
+    } else if op.starts_with(":-")
+        || op.starts_with(":+")
+        || op.starts_with('-')
+        || op.starts_with('+')
+    {
+        VarKind::Safe
+    } else if op.starts_with(":=") || op.starts_with('=') {
+        VarKind::Assign
+    } else {
+        VarKind::Use
+    };
+    Some((name.to_string(), kind))
+}
+
+/// A lexed simple command: its words (quotes removed, substitutions as `$(…)`) and first line.
+#[derive(Debug)]
+struct Segment {
+    words: Vec<String>,
+    line: usize,
+}
+
+/// Splits shell text into simple commands at newlines, `;`, `&&`, `||`, `|` and `&`; the
+/// contents of `$(...)` and backquotes become segments of their own.
+fn lex(text: &str, first_line: usize, out: &mut Vec<Segment>) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut line = first_line;
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut seg_line = line;
+    let mut i = 0;
+    fn end_word(words: &mut Vec<String>, word: &mut String, in_word: &mut bool) {
+        if *in_word {
+            words.push(std::mem::take(word));
+            *in_word = false;
+        }
+    }
+    fn end_seg(words: &mut Vec<String>, out: &mut Vec<Segment>, line: usize) {
+        if !words.is_empty() {
+            out.push(Segment {
+                words: std::mem::take(words),
+                line,
+            });
+        }
+    }
+    while i < chars.len() {
+        let c = chars[i];
+        if !in_word && words.is_empty() && !c.is_whitespace() {
+            seg_line = line;
+        }
+        match c {
+            '\\' => {
+                match chars.get(i + 1) {
+                    Some('\n') => line += 1,
+                    Some(&n) => {
+                        word.push(n);
+                        in_word = true;
+                    }
+                    None => {}
+                }
+                i += 2;
+                continue;
+            }
+            '\'' => {
+                in_word = true;
+                i += 1;
+                while i < chars.len() && chars[i] != '\'' {
+                    if chars[i] == '\n' {
+                        line += 1;
+                    }
+                    word.push(chars[i]);
+                    i += 1;
+                }
+            }
+            '"' => {
+                in_word = true;
+                i += 1;
+                while i < chars.len() && chars[i] != '"' {
+                    match chars[i] {
+                        '\\' => {
+                            if let Some(&n) = chars.get(i + 1) {
+                                word.push(n);
+                            }
+                            i += 1;
+                        }
+                        '$' if chars.get(i + 1) == Some(&'(') => {
+                            let (end, nl) = substitution(&chars, i, line, out);
+                            word.push_str("$(…)");
+                            line += nl;
+                            i = end;
+                            continue;
+                        }
+                        '\n' => {
+                            line += 1;
+                            word.push('\n');
+                        }
+                        ch => word.push(ch),
+                    }
+                    i += 1;
+                }
+            }
+            '`' => {
+                let mut j = i + 1;
+                while j < chars.len() && chars[j] != '`' {
+                    j += 1;
+                }
+                let inner: String = chars[i + 1..j.min(chars.len())].iter().collect();
+                lex(&inner, line, out);
+                line += inner.matches('\n').count();
+                word.push_str("$(…)");
+                in_word = true;
+                i = j + 1;
+                continue;
+            }
+            '$' if chars.get(i + 1) == Some(&'(') => {
+                let (end, nl) = substitution(&chars, i, line, out);
+                word.push_str("$(…)");
+                in_word = true;
+                line += nl;
+                i = end;
+                continue;
+            }
+            '#' if !in_word => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+                continue;
+            }
+            '\n' => {
+                end_word(&mut words, &mut word, &mut in_word);
+                end_seg(&mut words, out, seg_line);
+                line += 1;
+            }
+            ' ' | '\t' | '\r' => end_word(&mut words, &mut word, &mut in_word),
+            ';' | '|' => {
+                end_word(&mut words, &mut word, &mut in_word);
+                end_seg(&mut words, out, seg_line);
+            }
+            '&' => {
+                let redirect = (in_word && (word.ends_with('>') || word.ends_with('<')))
+                    || chars.get(i + 1) == Some(&'>');
+                if redirect {
+                    word.push('&');
+                    in_word = true;
+                } else {
+                    end_word(&mut words, &mut word, &mut in_word);
+                    end_seg(&mut words, out, seg_line);
+                }
+            }
+            c => {
+                word.push(c);
+                in_word = true;
+            }
+        }
+        i += 1;
+    }
+    end_word(&mut words, &mut word, &mut in_word);
+    end_seg(&mut words, out, seg_line);
+}
+
+/// `$(...)` starting at `start` (the `$`): lexes its inside (or skips `$((...))` arithmetic);
+/// returns the index after the closing paren and the newlines inside.
+fn substitution(
+    chars: &[char],
+    start: usize,
+    line: usize,
+    out: &mut Vec<Segment>,
+) -> (usize, usize) {
+    let arithmetic = chars.get(start + 2) == Some(&'(');
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut j = start + 1;
+    while j < chars.len() {
+        let c = chars[j];
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    break;
+                }
+            }
+            _ => {}
+        }
+        j += 1;
+    }
+    let inner: String = chars[(start + 2).min(j)..j.min(chars.len())]
+        .iter()
+        .collect();
+    if !arithmetic {
+        lex(&inner, line, out);
+    }
+    (j + 1, inner.matches('\n').count())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading other languages
+// ---------------------------------------------------------------------------------------------
+
+/// Env access in Python, Node, Ruby and Perl code: `os.environ["X"]`, `os.getenv("X")`,
+/// `process.env.X`, `ENV["X"]`, `$ENV{X}`; dotenv loads; `open("$HOME/...")` (a path no shell
+/// expands, the quoted-heredoc bug of lesson 14).
+fn scan_other(text: &str) -> CodeFacts {
+    static PATTERNS: LazyLock<Vec<(Option<Regex>, u8)>> = LazyLock::new(|| {
+        // 0 = use unless followed by `=`; 1 = call: use unless it has a default argument;
+        // 2 = use unless followed by `||`/`??` (a default).
+        [
+            (r#"environ\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\]"#, 0),
+            (
+                r#"(?:environ\.get|getenv)\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*([,)])"#,
+                1,
+            ),
+            (r#"process\.env\.([A-Za-z_][A-Za-z0-9_]*)"#, 2),
+            (
+                r#"process\.env\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\]"#,
+                2,
+            ),
+            (r#"\bENV\[\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*\]"#, 0),
+            (
+                r#"ENV\.fetch\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]\s*([,)])"#,
+                1,
+            ),
+            (r#"\$ENV\{\s*['"]?([A-Za-z_][A-Za-z0-9_]*)['"]?\s*\}"#, 0),
+        ]
+        .into_iter()
+        .map(|(p, k)| (Regex::new(p).ok(), k))
+        .collect()
+    });
+    static DOTENV: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r#"load_dotenv\(|dotenv_values\(|require\(\s*['"]dotenv['"]\s*\)|dotenv/config|dotenv\.config\(|Dotenv\.load"#).ok()
+    });
+    static LITERAL: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r#"['"]([^'"\s]*\.(?:env|bashrc|profile)[^'"\s]*)['"]"#).ok());
+    static DOLLAR_OPEN: LazyLock<Option<Regex>> =
+        LazyLock::new(|| Regex::new(r#"open\(\s*['"](\$\{?HOME\}?/[^'"]*)['"]"#).ok());
+    let mut f = CodeFacts::default();
+    for (i, line) in text.lines().enumerate() {
+        let n = i + 1;
+        let t = line.trim_start();
+        if t.starts_with('#') || t.starts_with("//") {
+            continue;
+        }
+        for (re, kind) in PATTERNS.iter() {
+            let Some(re) = re else { continue };
+            for c in re.captures_iter(line) {
+                let (Some(m), Some(name)) = (c.get(0), c.get(1)) else {
+                    continue;
+                };
+                let after = line[m.end()..].trim_start();
+                let name = name.as_str().to_string();
+                let safe = match kind {
+                    0 => after.starts_with('=') && !after.starts_with("=="),
+                    1 => c.get(2).is_some_and(|g| g.as_str() == ","),
+                    _ => {
+                        after.starts_with("||")
+                            || after.starts_with("??")
+                            || (after.starts_with('=') && !after.starts_with("=="))
+                    }
+                };
+                if *kind != 1 && after.starts_with('=') && !after.starts_with("==") {
+                    f.assigns.insert(name);
+                } else if !safe && is_env_name(&name) {
+                    f.uses.push((name, n));
+                }
+            }
+        }
+        if line.contains("setdefault(") {
+            static SETDEFAULT: LazyLock<Option<Regex>> = LazyLock::new(|| {
+                Regex::new(r#"setdefault\(\s*['"]([A-Za-z_][A-Za-z0-9_]*)['"]"#).ok()
+            });
+            if let Some(c) = SETDEFAULT.as_ref().and_then(|re| re.captures(line)) {
+                f.assigns.insert(c[1].to_string());
+            }
+        }
+        if let Some(c) = DOLLAR_OPEN.as_ref().and_then(|re| re.captures(line)) {
+            f.problems.push((
+                n,
+                format!(
+                    "opens the literal path '{}': nothing expands $HOME here (a quoted heredoc or non-shell code)",
+                    &c[1]
+                ),
+            ));
+            continue;
+        }
+        if DOTENV.as_ref().is_some_and(|re| re.is_match(line)) {
+            let raw = LITERAL
+                .as_ref()
+                .and_then(|re| re.captures(line))
+                .map(|c| c[1].to_string());
+            f.env_files.push(EnvLoad {
+                raw,
+                line: n,
+                shell: false,
+            });
+        } else if (line.contains("open(") || line.contains("readFileSync"))
+            && let Some(c) = LITERAL.as_ref().and_then(|re| re.captures(line))
+        {
+            // Reading an env file by hand (the ".bashrc fallback" of lesson 14).
+            let raw = c[1].to_string();
+            f.env_files.push(EnvLoad {
+                raw: Some(raw),
+                line: n,
+                shell: false,
+            });
+        }
+    }
+    f
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Health;
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
+
+    const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hosts/cron_env");
+
+    fn write(path: &Path, text: &str, mode: u32) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn probe(src: &str) -> CronEnv {
+        let p: CronEnv = toml::from_str(src).unwrap();
+        assert!(p.validate().is_empty(), "{:?}", p.validate());
+        p
+    }
+
+    async fn look(p: &CronEnv) -> Observation {
+        let client = crate::http_client::shared();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: Duration::from_secs(5),
+            prior: None,
+            base_dir: Path::new(FIXTURES),
+            now: chrono::Utc::now(),
+        };
+        p.observe(&cx).await
+    }
+
+    fn evidence(o: &Observation) -> String {
+        o.evidence
+            .iter()
+            .map(|e| format!("{} -> {}\n", e.key, e.value))
+            .collect()
+    }
+
+    /// The bad twin: the script uses $SHOPIFY_TOKEN and `node` and loads nothing.
+    #[tokio::test]
+    async fn script_missing_var_and_command_is_critical() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = dir.path().join("x");
+        let bin = dir.path().join("bin");
+        write(&bin.join("sh"), "#!/bin/sh\n", 0o755);
+        write(
+            &x.join("sync.sh"),
+            "#!/bin/sh\nset -eu\ncurl_token=\"$SHOPIFY_TOKEN\"\nnode /opt/sync/index.js \"$curl_token\"\n",
+            0o755,
+        );
+        write(
+            &x.join("crontab"),
+            &format!("MAILTO=\"\"\n*/5 * * * * {}\n", x.join("sync.sh").display()),
+            0o600,
+        );
+        let p = probe(&format!(
+            "crontabs = [\"{}\"]\ncron_path = \"{}\"",
+            x.join("crontab").display(),
+            bin.display()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Critical, "{}", evidence(&o));
+        let ev = evidence(&o);
+        let key = format!("{}:2", x.join("crontab").display());
+        assert!(
+            ev.contains(&format!("{key} -> job uses $SHOPIFY_TOKEN but cron does not set it and the script loads no env file (sync.sh:3)")),
+            "{ev}"
+        );
+        assert!(
+            ev.contains(&format!(
+                "command 'node' not on cron PATH {} (sync.sh:4)",
+                bin.display()
+            )),
+            "{ev}"
+        );
+    }
+
+    /// The good twin: the crontab sets PATH with a node, the script loads .env with set -a.
+    #[tokio::test]
+    async fn fixed_twin_is_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = dir.path().join("x");
+        let bin = dir.path().join("bin");
+        write(&bin.join("node"), "#!/bin/sh\n", 0o755);
+        write(&x.join(".env"), "SHOPIFY_TOKEN=shpat_secret_value\n", 0o600);
+        write(&x.join("index.js"), "", 0o644);
+        write(
+            &x.join("sync.sh"),
+            &format!(
+                "#!/bin/sh\nset -a; . {}; set +a\nnode {} \"$SHOPIFY_TOKEN\"\n",
+                x.join(".env").display(),
+                x.join("index.js").display()
+            ),
+            0o755,
+        );
+        write(
+            &x.join("crontab"),
+            &format!(
+                "PATH={}:/usr/bin:/bin\n*/5 * * * * {} >> /tmp/sync.log 2>&1\n",
+                bin.display(),
+                x.join("sync.sh").display()
+            ),
+            0o600,
+        );
+        let p = probe(&format!("crontabs = [\"{}\"]", x.join("crontab").display()));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
+        assert!(!format!("{o:?}").contains("shpat_secret_value"));
+    }
+
+    #[tokio::test]
+    async fn committed_fixtures_bad_and_good() {
+        for (twin, want) in [("bad", Health::Critical), ("good", Health::Ok)] {
+            let p = probe(&format!(
+                "crontabs = [\"{twin}/crontab\"]\nscript_root = \"{twin}\"\ncron_path = \"/nonexistent\""
+            ));
+            let o = look(&p).await;
+            assert_eq!(o.health, want, "{twin}: {}", evidence(&o));
+            if twin == "bad" {
+                let ev = evidence(&o);
+                assert!(ev.contains("$SHOPIFY_TOKEN"), "{ev}");
+                assert!(ev.contains("command 'node' not on cron PATH"), "{ev}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn inline_job_vars_and_require_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let tab = dir.path().join("agent");
+        write(
+            &tab,
+            "# inline jobs\nFOO=bar\n@hourly echo \"$FOO\" ${BAR:-x} '$QUOTED' > /dev/null\n",
+            0o600,
+        );
+        let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
+        assert!(o.summary.starts_with("1 cron jobs"), "{}", o.summary);
+
+        let p = probe(&format!(
+            "crontabs = [\"{}\"]\nrequire_env = [\"FOO\", \"HELPDESK_API_URL\"]",
+            tab.display()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Critical);
+        assert!(
+            evidence(&o).contains("job does not get $HELPDESK_API_URL (require_env)"),
+            "{}",
+            evidence(&o)
+        );
+
+        write(
+            &tab,
+            "0 6 * * * echo \"$FOO\" 50\\% done % stdin $IGNORED\n",
+            0o600,
+        );
+        let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Critical);
+        let ev = evidence(&o);
+        assert!(
+            ev.contains("job uses $FOO but cron does not set it and the command loads no env file"),
+            "{ev}"
+        );
+        assert!(!ev.contains("IGNORED"), "text after % is stdin: {ev}");
+    }
+
+    #[tokio::test]
+    async fn system_crontab_with_user_field_and_cron_d_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let etc = dir.path();
+        write(
+            &etc.join("crontab"),
+            "SHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n",
+            0o644,
+        );
+        write(
+            &etc.join("cron.d/brain-sync"),
+            "*/30 * * * * root test -x /nonexistent/brain-sync.sh && $BRAIN_REMOTE\n",
+            0o644,
+        );
+        write(&etc.join("cron.d/.placeholder"), "not a crontab\n", 0o644);
+        write(
+            &etc.join("cron.d/old.dpkg-old"),
+            "* * * * * root $NOPE\n",
+            0o644,
+        );
+        let p = probe(&format!(
+            "system_crontabs = [\"{}\", \"{}\"]",
+            etc.join("crontab").display(),
+            etc.join("cron.d").display()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Critical, "{}", evidence(&o));
+        let ev = evidence(&o);
+        assert!(
+            ev.contains("brain-sync:1 -> job uses $BRAIN_REMOTE"),
+            "{ev}"
+        );
+        assert!(!ev.contains("NOPE"), "{ev}");
+        assert!(
+            !ev.contains("crontab:3"),
+            "run-parts is on the crontab's PATH: {ev}"
+        );
+        assert!(o.summary.starts_with("1 of 2 cron jobs"), "{}", o.summary);
+    }
+
+    #[tokio::test]
+    async fn unreadable_is_unknown_and_absent_is_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        // Tests run as root, so a mode-000 file is still readable: a directory where a user
+        // crontab file should be is the unreadable case.
+        std::fs::create_dir(dir.path().join("agent")).unwrap();
+        let p = probe(&format!(
+            "crontabs = [\"{}\"]",
+            dir.path().join("agent").display()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Unknown, "{}", evidence(&o));
+
+        let p = probe(&format!(
+            "crontabs = [\"{}\"]",
+            dir.path().join("nobody").display()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
+        assert!(evidence(&o).contains("no crontab at path"));
+    }
+
+    #[tokio::test]
+    async fn user_crontab_via_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = dir.path().join("crontab");
+        write(
+            &fake,
+            "#!/bin/sh\necho 'no crontab for root' >&2\nexit 1\n",
+            0o755,
+        );
+        let p = probe(&format!(
+            "user_crontab = true\ncrontab_command = [\"{}\", \"-l\"]",
+            fake.display()
+        ));
+        let o = look(&p).await;
+        assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
+        assert!(evidence(&o).contains("no crontab for the daemon user"));
+
+        write(&fake, "#!/bin/sh\necho '@daily echo $TOKEN'\n", 0o755);
+        assert_eq!(look(&p).await.health, Health::Critical);
+
+        write(
+            &fake,
+            "#!/bin/sh\necho 'permission denied' >&2\nexit 1\n",
+            0o755,
+        );
+        assert_eq!(look(&p).await.health, Health::Unknown);
+    }
+
+    #[tokio::test]
+    async fn bashrc_that_returns_early_and_python_scripts() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("root");
+        write(
+            &home.join(".bashrc"),
+            "# ~/.bashrc\ncase $- in\n    *i*) ;;\n      *) return;;\nesac\nexport HOLDED_API_KEY=abc\n",
+            0o644,
+        );
+        write(
+            &home.join("jobs/pnl.sh"),
+            "#!/bin/bash\nsource $HOME/.bashrc 2>/dev/null || true\ncase \"$1\" in\n  weekly|monthly) echo run ;;\nesac\necho \"$HOLDED_API_KEY\"\n",
+            0o755,
+        );
+        write(
+            &home.join("jobs/snap.py"),
+            "#!/usr/bin/env python3\nimport os\ntok = os.environ[\"STOCK_TOKEN\"]\nurl = os.getenv(\"STOCK_URL\", \"http://x\")\nos.environ[\"SET_HERE\"] = \"1\"\nprint(os.environ[\"SET_HERE\"])\n",
+            0o755,
+        );
+        write(
+            &home.join("jobs/inv.sh"),
+            "#!/bin/bash\npython3 - <<'PYEOF'\nimport os\nwith open(\"$HOME/.bashrc\") as f:\n    pass\nPYEOF\n",
+            0o755,
+        );
+        write(
+            &home.join("crontab"),
+            "HOME=ROOT\n0 6 * * 1 $HOME/jobs/pnl.sh\n30 6 * * * cd $HOME/jobs && python3 snap.py\n0 7 * * * bash ~/jobs/inv.sh\n"
+                .replace("ROOT", &home.display().to_string())
+                .as_str(),
+            0o600,
+        );
+        let p = probe(&format!(
+            "crontabs = [\"{}\"]\ncron_path = \"/usr/bin:/bin\"",
+            home.join("crontab").display()
+        ));
+        let o = look(&p).await;
+        let ev = evidence(&o);
+        assert_eq!(o.health, Health::Critical, "{ev}");
+        assert!(
+            ev.contains("job uses $HOLDED_API_KEY but cron does not set it and"),
+            "{ev}"
+        );
+        assert!(
+            ev.contains(".bashrc:4 sets it only after returning early"),
+            "{ev}"
+        );
+        assert!(ev.contains("job uses $STOCK_TOKEN"), "{ev}");
+        assert!(
+            !ev.contains("STOCK_URL") && !ev.contains("SET_HERE"),
+            "{ev}"
+        );
+        assert!(
+            ev.contains("opens the literal path '$HOME/.bashrc'"),
+            "{ev}"
+        );
+        assert!(
+            !ev.contains("weekly"),
+            "case patterns are not commands: {ev}"
+        );
+        assert!(!ev.contains("abc"), "never a value: {ev}");
+    }
+
+    #[test]
+    fn lexer_and_scanner_pieces() {
+        let mut segs = Vec::new();
+        lex(
+            "A=1 env -i B=2 flock -n /tmp/l nice -n 5 foo \"$(jq -r .t f)\" 2>&1 | tee x; cd /d && ./run",
+            1,
+            &mut segs,
+        );
+        let firsts: Vec<&str> = segs.iter().map(|s| s.words[0].as_str()).collect();
+        assert_eq!(firsts, ["jq", "A=1", "tee", "cd", "./run"]);
+        let ctx = CodeCtx {
+            home: Some(Path::new("/home/a")),
+            script_dir: Some(Path::new("/opt/s")),
+            cwd: None,
+        };
+        let f = scan_shell(
+            "A=1 env -i B=2 flock -n /tmp/l nice -n 5 foo \"$(jq -r .t f)\" 2>&1 | tee x",
+            &ctx,
+        );
+        let cmds: Vec<&str> = f.invocations.iter().map(|i| i.words[0].as_str()).collect();
+        assert_eq!(cmds, ["jq", "env", "flock", "nice", "foo", "tee"]);
+        let vars: Vec<(String, VarKind)> =
+            scan_vars("$A ${B:-x} ${C:?need} ${D:=d} '$E' \"$F\" # $G\n${#H} $1 \\$I")
+                .into_iter()
+                .map(|(n, _, k)| (n, k))
+                .collect();
+        assert_eq!(
+            vars,
+            [
+                ("A".into(), VarKind::Use),
+                ("B".into(), VarKind::Safe),
+                ("C".into(), VarKind::Use),
+                ("D".into(), VarKind::Assign),
+                ("F".into(), VarKind::Use),
+                ("H".into(), VarKind::Use),
+            ]
+        );
+        assert_eq!(
+            resolve_word(
+                "\"$(cd \"$(dirname \"$0\")\" && pwd)/.env\"",
+                &ctx,
+                &BTreeMap::new()
+            ),
+            Some(PathBuf::from("/opt/s/.env"))
+        );
+        assert_eq!(
+            resolve_word("${HOME}/.env", &ctx, &BTreeMap::new()),
+            Some(PathBuf::from("/home/a/.env"))
+        );
+        assert_eq!(resolve_word("$ENV_FILE", &ctx, &BTreeMap::new()), None);
+        assert_eq!(cron_command("a 50\\% b % c"), "a 50% b");
+        assert_eq!(
+            read_word(" \"$(dirname \"$0\")/.env\" && x"),
+            "\"$(dirname \"$0\")/.env\""
+        );
+    }
+
+    #[test]
+    fn functions_probed_commands_redirects_and_eval() {
+        let ctx = CodeCtx {
+            home: None,
+            script_dir: None,
+            cwd: None,
+        };
+        let f = scan_shell(
+            "helper() {\n  exec 3<&-\n  lvs -o x\n}\nfunction other {\n  :\n}\nif ! type lvs >/dev/null 2>&1; then exit 0; fi\nhelper\nother\nwhile read v; do eval \"$v\"; echo \"$MOUNTPOINT\"; done\n",
+            &ctx,
+        );
+        let cmds: Vec<&str> = f.invocations.iter().map(|i| i.words[0].as_str()).collect();
+        assert_eq!(
+            cmds,
+            [":", "type", "exit", "helper", "other", "eval", "echo"],
+            "{f:?}"
+        );
+        assert!(f.invocations[0].functions.contains("helper"));
+        assert!(f.uses.is_empty() && f.eval_at == Some(11), "{f:?}");
+    }
+
+    #[test]
+    fn example_parses_and_validates() {
+        let t: toml::Table = toml::from_str(CronEnv::EXAMPLE).unwrap();
+        let probes = t["probe"].as_table().unwrap();
+        assert_eq!(probes.len(), 1);
+        let mut table = probes.values().next().unwrap().as_table().unwrap().clone();
+        for k in [
+            "kind",
+            "lesson",
+            "lessons",
+            "every",
+            "cron",
+            "timezone",
+            "jitter",
+            "timeout",
+            "severity",
+            "tags",
+            "enabled",
+            "mode",
+            "fail_after",
+            "resolve_after",
+            "description",
+            "depends_on",
+        ] {
+            table.remove(k);
+        }
+        let p: CronEnv = toml::Value::Table(table).try_into().unwrap();
+        assert!(p.validate().is_empty());
+        let empty: CronEnv = toml::from_str("require_env = [\"lower-case\"]").unwrap();
+        let keys: Vec<_> = empty.validate().into_iter().map(|i| i.key).collect();
+        assert_eq!(keys, ["crontabs", "require_env[0]"]);
     }
 }

@@ -1,0 +1,1 @@
+// Fixture stand-in for the sync tool the job runs.
