@@ -71,6 +71,7 @@ impl Recorder {
         let mut out = BatchOutcome::default();
         let mut logs: Vec<(Transition, Alert, bool)> = Vec::new();
         let tx = self.store.batch()?;
+        let silences = tx.silences_active(chrono::Utc::now().timestamp_millis())?;
         for r in batch {
             let Some(&idx) = self.index.get(&r.probe) else {
                 continue;
@@ -132,6 +133,7 @@ impl Recorder {
                         old.incident
                     }
                 };
+                let muted = muted_reason(&config, p, &silences, ts, &new_states, &self.states);
                 let tid = tx.transition(
                     &p.id,
                     lesson,
@@ -140,6 +142,7 @@ impl Recorder {
                     health,
                     &r.obs.summary,
                     incident,
+                    muted.as_deref(),
                 )?;
                 let since = if t == Transition::Resolved {
                     old.since.unwrap_or(r.started)
@@ -155,8 +158,7 @@ impl Recorder {
                     r.started,
                     incident.unwrap_or(0),
                 );
-                let suppressed = suppressed_by_parent(&config, p, &new_states, &self.states);
-                let notify = p.mode == Mode::Enforce && suppressed.is_none();
+                let notify = muted.is_none();
                 if notify {
                     let resolved = t == Transition::Resolved;
                     let payload = serde_json::to_string(&a).unwrap_or_default();
@@ -189,6 +191,33 @@ impl Recorder {
         }
         Ok(out)
     }
+}
+
+/// Why a transition of `p` must not notify, if it must not: shadow mode, a silence in force,
+/// or a failing parent (`depends_on`).
+fn muted_reason(
+    config: &Config,
+    p: &ProbeConfig,
+    silences: &[crate::store::SilenceRow],
+    now_ms: i64,
+    fresh: &HashMap<String, ProbeState>,
+    stored: &HashMap<String, ProbeState>,
+) -> Option<String> {
+    if p.mode == Mode::Shadow {
+        return Some("shadow mode".into());
+    }
+    let lessons: Vec<u32> = p.lessons.iter().map(|l| l.0).collect();
+    if let Some(s) = silences
+        .iter()
+        .find(|s| s.matches(&lessons, &p.id, &p.tags, &config.daemon.host, now_ms))
+    {
+        return Some(format!(
+            "silence #{} by {}: {}",
+            s.id, s.created_by, s.reason
+        ));
+    }
+    suppressed_by_parent(config, p, fresh, stored)
+        .map(|parent| format!("parent probe '{parent}' is failing"))
 }
 
 /// A parent (`depends_on`) that is failing suppresses its children's notifications.

@@ -172,7 +172,13 @@ mod tests {
         remind_every: None,
     };
 
-    type Case = (&'static str, Thresholds, Vec<(Health, i64)>, Vec<Option<Transition>>, Status);
+    type Case = (
+        &'static str,
+        Thresholds,
+        Vec<(Health, i64)>,
+        Vec<Option<Transition>>,
+        Status,
+    );
 
     #[test]
     fn table() {

@@ -7,7 +7,10 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Append-only migrations; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_silences_acks.sql"),
+];
 pub const DB_FILE: &str = "ledgerd.db";
 
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +27,8 @@ pub enum StoreError {
     },
     #[error("store: {0}")]
     Sql(#[from] rusqlite::Error),
+    #[error("{0}")]
+    Invalid(String),
     #[error("store: the database at '{0}' is newer than this ledgerd (schema version {1})")]
     TooNew(PathBuf, i64),
 }
@@ -79,6 +84,52 @@ pub struct TransitionRow {
     pub health: String,
     pub summary: String,
     pub incident: Option<i64>,
+    pub muted: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SilenceRow {
+    pub id: i64,
+    pub lesson: Option<u32>,
+    pub probe: Option<String>,
+    pub tag: Option<String>,
+    pub host: Option<String>,
+    pub reason: String,
+    pub created_by: String,
+    pub created: i64,
+    pub expires: i64,
+    pub removed: Option<i64>,
+}
+
+impl SilenceRow {
+    /// True when this silence covers the given lesson/probe/tags/host at `now_ms`.
+    pub fn matches(
+        &self,
+        lessons: &[u32],
+        probe: &str,
+        tags: &[String],
+        host: &str,
+        now_ms: i64,
+    ) -> bool {
+        self.removed.is_none()
+            && self.expires > now_ms
+            && self.lesson.is_none_or(|l| lessons.contains(&l))
+            && self.probe.as_deref().is_none_or(|p| p == probe)
+            && self.tag.as_ref().is_none_or(|t| tags.contains(t))
+            && self.host.as_deref().is_none_or(|h| h == host)
+    }
+}
+
+/// A new silence; at least one matcher must be set (checked by `add_silence`).
+#[derive(Clone, Debug, Default)]
+pub struct NewSilence {
+    pub lesson: Option<u32>,
+    pub probe: Option<String>,
+    pub tag: Option<String>,
+    pub host: Option<String>,
+    pub reason: String,
+    pub created_by: String,
+    pub expires: i64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -276,7 +327,7 @@ impl Store {
         probe: Option<&str>,
         limit: u32,
     ) -> Result<Vec<TransitionRow>, StoreError> {
-        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident FROM transitions WHERE (?1 IS NULL OR probe = ?1) ORDER BY id DESC LIMIT ?2")?;
+        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted FROM transitions WHERE (?1 IS NULL OR probe = ?1) ORDER BY id DESC LIMIT ?2")?;
         let rows = st.query_map(rusqlite::params![probe, limit], |r| {
             Ok(TransitionRow {
                 id: r.get(0)?,
@@ -287,6 +338,7 @@ impl Store {
                 health: r.get(5)?,
                 summary: r.get(6)?,
                 incident: r.get(7)?,
+                muted: r.get(8)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -387,6 +439,64 @@ impl Store {
         Ok(rows.next().transpose()?)
     }
 
+    pub fn add_silence(&self, s: &NewSilence, now_ms: i64) -> Result<i64, StoreError> {
+        if s.lesson.is_none() && s.probe.is_none() && s.tag.is_none() && s.host.is_none() {
+            return Err(StoreError::Invalid(
+                "a silence needs a lesson, probe, tag or host to match".into(),
+            ));
+        }
+        if s.reason.trim().is_empty() {
+            return Err(StoreError::Invalid("a silence needs a reason".into()));
+        }
+        self.conn.execute(
+            "INSERT INTO silences (lesson, probe, tag, host, reason, created_by, created, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![s.lesson, s.probe, s.tag, s.host, s.reason, s.created_by, now_ms, s.expires],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Silences, newest first; `active_at` keeps only those in force then.
+    pub fn silences(&self, active_at: Option<i64>) -> Result<Vec<SilenceRow>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, lesson, probe, tag, host, reason, created_by, created, expires, removed FROM silences
+             WHERE ?1 IS NULL OR (removed IS NULL AND expires > ?1) ORDER BY id DESC",
+        )?;
+        let rows = st.query_map([active_at], silence_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    pub fn remove_silence(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE silences SET removed = ?2 WHERE id = ?1 AND removed IS NULL",
+            rusqlite::params![id, now_ms],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Channels that were sent (or are queued) a notification for an incident.
+    pub fn incident_channels(&self, incident: i64) -> Result<Vec<String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT channel FROM outbox WHERE key LIKE ?1 ORDER BY channel")?;
+        let rows = st.query_map([format!("{incident}:%")], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Queues one notification outside a batch (acknowledgements, test alerts).
+    pub fn enqueue(
+        &self,
+        key: &str,
+        channel: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?3)",
+            rusqlite::params![key, channel, now_ms, payload],
+        )?;
+        Ok(n > 0)
+    }
+
     pub fn ack(
         &self,
         incident: i64,
@@ -400,6 +510,21 @@ impl Store {
         )?;
         Ok(n > 0)
     }
+}
+
+fn silence_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SilenceRow> {
+    Ok(SilenceRow {
+        id: r.get(0)?,
+        lesson: r.get(1)?,
+        probe: r.get(2)?,
+        tag: r.get(3)?,
+        host: r.get(4)?,
+        reason: r.get(5)?,
+        created_by: r.get(6)?,
+        created: r.get(7)?,
+        expires: r.get(8)?,
+        removed: r.get(9)?,
+    })
 }
 
 fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
@@ -493,6 +618,8 @@ impl Batch<'_> {
         Ok(())
     }
 
+    /// Records a transition; `muted` says why no notification went out (silence, shadow mode,
+    /// a failing parent), if so.
     #[allow(clippy::too_many_arguments)]
     pub fn transition(
         &self,
@@ -503,9 +630,21 @@ impl Batch<'_> {
         health: &str,
         summary: &str,
         incident: Option<i64>,
+        muted: Option<&str>,
     ) -> Result<i64, StoreError> {
-        self.tx.execute("INSERT INTO transitions (probe, lesson, ts, kind, health, summary, incident) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", rusqlite::params![probe, lesson, ts, kind, health, summary, incident])?;
+        self.tx.execute(
+            "INSERT INTO transitions (probe, lesson, ts, kind, health, summary, incident, muted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            rusqlite::params![probe, lesson, ts, kind, health, summary, incident, muted],
+        )?;
         Ok(self.tx.last_insert_rowid())
+    }
+
+    pub fn silences_active(&self, now_ms: i64) -> Result<Vec<SilenceRow>, StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT id, lesson, probe, tag, host, reason, created_by, created, expires, removed FROM silences WHERE removed IS NULL AND expires > ?1",
+        )?;
+        let rows = st.query_map([now_ms], silence_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Queues one notification; a duplicate key is ignored (idempotent).
