@@ -27,7 +27,10 @@ kind = "desktop"
 app_name = "ledgerd"
 "#;
 
-    async fn send(&self, _cx: &SendCx<'_>, alert: &Alert) -> Result<String, SendError> {
+    async fn send(&self, _cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
+        let Some(alert) = alerts.first() else {
+            return Ok("nothing to send".into());
+        };
         let mut n = notify_rust::Notification::new();
         let timeout = self.timeout_ms.unwrap_or(
             if alert.health == crate::probe::Health::Critical && alert.event == Event::Firing {
@@ -37,8 +40,8 @@ app_name = "ledgerd"
             },
         );
         n.appname(&self.app_name)
-            .summary(&render::title(alert))
-            .body(&plain(&render::body(alert)))
+            .summary(&render::group_title(alerts))
+            .body(&plain(&render::group_body(alerts)))
             .timeout(if timeout == 0 {
                 notify_rust::Timeout::Never
             } else {

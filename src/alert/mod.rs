@@ -25,6 +25,12 @@ pub enum Event {
     Firing,
     Resolved,
     Reminder,
+    /// Someone acknowledged the incident (`Alert::ack` says who and when).
+    Acknowledged,
+    /// A line of the daily digest of open violations.
+    Digest,
+    /// The storm cap held messages back; `summary` says how many and which lessons (lesson 5).
+    Overflow,
     Test,
 }
 
@@ -34,6 +40,9 @@ impl Event {
             Event::Firing => "firing",
             Event::Resolved => "resolved",
             Event::Reminder => "reminder",
+            Event::Acknowledged => "acknowledged",
+            Event::Digest => "digest",
+            Event::Overflow => "overflow",
             Event::Test => "test",
         }
     }
@@ -67,6 +76,20 @@ pub struct Alert {
     pub url: String,
     /// Incident number in the store (0 for test alerts).
     pub incident: i64,
+    /// Who acknowledged the incident, when an acknowledgement exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ack: Option<Ack>,
+    /// Children whose alerts this alert's failure suppresses (`depends_on`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub suppressed: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ack {
+    pub by: String,
+    pub at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A delivery problem. `retryable` ones go back to the outbox with backoff.
@@ -145,11 +168,12 @@ pub trait Channel: DeserializeOwned + Debug + Send + Sync + 'static {
     fn validate(&self) -> Vec<Invalid> {
         Vec::new()
     }
-    /// Delivers one alert; `Ok` carries a short description of the receiver's answer.
+    /// Delivers one message: a single alert, or several grouped (`group_wait`, digests).
+    /// `alerts` is never empty. `Ok` carries a short description of the receiver's answer.
     fn send(
         &self,
         cx: &SendCx<'_>,
-        alert: &Alert,
+        alerts: &[Alert],
     ) -> impl Future<Output = Result<String, SendError>> + Send;
 }
 
@@ -205,9 +229,12 @@ macro_rules! channel_kinds {
                 }
             }
 
-            pub async fn send(&self, cx: &SendCx<'_>, alert: &Alert) -> Result<String, SendError> {
+            pub async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
+                if alerts.is_empty() {
+                    return Ok("nothing to send".into());
+                }
                 match self {
-                    $(AnyChannel::$ty(c) => c.send(cx, alert).await,)*
+                    $(AnyChannel::$ty(c) => c.send(cx, alerts).await,)*
                 }
             }
         }

@@ -68,7 +68,7 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
             timeout: Duration::from_secs(10),
             idempotency_key: &row.key,
         };
-        let result = ch.channel.send(&cx, &alert).await;
+        let result = ch.channel.send(&cx, std::slice::from_ref(&alert)).await;
         let now = chrono::Utc::now().timestamp_millis();
         let written = match result {
             Ok(receipt) => {

@@ -11,6 +11,9 @@ pub fn title(a: &Alert) -> String {
         Event::Firing => "",
         Event::Resolved => "RESOLVED ",
         Event::Reminder => "STILL FAILING ",
+        Event::Acknowledged => "ACK ",
+        Event::Digest => "OPEN ",
+        Event::Overflow => "HELD BACK ",
         Event::Test => "TEST ",
     };
     format!(
@@ -44,6 +47,23 @@ pub fn body(a: &Alert) -> String {
             out.push_str(&format!("  - {}: {}\n", e.key, e.value));
         }
     }
+    if let Some(ack) = &a.ack {
+        out.push_str(&format!(
+            "Acknowledged by {} at {}{}\n",
+            ack.by,
+            ack.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            ack.note
+                .as_ref()
+                .map(|n| format!(": {n}"))
+                .unwrap_or_default()
+        ));
+    }
+    if !a.suppressed.is_empty() {
+        out.push_str(&format!(
+            "Suppressed while this fails: {}\n",
+            a.suppressed.join(", ")
+        ));
+    }
     let since_word = if a.event == Event::Resolved {
         "Failing since"
     } else {
@@ -60,6 +80,42 @@ pub fn body(a: &Alert) -> String {
     out.push_str(&format!("Fix (ledger): {}\n", a.fix));
     out.push_str(&format!("Dashboard: {}", a.url));
     out
+}
+
+/// Title of a message carrying one or more alerts.
+pub fn group_title(alerts: &[Alert]) -> String {
+    match alerts {
+        [] => String::new(),
+        [a] => title(a),
+        [first, ..] => {
+            let mut lessons: Vec<String> =
+                alerts.iter().map(|a| format!("L{}", a.lesson)).collect();
+            lessons.dedup();
+            let what = match first.event {
+                Event::Digest => "open violations",
+                Event::Resolved if alerts.iter().all(|a| a.event == Event::Resolved) => "resolved",
+                _ => "alerts",
+            };
+            format!(
+                "{} {what} on {}: {}",
+                alerts.len(),
+                first.host,
+                lessons.join(", ")
+            )
+        }
+    }
+}
+
+/// Body of a message carrying one or more alerts: each alert's title and body in turn.
+pub fn group_body(alerts: &[Alert]) -> String {
+    match alerts {
+        [a] => body(a),
+        _ => alerts
+            .iter()
+            .map(|a| format!("{}\n{}", title(a), body(a)))
+            .collect::<Vec<_>>()
+            .join("\n\n"),
+    }
 }
 
 #[cfg(test)]
@@ -90,6 +146,8 @@ mod tests {
             at: chrono::DateTime::from_timestamp(60, 0).unwrap(),
             url: "http://127.0.0.1:9477/probe/agent-crontab".into(),
             incident: 1,
+            ack: None,
+            suppressed: Vec::new(),
         };
         assert_eq!(
             title(&a),

@@ -38,12 +38,20 @@ headers = { Authorization = "Bearer ${LEDGERD_WEBHOOK_TOKEN:-dev}" }
         }
     }
 
-    async fn send(&self, cx: &SendCx<'_>, alert: &Alert) -> Result<String, SendError> {
-        let mut payload = serde_json::to_value(alert)
-            .map_err(|e| SendError::permanent(format!("encoding alert: {e}")))?;
+    async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
+        // One alert: its fields at the top level. Always: `alerts` (all of them), `title`, `text`.
+        let mut payload = match alerts {
+            [one] => serde_json::to_value(one),
+            _ => Ok(serde_json::json!({ "group": true, "count": alerts.len() })),
+        }
+        .map_err(|e| SendError::permanent(format!("encoding alert: {e}")))?;
         if let Some(obj) = payload.as_object_mut() {
-            obj.insert("title".into(), render::title(alert).into());
-            obj.insert("text".into(), render::body(alert).into());
+            obj.insert(
+                "alerts".into(),
+                serde_json::to_value(alerts).unwrap_or_default(),
+            );
+            obj.insert("title".into(), render::group_title(alerts).into());
+            obj.insert("text".into(), render::group_body(alerts).into());
             obj.insert("idempotency_key".into(), cx.idempotency_key.into());
         }
         let mut req = cx

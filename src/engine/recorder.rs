@@ -281,5 +281,7 @@ pub fn build_alert(
         at,
         url: format!("{}/probe/{}", config.daemon.dashboard_url, p.id),
         incident,
+        ack: None,
+        suppressed: Vec::new(),
     }
 }
