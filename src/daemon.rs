@@ -170,7 +170,10 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
     tracing::info!("shutting down: flushing observations");
     drop(obs_tx);
     let _ = tokio::task::spawn_blocking(move || rec_handle.join()).await;
-    // one last delivery pass for what the final batch queued
+    // stop the outbox worker first (it finishes the send in progress), then one last delivery
+    // pass for what the final batch queued: never two senders on one outbox
+    cancel_all.cancel();
+    let _ = outbox_task.await;
     if let Ok(store) = Store::open(&state_dir).map(std::sync::Mutex::new) {
         let cfg = config_rx.borrow().clone();
         let _ = tokio::time::timeout(
@@ -179,8 +182,6 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
         )
         .await;
     }
-    cancel_all.cancel();
-    let _ = outbox_task.await;
     let _ = web_task.await;
     tracing::info!("stopped");
     Ok(())

@@ -38,7 +38,11 @@ pub fn expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String
         match (lookup(name), default) {
             (Some(v), _) if !v.is_empty() || default.is_none() => out.push_str(&v),
             (_, Some(d)) => out.push_str(d),
-            (None, None) => return Err(format!("environment variable '{name}' is not set")),
+            (None, None) => {
+                return Err(format!(
+                    "variable '{name}' is not set (not in [vars], the include's vars or the environment)"
+                ));
+            }
             (Some(v), None) => out.push_str(&v),
         }
         rest = &body[end + 1..];

@@ -37,6 +37,8 @@ pub struct Config {
     pub probes: Vec<ProbeConfig>,
     pub channels: Vec<ChannelConfig>,
     pub routes: Vec<Route>,
+    /// Waivers from `[[silence]]`, as store-shaped rows (id 0, negative for config).
+    pub silences: Vec<crate::store::SilenceRow>,
     /// Every file read (main first), for reload watching and `doctor`.
     pub files: Vec<PathBuf>,
     pub warnings: Vec<ConfigWarning>,
@@ -203,6 +205,123 @@ struct Doc {
     table: toml::Table,
     base_dir: PathBuf,
     is_main: bool,
+    /// Prepended to the ids of probes defined here (from `include = [{ prefix = .. }]`).
+    prefix: String,
+}
+
+/// One `include` entry.
+struct Include {
+    key: String,
+    path: String,
+    vars: BTreeMap<String, String>,
+    prefix: String,
+}
+
+fn collect_includes(
+    key: &str,
+    v: Option<&toml::Value>,
+    out: &mut Vec<Include>,
+    errors: &mut Vec<(String, String)>,
+) {
+    let Some(v) = v else { return };
+    let Some(items) = v.as_array() else {
+        errors.push((
+            key.to_string(),
+            "expected an array of file paths or { path, vars, prefix } tables".into(),
+        ));
+        return;
+    };
+    for (i, item) in items.iter().enumerate() {
+        let k = format!("{key}[{i}]");
+        match item {
+            toml::Value::String(s) => out.push(Include {
+                key: k,
+                path: s.clone(),
+                vars: BTreeMap::new(),
+                prefix: String::new(),
+            }),
+            toml::Value::Table(t) => {
+                let mut ok = true;
+                for extra in t
+                    .keys()
+                    .filter(|x| !["path", "vars", "prefix"].contains(&x.as_str()))
+                {
+                    errors.push((
+                        format!("{k}.{extra}"),
+                        format!(
+                            "unknown field `{extra}`, expected one of `path`, `vars`, `prefix`"
+                        ),
+                    ));
+                    ok = false;
+                }
+                let path = match t.get("path").and_then(|p| p.as_str()) {
+                    Some(p) => p.to_string(),
+                    None => {
+                        errors.push((k.clone(), "missing `path`".into()));
+                        continue;
+                    }
+                };
+                let prefix = match t.get("prefix") {
+                    None => String::new(),
+                    Some(toml::Value::String(p))
+                        if p.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') =>
+                    {
+                        p.clone()
+                    }
+                    Some(_) => {
+                        errors.push((
+                            format!("{k}.prefix"),
+                            "expected a string of letters, digits, '_' and '-'".into(),
+                        ));
+                        ok = false;
+                        String::new()
+                    }
+                };
+                let mut vars = BTreeMap::new();
+                match t.get("vars") {
+                    None => {}
+                    Some(toml::Value::Table(vt)) => {
+                        for (name, val) in vt {
+                            match val {
+                                toml::Value::String(s) => {
+                                    vars.insert(name.clone(), s.clone());
+                                }
+                                toml::Value::Integer(_)
+                                | toml::Value::Float(_)
+                                | toml::Value::Boolean(_) => {
+                                    vars.insert(name.clone(), val.to_string());
+                                }
+                                _ => {
+                                    errors.push((
+                                        format!("{k}.vars.{name}"),
+                                        "expected a string, number or boolean".into(),
+                                    ));
+                                    ok = false;
+                                }
+                            }
+                        }
+                    }
+                    Some(_) => {
+                        errors.push((format!("{k}.vars"), "expected a table of variables".into()));
+                        ok = false;
+                    }
+                }
+                if ok {
+                    out.push(Include {
+                        key: k,
+                        path,
+                        vars,
+                        prefix,
+                    });
+                }
+            }
+            _ => errors.push((
+                k,
+                "expected a file path or a { path, vars, prefix } table".into(),
+            )),
+        }
+    }
 }
 
 struct Loader<'e> {
@@ -210,7 +329,7 @@ struct Loader<'e> {
     errors: Vec<ConfigError>,
     warnings: Vec<ConfigWarning>,
     docs: Vec<Doc>,
-    seen: BTreeSet<PathBuf>,
+    seen: BTreeSet<(PathBuf, String)>,
 }
 
 impl<'e> Loader<'e> {
@@ -241,7 +360,7 @@ impl<'e> Loader<'e> {
             },
         };
         let mut stack = Vec::new();
-        self.parse_doc(path, src, true, &mut stack);
+        self.parse_doc(path, src, true, &mut stack, BTreeMap::new(), String::new());
         if self.docs.is_empty() {
             return Err(ConfigErrors(self.errors));
         }
@@ -266,8 +385,18 @@ impl<'e> Loader<'e> {
         }
     }
 
-    /// Parses one file and, depth first, its includes.
-    fn parse_doc(&mut self, file: &Path, src: String, is_main: bool, stack: &mut Vec<PathBuf>) {
+    /// Parses one file and, depth first, its includes. `vars` are the variables in force for this
+    /// file (its include's `vars` over the main file's `[vars]`), looked up before the
+    /// environment; `prefix` is prepended to the ids of the probes it defines.
+    fn parse_doc(
+        &mut self,
+        file: &Path,
+        src: String,
+        is_main: bool,
+        stack: &mut Vec<PathBuf>,
+        mut vars: BTreeMap<String, String>,
+        prefix: String,
+    ) {
         let mut table = match toml::from_str::<toml::Table>(&src) {
             Ok(t) => t,
             Err(e) => {
@@ -289,8 +418,38 @@ impl<'e> Loader<'e> {
             }
         };
         let mut env_errors = Vec::new();
-        for (k, v) in table.iter_mut() {
-            env::expand_tree(v, k, self.env, &mut env_errors);
+        // the main file's [vars] apply everywhere; their values may use ${ENV}
+        if is_main && let Some(v) = table.get_mut("vars") {
+            env::expand_tree(v, "vars", self.env, &mut env_errors);
+            match v.as_table() {
+                Some(t) => {
+                    for (k, val) in t {
+                        match val {
+                            toml::Value::String(s) => {
+                                vars.insert(k.clone(), s.clone());
+                            }
+                            toml::Value::Integer(_)
+                            | toml::Value::Float(_)
+                            | toml::Value::Boolean(_) => {
+                                vars.insert(k.clone(), val.to_string());
+                            }
+                            _ => env_errors.push((
+                                format!("vars.{k}"),
+                                "expected a string, number or boolean".into(),
+                            )),
+                        }
+                    }
+                }
+                None => env_errors.push(("vars".into(), "expected a table of variables".into())),
+            }
+        }
+        {
+            let lookup = |name: &str| vars.get(name).cloned().or_else(|| (self.env)(name));
+            for (k, v) in table.iter_mut() {
+                if k != "vars" {
+                    env::expand_tree(v, k, &lookup, &mut env_errors);
+                }
+            }
         }
         let base_dir =
             if file.starts_with("<embedded>") || file.to_string_lossy().starts_with("builtin:") {
@@ -310,27 +469,23 @@ impl<'e> Loader<'e> {
                 sink.err(k, m);
             }
         }
-        // includes: top-level `include` and, in the main file, `daemon.include`
-        let mut includes: Vec<(String, String)> = Vec::new();
-        let mut collect = |key: &str,
-                           v: Option<&toml::Value>,
-                           errors: &mut Vec<(String, String)>| match v {
-            None => {}
-            Some(toml::Value::Array(a)) => {
-                for (i, item) in a.iter().enumerate() {
-                    match item.as_str() {
-                        Some(s) => includes.push((format!("{key}[{i}]"), s.to_string())),
-                        None => errors
-                            .push((format!("{key}[{i}]"), "expected a file path string".into())),
-                    }
-                }
-            }
-            Some(_) => errors.push((key.to_string(), "expected an array of file paths".into())),
-        };
+        // includes: top-level `include` and, in the main file, `daemon.include`; each entry is a
+        // path or { path, vars, prefix }
+        let mut includes: Vec<Include> = Vec::new();
         let mut inc_errors = Vec::new();
-        collect("include", table.get("include"), &mut inc_errors);
+        collect_includes(
+            "include",
+            table.get("include"),
+            &mut includes,
+            &mut inc_errors,
+        );
         if let Some(toml::Value::Table(d)) = table.get("daemon") {
-            collect("daemon.include", d.get("include"), &mut inc_errors);
+            collect_includes(
+                "daemon.include",
+                d.get("include"),
+                &mut includes,
+                &mut inc_errors,
+            );
         }
         {
             let mut sink = Sink {
@@ -343,7 +498,7 @@ impl<'e> Loader<'e> {
             }
         }
         let canonical = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
-        self.seen.insert(canonical.clone());
+        self.seen.insert((canonical.clone(), prefix.clone()));
         stack.push(canonical);
         let doc_index = self.docs.len();
         self.docs.push(Doc {
@@ -352,9 +507,11 @@ impl<'e> Loader<'e> {
             table,
             base_dir: base_dir.clone(),
             is_main,
+            prefix: prefix.clone(),
         });
-        for (key, target) in includes {
-            let (path, text) = if let Some(name) = target.strip_prefix("builtin:") {
+        for inc in includes {
+            let key = inc.key.clone();
+            let (path, text) = if let Some(name) = inc.path.strip_prefix("builtin:") {
                 match BUILTIN_PACKS.iter().find(|(n, _)| *n == name) {
                     Some((_, text)) => (
                         PathBuf::from(format!("builtin:{name}")),
@@ -369,7 +526,8 @@ impl<'e> Loader<'e> {
                             doc_index,
                             &key,
                             format!(
-                                "no embedded pack '{target}' (expected one of {})",
+                                "no embedded pack '{}' (expected one of {})",
+                                inc.path,
                                 names.join(", ")
                             ),
                         );
@@ -377,7 +535,7 @@ impl<'e> Loader<'e> {
                     }
                 }
             } else {
-                let p = crate::probe::resolve_path(&base_dir, Path::new(&target));
+                let p = crate::probe::resolve_path(&base_dir, Path::new(&inc.path));
                 let text = read_text(&p);
                 (p, text)
             };
@@ -395,11 +553,21 @@ impl<'e> Loader<'e> {
                 );
                 continue;
             }
-            if self.seen.contains(&canonical) {
-                continue; // a diamond include: already loaded once
+            let child_prefix = format!("{prefix}{}", inc.prefix);
+            if self
+                .seen
+                .contains(&(canonical.clone(), child_prefix.clone()))
+            {
+                if inc.vars.is_empty() {
+                    continue; // a diamond include: already loaded once
+                }
+                self.doc_err(doc_index, &format!("{key}.prefix"), "this file is already included with the same prefix: give each copy its own `prefix`".into());
+                continue;
             }
+            let mut child_vars = vars.clone();
+            child_vars.extend(inc.vars);
             match text {
-                Ok(text) => self.parse_doc(&path, text, false, stack),
+                Ok(text) => self.parse_doc(&path, text, false, stack, child_vars, child_prefix),
                 Err((msg, _)) => self.doc_err(
                     doc_index,
                     &key,
@@ -501,9 +669,11 @@ impl<'e> Loader<'e> {
                 errors: &mut errors,
             };
             let allowed: &[&str] = if doc.is_main {
-                &["daemon", "include", "lesson", "probe", "channel", "route"]
+                &[
+                    "daemon", "vars", "include", "lesson", "probe", "channel", "route", "silence",
+                ]
             } else {
-                &["include", "lesson", "probe", "channel", "route"]
+                &["include", "lesson", "probe", "channel", "route", "silence"]
             };
             for key in doc.table.keys() {
                 if !allowed.contains(&key.as_str()) {
@@ -536,9 +706,10 @@ impl<'e> Loader<'e> {
                 match v.as_table() {
                     None => sink.err("probe", "expected [probe.<id>] tables"),
                     Some(t) => {
-                        for (id, body) in t {
-                            let key = format!("probe.{id}");
-                            if let Some(prev) = probe_files.get(id) {
+                        for (file_id, body) in t {
+                            let key = format!("probe.{file_id}");
+                            let id = format!("{}{file_id}", doc.prefix);
+                            if let Some(prev) = probe_files.get(&id) {
                                 sink.err(
                                     &key,
                                     format!(
@@ -549,7 +720,13 @@ impl<'e> Loader<'e> {
                                 continue;
                             }
                             probe_files.insert(id.clone(), doc.file.clone());
-                            if let Some(p) = build_probe(id, body, doc, &catalog, &mut sink) {
+                            if let Some(mut p) =
+                                build_probe(file_id, body, doc, &catalog, &mut sink)
+                            {
+                                p.id = id;
+                                for d in &mut p.depends_on {
+                                    *d = format!("{}{d}", doc.prefix);
+                                }
                                 probes.push(p);
                             }
                         }
@@ -585,6 +762,85 @@ impl<'e> Loader<'e> {
                         }
                     }
                 }
+            }
+        }
+
+        // waivers
+        let mut silences = Vec::new();
+        for doc in docs.iter() {
+            let mut sink = Sink {
+                file: &doc.file,
+                src: Some(&doc.src),
+                errors: &mut errors,
+            };
+            let Some(v) = doc.table.get("silence") else {
+                continue;
+            };
+            let Some(items) = v.as_array() else {
+                sink.err("silence", "expected [[silence]] tables");
+                continue;
+            };
+            for (i, item) in items.iter().enumerate() {
+                let key = format!("silence[{i}]");
+                let r: RawSilence = match deserialize(item.clone()) {
+                    Ok(r) => r,
+                    Err((k, m)) => {
+                        sink.err(join(&key, &k), m);
+                        continue;
+                    }
+                };
+                if r.lesson.is_none() && r.probe.is_none() && r.tag.is_none() && r.host.is_none() {
+                    sink.err(
+                        &key,
+                        "a silence needs a lesson, probe, tag or host to match",
+                    );
+                    continue;
+                }
+                if let Some(n) = r.lesson
+                    && catalog.get(n).is_none()
+                {
+                    sink.err(
+                        format!("{key}.lesson"),
+                        format!("lesson {n} is not in the catalog"),
+                    );
+                    continue;
+                }
+                if r.reason.trim().is_empty() {
+                    sink.err(
+                        format!("{key}.reason"),
+                        "say why the alerts may be silenced",
+                    );
+                    continue;
+                }
+                let Some(expires) = datetime_ms(&r.expires) else {
+                    sink.err(
+                        format!("{key}.expires"),
+                        format!(
+                            "expected a date (2026-12-15) or date-time with offset, got {}",
+                            r.expires
+                        ),
+                    );
+                    continue;
+                };
+                if expires <= chrono::Utc::now().timestamp_millis() {
+                    self.warnings.push(ConfigWarning {
+                        file: doc.file.clone(),
+                        key: key.clone(),
+                        message: format!("expired on {}: no longer silences anything", r.expires),
+                    });
+                }
+                silences.push(crate::store::SilenceRow {
+                    id: -(silences.len() as i64) - 1,
+                    lesson: r.lesson,
+                    probe: r.probe.map(|p| format!("{}{p}", doc.prefix)),
+                    tag: r.tag,
+                    host: r.host,
+                    reason: r.reason,
+                    created_by: r.by.unwrap_or_else(|| "config".into()),
+                    created: 0,
+                    expires,
+                    removed: None,
+                });
             }
         }
 
@@ -745,11 +1001,22 @@ impl<'e> Loader<'e> {
             probes,
             channels,
             routes,
+            silences,
             files: docs.iter().map(|d| d.file.clone()).collect(),
             warnings: std::mem::take(&mut self.warnings),
             origin: main_path.to_path_buf(),
         })
     }
+}
+
+/// A TOML date or offset date-time as unix milliseconds (dates at 00:00 UTC).
+fn datetime_ms(d: &toml::value::Datetime) -> Option<i64> {
+    let text = d.to_string();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(&text) {
+        return Some(t.timestamp_millis());
+    }
+    let date = chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok()?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis())
 }
 
 fn list_or_none(ids: &BTreeSet<String>) -> String {

@@ -126,3 +126,19 @@ pub struct RawLesson {
     pub audience: String,
     pub owner: Option<String>,
 }
+
+/// `[[silence]]`: a waiver with a reason and an expiry (InSpec-style). Alerts it covers are
+/// still recorded, not sent; once expired it lets alerts through again.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSilence {
+    pub lesson: Option<u32>,
+    pub probe: Option<String>,
+    pub tag: Option<String>,
+    pub host: Option<String>,
+    pub reason: String,
+    /// RFC 3339 date ("2026-12-15") or date-time; required: a waiver without an end is a hole.
+    pub expires: toml::value::Datetime,
+    /// Who granted it. Default "config".
+    pub by: Option<String>,
+}

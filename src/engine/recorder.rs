@@ -71,7 +71,8 @@ impl Recorder {
         let mut out = BatchOutcome::default();
         let mut logs: Vec<(Transition, Alert, bool)> = Vec::new();
         let tx = self.store.batch()?;
-        let silences = tx.silences_active(chrono::Utc::now().timestamp_millis())?;
+        let mut silences = tx.silences_active(chrono::Utc::now().timestamp_millis())?;
+        silences.extend(config.silences.iter().cloned());
         for r in batch {
             let Some(&idx) = self.index.get(&r.probe) else {
                 continue;
