@@ -25,44 +25,53 @@ argv = ["sh", "-c", "if [ -e '{}' ]; then echo 'data: []'; exit 1; fi; echo ok"]
 #[test]
 fn fires_resolves_and_does_not_repeat_across_restart() {
     let tmp = tempfile::tempdir().unwrap();
-    let rx = Receiver::start();
-    let flag = tmp.path().join("broken");
-    std::fs::write(&flag, "").unwrap();
+    let hook = Receiver::start();
+    let vendor = Receiver::start();
+    vendor.set_reply("application/json", r#"{"ok":true,"data":[]}"#);
     let cfg = write_config(
         tmp.path(),
         &format!(
-            "{}\n[channel.hook]\nkind = \"webhook\"\nurl = \"{}\"\n",
-            flag_probe(&flag),
-            rx.url("/hook")
+            r#"[probe.vendor_api]
+kind = "http"
+lesson = 26
+every = "1s"
+fail_after = 2
+resolve_after = 2
+url = "{}"
+expect_json = [{{ path = "$.data", min_len = 1 }}]
+
+[channel.hook]
+kind = "webhook"
+url = "{}"
+"#,
+            vendor.url("/v1/orders"),
+            hook.url("/hook")
         ),
     );
     let mut d = Daemon::start(&cfg, &tmp.path().join("d1.log"));
-    let got = rx.wait_count(1, T);
+    let got = hook.wait_count(1, T);
     let a = &got[0];
     assert_eq!(a["event"], "firing", "{a}");
     assert_eq!(a["lesson"], 26);
     assert_eq!(a["rule"], "HTTP 200 is not proof of correctness");
     assert_eq!(a["probe"], "vendor_api");
+    assert_eq!(a["health"], "critical");
     assert!(
         a["title"]
             .as_str()
             .unwrap()
-            .starts_with("L26 · HTTP 200 is not proof of correctness — command:vendor_api on "),
+            .starts_with("L26 · HTTP 200 is not proof of correctness — http:vendor_api on "),
         "{a}"
     );
+    let text = a["text"].as_str().unwrap();
+    assert!(text.contains("Observed: $.data has 0 items"), "{text}");
     assert!(
-        a["text"]
-            .as_str()
-            .unwrap()
-            .contains("Fix (ledger): Monitor successful semantic calls"),
-        "{a}"
+        text.contains("Fix (ledger): Monitor successful semantic calls"),
+        "{text}"
     );
+    assert!(text.contains("Since: "), "{text}");
     assert!(
-        a["evidence"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["value"].as_str().unwrap_or("").contains("data: []")),
+        a["url"].as_str().unwrap().ends_with("/probe/vendor_api"),
         "{a}"
     );
 
@@ -71,18 +80,18 @@ fn fires_resolves_and_does_not_repeat_across_restart() {
     let obs_before = count_observations(tmp.path());
     let mut d = Daemon::start(&cfg, &tmp.path().join("d2.log"));
     wait_for("new observations after restart", T, || {
-        (count_observations(tmp.path()) >= obs_before + 2).then_some(())
+        (count_observations(tmp.path()) >= obs_before + 3).then_some(())
     });
     assert_eq!(
-        rx.received().len(),
+        hook.received().len(),
         1,
         "a restart must not repeat the firing alert: {:#?}",
-        rx.received()
+        hook.received()
     );
 
-    // fix the fixture: resolved
-    std::fs::remove_file(&flag).unwrap();
-    let got = rx.wait_count(2, T);
+    // the vendor answers with real data again: resolved after resolve_after successes
+    vendor.set_reply("application/json", r#"{"ok":true,"data":[{"id":7}]}"#);
+    let got = hook.wait_count(2, T);
     assert_eq!(got[1]["event"], "resolved", "{}", got[1]);
     assert_eq!(got[1]["lesson"], 26);
     assert!(
@@ -93,6 +102,7 @@ fn fires_resolves_and_does_not_repeat_across_restart() {
     );
     assert_eq!(d.stop(), Some(0));
     assert!(d.log().contains("stopped"), "{}", d.log());
+    assert_eq!(hook.received().len(), 2, "{:#?}", hook.received());
 }
 
 fn count_observations(dir: &std::path::Path) -> i64 {
