@@ -2,49 +2,62 @@
 //! functions of config and alert; they never send.
 
 use crate::config::{Config, DEFAULT_FAIL_AFTER, DEFAULT_RESOLVE_AFTER, ProbeConfig, Route};
+use crate::engine::state::{DEFAULT_FLAP_FAILURES, DEFAULT_FLAP_WINDOW, Thresholds};
 use crate::probe::Health;
 
-/// The routes that match a probe at a health.
-pub fn matching<'c>(
-    config: &'c Config,
-    probe: &ProbeConfig,
-    health: Health,
-) -> impl Iterator<Item = &'c Route> {
+/// Unknown ("could not look") routes like degraded: worth a warning, not a page.
+fn routing_rank(h: Health) -> u8 {
+    match h {
+        Health::Unknown => Health::Degraded.rank(),
+        h => h.rank(),
+    }
+}
+
+/// Whether a route's matchers (lessons, classes, probes, tags) select a probe; health aside.
+fn selects(config: &Config, r: &Route, probe: &ProbeConfig) -> bool {
     let class = config
         .catalog
         .get(probe.primary_lesson().0)
-        .map(|l| l.class.clone())
-        .unwrap_or_default();
-    let tags = probe.tags.clone();
-    let lessons = probe.lessons.clone();
-    let id = probe.id.clone();
-    config.routes.iter().filter(move |r| {
-        (r.lessons.is_empty() || r.lessons.iter().any(|l| lessons.contains(l)))
-            && (r.classes.is_empty() || r.classes.contains(&class))
-            && (r.probes.is_empty() || r.probes.contains(&id))
-            && (r.tags.is_empty() || r.tags.iter().any(|t| tags.contains(t)))
-            && (health == Health::Ok
-                || health.rank() >= r.min_health.rank()
-                || health == Health::Unknown)
-    })
+        .map(|l| l.class.as_str())
+        .unwrap_or("");
+    (r.lessons.is_empty() || r.lessons.iter().any(|l| probe.lessons.contains(l)))
+        && (r.classes.is_empty() || r.classes.iter().any(|c| c == class))
+        && (r.probes.is_empty() || r.probes.contains(&probe.id))
+        && (r.tags.is_empty() || r.tags.iter().any(|t| probe.tags.contains(t)))
 }
 
-/// Channel ids an alert at `health` for `probe` goes to. With no routes configured, every
-/// channel gets every alert (respecting each channel's `min_health`).
-pub fn channels_for(
-    config: &Config,
-    probe: &ProbeConfig,
-    health: Health,
-    resolved: bool,
-) -> Vec<String> {
+/// The routes that take an alert of `probe` at `health`: the matching non-default routes, or
+/// when none matches, the default routes.
+pub fn matching<'c>(config: &'c Config, probe: &ProbeConfig, health: Health) -> Vec<&'c Route> {
+    let rank = routing_rank(health);
+    let fits = |r: &&Route| {
+        selects(config, r, probe) && rank >= r.min_health.rank() && rank <= r.max_health.rank()
+    };
+    let specific: Vec<&Route> = config
+        .routes
+        .iter()
+        .filter(|r| !r.default)
+        .filter(fits)
+        .collect();
+    if !specific.is_empty() {
+        return specific;
+    }
+    config
+        .routes
+        .iter()
+        .filter(|r| r.default)
+        .filter(fits)
+        .collect()
+}
+
+/// Channel ids a firing, escalation or reminder at `health` goes to. With no routes configured,
+/// every channel gets every alert. Each channel's own `min_health` applies last.
+pub fn channels_for(config: &Config, probe: &ProbeConfig, health: Health) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     if config.routes.is_empty() {
         out.extend(config.channels.iter().map(|c| c.id.clone()));
     } else {
         for r in matching(config, probe, health) {
-            if resolved && !r.send_resolved {
-                continue;
-            }
             for c in &r.to {
                 if !out.contains(c) {
                     out.push(c.clone());
@@ -52,32 +65,55 @@ pub fn channels_for(
             }
         }
     }
+    let rank = routing_rank(health);
     out.retain(|id| {
-        config.channels.iter().any(|c| {
-            &c.id == id
-                && (resolved || health == Health::Unknown || health.rank() >= c.min_health.rank())
-        })
+        config
+            .channels
+            .iter()
+            .any(|c| &c.id == id && rank >= c.min_health.rank())
     });
     out
 }
 
-/// Thresholds: the probe's own, else the first matching route's, else the defaults.
-pub fn thresholds(config: &Config, probe: &ProbeConfig) -> (u32, u32) {
-    let first = matching(config, probe, Health::Critical).next();
-    let fail = probe
-        .fail_after
-        .or(first.and_then(|r| r.fail_after))
-        .unwrap_or(DEFAULT_FAIL_AFTER);
-    let resolve = probe
-        .resolve_after
-        .or(first.and_then(|r| r.resolve_after))
-        .unwrap_or(DEFAULT_RESOLVE_AFTER);
-    (fail, resolve)
+/// Of the channels that were told about an incident, those that want to hear it resolved:
+/// a channel is dropped when every route that sends `probe` to it says `send_resolved = false`.
+pub fn resolved_channels(config: &Config, probe: &ProbeConfig, notified: &[String]) -> Vec<String> {
+    notified
+        .iter()
+        .filter(|ch| config.channels.iter().any(|c| &c.id == *ch))
+        .filter(|ch| {
+            let routes: Vec<&Route> = config
+                .routes
+                .iter()
+                .filter(|r| r.to.contains(ch) && selects(config, r, probe))
+                .collect();
+            routes.is_empty() || routes.iter().any(|r| r.send_resolved)
+        })
+        .cloned()
+        .collect()
 }
 
-/// The reminder interval for a probe, if any route sets one.
-pub fn remind_every(config: &Config, probe: &ProbeConfig) -> Option<std::time::Duration> {
-    matching(config, probe, Health::Critical)
-        .filter_map(|r| r.remind_every)
-        .min()
+/// Thresholds: the probe's own, else the first matching route's, else the defaults.
+pub fn thresholds(config: &Config, probe: &ProbeConfig) -> Thresholds {
+    let routes = matching(config, probe, Health::Critical);
+    let first = routes.first();
+    Thresholds {
+        fail_after: probe
+            .fail_after
+            .or(first.and_then(|r| r.fail_after))
+            .unwrap_or(DEFAULT_FAIL_AFTER),
+        resolve_after: probe
+            .resolve_after
+            .or(first.and_then(|r| r.resolve_after))
+            .unwrap_or(DEFAULT_RESOLVE_AFTER),
+        remind_every: routes.iter().filter_map(|r| r.remind_every).min(),
+        flap_failures: probe
+            .flap_failures
+            .or(first.and_then(|r| r.flap_failures))
+            .unwrap_or(DEFAULT_FLAP_FAILURES),
+        flap_window: probe
+            .flap_window
+            .or(first.and_then(|r| r.flap_window))
+            .unwrap_or(DEFAULT_FLAP_WINDOW),
+    }
 }

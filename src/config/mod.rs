@@ -87,6 +87,8 @@ pub struct ProbeConfig {
     pub mode: Mode,
     pub fail_after: Option<u32>,
     pub resolve_after: Option<u32>,
+    pub flap_failures: Option<u32>,
+    pub flap_window: Option<u32>,
     pub description: Option<String>,
     pub depends_on: Vec<String>,
     pub probe: AnyProbe,
@@ -135,11 +137,15 @@ pub struct Route {
     pub probes: Vec<String>,
     pub tags: Vec<String>,
     pub min_health: Health,
+    pub max_health: Health,
     pub to: Vec<String>,
     pub fail_after: Option<u32>,
     pub resolve_after: Option<u32>,
+    pub flap_failures: Option<u32>,
+    pub flap_window: Option<u32>,
     pub remind_every: Option<Duration>,
     pub send_resolved: bool,
+    pub default: bool,
 }
 
 /// Default thresholds (Gatus-like): fire after 2 failures, resolve after 2 successes.
@@ -908,17 +914,39 @@ impl<'e> Loader<'e> {
                 });
             check_threshold(r.fail_after, &format!("{key}.fail_after"), &mut sink);
             check_threshold(r.resolve_after, &format!("{key}.resolve_after"), &mut sink);
+            let max_health = match r.max_health.as_deref() {
+                None | Some("critical") => Health::Critical,
+                Some("degraded") => Health::Degraded,
+                Some(other) => {
+                    sink.err(
+                        format!("{key}.max_health"),
+                        format!("unknown health '{other}', expected \"degraded\" or \"critical\""),
+                    );
+                    Health::Critical
+                }
+            };
+            if max_health.rank() < min_health.rank() {
+                sink.err(
+                    format!("{key}.max_health"),
+                    "is below min_health: the route would match nothing",
+                );
+            }
+            check_flap_window(r.flap_window, &format!("{key}.flap_window"), &mut sink);
             routes.push(Route {
                 lessons,
                 classes: r.classes,
                 probes: r.probes,
                 tags: r.tags,
                 min_health,
+                max_health,
                 to: r.to,
                 fail_after: r.fail_after,
                 resolve_after: r.resolve_after,
+                flap_failures: r.flap_failures,
+                flap_window: r.flap_window,
                 remind_every,
                 send_resolved: r.send_resolved.unwrap_or(true),
+                default: r.default,
             });
         }
 
@@ -1058,6 +1086,14 @@ fn read_text(path: &Path) -> Result<String, (String, Option<(usize, usize)>)> {
             Some(error::line_col(&valid, off)),
         )
     })
+}
+
+fn check_flap_window(v: Option<u32>, key: &str, sink: &mut Sink<'_>) {
+    if let Some(w) = v
+        && !(2..=64).contains(&w)
+    {
+        sink.err(key, "must be between 2 and 64 runs");
+    }
 }
 
 fn check_threshold(v: Option<u32>, key: &str, sink: &mut Sink<'_>) {
@@ -1300,6 +1336,7 @@ fn build_probe(
     };
     check_threshold(c.fail_after, &format!("{key}.fail_after"), sink);
     check_threshold(c.resolve_after, &format!("{key}.resolve_after"), sink);
+    check_flap_window(c.flap_window, &format!("{key}.flap_window"), sink);
     let probe = match AnyProbe::parse(&c.kind, toml::Value::Table(kind_t)) {
         None => {
             sink.err(
@@ -1338,6 +1375,8 @@ fn build_probe(
         mode,
         fail_after: c.fail_after,
         resolve_after: c.resolve_after,
+        flap_failures: c.flap_failures,
+        flap_window: c.flap_window,
         description: c.description,
         depends_on: c.depends_on,
         probe,

@@ -46,6 +46,8 @@ pub const PROBE_COMMON_KEYS: &[&str] = &[
     "mode",
     "fail_after",
     "resolve_after",
+    "flap_failures",
+    "flap_window",
     "description",
     "depends_on",
 ];
@@ -77,6 +79,10 @@ pub struct RawProbeCommon {
     pub mode: Option<String>,
     pub fail_after: Option<u32>,
     pub resolve_after: Option<u32>,
+    /// Failures within `flap_window` runs that mark a flipping probe flapping (0 disables).
+    pub flap_failures: Option<u32>,
+    /// Runs looked back over for flapping (at most 64).
+    pub flap_window: Option<u32>,
     pub description: Option<String>,
     #[serde(default)]
     pub depends_on: Vec<String>,
@@ -112,8 +118,15 @@ pub struct RawRoute {
     pub to: Vec<String>,
     pub fail_after: Option<u32>,
     pub resolve_after: Option<u32>,
+    pub flap_failures: Option<u32>,
+    pub flap_window: Option<u32>,
     pub remind_every: Option<String>,
     pub send_resolved: Option<bool>,
+    /// Highest health routed: "degraded" makes a warn-only route, "critical" (default) all.
+    pub max_health: Option<String>,
+    /// A default route takes what no other route matched.
+    #[serde(default)]
+    pub default: bool,
 }
 
 #[derive(Debug, Deserialize)]

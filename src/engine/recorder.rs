@@ -4,7 +4,7 @@
 //! It must not deliver anything: the outbox worker does.
 
 use super::scheduler::Recorded;
-use super::state::{self, ProbeState, Status, Thresholds, Transition};
+use super::state::{self, ProbeState, Status, Transition};
 use crate::alert::{self, Alert, Event};
 use crate::config::{Config, Mode, ProbeConfig};
 use crate::probe::Health;
@@ -69,7 +69,7 @@ impl Recorder {
         let config = self.config.clone();
         let mut new_states: HashMap<String, ProbeState> = HashMap::new();
         let mut out = BatchOutcome::default();
-        let mut logs: Vec<(Transition, Alert, bool)> = Vec::new();
+        let mut logs: Vec<(Transition, Alert, Option<String>)> = Vec::new();
         let tx = self.store.batch()?;
         let mut silences = tx.silences_active(chrono::Utc::now().timestamp_millis())?;
         silences.extend(config.silences.iter().cloned());
@@ -96,32 +96,31 @@ impl Recorder {
                 .or_else(|| self.states.get(&p.id))
                 .cloned()
                 .unwrap_or_default();
-            let (fail_after, resolve_after) = alert::route::thresholds(&config, p);
-            let th = Thresholds {
-                fail_after,
-                resolve_after,
-                remind_every: alert::route::remind_every(&config, p),
-            };
+            let th = alert::route::thresholds(&config, p);
             let (mut s, transition) = state::step(&old, r.obs.health, &th, r.started);
             if let Some(t) = transition {
                 out.transitions += 1;
                 let lesson = p.primary_lesson().0;
                 let health = r.obs.health.as_str();
+                let mut obs = r.obs.clone();
+                if t == Transition::Flapping {
+                    let (failures, _) = s.recent(th.flap_window);
+                    obs.summary = format!(
+                        "flapping ({failures} failures in the last {} runs): {}",
+                        th.flap_window.min(s.runs),
+                        obs.summary
+                    );
+                }
                 let incident = match t {
-                    Transition::Fired => {
-                        let id = tx.open_incident(
-                            &p.id,
-                            lesson,
-                            s.since.unwrap_or(r.started).timestamp_millis(),
-                            health,
-                            &r.obs.summary,
-                        )?;
+                    Transition::Fired | Transition::Flapping => {
+                        let opened = s.since.unwrap_or(r.started).timestamp_millis();
+                        let id = tx.open_incident(&p.id, lesson, opened, health, &obs.summary)?;
                         s.incident = Some(id);
                         Some(id)
                     }
                     Transition::Escalated => {
                         if let Some(id) = s.incident {
-                            tx.update_incident(id, health, &r.obs.summary)?;
+                            tx.update_incident(id, health, &obs.summary)?;
                         }
                         s.incident
                     }
@@ -134,14 +133,20 @@ impl Recorder {
                         old.incident
                     }
                 };
-                let muted = muted_reason(&config, p, &silences, ts, &new_states, &self.states);
+                let mut muted = muted_reason(&config, p, &silences, ts, &new_states, &self.states);
+                if muted.is_none()
+                    && t == Transition::Reminder
+                    && let Some(by) = incident.map(|id| tx.acked_by(id)).transpose()?.flatten()
+                {
+                    muted = Some(format!("acknowledged by {by}"));
+                }
                 let tid = tx.transition(
                     &p.id,
                     lesson,
                     ts,
                     t.as_str(),
                     health,
-                    &r.obs.summary,
+                    &obs.summary,
                     incident,
                     muted.as_deref(),
                 )?;
@@ -150,27 +155,26 @@ impl Recorder {
                 } else {
                     s.since.unwrap_or(r.started)
                 };
-                let a = build_alert(
-                    &config,
-                    p,
-                    &r.obs,
-                    t,
-                    since,
-                    r.started,
-                    incident.unwrap_or(0),
-                );
-                let notify = muted.is_none();
-                if notify {
-                    let resolved = t == Transition::Resolved;
+                let a = build_alert(&config, p, &obs, t, since, r.started, incident.unwrap_or(0));
+                if muted.is_none() {
+                    let channels = if t == Transition::Resolved {
+                        let told = incident
+                            .map(|id| tx.incident_channels(id))
+                            .transpose()?
+                            .unwrap_or_default();
+                        alert::route::resolved_channels(&config, p, &told)
+                    } else {
+                        alert::route::channels_for(&config, p, r.obs.health)
+                    };
                     let payload = serde_json::to_string(&a).unwrap_or_default();
-                    for ch in alert::route::channels_for(&config, p, r.obs.health, resolved) {
+                    for ch in channels {
                         let key = format!("{}:{tid}:{ch}", incident.unwrap_or(0));
                         if tx.enqueue(&key, &ch, &payload, ts)? {
                             out.queued += 1;
                         }
                     }
                 }
-                logs.push((t, a, notify));
+                logs.push((t, a, muted));
             }
             let facts = r.obs.facts.as_ref().map(|f| f.to_string());
             let state_json = serde_json::to_string(&s).unwrap_or_else(|_| "{}".into());
@@ -179,14 +183,15 @@ impl Recorder {
         }
         tx.commit()?;
         self.states.extend(new_states);
-        for (t, a, notified) in logs {
+        for (t, a, muted) in logs {
             let title = alert::render::title(&a);
+            let muted = muted.unwrap_or_default();
             match t {
                 Transition::Resolved => {
-                    tracing::info!(lesson = a.lesson, probe = %a.probe, notified, "{title}")
+                    tracing::info!(lesson = a.lesson, probe = %a.probe, muted = %muted, "{title}")
                 }
                 _ => {
-                    tracing::warn!(lesson = a.lesson, probe = %a.probe, health = %a.health, summary = %a.summary, notified, "{title}")
+                    tracing::warn!(lesson = a.lesson, probe = %a.probe, health = %a.health, summary = %a.summary, muted = %muted, "{title}")
                 }
             }
         }
@@ -256,7 +261,7 @@ pub fn build_alert(
     let lesson = p.primary_lesson().0;
     let l = config.catalog.get(lesson);
     let event = match t {
-        Transition::Fired | Transition::Escalated => Event::Firing,
+        Transition::Fired | Transition::Flapping | Transition::Escalated => Event::Firing,
         Transition::Reminder => Event::Reminder,
         Transition::Resolved => Event::Resolved,
     };
@@ -283,6 +288,11 @@ pub fn build_alert(
         url: format!("{}/probe/{}", config.daemon.dashboard_url, p.id),
         incident,
         ack: None,
-        suppressed: Vec::new(),
+        suppressed: config
+            .probes
+            .iter()
+            .filter(|q| q.depends_on.contains(&p.id))
+            .map(|q| q.id.clone())
+            .collect(),
     }
 }

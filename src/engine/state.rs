@@ -37,6 +37,26 @@ pub struct ProbeState {
     /// Last time a notification went out for the open incident (for reminders).
     pub notified_at: Option<DateTime<Utc>>,
     pub last_run: Option<DateTime<Utc>>,
+    /// The last runs, newest in bit 0; a set bit is a failure.
+    #[serde(default)]
+    pub history: u64,
+    /// Runs recorded in `history` (at most 64).
+    #[serde(default)]
+    pub runs: u32,
+    /// The open incident was opened for flapping (and stays open until the window calms).
+    #[serde(default)]
+    pub flapping: bool,
+}
+
+impl ProbeState {
+    /// Failures and health flips among the last `window` runs.
+    pub fn recent(&self, window: u32) -> (u32, u32) {
+        let w = window.clamp(1, 63).min(self.runs.max(1));
+        let mask = if w >= 64 { u64::MAX } else { (1u64 << w) - 1 };
+        let failures = (self.history & mask).count_ones();
+        let flips = ((self.history ^ (self.history >> 1)) & (mask >> 1)).count_ones();
+        (failures, flips)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,13 +64,24 @@ pub struct Thresholds {
     pub fail_after: u32,
     pub resolve_after: u32,
     pub remind_every: Option<Duration>,
+    /// Monit's rule: `flap_failures` failures within the last `flap_window` runs, with the
+    /// health flipping back and forth, mark the probe flapping (0 disables).
+    pub flap_failures: u32,
+    pub flap_window: u32,
 }
+
+/// Defaults: 4 failures within 10 runs is flapping.
+pub const DEFAULT_FLAP_FAILURES: u32 = 4;
+pub const DEFAULT_FLAP_WINDOW: u32 = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Transition {
     /// Failed `fail_after` times in a row: open an incident and alert.
     Fired,
+    /// Never failed `fail_after` times in a row, but keeps flipping: one incident, one alert,
+    /// held open until the window calms (the alternative is silence or a storm).
+    Flapping,
     /// Still firing, and worse than what was alerted (degraded → critical): alert again.
     Escalated,
     /// Still firing after `remind_every` since the last notification.
@@ -63,6 +94,7 @@ impl Transition {
     pub fn as_str(self) -> &'static str {
         match self {
             Transition::Fired => "fired",
+            Transition::Flapping => "flapping",
             Transition::Escalated => "escalated",
             Transition::Reminder => "reminder",
             Transition::Resolved => "resolved",
@@ -81,34 +113,38 @@ pub fn step(
     let mut s = old.clone();
     s.health = Some(health);
     s.last_run = Some(now);
+    s.history = (s.history << 1) | u64::from(!health.is_ok());
+    s.runs = (s.runs + 1).min(64);
     let fail_after = th.fail_after.max(1);
     let resolve_after = th.resolve_after.max(1);
+    let (failures, flips) = s.recent(th.flap_window);
+    let flapping_now = th.flap_failures > 0 && failures >= th.flap_failures && flips >= 2;
     if health.is_ok() {
         s.oks = s.oks.saturating_add(1);
         s.fails = 0;
         match s.status {
-            Status::Firing if s.oks >= resolve_after => {
+            // a flapping incident stays open until the whole window is clean (hysteresis: no
+            // open-close-open cycles while it keeps flipping)
+            Status::Firing if s.oks >= resolve_after && !(s.flapping && failures > 0) => {
                 s.status = Status::Ok;
                 s.firing_health = None;
                 s.since = None;
+                s.flapping = false;
                 s.notified_at = Some(now);
                 return (s, Some(Transition::Resolved));
             }
             Status::Firing => {}
             Status::Pending | Status::Ok => {
                 s.status = Status::Ok;
-                s.since = None;
+                if !flapping_now {
+                    s.since = None;
+                }
             }
         }
         return (s, None);
     }
     s.fails = s.fails.saturating_add(1);
-    if s.status != Status::Firing {
-        s.oks = 0;
-    } else if s.oks > 0 {
-        // a failure while recovering: the recovery streak starts over
-        s.oks = 0;
-    }
+    s.oks = 0;
     if s.since.is_none() {
         s.since = Some(now);
     }
@@ -132,11 +168,17 @@ pub fn step(
             (s, None)
         }
         Status::Ok | Status::Pending => {
-            if s.fails >= fail_after {
+            if s.fails >= fail_after || flapping_now {
                 s.status = Status::Firing;
                 s.firing_health = Some(health);
                 s.notified_at = Some(now);
-                (s, Some(Transition::Fired))
+                s.flapping = s.fails < fail_after;
+                let t = if s.flapping {
+                    Transition::Flapping
+                } else {
+                    Transition::Fired
+                };
+                (s, Some(t))
             } else {
                 s.status = Status::Pending;
                 (s, None)
@@ -170,6 +212,13 @@ mod tests {
         fail_after: 2,
         resolve_after: 2,
         remind_every: None,
+        flap_failures: 0,
+        flap_window: 10,
+    };
+    const FLAP: Thresholds = Thresholds {
+        flap_failures: 3,
+        flap_window: 6,
+        ..TH
     };
 
     type Case = (
@@ -190,9 +239,67 @@ mod tests {
         let once = Thresholds {
             fail_after: 1,
             resolve_after: 1,
-            remind_every: None,
+            ..TH
+        };
+        let f = |seq: &[u8]| -> Vec<(Health, i64)> {
+            seq.iter()
+                .enumerate()
+                .map(|(i, b)| (if *b == 1 { Critical } else { Ok }, i as i64 * 10))
+                .collect()
         };
         let cases: Vec<Case> = vec![
+            (
+                "alternating failures below fail_after stay silent without flap detection",
+                TH,
+                f(&[1, 0, 1, 0, 1, 0, 1, 0]),
+                vec![None; 8],
+                Status::Ok,
+            ),
+            (
+                "alternating failures are flapping: one alert, held open",
+                FLAP,
+                f(&[1, 0, 1, 0, 1, 0, 1, 0, 1, 0]),
+                vec![
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(Flapping),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                ],
+                Status::Firing,
+            ),
+            (
+                "a flapping incident resolves once the window calms",
+                FLAP,
+                f(&[1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0]),
+                vec![
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(Flapping),
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    Some(Resolved),
+                    None,
+                ],
+                Status::Ok,
+            ),
+            (
+                "a solid failure is not flapping",
+                FLAP,
+                f(&[1, 1, 1, 1, 0, 0]),
+                vec![None, Some(Fired), None, None, None, Some(Resolved)],
+                Status::Ok,
+            ),
             (
                 "all ok stays quiet",
                 TH,

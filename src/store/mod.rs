@@ -639,6 +639,24 @@ impl Batch<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    /// Channels queued a notification for an incident so far (for resolve and ack messages).
+    pub fn incident_channels(&self, incident: i64) -> Result<Vec<String>, StoreError> {
+        let mut st = self.tx.prepare_cached(
+            "SELECT DISTINCT channel FROM outbox WHERE key LIKE ?1 ORDER BY channel",
+        )?;
+        let rows = st.query_map([format!("{incident}:%")], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Who acknowledged an incident, if anyone.
+    pub fn acked_by(&self, incident: i64) -> Result<Option<String>, StoreError> {
+        let mut st = self
+            .tx
+            .prepare_cached("SELECT acked_by FROM incidents WHERE id = ?1")?;
+        let mut rows = st.query_map([incident], |r| r.get::<_, Option<String>>(0))?;
+        Ok(rows.next().transpose()?.flatten())
+    }
+
     pub fn silences_active(&self, now_ms: i64) -> Result<Vec<SilenceRow>, StoreError> {
         let mut st = self.tx.prepare_cached(
             "SELECT id, lesson, probe, tag, host, reason, created_by, created, expires, removed FROM silences WHERE removed IS NULL AND expires > ?1",
