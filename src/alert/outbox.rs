@@ -3,9 +3,9 @@
 //! failures (a broken channel is itself a problem of the daemon, logged as an error and kept in
 //! the store), and resumes whatever is pending after a restart. The one place retries live.
 
-use super::{Alert, SendCx};
+use super::{Alert, Event, SendCx};
 use crate::config::Config;
-use crate::store::{Store, StoreError};
+use crate::store::{OutboxRow, Store, StoreError};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -35,65 +35,125 @@ fn with<T>(
     }
 }
 
-/// Delivers everything due now; returns how many were attempted.
+/// Delivers everything due now, one message per channel head: the head and the rows queued
+/// within the channel's `group_wait` after it (up to `group_max`) go out together. When a
+/// channel has had `max_per_minute - 1` messages in the last minute, everything pending for it
+/// is held and summarised in one overflow message (lesson 5: no storms). Returns how many
+/// messages were attempted.
 pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::Client) -> usize {
     let now = chrono::Utc::now().timestamp_millis();
-    let due = match with(store, |s| s.due_outbox(now, 100)) {
+    let heads = match with(store, |s| s.due_outbox(now, 100)) {
         Ok(d) => d,
         Err(e) => {
             tracing::error!(error = %e, "reading the outbox");
             return 0;
         }
     };
-    let n = due.len();
-    for row in due {
-        let Some(ch) = config.channels.iter().find(|c| c.id == row.channel) else {
+    let mut attempted = 0;
+    for head in heads {
+        let Some(ch) = config.channels.iter().find(|c| c.id == head.channel) else {
             let _ = with(store, |s| {
-                s.mark_failed(row.id, "channel is no longer configured")
+                s.mark_failed(head.id, "channel is no longer configured")
             });
             continue;
         };
-        let alert: Alert = match serde_json::from_str(&row.payload) {
+        let head_alert: Alert = match serde_json::from_str(&head.payload) {
             Ok(a) => a,
             Err(e) => {
                 let _ = with(store, |s| {
-                    s.mark_failed(row.id, &format!("unreadable payload: {e}"))
+                    s.mark_failed(head.id, &format!("unreadable payload: {e}"))
                 });
                 continue;
             }
         };
+        // storm control
+        let (sent, oldest) =
+            with(store, |s| s.messages_sent_since(&ch.id, now - 60_000)).unwrap_or((0, None));
+        let room_frees = oldest.map_or(now, |o| o + 60_000).max(now + 1);
+        if head_alert.event == Event::Overflow {
+            if sent >= i64::from(ch.max_per_minute) {
+                let _ = with(store, |s| {
+                    s.mark_retry(head.id, room_frees, "waiting for the storm cap")
+                });
+                continue;
+            }
+        } else if sent >= i64::from(ch.max_per_minute) - 1 {
+            let key = format!("overflow:{}:{now}", ch.id);
+            let summary = |held: &[OutboxRow]| overflow_payload(config, &ch.id, held, now);
+            match with(store, |s| {
+                s.hold_pending(&ch.id, &key, &summary, now, room_frees)
+            }) {
+                Ok(held) => {
+                    tracing::warn!(channel = %ch.id, held = held.len(), cap = ch.max_per_minute, "storm control: alerts held back and summarised in one message")
+                }
+                Err(e) => tracing::error!(error = %e, "holding alerts for storm control"),
+            }
+            continue;
+        }
+        // grouping
+        let group_end = head.created + ch.group_wait.as_millis() as i64;
+        let rows = with(store, |s| {
+            s.pending_for_channel(&ch.id, head.id, ch.group_max as u32)
+        })
+        .unwrap_or_default();
+        let mut ids = Vec::new();
+        let mut alerts = Vec::new();
+        for row in rows {
+            if row.id != head.id && row.created > group_end {
+                break;
+            }
+            match serde_json::from_str::<Alert>(&row.payload) {
+                Ok(a) if row.id == head.id || same_kind(&a, &head_alert) => {
+                    ids.push(row.id);
+                    alerts.push(a);
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    let _ = with(store, |s| {
+                        s.mark_failed(row.id, &format!("unreadable payload: {e}"))
+                    });
+                }
+            }
+        }
+        if alerts.is_empty() {
+            continue;
+        }
+        attempted += 1;
         let cx = SendCx {
             channel_id: &ch.id,
             http,
             timeout: Duration::from_secs(10),
-            idempotency_key: &row.key,
+            idempotency_key: &head.key,
         };
-        let result = ch.channel.send(&cx, std::slice::from_ref(&alert)).await;
+        let result = ch.channel.send(&cx, &alerts).await;
         let now = chrono::Utc::now().timestamp_millis();
         let written = match result {
             Ok(receipt) => {
-                tracing::info!(channel = %ch.id, key = %row.key, receipt = %receipt, "alert delivered");
+                tracing::info!(channel = %ch.id, key = %head.key, alerts = alerts.len(), receipt = %receipt, "alert delivered");
                 with(store, |s| {
                     s.set_meta(&format!("channel_error:{}", ch.id), "")?;
-                    s.mark_sent(row.id, now, &receipt)
+                    s.mark_sent_batch(&ids, now, &receipt)
                 })
             }
             Err(e) if e.retryable => {
-                let wait = backoff(row.attempts, e.retry_after);
-                tracing::info!(channel = %ch.id, key = %row.key, error = %e, retry_in = ?wait, "alert delivery failed; will retry");
+                let wait = backoff(head.attempts, e.retry_after);
+                tracing::info!(channel = %ch.id, key = %head.key, error = %e, retry_in = ?wait, "alert delivery failed; will retry");
                 with(store, |s| {
                     s.set_meta(&format!("channel_error:{}", ch.id), &e.message)?;
-                    s.mark_retry(row.id, now + wait.as_millis() as i64, &e.message)
+                    s.mark_retry(head.id, now + wait.as_millis() as i64, &e.message)
                 })
             }
             Err(e) => {
-                tracing::error!(channel = %ch.id, key = %row.key, error = %e, "sending to channel '{}': permanent failure; channel marked broken", ch.id);
+                tracing::error!(channel = %ch.id, key = %head.key, error = %e, "sending to channel '{}': permanent failure; channel marked broken", ch.id);
                 with(store, |s| {
                     s.set_meta(
                         &format!("channel_error:{}", ch.id),
                         &format!("broken: {}", e.message),
                     )?;
-                    s.mark_failed(row.id, &e.message)
+                    for id in &ids {
+                        s.mark_failed(*id, &e.message)?;
+                    }
+                    Ok(())
                 })
             }
         };
@@ -101,7 +161,74 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
             tracing::error!(error = %e, "updating the outbox");
         }
     }
-    n
+    attempted
+}
+
+/// Digests group only with digests; everything else groups together.
+fn same_kind(a: &Alert, b: &Alert) -> bool {
+    (a.event == Event::Digest) == (b.event == Event::Digest)
+        && a.event != Event::Overflow
+        && b.event != Event::Overflow
+}
+
+/// The overflow message: how many alerts were held and for which lessons.
+fn overflow_payload(config: &Config, channel: &str, held: &[OutboxRow], now_ms: i64) -> String {
+    let alerts: Vec<Alert> = held
+        .iter()
+        .filter_map(|r| serde_json::from_str(&r.payload).ok())
+        .collect();
+    let mut per_lesson: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+    for a in &alerts {
+        *per_lesson.entry(a.lesson).or_default() += 1;
+    }
+    let lessons: Vec<String> = per_lesson
+        .iter()
+        .map(|(l, n)| format!("L{l} ×{n}"))
+        .collect();
+    let worst = alerts
+        .iter()
+        .map(|a| a.health)
+        .fold(crate::probe::Health::Ok, crate::probe::Health::worst);
+    let l5 = config.catalog.get(5);
+    let at = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
+    let mut evidence: Vec<crate::probe::Evidence> = per_lesson
+        .iter()
+        .map(|(l, n)| crate::probe::Evidence {
+            key: format!("L{l}"),
+            value: format!("{n} alert(s) held"),
+        })
+        .collect();
+    let probes: Vec<&str> = alerts.iter().map(|a| a.probe.as_str()).take(10).collect();
+    evidence.push(crate::probe::Evidence {
+        key: "probes".into(),
+        value: probes.join(", "),
+    });
+    let a = Alert {
+        event: Event::Overflow,
+        lesson: 5,
+        lessons: vec![5],
+        rule: l5.map(|l| l.rule.clone()).unwrap_or_default(),
+        lesson_title: l5.map(|l| l.title.clone()).unwrap_or_default(),
+        fix: l5.map(|l| l.fix.clone()).unwrap_or_default(),
+        probe: "storm_control".into(),
+        kind: "ledgerd".into(),
+        host: config.daemon.host.clone(),
+        health: worst,
+        summary: format!(
+            "{} alert(s) for channel '{channel}' held back by the storm cap: {}",
+            alerts.len(),
+            lessons.join(", ")
+        ),
+        expected: Some("at most max_per_minute messages per channel".into()),
+        evidence,
+        since: alerts.iter().map(|a| a.at).min().unwrap_or(at),
+        at,
+        url: config.daemon.dashboard_url.clone(),
+        incident: 0,
+        ack: None,
+        suppressed: Vec::new(),
+    };
+    serde_json::to_string(&a).unwrap_or_default()
 }
 
 /// Runs until `cancel`, waking when the recorder queues something or a retry falls due.

@@ -126,6 +126,11 @@ impl ProbeConfig {
 pub struct ChannelConfig {
     pub id: String,
     pub min_health: Health,
+    pub group_wait: Duration,
+    pub group_max: usize,
+    pub max_per_minute: u32,
+    /// Local time and zone of the daily digest, if one is configured.
+    pub digest: Option<(chrono::NaiveTime, chrono_tz::Tz)>,
     pub channel: AnyChannel,
     pub file: PathBuf,
 }
@@ -1424,6 +1429,58 @@ fn build_channel(
         sink.err(join(&key, &k), m);
     }
     let min_health = parse_min_health(c.min_health.as_deref(), &format!("{key}.min_health"), sink);
+    let group_wait = match parse_duration(c.group_wait.as_deref().unwrap_or("30s")) {
+        Ok(d) => d,
+        Err(m) => {
+            sink.err(format!("{key}.group_wait"), m);
+            Duration::ZERO
+        }
+    };
+    let group_max = c.group_max.unwrap_or(20);
+    if group_max == 0 {
+        sink.err(format!("{key}.group_max"), "must be at least 1");
+    }
+    let max_per_minute = c.max_per_minute.unwrap_or(10);
+    if max_per_minute < 2 {
+        sink.err(
+            format!("{key}.max_per_minute"),
+            "must be at least 2 (one message plus the overflow summary)",
+        );
+    }
+    let digest = match (&c.digest_at, &c.digest_timezone) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            sink.err(
+                format!("{key}.digest_timezone"),
+                "only applies with digest_at",
+            );
+            None
+        }
+        (Some(at), tz) => {
+            let time = chrono::NaiveTime::parse_from_str(at, "%H:%M")
+                .map_err(|_| {
+                    sink.err(
+                        format!("{key}.digest_at"),
+                        format!("expected a local time like \"09:00\", got '{at}'"),
+                    )
+                })
+                .ok();
+            let zone = match tz.as_deref().unwrap_or("UTC").parse::<chrono_tz::Tz>() {
+                Ok(z) => Some(z),
+                Err(_) => {
+                    sink.err(
+                        format!("{key}.digest_timezone"),
+                        format!(
+                            "unknown time zone '{}' (expected an IANA name like \"Europe/Berlin\")",
+                            tz.as_deref().unwrap_or_default()
+                        ),
+                    );
+                    None
+                }
+            };
+            time.zip(zone)
+        }
+    };
     let channel = match AnyChannel::parse(&c.kind, toml::Value::Table(kind_t)) {
         None => {
             sink.err(
@@ -1452,6 +1509,10 @@ fn build_channel(
     Some(ChannelConfig {
         id: id.to_string(),
         min_health,
+        group_wait,
+        group_max,
+        max_per_minute,
+        digest,
         channel,
         file: doc.file.clone(),
     })

@@ -88,7 +88,16 @@ pub struct RawProbeCommon {
     pub depends_on: Vec<String>,
 }
 
-pub const CHANNEL_COMMON_KEYS: &[&str] = &["kind", "enabled", "min_health"];
+pub const CHANNEL_COMMON_KEYS: &[&str] = &[
+    "kind",
+    "enabled",
+    "min_health",
+    "group_wait",
+    "group_max",
+    "max_per_minute",
+    "digest_at",
+    "digest_timezone",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -97,6 +106,17 @@ pub struct RawChannelCommon {
     pub enabled: Option<bool>,
     /// Lowest health this channel is told about: "degraded" (default) or "critical".
     pub min_health: Option<String>,
+    /// Alerts queued for this channel within this window go out as one message. Default "30s".
+    pub group_wait: Option<String>,
+    /// Most alerts in one grouped message. Default 20.
+    pub group_max: Option<usize>,
+    /// Storm cap: most messages per rolling minute; the rest are summarised in one overflow
+    /// message (lesson 5). Default 10.
+    pub max_per_minute: Option<u32>,
+    /// Daily digest of open violations at this local time ("09:00"). Default: no digest.
+    pub digest_at: Option<String>,
+    /// IANA time zone of `digest_at`. Default UTC.
+    pub digest_timezone: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -169,7 +169,12 @@ impl Recorder {
                     let payload = serde_json::to_string(&a).unwrap_or_default();
                     for ch in channels {
                         let key = format!("{}:{tid}:{ch}", incident.unwrap_or(0));
-                        if tx.enqueue(&key, &ch, &payload, ts)? {
+                        let wait = config
+                            .channels
+                            .iter()
+                            .find(|c| c.id == ch)
+                            .map_or(0, |c| c.group_wait.as_millis() as i64);
+                        if tx.enqueue(&key, &ch, &payload, ts, ts + wait)? {
                             out.queued += 1;
                         }
                     }

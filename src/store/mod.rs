@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_silences_acks.sql"),
+    include_str!("migrations/0003_outbox_batches.sql"),
 ];
 pub const DB_FILE: &str = "ledgerd.db";
 
@@ -381,6 +382,90 @@ impl Store {
         )?)
     }
 
+    /// Pending rows of one channel in delivery order, from `from_id` on.
+    pub fn pending_for_channel(
+        &self,
+        channel: &str,
+        from_id: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox
+             WHERE channel = ?1 AND status = 'pending' AND id >= ?2 ORDER BY id LIMIT ?3",
+        )?;
+        let rows = st.query_map(rusqlite::params![channel, from_id, limit], outbox_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Messages (not rows: a grouped message counts once) delivered to a channel since `since_ms`,
+    /// and the time of the oldest of them.
+    pub fn messages_sent_since(
+        &self,
+        channel: &str,
+        since_ms: i64,
+    ) -> Result<(i64, Option<i64>), StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT COUNT(DISTINCT COALESCE(batch, id)), MIN(sent_at) FROM outbox WHERE channel = ?1 AND status = 'sent' AND sent_at >= ?2",
+            rusqlite::params![channel, since_ms],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    }
+
+    /// Marks the rows of one delivered message sent together.
+    pub fn mark_sent_batch(
+        &self,
+        ids: &[i64],
+        now_ms: i64,
+        receipt: &str,
+    ) -> Result<(), StoreError> {
+        let Some(&batch) = ids.first() else {
+            return Ok(());
+        };
+        let tx = self.conn.unchecked_transaction()?;
+        for id in ids {
+            tx.execute(
+                "UPDATE outbox SET status = 'sent', sent_at = ?2, receipt = ?3, attempts = attempts + 1, batch = ?4 WHERE id = ?1",
+                rusqlite::params![id, now_ms, receipt, batch],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Storm control: takes every pending row of a channel out of the queue (status `held`) and
+    /// queues one overflow message in their place, due at `next_at`. Returns the held rows.
+    pub fn hold_pending(
+        &self,
+        channel: &str,
+        overflow_key: &str,
+        overflow_payload: &dyn Fn(&[OutboxRow]) -> String,
+        now_ms: i64,
+        next_at: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let held: Vec<OutboxRow> = {
+            let mut st = tx.prepare("SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox WHERE channel = ?1 AND status = 'pending' ORDER BY id")?;
+            let rows = st.query_map([channel], outbox_row)?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if held.is_empty() {
+            return Ok(held);
+        }
+        tx.execute(
+            "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![overflow_key, channel, now_ms, overflow_payload(&held), next_at],
+        )?;
+        let batch = tx.last_insert_rowid();
+        for r in &held {
+            tx.execute(
+                "UPDATE outbox SET status = 'held', batch = ?2 WHERE id = ?1",
+                rusqlite::params![r.id, batch],
+            )?;
+        }
+        tx.commit()?;
+        Ok(held)
+    }
+
     pub fn mark_sent(&self, id: i64, now_ms: i64, receipt: &str) -> Result<(), StoreError> {
         self.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, receipt = ?3, attempts = attempts + 1 WHERE id = ?1", rusqlite::params![id, now_ms, receipt])?;
         Ok(())
@@ -527,6 +612,20 @@ fn silence_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SilenceRow> {
     })
 }
 
+fn outbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OutboxRow> {
+    Ok(OutboxRow {
+        id: r.get(0)?,
+        key: r.get(1)?,
+        channel: r.get(2)?,
+        created: r.get(3)?,
+        payload: r.get(4)?,
+        status: r.get(5)?,
+        attempts: r.get(6)?,
+        next_at: r.get(7)?,
+        last_error: r.get(8)?,
+    })
+}
+
 fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
     Ok(IncidentRow {
         id: r.get(0)?,
@@ -665,15 +764,20 @@ impl Batch<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Queues one notification; a duplicate key is ignored (idempotent).
+    /// Queues one notification, due at `next_at` (its channel's `group_wait` after now); a
+    /// duplicate key is ignored (idempotent).
     pub fn enqueue(
         &self,
         key: &str,
         channel: &str,
         payload: &str,
         now_ms: i64,
+        next_at: i64,
     ) -> Result<bool, StoreError> {
-        let n = self.tx.execute("INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?3)", rusqlite::params![key, channel, now_ms, payload])?;
+        let n = self.tx.execute(
+            "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            rusqlite::params![key, channel, now_ms, payload, next_at],
+        )?;
         Ok(n > 0)
     }
 
@@ -706,13 +810,13 @@ mod tests {
             late_ms: 0,
         })
         .unwrap();
-        assert!(b.enqueue("k1", "ops", "{}", 10).unwrap());
+        assert!(b.enqueue("k1", "ops", "{}", 10, 10).unwrap());
         assert!(
-            !b.enqueue("k1", "ops", "{}", 10).unwrap(),
+            !b.enqueue("k1", "ops", "{}", 10, 10).unwrap(),
             "duplicate key ignored"
         );
-        b.enqueue("k2", "ops", "{}", 10).unwrap();
-        b.enqueue("k3", "desk", "{}", 10).unwrap();
+        b.enqueue("k2", "ops", "{}", 10, 10).unwrap();
+        b.enqueue("k3", "desk", "{}", 10, 10).unwrap();
         b.commit().unwrap();
         let due = s.due_outbox(100, 10).unwrap();
         assert_eq!(

@@ -42,6 +42,7 @@ expect_json = [{{ path = "$.data", min_len = 1 }}]
 
 [channel.hook]
 kind = "webhook"
+group_wait = "0s"
 url = "{}"
 "#,
             vendor.url("/v1/orders"),
