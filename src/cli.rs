@@ -79,4 +79,58 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Silences: mute alerts by lesson, probe, tag or host, with a reason and an expiry.
+    /// Silenced alerts are still recorded.
+    Silence {
+        #[command(subcommand)]
+        action: SilenceAction,
+    },
+    /// Shadow probes (`mode = "shadow"`) and what they would have alerted, so they can be
+    /// promoted with evidence (lesson 9).
+    Shadow {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Send a synthetic alert to one channel now and print the receiver's answer.
+    TestAlert {
+        /// Channel id from the config.
+        #[arg(long)]
+        channel: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SilenceAction {
+    /// Add a silence. At least one of --lesson, --probe, --tag, --host.
+    Add {
+        #[arg(long)]
+        lesson: Option<u32>,
+        #[arg(long)]
+        probe: Option<String>,
+        #[arg(long)]
+        tag: Option<String>,
+        #[arg(long)]
+        host: Option<String>,
+        /// How long, e.g. "2h", "3d".
+        #[arg(long = "for", conflicts_with = "until")]
+        duration: Option<String>,
+        /// Until when: "2026-12-15" or an RFC 3339 date-time.
+        #[arg(long)]
+        until: Option<String>,
+        /// Why (required: a silence without a reason is a hole).
+        #[arg(long)]
+        reason: String,
+        /// Who. Default: $USER.
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// List silences in force (with --all, also expired and removed ones).
+    List {
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// End a silence now.
+    Remove { id: i64 },
 }

@@ -7,7 +7,10 @@ pub mod doctor;
 pub mod kinds;
 pub mod lessons;
 pub mod run;
+pub mod shadow;
+pub mod silence;
 pub mod status;
+pub mod test_alert;
 
 use crate::cli::{Cli, ColorChoice, Command};
 use crate::config::{self, Config};
@@ -40,6 +43,9 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Lessons { format } => lessons::run(cfg, format, paint),
         Command::Kinds { examples } => kinds::run(examples),
         Command::Status { format } => status::run(cfg, format, paint),
+        Command::Silence { action } => silence::run(cfg, action, paint),
+        Command::Shadow { format } => shadow::run(cfg, format, paint),
+        Command::TestAlert { channel } => test_alert::run(cfg, &channel),
     }
 }
 
@@ -106,6 +112,13 @@ impl Paint {
             NotGuarded => self.dim("- not guarded"),
         }
     }
+}
+
+/// Who is acting: `--by`, else $USER, else "cli".
+pub fn actor(by: Option<String>) -> String {
+    by.filter(|b| !b.trim().is_empty())
+        .or_else(|| std::env::var("USER").ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "cli".into())
 }
 
 /// Latest health per probe from the store, if the store exists and is readable.

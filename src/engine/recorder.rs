@@ -73,7 +73,14 @@ impl Recorder {
         let tx = self.store.batch()?;
         let mut silences = tx.silences_active(chrono::Utc::now().timestamp_millis())?;
         silences.extend(config.silences.iter().cloned());
-        for r in batch {
+        // probes without dependencies first, so a parent's failure is known before its children's
+        let mut order: Vec<&Recorded> = batch.iter().collect();
+        order.sort_by_key(|r| {
+            self.index
+                .get(&r.probe)
+                .is_some_and(|&i| !config.probes[i].depends_on.is_empty())
+        });
+        for r in order {
             let Some(&idx) = self.index.get(&r.probe) else {
                 continue;
             };
@@ -97,7 +104,15 @@ impl Recorder {
                 .cloned()
                 .unwrap_or_default();
             let th = alert::route::thresholds(&config, p);
-            let (mut s, transition) = state::step(&old, r.obs.health, &th, r.started);
+            let (mut s, mut transition) = state::step(&old, r.obs.health, &th, r.started);
+            if transition.is_none()
+                && s.status == Status::Firing
+                && !s.notified
+                && p.mode == Mode::Enforce
+                && muted_reason(&config, p, &silences, ts, &new_states, &self.states).is_none()
+            {
+                transition = Some(Transition::Unmuted);
+            }
             if let Some(t) = transition {
                 out.transitions += 1;
                 let lesson = p.primary_lesson().0;
@@ -124,7 +139,7 @@ impl Recorder {
                         }
                         s.incident
                     }
-                    Transition::Reminder => s.incident,
+                    Transition::Reminder | Transition::Unmuted => s.incident,
                     Transition::Resolved => {
                         if let Some(id) = old.incident {
                             tx.close_incident(id, ts)?;
@@ -178,6 +193,33 @@ impl Recorder {
                             out.queued += 1;
                         }
                     }
+                }
+                if matches!(t, Transition::Fired | Transition::Flapping) {
+                    // children's alerts still waiting in the outbox (group_wait) are inhibited
+                    for child in config
+                        .probes
+                        .iter()
+                        .filter(|q| q.depends_on.contains(&p.id))
+                    {
+                        let n = tx.inhibit_pending(
+                            &child.id,
+                            &format!("parent probe '{}' is failing", p.id),
+                        )?;
+                        if n > 0 {
+                            if let Some(cs) = new_states.get_mut(&child.id) {
+                                cs.notified = false;
+                            } else if let Some(mut cs) = self.states.get(&child.id).cloned() {
+                                cs.notified = false;
+                                new_states.insert(child.id.clone(), cs);
+                            }
+                        }
+                    }
+                }
+                if t != Transition::Resolved {
+                    s.notified = s.notified || muted.is_none();
+                }
+                if matches!(t, Transition::Fired | Transition::Flapping) {
+                    s.notified = muted.is_none();
                 }
                 logs.push((t, a, muted));
             }
@@ -266,7 +308,9 @@ pub fn build_alert(
     let lesson = p.primary_lesson().0;
     let l = config.catalog.get(lesson);
     let event = match t {
-        Transition::Fired | Transition::Flapping | Transition::Escalated => Event::Firing,
+        Transition::Fired | Transition::Flapping | Transition::Escalated | Transition::Unmuted => {
+            Event::Firing
+        }
         Transition::Reminder => Event::Reminder,
         Transition::Resolved => Event::Resolved,
     };

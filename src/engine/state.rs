@@ -46,6 +46,10 @@ pub struct ProbeState {
     /// The open incident was opened for flapping (and stays open until the window calms).
     #[serde(default)]
     pub flapping: bool,
+    /// Someone was told about the open incident (false while it is silenced, shadowed or
+    /// suppressed by a parent; set by the recorder).
+    #[serde(default)]
+    pub notified: bool,
 }
 
 impl ProbeState {
@@ -88,6 +92,9 @@ pub enum Transition {
     Reminder,
     /// Ok `resolve_after` times in a row after firing: close the incident.
     Resolved,
+    /// Not from `step`: the recorder's note that an incident nobody was told about (silenced,
+    /// shadowed, suppressed) is no longer muted, so it is announced now.
+    Unmuted,
 }
 
 impl Transition {
@@ -98,6 +105,7 @@ impl Transition {
             Transition::Escalated => "escalated",
             Transition::Reminder => "reminder",
             Transition::Resolved => "resolved",
+            Transition::Unmuted => "unmuted",
         }
     }
 }

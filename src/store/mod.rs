@@ -747,6 +747,14 @@ impl Batch<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// Inhibits a probe's notifications still waiting in the outbox (its parent failed).
+    pub fn inhibit_pending(&self, probe: &str, why: &str) -> Result<usize, StoreError> {
+        Ok(self.tx.execute(
+            "UPDATE outbox SET status = 'inhibited', last_error = ?2 WHERE status = 'pending' AND json_extract(payload, '$.probe') = ?1",
+            rusqlite::params![probe, why],
+        )?)
+    }
+
     /// Who acknowledged an incident, if anyone.
     pub fn acked_by(&self, incident: i64) -> Result<Option<String>, StoreError> {
         let mut st = self
