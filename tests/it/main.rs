@@ -4,5 +4,6 @@
 mod cli;
 mod config;
 mod daemon;
+mod packs;
 mod support;
 mod tidy;
