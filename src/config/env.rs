@@ -42,7 +42,7 @@ pub fn expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String
             (_, Some(d)) => out.push_str(d),
             (None, None) => {
                 return Err(format!(
-                    "variable '{name}' is not set (not in [vars], the include's vars or the environment)"
+                    "variable '{name}' is not set (not in [vars], the include's vars, the pack's [vars] or the environment)"
                 ));
             }
             (Some(v), None) => out.push_str(&v),

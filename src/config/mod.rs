@@ -386,8 +386,9 @@ impl<'e> Loader<'e> {
     }
 
     /// Parses one file and, depth first, its includes. `vars` are the variables in force for this
-    /// file (its include's `vars` over the main file's `[vars]`), looked up before the
-    /// environment; `prefix` is prepended to the ids of the probes it defines.
+    /// file (its include's `vars` over the main file's `[vars]`); an included file's own `[vars]`
+    /// fill in what those leave unset (its defaults), then `builtin_var`, then the environment.
+    /// `prefix` is prepended to the ids of the probes it defines.
     fn parse_doc(
         &mut self,
         file: &Path,
