@@ -1,6 +1,8 @@
 //! Expansion of `${VAR}` and `${VAR:-default}` in every string value (`$${` is a literal `${`),
 //! and reading `*_file` secrets in channel tables. Owns the rule that a missing variable or
-//! unreadable secret file is a config error naming the key path. It must not log values.
+//! unreadable secret file is a config error naming the key path, and that a value which is one
+//! `${...}` and nothing else becomes a boolean when it expands to `true` or `false`. It must not
+//! log values.
 
 use std::path::Path;
 
@@ -40,7 +42,7 @@ pub fn expand(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> Result<String
             (_, Some(d)) => out.push_str(d),
             (None, None) => {
                 return Err(format!(
-                    "variable '{name}' is not set (not in [vars], the include's vars or the environment)"
+                    "variable '{name}' is not set (not in [vars], the include's vars, the pack's [vars] or the environment)"
                 ));
             }
             (Some(v), None) => out.push_str(&v),
@@ -60,6 +62,11 @@ pub fn expand_tree(
 ) {
     match value {
         toml::Value::String(s) => match expand(s, lookup) {
+            // A value that is one `${...}` and nothing else takes the boolean it expands to, so
+            // `enabled = "${use_systemd}"` works; every other expansion stays a string.
+            Ok(v) if is_sole_reference(s) && (v == "true" || v == "false") => {
+                *value = toml::Value::Boolean(v == "true");
+            }
             Ok(v) => *s = v,
             Err(e) => errors.push((path.to_string(), e)),
         },
@@ -80,6 +87,11 @@ pub fn expand_tree(
         }
         _ => {}
     }
+}
+
+/// Whether `s` is exactly one `${...}` reference (`"${x}"`, `"${x:-true}"`), nothing around it.
+fn is_sole_reference(s: &str) -> bool {
+    s.len() > 3 && s.starts_with("${") && s.ends_with('}') && s[2..].find('}') == Some(s.len() - 3)
 }
 
 /// Replaces each `<name>_file = "path"` key of a channel table by `<name> = <file contents>`
@@ -141,5 +153,37 @@ mod tests {
                 .contains("'NOPE' is not set")
         );
         assert!(expand("${TOKEN", &env).is_err());
+    }
+
+    #[test]
+    fn a_sole_reference_to_true_or_false_becomes_a_boolean() {
+        let lookup = |n: &str| match n {
+            "yes" => Some("true".to_string()),
+            "no" => Some("false".to_string()),
+            "port" => Some("18789".to_string()),
+            _ => None,
+        };
+        let mut v: toml::Value = toml::from_str(
+            r#"a = "${yes}"
+b = "${no}"
+c = "${missing:-true}"
+d = "x${yes}"
+e = "${yes} ${no}"
+f = "${port}"
+g = "$${yes}"
+h = ["${no}"]"#,
+        )
+        .unwrap();
+        let mut errors = Vec::new();
+        expand_tree(&mut v, "", &lookup, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(v["a"], toml::Value::Boolean(true));
+        assert_eq!(v["b"], toml::Value::Boolean(false));
+        assert_eq!(v["c"], toml::Value::Boolean(true));
+        assert_eq!(v["d"].as_str(), Some("xtrue"));
+        assert_eq!(v["e"].as_str(), Some("true false"));
+        assert_eq!(v["f"].as_str(), Some("18789"));
+        assert_eq!(v["g"].as_str(), Some("${yes}"));
+        assert_eq!(v["h"][0], toml::Value::Boolean(false));
     }
 }

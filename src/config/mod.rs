@@ -397,8 +397,9 @@ impl<'e> Loader<'e> {
     }
 
     /// Parses one file and, depth first, its includes. `vars` are the variables in force for this
-    /// file (its include's `vars` over the main file's `[vars]`), looked up before the
-    /// environment; `prefix` is prepended to the ids of the probes it defines.
+    /// file (its include's `vars` over the main file's `[vars]`); an included file's own `[vars]`
+    /// fill in what those leave unset (its defaults), then `builtin_var`, then the environment.
+    /// `prefix` is prepended to the ids of the probes it defines.
     fn parse_doc(
         &mut self,
         file: &Path,
@@ -431,7 +432,8 @@ impl<'e> Loader<'e> {
         let mut env_errors = Vec::new();
         // the main file's [vars] apply everywhere; their values may use ${ENV}
         if is_main && let Some(v) = table.get_mut("vars") {
-            env::expand_tree(v, "vars", self.env, &mut env_errors);
+            let lookup = |name: &str| builtin_var(name).or_else(|| (self.env)(name));
+            env::expand_tree(v, "vars", &lookup, &mut env_errors);
             match v.as_table() {
                 Some(t) => {
                     for (k, val) in t {
@@ -454,8 +456,18 @@ impl<'e> Loader<'e> {
                 None => env_errors.push(("vars".into(), "expected a table of variables".into())),
             }
         }
+        // a pack's own [vars] are its defaults: they fill in what the include's vars and the main
+        // [vars] leave unset, and may refer to each other
+        if !is_main && let Some(v) = table.get("vars") {
+            pack_defaults(v, &mut vars, self.env, &mut env_errors);
+        }
         {
-            let lookup = |name: &str| vars.get(name).cloned().or_else(|| (self.env)(name));
+            let lookup = |name: &str| {
+                vars.get(name)
+                    .cloned()
+                    .or_else(|| builtin_var(name))
+                    .or_else(|| (self.env)(name))
+            };
             for (k, v) in table.iter_mut() {
                 if k != "vars" {
                     env::expand_tree(v, k, &lookup, &mut env_errors);
@@ -684,7 +696,9 @@ impl<'e> Loader<'e> {
                     "daemon", "vars", "include", "lesson", "probe", "channel", "route", "silence",
                 ]
             } else {
-                &["include", "lesson", "probe", "channel", "route", "silence"]
+                &[
+                    "vars", "include", "lesson", "probe", "channel", "route", "silence",
+                ]
             };
             for key in doc.table.keys() {
                 if !allowed.contains(&key.as_str()) {
@@ -1039,6 +1053,97 @@ impl<'e> Loader<'e> {
             warnings: std::mem::take(&mut self.warnings),
             origin: main_path.to_path_buf(),
         })
+    }
+}
+
+/// Variables every config can use without defining them: below the include's vars, the main
+/// `[vars]` and a pack's `[vars]`, above the environment. `os` ("linux", "macos", ...),
+/// `os_linux` and `os_macos` ("true"/"false", for `enabled = "${os_linux}"`) and `os_home_root`
+/// ("/Users" on macOS, else "/home").
+pub fn builtin_var(name: &str) -> Option<String> {
+    let os = std::env::consts::OS;
+    match name {
+        "os" => Some(os.to_string()),
+        "os_linux" => Some((os == "linux").to_string()),
+        "os_macos" => Some((os == "macos").to_string()),
+        "os_home_root" => Some(if os == "macos" { "/Users" } else { "/home" }.to_string()),
+        _ => None,
+    }
+}
+
+/// Adds an included file's `[vars]` table to `vars` as defaults: a name already set (by the
+/// include's vars or the main `[vars]`) keeps its value. Defaults may use each other in any
+/// order, the variables above, the built-ins and the environment; a cycle is an error.
+fn pack_defaults(
+    v: &toml::Value,
+    vars: &mut BTreeMap<String, String>,
+    env: &dyn Fn(&str) -> Option<String>,
+    errors: &mut Vec<(String, String)>,
+) {
+    let Some(t) = v.as_table() else {
+        errors.push(("vars".into(), "expected a table of variables".into()));
+        return;
+    };
+    let mut pending: BTreeMap<String, String> = BTreeMap::new();
+    for (k, val) in t {
+        if vars.contains_key(k) {
+            continue;
+        }
+        match val {
+            toml::Value::String(s) => {
+                pending.insert(k.clone(), s.clone());
+            }
+            toml::Value::Integer(_) | toml::Value::Float(_) | toml::Value::Boolean(_) => {
+                pending.insert(k.clone(), val.to_string());
+            }
+            _ => errors.push((
+                format!("vars.{k}"),
+                "expected a string, number or boolean".into(),
+            )),
+        }
+    }
+    while !pending.is_empty() {
+        let mut progress = false;
+        let names: Vec<String> = pending.keys().cloned().collect();
+        for name in names {
+            let result = {
+                let waits = std::cell::Cell::new(false);
+                let lookup = |n: &str| {
+                    if n != name && pending.contains_key(n) {
+                        waits.set(true);
+                        return None;
+                    }
+                    vars.get(n)
+                        .cloned()
+                        .or_else(|| builtin_var(n))
+                        .or_else(|| env(n))
+                };
+                let r = env::expand(&pending[&name], &lookup);
+                if waits.get() { None } else { Some(r) }
+            };
+            match result {
+                None => continue,
+                Some(Ok(value)) => {
+                    vars.insert(name.clone(), value);
+                }
+                Some(Err(e)) => errors.push((format!("vars.{name}"), e)),
+            }
+            pending.remove(&name);
+            progress = true;
+        }
+        if !progress {
+            let names: Vec<String> = pending.keys().cloned().collect();
+            for name in &names {
+                errors.push((
+                    format!("vars.{name}"),
+                    format!(
+                        "defaults refer to each other in a cycle ({})",
+                        names.join(", ")
+                    ),
+                ));
+            }
+            return;
+        }
     }
 }
 
@@ -1516,4 +1621,115 @@ fn build_channel(
         channel,
         file: doc.file.clone(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const PACK: &str = r#"
+[vars]
+# defaults, in any order, referring to each other
+openclaw_dir = "${home}/.openclaw"
+home = "/home/${agent}"
+use_systemd = "true"
+port = 18789
+
+[probe.modes]
+kind = "file_mode"
+lesson = 19
+paths = ["${root:-}${openclaw_dir}/plugins"]
+optional = true
+
+[probe.unit]
+kind = "systemd_unit"
+lesson = 25
+enabled = "${use_systemd}"
+unit = "openclaw-${agent}.service"
+
+[probe.ports]
+kind = "listen_ports"
+lesson = 20
+enabled = "${os_linux}"
+loopback_only = ["${port}"]
+"#;
+
+    fn probe<'a>(c: &'a Config, id: &str) -> Option<&'a ProbeConfig> {
+        c.probes.iter().find(|p| p.id == id)
+    }
+
+    #[test]
+    fn pack_vars_are_defaults_under_include_and_main_vars() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "pack.toml", PACK);
+        let main = write(
+            dir.path(),
+            "main.toml",
+            r#"
+include = [
+  { path = "pack.toml", prefix = "cs_", vars = { agent = "cs", home = "/Users/cs", use_systemd = false } },
+  { path = "pack.toml", prefix = "hub_", vars = { agent = "hub" } },
+]
+[daemon]
+state_dir = "state"
+[vars]
+root = "/fixture"
+"#,
+        );
+        let c = load_file_with_env(&main, &no_env).unwrap();
+        let dbg = |id: &str| format!("{:?}", probe(&c, id).map(|p| &p.probe));
+        assert!(dbg("cs_modes").contains("/fixture/Users/cs/.openclaw/plugins"));
+        assert!(dbg("hub_modes").contains("/fixture/home/hub/.openclaw/plugins"));
+        // `enabled = "${use_systemd}"` became a boolean: false for cs, the default true for hub
+        assert!(probe(&c, "cs_unit").is_none());
+        assert!(dbg("hub_unit").contains("openclaw-hub.service"));
+        // the built-in os_linux decides whether the linux-only probe is loaded
+        assert_eq!(
+            probe(&c, "hub_ports").is_some(),
+            std::env::consts::OS == "linux"
+        );
+    }
+
+    #[test]
+    fn a_missing_required_var_and_a_cycle_are_errors_with_key_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "pack.toml", PACK);
+        write(
+            dir.path(),
+            "cycle.toml",
+            "[vars]\na = \"${b}\"\nb = \"x${a}\"\n[probe.p]\nkind = \"file_mode\"\nlesson = 19\npaths = [\"/${a}\"]\n",
+        );
+        let main = write(
+            dir.path(),
+            "main.toml",
+            "[daemon]\nstate_dir = \"state\"\ninclude = [\"pack.toml\", \"cycle.toml\"]\n",
+        );
+        let errs = load_file_with_env(&main, &no_env).unwrap_err();
+        let text = errs.to_string();
+        assert!(text.contains("vars.home"), "{text}");
+        assert!(text.contains("'agent' is not set"), "{text}");
+        assert!(text.contains("vars.a") && text.contains("cycle"), "{text}");
+    }
+
+    #[test]
+    fn a_string_enabled_that_is_not_a_boolean_is_still_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = write(
+            dir.path(),
+            "main.toml",
+            "[daemon]\nstate_dir = \"state\"\n[vars]\nflag = \"yes\"\n[probe.p]\nkind = \"file_mode\"\nlesson = 19\nenabled = \"${flag}\"\npaths = [\"/tmp\"]\n",
+        );
+        let text = load_file_with_env(&main, &no_env).unwrap_err().to_string();
+        assert!(text.contains("probe.p.enabled"), "{text}");
+    }
 }

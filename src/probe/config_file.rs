@@ -49,6 +49,10 @@ pub struct ConfigFile {
     /// Files larger than this are not parsed (unknown), bytes. Default 8388608 (8 MiB).
     #[serde(default = "default_max_bytes")]
     max_file_bytes: u64,
+    /// A missing file is fine ("not present", ok) instead of critical: for configs that only
+    /// some hosts have, such as ledgerd's own `/etc/ledgerd/config.toml`. Default false.
+    #[serde(default)]
+    optional: bool,
 }
 
 #[derive(Debug, Default, Deserialize, Clone, Copy, PartialEq)]
@@ -170,6 +174,10 @@ track_keys = true
         };
         let text = match read_bounded(&path, self.max_file_bytes).await {
             Ok(t) => t,
+            Err(Read::Missing) if self.optional => {
+                return Observation::ok(format!("not present (optional): {shown}"))
+                    .evidence("path", &shown);
+            }
             Err(Read::Missing) => {
                 // A gateway without its config crash-loops: this is the failure, not a blind spot.
                 return Observation::critical(format!("config file missing: {shown}"))
@@ -922,6 +930,17 @@ mod tests {
             "{}",
             o.summary
         );
+        let o = look(&probe("path = \"gone/config.toml\"\noptional = true"), d).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(
+            o.summary.starts_with("not present (optional)"),
+            "{}",
+            o.summary
+        );
+        // optional only forgives absence: a broken file is still judged
+        std::fs::write(d.join("broken.json"), "{").unwrap();
+        let o = look(&probe("path = \"broken.json\"\noptional = true"), d).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
 
         // Tests run as root, so a mode-000 file is still readable: a directory in place of the
         // file is the unreadable case.

@@ -69,6 +69,11 @@ pub struct CronEnv {
 fn default_crontab_command() -> Vec<String> {
     vec!["crontab".into(), "-l".into()]
 }
+/// The default `crontab -l` (by name, looked up on PATH): when that program does not exist the
+/// host has no cron for user jobs.
+fn is_default_crontab(argv: &[String]) -> bool {
+    argv == default_crontab_command().as_slice()
+}
 fn default_ignore() -> Vec<String> {
     [
         "HOME", "LOGNAME", "USER", "SHELL", "PATH", "PWD", "MAILTO", "LANG", "TERM",
@@ -274,7 +279,7 @@ max_script_bytes = 262144
         let mut pre = Report::default();
         if self.user_crontab {
             match self.read_user_crontab(cx).await {
-                Ok(Some(text)) => sources.push(Source {
+                Ok(Ok(text)) => sources.push(Source {
                     name: self.crontab_command.join(" "),
                     text,
                     system: false,
@@ -283,10 +288,9 @@ max_script_bytes = 262144
                         .flatten()
                         .map(|u| u.name),
                 }),
-                Ok(None) => pre.notes.push((
-                    self.crontab_command.join(" "),
-                    "no crontab for the daemon user".into(),
-                )),
+                Ok(Err(note)) => pre
+                    .notes
+                    .push((self.crontab_command.join(" "), note.into())),
                 Err(e) => pre
                     .unknown
                     .push((self.crontab_command.join(" "), e.to_string())),
@@ -326,7 +330,12 @@ max_script_bytes = 262144
 }
 
 impl CronEnv {
-    async fn read_user_crontab(&self, cx: &ProbeCx<'_>) -> Result<Option<String>, String> {
+    /// `Ok(Ok(text))`, `Ok(Err(note))` when there is nothing scheduled, `Err` when it could not
+    /// look.
+    async fn read_user_crontab(
+        &self,
+        cx: &ProbeCx<'_>,
+    ) -> Result<Result<String, &'static str>, String> {
         let mut env = BTreeMap::new();
         env.insert("PATH".to_string(), DEFAULT_SERVICE_PATH.to_string());
         let spec = ExecSpec {
@@ -338,14 +347,20 @@ impl CronEnv {
         };
         let out = match exec::run(&spec).await {
             Ok(o) => o,
+            // No `crontab` program on the host means no cron to schedule user jobs: nothing can
+            // lack its environment (a fresh container or minimal VM). A configured command that
+            // is missing is still a blind spot.
+            Err(ExecError::NotFound(..)) if is_default_crontab(&self.crontab_command) => {
+                return Ok(Err("crontab is not installed: no user crontab to run"));
+            }
             Err(e @ ExecError::NotFound(..)) => return Err(format!("cannot list: {e}")),
             Err(e) => return Err(e.to_string()),
         };
         if out.code == Some(0) {
-            return Ok(Some(out.stdout));
+            return Ok(Ok(out.stdout));
         }
         if out.stderr.contains("no crontab for") || out.stdout.contains("no crontab for") {
-            return Ok(None);
+            return Ok(Err("no crontab for the daemon user"));
         }
         Err(format!(
             "exited {}: {}",
@@ -2376,6 +2391,16 @@ mod tests {
             0o755,
         );
         assert_eq!(look(&p).await.health, Health::Unknown);
+
+        // a configured command that does not exist is a blind spot; only the default `crontab`
+        // missing means "no cron here"
+        let p = probe("user_crontab = true\ncrontab_command = [\"/nonexistent/crontab\", \"-l\"]");
+        assert_eq!(look(&p).await.health, Health::Unknown);
+        assert!(is_default_crontab(&["crontab".into(), "-l".into()]));
+        assert!(!is_default_crontab(&[
+            "/usr/bin/crontab".into(),
+            "-l".into()
+        ]));
     }
 
     #[tokio::test]

@@ -5,6 +5,7 @@ mod alerts;
 mod cli;
 mod config;
 mod daemon;
+mod packs;
 mod probes;
 mod support;
 mod tidy;
