@@ -6,3 +6,4 @@ mod config;
 mod daemon;
 mod support;
 mod tidy;
+mod web;
