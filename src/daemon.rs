@@ -42,6 +42,8 @@ pub struct Liveness {
     pub last_write: AtomicI64,
     pub observations: AtomicI64,
     pub started: AtomicI64,
+    /// Run durations, lateness and last successes for `/metrics`.
+    pub runs: crate::web::metrics::RunMetrics,
 }
 
 /// What the web server shares with the daemon.
@@ -257,6 +259,10 @@ fn recorder_loop(
                     .store(chrono::Utc::now().timestamp_millis(), Ordering::Release);
                 live.observations
                     .fetch_add(outcome.observations as i64, Ordering::AcqRel);
+                for r in &batch {
+                    let ok_at = r.obs.health.is_ok().then(|| r.started.timestamp_millis());
+                    live.runs.observe(&r.probe, r.duration, r.late, ok_at);
+                }
                 if outcome.queued > 0 {
                     wake.notify_one();
                 }

@@ -31,7 +31,11 @@
 //!   `route.rs` (where), `render.rs` (text), `outbox.rs` (durable delivery and retries).
 //! - `store/`: SQLite with append-only migrations in `store/migrations/`.
 //! - `status.rs`: lesson state from probe health, shared by CLI and dashboard.
-//! - `web/`: axum server, pages. `daemon.rs`: wiring, signals, reload.
+//! - `web/`: axum server (`mod.rs`: routes, security headers), `auth.rs` (token, basic auth,
+//!   Host/Origin checks, CSRF), `view.rs` (one snapshot for page, API and metrics), `pages.rs`
+//!   (HTML, SVG history, forms), `api.rs` (JSON API, its shapes), `metrics.rs` (/metrics),
+//!   `assets/` (CSS, JS, OpenAPI document; embedded). `daemon.rs`: wiring, signals, reload.
+//! - `alert/ack.rs`: acknowledging an incident (store + "acknowledged" notifications).
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
 //! - `cli.rs` + `cmd/`: the command line, one file per subcommand; `main.rs` maps exit codes.

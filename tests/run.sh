@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 need=()
 command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus-daemon dbus-bin)
 command -v sh >/dev/null 2>&1 || need+=(dash)
+# the dashboard's browser test and the metrics/rules checks (tests/it/web.rs)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "tests/run.sh: missing packages (${need[*]}); run as root or install them" >&2
@@ -16,6 +19,8 @@ if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # the prometheus package enables its server; only promtool is wanted
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 fi
 # dbus-daemon needs a machine id
 [ -s /etc/machine-id ] || [ -s /var/lib/dbus/machine-id ] || dbus-uuidgen --ensure 2>/dev/null || true

@@ -11,6 +11,7 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
+pub mod ack;
 pub mod outbox;
 pub mod render;
 pub mod route;

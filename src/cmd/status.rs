@@ -1,4 +1,6 @@
-//! `ledgerd status`: the last state of every probe, read from the store.
+//! `ledgerd status`: the last state of every probe. Asks the running daemon's API first
+//! (`GET /api/v1/probes`, short timeout, with the bearer token when configured) so it shows what
+//! the dashboard shows, staleness included; reads the store when no daemon answers.
 
 use super::{EXIT_OK, Paint};
 use crate::cli::Format;
@@ -9,6 +11,9 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    if let Some(probes) = from_api(&config) {
+        return print_api(&probes, format, paint);
+    }
     let Some(store) = crate::store::Store::open_existing(&config.daemon.state_dir)? else {
         println!(
             "no store at {} yet: has `ledgerd run` started?",
@@ -20,8 +25,7 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
     let states = store.states()?;
     let open = store.incidents(true, None, 1000)?;
     if format == Format::Json {
-        let v =
-            serde_json::json!({"observations": latest, "states": states, "open_incidents": open});
+        let v = serde_json::json!({"source": "store", "observations": latest, "states": states, "open_incidents": open});
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(EXIT_OK);
     }
@@ -58,5 +62,84 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
         }
     }
     println!("{} open incident(s)", open.len());
+    Ok(EXIT_OK)
+}
+
+/// The daemon's view of every probe, when a daemon answers on `daemon.listen` within a second
+/// or two.
+fn from_api(config: &crate::config::Config) -> Option<Vec<crate::web::api::ProbeJson>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    let mut addr = config.daemon.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let url = format!("http://{addr}/api/v1/probes");
+    rt.block_on(async {
+        let mut req = crate::http_client::shared()
+            .get(&url)
+            .timeout(std::time::Duration::from_millis(1500));
+        if let Some(t) = &config.daemon.auth_token {
+            req = req.bearer_auth(t.expose());
+        }
+        let resp = req.send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        resp.json().await.ok()
+    })
+}
+
+fn print_api(
+    probes: &[crate::web::api::ProbeJson],
+    format: Format,
+    paint: Paint,
+) -> anyhow::Result<u8> {
+    if format == Format::Json {
+        let v = serde_json::json!({"source": "api", "probes": probes});
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(EXIT_OK);
+    }
+    let mut open = 0;
+    for p in probes {
+        let lesson = p.lessons.first().copied().unwrap_or(0);
+        if p.open_incident.is_some() {
+            open += 1;
+        }
+        let stale = if p.stale {
+            paint.red(" STALE")
+        } else {
+            String::new()
+        };
+        match (&p.health, &p.latest) {
+            (Some(h), Some(o)) => {
+                let h = crate::probe::Health::parse(h).unwrap_or(crate::probe::Health::Unknown);
+                let age =
+                    std::time::Duration::from_secs(p.age_seconds.unwrap_or(0.0).max(0.0) as u64);
+                println!(
+                    "{:<12} L{:<3} {:<28} {:<8} {}  {}{stale}",
+                    paint.health(h),
+                    lesson,
+                    p.id,
+                    p.status,
+                    o.get("summary").and_then(|s| s.as_str()).unwrap_or(""),
+                    paint.dim(&format!("({} ago)", humantime::format_duration(age)))
+                );
+            }
+            _ => println!(
+                "{:<12} L{:<3} {:<28} not run yet{stale}",
+                paint.dim("- pending"),
+                lesson,
+                p.id
+            ),
+        }
+    }
+    println!("{open} open incident(s) (from the running daemon)");
     Ok(EXIT_OK)
 }

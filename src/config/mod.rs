@@ -55,6 +55,25 @@ pub struct Daemon {
     pub retention: Duration,
     pub dashboard_url: String,
     pub default_timeout: Duration,
+    /// Bearer token for the web server (`daemon.auth_token_file`).
+    pub auth_token: Option<crate::redact::Secret>,
+    /// Basic auth (`daemon.basic_auth_user` + `daemon.basic_auth_password_hash`).
+    pub basic_auth: Option<BasicAuth>,
+}
+
+/// HTTP basic auth for the web server: a user and an Argon2 PHC hash of the password.
+#[derive(Debug, Clone)]
+pub struct BasicAuth {
+    pub user: String,
+    /// The PHC string; kept as a `Secret` so it is never logged (it is still a verifier).
+    pub password_hash: crate::redact::Secret,
+}
+
+impl Daemon {
+    /// True when the web server requires credentials.
+    pub fn auth_required(&self) -> bool {
+        self.auth_token.is_some() || self.basic_auth.is_some()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -1242,8 +1261,73 @@ fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Option<Daemon
             return None;
         }
     };
-    if !listen.ip().is_loopback() {
-        sink.err("daemon.listen", format!("{listen} is not a loopback address and the dashboard has no authentication yet; bind 127.0.0.1 and forward the port over a private network (lesson 20: secure reachability needs design)"));
+    let auth_token = match &r.auth_token_file {
+        None => None,
+        Some(p) => {
+            let path = crate::probe::resolve_path(base, p);
+            match std::fs::read_to_string(&path) {
+                Ok(t) if t.trim().len() >= 16 => Some(crate::redact::Secret::new(t.trim())),
+                Ok(_) => {
+                    sink.err(
+                        "daemon.auth_token_file",
+                        format!(
+                            "the token in '{}' is shorter than 16 characters",
+                            path.display()
+                        ),
+                    );
+                    None
+                }
+                Err(e) => {
+                    sink.err(
+                        "daemon.auth_token_file",
+                        format!("cannot read token file '{}': {e}", path.display()),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let basic_auth = match (r.basic_auth_user, r.basic_auth_password_hash) {
+        (None, None) => None,
+        (Some(_), None) => {
+            sink.err(
+                "daemon.basic_auth_user",
+                "set daemon.basic_auth_password_hash too (an Argon2 PHC string)",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            sink.err(
+                "daemon.basic_auth_password_hash",
+                "set daemon.basic_auth_user too",
+            );
+            None
+        }
+        (Some(user), Some(hash)) => {
+            let mut ok = true;
+            if user.is_empty() || user.contains(':') {
+                sink.err(
+                    "daemon.basic_auth_user",
+                    "must be non-empty and must not contain ':'",
+                );
+                ok = false;
+            }
+            if let Err(m) = crate::web::auth::check_password_hash(&hash) {
+                sink.err("daemon.basic_auth_password_hash", m);
+                ok = false;
+            }
+            ok.then(|| BasicAuth {
+                user,
+                password_hash: crate::redact::Secret::new(hash),
+            })
+        }
+    };
+    if !listen.ip().is_loopback()
+        && auth_token.is_none()
+        && basic_auth.is_none()
+        && r.auth_token_file.is_none()
+    {
+        sink.err("daemon.listen", format!("{listen} is not a loopback address and no authentication is configured; set daemon.auth_token_file or daemon.basic_auth_user + daemon.basic_auth_password_hash, or bind 127.0.0.1 and forward the port over a private network (lessons 13 and 20: access needs auth, secure reachability needs design)"));
     }
     let mut dur =
         |key: &str, v: Option<&str>, default: &str| match parse_duration(v.unwrap_or(default)) {
@@ -1275,6 +1359,8 @@ fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Option<Daemon
         retention,
         dashboard_url: dashboard_url.trim_end_matches('/').to_string(),
         default_timeout,
+        auth_token,
+        basic_auth,
     })
 }
 

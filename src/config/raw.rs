@@ -28,6 +28,15 @@ pub struct RawDaemon {
     pub default_timeout: Option<String>,
     /// Probe interval when a probe sets neither `every` nor `cron`. Default "1m".
     pub default_every: Option<String>,
+    /// File holding the bearer token the dashboard, API and /metrics require (trimmed; relative
+    /// to this file). Default: none (no token; allowed only on a loopback `listen`).
+    pub auth_token_file: Option<PathBuf>,
+    /// User name for HTTP basic auth; set together with `basic_auth_password_hash`.
+    /// Default: none.
+    pub basic_auth_user: Option<String>,
+    /// The basic-auth password as an Argon2 PHC string (`$argon2id$v=19$m=...`), never the
+    /// password itself. Default: none.
+    pub basic_auth_password_hash: Option<String>,
 }
 
 /// Keys every probe table may have; the rest belongs to the kind.

@@ -597,6 +597,144 @@ impl Store {
     }
 }
 
+/// Worst health of one time bucket (for the dashboard's 24-hour chart).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct HealthBucket {
+    /// Bucket index from `since` (bucket start = since + index * width).
+    pub index: i64,
+    /// Worst health rank in the bucket: 0 ok, 1 unknown, 2 degraded, 3 critical.
+    pub worst: u8,
+    pub count: i64,
+}
+
+/// Per-channel delivery counts from the outbox.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ChannelCounts {
+    pub channel: String,
+    pub sent: i64,
+    pub failed: i64,
+    pub pending: i64,
+}
+
+impl Store {
+    /// Observations of any of `probes` (all probes when None), newest first, with `ts >= since`
+    /// and `id < before`. The web API's lesson filter uses it with the lesson's probes.
+    pub fn observations_of(
+        &self,
+        probes: Option<&[String]>,
+        since_ms: Option<i64>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ObservationRow>, StoreError> {
+        let list = probes.map(|p| serde_json::Value::from(p.to_vec()).to_string());
+        self.observations_where(
+            "(?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) AND (?2 IS NULL OR ts >= ?2) AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
+            rusqlite::params![list, since_ms, before_id, limit],
+        )
+    }
+
+    /// Worst health per bucket of `width_ms` from `since_ms` on, for `probes`. Bounded by the
+    /// number of buckets, whatever the number of observations.
+    pub fn health_buckets(
+        &self,
+        probes: &[String],
+        since_ms: i64,
+        width_ms: i64,
+    ) -> Result<Vec<HealthBucket>, StoreError> {
+        let list = serde_json::Value::from(probes.to_vec()).to_string();
+        let mut st = self.conn.prepare(
+            "SELECT (ts - ?2) / ?3 AS b,
+                    MAX(CASE health WHEN 'critical' THEN 3 WHEN 'degraded' THEN 2 WHEN 'unknown' THEN 1 ELSE 0 END),
+                    COUNT(*)
+             FROM observations WHERE probe IN (SELECT value FROM json_each(?1)) AND ts >= ?2
+             GROUP BY b ORDER BY b",
+        )?;
+        let rows = st.query_map(rusqlite::params![list, since_ms, width_ms.max(1)], |r| {
+            Ok(HealthBucket {
+                index: r.get(0)?,
+                worst: r.get::<_, i64>(1)?.clamp(0, 3) as u8,
+                count: r.get(2)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sent, failed and pending notifications per channel.
+    pub fn channel_counts(&self) -> Result<Vec<ChannelCounts>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT channel, SUM(status = 'sent'), SUM(status = 'failed'), SUM(status = 'pending')
+             FROM outbox GROUP BY channel ORDER BY channel",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok(ChannelCounts {
+                channel: r.get(0)?,
+                sent: r.get(1)?,
+                failed: r.get(2)?,
+                pending: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The first notification payload queued for an incident (its firing alert), if any is
+    /// still in the outbox.
+    pub fn incident_payload(&self, incident: i64) -> Result<Option<String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT payload FROM outbox WHERE key LIKE ?1 ORDER BY id LIMIT 1")?;
+        let mut rows = st.query_map([format!("{incident}:%")], |r| r.get(0))?;
+        Ok(rows.next().transpose()?)
+    }
+
+    /// Time (unix ms) of a probe's newest ok observation.
+    pub fn last_ok_observation(&self, probe: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT MAX(ts) FROM observations WHERE probe = ?1 AND health = 'ok'",
+            [probe],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Incidents of any of `probes`, newest first.
+    pub fn incidents_of(
+        &self,
+        probes: &[String],
+        limit: u32,
+    ) -> Result<Vec<IncidentRow>, StoreError> {
+        let list = serde_json::Value::from(probes.to_vec()).to_string();
+        let mut st = self.conn.prepare(
+            "SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note FROM incidents
+             WHERE probe IN (SELECT value FROM json_each(?1)) ORDER BY id DESC LIMIT ?2",
+        )?;
+        let rows = st.query_map(rusqlite::params![list, limit], incident_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Transitions of any of `probes` (all when None), newest first.
+    pub fn transitions_of(
+        &self,
+        probes: Option<&[String]>,
+        limit: u32,
+    ) -> Result<Vec<TransitionRow>, StoreError> {
+        let list = probes.map(|p| serde_json::Value::from(p.to_vec()).to_string());
+        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted FROM transitions WHERE (?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) ORDER BY id DESC LIMIT ?2")?;
+        let rows = st.query_map(rusqlite::params![list, limit], |r| {
+            Ok(TransitionRow {
+                id: r.get(0)?,
+                probe: r.get(1)?,
+                lesson: r.get(2)?,
+                ts: r.get(3)?,
+                kind: r.get(4)?,
+                health: r.get(5)?,
+                summary: r.get(6)?,
+                incident: r.get(7)?,
+                muted: r.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
 fn silence_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SilenceRow> {
     Ok(SilenceRow {
         id: r.get(0)?,

@@ -1,34 +1,177 @@
-//! The HTTP server on `daemon.listen`: the ledger page, `/healthz` and the JSON API. It reads
-//! the store and the current config; it never runs probes.
+//! The HTTP server on `daemon.listen`: the ledger page, lesson and probe pages with their forms,
+//! `/healthz`, the JSON API under `/api/v1`, `/metrics` and the embedded assets. Owns the routing
+//! and the layers every response passes (auth, Host and cross-site checks, security headers).
+//! It reads the store and the current config; it never runs probes.
 
 use crate::daemon::Shared;
 use axum::Router;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Json};
-use axum::routing::get;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use tokio_util::sync::CancellationToken;
 
+pub mod api;
+pub mod auth;
+pub mod metrics;
 pub mod pages;
+pub mod view;
+
+/// What every handler gets: the daemon's shared state and this server's CSRF token.
+pub struct Web {
+    pub shared: Arc<Shared>,
+    /// Random per daemon start, kept in memory; the HTML forms carry it.
+    pub csrf: String,
+}
+
+pub type WebState = Arc<Web>;
+
+impl Web {
+    pub fn config(&self) -> Arc<crate::config::Config> {
+        self.shared.config.borrow().clone()
+    }
+
+    /// A consistent view of probes and lessons at `now`.
+    pub fn snapshot(&self) -> Option<view::Snapshot> {
+        let config = self.config();
+        let now = chrono::Utc::now().timestamp_millis();
+        let started = self.shared.live.started.load(Ordering::Acquire);
+        let store = self.shared.store.lock().ok()?;
+        Some(view::snapshot(config, &store, now, started))
+    }
+}
+
+pub const STYLE_CSS: &str = include_str!("assets/style.css");
+pub const APP_JS: &str = include_str!("assets/app.js");
+pub const OPENAPI_JSON: &str = include_str!("assets/openapi.json");
+pub const ICON_SVG: &str = include_str!("assets/icon.svg");
+
+/// The Content-Security-Policy of every response: only this server's own script and style, no
+/// inline script, no framing.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let web: WebState = Arc::new(Web {
+        shared,
+        csrf: auth::new_csrf_token(),
+    });
+    Router::new()
+        .route("/", get(pages::index))
+        .route("/lesson/{n}", get(pages::lesson))
+        .route("/probe/{id}", get(pages::probe))
+        .route("/incident/{id}/ack", post(pages::form_ack))
+        .route("/probe/{id}/silence", post(pages::form_silence))
+        .route("/silence/{id}/remove", post(pages::form_unsilence))
+        .route("/assets/style.css", get(asset_css))
+        .route("/assets/app.js", get(asset_js))
+        .route("/assets/icon.svg", get(asset_icon))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::handler))
+        .nest("/api/v1", api::routes())
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(web.clone(), guard))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(web)
+}
 
 pub async fn serve(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
     cancel: CancellationToken,
 ) {
-    let app = Router::new()
-        .route("/", get(index))
-        .route("/healthz", get(healthz))
-        .route("/api/v1/lessons", get(api_lessons))
-        .with_state(shared);
+    let app = router(shared);
     let _ = axum::serve(listener, app)
         .with_graceful_shutdown(async move { cancel.cancelled().await })
         .await;
 }
 
-async fn healthz(State(s): State<Arc<Shared>>) -> impl IntoResponse {
+/// Auth on everything but `/healthz`; Host check against DNS rebinding when there is no auth;
+/// cross-site state changes refused.
+async fn guard(State(web): State<WebState>, req: Request, next: Next) -> Response {
+    if req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    let config = web.config();
+    let checks = auth::check_host(&config.daemon, req.headers())
+        .and_then(|()| auth::check_credentials(&config.daemon, req.headers()))
+        .and_then(|()| auth::check_same_origin(req.method(), req.headers()));
+    match checks {
+        Ok(()) => next.run(req).await,
+        Err(auth::Refusal::Unauthorized) => {
+            let mut r = (
+                StatusCode::UNAUTHORIZED,
+                "authentication required: send the bearer token from daemon.auth_token_file (Authorization: Bearer ...) or basic auth\n",
+            )
+                .into_response();
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(auth::challenge(&config.daemon)),
+            );
+            r
+        }
+        Err(auth::Refusal::Forbidden(why)) => {
+            (StatusCode::FORBIDDEN, format!("{why}\n")).into_response()
+        }
+    }
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut r = next.run(req).await;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    r
+}
+
+fn asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn asset_css() -> Response {
+    asset("text/css; charset=utf-8", STYLE_CSS)
+}
+
+async fn asset_js() -> Response {
+    asset("text/javascript; charset=utf-8", APP_JS)
+}
+
+async fn asset_icon() -> Response {
+    asset("image/svg+xml", ICON_SVG)
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found\n").into_response()
+}
+
+async fn healthz(State(web): State<WebState>) -> impl IntoResponse {
+    let s = &web.shared;
     if !s.live.scheduler_running.load(Ordering::Acquire) {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -48,35 +191,4 @@ async fn healthz(State(s): State<Arc<Shared>>) -> impl IntoResponse {
         );
     }
     (StatusCode::OK, "ok\n".to_string())
-}
-
-fn lesson_view(
-    s: &Shared,
-) -> (
-    Arc<crate::config::Config>,
-    Vec<crate::status::LessonStatus>,
-    Vec<crate::store::ObservationRow>,
-) {
-    let config = s.config.borrow().clone();
-    let latest = s
-        .store
-        .lock()
-        .ok()
-        .and_then(|st| st.latest_observations().ok())
-        .unwrap_or_default();
-    let health = latest
-        .iter()
-        .filter_map(|o| crate::probe::Health::parse(&o.health).map(|h| (o.probe.clone(), h)))
-        .collect();
-    let lessons = crate::status::lessons(&config, &health);
-    (config, lessons, latest)
-}
-
-async fn api_lessons(State(s): State<Arc<Shared>>) -> Json<Vec<crate::status::LessonStatus>> {
-    Json(lesson_view(&s).1)
-}
-
-async fn index(State(s): State<Arc<Shared>>) -> Html<String> {
-    let (config, lessons, latest) = lesson_view(&s);
-    Html(pages::ledger(&config, &lessons, &latest))
 }

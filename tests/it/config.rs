@@ -153,6 +153,7 @@ fn example_config_validates_as_is_and_fully_uncommented() {
     let full = tmp.path().join("full.toml");
     std::fs::write(&full, uncommented).unwrap();
     std::fs::write(tmp.path().join("webhook.url"), "http://127.0.0.1:9/hook").unwrap();
+    std::fs::write(tmp.path().join("web.token"), "0123456789abcdef-web").unwrap();
     let o = ledgerd_env(
         &["doctor", "--config", full.to_str().unwrap()],
         &[("LEDGERD_WEBHOOK_TOKEN", "t")],

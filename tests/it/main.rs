@@ -9,3 +9,4 @@ mod packs;
 mod probes;
 mod support;
 mod tidy;
+mod web;

@@ -1,0 +1,347 @@
+//! `/metrics`: OpenMetrics text through prometheus-client. Gauges and counters are built per
+//! scrape from the store (latest observations, lesson states, outbox counts) and `Liveness`; the
+//! probe-duration and scheduler-lateness histograms live in memory (`RunMetrics`, fed by the
+//! recorder thread). It must not write the store or decide health.
+//!
+//! Series (all prefixed `ledgerd_`):
+//! - `up` 1; `build_info{version}` 1; `scheduler_running`, `store_writable` 0/1
+//! - `probe_health{probe,lesson,kind}`: 0 ok, 1 degraded, 2 critical, 3 unknown (or never ran)
+//! - `probe_stale{probe}` 1 when the latest observation is older than twice the interval
+//! - `probe_last_success_timestamp_seconds{probe}`; `probe_duration_seconds{probe}` histogram
+//! - `lesson_state{lesson,state}`: 1 for the lesson's current state, 0 for the other four
+//! - `lesson_info{lesson,rule,class}` 1 (join on `lesson` for rule text in alerts)
+//! - `alerts_sent_total{channel}`, `alerts_failed_total{channel}` (outbox rows still stored),
+//!   `outbox_depth`, `open_incidents`, `observations_total` (since start)
+//! - `scheduler_lateness_seconds` histogram: how late runs started against their schedule
+
+use super::WebState;
+use crate::status::LessonState;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+type Labels = Vec<(String, String)>;
+type HistFamily = Family<Labels, Histogram, fn() -> Histogram>;
+
+fn duration_histogram() -> Histogram {
+    Histogram::new([
+        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ])
+}
+
+/// In-memory metrics the recorder thread updates per recorded run.
+pub struct RunMetrics {
+    duration: HistFamily,
+    lateness: Histogram,
+    /// Unix ms of each probe's last ok observation (seeded from the store at first scrape).
+    last_ok: Mutex<HashMap<String, i64>>,
+}
+
+impl Default for RunMetrics {
+    fn default() -> Self {
+        RunMetrics {
+            duration: Family::new_with_constructor(duration_histogram),
+            lateness: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0]),
+            last_ok: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl std::fmt::Debug for RunMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RunMetrics")
+    }
+}
+
+impl RunMetrics {
+    /// Records one finished run (called by the recorder after a batch is written).
+    pub fn observe(&self, probe: &str, duration: Duration, late: Duration, ok_at: Option<i64>) {
+        self.duration
+            .get_or_create(&vec![("probe".to_string(), probe.to_string())])
+            .observe(duration.as_secs_f64());
+        self.lateness.observe(late.as_secs_f64());
+        if let Some(ts) = ok_at
+            && let Ok(mut m) = self.last_ok.lock()
+        {
+            let e = m.entry(probe.to_string()).or_insert(ts);
+            *e = (*e).max(ts);
+        }
+    }
+}
+
+fn labels(pairs: &[(&str, &str)]) -> Labels {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn gauge_family() -> Family<Labels, Gauge<f64, AtomicU64>> {
+    Family::default()
+}
+
+/// Encodes every series into OpenMetrics text.
+pub fn render(web: &WebState) -> Result<String, String> {
+    let snap = web.snapshot().ok_or("the store is not available")?;
+    let live = &web.shared.live;
+    let runs = &live.runs;
+    let (channels, depth, missing_ok) = {
+        let store = web.shared.store.lock().map_err(|_| "store lock poisoned")?;
+        let channels = store.channel_counts().map_err(|e| e.to_string())?;
+        let depth = store.outbox_depth().map_err(|e| e.to_string())?;
+        let known: Vec<String> = runs
+            .last_ok
+            .lock()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+        let mut seeded = HashMap::new();
+        for p in snap.probes.iter().filter(|p| !known.contains(&p.id)) {
+            let ts = store
+                .last_ok_observation(&p.id)
+                .map_err(|e| e.to_string())?;
+            seeded.insert(p.id.clone(), ts.unwrap_or(0));
+        }
+        (channels, depth, seeded)
+    };
+    if let Ok(mut m) = runs.last_ok.lock() {
+        for (k, v) in missing_ok {
+            m.entry(k).or_insert(v);
+        }
+    }
+
+    let mut reg = Registry::with_prefix("ledgerd");
+    let up: Gauge = Gauge::default();
+    up.set(1);
+    reg.register("up", "1 while ledgerd serves this endpoint", up);
+    let build = Family::<Labels, Gauge>::default();
+    build
+        .get_or_create(&labels(&[("version", env!("CARGO_PKG_VERSION"))]))
+        .set(1);
+    reg.register("build_info", "ledgerd version (value is always 1)", build);
+    let running: Gauge = Gauge::default();
+    running.set(live.scheduler_running.load(Ordering::Acquire) as i64);
+    reg.register(
+        "scheduler_running",
+        "1 while the probe scheduler runs",
+        running,
+    );
+    let writable: Gauge = Gauge::default();
+    writable.set(live.store_ok.load(Ordering::Acquire) as i64);
+    reg.register(
+        "store_writable",
+        "1 while the last store write succeeded",
+        writable,
+    );
+
+    let health = Family::<Labels, Gauge>::default();
+    let stale = Family::<Labels, Gauge>::default();
+    let last_ok = gauge_family();
+    let last_ok_map = runs.last_ok.lock().map(|m| m.clone()).unwrap_or_default();
+    for p in &snap.probes {
+        let lesson = p.lessons.first().copied().unwrap_or(0).to_string();
+        let v = match p.health {
+            Some(crate::probe::Health::Ok) => 0,
+            Some(crate::probe::Health::Degraded) => 1,
+            Some(crate::probe::Health::Critical) => 2,
+            Some(crate::probe::Health::Unknown) | None => 3,
+        };
+        health
+            .get_or_create(&labels(&[
+                ("probe", &p.id),
+                ("lesson", &lesson),
+                ("kind", p.kind),
+            ]))
+            .set(v);
+        stale
+            .get_or_create(&labels(&[("probe", &p.id)]))
+            .set(p.stale as i64);
+        if let Some(ts) = last_ok_map.get(&p.id).filter(|t| **t > 0) {
+            last_ok
+                .get_or_create(&labels(&[("probe", &p.id)]))
+                .set(*ts as f64 / 1000.0);
+        }
+    }
+    reg.register(
+        "probe_health",
+        "Health of the probe's latest observation: 0 ok, 1 degraded, 2 critical, 3 unknown or not run yet",
+        health,
+    );
+    reg.register(
+        "probe_stale",
+        "1 when the probe's latest observation is older than twice its interval",
+        stale,
+    );
+    reg.register_with_unit(
+        "probe_last_success_timestamp",
+        "Unix time of the probe's last ok observation",
+        Unit::Seconds,
+        last_ok,
+    );
+    reg.register_with_unit(
+        "probe_duration",
+        "How long probe runs took (since the daemon started)",
+        Unit::Seconds,
+        runs.duration.clone(),
+    );
+
+    let lesson_state = Family::<Labels, Gauge>::default();
+    let lesson_info = Family::<Labels, Gauge>::default();
+    let states = [
+        LessonState::Violated,
+        LessonState::AtRisk,
+        LessonState::Unknown,
+        LessonState::Holding,
+        LessonState::NotGuarded,
+    ];
+    for l in &snap.lessons {
+        let n = l.status.number.to_string();
+        for s in states {
+            let name = s.as_str().replace(' ', "_");
+            lesson_state
+                .get_or_create(&labels(&[("lesson", &n), ("state", &name)]))
+                .set((l.status.state == s) as i64);
+        }
+        lesson_info
+            .get_or_create(&labels(&[
+                ("lesson", &n),
+                ("rule", &l.status.rule),
+                ("class", &l.status.class),
+            ]))
+            .set(1);
+    }
+    reg.register(
+        "lesson_state",
+        "1 for the lesson's current state (violated, at_risk, unknown, holding, not_guarded), 0 otherwise",
+        lesson_state,
+    );
+    reg.register(
+        "lesson_info",
+        "The lesson's one-line rule and failure class (value is always 1)",
+        lesson_info,
+    );
+
+    let sent = Family::<Labels, Counter>::default();
+    let failed = Family::<Labels, Counter>::default();
+    for ch in &snap.config.channels {
+        let c = channels.iter().find(|c| c.channel == ch.id);
+        let l = labels(&[("channel", &ch.id)]);
+        sent.get_or_create(&l)
+            .inc_by(c.map_or(0, |c| c.sent.max(0) as u64));
+        failed
+            .get_or_create(&l)
+            .inc_by(c.map_or(0, |c| c.failed.max(0) as u64));
+    }
+    reg.register(
+        "alerts_sent",
+        "Notifications delivered per channel (outbox rows within retention)",
+        sent,
+    );
+    reg.register(
+        "alerts_failed",
+        "Notifications given up on per channel (permanent failures)",
+        failed,
+    );
+    let depth_g: Gauge = Gauge::default();
+    depth_g.set(depth);
+    reg.register(
+        "outbox_depth",
+        "Notifications waiting for delivery",
+        depth_g,
+    );
+    let open: Gauge = Gauge::default();
+    open.set(
+        snap.probes
+            .iter()
+            .filter(|p| p.open_incident.is_some())
+            .count() as i64,
+    );
+    reg.register("open_incidents", "Open incidents", open);
+    let obs: Counter = Counter::default();
+    obs.inc_by(live.observations.load(Ordering::Acquire).max(0) as u64);
+    reg.register(
+        "observations",
+        "Observations recorded since the daemon started",
+        obs,
+    );
+    reg.register_with_unit(
+        "scheduler_lateness",
+        "How late probe runs started against their schedule",
+        Unit::Seconds,
+        runs.lateness.clone(),
+    );
+
+    let mut out = String::new();
+    encode(&mut out, &reg).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// The classic Prometheus text format (0.0.4), for clients that ask for `text/plain` only
+/// (older tooling such as `promtool check metrics`): counter families are named with `_total`,
+/// and `# UNIT` / `# EOF` lines are dropped.
+pub fn to_classic(openmetrics: &str) -> String {
+    let counters: Vec<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|prefix| {
+            let rest = line.strip_prefix(prefix)?;
+            let (name, tail) = rest.split_once(' ')?;
+            counters
+                .contains(&name)
+                .then(|| format!("{prefix}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
+
+pub async fn handler(State(web): State<WebState>, headers: axum::http::HeaderMap) -> Response {
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let classic = accept.contains("text/plain") && !accept.contains("application/openmetrics-text");
+    match render(&web) {
+        Ok(text) if classic => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            to_classic(&text),
+        )
+            .into_response(),
+        Ok(text) => ([(header::CONTENT_TYPE, CONTENT_TYPE)], text).into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn classic_names_counters_with_total() {
+        let om = "# HELP x_sent Sent.\n# TYPE x_sent counter\nx_sent_total{c=\"a\"} 1\n# HELP y Y.\n# TYPE y gauge\n# UNIT y seconds\ny 2\n# EOF\n";
+        assert_eq!(
+            super::to_classic(om),
+            "# HELP x_sent_total Sent.\n# TYPE x_sent_total counter\nx_sent_total{c=\"a\"} 1\n# HELP y Y.\n# TYPE y gauge\ny 2\n"
+        );
+    }
+}

@@ -1,0 +1,212 @@
+//! One consistent snapshot of what the dashboard, the JSON API and `/metrics` show: each probe's
+//! latest observation, state, staleness and open incident, and each lesson's state with the
+//! probes guarding it. Computed from the store and the current config at request time. It must
+//! not format HTML or JSON and must not write the store.
+
+use crate::config::{Config, Mode};
+use crate::probe::Health;
+use crate::status::{LessonState, LessonStatus};
+use crate::store::{IncidentRow, ObservationRow, SilenceRow, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// A probe as shown: config facts, latest observation, state and freshness.
+#[derive(Debug, Clone)]
+pub struct ProbeView {
+    pub id: String,
+    pub kind: &'static str,
+    pub lessons: Vec<u32>,
+    pub description: Option<String>,
+    pub shadow: bool,
+    pub interval_ms: i64,
+    pub latest: Option<ObservationRow>,
+    pub health: Option<Health>,
+    /// State machine status: ok, pending, firing.
+    pub status: String,
+    /// Start of the current failing streak (unix ms).
+    pub since: Option<i64>,
+    /// Milliseconds since the latest observation.
+    pub age_ms: Option<i64>,
+    /// The latest observation is older than twice the probe's interval (or none exists and the
+    /// daemon has run for longer than that).
+    pub stale: bool,
+    pub open_incident: Option<IncidentRow>,
+    pub silenced_by: Option<SilenceRow>,
+}
+
+/// A lesson as shown: its state and the indexes of its probes in `Snapshot::probes`.
+#[derive(Debug, Clone)]
+pub struct LessonView {
+    pub status: LessonStatus,
+    pub probes: Vec<usize>,
+    /// Earliest start of a failing streak among its failing probes (unix ms).
+    pub since: Option<i64>,
+    /// Oldest "latest observation" among its probes that have one (unix ms).
+    pub checked: Option<i64>,
+    pub stale: bool,
+}
+
+pub struct Snapshot {
+    pub config: Arc<Config>,
+    pub now_ms: i64,
+    pub probes: Vec<ProbeView>,
+    /// Catalog order (plus custom lessons).
+    pub lessons: Vec<LessonView>,
+    /// Newest observation time (unix ms) and id.
+    pub newest: Option<(i64, i64)>,
+}
+
+impl Snapshot {
+    pub fn probe(&self, id: &str) -> Option<&ProbeView> {
+        self.probes.iter().find(|p| p.id == id)
+    }
+    pub fn lesson(&self, n: u32) -> Option<&LessonView> {
+        self.lessons.iter().find(|l| l.status.number == n)
+    }
+    pub fn count(&self, state: LessonState) -> usize {
+        self.lessons
+            .iter()
+            .filter(|l| l.status.state == state)
+            .count()
+    }
+    pub fn guarded(&self) -> usize {
+        self.lessons.len() - self.count(LessonState::NotGuarded)
+    }
+    /// Lessons ordered for display: violated, at risk, unknown, holding, not guarded; then number.
+    pub fn lessons_by_severity(&self) -> Vec<&LessonView> {
+        let mut v: Vec<&LessonView> = self.lessons.iter().collect();
+        v.sort_by_key(|l| (l.status.state, l.status.number));
+        v
+    }
+}
+
+/// Builds the snapshot. `started_ms` is when the daemon started (a probe that never ran is stale
+/// only once the daemon has been up for twice its interval).
+pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64) -> Snapshot {
+    let latest: HashMap<String, ObservationRow> = store
+        .latest_observations()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|o| (o.probe.clone(), o))
+        .collect();
+    let states: HashMap<String, serde_json::Value> = store
+        .states()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| (s.probe, s.state))
+        .collect();
+    let mut open: HashMap<String, IncidentRow> = HashMap::new();
+    for i in store.incidents(true, None, 10_000).unwrap_or_default() {
+        open.entry(i.probe.clone()).or_insert(i);
+    }
+    let silences = store.silences(Some(now_ms)).unwrap_or_default();
+    let newest = latest
+        .values()
+        .map(|o| (o.ts, o.id))
+        .max_by_key(|(ts, id)| (*ts, *id));
+    let probes: Vec<ProbeView> = config
+        .probes
+        .iter()
+        .map(|p| {
+            let obs = latest.get(&p.id).cloned();
+            let st = states.get(&p.id);
+            let interval_ms = p.nominal_interval().as_millis() as i64;
+            let age_ms = obs.as_ref().map(|o| (now_ms - o.ts).max(0));
+            let stale = match age_ms {
+                Some(a) => a > 2 * interval_ms,
+                None => now_ms - started_ms > 2 * interval_ms,
+            };
+            let lessons: Vec<u32> = p.lessons.iter().map(|l| l.0).collect();
+            ProbeView {
+                id: p.id.clone(),
+                kind: p.kind(),
+                lessons: lessons.clone(),
+                description: p.description.clone(),
+                shadow: p.mode == Mode::Shadow,
+                interval_ms,
+                health: obs.as_ref().and_then(|o| Health::parse(&o.health)),
+                latest: obs,
+                status: st
+                    .and_then(|s| s.get("status"))
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("ok")
+                    .to_string(),
+                since: st
+                    .and_then(|s| s.get("since"))
+                    .and_then(|v| v.as_str())
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+                    .map(|d| d.timestamp_millis()),
+                age_ms,
+                stale,
+                open_incident: open.get(&p.id).cloned(),
+                silenced_by: silences
+                    .iter()
+                    .find(|s| s.matches(&lessons, &p.id, &p.tags, &config.daemon.host, now_ms))
+                    .cloned(),
+            }
+        })
+        .collect();
+    let health: HashMap<String, Health> = probes
+        .iter()
+        .filter_map(|p| p.health.map(|h| (p.id.clone(), h)))
+        .collect();
+    let lessons = crate::status::lessons(&config, &health)
+        .into_iter()
+        .map(|status| {
+            let idx: Vec<usize> = status
+                .probes
+                .iter()
+                .filter_map(|id| probes.iter().position(|p| &p.id == id))
+                .collect();
+            let since = idx
+                .iter()
+                .filter(|&&i| probes[i].health.is_some_and(|h| !h.is_ok()))
+                .filter_map(|&i| probes[i].since)
+                .min();
+            let checked = idx
+                .iter()
+                .filter_map(|&i| probes[i].latest.as_ref().map(|o| o.ts))
+                .min();
+            let stale = idx.iter().any(|&i| probes[i].stale);
+            LessonView {
+                status,
+                probes: idx,
+                since,
+                checked,
+                stale,
+            }
+        })
+        .collect();
+    Snapshot {
+        config,
+        now_ms,
+        probes,
+        lessons,
+        newest,
+    }
+}
+
+/// "12 s", "4 min", "3 h", "2 d": a short age for freshness labels.
+pub fn short_age(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        7200..=172_799 => format!("{} h", s / 3600),
+        _ => format!("{} d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_read_short() {
+        assert_eq!(short_age(12_400), "12 s");
+        assert_eq!(short_age(600_000), "10 min");
+        assert_eq!(short_age(3 * 3_600_000), "3 h");
+        assert_eq!(short_age(3 * 86_400_000), "3 d");
+        assert_eq!(short_age(-5), "0 s");
+    }
+}
