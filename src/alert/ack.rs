@@ -175,9 +175,9 @@ mod tests {
             ..firing
         })
         .unwrap();
-        b.enqueue(&format!("{id}:1:hook"), "hook", &payload, 1000)
+        b.enqueue(&format!("{id}:1:hook"), "hook", &payload, 1000, 1000)
             .unwrap();
-        b.enqueue(&format!("{id}:1:gone"), "gone", &payload, 1000)
+        b.enqueue(&format!("{id}:1:gone"), "gone", &payload, 1000, 1000)
             .unwrap();
         b.commit().unwrap();
 
