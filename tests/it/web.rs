@@ -62,6 +62,7 @@ argv = ["true"]
 
 [channel.hook]
 kind = "webhook"
+group_wait = "0s"
 url = "{hook}"
 "#,
         hostile = hostile.display(),
