@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus-daemon dbus-bin)
 command -v sh >/dev/null 2>&1 || need+=(dash)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "tests/run.sh: missing packages (${need[*]}); run as root or install them" >&2

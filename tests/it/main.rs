@@ -1,6 +1,7 @@
 //! The one integration-test binary: drives the real `ledgerd` binary against temp dirs and
 //! loopback servers.
 
+mod alertmanager;
 mod cli;
 mod config;
 mod daemon;
