@@ -18,6 +18,7 @@ pub mod route;
 
 mod alertmanager;
 mod desktop;
+mod email;
 mod webhook;
 
 /// What happened to a probe's lesson.
@@ -258,6 +259,7 @@ macro_rules! channel_kinds {
 channel_kinds! {
     alertmanager::Alertmanager,
     desktop::Desktop,
+    email::Email,
     webhook::Webhook,
 }
 
