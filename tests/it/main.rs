@@ -5,5 +5,6 @@ mod alertmanager;
 mod cli;
 mod config;
 mod daemon;
+mod desktop;
 mod support;
 mod tidy;
