@@ -6,5 +6,6 @@ mod cli;
 mod config;
 mod daemon;
 mod desktop;
+mod email;
 mod support;
 mod tidy;
