@@ -223,4 +223,51 @@ mod tests {
             (key.as_str(), "pending")
         );
     }
+
+    #[test]
+    fn queue_due_reposts_only_for_repost_channels_and_open_incidents() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg_path = dir.path().join("c.toml");
+        std::fs::write(
+            &cfg_path,
+            format!(
+                "[daemon]\nstate_dir = {:?}\n\n[probe.p]\nkind = \"command\"\nlesson = 26\nargv = [\"true\"]\n\n\
+                 [channel.am]\nkind = \"alertmanager\"\nurl = \"http://127.0.0.1:9\"\nrepost_every = \"10s\"\n\n\
+                 [channel.hook]\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/h\"\n",
+                dir.path().join("state").display().to_string()
+            ),
+        )
+        .unwrap();
+        let config = crate::config::load_file(&cfg_path).unwrap();
+        let mut s = Store::open(&dir.path().join("state")).unwrap();
+        let b = s.batch().unwrap();
+        let id = b.open_incident("p", 26, 0, "critical", "down").unwrap();
+        let firing = r#"{"event":"firing","lesson":26,"lessons":[26],"rule":"r","lesson_title":"t","fix":"f","probe":"p","kind":"command","host":"h","health":"critical","summary":"s","expected":null,"evidence":[],"since":"1970-01-01T00:00:00Z","at":"1970-01-01T00:00:00Z","url":"u","incident":1}"#;
+        b.enqueue(&format!("{id}:1:am"), "am", firing, 0).unwrap();
+        b.enqueue(&format!("{id}:1:hook"), "hook", firing, 0)
+            .unwrap();
+        b.commit().unwrap();
+        let store = Mutex::new(s);
+        assert_eq!(queue_due(&store, &config, 5_000).unwrap(), 0, "not due yet");
+        assert_eq!(
+            queue_due(&store, &config, 10_000).unwrap(),
+            0,
+            "the firing row is still pending"
+        );
+        {
+            let s = store.lock().unwrap();
+            for r in s.due_outbox(10_000, 10).unwrap() {
+                s.mark_sent(r.id, 10_000, "ok").unwrap();
+            }
+        }
+        assert_eq!(queue_due(&store, &config, 10_000).unwrap(), 1);
+        let s = store.lock().unwrap();
+        let last = s.last_outbox_for_incident(id, "am").unwrap().unwrap();
+        assert_eq!(last.key, format!("{id}:repost:1:am"));
+        assert_eq!(last.payload, firing);
+        assert!(
+            s.last_outbox_for_incident(id, "hook").unwrap().unwrap().key == format!("{id}:1:hook"),
+            "channels without repost_every are left alone"
+        );
+    }
 }
