@@ -95,6 +95,14 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
         cancel_all.clone(),
     ));
 
+    // re-posts of still-firing alerts for receivers that forget them (alert::repost)
+    let repost_task = tokio::spawn(crate::alert::repost::run(
+        std::sync::Mutex::new(Store::open(&state_dir)?),
+        config_rx.clone(),
+        wake.clone(),
+        cancel_all.clone(),
+    ));
+
     // web
     let listener = tokio::net::TcpListener::bind(config.daemon.listen)
         .await
@@ -176,6 +184,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
     // pass for what the final batch queued: never two senders on one outbox
     cancel_all.cancel();
     let _ = outbox_task.await;
+    let _ = repost_task.await;
     if let Ok(store) = Store::open(&state_dir).map(std::sync::Mutex::new) {
         let cfg = config_rx.borrow().clone();
         let _ = tokio::time::timeout(

@@ -11,6 +11,8 @@ command -v sh >/dev/null 2>&1 || need+=(dash)
 # the dashboard's browser test and the metrics/rules checks (tests/it/web.rs)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# the alertmanager channel's test runs a real Alertmanager (tests/it/alertmanager.rs)
+command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "tests/run.sh: missing packages (${need[*]}); run as root or install them" >&2

@@ -14,9 +14,12 @@ use std::time::Duration;
 pub mod ack;
 pub mod outbox;
 pub mod render;
+pub mod repost;
 pub mod route;
 
+mod alertmanager;
 mod desktop;
+mod email;
 mod webhook;
 
 /// What happened to a probe's lesson.
@@ -169,6 +172,11 @@ pub trait Channel: DeserializeOwned + Debug + Send + Sync + 'static {
     fn validate(&self) -> Vec<Invalid> {
         Vec::new()
     }
+    /// For receivers that forget a firing alert unless it is posted again (Alertmanager's
+    /// resolve timeout): how often the daemon re-queues still-open incidents (`alert::repost`).
+    fn repost_every(&self) -> Option<Duration> {
+        None
+    }
     /// Delivers one message: a single alert, or several grouped (`group_wait`, digests).
     /// `alerts` is never empty. `Ok` carries a short description of the receiver's answer.
     fn send(
@@ -230,6 +238,12 @@ macro_rules! channel_kinds {
                 }
             }
 
+            pub fn repost_every(&self) -> Option<Duration> {
+                match self {
+                    $(AnyChannel::$ty(c) => c.repost_every(),)*
+                }
+            }
+
             pub async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
                 if alerts.is_empty() {
                     return Ok("nothing to send".into());
@@ -244,7 +258,9 @@ macro_rules! channel_kinds {
 
 // The registry: one line per kind (the `mod` line above plus one here).
 channel_kinds! {
+    alertmanager::Alertmanager,
     desktop::Desktop,
+    email::Email,
     webhook::Webhook,
 }
 

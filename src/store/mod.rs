@@ -582,6 +582,54 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// The newest outbox row queued for `incident` on `channel` (any event), if any. Keys of an
+    /// incident's rows start with `<incident>:`; the range keeps the lookup on the key index.
+    pub fn last_outbox_for_incident(
+        &self,
+        incident: i64,
+        channel: &str,
+    ) -> Result<Option<OutboxRow>, StoreError> {
+        let mut st = self.conn.prepare(
+            "SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox
+             WHERE key >= ?1 AND key < ?2 AND channel = ?3 ORDER BY id DESC LIMIT 1",
+        )?;
+        let mut rows = st.query_map(
+            rusqlite::params![format!("{incident}:"), format!("{incident};"), channel],
+            |r| {
+                Ok(OutboxRow {
+                    id: r.get(0)?,
+                    key: r.get(1)?,
+                    channel: r.get(2)?,
+                    created: r.get(3)?,
+                    payload: r.get(4)?,
+                    status: r.get(5)?,
+                    attempts: r.get(6)?,
+                    next_at: r.get(7)?,
+                    last_error: r.get(8)?,
+                })
+            },
+        )?;
+        Ok(rows.next().transpose()?)
+    }
+
+    /// Queues a notification only while `incident` is still open, in one statement, so a
+    /// re-post can never land behind the incident's resolve notification.
+    pub fn enqueue_if_open(
+        &self,
+        incident: i64,
+        key: &str,
+        channel: &str,
+        payload: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at)
+             SELECT ?1, ?2, ?3, ?4, ?3 WHERE EXISTS (SELECT 1 FROM incidents WHERE id = ?5 AND closed IS NULL)",
+            rusqlite::params![key, channel, now_ms, payload, incident],
+        )?;
+        Ok(n > 0)
+    }
+
     pub fn ack(
         &self,
         incident: i64,

@@ -1,10 +1,13 @@
 //! The one integration-test binary: drives the real `ledgerd` binary against temp dirs and
 //! loopback servers.
 
+mod alertmanager;
 mod alerts;
 mod cli;
 mod config;
 mod daemon;
+mod desktop;
+mod email;
 mod packs;
 mod probes;
 mod support;

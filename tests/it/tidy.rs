@@ -55,7 +55,7 @@ fn kind_files_match_the_registries() {
         .iter()
         .map(|k| k.kind)
         .collect();
-    let helpers = ["mod", "route", "render", "outbox", "incident_note", "ack"];
+    let helpers = ["mod", "route", "render", "outbox", "ack", "repost"];
     let mut files: Vec<String> = std::fs::read_dir(src().join("alert"))
         .unwrap()
         .map(|e| {

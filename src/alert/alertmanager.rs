@@ -1,0 +1,453 @@
+//! `alertmanager`: POSTs Alertmanager v2 postable alerts (`<url>/api/v2/alerts`) with the labels
+//! `alertname`, `lesson`, `probe`, `host`, `severity`, `kind` (plus configured extras), the
+//! lesson's rule, body, fix and dashboard link as annotations, `startsAt` = since and an `endsAt`:
+//! for a firing alert three `repost_every` periods ahead (the daemon re-posts open incidents,
+//! `alert::repost`, so a live alert never expires while a dead ledgerd's alerts do), for a
+//! resolved one the time of recovery. Formats and delivers only; the outbox retries.
+
+use super::{Alert, Channel, Event, SendCx, SendError, render};
+use crate::probe::{Health, Invalid};
+use crate::redact::Secret;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Labels ledgerd sets itself; `labels` may not override them.
+const OWN_LABELS: &[&str] = &["alertname", "lesson", "probe", "host", "severity", "kind"];
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alertmanager {
+    /// Alertmanager's base URL, e.g. "http://127.0.0.1:9093" (with any `--web.route-prefix`);
+    /// ledgerd POSTs to `<url>/api/v2/alerts`. Required. Credentials go in `basic_auth_*` or
+    /// `bearer_token`, not in the URL.
+    url: String,
+    /// Value of the `alertname` label. Default "LedgerLessonViolated".
+    #[serde(default = "default_alertname")]
+    alertname: String,
+    /// Extra labels on every alert, e.g. `{ team = "ops" }`. Default none.
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    /// How often the daemon posts a still-firing alert again; each post sets `endsAt` three
+    /// periods ahead, so the alert stays active while ledgerd runs. At least "1s". Default "2m".
+    #[serde(default = "default_repost_every", deserialize_with = "de_duration")]
+    repost_every: Duration,
+    /// User for HTTP basic auth. Default none.
+    basic_auth_user: Option<String>,
+    /// Password for HTTP basic auth (a secret; `basic_auth_password_file` works). Default none.
+    basic_auth_password: Option<Secret>,
+    /// Bearer token (a secret; `bearer_token_file` works). Default none.
+    bearer_token: Option<Secret>,
+}
+
+fn default_alertname() -> String {
+    "LedgerLessonViolated".into()
+}
+
+fn default_repost_every() -> Duration {
+    Duration::from_secs(120)
+}
+
+fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+fn valid_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// Alertmanager's severity words: a critical probe pages, anything else warns.
+fn severity(h: Health) -> &'static str {
+    match h {
+        Health::Critical => "critical",
+        Health::Degraded | Health::Unknown | Health::Ok => "warning",
+    }
+}
+
+impl Alertmanager {
+    fn endpoint(&self) -> String {
+        format!("{}/api/v2/alerts", self.url.trim_end_matches('/'))
+    }
+
+    fn labels(&self, a: &Alert, severity: &str) -> Map<String, Value> {
+        let mut l = Map::new();
+        for (k, v) in &self.labels {
+            l.insert(k.clone(), v.clone().into());
+        }
+        l.insert("alertname".into(), self.alertname.clone().into());
+        l.insert("lesson".into(), a.lesson.to_string().into());
+        for (k, v) in [("probe", &a.probe), ("host", &a.host), ("kind", &a.kind)] {
+            if !v.is_empty() {
+                l.insert(k.into(), v.clone().into());
+            }
+        }
+        l.insert("severity".into(), severity.into());
+        l
+    }
+
+    fn annotations(a: &Alert) -> Map<String, Value> {
+        let mut m = Map::new();
+        let summary = if a.rule.is_empty() {
+            a.summary.clone()
+        } else {
+            format!("{}: {}", a.rule, a.summary)
+        };
+        m.insert("summary".into(), summary.into());
+        m.insert(
+            "description".into(),
+            render::group_body(std::slice::from_ref(a)).into(),
+        );
+        if !a.fix.is_empty() {
+            m.insert("fix".into(), a.fix.clone().into());
+        }
+        if !a.url.is_empty() {
+            m.insert("dashboard_url".into(), a.url.clone().into());
+        }
+        if a.incident != 0 {
+            m.insert("incident".into(), a.incident.to_string().into());
+        }
+        if let Some(ack) = &a.ack {
+            m.insert("acknowledged_by".into(), ack.by.clone().into());
+        }
+        m
+    }
+
+    /// The postable alerts for `alerts` at `now`. A resolved alert is posted once per severity
+    /// (its firing severity is not on the resolved `Alert`; an alert that never fired is
+    /// dropped by Alertmanager without a notification). A critical firing alert also ends its
+    /// "warning" twin, which exists when the probe escalated from degraded.
+    pub fn postable(&self, alerts: &[Alert], now: DateTime<Utc>) -> Vec<Value> {
+        let ahead = chrono::Duration::from_std(self.repost_every.saturating_mul(3))
+            .unwrap_or(chrono::Duration::minutes(6));
+        let mut out = Vec::new();
+        for a in alerts {
+            let one = |severity: &str, ends: DateTime<Utc>| {
+                let mut v = json!({
+                    "labels": self.labels(a, severity),
+                    "annotations": Self::annotations(a),
+                    "startsAt": ts(a.since.min(ends)),
+                    "endsAt": ts(ends),
+                });
+                if !a.url.is_empty() {
+                    v["generatorURL"] = a.url.clone().into();
+                }
+                v
+            };
+            if a.event == Event::Resolved {
+                let ended = a.at.min(now).max(a.since);
+                out.push(one("critical", ended));
+                out.push(one("warning", ended));
+                continue;
+            }
+            let sev = severity(a.health);
+            out.push(one(sev, now + ahead));
+            if sev == "critical" {
+                out.push(one("warning", now));
+            }
+        }
+        out
+    }
+}
+
+impl Channel for Alertmanager {
+    const KIND: &'static str = "alertmanager";
+    const SUMMARY: &'static str = "Prometheus Alertmanager (POST /api/v2/alerts; labels lesson, probe, host, severity; re-posted while firing, endsAt on resolve)";
+    const EXAMPLE: &'static str = r#"[channel.am]
+kind = "alertmanager"
+url = "http://127.0.0.1:9093"
+alertname = "LedgerLessonViolated"
+labels = { team = "ops" }
+repost_every = "2m"
+# basic_auth_user = "ledgerd"
+# basic_auth_password_file = "/etc/ledgerd/am.password"
+# bearer_token_file = "/etc/ledgerd/am.token"
+"#;
+
+    fn validate(&self) -> Vec<Invalid> {
+        let mut out = Vec::new();
+        match reqwest::Url::parse(&self.url) {
+            Ok(u) if u.scheme() != "http" && u.scheme() != "https" => {
+                out.push(Invalid::new("url", "expected an http:// or https:// URL"));
+            }
+            Ok(u) if !u.username().is_empty() || u.password().is_some() => out.push(Invalid::new(
+                "url",
+                "put credentials in basic_auth_user/basic_auth_password, not in the URL",
+            )),
+            Ok(u) if u.query().is_some() || u.fragment().is_some() => out.push(Invalid::new(
+                "url",
+                "expected a base URL without query or fragment (ledgerd appends /api/v2/alerts)",
+            )),
+            Ok(_) => {}
+            Err(e) => out.push(Invalid::new("url", format!("invalid URL: {e}"))),
+        }
+        if self.alertname.trim().is_empty() {
+            out.push(Invalid::new("alertname", "must not be empty"));
+        }
+        for name in self.labels.keys() {
+            if !valid_label_name(name) {
+                out.push(Invalid::new(
+                    format!("labels.{name}"),
+                    "label names are letters, digits and '_', not starting with a digit",
+                ));
+            } else if OWN_LABELS.contains(&name.as_str()) {
+                out.push(Invalid::new(
+                    format!("labels.{name}"),
+                    format!("'{name}' is set by ledgerd (use `alertname` for the alert name)"),
+                ));
+            }
+        }
+        if self.repost_every < Duration::from_secs(1) {
+            out.push(Invalid::new("repost_every", "must be at least 1s"));
+        }
+        match (&self.basic_auth_user, &self.basic_auth_password) {
+            (Some(_), None) => out.push(Invalid::new(
+                "basic_auth_password",
+                "basic_auth_user needs basic_auth_password",
+            )),
+            (None, Some(_)) => out.push(Invalid::new(
+                "basic_auth_user",
+                "basic_auth_password needs basic_auth_user",
+            )),
+            _ => {}
+        }
+        if self.bearer_token.is_some() && self.basic_auth_user.is_some() {
+            out.push(Invalid::new(
+                "bearer_token",
+                "set either bearer_token or basic auth, not both",
+            ));
+        }
+        out
+    }
+
+    fn repost_every(&self) -> Option<Duration> {
+        Some(self.repost_every)
+    }
+
+    async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
+        let body = self.postable(alerts, Utc::now());
+        let mut req = cx
+            .http
+            .post(self.endpoint())
+            .timeout(cx.timeout)
+            .json(&body);
+        if let Some(t) = &self.bearer_token {
+            req = req.bearer_auth(t.expose());
+        } else if let (Some(u), Some(p)) = (&self.basic_auth_user, &self.basic_auth_password) {
+            req = req.basic_auth(u, Some(p.expose()));
+        }
+        let resp = req.send().await.map_err(|e| {
+            SendError::retry(format!(
+                "POST to alertmanager {}: {}",
+                self.endpoint(),
+                e.without_url()
+            ))
+        })?;
+        let status = resp.status();
+        let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
+        let text = resp.text().await.unwrap_or_default();
+        match SendError::from_status(status, retry_after.as_ref(), &text) {
+            Some(e) => Err(e),
+            None => Ok(format!(
+                "HTTP {}, {} postable alerts",
+                status.as_u16(),
+                body.len()
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::Evidence;
+
+    fn alert(event: Event, health: Health) -> Alert {
+        Alert {
+            event,
+            lesson: 26,
+            lessons: vec![26],
+            rule: "HTTP 200 is not proof of correctness".into(),
+            lesson_title: "A gateway answered 200 while broken".into(),
+            fix: "Check the body, not only the status".into(),
+            probe: "hub".into(),
+            kind: "http".into(),
+            host: "vps-1".into(),
+            health,
+            summary: "status 'degraded' in body".into(),
+            expected: Some("$.status == live".into()),
+            evidence: vec![Evidence {
+                key: "body".into(),
+                value: "{\"status\":\"degraded\"}".into(),
+            }],
+            since: DateTime::from_timestamp(1_000, 0).unwrap(),
+            at: DateTime::from_timestamp(1_060, 0).unwrap(),
+            url: "http://127.0.0.1:9477/probe/hub".into(),
+            incident: 7,
+            ack: None,
+            suppressed: Vec::new(),
+        }
+    }
+
+    fn channel(extra: &str) -> Result<Alertmanager, Vec<Invalid>> {
+        let v: toml::Value =
+            toml::from_str(&format!("url = \"http://127.0.0.1:9093/\"\n{extra}")).unwrap();
+        super::super::parse_kind::<Alertmanager>(v)
+    }
+
+    #[test]
+    fn firing_payload_has_labels_annotations_and_ends_ahead() {
+        let am = channel("labels = { team = \"ops\" }\nrepost_every = \"10s\"").unwrap();
+        let now = DateTime::from_timestamp(2_000, 0).unwrap();
+        let p = am.postable(&[alert(Event::Firing, Health::Degraded)], now);
+        assert_eq!(p.len(), 1);
+        let a = &p[0];
+        assert_eq!(
+            a["labels"],
+            json!({"alertname": "LedgerLessonViolated", "lesson": "26", "probe": "hub",
+                   "host": "vps-1", "severity": "warning", "kind": "http", "team": "ops"})
+        );
+        assert_eq!(
+            a["annotations"]["summary"],
+            "HTTP 200 is not proof of correctness: status 'degraded' in body"
+        );
+        assert!(
+            a["annotations"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("Evidence:")
+        );
+        assert_eq!(
+            a["annotations"]["fix"],
+            "Check the body, not only the status"
+        );
+        assert_eq!(
+            a["annotations"]["dashboard_url"],
+            "http://127.0.0.1:9477/probe/hub"
+        );
+        assert_eq!(a["startsAt"], "1970-01-01T00:16:40.000Z");
+        assert_eq!(a["endsAt"], "1970-01-01T00:33:50.000Z", "now + 3 × 10s");
+        assert_eq!(a["generatorURL"], "http://127.0.0.1:9477/probe/hub");
+        assert_eq!(am.endpoint(), "http://127.0.0.1:9093/api/v2/alerts");
+    }
+
+    #[test]
+    fn critical_ends_its_warning_twin_and_resolved_ends_both() {
+        let am = channel("").unwrap();
+        let now = DateTime::from_timestamp(2_000, 0).unwrap();
+        let p = am.postable(&[alert(Event::Firing, Health::Critical)], now);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0]["labels"]["severity"], "critical");
+        assert_eq!(p[0]["endsAt"], "1970-01-01T00:39:20.000Z", "now + 3 × 2m");
+        assert_eq!(p[1]["labels"]["severity"], "warning");
+        assert_eq!(p[1]["endsAt"], "1970-01-01T00:33:20.000Z", "ended now");
+        let r = am.postable(&[alert(Event::Resolved, Health::Ok)], now);
+        let sev: Vec<&str> = r
+            .iter()
+            .map(|v| v["labels"]["severity"].as_str().unwrap())
+            .collect();
+        assert_eq!(sev, ["critical", "warning"]);
+        assert!(r.iter().all(|v| v["endsAt"] == "1970-01-01T00:17:40.000Z"));
+        let u = am.postable(&[alert(Event::Reminder, Health::Unknown)], now);
+        assert_eq!(u.len(), 1);
+        assert_eq!(u[0]["labels"]["severity"], "warning");
+    }
+
+    #[test]
+    fn validation_names_the_key() {
+        let keys = |extra: &str| -> Vec<String> {
+            channel(extra)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| i.key)
+                .collect()
+        };
+        assert_eq!(keys("labels = { severity = \"x\" }"), ["labels.severity"]);
+        assert_eq!(keys("labels = { \"1a\" = \"x\" }"), ["labels.1a"]);
+        assert_eq!(keys("repost_every = \"100ms\""), ["repost_every"]);
+        assert_eq!(keys("basic_auth_user = \"u\""), ["basic_auth_password"]);
+        assert_eq!(
+            keys("bearer_token = \"t\"\nbasic_auth_user = \"u\"\nbasic_auth_password = \"p\""),
+            ["bearer_token"]
+        );
+        let v: toml::Value = toml::from_str("url = \"http://u:p@127.0.0.1:9093\"").unwrap();
+        let e = super::super::parse_kind::<Alertmanager>(v).unwrap_err();
+        assert_eq!(e[0].key, "url");
+        assert!(!e[0].message.contains(":p@"));
+    }
+
+    /// The real HTTP exchange against a loopback receiver: method, path, auth header, body.
+    #[tokio::test]
+    async fn posts_the_array_with_auth_to_the_v2_path() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let n = s.read(&mut chunk).await.unwrap();
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(head_end) = text.find("\r\n\r\n") {
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= head_end + 4 + len {
+                        break;
+                    }
+                }
+                assert!(n > 0, "connection closed early");
+            }
+            s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            String::from_utf8(buf).unwrap()
+        });
+        let v: toml::Value = toml::from_str(&format!(
+            "url = \"http://{addr}\"\nbearer_token = \"am-token-123\""
+        ))
+        .unwrap();
+        let am = super::super::parse_kind::<Alertmanager>(v).unwrap();
+        let http = crate::http_client::shared();
+        let cx = SendCx {
+            channel_id: "am",
+            http: &http,
+            timeout: Duration::from_secs(5),
+            idempotency_key: "7:1:am",
+        };
+        let receipt = am
+            .send(&cx, &[alert(Event::Firing, Health::Degraded)])
+            .await
+            .unwrap();
+        assert_eq!(receipt, "HTTP 200, 1 postable alerts");
+        let req = server.await.unwrap();
+        assert!(req.starts_with("POST /api/v2/alerts HTTP/1.1\r\n"), "{req}");
+        assert!(
+            req.to_ascii_lowercase()
+                .contains("authorization: bearer am-token-123")
+        );
+        let body = &req[req.find("\r\n\r\n").unwrap() + 4..];
+        let v: Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v.as_array().unwrap().len(), 1);
+        assert_eq!(v[0]["labels"]["lesson"], "26");
+        assert!(!format!("{am:?}").contains("am-token-123"));
+    }
+}
