@@ -97,6 +97,7 @@ argv = ["sh", "-c", "test ! -e '{flag}' || {{ echo 'data: []'; exit 1; }}"]
 
 [channel.am]
 kind = "alertmanager"
+group_wait = "0s"
 url = "{url}"
 labels = {{ team = "ops" }}
 repost_every = "1s"

@@ -104,6 +104,7 @@ argv = ["sh", "-c", "test ! -e '{}' || {{ echo 'reply <b>pwned</b> & more'; exit
 
 [channel.desk]
 kind = "desktop"
+group_wait = "0s"
 "#,
             flag.display()
         ),

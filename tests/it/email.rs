@@ -89,6 +89,7 @@ argv = ["sh", "-c", "test ! -e '{}' || {{ echo 'data: []'; exit 1; }}"]
 
 [channel.mail]
 kind = "email"
+group_wait = "0s"
 host = "127.0.0.1"
 port = {port}
 starttls = "never"
