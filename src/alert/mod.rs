@@ -11,11 +11,15 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
+pub mod chat;
+pub mod escape;
 pub mod outbox;
 pub mod render;
 pub mod route;
+pub mod template;
 
 mod desktop;
+mod slack;
 mod webhook;
 
 /// What happened to a probe's lesson.
@@ -244,6 +248,7 @@ macro_rules! channel_kinds {
 // The registry: one line per kind (the `mod` line above plus one here).
 channel_kinds! {
     desktop::Desktop,
+    slack::Slack,
     webhook::Webhook,
 }
 

@@ -55,7 +55,16 @@ fn kind_files_match_the_registries() {
         .iter()
         .map(|k| k.kind)
         .collect();
-    let helpers = ["mod", "route", "render", "outbox", "incident_note"];
+    let helpers = [
+        "mod",
+        "route",
+        "render",
+        "outbox",
+        "incident_note",
+        "chat",
+        "escape",
+        "template",
+    ];
     let mut files: Vec<String> = std::fs::read_dir(src().join("alert"))
         .unwrap()
         .map(|e| {
