@@ -43,13 +43,11 @@ pub fn html(s: &str) -> String {
 /// Inline characters that start markup in CommonMark, GitHub-flavoured markdown, Discord and
 /// Adaptive Cards (`{` and `}` stop `{{DATE(...)}}` functions). CommonMark lets any ASCII
 /// punctuation be backslash-escaped, so escaping a few too many is harmless.
-const MD_INLINE: &[char] = &[
-    '\\', '`', '*', '_', '~', '[', ']', '<', '>', '|', '{', '}', '#',
-];
+const MD_INLINE: &[char] = &['\\', '`', '*', '_', '~', '[', ']', '<', '>', '|', '{', '}'];
 
 /// Markdown (CommonMark dialects: Teams Adaptive Card `TextBlock`/`FactSet`, Mattermost,
 /// Discord): backslash before every inline markup character, and before a line-start block
-/// marker (`-`, `+`, `1.`), so no emphasis, link, heading, list, quote or table appears.
+/// marker (`#`, `-`, `+`, `1.`), so no emphasis, link, heading, list, quote or table appears.
 pub fn markdown(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 16);
     for (i, line) in s.split('\n').enumerate() {
@@ -61,7 +59,7 @@ pub fn markdown(s: &str) -> String {
         // `- x`, `+ x`, `1. x`, `1) x` at line start are list items
         let digits = body.chars().take_while(|c| c.is_ascii_digit()).count();
         let mut chars = body.chars().peekable();
-        if body.starts_with('-') || body.starts_with('+') {
+        if body.starts_with(['-', '+', '#']) {
             out.push('\\');
         } else if digits > 0 && matches!(body[digits..].chars().next(), Some('.') | Some(')')) {
             for _ in 0..digits {

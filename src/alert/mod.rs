@@ -19,6 +19,7 @@ pub mod route;
 pub mod template;
 
 mod desktop;
+mod discord;
 mod slack;
 mod webhook;
 
@@ -248,6 +249,7 @@ macro_rules! channel_kinds {
 // The registry: one line per kind (the `mod` line above plus one here).
 channel_kinds! {
     desktop::Desktop,
+    discord::Discord,
     slack::Slack,
     webhook::Webhook,
 }
