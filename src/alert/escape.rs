@@ -59,7 +59,12 @@ pub fn markdown(s: &str) -> String {
         // `- x`, `+ x`, `1. x`, `1) x` at line start are list items
         let digits = body.chars().take_while(|c| c.is_ascii_digit()).count();
         let mut chars = body.chars().peekable();
-        if body.starts_with(['-', '+', '#']) {
+        let heading = body.starts_with('#')
+            && matches!(
+                body.trim_start_matches('#').chars().next(),
+                None | Some(' ' | '\t')
+            );
+        if body.starts_with(['-', '+']) || heading {
             out.push('\\');
         } else if digits > 0 && matches!(body[digits..].chars().next(), Some('.') | Some(')')) {
             for _ in 0..digits {
@@ -193,6 +198,7 @@ mod tests {
             "\\- item\n  \\+ two\n12\\. three"
         );
         assert_eq!(markdown("# head"), r"\# head");
+        assert_eq!(markdown("## h\n#7"), "\\## h\n#7");
         assert_eq!(markdown("v1.2.3 a-b"), "v1.2.3 a-b");
         assert_eq!(markdown("{{DATE(x)}}"), r"\{\{DATE(x)\}\}");
         assert_eq!(markdown(r"\*"), r"\\\*");
