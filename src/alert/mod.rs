@@ -21,6 +21,7 @@ pub mod template;
 mod desktop;
 mod discord;
 mod slack;
+mod telegram;
 mod webhook;
 
 /// What happened to a probe's lesson.
@@ -251,6 +252,7 @@ channel_kinds! {
     desktop::Desktop,
     discord::Discord,
     slack::Slack,
+    telegram::Telegram,
     webhook::Webhook,
 }
 
