@@ -21,6 +21,7 @@ pub mod template;
 mod desktop;
 mod discord;
 mod slack;
+mod teams;
 mod telegram;
 mod webhook;
 
@@ -252,6 +253,7 @@ channel_kinds! {
     desktop::Desktop,
     discord::Discord,
     slack::Slack,
+    teams::Teams,
     telegram::Telegram,
     webhook::Webhook,
 }
