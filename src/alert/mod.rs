@@ -20,6 +20,7 @@ pub mod template;
 
 mod desktop;
 mod discord;
+mod mattermost;
 mod slack;
 mod teams;
 mod telegram;
@@ -252,6 +253,7 @@ macro_rules! channel_kinds {
 channel_kinds! {
     desktop::Desktop,
     discord::Discord,
+    mattermost::Mattermost,
     slack::Slack,
     teams::Teams,
     telegram::Telegram,
