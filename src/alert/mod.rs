@@ -21,6 +21,7 @@ pub mod template;
 mod desktop;
 mod discord;
 mod mattermost;
+mod ntfy;
 mod slack;
 mod teams;
 mod telegram;
@@ -254,6 +255,7 @@ channel_kinds! {
     desktop::Desktop,
     discord::Discord,
     mattermost::Mattermost,
+    ntfy::Ntfy,
     slack::Slack,
     teams::Teams,
     telegram::Telegram,
