@@ -20,6 +20,7 @@ pub mod template;
 
 mod desktop;
 mod discord;
+mod gotify;
 mod mattermost;
 mod ntfy;
 mod slack;
@@ -254,6 +255,7 @@ macro_rules! channel_kinds {
 channel_kinds! {
     desktop::Desktop,
     discord::Discord,
+    gotify::Gotify,
     mattermost::Mattermost,
     ntfy::Ntfy,
     slack::Slack,
