@@ -97,17 +97,29 @@ pub fn mattermost(s: &str) -> String {
 }
 
 /// WhatsApp text: it has no escape syntax, so a zero-width space follows each formatting marker
-/// (`*` bold, `_` italic, `~` strike, `` ` `` monospace): the pair no longer encloses a word and
-/// the text shows as sent. Best effort: WhatsApp documents the markers, not an escape.
+/// (`*` bold, `_` italic, `~` strike, `` ` `` monospace) that could open or close formatting: the
+/// pair no longer encloses a word and the text shows as sent. A marker inside a word
+/// (`SHOPIFY_TOKEN`) cannot format and is left alone, so copied names stay exact. Best effort:
+/// WhatsApp documents the markers, not an escape.
 pub fn whatsapp(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
+    for (i, &c) in chars.iter().enumerate() {
         out.push(c);
-        if matches!(c, '*' | '_' | '~' | '`') {
+        if matches!(c, '*' | '_' | '~' | '`') && !inside_word(&chars, i) {
             out.push(ZWSP);
         }
     }
     out
+}
+
+/// Whether `chars[i]` sits between two letters or digits.
+fn inside_word(chars: &[char], i: usize) -> bool {
+    let alnum = |j: Option<usize>| {
+        j.and_then(|j| chars.get(j))
+            .is_some_and(|c| c.is_alphanumeric())
+    };
+    alnum(i.checked_sub(1)) && alnum(Some(i + 1))
 }
 
 /// Plain text (ntfy with markdown off, Gotify `text/plain`): nothing is markup; only control
@@ -124,13 +136,17 @@ pub fn none(s: &str) -> String {
     s.to_string()
 }
 
+/// A zero-width space after each mark that could start a mention: one not preceded by a letter
+/// or digit (`user@example.com` stays as is).
 fn break_mentions(s: &str, marks: &[char]) -> String {
     let mut out = String::with_capacity(s.len() + 8);
+    let mut prev: Option<char> = None;
     for c in s.chars() {
         out.push(c);
-        if marks.contains(&c) {
+        if marks.contains(&c) && !prev.is_some_and(|p| p.is_alphanumeric()) {
             out.push(ZWSP);
         }
+        prev = Some(c);
     }
     out
 }
@@ -213,6 +229,7 @@ mod tests {
             assert!(e.contains(r"\*bold\*"));
             assert!(e.contains(r"\[click\]"));
         }
+        assert_eq!(discord("ops@example.com"), "ops@example.com");
     }
 
     #[test]
@@ -221,6 +238,8 @@ mod tests {
         assert!(!e.contains("*b"));
         assert!(e.contains("*\u{200B}bold*\u{200B}"));
         assert!(!e.contains("``"));
+        assert_eq!(whatsapp("SHOPIFY_TOKEN a*b"), "SHOPIFY_TOKEN a*b");
+        assert_eq!(whatsapp("_x_"), "_\u{200B}x_\u{200B}");
     }
 
     #[test]

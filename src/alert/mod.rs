@@ -27,6 +27,7 @@ mod slack;
 mod teams;
 mod telegram;
 mod webhook;
+mod whatsapp;
 
 /// What happened to a probe's lesson.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -262,6 +263,7 @@ channel_kinds! {
     teams::Teams,
     telegram::Telegram,
     webhook::Webhook,
+    whatsapp::Whatsapp,
 }
 
 pub fn channel_kind_names() -> Vec<&'static str> {
