@@ -87,31 +87,54 @@ pub fn state(a: &Alert) -> &'static str {
     }
 }
 
-/// Colour of an alert as 0xRRGGBB: red critical, orange degraded, grey unknown, green resolved,
-/// blue acknowledged or test.
-pub fn color(a: &Alert) -> u32 {
+/// How an alert should look: vendors name these differently (colours, card styles, emoji).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tone {
+    Good,
+    Info,
+    Neutral,
+    Warning,
+    Bad,
+}
+
+/// Red critical, orange degraded, grey unknown, green resolved, blue acknowledged or test.
+pub fn tone(a: &Alert) -> Tone {
     match a.event {
-        Event::Resolved => 0x2EB67D,
-        Event::Acknowledged | Event::Test => 0x3B82F6,
+        Event::Resolved => Tone::Good,
+        Event::Acknowledged | Event::Test => Tone::Info,
         _ => match a.health {
-            Health::Critical => 0xE01E5A,
-            Health::Degraded => 0xECB22E,
-            Health::Ok => 0x2EB67D,
-            Health::Unknown => 0x9CA3AF,
+            Health::Critical => Tone::Bad,
+            Health::Degraded => Tone::Warning,
+            Health::Ok => Tone::Good,
+            Health::Unknown => Tone::Neutral,
         },
     }
 }
 
+/// The tone of a grouped message: the worst alert's.
+pub fn group_tone(alerts: &[Alert]) -> Tone {
+    alerts.iter().map(tone).max().unwrap_or(Tone::Neutral)
+}
+
+/// Colour of a tone as 0xRRGGBB.
+pub fn rgb(t: Tone) -> u32 {
+    match t {
+        Tone::Good => 0x2EB67D,
+        Tone::Info => 0x3B82F6,
+        Tone::Neutral => 0x9CA3AF,
+        Tone::Warning => 0xECB22E,
+        Tone::Bad => 0xE01E5A,
+    }
+}
+
+/// Colour of an alert as 0xRRGGBB.
+pub fn color(a: &Alert) -> u32 {
+    rgb(tone(a))
+}
+
 /// The colour of a grouped message: the worst alert's.
 pub fn group_color(alerts: &[Alert]) -> u32 {
-    alerts
-        .iter()
-        .max_by_key(|a| match a.event {
-            Event::Resolved | Event::Acknowledged | Event::Test => 0,
-            _ => 1 + a.health.rank(),
-        })
-        .map(color)
-        .unwrap_or(0x9CA3AF)
+    rgb(group_tone(alerts))
 }
 
 /// RFC 3339 to the second, UTC.

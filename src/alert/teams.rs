@@ -5,7 +5,7 @@
 //! markdown-escaped, `{{DATE()}}` functions included. Formats and delivers only; the outbox
 //! retries.
 
-use super::chat::{self, deliver};
+use super::chat::{self, Tone, deliver};
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, SendCx, SendError, render};
@@ -69,7 +69,7 @@ impl Teams {
             "size": "Large",
             "weight": "Bolder",
             "wrap": true,
-            "color": text_color(chat::group_color(alerts)),
+            "color": text_color(chat::group_tone(alerts)),
         })];
         match &self.template {
             Some(t) => body.push(json!({
@@ -178,29 +178,29 @@ fn alert_container(a: &Alert, grouped: bool) -> Value {
     }));
     json!({
         "type": "Container",
-        "style": container_style(chat::color(a)),
+        "style": container_style(chat::tone(a)),
         "separator": grouped,
         "items": items,
     })
 }
 
-fn text_color(rgb: u32) -> &'static str {
-    match rgb {
-        0xE01E5A => "Attention",
-        0xECB22E => "Warning",
-        0x2EB67D => "Good",
-        0x3B82F6 => "Accent",
-        _ => "Default",
+fn text_color(t: Tone) -> &'static str {
+    match t {
+        Tone::Bad => "Attention",
+        Tone::Warning => "Warning",
+        Tone::Good => "Good",
+        Tone::Info => "Accent",
+        Tone::Neutral => "Default",
     }
 }
 
-fn container_style(rgb: u32) -> &'static str {
-    match rgb {
-        0xE01E5A => "attention",
-        0xECB22E => "warning",
-        0x2EB67D => "good",
-        0x3B82F6 => "accent",
-        _ => "emphasis",
+fn container_style(t: Tone) -> &'static str {
+    match t {
+        Tone::Bad => "attention",
+        Tone::Warning => "warning",
+        Tone::Good => "good",
+        Tone::Info => "accent",
+        Tone::Neutral => "emphasis",
     }
 }
 
