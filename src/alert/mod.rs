@@ -12,15 +12,26 @@ use std::future::Future;
 use std::time::Duration;
 
 pub mod ack;
+pub mod chat;
+pub mod escape;
 pub mod outbox;
 pub mod render;
 pub mod repost;
 pub mod route;
+pub mod template;
 
 mod alertmanager;
 mod desktop;
+mod discord;
 mod email;
+mod gotify;
+mod mattermost;
+mod ntfy;
+mod slack;
+mod teams;
+mod telegram;
 mod webhook;
+mod whatsapp;
 
 /// What happened to a probe's lesson.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,8 +271,16 @@ macro_rules! channel_kinds {
 channel_kinds! {
     alertmanager::Alertmanager,
     desktop::Desktop,
+    discord::Discord,
     email::Email,
+    gotify::Gotify,
+    mattermost::Mattermost,
+    ntfy::Ntfy,
+    slack::Slack,
+    teams::Teams,
+    telegram::Telegram,
     webhook::Webhook,
+    whatsapp::Whatsapp,
 }
 
 pub fn channel_kind_names() -> Vec<&'static str> {

@@ -55,7 +55,9 @@ fn kind_files_match_the_registries() {
         .iter()
         .map(|k| k.kind)
         .collect();
-    let helpers = ["mod", "route", "render", "outbox", "ack", "repost"];
+    let helpers = [
+        "mod", "route", "render", "outbox", "ack", "repost", "chat", "escape", "template",
+    ];
     let mut files: Vec<String> = std::fs::read_dir(src().join("alert"))
         .unwrap()
         .map(|e| {

@@ -1,0 +1,450 @@
+//! Plumbing shared by the chat channels (slack, discord, telegram, teams, mattermost, ntfy,
+//! gotify, whatsapp): sending one HTTP request and classifying the answer with
+//! `SendError::from_status` (never a retry loop: the outbox retries), the state word and colour
+//! of an alert, and the short facts every layout shows. It must not build a vendor's payload and
+//! never formats a URL or token into an error (reqwest errors are stripped of their URL).
+
+use super::{Alert, Event, SendError};
+use crate::probe::Health;
+use std::time::Duration;
+
+/// A receiver's answer to a successful (2xx) request.
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// Sends `req` (with the channel's timeout) and classifies the answer: 2xx is `Ok`; 408, 429 and
+/// 5xx are retryable (with `Retry-After` when given); other 4xx are permanent. `what` names the
+/// receiver in messages (`slack webhook sha256:ab12…`), never its URL.
+pub async fn deliver(
+    req: reqwest::RequestBuilder,
+    timeout: Duration,
+    what: &str,
+) -> Result<Answer, SendError> {
+    let resp = req
+        .timeout(timeout)
+        .send()
+        .await
+        .map_err(|e| SendError::from_reqwest(&e.without_url()))
+        .map_err(|e| SendError {
+            message: format!("{what}: {}", e.message),
+            ..e
+        })?;
+    let status = resp.status();
+    let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
+    let body = crate::http_client::read_capped(resp, 64 * 1024)
+        .await
+        .map(|(b, _)| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    match SendError::from_status(status, retry_after.as_ref(), &body) {
+        Some(e) => Err(SendError {
+            message: format!("{what}: {}", e.message),
+            // some APIs (Telegram, Discord) give the delay only in the JSON body
+            retry_after: e.retry_after.or_else(|| body_retry_after(&body)),
+            ..e
+        }),
+        None => Ok(Answer {
+            status: status.as_u16(),
+            body,
+        }),
+    }
+}
+
+/// `{"parameters":{"retry_after":N}}` (Telegram) or `{"retry_after":N.N}` (Discord).
+fn body_retry_after(body: &str) -> Option<Duration> {
+    let v: serde_json::Value = serde_json::from_str(body).ok()?;
+    let n = v
+        .pointer("/parameters/retry_after")
+        .or_else(|| v.get("retry_after"))?
+        .as_f64()?;
+    (n.is_finite() && n >= 0.0).then(|| Duration::from_secs_f64(n.min(86_400.0)))
+}
+
+/// Checks an `http(s)` URL key; the message never shows the value (it may hold a token).
+pub fn check_url(key: &str, url: &str, problems: &mut Vec<crate::probe::Invalid>) {
+    match reqwest::Url::parse(url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+        Ok(_) => problems.push(crate::probe::Invalid::new(
+            key,
+            "expected an http:// or https:// URL",
+        )),
+        Err(e) => problems.push(crate::probe::Invalid::new(
+            key,
+            format!("invalid URL ({}): {e}", crate::redact::fingerprint(url)),
+        )),
+    }
+}
+
+/// The word a message leads with: `critical`, `degraded`, `resolved`, `acknowledged`, ...
+pub fn state(a: &Alert) -> &'static str {
+    match a.event {
+        Event::Resolved => "resolved",
+        Event::Acknowledged => "acknowledged",
+        Event::Test => "test",
+        Event::Overflow => "held back",
+        _ => a.health.as_str(),
+    }
+}
+
+/// How an alert should look: vendors name these differently (colours, card styles, emoji).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tone {
+    Good,
+    Info,
+    Neutral,
+    Warning,
+    Bad,
+}
+
+/// Red critical, orange degraded, grey unknown, green resolved, blue acknowledged or test.
+pub fn tone(a: &Alert) -> Tone {
+    match a.event {
+        Event::Resolved => Tone::Good,
+        Event::Acknowledged | Event::Test => Tone::Info,
+        _ => match a.health {
+            Health::Critical => Tone::Bad,
+            Health::Degraded => Tone::Warning,
+            Health::Ok => Tone::Good,
+            Health::Unknown => Tone::Neutral,
+        },
+    }
+}
+
+/// The tone of a grouped message: the worst alert's.
+pub fn group_tone(alerts: &[Alert]) -> Tone {
+    alerts.iter().map(tone).max().unwrap_or(Tone::Neutral)
+}
+
+/// Colour of a tone as 0xRRGGBB.
+pub fn rgb(t: Tone) -> u32 {
+    match t {
+        Tone::Good => 0x2EB67D,
+        Tone::Info => 0x3B82F6,
+        Tone::Neutral => 0x9CA3AF,
+        Tone::Warning => 0xECB22E,
+        Tone::Bad => 0xE01E5A,
+    }
+}
+
+/// Colour of an alert as 0xRRGGBB.
+pub fn color(a: &Alert) -> u32 {
+    rgb(tone(a))
+}
+
+/// The colour of a grouped message: the worst alert's.
+pub fn group_color(alerts: &[Alert]) -> u32 {
+    rgb(group_tone(alerts))
+}
+
+/// RFC 3339 to the second, UTC.
+pub fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// Short (label, raw value) facts of one alert, in display order; values are not escaped.
+pub fn facts(a: &Alert) -> Vec<(&'static str, String)> {
+    let mut out = vec![
+        (
+            "Lesson",
+            if a.lessons.len() > 1 {
+                let all: Vec<String> = a.lessons.iter().map(|l| format!("L{l}")).collect();
+                format!("L{} ({})", a.lesson, all.join(", "))
+            } else {
+                format!("L{}", a.lesson)
+            },
+        ),
+        ("Probe", format!("{} ({})", a.probe, a.kind)),
+        ("Host", a.host.clone()),
+        ("State", state(a).to_string()),
+        (
+            if a.event == Event::Resolved {
+                "Failing since"
+            } else {
+                "Since"
+            },
+            when(&a.since),
+        ),
+    ];
+    if a.incident > 0 {
+        out.push(("Incident", format!("#{}", a.incident)));
+    }
+    if let Some(ack) = &a.ack {
+        out.push((
+            "Acknowledged",
+            format!(
+                "by {} at {}{}",
+                ack.by,
+                when(&ack.at),
+                ack.note
+                    .as_ref()
+                    .map(|n| format!(": {n}"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    if !a.suppressed.is_empty() {
+        out.push(("Suppressed", a.suppressed.join(", ")));
+    }
+    out
+}
+
+/// Evidence as `key: value` lines, at most `max` of them (then `… N more`).
+pub fn evidence_lines(a: &Alert, max: usize) -> Vec<String> {
+    let mut out: Vec<String> = a
+        .evidence
+        .iter()
+        .take(max)
+        .map(|e| format!("{}: {}", e.key, e.value))
+        .collect();
+    if a.evidence.len() > max {
+        out.push(format!("… {} more", a.evidence.len() - max));
+    }
+    out
+}
+
+#[cfg(test)]
+pub mod testkit {
+    //! Test helpers for channel modules: sample alerts, a loopback receiver capturing requests
+    //! (axum on 127.0.0.1:0), snapshot files under tests/data/snapshots/.
+
+    use crate::alert::{Ack, Alert, Event, SendCx, SendError};
+    use crate::probe::{Evidence, Health};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    pub const HOSTILE: &str =
+        "<!channel> <@U123> *bold* [click](http://evil) @everyone <b>x</b> &amp;";
+
+    pub fn sample_alert() -> Alert {
+        Alert {
+            event: Event::Firing,
+            lesson: 14,
+            lessons: vec![14],
+            rule: "Cron is not your shell".into(),
+            lesson_title: "Cron jobs failed because env vars were missing".into(),
+            fix: "Source config explicitly inside cron scripts".into(),
+            probe: "agent-crontab".into(),
+            kind: "cron_env".into(),
+            host: "vps-1".into(),
+            health: Health::Critical,
+            summary: "1 job lacks SHOPIFY_TOKEN".into(),
+            expected: Some("every variable a job uses is set".into()),
+            evidence: vec![Evidence {
+                key: "crontab:3".into(),
+                value: "uses $SHOPIFY_TOKEN".into(),
+            }],
+            since: chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            at: chrono::DateTime::from_timestamp(1_700_000_120, 0).unwrap(),
+            url: "http://127.0.0.1:9477/probe/agent-crontab".into(),
+            incident: 7,
+            ack: None,
+            suppressed: Vec::new(),
+        }
+    }
+
+    /// An alert whose probed text (summary, expected, evidence) is hostile markup.
+    pub fn hostile_alert() -> Alert {
+        let mut a = sample_alert();
+        a.summary = format!("body: {HOSTILE}");
+        a.expected = Some(HOSTILE.into());
+        a.evidence = vec![Evidence {
+            key: "body".into(),
+            value: HOSTILE.into(),
+        }];
+        a
+    }
+
+    /// A second, different alert for grouped messages.
+    pub fn second_alert() -> Alert {
+        let mut a = sample_alert();
+        a.event = Event::Firing;
+        a.lesson = 26;
+        a.lessons = vec![26, 4];
+        a.rule = "HTTP 200 is not proof of correctness".into();
+        a.probe = "hub_gateway".into();
+        a.kind = "http".into();
+        a.health = Health::Degraded;
+        a.summary = "status 200 but $.ok is false".into();
+        a.url = "http://127.0.0.1:9477/probe/hub_gateway".into();
+        a.incident = 8;
+        a.ack = Some(Ack {
+            by: "ana".into(),
+            at: chrono::DateTime::from_timestamp(1_700_000_060, 0).unwrap(),
+            note: Some("looking".into()),
+        });
+        a
+    }
+
+    #[derive(Clone, Debug)]
+    pub struct Request {
+        pub method: String,
+        /// Path and query.
+        pub uri: String,
+        pub headers: Vec<(String, String)>,
+        pub body: Vec<u8>,
+    }
+
+    impl Request {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+        pub fn json(&self) -> serde_json::Value {
+            serde_json::from_slice(&self.body).expect("JSON body")
+        }
+    }
+
+    /// Status, headers and body the capture answers with.
+    type Reply = (u16, Vec<(String, String)>, String);
+
+    #[derive(Clone)]
+    pub struct Capture {
+        pub addr: std::net::SocketAddr,
+        got: Arc<Mutex<Vec<Request>>>,
+        reply: Arc<Mutex<Reply>>,
+    }
+
+    impl Capture {
+        /// Serves on 127.0.0.1:0 on the test's runtime, answering 200 `{"ok":true}`.
+        pub async fn start() -> Capture {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let c = Capture {
+                addr,
+                got: Arc::new(Mutex::new(Vec::new())),
+                reply: Arc::new(Mutex::new((200, Vec::new(), "{\"ok\":true}".into()))),
+            };
+            let c2 = c.clone();
+            let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
+                let c = c2.clone();
+                async move {
+                    let (parts, body) = req.into_parts();
+                    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+                    c.got.lock().unwrap().push(Request {
+                        method: parts.method.to_string(),
+                        uri: parts.uri.to_string(),
+                        headers: parts
+                            .headers
+                            .iter()
+                            .map(|(k, v)| {
+                                (k.to_string(), v.to_str().unwrap_or_default().to_string())
+                            })
+                            .collect(),
+                        body: body.to_vec(),
+                    });
+                    let (status, headers, text) = c.reply.lock().unwrap().clone();
+                    let mut resp = axum::response::Response::new(axum::body::Body::from(text));
+                    *resp.status_mut() = axum::http::StatusCode::from_u16(status).unwrap();
+                    for (k, v) in headers {
+                        resp.headers_mut().insert(
+                            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                            axum::http::HeaderValue::from_str(&v).unwrap(),
+                        );
+                    }
+                    resp
+                }
+            });
+            tokio::spawn(async move {
+                axum::serve(listener, app).await.unwrap();
+            });
+            c
+        }
+
+        pub fn url(&self, path: &str) -> String {
+            format!("http://{}{}", self.addr, path)
+        }
+
+        pub fn reply(&self, status: u16, headers: &[(&str, &str)], body: &str) {
+            *self.reply.lock().unwrap() = (
+                status,
+                headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body.to_string(),
+            );
+        }
+
+        pub fn requests(&self) -> Vec<Request> {
+            self.got.lock().unwrap().clone()
+        }
+
+        pub fn last(&self) -> Request {
+            self.requests().last().cloned().expect("a request")
+        }
+    }
+
+    pub async fn send_with<C: crate::alert::Channel>(
+        ch: &C,
+        alerts: &[Alert],
+    ) -> Result<String, SendError> {
+        let http = crate::http_client::shared();
+        let cx = SendCx {
+            channel_id: "test",
+            http: &http,
+            timeout: Duration::from_secs(10),
+            idempotency_key: "idem-1",
+        };
+        ch.send(&cx, alerts).await
+    }
+
+    /// Parses a channel's TOML table as the loader does (kind-specific keys only) and validates.
+    pub fn parse<C: crate::alert::Channel>(
+        toml_text: &str,
+    ) -> Result<C, Vec<crate::probe::Invalid>> {
+        let v: toml::Value = toml::from_str(toml_text).unwrap();
+        super::super::parse_kind::<C>(v)
+    }
+
+    /// Compares `value` with tests/data/snapshots/<name>.json (written when missing or when
+    /// LEDGERD_UPDATE_SNAPSHOTS=1, then the test fails once so the new file is reviewed).
+    pub fn assert_snapshot(name: &str, value: &serde_json::Value, secrets: &[&str]) {
+        let text = serde_json::to_string_pretty(value).unwrap() + "\n";
+        for s in secrets {
+            assert!(!text.contains(s), "snapshot {name} contains a secret");
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/snapshots")
+            .join(format!("{name}.json"));
+        let update = std::env::var("LEDGERD_UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1");
+        match std::fs::read_to_string(&path) {
+            Ok(old) if !update => assert_eq!(
+                old, text,
+                "payload of {name} changed; review and re-run with LEDGERD_UPDATE_SNAPSHOTS=1"
+            ),
+            _ => {
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(&path, &text).unwrap();
+                assert!(
+                    update,
+                    "snapshot {} written; review it and re-run",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    /// The retry classification every channel must keep: 500 retryable, 429 with Retry-After,
+    /// 400/401/404 permanent. `make` builds the channel pointed at the capture.
+    pub async fn assert_classification<C: crate::alert::Channel>(cap: &Capture, ch: &C) {
+        let a = [sample_alert()];
+        cap.reply(500, &[], "{\"ok\":false}");
+        let e = send_with(ch, &a).await.unwrap_err();
+        assert!(e.retryable, "500 must be retryable: {e:?}");
+        cap.reply(429, &[("retry-after", "7")], "{\"ok\":false}");
+        let e = send_with(ch, &a).await.unwrap_err();
+        assert!(e.retryable, "429 must be retryable");
+        assert_eq!(e.retry_after, Some(Duration::from_secs(7)));
+        for s in [400, 401, 404] {
+            cap.reply(s, &[], "{\"ok\":false,\"description\":\"nope\"}");
+            let e = send_with(ch, &a).await.unwrap_err();
+            assert!(!e.retryable, "{s} must be permanent: {e:?}");
+            assert!(e.message.contains(&s.to_string()), "{}", e.message);
+            assert!(!e.message.contains("127.0.0.1"), "{}", e.message);
+        }
+        cap.reply(200, &[], "{\"ok\":true}");
+    }
+}
