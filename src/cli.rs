@@ -91,6 +91,17 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Acknowledge an open incident: stops its reminders and tells the channels that got its
+    /// alerts who is on it (lesson 23: acknowledge fast, execute carefully).
+    Ack {
+        /// Incident number (from `ledgerd status`, the dashboard or the alert).
+        incident: i64,
+        /// Who. Default: $USER.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
     /// Send a synthetic alert to one channel now and print the receiver's answer.
     TestAlert {
         /// Channel id from the config.

@@ -26,7 +26,7 @@ pub async fn deliver(
         .timeout(timeout)
         .send()
         .await
-        .map_err(|e| SendError::from_reqwest(&e.without_url()))
+        .map_err(SendError::from_reqwest)
         .map_err(|e| SendError {
             message: format!("{what}: {}", e.message),
             ..e

@@ -160,8 +160,9 @@ impl SendError {
         })
     }
     /// Classifies a transport error: always retryable (timeouts, refused connections).
-    pub fn from_reqwest(e: &reqwest::Error) -> Self {
-        SendError::retry(format!("{e}"))
+    /// The URL is left out: webhook URLs and bot tokens in paths are secrets.
+    pub fn from_reqwest(e: reqwest::Error) -> Self {
+        SendError::retry(format!("{}", e.without_url()))
     }
 }
 

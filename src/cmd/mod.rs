@@ -2,6 +2,7 @@
 //! printing, colours. `anyhow` is allowed here and in `main.rs` only. Printing to stdout lives
 //! here (a tidy test forbids `println!` elsewhere).
 
+pub mod ack;
 pub mod check;
 pub mod doctor;
 pub mod kinds;
@@ -46,6 +47,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Silence { action } => silence::run(cfg, action, paint),
         Command::Shadow { format } => shadow::run(cfg, format, paint),
         Command::TestAlert { channel } => test_alert::run(cfg, &channel),
+        Command::Ack { incident, by, note } => ack::run(cfg, incident, by, note.as_deref()),
     }
 }
 
@@ -112,6 +114,20 @@ impl Paint {
             NotGuarded => self.dim("- not guarded"),
         }
     }
+}
+
+/// Base URL of the running daemon's API on this host (`daemon.listen`, with an unspecified
+/// address replaced by loopback).
+pub fn api_base(config: &Config) -> String {
+    let mut addr = config.daemon.listen;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(if addr.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    format!("http://{addr}")
 }
 
 /// Who is acting: `--by`, else $USER, else "cli".

@@ -72,15 +72,7 @@ fn from_api(config: &crate::config::Config) -> Option<Vec<crate::web::api::Probe
         .enable_all()
         .build()
         .ok()?;
-    let mut addr = config.daemon.listen;
-    if addr.ip().is_unspecified() {
-        addr.set_ip(if addr.is_ipv4() {
-            std::net::Ipv4Addr::LOCALHOST.into()
-        } else {
-            std::net::Ipv6Addr::LOCALHOST.into()
-        });
-    }
-    let url = format!("http://{addr}/api/v1/probes");
+    let url = format!("{}/api/v1/probes", super::api_base(config));
     rt.block_on(async {
         let mut req = crate::http_client::shared()
             .get(&url)

@@ -423,3 +423,77 @@ fn test_alert_reports_the_receivers_answer() {
     ]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn reminders_repeat_until_acknowledged_and_the_ack_is_posted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rx = Receiver::start();
+    let flag = tmp.path().join("broken");
+    std::fs::write(&flag, "").unwrap();
+    let cfg = write_config(
+        tmp.path(),
+        &format!(
+            "{}\n{}\n[[route]]\nto = [\"hook\"]\nremind_every = \"2s\"\n",
+            flag_probe("inbox", 23, &flag, ""),
+            hook(&rx, "group_wait = \"0s\"")
+        ),
+    );
+    let mut d = Daemon::start(&cfg, &tmp.path().join("d.log"));
+    let got = rx.wait_count(2, T);
+    assert_eq!(got[0]["event"], "firing");
+    assert_eq!(got[1]["event"], "reminder", "{}", got[1]);
+    assert!(
+        got[1]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("STILL FAILING L23")
+    );
+    let incident = got[0]["incident"].as_i64().unwrap();
+    let o = ledgerd(&[
+        "ack",
+        &incident.to_string(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--by",
+        "Ana Ops",
+        "--note",
+        "on it",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(
+        stdout(&o).contains("acknowledged by Ana Ops"),
+        "{}",
+        stdout(&o)
+    );
+    let acked = wait_for("the acknowledgement message", T, || {
+        rx.received()
+            .into_iter()
+            .find(|m| m["event"] == "acknowledged")
+    });
+    assert_eq!(acked["ack"]["by"], "Ana Ops");
+    assert_eq!(acked["ack"]["note"], "on it");
+    assert!(
+        acked["text"]
+            .as_str()
+            .unwrap()
+            .contains("Acknowledged by Ana Ops")
+    );
+    // no reminders after the ack
+    let n = rx.received().len();
+    let obs = count(tmp.path(), "SELECT COUNT(*) FROM observations");
+    wait_for("several more runs", T, || {
+        (count(tmp.path(), "SELECT COUNT(*) FROM observations") >= obs + 4).then_some(())
+    });
+    let after: Vec<_> = rx.received().into_iter().skip(n).collect();
+    assert!(after.iter().all(|m| m["event"] != "reminder"), "{after:#?}");
+    assert!(
+        count(
+            tmp.path(),
+            "SELECT COUNT(*) FROM transitions WHERE muted = 'acknowledged by Ana Ops'"
+        ) >= 1
+    );
+    assert_eq!(d.stop(), Some(0));
+    // acknowledging again, or a closed/unknown incident, is a clear error
+    let o = ledgerd(&["ack", "999", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+}
