@@ -103,6 +103,13 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
         cancel_all.clone(),
     ));
 
+    let digest_task = tokio::spawn(crate::alert::digest::run(
+        std::sync::Mutex::new(Store::open(&state_dir)?),
+        config_rx.clone(),
+        wake.clone(),
+        cancel_all.clone(),
+    ));
+
     // web
     let listener = tokio::net::TcpListener::bind(config.daemon.listen)
         .await
@@ -185,6 +192,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
     cancel_all.cancel();
     let _ = outbox_task.await;
     let _ = repost_task.await;
+    let _ = digest_task.await;
     if let Ok(store) = Store::open(&state_dir).map(std::sync::Mutex::new) {
         let cfg = config_rx.borrow().clone();
         let _ = tokio::time::timeout(

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 pub mod ack;
 pub mod chat;
+pub mod digest;
 pub mod escape;
 pub mod outbox;
 pub mod render;

@@ -497,3 +497,65 @@ fn reminders_repeat_until_acknowledged_and_the_ack_is_posted() {
     let o = ledgerd(&["ack", "999", "--config", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn daily_digest_lists_open_violations_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rx = Receiver::start();
+    let flag = tmp.path().join("broken");
+    std::fs::write(&flag, "").unwrap();
+    let probes = format!(
+        "{}{}",
+        flag_probe("crontab", 14, &flag, ""),
+        flag_probe("plugins", 19, &flag, "")
+    );
+    let cfg = write_config(
+        tmp.path(),
+        &format!(
+            "{probes}\n{}",
+            hook(&rx, "group_wait = \"0s\"\ngroup_max = 1")
+        ),
+    );
+    let mut d = Daemon::start(&cfg, &tmp.path().join("d1.log"));
+    rx.wait_count(2, T);
+    assert_eq!(d.stop(), Some(0));
+    // a digest at 00:00 UTC is due as soon as the daemon starts (once per day)
+    let text = std::fs::read_to_string(&cfg).unwrap().replace(
+        "group_max = 1",
+        "group_max = 20\ndigest_at = \"00:00\"\ndigest_timezone = \"UTC\"",
+    );
+    std::fs::write(&cfg, text).unwrap();
+    let mut d = Daemon::start(&cfg, &tmp.path().join("d2.log"));
+    let digest = wait_for("the digest", T, || {
+        rx.received()
+            .into_iter()
+            .find(|m| m["alerts"][0]["event"] == "digest")
+    });
+    assert_eq!(digest["count"], 2, "{digest}");
+    assert!(
+        digest["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("2 open violations on "),
+        "{digest}"
+    );
+    let lessons: Vec<i64> = digest["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["lesson"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lessons, vec![19, 14]);
+    assert_eq!(d.stop(), Some(0));
+    let _d = Daemon::start(&cfg, &tmp.path().join("d3.log"));
+    let n = count(tmp.path(), "SELECT COUNT(*) FROM observations");
+    wait_for("more runs", T, || {
+        (count(tmp.path(), "SELECT COUNT(*) FROM observations") >= n + 4).then_some(())
+    });
+    let digests = rx
+        .received()
+        .iter()
+        .filter(|m| m["alerts"][0]["event"] == "digest")
+        .count();
+    assert_eq!(digests, 1, "once a day, also across restarts");
+}

@@ -55,24 +55,44 @@ fn kind_files_match_the_registries() {
         .iter()
         .map(|k| k.kind)
         .collect();
-    let helpers = [
-        "mod", "route", "render", "outbox", "ack", "repost", "chat", "escape", "template",
-    ];
-    let mut files: Vec<String> = std::fs::read_dir(src().join("alert"))
-        .unwrap()
-        .map(|e| {
-            e.unwrap()
-                .file_name()
-                .to_string_lossy()
-                .trim_end_matches(".rs")
-                .to_string()
+    // in alert/mod.rs, helpers are `pub mod`, channel kinds are private `mod` lines
+    let mod_rs = std::fs::read_to_string(src().join("alert/mod.rs")).unwrap();
+    let private: Vec<String> = mod_rs
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("mod ")
+                .and_then(|r| r.strip_suffix(';'))
+                .map(str::to_string)
         })
-        .filter(|n| !helpers.contains(&n.as_str()))
         .collect();
-    files.sort();
-    let mut sorted = channels.clone();
+    let public: Vec<String> = mod_rs
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("pub mod ")
+                .and_then(|r| r.strip_suffix(';'))
+                .map(str::to_string)
+        })
+        .collect();
+    let mut private_sorted = private.clone();
+    private_sorted.sort();
+    let mut sorted: Vec<String> = channels.iter().map(|c| c.to_string()).collect();
     sorted.sort();
-    assert_eq!(files, sorted, "src/alert/*.rs and channel_kinds! disagree");
+    assert_eq!(
+        private_sorted, sorted,
+        "private `mod` lines in alert/mod.rs and channel_kinds! disagree"
+    );
+    for e in std::fs::read_dir(src().join("alert")).unwrap() {
+        let name = e
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        assert!(
+            name == "mod" || private.contains(&name) || public.contains(&name),
+            "src/alert/{name}.rs is not declared in alert/mod.rs"
+        );
+    }
 }
 
 #[test]
