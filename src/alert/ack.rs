@@ -115,6 +115,8 @@ fn fallback_alert(config: &Config, row: &IncidentRow) -> Alert {
         rule: lesson.map(|l| l.rule.clone()).unwrap_or_default(),
         lesson_title: lesson.map(|l| l.title.clone()).unwrap_or_default(),
         fix: lesson.map(|l| l.fix.clone()).unwrap_or_default(),
+        class: lesson.map(|l| l.class.clone()).unwrap_or_default(),
+        owner: lesson.map(|l| l.owner.clone()).unwrap_or_default(),
         probe: row.probe.clone(),
         kind: probe.map(|p| p.kind().to_string()).unwrap_or_default(),
         host: config.daemon.host.clone(),

@@ -296,6 +296,8 @@ mod tests {
             incident: 7,
             ack: None,
             suppressed: Vec::new(),
+            class: String::new(),
+            owner: String::new(),
         }
     }
 

@@ -240,6 +240,8 @@ pub mod testkit {
             incident: 7,
             ack: None,
             suppressed: Vec::new(),
+            class: String::new(),
+            owner: String::new(),
         }
     }
 

@@ -389,6 +389,8 @@ mod tests {
             incident: 3,
             ack: None,
             suppressed: Vec::new(),
+            class: String::new(),
+            owner: String::new(),
         }
     }
 

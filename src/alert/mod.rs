@@ -26,6 +26,7 @@ mod desktop;
 mod discord;
 mod email;
 mod gotify;
+mod incident_note;
 mod mattermost;
 mod ntfy;
 mod slack;
@@ -77,6 +78,12 @@ pub struct Alert {
     pub lesson_title: String,
     /// The ledger's fix.
     pub fix: String,
+    /// The lesson's failure class (auth, permissions, ...).
+    #[serde(default)]
+    pub class: String,
+    /// The lesson's default owner role (for incident notes).
+    #[serde(default)]
+    pub owner: String,
     pub probe: String,
     pub kind: String,
     pub host: String,
@@ -276,6 +283,7 @@ channel_kinds! {
     discord::Discord,
     email::Email,
     gotify::Gotify,
+    incident_note::IncidentNote,
     mattermost::Mattermost,
     ntfy::Ntfy,
     slack::Slack,

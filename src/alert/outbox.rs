@@ -210,6 +210,8 @@ fn overflow_payload(config: &Config, channel: &str, held: &[OutboxRow], now_ms: 
         rule: l5.map(|l| l.rule.clone()).unwrap_or_default(),
         lesson_title: l5.map(|l| l.title.clone()).unwrap_or_default(),
         fix: l5.map(|l| l.fix.clone()).unwrap_or_default(),
+        class: l5.map(|l| l.class.clone()).unwrap_or_default(),
+        owner: l5.map(|l| l.owner.clone()).unwrap_or_default(),
         probe: "storm_control".into(),
         kind: "ledgerd".into(),
         host: config.daemon.host.clone(),

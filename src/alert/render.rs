@@ -148,6 +148,8 @@ mod tests {
             incident: 1,
             ack: None,
             suppressed: Vec::new(),
+            class: String::new(),
+            owner: String::new(),
         };
         assert_eq!(
             title(&a),

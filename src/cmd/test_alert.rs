@@ -33,6 +33,8 @@ pub fn run(path: Option<&Path>, channel: &str) -> anyhow::Result<u8> {
         rule: l.map(|l| l.rule.clone()).unwrap_or_default(),
         lesson_title: l.map(|l| l.title.clone()).unwrap_or_default(),
         fix: l.map(|l| l.fix.clone()).unwrap_or_default(),
+        class: l.map(|l| l.class.clone()).unwrap_or_default(),
+        owner: l.map(|l| l.owner.clone()).unwrap_or_default(),
         probe: "test_alert".into(),
         kind: "test".into(),
         host: config.daemon.host.clone(),

@@ -321,6 +321,8 @@ pub fn build_alert(
         rule: l.map(|l| l.rule.clone()).unwrap_or_default(),
         lesson_title: l.map(|l| l.title.clone()).unwrap_or_default(),
         fix: l.map(|l| l.fix.clone()).unwrap_or_default(),
+        class: l.map(|l| l.class.clone()).unwrap_or_default(),
+        owner: l.map(|l| l.owner.clone()).unwrap_or_default(),
         probe: p.id.clone(),
         kind: p.kind().to_string(),
         host: config.daemon.host.clone(),
