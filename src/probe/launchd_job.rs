@@ -204,10 +204,20 @@ home_root = "/Users"
             Some(home) => {
                 ev.push(("home".into(), home.clone()));
                 if let Some(u) = user {
+                    // the host's user database only describes the job's user when this host is
+                    // the Mac the plist belongs to; elsewhere (auditing a copied plist on Linux)
+                    // macOS conventions apply: root's home is /var/root
                     let expected = host_user
                         .as_ref()
+                        .filter(|_| cfg!(target_os = "macos"))
                         .map(|h| h.dir.clone())
-                        .unwrap_or_else(|| self.home_root.join(u));
+                        .unwrap_or_else(|| {
+                            if u == "root" {
+                                PathBuf::from("/var/root")
+                            } else {
+                                self.home_root.join(u)
+                            }
+                        });
                     if Path::new(home.trim_end_matches('/')) != expected {
                         f.push((
                             Health::Critical,

@@ -6,6 +6,7 @@ mod alerts;
 mod cli;
 mod config;
 mod daemon;
+mod deploy;
 mod desktop;
 mod email;
 mod packs;
