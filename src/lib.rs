@@ -14,8 +14,10 @@
 //!                              │ (channel)
 //!                     engine::recorder ─ engine::state::step (pure) ─► store (one transaction per batch:
 //!                              │          observations, state, incidents, transitions, outbox rows)
-//!                              │                 alert::route decides which channels
-//!                     alert::outbox ─► channel::<kind>::send()      web (ledger page, API)   cmd (CLI)
+//!                              │                 alert::route decides which channels; silences,
+//!                              │                 shadow mode and failing parents mute
+//!                     alert::outbox (group_wait, storm cap, retries) ─► channel::<kind>::send()
+//!                     web (ledger page, API, /metrics)   cmd (CLI)   alert::digest, alert::repost
 //! ```
 //!
 //! # Code map
@@ -27,15 +29,19 @@
 //!   registers one file per kind (`probe/<kind>.rs`).
 //! - `engine/`: `scheduler.rs` (when and how probes run), `state.rs` (pure state machine),
 //!   `recorder.rs` (applies observations and writes batches).
-//! - `alert/`: `Alert`, the `Channel` trait and `channel_kinds!` (one file per channel kind),
-//!   `route.rs` (where), `render.rs` (text), `outbox.rs` (durable delivery and retries).
+//! - `alert/`: `Alert`, the `Channel` trait and `channel_kinds!` (one private `mod` + one file per
+//!   channel kind: webhook, slack, discord, telegram, teams, mattermost, ntfy, gotify, whatsapp,
+//!   email, desktop, alertmanager, incident_note). Helpers are `pub mod`: `route.rs` (where, and
+//!   thresholds), `render.rs` (plain text), `escape.rs` (per-markup escaping of probed text),
+//!   `template.rs` (minijinja overrides), `chat.rs` (shared delivery for chat webhooks),
+//!   `outbox.rs` (durable delivery: grouping, storm cap, retries), `ack.rs` (acknowledgements),
+//!   `digest.rs` (daily digest), `repost.rs` (re-posting firing alerts to Alertmanager).
 //! - `store/`: SQLite with append-only migrations in `store/migrations/`.
 //! - `status.rs`: lesson state from probe health, shared by CLI and dashboard.
 //! - `web/`: axum server (`mod.rs`: routes, security headers), `auth.rs` (token, basic auth,
 //!   Host/Origin checks, CSRF), `view.rs` (one snapshot for page, API and metrics), `pages.rs`
 //!   (HTML, SVG history, forms), `api.rs` (JSON API, its shapes), `metrics.rs` (/metrics),
 //!   `assets/` (CSS, JS, OpenAPI document; embedded). `daemon.rs`: wiring, signals, reload.
-//! - `alert/ack.rs`: acknowledging an incident (store + "acknowledged" notifications).
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
 //! - `cli.rs` + `cmd/`: the command line, one file per subcommand; `main.rs` maps exit codes.
@@ -51,6 +57,9 @@
 //! - Nothing outside `probe/<kind>.rs` (or `alert/<kind>.rs`) mentions a kind by name.
 //! - Secrets are `redact::Secret`: shown only as `sha256:xxxxxxxx` fingerprints.
 //! - A failing probe is data; only the daemon's own faults are errors.
+//! - Every alert cites its lesson (`L14 · Cron is not your shell — …`); an incident is announced
+//!   once (restarts, reloads and floods do not repeat it) and never silently dropped: a muted
+//!   incident is announced when its mute ends, a held storm is summarised in one message.
 
 pub mod alert;
 pub mod cli;

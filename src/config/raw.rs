@@ -14,8 +14,9 @@ pub struct RawDaemon {
     /// `$XDG_STATE_HOME/ledgerd` (or `~/.local/state/ledgerd`).
     pub state_dir: Option<PathBuf>,
     /// Probe packs to load, relative to this file; `builtin:host.toml` names an embedded pack.
+    /// (Read by the include pass: paths or `{ path, vars, prefix }` tables.)
     #[serde(default)]
-    pub include: Vec<String>,
+    pub include: Vec<toml::Value>,
     /// Host name shown in alerts. Default: the system host name.
     pub host: Option<String>,
     /// Most probes running at once. Default 32.

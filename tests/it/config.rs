@@ -160,3 +160,29 @@ fn example_config_validates_as_is_and_fully_uncommented() {
     );
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
+
+#[test]
+fn the_readme_config_example_is_valid() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = readme.split("## Config").nth(1).unwrap();
+    let block = section
+        .split("```toml\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let secret = tmp.path().join("slack.url");
+    std::fs::write(&secret, "https://hooks.slack.com/services/T0/B0/x").unwrap();
+    let cfg = tmp.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        block.replace("/etc/ledgerd/slack.url", secret.to_str().unwrap()),
+    )
+    .unwrap();
+    let o = ledgerd(&["doctor", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+}
