@@ -46,6 +46,11 @@ pub struct ConfigFile {
     /// since (degraded until they come back). Array indexes are collapsed to `[]`. Default true.
     #[serde(default = "yes")]
     track_keys: bool,
+    /// After this long, a removal nobody reverted is taken as intended: the current keys become
+    /// the baseline and the probe is ok again (so a deliberate cleanup does not stay degraded
+    /// forever). Default "24h".
+    #[serde(default = "default_accept", deserialize_with = "deserialize_duration")]
+    accept_removed_after: Duration,
     /// Files larger than this are not parsed (unknown), bytes. Default 8388608 (8 MiB).
     #[serde(default = "default_max_bytes")]
     max_file_bytes: u64,
@@ -88,11 +93,21 @@ impl Format {
     }
 }
 
+fn default_accept() -> Duration {
+    Duration::from_secs(24 * 3600)
+}
+
 fn yes() -> bool {
     true
 }
 fn default_max_bytes() -> u64 {
     8 * 1024 * 1024
+}
+
+fn deserialize_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration '{s}': {e}")))
 }
 
 fn deserialize_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
@@ -220,11 +235,31 @@ track_keys = true
             self.run_validator(argv, cx, &mut f).await;
         }
         let keys = leaf_paths(&doc);
-        let removed = if self.track_keys {
+        let mut removed = if self.track_keys {
             removed_keys(cx.prior, &keys)
         } else {
             Vec::new()
         };
+        // when did the keys go missing (kept in facts while degraded)?
+        let removed_since = cx
+            .prior
+            .and_then(|p| p.get("removed_since"))
+            .and_then(Value::as_i64)
+            .filter(|_| !removed.is_empty())
+            .unwrap_or(cx.now.timestamp());
+        let accepted = !removed.is_empty()
+            && cx.now.timestamp() - removed_since >= self.accept_removed_after.as_secs() as i64;
+        if accepted {
+            f.evidence.push((
+                "accepted_removal".into(),
+                format!(
+                    "keys missing for longer than {} are taken as intended: {}",
+                    humantime::format_duration(self.accept_removed_after),
+                    removed.join(", ")
+                ),
+            ));
+            removed.clear();
+        }
         if !removed.is_empty() {
             let names: Vec<&str> = removed
                 .iter()
@@ -268,6 +303,13 @@ track_keys = true
         if health == Health::Ok && self.track_keys {
             let kept: Vec<&String> = keys.iter().take(MAX_TRACKED_KEYS).collect();
             obs = obs.facts(serde_json::json!({ "keys": kept, "sha256": fp }));
+        } else if !removed.is_empty()
+            && let Some(mut baseline) = cx.prior.cloned()
+            && let Some(map) = baseline.as_object_mut()
+        {
+            // keep the last good keys as the baseline, and remember since when they are missing
+            map.insert("removed_since".into(), removed_since.into());
+            obs = obs.facts(baseline);
         }
         obs.metric("leaf_keys", keys.len() as f64)
     }
@@ -887,10 +929,22 @@ mod tests {
         let o = look_with(&p, dir.path(), Some(&facts)).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert_eq!(ev(&o, "removed_keys"), ["channels, gateway"]);
-        assert!(
-            o.facts.is_none(),
+        let kept = o
+            .facts
+            .clone()
+            .expect("the baseline is carried while degraded");
+        assert_eq!(
+            kept["keys"], facts["keys"],
             "a degraded version must not become the baseline"
         );
+        assert!(kept["removed_since"].is_i64());
+        // still missing a day later: taken as intended, the new keys become the baseline
+        let mut later = kept.clone();
+        later["removed_since"] = (chrono::Utc::now().timestamp() - 25 * 3600).into();
+        let o = look_with(&p, dir.path(), Some(&later)).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(ev(&o, "accepted_removal")[0].contains("channels, gateway"));
+        assert!(o.facts.as_ref().unwrap().get("removed_since").is_none());
 
         // Keys back: ok again.
         std::fs::write(&f, r#"{"gateway": {"port": 1, "auth": {"token": "y"}}, "channels": {"slack": {"enabled": false}}, "agents": {"list": []}, "new": 1}"#).unwrap();
