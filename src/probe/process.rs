@@ -377,8 +377,30 @@ impl Process {
         parts.join(", ")
     }
 
-    /// Follows PPid up to PID 1. `Err` when the chain cannot be read.
+    /// Supervised when the process's cgroup names a systemd `.service` unit; an orphan when
+    /// systemd runs the host and the process sits in a login session's `.scope` (started by hand,
+    /// `nohup`, reparented to PID 1). Without cgroup information, follows PPid up to PID 1 looking
+    /// for a service manager. `Err` when the chain cannot be read.
     fn supervised(&self, pid: u32) -> Result<bool, String> {
+        if let Some(cg) = read_trimmed(&self.proc_root.join(pid.to_string()).join("cgroup"))
+            && !cg.is_empty()
+        {
+            let paths: Vec<&str> = cg.lines().filter_map(|l| l.splitn(3, ':').nth(2)).collect();
+            if paths
+                .iter()
+                .any(|p| p.split('/').any(|seg| seg.ends_with(".service")))
+            {
+                return Ok(true);
+            }
+            let init = read_trimmed(&self.proc_root.join("1").join("comm")).unwrap_or_default();
+            if init == "systemd"
+                && paths
+                    .iter()
+                    .any(|p| p.split('/').any(|seg| seg.ends_with(".scope")))
+            {
+                return Ok(false);
+            }
+        }
         let mut cur = pid;
         for _ in 0..MAX_DEPTH {
             let status =
@@ -734,6 +756,22 @@ require_supervisor = true"#,
             "proc_root = \"{}\"\nname = \"sleep\"\nrequire_supervisor = true",
             t2.path().display()
         ));
+        assert_eq!(look(&sup).await.health, Health::Ok);
+
+        // ...unless its cgroup says it was started from a login session (nohup'd by hand)
+        std::fs::write(
+            t2.path().join("300/cgroup"),
+            "0::/user.slice/user-0.slice/session-3.scope\n",
+        )
+        .unwrap();
+        let o = look(&sup).await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        // a process in a systemd service's cgroup is supervised
+        std::fs::write(
+            t2.path().join("300/cgroup"),
+            "0::/system.slice/openclaw-gateway.service\n",
+        )
+        .unwrap();
         assert_eq!(look(&sup).await.health, Health::Ok);
 
         let none = probe(&format!("proc_root = \"{root}\"\nname = \"hermes\""));
