@@ -12,7 +12,7 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
         Err(code) => return Ok(code),
     };
     if let Some(probes) = from_api(&config) {
-        return print_api(&probes, format, paint);
+        return print_api(&config, &probes, format, paint);
     }
     let Some(store) = crate::store::Store::open_existing(&config.daemon.state_dir)? else {
         println!(
@@ -62,7 +62,23 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
         }
     }
     println!("{} open incident(s)", open.len());
+    print_channel_errors(&config, paint);
     Ok(EXIT_OK)
+}
+
+/// Channels whose alerts are not getting through: a problem of ledgerd itself.
+fn print_channel_errors(config: &crate::config::Config, paint: Paint) {
+    let Ok(Some(store)) = crate::store::Store::open_existing(&config.daemon.state_dir) else {
+        return;
+    };
+    for (channel, error) in store.channel_errors().unwrap_or_default() {
+        let what = if error.starts_with("broken") {
+            "is broken"
+        } else {
+            "is failing (retrying)"
+        };
+        println!("{} channel '{channel}' {what}: {error}", paint.red("✗"));
+    }
 }
 
 /// The daemon's view of every probe, when a daemon answers on `daemon.listen` within a second
@@ -89,6 +105,7 @@ fn from_api(config: &crate::config::Config) -> Option<Vec<crate::web::api::Probe
 }
 
 fn print_api(
+    config: &crate::config::Config,
     probes: &[crate::web::api::ProbeJson],
     format: Format,
     paint: Paint,
@@ -133,5 +150,6 @@ fn print_api(
         }
     }
     println!("{open} open incident(s) (from the running daemon)");
+    print_channel_errors(config, paint);
     Ok(EXIT_OK)
 }

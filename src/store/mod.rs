@@ -518,6 +518,13 @@ impl Store {
         Ok(())
     }
 
+    /// Channels whose last delivery failed, with the error (`broken: ...` for permanent ones).
+    pub fn channel_errors(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let mut st = self.conn.prepare("SELECT substr(key, 15), value FROM meta WHERE key LIKE 'channel_error:%' AND value <> '' ORDER BY key")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         let mut st = self.conn.prepare("SELECT value FROM meta WHERE key = ?1")?;
         let mut rows = st.query_map([key], |r| r.get(0))?;

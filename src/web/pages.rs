@@ -272,7 +272,16 @@ pub async fn index(State(web): State<WebState>) -> Response {
         ),
         None => "no observation yet".into(),
     };
-    let mut body = format!(
+    let mut body = String::new();
+    for (channel, error) in &snap.channel_errors {
+        body.push_str(&format!(
+            "<section class=\"head st-violated\" role=\"alert\"><p><span aria-hidden=\"true\">⚠</span> <b>Alerts are not getting through:</b> channel <b>{}</b> {}: {}</p></section>",
+            esc(channel),
+            if error.starts_with("broken") { "is broken (fix its config, then run <code>ledgerd test-alert</code>)" } else { "is failing and being retried" },
+            esc(error)
+        ));
+    }
+    body.push_str(&format!(
         "<section class=\"headline\"><h1>{guarded} of {total} lessons guarded, {violated} violated, {at_risk} at risk</h1>\
 <p class=\"sub\">Host <b>{host}</b> · {newest} · {stale} stale probe{ps} · {open} open incident{os}</p>\
 <ul class=\"counts\">{counts}</ul></section>",
@@ -301,7 +310,7 @@ pub async fn index(State(web): State<WebState>) -> Response {
             st.as_str()
         ))
         .collect::<String>(),
-    );
+    ));
     body.push_str("<section class=\"tiles\" aria-label=\"Guarded lessons, violated first\">");
     let ordered = snap.lessons_by_severity();
     for l in ordered

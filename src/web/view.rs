@@ -54,6 +54,8 @@ pub struct Snapshot {
     pub lessons: Vec<LessonView>,
     /// Newest observation time (unix ms) and id.
     pub newest: Option<(i64, i64)>,
+    /// Channels whose last delivery failed: (channel, error). A problem of the daemon itself.
+    pub channel_errors: Vec<(String, String)>,
 }
 
 impl Snapshot {
@@ -183,6 +185,7 @@ pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64
         probes,
         lessons,
         newest,
+        channel_errors: store.channel_errors().unwrap_or_default(),
     }
 }
 

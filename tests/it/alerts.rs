@@ -559,3 +559,54 @@ fn daily_digest_lists_open_violations_once() {
         .count();
     assert_eq!(digests, 1, "once a day, also across restarts");
 }
+
+#[test]
+fn a_broken_channel_shows_up_as_a_problem_of_the_daemon() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rx = Receiver::start();
+    rx.set_status(404);
+    let flag = tmp.path().join("broken");
+    std::fs::write(&flag, "").unwrap();
+    let cfg = write_config(
+        tmp.path(),
+        &format!(
+            "{}\n{}",
+            flag_probe("api", 26, &flag, ""),
+            hook(&rx, "group_wait = \"0s\"")
+        ),
+    );
+    let mut d = Daemon::start(&cfg, &tmp.path().join("d.log"));
+    wait_for("the permanent failure", T, || {
+        (count(
+            tmp.path(),
+            "SELECT COUNT(*) FROM outbox WHERE status = 'failed'",
+        ) >= 1)
+            .then_some(())
+    });
+    let listen = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("listen = \"")
+                .map(|r| r.trim_end_matches('"').to_string())
+        })
+        .unwrap();
+    let (status, page) = wait_for("the dashboard", T, || get(&format!("http://{listen}/")));
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("Alerts are not getting through") && page.contains("<b>hook</b> is broken"),
+        "{page}"
+    );
+    let o = ledgerd(&["status", "--config", cfg.to_str().unwrap()]);
+    assert!(
+        stdout(&o).contains("channel 'hook' is broken: broken: HTTP 404"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(
+        d.log().contains("permanent failure; channel marked broken"),
+        "{}",
+        d.log()
+    );
+    assert_eq!(d.stop(), Some(0));
+}
