@@ -1026,34 +1026,4 @@ mod tests {
         let keys: Vec<_> = p.validate().into_iter().map(|i| i.key).collect();
         assert_eq!(keys, ["format", "forbid[1]", "validate_command"]);
     }
-
-    #[test]
-    fn example_parses_and_validates() {
-        let t: toml::Table = toml::from_str(ConfigFile::EXAMPLE).unwrap();
-        let probes = t["probe"].as_table().unwrap();
-        assert_eq!(probes.len(), 1);
-        let mut table = probes.values().next().unwrap().as_table().unwrap().clone();
-        for k in [
-            "kind",
-            "lesson",
-            "lessons",
-            "every",
-            "cron",
-            "timezone",
-            "jitter",
-            "timeout",
-            "severity",
-            "tags",
-            "enabled",
-            "mode",
-            "fail_after",
-            "resolve_after",
-            "description",
-            "depends_on",
-        ] {
-            table.remove(k);
-        }
-        let p: ConfigFile = toml::Value::Table(table).try_into().unwrap();
-        assert!(p.validate().is_empty());
-    }
 }

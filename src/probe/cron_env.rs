@@ -2542,37 +2542,4 @@ mod tests {
         assert!(f.invocations[0].functions.contains("helper"));
         assert!(f.uses.is_empty() && f.eval_at == Some(11), "{f:?}");
     }
-
-    #[test]
-    fn example_parses_and_validates() {
-        let t: toml::Table = toml::from_str(CronEnv::EXAMPLE).unwrap();
-        let probes = t["probe"].as_table().unwrap();
-        assert_eq!(probes.len(), 1);
-        let mut table = probes.values().next().unwrap().as_table().unwrap().clone();
-        for k in [
-            "kind",
-            "lesson",
-            "lessons",
-            "every",
-            "cron",
-            "timezone",
-            "jitter",
-            "timeout",
-            "severity",
-            "tags",
-            "enabled",
-            "mode",
-            "fail_after",
-            "resolve_after",
-            "description",
-            "depends_on",
-        ] {
-            table.remove(k);
-        }
-        let p: CronEnv = toml::Value::Table(table).try_into().unwrap();
-        assert!(p.validate().is_empty());
-        let empty: CronEnv = toml::from_str("require_env = [\"lower-case\"]").unwrap();
-        let keys: Vec<_> = empty.validate().into_iter().map(|i| i.key).collect();
-        assert_eq!(keys, ["crontabs", "require_env[0]"]);
-    }
 }

@@ -665,36 +665,6 @@ mod tests {
     }
 
     #[test]
-    fn example_parses_and_validates() {
-        let table: toml::Table = toml::from_str(FileMode::EXAMPLE).unwrap();
-        let probes = table["probe"].as_table().unwrap();
-        assert_eq!(probes.len(), 1);
-        let mut t = probes.values().next().unwrap().as_table().unwrap().clone();
-        for k in [
-            "kind",
-            "lesson",
-            "lessons",
-            "every",
-            "cron",
-            "timezone",
-            "jitter",
-            "timeout",
-            "severity",
-            "tags",
-            "enabled",
-            "mode",
-            "fail_after",
-            "resolve_after",
-            "description",
-            "depends_on",
-        ] {
-            t.remove(k);
-        }
-        let p: FileMode = toml::Value::Table(t).try_into().unwrap();
-        assert!(p.validate().is_empty());
-    }
-
-    #[test]
     fn validate_reports_bad_keys() {
         let p: FileMode =
             toml::from_str("paths = []\nmax_entries = 0\nowner = \"\"\nexclude = [\"\"]").unwrap();

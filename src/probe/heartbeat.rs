@@ -719,52 +719,6 @@ forbid_keys = ["gateway.heartbeat"]"#;
     }
 
     #[test]
-    fn validate_and_example() {
-        let p: Heartbeat = toml::from_str(
-            "path = \"x\"\nsource = \"json_field\"\nactive_hours = \"8-22\"\nactive_timezone = \"Mars/Base\"\nrequire_keys = [\"$.[\"]",
-        )
-        .unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
-        assert_eq!(
-            keys,
-            [
-                "max_age",
-                "field",
-                "require_keys[0]",
-                "active_hours",
-                "active_timezone"
-            ]
-        );
-
-        let mut t: toml::Table = toml::from_str(Heartbeat::EXAMPLE).unwrap();
-        let probes = t.remove("probe").unwrap();
-        let (_, v) = probes.as_table().unwrap().iter().next().unwrap();
-        let mut v = v.as_table().unwrap().clone();
-        for k in [
-            "kind",
-            "lesson",
-            "lessons",
-            "every",
-            "cron",
-            "timezone",
-            "jitter",
-            "timeout",
-            "severity",
-            "tags",
-            "enabled",
-            "mode",
-            "fail_after",
-            "resolve_after",
-            "description",
-            "depends_on",
-        ] {
-            v.remove(k);
-        }
-        let p: Heartbeat = toml::Value::Table(v).try_into().unwrap();
-        assert!(p.validate().is_empty());
-    }
-
-    #[test]
     fn timestamps_in_lines() {
         assert_eq!(
             time_in_line("2026-05-12 11:00:00 heartbeat hub"),

@@ -1356,37 +1356,6 @@ expect_status = [99]"#,
     }
 
     #[test]
-    fn example_parses_and_validates() {
-        let mut t = toml::from_str::<toml::Table>(Http::EXAMPLE).unwrap();
-        let probes = t.remove("probe").unwrap();
-        let probes = probes.as_table().unwrap();
-        assert_eq!(probes.len(), 1);
-        let mut table = probes.values().next().unwrap().as_table().unwrap().clone();
-        for k in [
-            "kind",
-            "lesson",
-            "lessons",
-            "every",
-            "cron",
-            "timezone",
-            "jitter",
-            "timeout",
-            "severity",
-            "tags",
-            "enabled",
-            "mode",
-            "fail_after",
-            "resolve_after",
-            "description",
-            "depends_on",
-        ] {
-            table.remove(k);
-        }
-        let p: Http = toml::Value::Table(table).try_into().unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-    }
-
-    #[test]
     fn clip_never_leaves_part_of_a_secret_at_the_cut() {
         let text = format!("{}{TOKEN} and more", "a".repeat(115));
         let c = clip(&text, &[TOKEN], 120);

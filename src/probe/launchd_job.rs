@@ -716,36 +716,6 @@ mod tests {
     }
 
     #[test]
-    fn example_parses_and_validates() {
-        let table: toml::Table = toml::from_str(LaunchdJob::EXAMPLE).unwrap();
-        let probes = table["probe"].as_table().unwrap();
-        assert_eq!(probes.len(), 1);
-        let mut t = probes.values().next().unwrap().as_table().unwrap().clone();
-        for k in [
-            "kind",
-            "lesson",
-            "lessons",
-            "every",
-            "cron",
-            "timezone",
-            "jitter",
-            "timeout",
-            "severity",
-            "tags",
-            "enabled",
-            "mode",
-            "fail_after",
-            "resolve_after",
-            "description",
-            "depends_on",
-        ] {
-            t.remove(k);
-        }
-        let p: LaunchdJob = toml::Value::Table(t).try_into().unwrap();
-        assert!(p.validate().is_empty());
-    }
-
-    #[test]
     fn validate_needs_a_domain_and_absolute_runtime_dirs() {
         let p: LaunchdJob =
             toml::from_str("plist = \"/tmp/x.plist\"\nruntime_dirs = [\"bin\"]").unwrap();

@@ -330,3 +330,35 @@ probe_kinds! {
 pub fn kind_names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.kind).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind's EXAMPLE is a single `[probe.<id>]` table whose kind keys (the common keys
+    /// stripped, as the loader does) parse into the kind and pass its `validate()`.
+    #[test]
+    fn every_example_parses_and_validates() {
+        for k in KINDS {
+            let mut doc: toml::Table =
+                toml::from_str(k.example).unwrap_or_else(|e| panic!("{}: {e}", k.kind));
+            let probes = doc
+                .remove("probe")
+                .unwrap_or_else(|| panic!("{}: no [probe.*]", k.kind));
+            let probes = probes.as_table().unwrap();
+            assert_eq!(probes.len(), 1, "{}: one probe per example", k.kind);
+            let table = probes.values().next().unwrap().as_table().unwrap();
+            assert_eq!(table.get("kind").and_then(|v| v.as_str()), Some(k.kind));
+            let kind_keys: toml::Table = table
+                .iter()
+                .filter(|(key, _)| !crate::config::raw::PROBE_COMMON_KEYS.contains(&key.as_str()))
+                .map(|(key, v)| (key.clone(), v.clone()))
+                .collect();
+            match AnyProbe::parse(k.kind, toml::Value::Table(kind_keys)) {
+                Some(Ok(p)) => assert_eq!(p.kind(), k.kind),
+                Some(Err(problems)) => panic!("{}: {problems:?}", k.kind),
+                None => panic!("{}: not registered", k.kind),
+            }
+        }
+    }
+}

@@ -847,45 +847,6 @@ require_supervisor = true"#,
     }
 
     #[test]
-    fn validate_and_example() {
-        let p: Process =
-            toml::from_str("argv_matches = '('\nmin_count = 2\nmax_count = 1").unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
-        assert_eq!(keys, ["argv_matches", "max_count"]);
-        let p: Process = toml::from_str("min_count = 0").unwrap();
-        assert_eq!(p.validate()[0].key, "name");
-
-        let mut t: toml::Table = toml::from_str(Process::EXAMPLE).unwrap();
-        let probes = t.remove("probe").unwrap();
-        let (_, v) = probes.as_table().unwrap().iter().next().unwrap();
-        let mut v = v.as_table().unwrap().clone();
-        for k in COMMON_KEYS {
-            v.remove(*k);
-        }
-        let p: Process = toml::Value::Table(v).try_into().unwrap();
-        assert!(p.validate().is_empty());
-    }
-
-    const COMMON_KEYS: &[&str] = &[
-        "kind",
-        "lesson",
-        "lessons",
-        "every",
-        "cron",
-        "timezone",
-        "jitter",
-        "timeout",
-        "severity",
-        "tags",
-        "enabled",
-        "mode",
-        "fail_after",
-        "resolve_after",
-        "description",
-        "depends_on",
-    ];
-
-    #[test]
     fn argv_redaction() {
         assert_eq!(
             redact_argv("gw --api-key abc --port 18789 --token=xyz DB_PASSWORD=p X=1"),

@@ -462,34 +462,4 @@ mod tests {
         assert_eq!(keys, ["require", "env.PATH"]);
         assert!(toml::from_str::<RuntimePin>("argv = [\"x\"]\nsettle_after = \"soon\"").is_err());
     }
-
-    #[test]
-    fn example_parses_and_validates() {
-        let t: toml::Table = toml::from_str(RuntimePin::EXAMPLE).unwrap();
-        let probes = t["probe"].as_table().unwrap();
-        assert_eq!(probes.len(), 1);
-        let mut table = probes.values().next().unwrap().as_table().unwrap().clone();
-        for k in [
-            "kind",
-            "lesson",
-            "lessons",
-            "every",
-            "cron",
-            "timezone",
-            "jitter",
-            "timeout",
-            "severity",
-            "tags",
-            "enabled",
-            "mode",
-            "fail_after",
-            "resolve_after",
-            "description",
-            "depends_on",
-        ] {
-            table.remove(k);
-        }
-        let p: RuntimePin = toml::Value::Table(table).try_into().unwrap();
-        assert!(p.validate().is_empty());
-    }
 }

@@ -1019,35 +1019,4 @@ mod tests {
         );
         assert!(toml::from_str::<TokenExpiry>("env = \"A\"\nwarn_before = \"soon\"").is_err());
     }
-
-    #[test]
-    fn example_parses_and_validates() {
-        let mut t = toml::from_str::<toml::Table>(TokenExpiry::EXAMPLE).unwrap();
-        let probes = t.remove("probe").unwrap();
-        let probes = probes.as_table().unwrap();
-        assert_eq!(probes.len(), 1);
-        let mut table = probes.values().next().unwrap().as_table().unwrap().clone();
-        for k in [
-            "kind",
-            "lesson",
-            "lessons",
-            "every",
-            "cron",
-            "timezone",
-            "jitter",
-            "timeout",
-            "severity",
-            "tags",
-            "enabled",
-            "mode",
-            "fail_after",
-            "resolve_after",
-            "description",
-            "depends_on",
-        ] {
-            table.remove(k);
-        }
-        let p: TokenExpiry = toml::Value::Table(table).try_into().unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-    }
 }

@@ -329,19 +329,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<TransitionRow>, StoreError> {
         let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted FROM transitions WHERE (?1 IS NULL OR probe = ?1) ORDER BY id DESC LIMIT ?2")?;
-        let rows = st.query_map(rusqlite::params![probe, limit], |r| {
-            Ok(TransitionRow {
-                id: r.get(0)?,
-                probe: r.get(1)?,
-                lesson: r.get(2)?,
-                ts: r.get(3)?,
-                kind: r.get(4)?,
-                health: r.get(5)?,
-                summary: r.get(6)?,
-                incident: r.get(7)?,
-                muted: r.get(8)?,
-            })
-        })?;
+        let rows = st.query_map(rusqlite::params![probe, limit], transition_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -353,19 +341,7 @@ impl Store {
              WHERE id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel) AND next_at <= ?1
              ORDER BY id LIMIT ?2",
         )?;
-        let rows = st.query_map(rusqlite::params![now_ms, limit], |r| {
-            Ok(OutboxRow {
-                id: r.get(0)?,
-                key: r.get(1)?,
-                channel: r.get(2)?,
-                created: r.get(3)?,
-                payload: r.get(4)?,
-                status: r.get(5)?,
-                attempts: r.get(6)?,
-                next_at: r.get(7)?,
-                last_error: r.get(8)?,
-            })
-        })?;
+        let rows = st.query_map(rusqlite::params![now_ms, limit], outbox_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -483,19 +459,7 @@ impl Store {
 
     pub fn outbox(&self, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
         let mut st = self.conn.prepare("SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox ORDER BY id DESC LIMIT ?1")?;
-        let rows = st.query_map([limit], |r| {
-            Ok(OutboxRow {
-                id: r.get(0)?,
-                key: r.get(1)?,
-                channel: r.get(2)?,
-                created: r.get(3)?,
-                payload: r.get(4)?,
-                status: r.get(5)?,
-                attempts: r.get(6)?,
-                next_at: r.get(7)?,
-                last_error: r.get(8)?,
-            })
-        })?;
+        let rows = st.query_map([limit], outbox_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -773,19 +737,7 @@ impl Store {
     ) -> Result<Vec<TransitionRow>, StoreError> {
         let list = probes.map(|p| serde_json::Value::from(p.to_vec()).to_string());
         let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted FROM transitions WHERE (?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) ORDER BY id DESC LIMIT ?2")?;
-        let rows = st.query_map(rusqlite::params![list, limit], |r| {
-            Ok(TransitionRow {
-                id: r.get(0)?,
-                probe: r.get(1)?,
-                lesson: r.get(2)?,
-                ts: r.get(3)?,
-                kind: r.get(4)?,
-                health: r.get(5)?,
-                summary: r.get(6)?,
-                incident: r.get(7)?,
-                muted: r.get(8)?,
-            })
-        })?;
+        let rows = st.query_map(rusqlite::params![list, limit], transition_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 }
@@ -802,6 +754,20 @@ fn silence_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SilenceRow> {
         created: r.get(7)?,
         expires: r.get(8)?,
         removed: r.get(9)?,
+    })
+}
+
+fn transition_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionRow> {
+    Ok(TransitionRow {
+        id: r.get(0)?,
+        probe: r.get(1)?,
+        lesson: r.get(2)?,
+        ts: r.get(3)?,
+        kind: r.get(4)?,
+        health: r.get(5)?,
+        summary: r.get(6)?,
+        incident: r.get(7)?,
+        muted: r.get(8)?,
     })
 }
 
