@@ -26,10 +26,11 @@ pub fn due(
 }
 
 /// Digest lines for the open incidents, from the store and the config.
+/// Worst first, then by lesson number.
 pub fn open_incident_alerts(store: &Store, config: &Config, now: DateTime<Utc>) -> Vec<Alert> {
     let incidents = store.incidents(true, None, 500).unwrap_or_default();
     let latest = store.latest_observations().unwrap_or_default();
-    incidents
+    let mut alerts: Vec<Alert> = incidents
         .into_iter()
         .filter_map(|inc| {
             let p = config.probes.iter().find(|p| p.id == inc.probe)?;
@@ -75,7 +76,9 @@ pub fn open_incident_alerts(store: &Store, config: &Config, now: DateTime<Utc>) 
                 suppressed: Vec::new(),
             })
         })
-        .collect()
+        .collect();
+    alerts.sort_by_key(|a| (std::cmp::Reverse(a.health.rank()), a.lesson, a.incident));
+    alerts
 }
 
 /// Queues every digest that is due; returns how many rows were queued.

@@ -545,7 +545,7 @@ fn daily_digest_lists_open_violations_once() {
         .iter()
         .map(|a| a["lesson"].as_i64().unwrap())
         .collect();
-    assert_eq!(lessons, vec![19, 14]);
+    assert_eq!(lessons, vec![14, 19], "worst first, then by lesson");
     assert_eq!(d.stop(), Some(0));
     let _d = Daemon::start(&cfg, &tmp.path().join("d3.log"));
     let n = count(tmp.path(), "SELECT COUNT(*) FROM observations");
