@@ -51,23 +51,7 @@ pub async fn observe_once(
         base_dir: &p.base_dir,
         now: chrono::Utc::now(),
     };
-    let fut = AssertUnwindSafe(p.probe.observe(&cx)).catch_unwind();
-    let mut obs = match tokio::time::timeout(p.timeout + Duration::from_millis(250), fut).await {
-        Err(_) => Observation::unknown(format!(
-            "probe did not finish within its timeout of {}",
-            humantime::format_duration(p.timeout)
-        )),
-        Ok(Err(panic)) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            tracing::error!(probe = %p.id, panic = %msg, "probe panicked; recorded as unknown");
-            Observation::unknown(format!("probe panicked: {msg}"))
-        }
-        Ok(Ok(o)) => o,
-    };
+    let mut obs = guarded(p.probe.observe(&cx), p.timeout, &p.id).await;
     if obs.health.rank() > p.max_health.rank() && obs.health != Health::Unknown {
         obs.push_evidence(
             "severity",
@@ -76,6 +60,32 @@ pub async fn observe_once(
         obs.health = p.max_health;
     }
     obs
+}
+
+/// Awaits a probe's observation with a deadline (its timeout plus a grace period) and catches
+/// a panic: a probe that hangs or panics is recorded as `unknown`, never takes the daemon down.
+pub async fn guarded(
+    fut: impl std::future::Future<Output = Observation>,
+    timeout: Duration,
+    probe: &str,
+) -> Observation {
+    let fut = AssertUnwindSafe(fut).catch_unwind();
+    match tokio::time::timeout(timeout + Duration::from_millis(250), fut).await {
+        Err(_) => Observation::unknown(format!(
+            "probe did not finish within its timeout of {}",
+            humantime::format_duration(timeout)
+        )),
+        Ok(Err(panic)) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            tracing::error!(probe = %probe, panic = %msg, "probe panicked; recorded as unknown");
+            Observation::unknown(format!("probe panicked: {msg}"))
+        }
+        Ok(Ok(o)) => o,
+    }
 }
 
 /// Stable offset of a probe's first run: a hash of its id spread over min(interval, 30 s),
@@ -221,6 +231,33 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_or_hanging_probe_is_unknown() {
+        let o = guarded(
+            async { panic!("index out of bounds") },
+            Duration::from_secs(1),
+            "p",
+        )
+        .await;
+        assert_eq!(o.health, Health::Unknown);
+        assert_eq!(o.summary, "probe panicked: index out of bounds");
+        let o = guarded(std::future::pending(), Duration::from_millis(50), "p").await;
+        assert_eq!(o.health, Health::Unknown);
+        assert!(
+            o.summary
+                .starts_with("probe did not finish within its timeout of 50ms"),
+            "{}",
+            o.summary
+        );
+        let o = guarded(
+            async { Observation::critical("down") },
+            Duration::from_secs(1),
+            "p",
+        )
+        .await;
+        assert_eq!(o.health, Health::Critical);
+    }
 
     #[test]
     fn every_skips_missed_slots_and_offsets_are_stable() {

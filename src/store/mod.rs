@@ -1002,4 +1002,37 @@ mod tests {
         assert_eq!(s.latest_observations().unwrap().len(), 1);
         assert_eq!(s.outbox_depth().unwrap(), 3);
     }
+
+    #[test]
+    fn retention_prunes_old_observations_but_keeps_each_probes_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let b = s.batch().unwrap();
+        for (probe, ts) in [("a", 100), ("a", 200), ("a", 5000), ("b", 100)] {
+            b.observation(&NewObservation {
+                probe,
+                lesson: 4,
+                ts,
+                health: "ok",
+                summary: "",
+                body: "{}",
+                duration_ms: 0,
+                late_ms: 0,
+            })
+            .unwrap();
+        }
+        b.commit().unwrap();
+        assert_eq!(
+            s.prune(1000).unwrap(),
+            2,
+            "a@100 and a@200 go; b@100 is b's newest and stays"
+        );
+        let left: Vec<(String, i64)> = s
+            .observations(None, None, None, None, 10)
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.probe, o.ts))
+            .collect();
+        assert_eq!(left, vec![("b".to_string(), 100), ("a".to_string(), 5000)]);
+    }
 }
