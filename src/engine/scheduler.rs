@@ -51,7 +51,9 @@ pub async fn observe_once(
         base_dir: &p.base_dir,
         now: chrono::Utc::now(),
     };
-    let fut = AssertUnwindSafe(p.probe.observe(&cx)).catch_unwind();
+    // Boxed: the future of `AnyProbe::observe` is as large as the largest kind's (~18 KB); inline,
+    // it was copied by every wrapper below and by `spawn`, and made every task a large allocation.
+    let fut = AssertUnwindSafe(Box::pin(p.probe.observe(&cx))).catch_unwind();
     let mut obs = match tokio::time::timeout(p.timeout + Duration::from_millis(250), fut).await {
         Err(_) => Observation::unknown(format!(
             "probe did not finish within its timeout of {}",
