@@ -16,8 +16,14 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Probes due within this window of the earliest due one run in the same wakeup.
-pub const TICK: Duration = Duration::from_millis(50);
+/// Interval (`every`) probes due within this window of the earliest due one run in the same
+/// wakeup: more probes per wakeup, and their answers arrive together. A run may start up to this
+/// early; the schedule does not drift (`next_due` counts from the due time, not the start).
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// The same window for cron probes, which are run at most this early (a job checked at 03:00
+/// should not be looked at long before 03:00).
+pub const CRON_TICK: Duration = Duration::from_millis(50);
 
 /// Finished runs are handed to the recorder in bursts at most this often, so that it writes one
 /// transaction for many observations rather than one per tick (a commit costs more than a row).
@@ -177,12 +183,17 @@ pub async fn run(
             while tasks.try_join_next().is_some() {}
             flush(&cx.done, &tx).await;
         }
+        let mut not_yet = Vec::new();
         while let Some(Reverse((due, i))) = heap.peek().copied() {
             if due > now + TICK {
                 break;
             }
             heap.pop();
             let p = &config.probes[i];
+            if due > now + CRON_TICK && !matches!(p.schedule, Schedule::Every(_)) {
+                not_yet.push(Reverse((due, i)));
+                continue;
+            }
             heap.push(Reverse((next_due(&p.schedule, due, now), i)));
             if cx.running[i].swap(true, std::sync::atomic::Ordering::AcqRel) {
                 tracing::info!(probe = %p.id, "previous run still in progress; skipping this slot");
@@ -191,6 +202,7 @@ pub async fn run(
             let late = now.saturating_duration_since(due);
             tasks.spawn(cx.clone().run_one(i, late));
         }
+        heap.extend(not_yet);
     }
     let deadline = tokio::time::sleep(drain);
     tokio::pin!(deadline);
