@@ -1,1 +1,467 @@
-fn main() {}
+//! `ledgerd-bench`: the load benchmark of issue 2 item 11. It starts a keep-alive HTTP server on
+//! loopback (in this process, on its own thread), writes a temp config with N `http` probes
+//! against it, runs the real `ledgerd run` (the binary next to this one) as a child for a while,
+//! and prints the child's CPU milliseconds per probe run over the steady-state window, its peak
+//! RSS, and schedule lateness (p50/p99) read from the store. The server's CPU is this process's
+//! and so is not counted. It must not touch anything but loopback and its own temp directory.
+//!
+//! Build and run: `cargo build --release --bin ledgerd --bin ledgerd-bench` then
+//! `target/release/ledgerd-bench --probes 1000 --seconds 60 --interval 10s`.
+
+use anyhow::{Context, Result, bail};
+use std::io::Write as _;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const BODY: &str = r#"{"ok":true,"data":[1,2,3]}"#;
+
+struct Args {
+    probes: usize,
+    seconds: u64,
+    interval: Duration,
+    keep: bool,
+}
+
+fn parse_args() -> Result<Args> {
+    let mut a = Args {
+        probes: 1000,
+        seconds: 60,
+        interval: Duration::from_secs(10),
+        keep: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--probes" => a.probes = value()?.parse().context("--probes")?,
+            "--seconds" => a.seconds = value()?.parse().context("--seconds")?,
+            "--interval" => {
+                a.interval = humantime::parse_duration(&value()?).context("--interval")?
+            }
+            "--keep" => a.keep = true,
+            "-h" | "--help" => {
+                println!(
+                    "usage: ledgerd-bench [--probes N (1000)] [--seconds S (60)] [--interval D (10s)] [--keep]\n\
+                     Runs the ledgerd binary next to this one against a loopback server and prints\n\
+                     CPU ms per probe run, peak RSS and schedule lateness. --keep leaves the temp dir."
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    if a.probes == 0 || a.interval.is_zero() {
+        bail!("--probes and --interval must be positive");
+    }
+    if a.seconds < 2 * a.interval.as_secs().max(1) {
+        bail!("--seconds must be at least two intervals (the first one is warm-up)");
+    }
+    Ok(a)
+}
+
+fn main() -> Result<()> {
+    let args = parse_args()?;
+    let ledgerd = std::env::current_exe()?
+        .parent()
+        .context("bench executable has no directory")?
+        .join("ledgerd");
+    if !ledgerd.exists() {
+        bail!(
+            "{} not found: build it first with `cargo build --release --bin ledgerd --bin ledgerd-bench`",
+            ledgerd.display()
+        );
+    }
+
+    let server = start_server()?;
+    let dir = temp_dir()?;
+    let result = run(&args, &ledgerd, server, &dir);
+    if args.keep {
+        eprintln!("kept {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    result
+}
+
+fn run(args: &Args, ledgerd: &Path, server: SocketAddr, dir: &Path) -> Result<()> {
+    let state_dir = dir.join("state");
+    let listen = free_port()?;
+    let config = dir.join("bench.toml");
+    write_config(&config, args, server, listen, &state_dir)?;
+    let log = std::fs::File::create(dir.join("ledgerd.log"))?;
+
+    let launched = Instant::now();
+    let child = Command::new(ledgerd)
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .env("NO_COLOR", "1")
+        .env_remove("LEDGERD_CONFIG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", ledgerd.display()))?;
+    let mut guard = ChildGuard(Some(child));
+    let pid = guard.pid();
+
+    // Ready when the dashboard port accepts connections; the scheduler starts with it.
+    let ready_deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(listen).is_err() {
+        if let Some(status) = guard.try_wait()? {
+            bail!(
+                "ledgerd exited early with {status}; log: {}",
+                dir.join("ledgerd.log").display()
+            );
+        }
+        if Instant::now() > ready_deadline {
+            bail!("ledgerd did not listen on {listen} within 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let ready = Instant::now();
+    let startup = ready - launched;
+
+    // Warm-up: the first interval spreads first runs over the interval and fills the pool.
+    let end = ready + Duration::from_secs(args.seconds);
+    let window_start = ready + args.interval;
+    let mut peak_rss_kb = 0u64;
+    sleep_until_sampling(window_start, pid, &mut peak_rss_kb)?;
+    let cpu0 = proc_cpu(pid)?;
+    let self0 = proc_cpu(std::process::id())?;
+    let ts0 = unix_ms();
+    sleep_until_sampling(end, pid, &mut peak_rss_kb)?;
+    let cpu1 = proc_cpu(pid)?;
+    let self1 = proc_cpu(std::process::id())?;
+    let ts1 = unix_ms();
+    let status = proc_status(pid)?;
+    let hwm_kb = status.hwm_kb;
+    peak_rss_kb = peak_rss_kb.max(status.rss_kb);
+
+    // Runs started before ts1 may still be on their way to the store: let the recorder catch up.
+    std::thread::sleep(Duration::from_millis(1500));
+    let stats = read_store(&state_dir, ts0, ts1)?;
+
+    let child = guard.0.take().context("child already gone")?;
+    let exit = stop(child)?;
+
+    let window_s = (ts1 - ts0) as f64 / 1000.0;
+    let expected = args.probes as f64 * window_s / args.interval.as_secs_f64();
+    let cpu_ms = (cpu1 - cpu0) * 1000.0;
+    let per_run = if stats.count > 0 {
+        cpu_ms / stats.count as f64
+    } else {
+        f64::NAN
+    };
+    println!(
+        "ledgerd-bench: {} (release build of this tree)",
+        ledgerd.display()
+    );
+    println!("probes                 {}", args.probes);
+    println!(
+        "interval               {}",
+        humantime::format_duration(args.interval)
+    );
+    println!(
+        "seconds                {} (startup {:.0} ms; steady window {:.1} s after one warm-up interval)",
+        args.seconds,
+        startup.as_secs_f64() * 1000.0,
+        window_s
+    );
+    println!(
+        "observations           {} in window (expected ~{:.0}); ok {}, other {}",
+        stats.count,
+        expected,
+        stats.ok,
+        stats.count - stats.ok
+    );
+    println!("cpu ms in window       {cpu_ms:.0} (ledgerd user+sys)");
+    println!("cpu ms per probe run   {per_run:.3}");
+    println!(
+        "peak rss MB            {:.1} (VmHWM; max sampled VmRSS {:.1})",
+        hwm_kb as f64 / 1024.0,
+        peak_rss_kb as f64 / 1024.0
+    );
+    println!(
+        "lateness ms            p50 {} p99 {} max {}",
+        stats.late_p50, stats.late_p99, stats.late_max
+    );
+    println!(
+        "run duration ms        p50 {} p99 {}",
+        stats.dur_p50, stats.dur_p99
+    );
+    println!(
+        "server cpu ms          {:.0} (this process: loopback server + sampling; excluded above)",
+        (self1 - self0) * 1000.0
+    );
+    println!("sigterm exit           {exit}");
+    if stats.count == 0 {
+        bail!("no observations in the window");
+    }
+    if exit != 0 {
+        bail!("ledgerd exited with {exit} after SIGTERM, expected 0");
+    }
+    Ok(())
+}
+
+/// Sleeps until `until`, sampling VmRSS about every 500 ms; fails if the child died.
+fn sleep_until_sampling(until: Instant, pid: u32, peak_kb: &mut u64) -> Result<()> {
+    loop {
+        let now = Instant::now();
+        if now >= until {
+            return Ok(());
+        }
+        let s = proc_status(pid).context("ledgerd died during the run")?;
+        *peak_kb = (*peak_kb).max(s.rss_kb);
+        std::thread::sleep((until - now).min(Duration::from_millis(500)));
+    }
+}
+
+fn write_config(
+    path: &Path,
+    args: &Args,
+    server: SocketAddr,
+    listen: SocketAddr,
+    state_dir: &Path,
+) -> Result<()> {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let every = humantime::format_duration(args.interval);
+    writeln!(
+        f,
+        "[daemon]\nlisten = \"{listen}\"\nstate_dir = \"{}\"\n",
+        state_dir.display()
+    )?;
+    for i in 0..args.probes {
+        writeln!(
+            f,
+            "[probe.bench_{i:05}]\nkind = \"http\"\nlesson = 26\nevery = \"{every}\"\n\
+             url = \"http://{server}/health/{i}\"\n\
+             expect_json = [{{ path = \"$.data\", min_len = 1 }}]\n"
+        )?;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 keep-alive server: every request (no body expected) gets the same small
+/// JSON. Runs on its own thread and current-thread runtime for the life of the process.
+fn start_server() -> Result<SocketAddr> {
+    let std_listener = TcpListener::bind("127.0.0.1:0")?;
+    std_listener.set_nonblocking(true)?;
+    let addr = std_listener.local_addr()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    std::thread::Builder::new()
+        .name("bench-server".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                let Ok(listener) = tokio::net::TcpListener::from_std(std_listener) else {
+                    return;
+                };
+                while let Ok((sock, _)) = listener.accept().await {
+                    tokio::spawn(serve_conn(sock));
+                }
+            })
+        })?;
+    Ok(addr)
+}
+
+async fn serve_conn(mut sock: tokio::net::TcpStream) {
+    let response = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{BODY}",
+        BODY.len()
+    );
+    let _ = sock.set_nodelay(true);
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = match sock.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let mut answers = 0;
+        while let Some(end) = find(&buf, b"\r\n\r\n") {
+            buf.drain(..end + 4);
+            answers += 1;
+        }
+        if buf.len() > 64 * 1024 {
+            return; // not a client of ours
+        }
+        for _ in 0..answers {
+            if sock.write_all(response.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn free_port() -> Result<SocketAddr> {
+    let l = TcpListener::bind("127.0.0.1:0")?;
+    Ok(l.local_addr()?)
+}
+
+fn temp_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "ledgerd-bench-{}-{}",
+        std::process::id(),
+        unix_ms()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn unix_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// utime + stime of a process (all its threads), in seconds.
+fn proc_cpu(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, r)| r)
+        .context("unexpected /proc/<pid>/stat")?;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = f.get(11).context("no utime")?.parse()?;
+    let stime: u64 = f.get(12).context("no stime")?.parse()?;
+    // SAFETY: sysconf has no preconditions.
+    let tck = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let tck = if tck > 0 { tck as f64 } else { 100.0 };
+    Ok((utime + stime) as f64 / tck)
+}
+
+struct MemStatus {
+    rss_kb: u64,
+    hwm_kb: u64,
+}
+
+fn proc_status(pid: u32) -> Result<MemStatus> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb = |key: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Ok(MemStatus {
+        rss_kb: kb("VmRSS:"),
+        hwm_kb: kb("VmHWM:"),
+    })
+}
+
+struct StoreStats {
+    count: usize,
+    ok: usize,
+    late_p50: i64,
+    late_p99: i64,
+    late_max: i64,
+    dur_p50: i64,
+    dur_p99: i64,
+}
+
+fn read_store(state_dir: &Path, from_ms: i64, to_ms: i64) -> Result<StoreStats> {
+    let db = state_dir.join("ledgerd.db");
+    let conn = rusqlite::Connection::open_with_flags(
+        &db,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("opening {}", db.display()))?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let mut st = conn.prepare(
+        "SELECT late_ms, duration_ms, health FROM observations WHERE ts >= ?1 AND ts < ?2",
+    )?;
+    let mut late = Vec::new();
+    let mut dur = Vec::new();
+    let mut ok = 0;
+    let rows = st.query_map([from_ms, to_ms], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (l, d, h) = row?;
+        late.push(l);
+        dur.push(d);
+        if h == "ok" {
+            ok += 1;
+        }
+    }
+    late.sort_unstable();
+    dur.sort_unstable();
+    Ok(StoreStats {
+        count: late.len(),
+        ok,
+        late_p50: pct(&late, 50),
+        late_p99: pct(&late, 99),
+        late_max: late.last().copied().unwrap_or(0),
+        dur_p50: pct(&dur, 50),
+        dur_p99: pct(&dur, 99),
+    })
+}
+
+/// Nearest-rank percentile of sorted values.
+fn pct(sorted: &[i64], p: usize) -> i64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (sorted.len() * p).div_ceil(100).max(1);
+    sorted[rank - 1]
+}
+
+/// SIGTERM, then wait up to 20 s (the daemon drains for at most 10 s); the exit code.
+fn stop(mut child: Child) -> Result<i32> {
+    // SAFETY: kill(2) on our own child's pid.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status.code().unwrap_or(-1));
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("ledgerd did not exit within 20 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Kills the child if the bench bails out early.
+struct ChildGuard(Option<Child>);
+
+impl ChildGuard {
+    fn pid(&self) -> u32 {
+        self.0.as_ref().map(Child::id).unwrap_or(0)
+    }
+    fn try_wait(&mut self) -> Result<Option<std::process::ExitStatus>> {
+        match self.0.as_mut() {
+            Some(c) => Ok(c.try_wait()?),
+            None => Ok(None),
+        }
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}

@@ -16,8 +16,18 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-/// Probes due within this window of the earliest due one run in the same wakeup.
-pub const TICK: Duration = Duration::from_millis(50);
+/// Interval (`every`) probes due within this window of the earliest due one run in the same
+/// wakeup: more probes per wakeup, and their answers arrive together. A run may start up to this
+/// early; the schedule does not drift (`next_due` counts from the due time, not the start).
+pub const TICK: Duration = Duration::from_millis(250);
+
+/// The same window for cron probes, which are run at most this early (a job checked at 03:00
+/// should not be looked at long before 03:00).
+pub const CRON_TICK: Duration = Duration::from_millis(50);
+
+/// Finished runs are handed to the recorder in bursts at most this often, so that it writes one
+/// transaction for many observations rather than one per tick (a commit costs more than a row).
+pub const FLUSH: Duration = Duration::from_millis(250);
 
 /// Facts handed back to probes as `ProbeCx::prior`, by probe id.
 pub type Priors = Arc<Mutex<HashMap<String, serde_json::Value>>>;
@@ -51,7 +61,9 @@ pub async fn observe_once(
         base_dir: &p.base_dir,
         now: chrono::Utc::now(),
     };
-    let mut obs = guarded(p.probe.observe(&cx), p.timeout, &p.id).await;
+    // Boxed: the future of `AnyProbe::observe` is as large as the largest kind's (~18 KB); inline,
+    // it was copied by every wrapper below and by `spawn`, and made every task a large allocation.
+    let mut obs = guarded(Box::pin(p.probe.observe(&cx)), p.timeout, &p.id).await;
     if obs.health.rank() > p.max_health.rank() && obs.health != Health::Unknown {
         obs.push_evidence(
             "severity",
@@ -151,68 +163,56 @@ pub async fn run(
         };
         heap.push(Reverse((due, i)));
     }
-    let running: Arc<Vec<std::sync::atomic::AtomicBool>> =
-        Arc::new((0..n).map(|_| Default::default()).collect());
-    let permits = Arc::new(Semaphore::new(config.daemon.concurrency));
+    let cx = Arc::new(RunCx {
+        permits: Semaphore::new(config.daemon.concurrency),
+        running: (0..n).map(|_| Default::default()).collect(),
+        done: Mutex::new(Vec::new()),
+        config,
+        http,
+        priors,
+    });
+    let config = &cx.config;
     let mut tasks = tokio::task::JoinSet::new();
+    let mut last_flush = Instant::now();
     loop {
-        let Some(Reverse((due, _))) = heap.peek().copied() else {
+        let due_at = heap.peek().map(|Reverse((due, _))| *due);
+        // While runs are in flight or finished ones wait, wake up to hand them over.
+        let flush_at = (!tasks.is_empty()).then_some(last_flush + FLUSH);
+        let Some(wake) = due_at.into_iter().chain(flush_at).min() else {
             cancel.cancelled().await;
             break;
         };
         tokio::select! {
             _ = cancel.cancelled() => break,
-            _ = tokio::time::sleep_until(due) => {}
+            _ = tokio::time::sleep_until(wake) => {}
         }
         let now = Instant::now();
+        if now >= last_flush + FLUSH {
+            last_flush = now;
+            // reap finished runs without waiting, then hand their results over in one burst
+            while tasks.try_join_next().is_some() {}
+            flush(&cx.done, &tx).await;
+        }
+        let mut not_yet = Vec::new();
         while let Some(Reverse((due, i))) = heap.peek().copied() {
             if due > now + TICK {
                 break;
             }
             heap.pop();
             let p = &config.probes[i];
+            if due > now + CRON_TICK && !matches!(p.schedule, Schedule::Every(_)) {
+                not_yet.push(Reverse((due, i)));
+                continue;
+            }
             heap.push(Reverse((next_due(&p.schedule, due, now), i)));
-            if running[i].swap(true, std::sync::atomic::Ordering::AcqRel) {
+            if cx.running[i].swap(true, std::sync::atomic::Ordering::AcqRel) {
                 tracing::info!(probe = %p.id, "previous run still in progress; skipping this slot");
                 continue;
             }
             let late = now.saturating_duration_since(due);
-            let (config, http, priors, tx, permits, running) = (
-                config.clone(),
-                http.clone(),
-                priors.clone(),
-                tx.clone(),
-                permits.clone(),
-                running.clone(),
-            );
-            tasks.spawn(async move {
-                let _permit = permits.acquire().await;
-                let started = chrono::Utc::now();
-                let t0 = Instant::now();
-                let prior = priors
-                    .lock()
-                    .ok()
-                    .and_then(|m| m.get(&config.probes[i].id).cloned());
-                let obs = observe_once(&config, i, &http, prior.as_ref()).await;
-                if let Some(f) = &obs.facts
-                    && let Ok(mut m) = priors.lock()
-                {
-                    m.insert(config.probes[i].id.clone(), f.clone());
-                }
-                running[i].store(false, std::sync::atomic::Ordering::Release);
-                let _ = tx
-                    .send(Recorded {
-                        probe: config.probes[i].id.clone(),
-                        obs,
-                        started,
-                        duration: t0.elapsed(),
-                        late,
-                    })
-                    .await;
-            });
+            tasks.spawn(cx.clone().run_one(i, late));
         }
-        // reap finished runs without waiting
-        while tasks.try_join_next().is_some() {}
+        heap.extend(not_yet);
     }
     let deadline = tokio::time::sleep(drain);
     tokio::pin!(deadline);
@@ -225,6 +225,61 @@ pub async fn run(
                 break;
             }
         }
+    }
+    flush(&cx.done, &tx).await;
+}
+
+/// What every run of one schedule shares (one `Arc` clone per run).
+struct RunCx {
+    config: Arc<Config>,
+    http: reqwest::Client,
+    priors: Priors,
+    permits: Semaphore,
+    /// Per probe: a run is in progress.
+    running: Vec<std::sync::atomic::AtomicBool>,
+    /// Finished runs not yet handed to the recorder.
+    done: Mutex<Vec<Recorded>>,
+}
+
+impl RunCx {
+    async fn run_one(self: Arc<Self>, i: usize, late: Duration) {
+        let _permit = self.permits.acquire().await;
+        let started = chrono::Utc::now();
+        let t0 = Instant::now();
+        let id = &self.config.probes[i].id;
+        let prior = self
+            .priors
+            .lock()
+            .ok()
+            .and_then(|m| m.get(id.as_str()).cloned());
+        let obs = observe_once(&self.config, i, &self.http, prior.as_ref()).await;
+        if let Some(f) = &obs.facts
+            && let Ok(mut m) = self.priors.lock()
+        {
+            m.insert(id.clone(), f.clone());
+        }
+        self.running[i].store(false, std::sync::atomic::Ordering::Release);
+        let r = Recorded {
+            probe: id.clone(),
+            obs,
+            started,
+            duration: t0.elapsed(),
+            late,
+        };
+        if let Ok(mut done) = self.done.lock() {
+            done.push(r);
+        }
+    }
+}
+
+/// Hands finished runs to the recorder back to back, so it takes them as one batch.
+async fn flush(done: &Mutex<Vec<Recorded>>, tx: &mpsc::Sender<Recorded>) {
+    let batch = match done.lock() {
+        Ok(mut d) => std::mem::take(&mut *d),
+        Err(_) => return,
+    };
+    for r in batch {
+        let _ = tx.send(r).await;
     }
 }
 

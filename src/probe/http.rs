@@ -84,6 +84,12 @@ struct Cache {
     client: OnceLock<reqwest::Client>,
     /// Regexes and JSONPaths; `Err` only if `validate()` was bypassed.
     compiled: OnceLock<Result<Compiled, String>>,
+    /// `url` parsed (`None` if it does not parse: the request then reports why, every run).
+    url: OnceLock<Option<reqwest::Url>>,
+    /// "GET http://host/path?…" as shown in summaries and evidence.
+    target: OnceLock<String>,
+    /// `expectations()`, which depends only on the configuration.
+    expected: OnceLock<String>,
 }
 
 /// One assertion on the JSON body. When the path selects several nodes, every node must pass.
@@ -333,20 +339,28 @@ body_not_contains = ["<form"]
         let Ok(method) = reqwest::Method::from_bytes(self.method.as_bytes()) else {
             return Observation::unknown(format!("invalid method {:?}", self.method));
         };
-        let target = format!("{method} {}", display_url(&self.url));
+        let target = self
+            .cache
+            .target
+            .get_or_init(|| format!("{method} {}", display_url(&self.url)));
+        let url = self
+            .cache
+            .url
+            .get_or_init(|| reqwest::Url::parse(&self.url).ok());
         let token = match self.bearer_token(cx).await {
             Ok(t) => t,
-            Err(why) => return Observation::unknown(why).evidence("request", &target),
+            Err(why) => return Observation::unknown(why).evidence("request", target),
         };
         let mut secrets: Vec<&str> = self.headers.values().map(Secret::expose).collect();
         if let Some(t) = &token {
             secrets.push(t.expose());
         }
 
-        let mut req = self
-            .client(cx)
-            .request(method, &self.url)
-            .timeout(cx.timeout);
+        let req = match url {
+            Some(u) => self.client(cx).request(method, u.clone()),
+            None => self.client(cx).request(method, &self.url),
+        };
+        let mut req = req.timeout(cx.timeout);
         for (name, value) in &self.headers {
             req = req.header(name.as_str(), value.expose());
         }
@@ -370,8 +384,8 @@ body_not_contains = ["<form"]
                     Health::Critical
                 };
                 return Observation::new(health, format!("{target}: {why}"))
-                    .expected(self.expectations())
-                    .evidence("request", &target)
+                    .expected(self.expected_text())
+                    .evidence("request", target)
                     .evidence("error", why)
                     .metric("latency_seconds", started.elapsed().as_secs_f64());
             }
@@ -385,8 +399,9 @@ body_not_contains = ["<form"]
             .and_then(|v| v.to_str().ok())
             .and_then(|loc| resp.url().join(loc).ok())
             .map(|u| display_url(u.as_str()));
-        let redirected_to = reqwest::Url::parse(&self.url)
-            .is_ok_and(|asked| asked != *resp.url())
+        let redirected_to = url
+            .as_ref()
+            .is_some_and(|asked| asked != resp.url())
             .then(|| display_url(resp.url().as_str()));
         let mut failures = Vec::new();
         let status_ok = self.expect_status.contains(&status);
@@ -404,8 +419,8 @@ body_not_contains = ["<form"]
             Err(e) => {
                 let why = redact::redact(&describe_send_error(&e, cx.timeout), &secrets);
                 return Observation::critical(format!("{target}: reading body: {why}"))
-                    .expected(self.expectations())
-                    .evidence("request", &target)
+                    .expected(self.expected_text())
+                    .evidence("request", target)
                     .evidence("status", status)
                     .metric("latency_seconds", started.elapsed().as_secs_f64())
                     .metric("status_code", f64::from(status));
@@ -439,8 +454,8 @@ body_not_contains = ["<form"]
             )),
         };
         obs = obs
-            .expected(self.expectations())
-            .evidence("request", &target)
+            .expected(self.expected_text())
+            .evidence("request", target)
             .evidence("status", status);
         let mut sent: Vec<&str> = self.headers.keys().map(String::as_str).collect();
         if token.is_some() {
@@ -689,6 +704,11 @@ impl Http {
             + self.body_contains.len()
             + self.body_matches.len()
             + self.body_not_contains.len()
+    }
+
+    /// `expectations()`, computed at first use.
+    fn expected_text(&self) -> &str {
+        self.cache.expected.get_or_init(|| self.expectations())
     }
 
     /// What a passing answer looks like, in one line.
