@@ -2,7 +2,8 @@
 //! schedules in a time zone; due probes are coalesced per tick (one wakeup serves many probes);
 //! a global concurrency limit; never two runs of one probe at once; a per-run timeout; a probe
 //! that hangs or panics is recorded as `unknown`. It must not write the store or decide alerts:
-//! finished observations go to the recorder over a channel.
+//! finished observations go to the recorder over a channel, in bursts (one store transaction
+//! per burst).
 
 use crate::config::{Config, Schedule};
 use crate::probe::{Health, Observation, ProbeCx};
