@@ -203,6 +203,33 @@ pub fn evidence_lines(a: &Alert, max: usize) -> Vec<String> {
     out
 }
 
+/// Shrinks a text layout until it fits `max` characters: first the per-field lengths (`scale`
+/// from 1.0 down to 0.2), then the number of alerts shown in detail (from at most 10 down to 1).
+/// `layout(shown, scale)` renders; `fallback` is used when even one alert does not fit.
+pub fn shrink_to_fit(
+    alerts: &[Alert],
+    max: usize,
+    layout: impl Fn(usize, f64) -> String,
+    fallback: impl FnOnce() -> String,
+) -> String {
+    let mut scale = 1.0;
+    let mut shown = alerts.len().min(10);
+    for _ in 0..40 {
+        let t = layout(shown, scale);
+        if t.chars().count() <= max {
+            return t;
+        }
+        if scale > 0.2 {
+            scale *= 0.7;
+        } else if shown > 1 {
+            shown -= 1;
+        } else {
+            break;
+        }
+    }
+    fallback()
+}
+
 #[cfg(test)]
 pub mod testkit {
     //! Test helpers for channel modules: sample alerts, a loopback receiver capturing requests

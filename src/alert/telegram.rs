@@ -146,22 +146,12 @@ impl Telegram {
 
 /// The built-in layout, shrunk until it fits Telegram's limit.
 fn html_text(alerts: &[Alert]) -> String {
-    let mut scale = 1.0;
-    let mut shown = alerts.len().min(10);
-    for _ in 0..40 {
-        let t = layout(alerts, shown, scale);
-        if t.chars().count() <= MAX_TEXT {
-            return t;
-        }
-        if scale > 0.2 {
-            scale *= 0.7;
-        } else if shown > 1 {
-            shown -= 1;
-        } else {
-            break;
-        }
-    }
-    fit(&render::group_title(alerts), MAX_TEXT, escape::html)
+    chat::shrink_to_fit(
+        alerts,
+        MAX_TEXT,
+        |shown, scale| layout(alerts, shown, scale),
+        || fit(&render::group_title(alerts), MAX_TEXT, escape::html),
+    )
 }
 
 fn layout(alerts: &[Alert], shown: usize, scale: f64) -> String {

@@ -235,22 +235,12 @@ impl Whatsapp {
 
 /// The built-in layout, shrunk until it fits 4096 characters.
 fn text_body(alerts: &[Alert]) -> String {
-    let mut scale = 1.0;
-    let mut shown = alerts.len().min(10);
-    for _ in 0..40 {
-        let t = layout(alerts, shown, scale);
-        if t.chars().count() <= MAX_BODY {
-            return t;
-        }
-        if scale > 0.2 {
-            scale *= 0.7;
-        } else if shown > 1 {
-            shown -= 1;
-        } else {
-            break;
-        }
-    }
-    fit(&render::group_title(alerts), MAX_BODY, escape::whatsapp)
+    chat::shrink_to_fit(
+        alerts,
+        MAX_BODY,
+        |shown, scale| layout(alerts, shown, scale),
+        || fit(&render::group_title(alerts), MAX_BODY, escape::whatsapp),
+    )
 }
 
 fn layout(alerts: &[Alert], shown: usize, scale: f64) -> String {
