@@ -1,12 +1,11 @@
-//! `ledgerd-bench`: the load benchmark of issue 2 item 11. It starts a keep-alive HTTP server on
+//! `probe_load`: the load benchmark of issue 2 item 11. It starts a keep-alive HTTP server on
 //! loopback (in this process, on its own thread), writes a temp config with N `http` probes
 //! against it, runs the real `ledgerd run` (the binary next to this one) as a child for a while,
 //! and prints the child's CPU milliseconds per probe run over the steady-state window, its peak
 //! RSS, and schedule lateness (p50/p99) read from the store. The server's CPU is this process's
 //! and so is not counted. It must not touch anything but loopback and its own temp directory.
 //!
-//! Build and run: `cargo build --release --bin ledgerd --bin ledgerd-bench` then
-//! `target/release/ledgerd-bench --probes 1000 --seconds 60 --interval 10s`.
+//! Build and run (release profile): `cargo bench --bench probe_load -- --probes 1000 --seconds 60 --interval 10s`.
 
 use anyhow::{Context, Result, bail};
 use std::io::Write as _;
@@ -44,7 +43,7 @@ fn parse_args() -> Result<Args> {
             "--keep" => a.keep = true,
             "-h" | "--help" => {
                 println!(
-                    "usage: ledgerd-bench [--probes N (1000)] [--seconds S (60)] [--interval D (10s)] [--keep]\n\
+                    "usage: cargo bench --bench probe_load -- [--probes N (1000)] [--seconds S (60)] [--interval D (10s)] [--keep]\n\
                      Runs the ledgerd binary next to this one against a loopback server and prints\n\
                      CPU ms per probe run, peak RSS and schedule lateness. --keep leaves the temp dir."
                 );
@@ -64,13 +63,11 @@ fn parse_args() -> Result<Args> {
 
 fn main() -> Result<()> {
     let args = parse_args()?;
-    let ledgerd = std::env::current_exe()?
-        .parent()
-        .context("bench executable has no directory")?
-        .join("ledgerd");
+    // cargo builds the `ledgerd` binary of the same profile before a bench and names it here.
+    let ledgerd = PathBuf::from(env!("CARGO_BIN_EXE_ledgerd"));
     if !ledgerd.exists() {
         bail!(
-            "{} not found: build it first with `cargo build --release --bin ledgerd --bin ledgerd-bench`",
+            "{} not found: run through `cargo bench --bench probe_load`",
             ledgerd.display()
         );
     }

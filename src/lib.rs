@@ -44,6 +44,7 @@
 //!   `assets/` (CSS, JS, OpenAPI document; embedded). `daemon.rs`: wiring, signals, reload.
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
+//! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
 //! - `cli.rs` + `cmd/`: the command line, one file per subcommand; `main.rs` maps exit codes.
 //!
 //! # Invariants
@@ -72,6 +73,7 @@ pub mod http_client;
 pub mod ledger;
 pub mod platform;
 pub mod probe;
+pub mod read;
 pub mod redact;
 pub mod status;
 pub mod store;
