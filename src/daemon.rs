@@ -7,6 +7,7 @@
 use crate::config::{self, Config};
 use crate::engine::recorder::Recorder;
 use crate::engine::scheduler::{self, Priors, Recorded};
+use crate::shared::{Liveness, Shared};
 use crate::store::Store;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,28 +31,6 @@ pub enum DaemonError {
     },
     #[error("installing signal handlers: {0}")]
     Signals(std::io::Error),
-}
-
-/// Liveness facts `/healthz` and `/metrics` read.
-#[derive(Debug, Default)]
-pub struct Liveness {
-    pub scheduler_running: AtomicBool,
-    pub store_ok: AtomicBool,
-    pub store_error: std::sync::Mutex<String>,
-    /// Unix ms of the last batch written.
-    pub last_write: AtomicI64,
-    pub observations: AtomicI64,
-    pub started: AtomicI64,
-    /// Run durations, lateness and last successes for `/metrics`.
-    pub runs: crate::web::metrics::RunMetrics,
-}
-
-/// What the web server shares with the daemon.
-pub struct Shared {
-    pub config: watch::Receiver<Arc<Config>>,
-    pub live: Arc<Liveness>,
-    pub store: std::sync::Mutex<Store>,
-    pub wake_outbox: Arc<Notify>,
 }
 
 pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), DaemonError> {
@@ -87,7 +66,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
 
     // outbox worker
     let cancel_all = CancellationToken::new();
-    let outbox_task = tokio::spawn(crate::alert::outbox::run(
+    let outbox_task = tokio::spawn(crate::delivery::outbox::run(
         std::sync::Mutex::new(Store::open(&state_dir)?),
         config_rx.clone(),
         http.clone(),
@@ -95,15 +74,15 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
         cancel_all.clone(),
     ));
 
-    // re-posts of still-firing alerts for receivers that forget them (alert::repost)
-    let repost_task = tokio::spawn(crate::alert::repost::run(
+    // re-posts of still-firing alerts for receivers that forget them (delivery::repost)
+    let repost_task = tokio::spawn(crate::delivery::repost::run(
         std::sync::Mutex::new(Store::open(&state_dir)?),
         config_rx.clone(),
         wake.clone(),
         cancel_all.clone(),
     ));
 
-    let digest_task = tokio::spawn(crate::alert::digest::run(
+    let digest_task = tokio::spawn(crate::delivery::digest::run(
         std::sync::Mutex::new(Store::open(&state_dir)?),
         config_rx.clone(),
         wake.clone(),
@@ -197,7 +176,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
         let cfg = config_rx.borrow().clone();
         let _ = tokio::time::timeout(
             Duration::from_secs(3),
-            crate::alert::outbox::deliver_due(&store, &cfg, &http),
+            crate::delivery::outbox::deliver_due(&store, &cfg, &http),
         )
         .await;
     }

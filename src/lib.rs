@@ -3,7 +3,7 @@
 //!
 //! # Architecture
 //!
-//! One direction, no back and forth:
+//! One direction, no back and forth (the full design: `docs/ARCHITECTURE.md`):
 //!
 //! ```text
 //! config.toml + includes ─► config (parse once, typed, every error with its path; exit 78)
@@ -14,34 +14,61 @@
 //!                              │ (channel)
 //!                     engine::recorder ─ engine::state::step (pure) ─► store (one transaction per batch:
 //!                              │          observations, state, incidents, transitions, outbox rows)
-//!                              │                 alert::route decides which channels; silences,
-//!                              │                 shadow mode and failing parents mute
-//!                     alert::outbox (group_wait, storm cap, retries) ─► channel::<kind>::send()
-//!                     web (ledger page, API, /metrics)   cmd (CLI)   alert::digest, alert::repost
+//!                              │ hands alerts down
+//!                     delivery::route decides which channels; silences, shadow mode and failing
+//!                     parents mute; delivery::outbox (group_wait, storm cap, retries)
+//!                              ─► alert::<kind>::send(); delivery::digest, repost, ack
+//!                     web (ledger page, API, /metrics)   cmd (CLI)
 //! ```
+//!
+//! # Layers
+//!
+//! The house drawn from the imports. A module may `use` only modules of a lower layer; a file
+//! never imports a file that imports it back. `tests/it/tidy.rs` reads this list and checks every
+//! `crate::` path outside `#[cfg(test)]` against it, so a new top-level module must be added here.
+//!
+//! - layer 9: `cmd`
+//! - layer 8: `daemon`
+//! - layer 7: `web`
+//! - layer 6: `shared`
+//! - layer 5: `engine`
+//! - layer 4: `delivery`, `status`
+//! - layer 3: `config`
+//! - layer 2: `alert`
+//! - layer 1: `probe`, `store`
+//! - layer 0: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `read`, `redact`
+//!
+//! Rooms: a probe kind (`probe/<kind>.rs`) imports only the probe contract (`probe/mod.rs` and
+//! the helper modules in `probe/`) and layer-0 leaves; a channel kind (`alert/<kind>.rs`) only
+//! `alert`'s helpers, the probe contract and layer-0 leaves.
 //!
 //! # Code map
 //!
-//! - `config/`: `raw.rs` (serde mirror), `mod.rs` (typed `Config`, loader, includes, validation),
-//!   `error.rs` (`ConfigError` with file, key path, line:column), `env.rs` (`${VAR}`, `*_file`).
+//! - `config/`: `mod.rs` (typed `Config`, `load*`), `load.rs` (bounded reads, TOML, assembly,
+//!   warnings), `includes.rs` (includes, `[vars]`, expansion), `probes.rs`, `channels.rs`
+//!   (channels, routes, waivers), `daemon.rs` (`[daemon]`), `raw.rs` (serde mirror), `error.rs`
+//!   (`ConfigError` with file, key path, line:column), `env.rs` (`${VAR}`, `*_file`).
+//! - `duration.rs`: the one duration parser. `password.rs`: Argon2 hash check and hashing.
 //! - `ledger.rs`: `LessonId`, `Lesson`, the catalog compiled in from `checks/ledger.toml`.
 //! - `probe/mod.rs`: the `Probe` trait, `Observation`, `Health`, `ProbeCx`; `probe_kinds!`
 //!   registers one file per kind (`probe/<kind>.rs`).
 //! - `engine/`: `scheduler.rs` (when and how probes run), `state.rs` (pure state machine),
-//!   `recorder.rs` (applies observations and writes batches).
-//! - `alert/`: `Alert`, the `Channel` trait and `channel_kinds!` (one private `mod` + one file per
-//!   channel kind: webhook, slack, discord, telegram, teams, mattermost, ntfy, gotify, whatsapp,
-//!   email, desktop, alertmanager, incident_note). Helpers are `pub mod`: `route.rs` (where, and
-//!   thresholds), `render.rs` (plain text), `escape.rs` (per-markup escaping of probed text),
-//!   `template.rs` (minijinja overrides), `chat.rs` (shared delivery for chat webhooks),
+//!   `recorder.rs` (applies observations and writes batches), `thresholds` (effective thresholds).
+//! - `delivery/`: `About::alert` (the one place an `Alert` is built), `route.rs` (where),
 //!   `outbox.rs` (durable delivery: grouping, storm cap, retries), `ack.rs` (acknowledgements),
 //!   `digest.rs` (daily digest), `repost.rs` (re-posting firing alerts to Alertmanager).
+//! - `alert/`: `Alert`, the `Channel` trait and `channel_kinds!` (one private `mod` + one file per
+//!   channel kind: webhook, slack, discord, telegram, teams, mattermost, ntfy, gotify, whatsapp,
+//!   email, desktop, alertmanager, incident_note). Helpers are `pub mod`: `render.rs` (plain
+//!   text), `escape.rs` (per-markup escaping of probed text), `template.rs` (minijinja overrides),
+//!   `chat.rs` (shared delivery for chat webhooks).
 //! - `store/`: SQLite with append-only migrations in `store/migrations/`.
 //! - `status.rs`: lesson state from probe health, shared by CLI and dashboard.
 //! - `web/`: axum server (`mod.rs`: routes, security headers), `auth.rs` (token, basic auth,
 //!   Host/Origin checks, CSRF), `view.rs` (one snapshot for page, API and metrics), `pages.rs`
 //!   (HTML, SVG history, forms), `api.rs` (JSON API, its shapes), `metrics.rs` (/metrics),
 //!   `assets/` (CSS, JS, OpenAPI document; embedded). `daemon.rs`: wiring, signals, reload.
+//! - `shared.rs`: `Shared` (config, store, liveness) and `RunMetrics`, read by web and daemon.
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
@@ -52,9 +79,9 @@
 //! - `config` is the only place that knows the file format; everything after it sees typed values.
 //! - `probe::*` only looks. It never alerts, never writes the store, never changes what it audits.
 //! - `engine::state` does no I/O and never reads the clock: `now` is a parameter.
-//! - `alert::route` decides whether and where; a channel file only formats and delivers.
+//! - `delivery::route` decides whether and where; a channel file only formats and delivers.
 //! - Delivery goes through the durable outbox in the store, so a crash or a dead webhook loses
-//!   nothing; retries live once, in `alert::outbox`.
+//!   nothing; retries live once, in `delivery::outbox`.
 //! - Nothing outside `probe/<kind>.rs` (or `alert/<kind>.rs`) mentions a kind by name.
 //! - Secrets are `redact::Secret`: shown only as `sha256:xxxxxxxx` fingerprints.
 //! - A failing probe is data; only the daemon's own faults are errors.
@@ -67,14 +94,18 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod daemon;
+pub mod delivery;
+pub mod duration;
 pub mod engine;
 pub mod exec;
 pub mod http_client;
 pub mod ledger;
+pub mod password;
 pub mod platform;
 pub mod probe;
 pub mod read;
 pub mod redact;
+pub mod shared;
 pub mod status;
 pub mod store;
 pub mod web;

@@ -2,7 +2,7 @@
 //! `alertname`, `lesson`, `probe`, `host`, `severity`, `kind` (plus configured extras), the
 //! lesson's rule, body, fix and dashboard link as annotations, `startsAt` = since and an `endsAt`:
 //! for a firing alert three `repost_every` periods ahead (the daemon re-posts open incidents,
-//! `alert::repost`, so a live alert never expires while a dead ledgerd's alerts do), for a
+//! `delivery::repost`, so a live alert never expires while a dead ledgerd's alerts do), for a
 //! resolved one the time of recovery. Formats and delivers only; the outbox retries.
 
 use super::{Alert, Channel, Event, SendCx, SendError, render};
@@ -32,7 +32,10 @@ pub struct Alertmanager {
     labels: BTreeMap<String, String>,
     /// How often the daemon posts a still-firing alert again; each post sets `endsAt` three
     /// periods ahead, so the alert stays active while ledgerd runs. At least "1s". Default "2m".
-    #[serde(default = "default_repost_every", deserialize_with = "de_duration")]
+    #[serde(
+        default = "default_repost_every",
+        deserialize_with = "crate::duration::de"
+    )]
     repost_every: Duration,
     /// User for HTTP basic auth. Default none.
     basic_auth_user: Option<String>,
@@ -48,11 +51,6 @@ fn default_alertname() -> String {
 
 fn default_repost_every() -> Duration {
     Duration::from_secs(120)
-}
-
-fn de_duration<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s).map_err(serde::de::Error::custom)
 }
 
 fn valid_label_name(name: &str) -> bool {

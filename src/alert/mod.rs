@@ -11,14 +11,9 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::time::Duration;
 
-pub mod ack;
 pub mod chat;
-pub mod digest;
 pub mod escape;
-pub mod outbox;
 pub mod render;
-pub mod repost;
-pub mod route;
 pub mod template;
 
 mod alertmanager;
@@ -193,7 +188,7 @@ pub trait Channel: DeserializeOwned + Debug + Send + Sync + 'static {
         Vec::new()
     }
     /// For receivers that forget a firing alert unless it is posted again (Alertmanager's
-    /// resolve timeout): how often the daemon re-queues still-open incidents (`alert::repost`).
+    /// resolve timeout): how often the daemon re-queues still-open incidents (`delivery::repost`).
     fn repost_every(&self) -> Option<Duration> {
         None
     }
@@ -213,20 +208,9 @@ pub struct ChannelKindInfo {
     pub example: &'static str,
 }
 
+/// A channel kind's table through the one kind parser (`probe::parse_kind`).
 fn parse_kind<C: Channel>(value: toml::Value) -> Result<C, Vec<Invalid>> {
-    let ch: C = serde_path_to_error::deserialize(value).map_err(|e| {
-        let key = e.path().to_string();
-        vec![Invalid::new(
-            if key == "." { String::new() } else { key },
-            e.inner().to_string(),
-        )]
-    })?;
-    let problems = ch.validate();
-    if problems.is_empty() {
-        Ok(ch)
-    } else {
-        Err(problems)
-    }
+    crate::probe::parse_kind(value, C::validate)
 }
 
 macro_rules! channel_kinds {

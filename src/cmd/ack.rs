@@ -31,7 +31,14 @@ pub fn run(
         });
     }
     let store = crate::store::Store::open(&config.daemon.state_dir)?;
-    match crate::alert::ack::acknowledge(&store, &config, incident, &by, note, chrono::Utc::now()) {
+    match crate::delivery::ack::acknowledge(
+        &store,
+        &config,
+        incident,
+        &by,
+        note,
+        chrono::Utc::now(),
+    ) {
         Ok(outcome) => {
             println!(
                 "incident #{incident} acknowledged by {by}; notified channels: {}",

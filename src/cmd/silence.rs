@@ -36,7 +36,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 return Ok(EXIT_ERROR);
             }
             let expires = match (duration, until) {
-                (Some(d), None) => match crate::config::parse_duration(&d) {
+                (Some(d), None) => match crate::duration::parse(&d) {
                     Ok(d) => now + d.as_millis() as i64,
                     Err(e) => {
                         eprintln!("ledgerd: --for: {e}");
@@ -83,8 +83,12 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
             }
         }
         SilenceAction::List { all, format } => {
-            let mut rows = match Store::open_existing(&config.daemon.state_dir)? {
-                Some(store) => store.silences(if all { None } else { Some(now) })?,
+            let mut rows: Vec<Listed> = match Store::open_existing(&config.daemon.state_dir)? {
+                Some(store) => store
+                    .silences(if all { None } else { Some(now) })?
+                    .into_iter()
+                    .map(Listed::from_store)
+                    .collect(),
                 None => Vec::new(),
             };
             rows.extend(
@@ -92,7 +96,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                     .silences
                     .iter()
                     .filter(|s| all || s.expires > now)
-                    .cloned(),
+                    .map(Listed::from_config),
             );
             if format == Format::Json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -118,11 +122,8 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 } else {
                     paint.yellow("active")
                 };
-                let id = if s.id < 0 {
-                    "config".to_string()
-                } else {
-                    format!("#{}", s.id)
-                };
+                let id =
+                    s.id.map_or_else(|| "config".to_string(), |id| format!("#{id}"));
                 println!(
                     "{id:<8} {state:<8} {}  until {}  by {}: {}",
                     what.join(", "),
@@ -142,6 +143,55 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 eprintln!("ledgerd: no silence #{id} in force");
                 Ok(EXIT_ERROR)
             }
+        }
+    }
+}
+
+/// One listed silence: from the store (`id` set) or a config waiver (`file` and `key` set).
+#[derive(Debug, serde::Serialize)]
+struct Listed {
+    id: Option<i64>,
+    lesson: Option<u32>,
+    probe: Option<String>,
+    tag: Option<String>,
+    host: Option<String>,
+    reason: String,
+    created_by: String,
+    expires: i64,
+    removed: Option<i64>,
+    file: Option<std::path::PathBuf>,
+    key: Option<String>,
+}
+
+impl Listed {
+    fn from_store(s: crate::store::SilenceRow) -> Self {
+        Listed {
+            id: Some(s.id),
+            lesson: s.lesson,
+            probe: s.probe,
+            tag: s.tag,
+            host: s.host,
+            reason: s.reason,
+            created_by: s.created_by,
+            expires: s.expires,
+            removed: s.removed,
+            file: None,
+            key: None,
+        }
+    }
+    fn from_config(s: &crate::config::Silence) -> Self {
+        Listed {
+            id: None,
+            lesson: s.lesson,
+            probe: s.probe.clone(),
+            tag: s.tag.clone(),
+            host: s.host.clone(),
+            reason: s.reason.clone(),
+            created_by: s.by.clone(),
+            expires: s.expires,
+            removed: None,
+            file: Some(s.file.clone()),
+            key: Some(s.key.clone()),
         }
     }
 }

@@ -116,15 +116,13 @@ pub fn read_secret_files(table: &mut toml::Table, base: &Path, errors: &mut Vec<
             ));
             continue;
         }
-        match std::fs::read_to_string(&path) {
+        // bounded, and a FIFO or device is refused: a config error, never a hang
+        match crate::read::text(&path, crate::read::SMALL) {
             Ok(text) => {
                 table.remove(&key);
                 table.insert(name, toml::Value::String(text.trim().to_string()));
             }
-            Err(e) => errors.push((
-                key.clone(),
-                format!("cannot read secret file '{}': {e}", path.display()),
-            )),
+            Err(e) => errors.push((key.clone(), format!("cannot read secret file {e}"))),
         }
     }
 }

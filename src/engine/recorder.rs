@@ -1,12 +1,13 @@
 //! Applies finished runs to per-probe state and writes them in one transaction per batch:
 //! observations, state, facts, incidents, transitions, and the outbox rows of the alerts the
-//! transitions produce (routing via `alert::route`). Logs each transition (the log channel).
+//! transitions produce (routing via `delivery::route`). Logs each transition (the log channel).
 //! It must not deliver anything: the outbox worker does.
 
 use super::scheduler::Recorded;
 use super::state::{self, ProbeState, Status, Transition};
 use crate::alert::{self, Alert, Event};
 use crate::config::{Config, Mode, ProbeConfig};
+use crate::delivery::About;
 use crate::probe::Health;
 use crate::store::{NewObservation, Store, StoreError};
 use std::collections::HashMap;
@@ -71,8 +72,7 @@ impl Recorder {
         let mut out = BatchOutcome::default();
         let mut logs: Vec<(Transition, Alert, Option<String>)> = Vec::new();
         let tx = self.store.batch()?;
-        let mut silences = tx.silences_active(chrono::Utc::now().timestamp_millis())?;
-        silences.extend(config.silences.iter().cloned());
+        let silences = tx.silences_active(chrono::Utc::now().timestamp_millis())?;
         // probes without dependencies first, so a parent's failure is known before its children's
         let mut order: Vec<&Recorded> = batch.iter().collect();
         order.sort_by_key(|r| {
@@ -103,7 +103,7 @@ impl Recorder {
                 .or_else(|| self.states.get(&p.id))
                 .cloned()
                 .unwrap_or_default();
-            let th = alert::route::thresholds(&config, p);
+            let th = super::thresholds(&config, p);
             let (mut s, mut transition) = state::step(&old, r.obs.health, &th, r.started);
             if transition.is_none()
                 && s.status == Status::Firing
@@ -177,9 +177,9 @@ impl Recorder {
                             .map(|id| tx.incident_channels(id))
                             .transpose()?
                             .unwrap_or_default();
-                        alert::route::resolved_channels(&config, p, &told)
+                        crate::delivery::route::resolved_channels(&config, p, &told)
                     } else {
-                        alert::route::channels_for(&config, p, r.obs.health)
+                        crate::delivery::route::channels_for(&config, p, r.obs.health)
                     };
                     let payload = serde_json::to_string(&a).unwrap_or_default();
                     for ch in channels {
@@ -260,13 +260,27 @@ fn muted_reason(
         return Some("shadow mode".into());
     }
     let lessons: Vec<u32> = p.lessons.iter().map(|l| l.0).collect();
+    let host = &config.daemon.host;
     if let Some(s) = silences
         .iter()
-        .find(|s| s.matches(&lessons, &p.id, &p.tags, &config.daemon.host, now_ms))
+        .find(|s| s.matches(&lessons, &p.id, &p.tags, host, now_ms))
     {
         return Some(format!(
             "silence #{} by {}: {}",
             s.id, s.created_by, s.reason
+        ));
+    }
+    if let Some(s) = config
+        .silences
+        .iter()
+        .find(|s| s.matches(&lessons, &p.id, &p.tags, host, now_ms))
+    {
+        return Some(format!(
+            "silence {} in {} by {}: {}",
+            s.key,
+            s.file.display(),
+            s.by,
+            s.reason
         ));
     }
     suppressed_by_parent(config, p, fresh, stored)
@@ -305,8 +319,6 @@ pub fn build_alert(
     at: chrono::DateTime<chrono::Utc>,
     incident: i64,
 ) -> Alert {
-    let lesson = p.primary_lesson().0;
-    let l = config.catalog.get(lesson);
     let event = match t {
         Transition::Fired | Transition::Flapping | Transition::Escalated | Transition::Unmuted => {
             Event::Firing
@@ -314,36 +326,31 @@ pub fn build_alert(
         Transition::Reminder => Event::Reminder,
         Transition::Resolved => Event::Resolved,
     };
+    let health = if event == Event::Resolved {
+        Health::Ok
+    } else {
+        obs.health
+    };
     Alert {
-        event,
-        lesson,
-        lessons: p.lessons.iter().map(|l| l.0).collect(),
-        rule: l.map(|l| l.rule.clone()).unwrap_or_default(),
-        lesson_title: l.map(|l| l.title.clone()).unwrap_or_default(),
-        fix: l.map(|l| l.fix.clone()).unwrap_or_default(),
-        class: l.map(|l| l.class.clone()).unwrap_or_default(),
-        owner: l.map(|l| l.owner.clone()).unwrap_or_default(),
-        probe: p.id.clone(),
-        kind: p.kind().to_string(),
-        host: config.daemon.host.clone(),
-        health: if event == Event::Resolved {
-            Health::Ok
-        } else {
-            obs.health
-        },
-        summary: obs.summary.clone(),
         expected: obs.expected.clone(),
         evidence: obs.evidence.clone(),
-        since,
-        at,
-        url: format!("{}/probe/{}", config.daemon.dashboard_url, p.id),
-        incident,
-        ack: None,
         suppressed: config
             .probes
             .iter()
             .filter(|q| q.depends_on.contains(&p.id))
             .map(|q| q.id.clone())
             .collect(),
+        ..About {
+            event,
+            probe: &p.id,
+            kind: p.kind(),
+            lessons: p.lessons.iter().map(|l| l.0).collect(),
+            health,
+            summary: obs.summary.clone(),
+            since,
+            at,
+            incident,
+        }
+        .alert(config)
     }
 }

@@ -9,7 +9,7 @@
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -28,7 +28,7 @@ pub struct ChangeWindow {
     #[serde(default = "default_max_changes")]
     max_changes: usize,
     /// The rollout window. Default "1h".
-    #[serde(default = "default_window", deserialize_with = "de_duration")]
+    #[serde(default = "default_window", deserialize_with = "crate::duration::de")]
     window: Duration,
     /// A marker file whose mtime is the time of the last successful validation (written by a
     /// canary or health smoke after a wave). Changes at or before that time do not count toward
@@ -39,7 +39,10 @@ pub struct ChangeWindow {
     versioned_key: Option<String>,
     /// Longest healthy disagreement on `versioned_key` between files (forgotten node, degraded).
     /// Default "24h".
-    #[serde(default = "default_disagreement", deserialize_with = "de_duration")]
+    #[serde(
+        default = "default_disagreement",
+        deserialize_with = "crate::duration::de"
+    )]
     max_disagreement: Duration,
     /// When a file's content changed since the previous run, a backup must exist: `<file>.bak`,
     /// `<file>.bak*` (`.bak.1`, `.bak-<ts>`), `<file>~`, `<file>.orig`, or a file in `backup_dir`
@@ -60,12 +63,6 @@ fn default_window() -> Duration {
 fn default_disagreement() -> Duration {
     Duration::from_secs(24 * 3600)
 }
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
-}
-
 /// Most directory entries read when expanding a pattern or looking for backups.
 const MAX_ENTRIES: usize = 4096;
 /// Most files watched.

@@ -8,7 +8,7 @@
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::exec::{self, ExecSpec};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ pub struct ConfigFile {
     #[serde(default)]
     validate_env: BTreeMap<String, String>,
     /// Deadline for `validate_command`, e.g. "20s". Default: the probe's timeout.
-    #[serde(default, deserialize_with = "deserialize_opt_duration")]
+    #[serde(default, deserialize_with = "crate::duration::de_opt")]
     validate_timeout: Option<Duration>,
     /// Remember the leaf key paths of each good observation and report keys that disappeared
     /// since (degraded until they come back). Array indexes are collapsed to `[]`. Default true.
@@ -49,7 +49,7 @@ pub struct ConfigFile {
     /// After this long, a removal nobody reverted is taken as intended: the current keys become
     /// the baseline and the probe is ok again (so a deliberate cleanup does not stay degraded
     /// forever). Default "24h".
-    #[serde(default = "default_accept", deserialize_with = "deserialize_duration")]
+    #[serde(default = "default_accept", deserialize_with = "crate::duration::de")]
     accept_removed_after: Duration,
     /// Files larger than this are not parsed (unknown), bytes. Default 8388608 (8 MiB).
     #[serde(default = "default_max_bytes")]
@@ -102,19 +102,6 @@ fn yes() -> bool {
 }
 fn default_max_bytes() -> u64 {
     8 * 1024 * 1024
-}
-
-fn deserialize_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration '{s}': {e}")))
-}
-
-fn deserialize_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map(Some)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration '{s}': {e}")))
 }
 
 /// Schema errors listed in the summary and evidence.

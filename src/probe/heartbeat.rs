@@ -7,7 +7,7 @@
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use chrono::{DateTime, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -29,10 +29,10 @@ pub struct Heartbeat {
     /// Required with source "json_field", optional with "last_line", not used with "mtime".
     field: Option<String>,
     /// Oldest healthy heartbeat, e.g. "30m". Give this or `interval`.
-    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[serde(default, deserialize_with = "crate::duration::de_opt")]
     max_age: Option<Duration>,
     /// The writer's interval; `max_age` becomes twice this (lesson 28: within 2x `every`).
-    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[serde(default, deserialize_with = "crate::duration::de_opt")]
     interval: Option<Duration>,
     /// When beats are expected, "HH:MM-HH:MM" (may wrap past midnight). Outside it a stale
     /// heartbeat is ok, and for `max_age` after the window opens too. Default: always.
@@ -67,13 +67,6 @@ impl Source {
             Source::JsonField => "json_field",
         }
     }
-}
-
-fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map(Some)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
 }
 
 /// Bytes read from the end of a file to find its last line.

@@ -10,7 +10,7 @@ use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::http_client::{self, ClientOptions};
 use crate::redact::{self, Secret};
 use regex::Regex;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 use std::collections::BTreeMap;
@@ -60,7 +60,7 @@ pub struct Http {
     #[serde(default)]
     body_not_contains: Vec<String>,
     /// Slowest acceptable answer (headers and body), e.g. "2s"; slower is degraded. Default none.
-    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[serde(default, deserialize_with = "crate::duration::de_opt")]
     max_latency: Option<Duration>,
     /// Bytes of body read at most; a longer body is cut and reported as truncated, and JSON
     /// assertions on it fail. Default 1048576 (1 MiB).
@@ -172,13 +172,6 @@ fn default_max_body() -> usize {
 }
 fn yes() -> bool {
     true
-}
-
-fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map(Some)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
 }
 
 /// Longest quoted piece of a response (a string value, a body excerpt) kept in evidence.

@@ -251,15 +251,20 @@ pub struct KindInfo {
     pub example: &'static str,
 }
 
-fn parse_kind<P: Probe>(value: toml::Value) -> Result<P, Vec<Invalid>> {
-    let probe: P = serde_path_to_error::deserialize(value).map_err(|e| {
+/// Parses a kind's own table (probe or channel kind: the common keys already removed) and runs
+/// its `validate`: a serde error becomes one `Invalid` at its key path.
+pub fn parse_kind<T: serde::de::DeserializeOwned>(
+    value: toml::Value,
+    validate: impl FnOnce(&T) -> Vec<Invalid>,
+) -> Result<T, Vec<Invalid>> {
+    let kind: T = serde_path_to_error::deserialize(value).map_err(|e| {
         let key = e.path().to_string();
         let key = if key == "." { String::new() } else { key };
         vec![Invalid::new(key, e.inner().to_string())]
     })?;
-    let problems = probe.validate();
+    let problems = validate(&kind);
     if problems.is_empty() {
-        Ok(probe)
+        Ok(kind)
     } else {
         Err(problems)
     }
@@ -288,7 +293,7 @@ macro_rules! probe_kinds {
             /// kind is not known.
             pub fn parse(kind: &str, value: toml::Value) -> Option<Result<AnyProbe, Vec<Invalid>>> {
                 $(if kind == <$module::$ty as Probe>::KIND {
-                    return Some(parse_kind::<$module::$ty>(value).map(|p| AnyProbe::$ty(Box::new(p))));
+                    return Some(parse_kind(value, <$module::$ty as Probe>::validate).map(|p| AnyProbe::$ty(Box::new(p))));
                 })*
                 None
             }

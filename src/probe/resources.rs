@@ -7,7 +7,7 @@
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -50,7 +50,7 @@ pub struct Resources {
     #[serde(default)]
     process_rss: Vec<RssLimit>,
     /// How long a threshold must be exceeded continuously before it is reported. Default "5m".
-    #[serde(default = "default_sustain", deserialize_with = "de_duration")]
+    #[serde(default = "default_sustain", deserialize_with = "crate::duration::de")]
     sustain: Duration,
     /// Number of cores for the load check. Default: what the OS reports.
     cores: Option<usize>,
@@ -89,12 +89,6 @@ fn default_true() -> bool {
 fn default_sustain() -> Duration {
     Duration::from_secs(300)
 }
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
-}
-
 /// Sustained disk use at or above this is critical.
 const DISK_CRITICAL_PERCENT: f64 = 98.0;
 /// Sustained MemAvailable below this is critical.

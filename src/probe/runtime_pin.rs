@@ -7,7 +7,7 @@
 use super::{Invalid, Observation, Probe, ProbeCx};
 use crate::exec::{self, DEFAULT_SERVICE_PATH, ExecError, ExecSpec};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -32,18 +32,12 @@ pub struct RuntimePin {
     optional: bool,
     /// How long a version change stays degraded before the new version becomes the baseline,
     /// e.g. `"24h"`. Default `"24h"`.
-    #[serde(default = "default_settle", deserialize_with = "deserialize_duration")]
+    #[serde(default = "default_settle", deserialize_with = "crate::duration::de")]
     settle_after: Duration,
 }
 
 fn default_settle() -> Duration {
     Duration::from_secs(24 * 3600)
-}
-
-fn deserialize_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration '{s}': {e}")))
 }
 
 /// Output kept per stream of the version command.

@@ -9,7 +9,7 @@
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::exec::{self, ExecSpec};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -86,7 +86,7 @@ pub struct SystemdUnit {
     #[serde(default = "default_max_restarts")]
     max_restarts: u64,
     /// Window for `max_restarts`, e.g. "10m". Default "10m".
-    #[serde(default = "default_window", deserialize_with = "de_duration")]
+    #[serde(default = "default_window", deserialize_with = "crate::duration::de")]
     restart_window: Duration,
     /// Restart= without RestartPreventExitStatus= is degraded (a config error, exit 78, would
     /// crash-loop). Default true.
@@ -137,11 +137,6 @@ fn default_max_restarts() -> u64 {
 fn default_window() -> Duration {
     Duration::from_secs(600)
 }
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s).map_err(serde::de::Error::custom)
-}
-
 impl Probe for SystemdUnit {
     const KIND: &'static str = "systemd_unit";
     const SUMMARY: &'static str = "audit a systemd unit: Type vs forking ExecStart, restart loops, RestartPreventExitStatus, HOME, EnvironmentFile, timers";

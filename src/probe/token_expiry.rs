@@ -11,7 +11,7 @@ use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::redact;
 use base64::Engine as _;
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use serde_json_path::JsonPath;
 use sha2::{Digest, Sha256};
@@ -49,7 +49,7 @@ pub struct TokenExpiry {
     /// `exp`, `expires` that is present.
     field: Option<String>,
     /// Degraded when the credential expires within this, e.g. "3d". Default "7d".
-    #[serde(default = "default_warn", deserialize_with = "de_duration")]
+    #[serde(default = "default_warn", deserialize_with = "crate::duration::de")]
     warn_before: Duration,
     /// Not configuration: the TLS client config for `tls_endpoint`, built at first use.
     #[serde(skip)]
@@ -69,12 +69,6 @@ enum Format {
 
 fn default_warn() -> Duration {
     Duration::from_secs(7 * 86_400)
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
 }
 
 /// Expiry field names tried, in order, when `field` is not set.

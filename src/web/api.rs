@@ -5,7 +5,7 @@
 
 use super::WebState;
 use super::view::{LessonView, ProbeView, Snapshot};
-use crate::alert::ack::{self, AckError, AckOutcome};
+use crate::delivery::ack::{self, AckError, AckOutcome};
 use crate::status::LessonState;
 use crate::store::{IncidentRow, NewSilence, ObservationRow, SilenceRow, TransitionRow};
 use axum::Json;
@@ -395,7 +395,7 @@ pub struct AckResponse {
     pub queued: Vec<String>,
 }
 
-/// Acknowledges through `alert::ack` and wakes the outbox when something was queued.
+/// Acknowledges through `delivery::ack` and wakes the outbox when something was queued.
 pub fn acknowledge(
     web: &WebState,
     id: i64,
@@ -482,7 +482,7 @@ pub fn create(web: &WebState, req: &SilenceRequest) -> Result<SilenceRow, ApiErr
     }
     let expires = match (&req.duration, req.expires) {
         (Some(d), None) => {
-            let d = crate::config::parse_duration(d).map_err(bad)?;
+            let d = crate::duration::parse(d).map_err(bad)?;
             if d.is_zero() || d > MAX_SILENCE {
                 return Err(bad("'duration' must be more than 0 and at most 90 days"));
             }

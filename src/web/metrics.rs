@@ -15,6 +15,7 @@
 //! - `scheduler_lateness_seconds` histogram: how late runs started against their schedule
 
 use super::WebState;
+use crate::shared::Labels;
 use crate::status::LessonState;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -23,63 +24,11 @@ use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-type Labels = Vec<(String, String)>;
-type HistFamily = Family<Labels, Histogram, fn() -> Histogram>;
-
-fn duration_histogram() -> Histogram {
-    Histogram::new([
-        0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-    ])
-}
-
-/// In-memory metrics the recorder thread updates per recorded run.
-pub struct RunMetrics {
-    duration: HistFamily,
-    lateness: Histogram,
-    /// Unix ms of each probe's last ok observation (seeded from the store at first scrape).
-    last_ok: Mutex<HashMap<String, i64>>,
-}
-
-impl Default for RunMetrics {
-    fn default() -> Self {
-        RunMetrics {
-            duration: Family::new_with_constructor(duration_histogram),
-            lateness: Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0]),
-            last_ok: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl std::fmt::Debug for RunMetrics {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("RunMetrics")
-    }
-}
-
-impl RunMetrics {
-    /// Records one finished run (called by the recorder after a batch is written).
-    pub fn observe(&self, probe: &str, duration: Duration, late: Duration, ok_at: Option<i64>) {
-        self.duration
-            .get_or_create(&vec![("probe".to_string(), probe.to_string())])
-            .observe(duration.as_secs_f64());
-        self.lateness.observe(late.as_secs_f64());
-        if let Some(ts) = ok_at
-            && let Ok(mut m) = self.last_ok.lock()
-        {
-            let e = m.entry(probe.to_string()).or_insert(ts);
-            *e = (*e).max(ts);
-        }
-    }
-}
 
 fn labels(pairs: &[(&str, &str)]) -> Labels {
     pairs

@@ -3,7 +3,7 @@
 //! and the layers every response passes (auth, Host and cross-site checks, security headers).
 //! It reads the store and the current config; it never runs probes.
 
-use crate::daemon::Shared;
+use crate::shared::Shared;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};

@@ -186,3 +186,75 @@ fn the_readme_config_example_is_valid() {
     let o = ledgerd(&["doctor", "--config", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// Runs `ledgerd doctor` with a deadline: a config read that blocks (a FIFO) fails the test
+/// instead of hanging it.
+fn doctor_within(config: &std::path::Path, deadline: std::time::Duration) -> (Option<i32>, String) {
+    let mut child = std::process::Command::new(bin())
+        .args(["doctor", "--config", config.to_str().unwrap()])
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let end = std::time::Instant::now() + deadline;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            return (status.code(), text);
+        }
+        if std::time::Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "doctor still running after {deadline:?} on {}",
+                config.display()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn fifo_includes_secrets_and_configs_are_config_errors_not_hangs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("pipe");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let cases = [
+        (
+            "include.toml",
+            "include = [\"pipe\"]\n".to_string(),
+            "include[0]: cannot include",
+        ),
+        (
+            "secret.toml",
+            "[channel.ops]\nkind = \"webhook\"\nurl_file = \"pipe\"\n".to_string(),
+            "channel.ops.url_file: cannot read secret file",
+        ),
+        (
+            "token.toml",
+            "[daemon]\nauth_token_file = \"pipe\"\n".to_string(),
+            "daemon.auth_token_file: cannot read token file",
+        ),
+    ];
+    for (name, text, want) in cases {
+        let cfg = tmp.path().join(name);
+        std::fs::write(&cfg, text).unwrap();
+        let (code, out) = doctor_within(&cfg, std::time::Duration::from_secs(20));
+        assert_eq!(code, Some(78), "{name}: {out}");
+        assert!(out.contains(want), "{name}: expected {want:?} in {out}");
+        assert!(
+            out.contains("pipe") && out.contains("not a regular file (a FIFO)"),
+            "{name}: names the file and why: {out}"
+        );
+    }
+    // the main config itself
+    let (code, out) = doctor_within(&fifo, std::time::Duration::from_secs(20));
+    assert_eq!(code, Some(78), "{out}");
+    assert!(out.contains("not a regular file (a FIFO)"), "{out}");
+}

@@ -126,3 +126,288 @@ fn conventions() {
         assert!(!code.contains(".expect("), "{rel}: no expect outside tests");
     }
 }
+
+/// Module path of a source file: `engine/recorder.rs` -> `engine::recorder`, `alert/mod.rs` ->
+/// `alert`; `lib.rs` and `main.rs` are the root ("").
+fn module_of(rel: &Path) -> String {
+    let mut parts: Vec<String> = rel
+        .with_extension("")
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect();
+    if parts.last().is_some_and(|p| p == "mod") {
+        parts.pop();
+    }
+    if parts.len() == 1 && (parts[0] == "lib" || parts[0] == "main") {
+        parts.clear();
+    }
+    parts.join("::")
+}
+
+/// Expands `a::{b, c::{d, e}}` into `a::b`, `a::c::d`, `a::c::e` (identifiers only).
+fn expand_use(prefix: &str, tree: &str, out: &mut Vec<String>) {
+    let tree = tree.trim();
+    if let Some(open) = tree.find('{') {
+        let head = tree[..open].trim().trim_end_matches("::");
+        let inner = &tree[open + 1..tree.rfind('}').unwrap_or(tree.len())];
+        let base = join_path(prefix, head);
+        let (mut depth, mut start) = (0, 0);
+        for (i, ch) in inner.char_indices() {
+            match ch {
+                '{' => depth += 1,
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    expand_use(&base, &inner[start..i], out);
+                    start = i + 1;
+                }
+                _ => {}
+            }
+        }
+        expand_use(&base, &inner[start..], out);
+    } else {
+        let path = tree.split(" as ").next().unwrap_or("").trim();
+        if !path.is_empty() && path != "self" {
+            out.push(join_path(prefix, path));
+        } else if path == "self" {
+            out.push(prefix.to_string());
+        }
+    }
+}
+
+fn join_path(a: &str, b: &str) -> String {
+    match (a.is_empty(), b.is_empty()) {
+        (true, _) => b.to_string(),
+        (_, true) => a.to_string(),
+        _ => format!("{a}::{b}"),
+    }
+}
+
+/// The code of a file before its `#[cfg(test)]` module, without `//` comments.
+fn production_code(text: &str) -> String {
+    text.split("#[cfg(test)]")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .map(|l| match l.find("//") {
+            Some(i) if !l[..i].contains('"') => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Every `crate::`, `super::` or `self::` path a module's production code names, as absolute
+/// paths without the `crate::` prefix.
+fn paths_named(module: &str, code: &str) -> Vec<String> {
+    let parent = |m: &str| {
+        m.rsplit_once("::")
+            .map_or(String::new(), |(p, _)| p.to_string())
+    };
+    // `super` of a file `a/b.rs` (a::b) is `a`; of `a/b/mod.rs` (a::b) also `a`
+    let sup = parent(module);
+    let mut out = Vec::new();
+    let use_re = regex::Regex::new(r"(?s)\buse\s+((?:crate|super|self)::[^;]*);").unwrap();
+    for c in use_re.captures_iter(code) {
+        let mut raw = Vec::new();
+        expand_use("", &c[1], &mut raw);
+        out.extend(raw);
+    }
+    let inline = regex::Regex::new(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)").unwrap();
+    let without_uses = use_re.replace_all(code, "");
+    for c in inline.captures_iter(&without_uses) {
+        out.push(format!("{}{}", &c[1], &c[2]));
+    }
+    out.into_iter()
+        .filter_map(|p| {
+            if let Some(r) = p.strip_prefix("crate::") {
+                Some(r.to_string())
+            } else if let Some(r) = p.strip_prefix("super::") {
+                Some(join_path(&sup, r))
+            } else {
+                p.strip_prefix("self::").map(|r| join_path(module, r))
+            }
+        })
+        .collect()
+}
+
+/// The module files under `src/` and the module each of them names (longest known prefix).
+fn module_edges() -> (Vec<String>, Vec<(String, String)>) {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut modules: Vec<(String, PathBuf)> = files
+        .iter()
+        .map(|f| (module_of(f.strip_prefix(src()).unwrap()), f.clone()))
+        .filter(|(m, _)| !m.is_empty())
+        .collect();
+    modules.sort();
+    let names: Vec<String> = modules.iter().map(|(m, _)| m.clone()).collect();
+    let mut edges = Vec::new();
+    for (m, f) in &modules {
+        let text = std::fs::read_to_string(f).unwrap();
+        for p in paths_named(m, &production_code(&text)) {
+            let segs: Vec<&str> = p.split("::").collect();
+            let target = (1..=segs.len())
+                .rev()
+                .map(|i| segs[..i].join("::"))
+                .find(|cand| names.contains(cand));
+            if let Some(t) = target
+                && &t != m
+                && !t.starts_with(&format!("{m}::"))
+            {
+                edges.push((m.clone(), t));
+            }
+        }
+    }
+    edges.sort();
+    edges.dedup();
+    (names, edges)
+}
+
+/// The documented layers from `src/lib.rs`: `//! - layer N: `a`, `b``.
+fn documented_layers() -> Vec<(String, u32)> {
+    let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
+    let mut out = Vec::new();
+    for line in lib.lines() {
+        let Some(rest) = line.strip_prefix("//! - layer ") else {
+            continue;
+        };
+        let (n, mods) = rest.split_once(':').unwrap();
+        let n: u32 = n.trim().parse().unwrap();
+        for m in mods.split(',') {
+            out.push((m.trim().trim_matches('`').to_string(), n));
+        }
+    }
+    out
+}
+
+#[test]
+fn imports_follow_the_documented_layers_without_circles() {
+    let layers = documented_layers();
+    assert!(layers.len() > 10, "src/lib.rs lists the layers: {layers:?}");
+    let layer = |m: &str| {
+        let top = m.split("::").next().unwrap_or(m);
+        layers.iter().find(|(n, _)| n == top).map(|(_, l)| *l)
+    };
+    let (names, edges) = module_edges();
+    let mut problems = Vec::new();
+    for n in &names {
+        if layer(n).is_none() {
+            problems.push(format!("{n}: not in the layers in src/lib.rs"));
+        }
+    }
+    for (a, b) in &edges {
+        let top_a = a.split("::").next().unwrap();
+        let top_b = b.split("::").next().unwrap();
+        if top_a == top_b {
+            continue;
+        }
+        if let (Some(la), Some(lb)) = (layer(a), layer(b))
+            && la <= lb
+        {
+            problems.push(format!("{a} (layer {la}) uses {b} (layer {lb})"));
+        }
+    }
+    // within a top-level module too: no file imports a file that imports it back
+    let mut cycle = None;
+    for start in &names {
+        let mut stack = vec![(start.clone(), vec![start.clone()])];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some((at, path)) = stack.pop() {
+            for (_, next) in edges.iter().filter(|(a, _)| *a == at) {
+                if next == start {
+                    let mut c = path.clone();
+                    c.push(next.clone());
+                    cycle = Some(c);
+                } else if seen.insert(next.clone()) {
+                    let mut p = path.clone();
+                    p.push(next.clone());
+                    stack.push((next.clone(), p));
+                }
+            }
+        }
+        if let Some(c) = cycle.take() {
+            problems.push(format!("import circle: {}", c.join(" -> ")));
+        }
+    }
+    // rooms: kinds import the contract and leaves, not each other or the rest of the house
+    let probe_kinds: Vec<String> = ledgerd::probe::KINDS
+        .iter()
+        .map(|k| format!("probe::{}", k.kind))
+        .collect();
+    let channel_kinds: Vec<String> = ledgerd::alert::CHANNEL_KINDS
+        .iter()
+        .map(|k| format!("alert::{}", k.kind))
+        .collect();
+    for (a, b) in &edges {
+        let (home, others) = if probe_kinds.contains(a) {
+            ("probe", &probe_kinds)
+        } else if channel_kinds.contains(a) {
+            ("alert", &channel_kinds)
+        } else {
+            continue;
+        };
+        let top_b = b.split("::").next().unwrap();
+        let allowed = (top_b == home && !others.contains(b))
+            || (home == "alert" && top_b == "probe" && !probe_kinds.contains(b))
+            || layer(b) == Some(0);
+        if !allowed {
+            problems.push(format!("{a} is a kind and may not use {b}"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_layer_check_sees_circles_and_upward_imports() {
+    // the extractor itself: groups, nesting, super and self resolve to absolute module paths
+    let code = "use crate::{config::{self, Config}, alert::route as r};\nuse super::state::X;\nfn f() { crate::web::auth::check(); self::inner::g(); }\n";
+    let mut got = paths_named("engine::recorder", &production_code(code));
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "alert::route",
+            "config",
+            "config::Config",
+            "engine::recorder::inner::g",
+            "engine::state::X",
+            "web::auth::check"
+        ]
+    );
+    assert!(paths_named("a", &production_code("// use crate::b::c;\n")).is_empty());
+    assert!(paths_named("a", &production_code("#[cfg(test)]\nuse crate::b;\n")).is_empty());
+}
+
+#[test]
+fn nothing_in_the_product_points_outside_the_repo() {
+    // users' clones do not have the session's shared folder
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for dir in ["src", "checks", "deploy", "docs", "benches"] {
+        let d = root.join(dir);
+        if d.is_dir() {
+            all_files(&d, &mut files);
+        }
+    }
+    files.extend(["README.md", "config.example.toml", "Cargo.toml"].map(|f| root.join(f)));
+    let needles = [concat!("..", "/shared"), concat!("/work", "/shared")];
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(&f) else {
+            continue;
+        };
+        for n in needles {
+            assert!(!text.contains(n), "{} refers to {n}", f.display());
+        }
+    }
+}
+
+fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            all_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}

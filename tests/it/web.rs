@@ -532,7 +532,7 @@ fn auth_non_loopback_token_basic_and_cross_site() {
     // with a token (and basic auth): 401 without, 200 with; /healthz stays open
     let token = "s3cr3t-token-0123456789";
     std::fs::write(tmp.path().join("token"), format!("{token}\n")).unwrap();
-    let hash = ledgerd::web::auth::hash_password("correct horse").unwrap();
+    let hash = ledgerd::password::hash_password("correct horse").unwrap();
     let (cfg, base) = web_config(
         tmp.path(),
         &format!(

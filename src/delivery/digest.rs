@@ -2,7 +2,7 @@
 //! open incident is queued to that channel as one grouped message (event `digest`), so a
 //! violation nobody fixed does not fade out of sight. Decides when and what; the outbox delivers.
 
-use super::{Alert, Event};
+use crate::alert::{Alert, Event};
 use crate::config::Config;
 use crate::probe::{Evidence, Health};
 use crate::store::Store;
@@ -34,38 +34,14 @@ pub fn open_incident_alerts(store: &Store, config: &Config, now: DateTime<Utc>) 
         .into_iter()
         .filter_map(|inc| {
             let p = config.probes.iter().find(|p| p.id == inc.probe)?;
-            let l = config.catalog.get(inc.lesson);
             let obs = latest.iter().find(|o| o.probe == inc.probe);
             let evidence: Vec<Evidence> = obs
                 .and_then(|o| o.body.get("evidence").cloned())
                 .and_then(|e| serde_json::from_value(e).ok())
                 .unwrap_or_default();
             Some(Alert {
-                event: Event::Digest,
-                lesson: inc.lesson,
-                lessons: p.lessons.iter().map(|l| l.0).collect(),
-                rule: l.map(|l| l.rule.clone()).unwrap_or_default(),
-                lesson_title: l.map(|l| l.title.clone()).unwrap_or_default(),
-                fix: l.map(|l| l.fix.clone()).unwrap_or_default(),
-                class: l.map(|l| l.class.clone()).unwrap_or_default(),
-                owner: l.map(|l| l.owner.clone()).unwrap_or_default(),
-                probe: inc.probe.clone(),
-                kind: p.kind().to_string(),
-                host: config.daemon.host.clone(),
-                health: obs
-                    .and_then(|o| Health::parse(&o.health))
-                    .or_else(|| Health::parse(&inc.health))
-                    .unwrap_or(Health::Unknown),
-                summary: obs
-                    .map(|o| o.summary.clone())
-                    .unwrap_or(inc.summary.clone()),
-                expected: None,
                 evidence,
-                since: DateTime::from_timestamp_millis(inc.opened).unwrap_or(now),
-                at: now,
-                url: format!("{}/probe/{}", config.daemon.dashboard_url, inc.probe),
-                incident: inc.id,
-                ack: inc.acked_by.clone().map(|by| super::Ack {
+                ack: inc.acked_by.clone().map(|by| crate::alert::Ack {
                     by,
                     at: inc
                         .acked_at
@@ -73,7 +49,23 @@ pub fn open_incident_alerts(store: &Store, config: &Config, now: DateTime<Utc>) 
                         .unwrap_or(now),
                     note: inc.ack_note.clone(),
                 }),
-                suppressed: Vec::new(),
+                ..super::About {
+                    event: Event::Digest,
+                    probe: &inc.probe,
+                    kind: p.kind(),
+                    lessons: p.lessons.iter().map(|l| l.0).collect(),
+                    health: obs
+                        .and_then(|o| Health::parse(&o.health))
+                        .or_else(|| Health::parse(&inc.health))
+                        .unwrap_or(Health::Unknown),
+                    summary: obs
+                        .map(|o| o.summary.clone())
+                        .unwrap_or(inc.summary.clone()),
+                    since: DateTime::from_timestamp_millis(inc.opened).unwrap_or(now),
+                    at: now,
+                    incident: inc.id,
+                }
+                .alert(config)
             })
         })
         .collect();

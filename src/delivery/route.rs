@@ -1,8 +1,7 @@
-//! Routing: which channels an alert goes to, and the effective thresholds for a probe. Pure
-//! functions of config and alert; they never send.
+//! Routing: which routes select a probe and which channels an alert goes to. Pure functions of
+//! config and alert; they never send.
 
-use crate::config::{Config, DEFAULT_FAIL_AFTER, DEFAULT_RESOLVE_AFTER, ProbeConfig, Route};
-use crate::engine::state::{DEFAULT_FLAP_FAILURES, DEFAULT_FLAP_WINDOW, Thresholds};
+use crate::config::{Config, ProbeConfig, Route};
 use crate::probe::Health;
 
 /// Unknown ("could not look") routes like degraded: worth a warning, not a page.
@@ -91,29 +90,4 @@ pub fn resolved_channels(config: &Config, probe: &ProbeConfig, notified: &[Strin
         })
         .cloned()
         .collect()
-}
-
-/// Thresholds: the probe's own, else the first matching route's, else the defaults.
-pub fn thresholds(config: &Config, probe: &ProbeConfig) -> Thresholds {
-    let routes = matching(config, probe, Health::Critical);
-    let first = routes.first();
-    Thresholds {
-        fail_after: probe
-            .fail_after
-            .or(first.and_then(|r| r.fail_after))
-            .unwrap_or(DEFAULT_FAIL_AFTER),
-        resolve_after: probe
-            .resolve_after
-            .or(first.and_then(|r| r.resolve_after))
-            .unwrap_or(DEFAULT_RESOLVE_AFTER),
-        remind_every: routes.iter().filter_map(|r| r.remind_every).min(),
-        flap_failures: probe
-            .flap_failures
-            .or(first.and_then(|r| r.flap_failures))
-            .unwrap_or(DEFAULT_FLAP_FAILURES),
-        flap_window: probe
-            .flap_window
-            .or(first.and_then(|r| r.flap_window))
-            .unwrap_or(DEFAULT_FLAP_WINDOW),
-    }
 }

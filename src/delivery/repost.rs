@@ -5,7 +5,7 @@
 //! when (pure); `run` reads the store and queues. It must not deliver anything or format text, and
 //! it never re-posts what a channel was not sent (muted or routed elsewhere).
 
-use super::{Alert, Event};
+use crate::alert::{Alert, Event};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
 use std::collections::HashMap;

@@ -3,7 +3,7 @@
 //! firing payload. One function shared by the web API, the dashboard's form and the CLI. It must
 //! not deliver anything itself: the caller wakes the outbox worker.
 
-use super::{Ack, Alert, Event};
+use crate::alert::{Ack, Alert, Event};
 use crate::config::Config;
 use crate::probe::Health;
 use crate::store::{IncidentRow, Store, StoreError};
@@ -101,36 +101,24 @@ pub fn acknowledge(
 /// (pruned) or unreadable.
 fn fallback_alert(config: &Config, row: &IncidentRow) -> Alert {
     let probe = config.probes.iter().find(|p| p.id == row.probe);
-    let lesson = config.catalog.get(row.lesson);
     let since = Utc
         .timestamp_millis_opt(row.opened)
         .single()
         .unwrap_or_else(Utc::now);
-    Alert {
+    super::About {
         event: Event::Acknowledged,
-        lesson: row.lesson,
+        probe: &row.probe,
+        kind: probe.map_or("", |p| p.kind()),
         lessons: probe
             .map(|p| p.lessons.iter().map(|l| l.0).collect())
             .unwrap_or_else(|| vec![row.lesson]),
-        rule: lesson.map(|l| l.rule.clone()).unwrap_or_default(),
-        lesson_title: lesson.map(|l| l.title.clone()).unwrap_or_default(),
-        fix: lesson.map(|l| l.fix.clone()).unwrap_or_default(),
-        class: lesson.map(|l| l.class.clone()).unwrap_or_default(),
-        owner: lesson.map(|l| l.owner.clone()).unwrap_or_default(),
-        probe: row.probe.clone(),
-        kind: probe.map(|p| p.kind().to_string()).unwrap_or_default(),
-        host: config.daemon.host.clone(),
         health: Health::parse(&row.health).unwrap_or(Health::Unknown),
         summary: row.summary.clone(),
-        expected: None,
-        evidence: Vec::new(),
         since,
         at: since,
-        url: format!("{}/probe/{}", config.daemon.dashboard_url, row.probe),
         incident: row.id,
-        ack: None,
-        suppressed: Vec::new(),
     }
+    .alert(config)
 }
 
 #[cfg(test)]

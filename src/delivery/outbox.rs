@@ -3,7 +3,7 @@
 //! failures (a broken channel is itself a problem of the daemon, logged as an error and kept in
 //! the store), and resumes whatever is pending after a restart. The one place retries live.
 
-use super::{Alert, Event, SendCx};
+use crate::alert::{Alert, Event, SendCx};
 use crate::config::Config;
 use crate::store::{OutboxRow, Store, StoreError};
 use std::sync::Arc;
@@ -189,7 +189,6 @@ fn overflow_payload(config: &Config, channel: &str, held: &[OutboxRow], now_ms: 
         .iter()
         .map(|a| a.health)
         .fold(crate::probe::Health::Ok, crate::probe::Health::worst);
-    let l5 = config.catalog.get(5);
     let at = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
     let mut evidence: Vec<crate::probe::Evidence> = per_lesson
         .iter()
@@ -204,31 +203,25 @@ fn overflow_payload(config: &Config, channel: &str, held: &[OutboxRow], now_ms: 
         value: probes.join(", "),
     });
     let a = Alert {
-        event: Event::Overflow,
-        lesson: 5,
-        lessons: vec![5],
-        rule: l5.map(|l| l.rule.clone()).unwrap_or_default(),
-        lesson_title: l5.map(|l| l.title.clone()).unwrap_or_default(),
-        fix: l5.map(|l| l.fix.clone()).unwrap_or_default(),
-        class: l5.map(|l| l.class.clone()).unwrap_or_default(),
-        owner: l5.map(|l| l.owner.clone()).unwrap_or_default(),
-        probe: "storm_control".into(),
-        kind: "ledgerd".into(),
-        host: config.daemon.host.clone(),
-        health: worst,
-        summary: format!(
-            "{} alert(s) for channel '{channel}' held back by the storm cap: {}",
-            alerts.len(),
-            lessons.join(", ")
-        ),
         expected: Some("at most max_per_minute messages per channel".into()),
         evidence,
-        since: alerts.iter().map(|a| a.at).min().unwrap_or(at),
-        at,
         url: config.daemon.dashboard_url.clone(),
-        incident: 0,
-        ack: None,
-        suppressed: Vec::new(),
+        ..super::About {
+            event: Event::Overflow,
+            probe: "storm_control",
+            kind: "ledgerd",
+            lessons: vec![5],
+            health: worst,
+            summary: format!(
+                "{} alert(s) for channel '{channel}' held back by the storm cap: {}",
+                alerts.len(),
+                lessons.join(", ")
+            ),
+            since: alerts.iter().map(|a| a.at).min().unwrap_or(at),
+            at,
+            incident: 0,
+        }
+        .alert(config)
     };
     serde_json::to_string(&a).unwrap_or_default()
 }

@@ -1,0 +1,131 @@
+//! The `[daemon]` table into `Daemon`: listen address and its authentication (bearer token file,
+//! basic auth with an Argon2 hash), state dir, host name, concurrency, retention and timeouts.
+//! It must not start anything; bounds a running daemon relies on are checked here.
+
+use super::error::Sink;
+use super::raw::RawDaemon;
+use super::{BasicAuth, Daemon};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Option<Daemon> {
+    let listen = match r
+        .listen
+        .as_deref()
+        .unwrap_or("127.0.0.1:9477")
+        .parse::<SocketAddr>()
+    {
+        Ok(a) => a,
+        Err(e) => {
+            sink.err(
+                "daemon.listen",
+                format!("invalid address: {e} (expected host:port, e.g. \"127.0.0.1:9477\")"),
+            );
+            return None;
+        }
+    };
+    let auth_token = match &r.auth_token_file {
+        None => None,
+        Some(p) => {
+            let path = crate::probe::resolve_path(base, p);
+            // bounded, and a FIFO or device is refused: a config error, never a hang
+            match crate::read::text(&path, crate::read::SMALL) {
+                Ok(t) if t.trim().len() >= 16 => Some(crate::redact::Secret::new(t.trim())),
+                Ok(_) => {
+                    sink.err(
+                        "daemon.auth_token_file",
+                        format!(
+                            "the token in '{}' is shorter than 16 characters",
+                            path.display()
+                        ),
+                    );
+                    None
+                }
+                Err(e) => {
+                    sink.err(
+                        "daemon.auth_token_file",
+                        format!("cannot read token file {e}"),
+                    );
+                    None
+                }
+            }
+        }
+    };
+    let basic_auth = match (r.basic_auth_user, r.basic_auth_password_hash) {
+        (None, None) => None,
+        (Some(_), None) => {
+            sink.err(
+                "daemon.basic_auth_user",
+                "set daemon.basic_auth_password_hash too (an Argon2 PHC string)",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            sink.err(
+                "daemon.basic_auth_password_hash",
+                "set daemon.basic_auth_user too",
+            );
+            None
+        }
+        (Some(user), Some(hash)) => {
+            let mut ok = true;
+            if user.is_empty() || user.contains(':') {
+                sink.err(
+                    "daemon.basic_auth_user",
+                    "must be non-empty and must not contain ':'",
+                );
+                ok = false;
+            }
+            if let Err(m) = crate::password::check_password_hash(&hash) {
+                sink.err("daemon.basic_auth_password_hash", m);
+                ok = false;
+            }
+            ok.then(|| BasicAuth {
+                user,
+                password_hash: crate::redact::Secret::new(hash),
+            })
+        }
+    };
+    if !listen.ip().is_loopback()
+        && auth_token.is_none()
+        && basic_auth.is_none()
+        && r.auth_token_file.is_none()
+    {
+        sink.err("daemon.listen", format!("{listen} is not a loopback address and no authentication is configured; set daemon.auth_token_file or daemon.basic_auth_user + daemon.basic_auth_password_hash, or bind 127.0.0.1 and forward the port over a private network (lessons 13 and 20: access needs auth, secure reachability needs design)"));
+    }
+    let mut dur = |key: &str, v: Option<&str>, default: &str| match crate::duration::parse(
+        v.unwrap_or(default),
+    ) {
+        Ok(d) => d,
+        Err(m) => {
+            sink.err(format!("daemon.{key}"), m);
+            Duration::from_secs(1)
+        }
+    };
+    let retention = dur("retention", r.retention.as_deref(), "14d");
+    let default_timeout = dur("default_timeout", r.default_timeout.as_deref(), "10s");
+    let concurrency = r.concurrency.unwrap_or(32);
+    if concurrency == 0 {
+        sink.err("daemon.concurrency", "must be at least 1");
+    }
+    let state_dir = r
+        .state_dir
+        .map(|p| crate::probe::resolve_path(base, &p))
+        .unwrap_or_else(crate::platform::default_state_dir);
+    let host = r.host.unwrap_or_else(crate::platform::hostname);
+    let dashboard_url = r
+        .dashboard_url
+        .unwrap_or_else(|| format!("http://{listen}"));
+    Some(Daemon {
+        listen,
+        state_dir,
+        host,
+        concurrency: concurrency.max(1),
+        retention,
+        dashboard_url: dashboard_url.trim_end_matches('/').to_string(),
+        default_timeout,
+        auth_token,
+        basic_auth,
+    })
+}
