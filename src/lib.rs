@@ -27,7 +27,7 @@
 //! never imports a file that imports it back. `tests/it/tidy.rs` reads this list and checks every
 //! `crate::` path outside `#[cfg(test)]` against it, so a new top-level module must be added here.
 //!
-//! - layer 9: `cmd`
+//! - layer 9: `cmd`, `fuzzing`
 //! - layer 8: `daemon`
 //! - layer 7: `web`
 //! - layer 6: `shared`
@@ -71,6 +71,7 @@
 //! - `shared.rs`: `Shared` (config, store, liveness) and `RunMetrics`, read by web and daemon.
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
+//! - `fuzzing.rs` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
 //! - `cli.rs` + `cmd/`: the command line, one file per subcommand; `main.rs` maps exit codes.
 //!
@@ -98,6 +99,9 @@ pub mod delivery;
 pub mod duration;
 pub mod engine;
 pub mod exec;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http_client;
 pub mod ledger;
 pub mod password;

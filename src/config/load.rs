@@ -570,6 +570,9 @@ fn warn(main_path: &Path, catalog: &Catalog, parts: &Parts, warnings: &mut Vec<C
         });
     }
     for p in &parts.probes {
+        if let Some(w) = cannot_check(p) {
+            warnings.push(w);
+        }
         if p.mode == Mode::Shadow {
             warnings.push(ConfigWarning {
                 file: p.file.clone(),
@@ -585,6 +588,36 @@ fn warn(main_path: &Path, catalog: &Catalog, parts: &Parts, warnings: &mut Vec<C
             message: "no [channel.*] configured: alerts go to the log only".into(),
         });
     }
+}
+
+/// A probe citing a published lesson its kind cannot check: the lesson would look held while
+/// nothing watches it.
+fn cannot_check(p: &ProbeConfig) -> Option<ConfigWarning> {
+    let info = crate::probe::KINDS
+        .iter()
+        .find(|k| k.kind == p.kind())
+        .filter(|k| !k.lessons.is_empty())?;
+    let cannot: Vec<String> = p
+        .lessons
+        .iter()
+        .map(|l| l.0)
+        .filter(|n| *n <= BUILTIN_LESSONS && !info.lessons.contains(n))
+        .map(|n| n.to_string())
+        .collect();
+    if cannot.is_empty() {
+        return None;
+    }
+    let can: Vec<String> = info.lessons.iter().map(|n| n.to_string()).collect();
+    Some(ConfigWarning {
+        file: p.file.clone(),
+        key: format!("probe.{}", p.id),
+        message: format!(
+            "cites lesson {} but a {} probe cannot check it (it guards {}): the lesson would look held while nothing watches it",
+            cannot.join(", "),
+            info.kind,
+            can.join(", ")
+        ),
+    })
 }
 
 /// Reads a config file through the bounded reader: a FIFO, device, directory or file over
