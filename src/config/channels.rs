@@ -3,7 +3,7 @@
 //! `[[silence]]` waivers into `Silence`. It must not send anything.
 
 use super::error::{ConfigError, ConfigWarning, Sink};
-use super::load::Doc;
+use super::doc::Doc;
 use super::raw::{CHANNEL_COMMON_KEYS, RawChannelCommon, RawRoute, RawSilence};
 use super::{
     ChannelConfig, Route, Silence, check_flap_window, check_threshold, deserialize, env, join,

@@ -4,6 +4,7 @@
 //! lessons, probes, channels, routes and waivers, with the warnings `doctor` shows. It must not
 //! know a probe or channel kind's keys (their files parse those) and must not start anything.
 
+use super::doc::Doc;
 use super::error::{self, ConfigError, ConfigErrors, ConfigWarning, Sink};
 use super::includes::{Include, collect_includes, expand_doc};
 use super::raw::{RawDaemon, RawLesson, RawRoute};
@@ -14,28 +15,6 @@ use std::path::{Path, PathBuf};
 
 /// Most bytes read from one config file, include or secret file.
 pub const MAX_CONFIG_BYTES: u64 = crate::read::SMALL;
-
-/// One parsed file.
-pub(super) struct Doc {
-    pub(super) file: PathBuf,
-    pub(super) src: String,
-    pub(super) table: toml::Table,
-    pub(super) base_dir: PathBuf,
-    pub(super) is_main: bool,
-    /// Prepended to the ids of probes defined here (from `include = [{ prefix = .. }]`).
-    pub(super) prefix: String,
-}
-
-impl Doc {
-    /// An error sink for this file.
-    pub(super) fn sink<'a>(&'a self, errors: &'a mut Vec<ConfigError>) -> Sink<'a> {
-        Sink {
-            file: &self.file,
-            src: Some(&self.src),
-            errors,
-        }
-    }
-}
 
 pub(super) struct Loader<'e> {
     env: &'e dyn Fn(&str) -> Option<String>,

@@ -5,6 +5,7 @@
 
 mod channels;
 mod daemon;
+mod doc;
 pub mod env;
 pub mod error;
 mod includes;

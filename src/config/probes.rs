@@ -3,7 +3,7 @@
 //! run a probe.
 
 use super::error::{ConfigError, Sink};
-use super::load::Doc;
+use super::doc::Doc;
 use super::raw::{PROBE_COMMON_KEYS, RawProbeCommon};
 use super::{Mode, ProbeConfig, Schedule, check_flap_window, check_threshold, deserialize, join};
 use crate::ledger::{Catalog, LessonId};
