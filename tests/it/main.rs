@@ -12,6 +12,7 @@ mod email;
 mod hardening;
 mod packs;
 mod probes;
+mod props;
 mod support;
 mod tidy;
 mod web;
