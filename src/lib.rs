@@ -36,7 +36,8 @@
 //! - layer 3: `config`
 //! - layer 2: `alert`
 //! - layer 1: `probe`, `store`
-//! - layer 0: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `read`, `redact`
+//! - layer 0: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `read`, `redact`,
+//!   `shell`
 //!
 //! Rooms: a probe kind (`probe/<kind>.rs`) imports only the probe contract (`probe/mod.rs` and
 //! the helper modules in `probe/`) and layer-0 leaves; a channel kind (`alert/<kind>.rs`) only
@@ -73,6 +74,8 @@
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
 //! - `fuzzing.rs` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
+//! - `shell.rs`: the shell reader (simple commands, variables, heredocs; iterative, depth-limited),
+//!   shared by the kinds that read command lines (`cron_env`, `systemd_unit`, `launchd_job`).
 //! - `cli.rs` + `cmd/`: the command line, one file per subcommand; `main.rs` maps exit codes.
 //!
 //! # Invariants
@@ -110,6 +113,7 @@ pub mod probe;
 pub mod read;
 pub mod redact;
 pub mod shared;
+pub mod shell;
 pub mod status;
 pub mod store;
 pub mod web;

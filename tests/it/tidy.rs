@@ -267,14 +267,22 @@ fn module_edges() -> (Vec<String>, Vec<(String, String)>) {
 fn documented_layers() -> Vec<(String, u32)> {
     let lib = std::fs::read_to_string(src().join("lib.rs")).unwrap();
     let mut out = Vec::new();
+    let mut current: Option<u32> = None;
     for line in lib.lines() {
-        let Some(rest) = line.strip_prefix("//! - layer ") else {
+        let mods = if let Some(rest) = line.strip_prefix("//! - layer ") {
+            let (n, mods) = rest.split_once(':').unwrap();
+            current = Some(n.trim().parse().unwrap());
+            mods
+        } else if let (Some(rest), Some(_)) = (line.strip_prefix("//!   `"), current) {
+            rest // a continuation line of the same layer
+        } else {
+            current = None;
             continue;
         };
-        let (n, mods) = rest.split_once(':').unwrap();
-        let n: u32 = n.trim().parse().unwrap();
-        for m in mods.split(',') {
-            out.push((m.trim().trim_matches('`').to_string(), n));
+        for m in mods.split(',').map(|m| m.trim().trim_matches('`')) {
+            if !m.is_empty() {
+                out.push((m.to_string(), current.unwrap_or_default()));
+            }
         }
     }
     out
