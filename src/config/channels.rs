@@ -2,8 +2,8 @@
 //! `*_file` secrets through `AnyChannel::parse`), `[[route]]` tables into `Route`, and
 //! `[[silence]]` waivers into `Silence`. It must not send anything.
 
-use super::error::{ConfigError, ConfigWarning, Sink};
 use super::doc::Doc;
+use super::error::{ConfigError, ConfigWarning, Sink};
 use super::raw::{CHANNEL_COMMON_KEYS, RawChannelCommon, RawRoute, RawSilence};
 use super::{
     ChannelConfig, Route, Silence, check_flap_window, check_threshold, deserialize, env, join,

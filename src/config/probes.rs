@@ -2,8 +2,8 @@
 //! severity, mode, thresholds) here, the kind's own keys through `AnyProbe::parse`. It must not
 //! run a probe.
 
-use super::error::{ConfigError, Sink};
 use super::doc::Doc;
+use super::error::{ConfigError, Sink};
 use super::raw::{PROBE_COMMON_KEYS, RawProbeCommon};
 use super::{Mode, ProbeConfig, Schedule, check_flap_window, check_threshold, deserialize, join};
 use crate::ledger::{Catalog, LessonId};
