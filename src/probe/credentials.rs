@@ -30,7 +30,7 @@
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::read;
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -59,18 +59,12 @@ pub struct Credentials {
     #[serde(default)]
     interactive: Vec<String>,
     /// Degraded when a credential without a refresh path expires within this. Default "7d".
-    #[serde(default = "default_warn", deserialize_with = "de_duration")]
+    #[serde(default = "default_warn", deserialize_with = "crate::duration::de")]
     warn_before: Duration,
 }
 
 fn default_warn() -> Duration {
     Duration::from_secs(7 * 86_400)
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
 }
 
 /// Most homes, files per pattern and directory entries walked: a pattern never walks a disk.

@@ -507,3 +507,20 @@ fn shipped_probes_cite_only_lessons_their_kind_can_check() {
     }
     assert!(seen > 30, "only {seen} shipped probes found");
 }
+
+#[test]
+fn one_duration_parser() {
+    // durations are parsed in src/duration.rs only (one syntax, one error format)
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    for f in files {
+        let rel = f.strip_prefix(src()).unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&f).unwrap();
+        if rel != "duration.rs" {
+            assert!(
+                !text.contains("humantime::parse_duration"),
+                "{rel}: parse durations with crate::duration"
+            );
+        }
+    }
+}
