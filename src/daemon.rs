@@ -31,6 +31,10 @@ pub enum DaemonError {
     },
     #[error("installing signal handlers: {0}")]
     Signals(std::io::Error),
+    #[error(
+        "the probe scheduler stopped unexpectedly ({0}); exiting so the service manager restarts ledgerd"
+    )]
+    SchedulerDied(String),
 }
 
 pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), DaemonError> {
@@ -116,10 +120,11 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
     let mut file_check = tokio::time::interval(Duration::from_secs(2));
     let mut fingerprint = files_fingerprint(&config.files);
     let mut current = config;
+    let mut fatal = None;
 
     loop {
         let sched_cancel = CancellationToken::new();
-        let sched = tokio::spawn(scheduler::run(
+        let mut sched = tokio::spawn(scheduler::run(
             current.clone(),
             http.clone(),
             priors.clone(),
@@ -128,20 +133,31 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
             DRAIN,
         ));
         live.scheduler_running.store(true, Ordering::Release);
-        let reload = loop {
+        let next = loop {
             tokio::select! {
-                _ = term.recv() => break false,
-                _ = int.recv() => break false,
+                // the scheduler's death is fatal: /healthz answers 503 at once, and the daemon
+                // shuts down and exits non-zero so that the service manager restarts it
+                ended = &mut sched => {
+                    live.scheduler_running.store(false, Ordering::Release);
+                    let why = match ended {
+                        Ok(()) => "it returned".to_string(),
+                        Err(e) => e.to_string(),
+                    };
+                    tracing::error!(%why, "the scheduler stopped unexpectedly");
+                    break Next::Died(why);
+                }
+                _ = term.recv() => break Next::Stop,
+                _ = int.recv() => break Next::Stop,
                 _ = hup.recv() => {
                     tracing::info!("SIGHUP: reloading config");
-                    if let Some(c) = try_reload(config_path.as_deref(), &current) { current = c; break true; }
+                    if let Some(c) = try_reload(config_path.as_deref(), &current) { current = c; break Next::Reload; }
                 }
                 _ = file_check.tick() => {
                     let fp = files_fingerprint(&current.files);
                     if fp != fingerprint {
                         fingerprint = fp;
                         tracing::info!("config file changed: reloading");
-                        if let Some(c) = try_reload(config_path.as_deref(), &current) { current = c; break true; }
+                        if let Some(c) = try_reload(config_path.as_deref(), &current) { current = c; break Next::Reload; }
                     }
                 }
                 _ = watchdog.tick() => {
@@ -152,10 +168,17 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
             }
         };
         sched_cancel.cancel();
-        let _ = sched.await;
+        if !matches!(next, Next::Died(_)) {
+            let _ = sched.await;
+        }
         live.scheduler_running.store(false, Ordering::Release);
-        if !reload {
-            break;
+        match next {
+            Next::Reload => {}
+            Next::Stop => break,
+            Next::Died(why) => {
+                fatal = Some(why);
+                break;
+            }
         }
         fingerprint = files_fingerprint(&current.files);
         let _ = config_tx.send(current.clone());
@@ -181,8 +204,19 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
         .await;
     }
     let _ = web_task.await;
+    if let Some(why) = fatal {
+        return Err(DaemonError::SchedulerDied(why));
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Why the signal loop ended.
+enum Next {
+    Stop,
+    Reload,
+    /// The scheduler task ended on its own (a panic or a return): fatal.
+    Died(String),
 }
 
 /// Loads and validates the config again; on errors logs every one and keeps the old config.

@@ -15,9 +15,21 @@ pub fn parse(s: &str) -> Result<Duration, String> {
         .map_err(|e| format!("invalid duration '{s}': {e} ({EXPECTED})"))
 }
 
-/// Formats a duration the way `parse` reads it ("1h 30m").
+/// Formats a duration the way `parse` reads it, in the largest unit that divides it exactly
+/// ("366d", "90m", "1500ms"), so that a bound reads as it would be written.
 pub fn format(d: Duration) -> String {
-    humantime::format_duration(d).to_string()
+    let ms = d.as_millis();
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
+        if ms >= size && ms.is_multiple_of(size) {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    format!("{ms}ms")
 }
 
 /// serde `deserialize_with` for a `Duration` field written as a string.
@@ -39,6 +51,13 @@ mod tests {
     fn one_format() {
         assert_eq!(parse("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse(" 1h 30m "), Ok(Duration::from_secs(5400)));
+        assert_eq!(format(Duration::from_secs(366 * 86_400)), "366d");
+        assert_eq!(format(Duration::from_secs(5400)), "90m");
+        assert_eq!(format(Duration::from_millis(1500)), "1500ms");
+        assert_eq!(format(Duration::ZERO), "0ms");
+        for d in ["366d", "90m", "1500ms", "2h"] {
+            assert_eq!(format(parse(d).unwrap()), d);
+        }
         let e = parse("soon").unwrap_err();
         assert!(e.starts_with("invalid duration 'soon': "), "{e}");
         assert!(e.ends_with(&format!("({EXPECTED})")), "{e}");

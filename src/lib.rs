@@ -37,7 +37,7 @@
 //! - layer 2: `alert`
 //! - layer 1: `probe`, `store`
 //! - layer 0: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `read`, `redact`,
-//!   `shell`
+//!   `shell`, `tokens`
 //!
 //! Rooms: a probe kind (`probe/<kind>.rs`) imports only the probe contract (`probe/mod.rs` and
 //! the helper modules in `probe/`) and layer-0 leaves; a channel kind (`alert/<kind>.rs`) only
@@ -73,6 +73,7 @@
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
 //! - `fuzzing.rs` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
+//! - `tokens.rs`: JWT claims, expiry values and dotenv parsing shared by the credential kinds.
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
 //! - `shell.rs`: the shell reader (simple commands, variables, heredocs; iterative, depth-limited),
 //!   shared by the kinds that read command lines (`cron_env`, `systemd_unit`, `launchd_job`).
@@ -116,4 +117,5 @@ pub mod shared;
 pub mod shell;
 pub mod status;
 pub mod store;
+pub mod tokens;
 pub mod web;

@@ -6,8 +6,8 @@ use super::doc::Doc;
 use super::error::{ConfigError, ConfigWarning, Sink};
 use super::raw::{CHANNEL_COMMON_KEYS, RawChannelCommon, RawRoute, RawSilence};
 use super::{
-    ChannelConfig, Route, Silence, check_flap_window, check_threshold, deserialize, env, join,
-    parse_min_health,
+    ChannelConfig, MAX_GROUP, MAX_INTERVAL, MAX_TIMEOUT, Route, Silence, check_flap_window,
+    check_threshold, count_in, deserialize, duration_in, env, join, parse_min_health,
 };
 use crate::alert::AnyChannel;
 use crate::ledger::{CLASSES, Catalog};
@@ -55,24 +55,29 @@ pub(super) fn build_channel(
         sink.err(join(&key, &k), m);
     }
     let min_health = parse_min_health(c.min_health.as_deref(), &format!("{key}.min_health"), sink);
-    let group_wait = match crate::duration::parse(c.group_wait.as_deref().unwrap_or("30s")) {
-        Ok(d) => d,
-        Err(m) => {
-            sink.err(format!("{key}.group_wait"), m);
-            Duration::ZERO
-        }
-    };
+    let group_wait = duration_in(
+        c.group_wait.as_deref().unwrap_or("30s"),
+        &format!("{key}.group_wait"),
+        (Duration::ZERO, MAX_TIMEOUT),
+        sink,
+    )
+    .unwrap_or(Duration::ZERO);
     let group_max = c.group_max.unwrap_or(20);
-    if group_max == 0 {
-        sink.err(format!("{key}.group_max"), "must be at least 1");
-    }
+    count_in(
+        group_max,
+        &format!("{key}.group_max"),
+        (1, MAX_GROUP),
+        "",
+        sink,
+    );
     let max_per_minute = c.max_per_minute.unwrap_or(10);
-    if max_per_minute < 2 {
-        sink.err(
-            format!("{key}.max_per_minute"),
-            "must be at least 2 (one message plus the overflow summary)",
-        );
-    }
+    count_in(
+        max_per_minute as usize,
+        &format!("{key}.max_per_minute"),
+        (2, MAX_GROUP),
+        " (one message plus the overflow summary)",
+        sink,
+    );
     let digest = digest_of(&c, &key, sink);
     let channel = match AnyChannel::parse(&c.kind, toml::Value::Table(kind_t)) {
         None => {
@@ -337,16 +342,10 @@ fn route(i: usize, r: RawRoute, known: &Known<'_>, sink: &mut Sink<'_>) -> Route
         }
     }
     let min_health = parse_min_health(r.min_health.as_deref(), &format!("{key}.min_health"), sink);
-    let remind_every = r
-        .remind_every
-        .as_deref()
-        .and_then(|s| match crate::duration::parse(s) {
-            Ok(d) => Some(d),
-            Err(m) => {
-                sink.err(format!("{key}.remind_every"), m);
-                None
-            }
-        });
+    let remind_every = r.remind_every.as_deref().and_then(|s| {
+        let bounds = (Duration::from_secs(60), MAX_INTERVAL);
+        duration_in(s, &format!("{key}.remind_every"), bounds, sink)
+    });
     check_threshold(r.fail_after, &format!("{key}.fail_after"), sink);
     check_threshold(r.resolve_after, &format!("{key}.resolve_after"), sink);
     let max_health = match r.max_health.as_deref() {

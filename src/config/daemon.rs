@@ -4,7 +4,9 @@
 
 use super::error::Sink;
 use super::raw::RawDaemon;
-use super::{BasicAuth, Daemon};
+use super::{
+    BasicAuth, Daemon, MAX_CONCURRENCY, MAX_RETENTION, MAX_TIMEOUT, count_in, duration_in,
+};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -94,21 +96,25 @@ pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Op
     {
         sink.err("daemon.listen", format!("{listen} is not a loopback address and no authentication is configured; set daemon.auth_token_file or daemon.basic_auth_user + daemon.basic_auth_password_hash, or bind 127.0.0.1 and forward the port over a private network (lessons 13 and 20: access needs auth, secure reachability needs design)"));
     }
-    let mut dur = |key: &str, v: Option<&str>, default: &str| match crate::duration::parse(
-        v.unwrap_or(default),
-    ) {
-        Ok(d) => d,
-        Err(m) => {
-            sink.err(format!("daemon.{key}"), m);
-            Duration::from_secs(1)
-        }
+    let mut dur = |key: &str, v: Option<&str>, default: &str, bounds| {
+        duration_in(v.unwrap_or(default), &format!("daemon.{key}"), bounds, sink)
+            .unwrap_or(Duration::from_secs(1))
     };
-    let retention = dur("retention", r.retention.as_deref(), "14d");
-    let default_timeout = dur("default_timeout", r.default_timeout.as_deref(), "10s");
+    let retention = dur(
+        "retention",
+        r.retention.as_deref(),
+        "14d",
+        (Duration::from_secs(3600), MAX_RETENTION),
+    );
+    let default_timeout = dur(
+        "default_timeout",
+        r.default_timeout.as_deref(),
+        "10s",
+        (Duration::from_millis(1), MAX_TIMEOUT),
+    );
     let concurrency = r.concurrency.unwrap_or(32);
-    if concurrency == 0 {
-        sink.err("daemon.concurrency", "must be at least 1");
-    }
+    let bounds = (1, MAX_CONCURRENCY);
+    count_in(concurrency, "daemon.concurrency", bounds, "", sink);
     let state_dir = r
         .state_dir
         .map(|p| crate::probe::resolve_path(base, &p))
@@ -121,7 +127,7 @@ pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Op
         listen,
         state_dir,
         host,
-        concurrency: concurrency.max(1),
+        concurrency: concurrency.clamp(1, MAX_CONCURRENCY),
         retention,
         dashboard_url: dashboard_url.trim_end_matches('/').to_string(),
         default_timeout,

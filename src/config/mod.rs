@@ -288,6 +288,61 @@ fn deserialize<T: serde::de::DeserializeOwned>(v: toml::Value) -> Result<T, (Str
     })
 }
 
+/// Bounds a running daemon relies on; `doctor` reports values outside them as config errors
+/// (a larger value overflows schedule arithmetic or a semaphore, and means nothing for a monitor).
+pub const MAX_INTERVAL: Duration = Duration::from_secs(366 * 86_400);
+/// Longest probe timeout.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(86_400);
+/// Longest retention of history: ten years.
+pub const MAX_RETENTION: Duration = Duration::from_secs(3_660 * 86_400);
+/// Most probes running at once.
+pub const MAX_CONCURRENCY: usize = 4_096;
+/// Most alerts in one grouped message, and most messages per minute and channel.
+pub const MAX_GROUP: usize = 10_000;
+
+/// Parses the duration at `key` and checks that it lies in `min..=max`; `None` after reporting.
+fn duration_in(
+    text: &str,
+    key: &str,
+    (min, max): (Duration, Duration),
+    sink: &mut Sink<'_>,
+) -> Option<Duration> {
+    match crate::duration::parse(text) {
+        Ok(d) if d < min => {
+            sink.err(
+                key,
+                format!("must be at least {}", crate::duration::format(min)),
+            );
+            None
+        }
+        Ok(d) if d > max => {
+            sink.err(
+                key,
+                format!(
+                    "must be at most {} (got '{}')",
+                    crate::duration::format(max),
+                    text.trim()
+                ),
+            );
+            None
+        }
+        Ok(d) => Some(d),
+        Err(m) => {
+            sink.err(key, m);
+            None
+        }
+    }
+}
+
+/// Checks a count lies in `min..=max`.
+fn count_in(v: usize, key: &str, (min, max): (usize, usize), why: &str, sink: &mut Sink<'_>) {
+    if v < min {
+        sink.err(key, format!("must be at least {min}{why}"));
+    } else if v > max {
+        sink.err(key, format!("must be at most {max}"));
+    }
+}
+
 fn check_flap_window(v: Option<u32>, key: &str, sink: &mut Sink<'_>) {
     if let Some(w) = v
         && !(2..=64).contains(&w)

@@ -5,7 +5,10 @@
 use super::doc::Doc;
 use super::error::{ConfigError, Sink};
 use super::raw::{PROBE_COMMON_KEYS, RawProbeCommon};
-use super::{Mode, ProbeConfig, Schedule, check_flap_window, check_threshold, deserialize, join};
+use super::{
+    MAX_INTERVAL, MAX_TIMEOUT, Mode, ProbeConfig, Schedule, check_flap_window, check_threshold,
+    deserialize, duration_in, join,
+};
 use crate::ledger::{Catalog, LessonId};
 use crate::probe::{AnyProbe, Health};
 use std::collections::BTreeMap;
@@ -55,17 +58,16 @@ pub(super) fn build_probe(
     let lessons = lessons_of(&c, &key, catalog, sink);
     let ok = lessons.is_some();
     let schedule = schedule_of(&c, &key, sink);
-    let mut dur = |k: &str, v: &Option<String>| -> Option<Duration> {
-        v.as_deref().and_then(|s| match crate::duration::parse(s) {
-            Ok(d) => Some(d),
-            Err(m) => {
-                sink.err(format!("{key}.{k}"), m);
-                None
-            }
-        })
+    let mut dur = |k: &str, v: &Option<String>, bounds| -> Option<Duration> {
+        v.as_deref()
+            .and_then(|s| duration_in(s, &format!("{key}.{k}"), bounds, sink))
     };
-    let jitter = dur("jitter", &c.jitter);
-    let timeout = dur("timeout", &c.timeout);
+    let jitter = dur("jitter", &c.jitter, (Duration::ZERO, MAX_INTERVAL));
+    let timeout = dur(
+        "timeout",
+        &c.timeout,
+        (Duration::from_millis(1), MAX_TIMEOUT),
+    );
     let (max_health, mode) = severity_and_mode(&c, &key, sink);
     check_threshold(c.fail_after, &format!("{key}.fail_after"), sink);
     check_threshold(c.resolve_after, &format!("{key}.resolve_after"), sink);
@@ -205,22 +207,13 @@ fn schedule_of(c: &RawProbeCommon, key: &str, sink: &mut Sink<'_>) -> Option<Sch
                 }
             }
         }
-        (Some(every), None) => match crate::duration::parse(every) {
-            Ok(d) if d < Duration::from_secs(1) => {
-                sink.err(format!("{key}.every"), "must be at least 1s");
-                None
+        (Some(every), None) => {
+            if c.timezone.is_some() {
+                sink.err(format!("{key}.timezone"), "only applies to 'cron'");
             }
-            Ok(d) => {
-                if c.timezone.is_some() {
-                    sink.err(format!("{key}.timezone"), "only applies to 'cron'");
-                }
-                Some(Schedule::Every(d))
-            }
-            Err(m) => {
-                sink.err(format!("{key}.every"), m);
-                None
-            }
-        },
+            let bounds = (Duration::from_secs(1), MAX_INTERVAL);
+            duration_in(every, &format!("{key}.every"), bounds, sink).map(Schedule::Every)
+        }
         (None, None) => Some(Schedule::Every(Duration::from_secs(60))),
     }
 }

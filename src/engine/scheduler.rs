@@ -84,7 +84,7 @@ pub async fn guarded(
     probe: &str,
 ) -> Observation {
     let fut = AssertUnwindSafe(fut).catch_unwind();
-    match tokio::time::timeout(timeout + Duration::from_millis(250), fut).await {
+    match tokio::time::timeout(timeout.saturating_add(Duration::from_millis(250)), fut).await {
         Err(_) => Observation::unknown(format!(
             "probe did not finish within its timeout of {}",
             humantime::format_duration(timeout)
@@ -106,7 +106,7 @@ pub async fn guarded(
 /// unless `jitter` is set (then random within it).
 fn first_offset(id: &str, interval: Duration, jitter: Option<Duration>) -> Duration {
     if let Some(j) = jitter {
-        let ms = j.as_millis().max(1) as u64;
+        let ms = u64::try_from(j.as_millis()).unwrap_or(u64::MAX).max(1);
         return Duration::from_millis(rand::random::<u64>() % ms);
     }
     let span = interval.min(Duration::from_secs(30)).as_millis().max(1) as u64;
@@ -121,28 +121,41 @@ fn first_offset(id: &str, interval: Duration, jitter: Option<Duration>) -> Durat
 fn next_due(schedule: &Schedule, prev_due: Instant, now: Instant) -> Instant {
     match schedule {
         Schedule::Every(d) => {
-            let mut next = prev_due + *d;
-            if next <= now {
-                // missed slots are skipped, not replayed
-                let behind = now - next;
-                let skip = (behind.as_millis() / d.as_millis().max(1)) as u32 + 1;
-                next += *d * skip;
-            }
+            // checked arithmetic: config bounds intervals, but a schedule must never panic
+            let Some(next) = prev_due.checked_add(*d).filter(|n| *n > now) else {
+                // missed slots are skipped, not replayed: the next slot on the grid after `now`
+                let since = now.saturating_duration_since(prev_due).as_millis();
+                let step = d.as_millis().max(1);
+                let slots = u32::try_from(since / step + 1).unwrap_or(u32::MAX);
+                return d
+                    .checked_mul(slots)
+                    .and_then(|ahead| prev_due.checked_add(ahead))
+                    .filter(|n| *n > now)
+                    .unwrap_or_else(|| later(now, *d));
+            };
             next
         }
         Schedule::Cron { cron, tz, .. } => cron_next(cron, tz, now),
     }
 }
 
+/// `t + d`, or a day after `t` when that is not representable.
+fn later(t: Instant, d: Duration) -> Instant {
+    t.checked_add(d)
+        .or_else(|| t.checked_add(Duration::from_secs(86_400)))
+        .unwrap_or(t)
+}
+
 fn cron_next(cron: &croner::Cron, tz: &chrono_tz::Tz, now: Instant) -> Instant {
     let wall = chrono::Utc::now().with_timezone(tz);
     match cron.find_next_occurrence(&wall, false) {
         Ok(next) => {
-            now + (next.with_timezone(&chrono::Utc) - chrono::Utc::now())
+            let ahead = (next.with_timezone(&chrono::Utc) - chrono::Utc::now())
                 .to_std()
-                .unwrap_or(Duration::ZERO)
+                .unwrap_or(Duration::ZERO);
+            later(now, ahead)
         }
-        Err(_) => now + Duration::from_secs(3600),
+        Err(_) => later(now, Duration::from_secs(3600)),
     }
 }
 
@@ -160,13 +173,14 @@ pub async fn run(
     let mut heap: BinaryHeap<Reverse<(Instant, usize)>> = BinaryHeap::with_capacity(n);
     for (i, p) in config.probes.iter().enumerate() {
         let due = match &p.schedule {
-            Schedule::Every(d) => start + first_offset(&p.id, *d, p.jitter),
+            Schedule::Every(d) => later(start, first_offset(&p.id, *d, p.jitter)),
             Schedule::Cron { cron, tz, .. } => cron_next(cron, tz, start),
         };
         heap.push(Reverse((due, i)));
     }
     let cx = Arc::new(RunCx {
-        permits: Semaphore::new(config.daemon.concurrency),
+        // config bounds concurrency far below Semaphore::MAX_PERMITS; clamp so it cannot panic
+        permits: Semaphore::new(config.daemon.concurrency.clamp(1, Semaphore::MAX_PERMITS)),
         running: (0..n).map(|_| Default::default()).collect(),
         done: Mutex::new(Vec::new()),
         config,
@@ -314,6 +328,21 @@ mod tests {
         )
         .await;
         assert_eq!(o.health, Health::Critical);
+    }
+
+    #[test]
+    fn huge_intervals_never_overflow_the_schedule() {
+        // issue 10 row 9: `every = "18446744073709551615s"` overflowed `Instant + Duration`
+        let t0 = Instant::now();
+        let huge = Schedule::Every(Duration::from_secs(u64::MAX));
+        assert!(next_due(&huge, t0, t0) > t0);
+        assert!(next_due(&huge, t0, t0 + Duration::from_secs(5)) > t0);
+        let tiny = Schedule::Every(Duration::from_nanos(1));
+        let late = t0 + Duration::from_secs(1_000_000);
+        assert!(next_due(&tiny, t0, late) > late);
+        assert!(
+            first_offset("x", Duration::from_secs(u64::MAX), Some(Duration::MAX)) < Duration::MAX
+        );
     }
 
     #[test]

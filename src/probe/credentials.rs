@@ -29,6 +29,7 @@
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::read;
+use crate::tokens::parse_dotenv;
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::Value;
@@ -406,9 +407,7 @@ fn read_home(a: &Agent, g: &mut Gathered) {
         );
         if let Some(t) = o.get("accessToken").and_then(Value::as_str) {
             let mut c = cred(a, Src::ClaudeLogin, place, None, "anthropic", t);
-            c.expires = o
-                .get("expiresAt")
-                .and_then(super::token_expiry::expiry_of_value);
+            c.expires = o.get("expiresAt").and_then(crate::tokens::expiry_of_value);
             c.refreshable = o
                 .get("refreshToken")
                 .and_then(Value::as_str)
@@ -445,7 +444,7 @@ fn read_home(a: &Agent, g: &mut Gathered) {
                     );
                     c.expires = p
                         .get("expires")
-                        .and_then(super::token_expiry::expiry_of_value)
+                        .and_then(crate::tokens::expiry_of_value)
                         .or(c.expires);
                     c.refreshable = p
                         .get("refresh")
@@ -605,7 +604,7 @@ fn read_home(a: &Agent, g: &mut Gathered) {
                     if let Some(e) = ["expires_at", "expires"]
                         .iter()
                         .find_map(|k| tokens.get(*k).or_else(|| body.get(*k)))
-                        .and_then(super::token_expiry::expiry_of_value)
+                        .and_then(crate::tokens::expiry_of_value)
                     {
                         c.expires = Some(e);
                     }
@@ -721,8 +720,8 @@ fn cred(
 }
 
 fn jwt_exp(value: &str) -> Option<DateTime<Utc>> {
-    super::token_expiry::jwt_claims(value)
-        .and_then(|c| c.get("exp").and_then(super::token_expiry::expiry_of_value))
+    crate::tokens::jwt_claims(value)
+        .and_then(|c| c.get("exp").and_then(crate::tokens::expiry_of_value))
 }
 
 /// Which provider an environment variable authenticates, when it holds a credential at all.
@@ -772,43 +771,6 @@ fn push_env(g: &mut Gathered, a: &Agent, src: Src, place: &str, key: &str, value
 }
 
 // ---- small parsers -------------------------------------------------------------------------------
-
-/// `KEY=value` lines of a dotenv file (`export KEY=...`, single or double quotes, `#` comments):
-/// (line number, key, value).
-pub(super) fn parse_dotenv(text: &str) -> Vec<(usize, String, String)> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let l = line.trim();
-        if l.is_empty() || l.starts_with('#') {
-            continue;
-        }
-        let l = l.strip_prefix("export ").map(str::trim_start).unwrap_or(l);
-        let Some((k, v)) = l.split_once('=') else {
-            continue;
-        };
-        let k = k.trim();
-        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            continue;
-        }
-        out.push((i + 1, k.to_string(), unquote(v.trim())));
-    }
-    out
-}
-
-fn unquote(v: &str) -> String {
-    for q in ['"', '\''] {
-        if let Some(rest) = v.strip_prefix(q)
-            && let Some(end) = rest.find(q)
-        {
-            return rest[..end].to_string();
-        }
-    }
-    // an unquoted value ends at a ` #` comment
-    match v.find(" #") {
-        Some(i) => v[..i].trim_end().to_string(),
-        None => v.to_string(),
-    }
-}
 
 struct Unit {
     user: Option<String>,

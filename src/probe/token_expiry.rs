@@ -9,7 +9,7 @@
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::redact;
-use base64::Engine as _;
+use crate::tokens::{expiry_of_value, from_epoch, jwt_claims, parse_epoch, parse_rfc3339};
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -322,7 +322,7 @@ impl TokenExpiry {
             }
             Ok(text) => {
                 let key = self.dotenv_key.as_ref()?;
-                (!super::credentials::parse_dotenv(&text)
+                (!crate::tokens::parse_dotenv(&text)
                     .iter()
                     .any(|(_, k, _)| k == key))
                 .then(|| format!("{key} is not set in {}", path.display()))
@@ -360,7 +360,7 @@ impl TokenExpiry {
             let bytes = read_small(&path).await?;
             if let Some(key) = &self.dotenv_key {
                 let text = String::from_utf8_lossy(&bytes);
-                let found = super::credentials::parse_dotenv(&text)
+                let found = crate::tokens::parse_dotenv(&text)
                     .into_iter()
                     .rev()
                     .find(|(_, k, _)| k == key);
@@ -686,65 +686,11 @@ fn der_fingerprint(der: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
-/// The claims of a JWT (three base64url parts, JSON payload), signature not verified.
-pub(super) fn jwt_claims(text: &str) -> Option<Map<String, Value>> {
-    let mut parts = text.split('.');
-    let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || header.is_empty() || payload.is_empty() {
-        return None;
-    }
-    let b64url = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'=')
-    };
-    if !(b64url(header) && b64url(payload) && b64url(signature)) {
-        return None;
-    }
-    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let bytes = engine.decode(payload.trim_end_matches('=')).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(o) => Some(o),
-        _ => None,
-    }
-}
-
 fn claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
     claims
         .get(name)
         .and_then(Value::as_str)
         .map(|s| redact::truncate(s, 200))
-}
-
-pub(super) fn expiry_of_value(v: &Value) -> Option<DateTime<Utc>> {
-    match v {
-        Value::Number(n) => n.as_f64().and_then(from_epoch),
-        Value::String(s) => parse_epoch(s).or_else(|| parse_rfc3339(s)),
-        _ => None,
-    }
-}
-
-/// Epoch seconds, or milliseconds when above 1e12.
-fn from_epoch(x: f64) -> Option<DateTime<Utc>> {
-    if !x.is_finite() || x <= 0.0 {
-        return None;
-    }
-    let ms = if x > 1e12 { x } else { x * 1000.0 };
-    DateTime::from_timestamp_millis(ms as i64)
-}
-
-fn parse_epoch(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    let numeric = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.');
-    if !numeric {
-        return None;
-    }
-    s.parse::<f64>().ok().and_then(from_epoch)
-}
-
-fn parse_rfc3339(s: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .map(|d| d.with_timezone(&Utc))
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -774,6 +720,7 @@ fn human(d: TimeDelta) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine as _;
 
     /// A JWT with any signature; only the payload matters here.
     fn jwt(payload: Value) -> String {
