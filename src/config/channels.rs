@@ -343,7 +343,7 @@ fn route(i: usize, r: RawRoute, known: &Known<'_>, sink: &mut Sink<'_>) -> Route
     }
     let min_health = parse_min_health(r.min_health.as_deref(), &format!("{key}.min_health"), sink);
     let remind_every = r.remind_every.as_deref().and_then(|s| {
-        let bounds = (Duration::from_secs(60), MAX_INTERVAL);
+        let bounds = (Duration::from_secs(1), MAX_INTERVAL);
         duration_in(s, &format!("{key}.remind_every"), bounds, sink)
     });
     check_threshold(r.fail_after, &format!("{key}.fail_after"), sink);
