@@ -157,7 +157,9 @@ mod tests {
         let cfg = config(dir.path());
         let mut s = Store::open(&dir.path().join("s")).unwrap();
         let b = s.batch().unwrap();
-        let id = b.open_incident("p", 26, 1000, "critical", "down", None).unwrap();
+        let id = b
+            .open_incident("p", 26, 1000, "critical", "down", None)
+            .unwrap();
         let firing = fallback_alert(
             &cfg,
             &IncidentRow {

@@ -172,14 +172,15 @@ fn agent_rows(
     agents
         .into_iter()
         .map(|a| {
-            let lessons: Vec<serde_json::Value> =
-                crate::status::lessons_where(config, health, |p| {
-                    p.agent == a && health.contains_key(&p.id)
-                })
-                .into_iter()
-                .filter(|l| !l.probes.is_empty())
-                .map(|l| serde_json::json!({"number": l.number, "state": l.state, "probes": l.probes}))
-                .collect();
+            let lessons: Vec<serde_json::Value> = crate::status::lessons_where(
+                config,
+                health,
+                |p| p.agent == a && health.contains_key(&p.id),
+            )
+            .into_iter()
+            .filter(|l| !l.probes.is_empty())
+            .map(|l| serde_json::json!({"number": l.number, "state": l.state, "probes": l.probes}))
+            .collect();
             serde_json::json!({"agent": a, "lessons": lessons})
         })
         .collect()

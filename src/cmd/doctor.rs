@@ -69,7 +69,13 @@ pub fn run(path: Option<&Path>, strict: bool, format: Format, paint: Paint) -> a
                 let host = c.probes.iter().filter(|p| p.agent.is_none()).count();
                 let list: Vec<String> = rows
                     .iter()
-                    .map(|r| format!("{} ({} probes)", r["agent"].as_str().unwrap_or(""), r["probes"]))
+                    .map(|r| {
+                        format!(
+                            "{} ({} probes)",
+                            r["agent"].as_str().unwrap_or(""),
+                            r["probes"]
+                        )
+                    })
                     .collect();
                 println!(
                     "agents: {} — {}; host-wide: {host} probes",

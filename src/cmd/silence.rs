@@ -41,7 +41,11 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 if !agents.contains(a) {
                     eprintln!(
                         "ledgerd: no probe belongs to agent '{a}' (agents: {})",
-                        if agents.is_empty() { "none".into() } else { agents.join(", ") }
+                        if agents.is_empty() {
+                            "none".into()
+                        } else {
+                            agents.join(", ")
+                        }
                     );
                     return Ok(EXIT_ERROR);
                 }

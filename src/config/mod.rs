@@ -121,7 +121,11 @@ pub struct ProbeConfig {
 impl Config {
     /// The agents the probes belong to, sorted (host-wide probes have none).
     pub fn agents(&self) -> Vec<String> {
-        let set: BTreeSet<&str> = self.probes.iter().filter_map(|p| p.agent.as_deref()).collect();
+        let set: BTreeSet<&str> = self
+            .probes
+            .iter()
+            .filter_map(|p| p.agent.as_deref())
+            .collect();
         set.into_iter().map(str::to_string).collect()
     }
 }
@@ -845,7 +849,10 @@ impl<'e> Loader<'e> {
             }
         }
 
-        let agents: BTreeSet<String> = probes.iter().filter_map(|p: &ProbeConfig| p.agent.clone()).collect();
+        let agents: BTreeSet<String> = probes
+            .iter()
+            .filter_map(|p: &ProbeConfig| p.agent.clone())
+            .collect();
 
         // waivers
         let mut silences = Vec::new();
@@ -1296,7 +1303,9 @@ pub fn check_agent_id(a: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!("invalid agent id '{a}': expected 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit"))
+        Err(format!(
+            "invalid agent id '{a}': expected 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+        ))
     }
 }
 

@@ -1176,7 +1176,10 @@ mod tests {
         };
         assert!(row.covers(&target(Some("cs"), &[19, 4]), 5));
         assert!(!row.covers(&target(Some("finance"), &[19]), 5));
-        assert!(!row.covers(&target(None, &[19]), 5), "host-wide probes stay loud");
+        assert!(
+            !row.covers(&target(None, &[19]), 5),
+            "host-wide probes stay loud"
+        );
         assert!(!row.covers(&target(Some("cs"), &[4]), 5));
         assert!(!row.covers(&target(Some("cs"), &[19]), 10_000), "expired");
     }

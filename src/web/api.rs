@@ -305,11 +305,7 @@ async fn agents(State(web): State<WebState>) -> ApiResult<Vec<AgentJson>> {
             .iter()
             .map(|row| AgentJson {
                 agent: row.agent.clone(),
-                probes: s
-                    .probes
-                    .iter()
-                    .filter(|p| p.agent == row.agent)
-                    .count(),
+                probes: s.probes.iter().filter(|p| p.agent == row.agent).count(),
                 violated: row.count(LessonState::Violated),
                 at_risk: row.count(LessonState::AtRisk),
                 unknown: row.count(LessonState::Unknown),
@@ -445,7 +441,8 @@ async fn observations(
     }
     let store = web.shared.store.lock().map_err(|_| unavailable())?;
     let agent = agent_filter(q.agent.as_deref());
-    let items = store.observations_for(probes.as_deref(), agent.as_deref(), since, before, limit)?;
+    let items =
+        store.observations_for(probes.as_deref(), agent.as_deref(), since, before, limit)?;
     let next_before = (items.len() as u32 == limit)
         .then(|| items.last().map(|o| o.id))
         .flatten();
@@ -633,7 +630,11 @@ pub fn create(web: &WebState, req: &SilenceRequest) -> Result<SilenceRow, ApiErr
     {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("no lesson {l}")));
     }
-    let agent = req.agent.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    let agent = req
+        .agent
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty());
     if let Some(a) = agent
         && !config.probes.iter().any(|p| p.agent.as_deref() == Some(a))
     {
