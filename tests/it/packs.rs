@@ -162,7 +162,7 @@ pub fn openclaw_tree(which: &str, agent: &str, host: &Path) {
     copy_tree_as(&data(&format!("hosts/openclaw/{which}")), host, agent);
     let oc = host.join(format!("home/{agent}/.openclaw"));
     // a settled host: nothing changed for two days, the watchdog wrote a minute ago
-    age_tree(&host, 48 * HOUR);
+    age_tree(host, 48 * HOUR);
     chmod(&oc.join("credentials"), 0o700);
     chmod(&oc.join("credentials/slack.json"), 0o600);
     chmod(&oc.join("openclaw.json"), 0o600);
