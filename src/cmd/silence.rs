@@ -18,6 +18,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
             probe,
             tag,
             host,
+            agent,
             duration,
             until,
             reason,
@@ -34,6 +35,20 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
             {
                 eprintln!("ledgerd: no probe '{p}' in the config");
                 return Ok(EXIT_ERROR);
+            }
+            if let Some(a) = &agent {
+                let agents = config.agents();
+                if !agents.contains(a) {
+                    eprintln!(
+                        "ledgerd: no probe belongs to agent '{a}' (agents: {})",
+                        if agents.is_empty() {
+                            "none".into()
+                        } else {
+                            agents.join(", ")
+                        }
+                    );
+                    return Ok(EXIT_ERROR);
+                }
             }
             let expires = match (duration, until) {
                 (Some(d), None) => match crate::duration::parse(&d) {
@@ -67,6 +82,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 probe,
                 tag,
                 host,
+                agent,
                 reason,
                 created_by: super::actor(by),
                 expires,
@@ -106,15 +122,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 println!("no silences in force");
             }
             for s in rows {
-                let what: Vec<String> = [
-                    s.lesson.map(|l| format!("lesson L{l}")),
-                    s.probe.clone().map(|p| format!("probe {p}")),
-                    s.tag.clone().map(|t| format!("tag {t}")),
-                    s.host.clone().map(|h| format!("host {h}")),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
+                let what = s.describe();
                 let state = if s.removed.is_some() {
                     paint.dim("removed")
                 } else if s.expires <= now {
@@ -125,8 +133,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 let id =
                     s.id.map_or_else(|| "config".to_string(), |id| format!("#{id}"));
                 println!(
-                    "{id:<8} {state:<8} {}  until {}  by {}: {}",
-                    what.join(", "),
+                    "{id:<8} {state:<8} {what}  until {}  by {}: {}",
                     fmt_ms(s.expires),
                     s.created_by,
                     s.reason
@@ -155,6 +162,7 @@ struct Listed {
     probe: Option<String>,
     tag: Option<String>,
     host: Option<String>,
+    agent: Option<String>,
     reason: String,
     created_by: String,
     expires: i64,
@@ -164,6 +172,21 @@ struct Listed {
 }
 
 impl Listed {
+    /// What it matches, e.g. "agent cs, lesson L19".
+    fn describe(&self) -> String {
+        let v: Vec<String> = [
+            self.agent.clone().map(|a| format!("agent {a}")),
+            self.lesson.map(|l| format!("lesson L{l}")),
+            self.probe.clone().map(|p| format!("probe {p}")),
+            self.tag.clone().map(|t| format!("tag {t}")),
+            self.host.clone().map(|h| format!("host {h}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        v.join(", ")
+    }
+
     fn from_store(s: crate::store::SilenceRow) -> Self {
         Listed {
             id: Some(s.id),
@@ -171,6 +194,7 @@ impl Listed {
             probe: s.probe,
             tag: s.tag,
             host: s.host,
+            agent: s.agent,
             reason: s.reason,
             created_by: s.created_by,
             expires: s.expires,
@@ -186,6 +210,7 @@ impl Listed {
             probe: s.probe.clone(),
             tag: s.tag.clone(),
             host: s.host.clone(),
+            agent: s.agent.clone(),
             reason: s.reason.clone(),
             created_by: s.by.clone(),
             expires: s.expires,

@@ -179,6 +179,7 @@ fn list_or_none(ids: &BTreeSet<String>) -> String {
 /// Every file's `[[silence]]` waivers. An expired waiver is a warning, not an error.
 pub(super) fn silences(
     docs: &[Doc],
+    agents: &BTreeSet<String>,
     catalog: &Catalog,
     errors: &mut Vec<ConfigError>,
     warnings: &mut Vec<ConfigWarning>,
@@ -194,7 +195,14 @@ pub(super) fn silences(
             continue;
         };
         for (i, item) in items.iter().enumerate() {
-            out.extend(silence(i, item, doc, catalog, &mut sink, warnings));
+            out.extend(silence(
+                i,
+                item,
+                doc,
+                (catalog, agents),
+                &mut sink,
+                warnings,
+            ));
         }
     }
     out
@@ -204,7 +212,7 @@ fn silence(
     i: usize,
     item: &toml::Value,
     doc: &Doc,
-    catalog: &Catalog,
+    (catalog, agents): (&Catalog, &BTreeSet<String>),
     sink: &mut Sink<'_>,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Option<Silence> {
@@ -216,10 +224,27 @@ fn silence(
             return None;
         }
     };
-    if r.lesson.is_none() && r.probe.is_none() && r.tag.is_none() && r.host.is_none() {
+    if r.lesson.is_none()
+        && r.probe.is_none()
+        && r.tag.is_none()
+        && r.host.is_none()
+        && r.agent.is_none()
+    {
         sink.err(
             &key,
-            "a silence needs a lesson, probe, tag or host to match",
+            "a silence needs a lesson, probe, tag, host or agent to match",
+        );
+        return None;
+    }
+    if let Some(a) = &r.agent
+        && !agents.contains(a)
+    {
+        sink.err(
+            format!("{key}.agent"),
+            format!(
+                "no probe belongs to agent '{a}' (agents: {})",
+                list_or_none(agents)
+            ),
         );
         return None;
     }
@@ -261,6 +286,7 @@ fn silence(
         probe: r.probe.map(|p| format!("{}{p}", doc.prefix)),
         tag: r.tag,
         host: r.host,
+        agent: r.agent,
         reason: r.reason,
         by: r.by.unwrap_or_else(|| "config".into()),
         expires,
@@ -276,6 +302,7 @@ pub(super) fn routes(
     catalog: &Catalog,
     channel_ids: &BTreeSet<String>,
     probe_files: &BTreeMap<String, PathBuf>,
+    agents: &BTreeSet<String>,
     errors: &mut Vec<ConfigError>,
 ) -> Vec<Route> {
     raw.into_iter()
@@ -284,6 +311,7 @@ pub(super) fn routes(
                 catalog,
                 channel_ids,
                 probe_files,
+                agents,
             };
             route(i, r, &known, &mut docs[di].sink(errors))
         })
@@ -295,6 +323,7 @@ struct Known<'a> {
     catalog: &'a Catalog,
     channel_ids: &'a BTreeSet<String>,
     probe_files: &'a BTreeMap<String, PathBuf>,
+    agents: &'a BTreeSet<String>,
 }
 
 fn route(i: usize, r: RawRoute, known: &Known<'_>, sink: &mut Sink<'_>) -> Route {
@@ -302,6 +331,7 @@ fn route(i: usize, r: RawRoute, known: &Known<'_>, sink: &mut Sink<'_>) -> Route
         catalog,
         channel_ids,
         probe_files,
+        agents,
     } = *known;
     let key = format!("route[{i}]");
     if r.to.is_empty() {
@@ -341,6 +371,17 @@ fn route(i: usize, r: RawRoute, known: &Known<'_>, sink: &mut Sink<'_>) -> Route
             sink.err(format!("{key}.probes[{j}]"), format!("no probe '{p}'"));
         }
     }
+    for (j, a) in r.agents.iter().enumerate() {
+        if !agents.contains(a) {
+            sink.err(
+                format!("{key}.agents[{j}]"),
+                format!(
+                    "no probe belongs to agent '{a}' (agents: {})",
+                    list_or_none(agents)
+                ),
+            );
+        }
+    }
     let min_health = parse_min_health(r.min_health.as_deref(), &format!("{key}.min_health"), sink);
     let remind_every = r.remind_every.as_deref().and_then(|s| {
         let bounds = (Duration::from_secs(1), MAX_INTERVAL);
@@ -371,6 +412,7 @@ fn route(i: usize, r: RawRoute, known: &Known<'_>, sink: &mut Sink<'_>) -> Route
         classes: r.classes,
         probes: r.probes,
         tags: r.tags,
+        agents: r.agents,
         min_health,
         max_health,
         to: r.to,

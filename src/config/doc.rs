@@ -13,6 +13,9 @@ pub(super) struct Doc {
     pub(super) is_main: bool,
     /// Prepended to the ids of probes defined here (from `include = [{ prefix = .. }]`).
     pub(super) prefix: String,
+    /// The agent its probes belong to: the `agent` var of the include that loaded it (or of an
+    /// include above it). The main file's `[vars]` do not make probes an agent's.
+    pub(super) agent: Option<String>,
 }
 
 impl Doc {

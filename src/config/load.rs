@@ -24,6 +24,14 @@ pub(super) struct Loader<'e> {
     seen: BTreeSet<(PathBuf, String)>,
 }
 
+/// What a file inherits from the include that loaded it: variables in force, the id prefix and
+/// the agent its probes belong to.
+struct Scope {
+    vars: BTreeMap<String, String>,
+    prefix: String,
+    agent: Option<String>,
+}
+
 /// What pass 2 collects from every file before routes, waivers and dependencies are checked.
 #[derive(Default)]
 struct Parts {
@@ -69,7 +77,12 @@ impl<'e> Loader<'e> {
             },
         };
         let mut stack = Vec::new();
-        self.parse_doc(path, src, true, &mut stack, BTreeMap::new(), String::new());
+        let top = Scope {
+            vars: BTreeMap::new(),
+            prefix: String::new(),
+            agent: None,
+        };
+        self.parse_doc(path, src, true, &mut stack, top);
         if self.docs.is_empty() {
             return Err(ConfigErrors(self.errors));
         }
@@ -104,9 +117,13 @@ impl<'e> Loader<'e> {
         src: String,
         is_main: bool,
         stack: &mut Vec<PathBuf>,
-        mut vars: BTreeMap<String, String>,
-        prefix: String,
+        scope: Scope,
     ) {
+        let Scope {
+            mut vars,
+            prefix,
+            agent,
+        } = scope;
         let mut table = match toml::from_str::<toml::Table>(&src) {
             Ok(t) => t,
             Err(e) => {
@@ -186,9 +203,10 @@ impl<'e> Loader<'e> {
             base_dir,
             is_main,
             prefix: prefix.clone(),
+            agent: agent.clone(),
         });
         for inc in includes {
-            self.load_include(doc_index, inc, stack, &vars, &prefix);
+            self.load_include(doc_index, inc, stack, &vars, &prefix, agent.as_deref());
         }
         stack.pop();
     }
@@ -202,6 +220,7 @@ impl<'e> Loader<'e> {
         stack: &mut Vec<PathBuf>,
         vars: &BTreeMap<String, String>,
         prefix: &str,
+        agent: Option<&str>,
     ) {
         let base_dir = self.docs[doc_index].base_dir.clone();
         let key = inc.key.clone();
@@ -258,10 +277,22 @@ impl<'e> Loader<'e> {
             self.doc_err(doc_index, &format!("{key}.prefix"), "this file is already included with the same prefix: give each copy its own `prefix`".into());
             return;
         }
+        let child_agent = inc
+            .vars
+            .get("agent")
+            .cloned()
+            .or_else(|| agent.map(str::to_string));
         let mut child_vars = vars.clone();
         child_vars.extend(inc.vars);
         match text {
-            Ok(text) => self.parse_doc(&path, text, false, stack, child_vars, child_prefix),
+            Ok(text) => {
+                let scope = Scope {
+                    vars: child_vars,
+                    prefix: child_prefix,
+                    agent: child_agent,
+                };
+                self.parse_doc(&path, text, false, stack, scope)
+            }
             Err((msg, _)) => self.doc_err(
                 doc_index,
                 &key,
@@ -286,13 +317,20 @@ impl<'e> Loader<'e> {
         for (di, doc) in docs.iter().enumerate() {
             collect_doc(di, doc, &catalog, &mut parts, &mut errors);
         }
-        let silences = super::channels::silences(&docs, &catalog, &mut errors, &mut self.warnings);
+        let agents: BTreeSet<String> = parts
+            .probes
+            .iter()
+            .filter_map(|p| p.agent.clone())
+            .collect();
+        let silences =
+            super::channels::silences(&docs, &agents, &catalog, &mut errors, &mut self.warnings);
         let routes = super::channels::routes(
             &docs,
             std::mem::take(&mut parts.routes),
             &catalog,
             &parts.channel_ids,
             &parts.probe_files,
+            &agents,
             &mut errors,
         );
         super::probes::check_depends_on(&docs, &parts.probes, &parts.probe_files, &mut errors);

@@ -118,9 +118,24 @@ pub struct ProbeConfig {
     pub flap_window: Option<u32>,
     pub description: Option<String>,
     pub depends_on: Vec<String>,
+    /// The agent this probe belongs to (`agent = ".."`, or the `agent` var of the include that
+    /// loaded its file); `None` for host-wide probes.
+    pub agent: Option<String>,
     pub probe: AnyProbe,
     pub file: PathBuf,
     pub base_dir: PathBuf,
+}
+
+impl Config {
+    /// The agents the probes belong to, sorted (host-wide probes have none).
+    pub fn agents(&self) -> Vec<String> {
+        let set: std::collections::BTreeSet<&str> = self
+            .probes
+            .iter()
+            .filter_map(|p| p.agent.as_deref())
+            .collect();
+        set.into_iter().map(str::to_string).collect()
+    }
 }
 
 impl ProbeConfig {
@@ -171,6 +186,7 @@ pub struct Silence {
     pub probe: Option<String>,
     pub tag: Option<String>,
     pub host: Option<String>,
+    pub agent: Option<String>,
     pub reason: String,
     /// `by`, or "config".
     pub by: String,
@@ -182,20 +198,14 @@ pub struct Silence {
 }
 
 impl Silence {
-    /// True when this waiver covers a probe with these lessons, id, tags and host at `now_ms`.
-    pub fn matches(
-        &self,
-        lessons: &[u32],
-        probe: &str,
-        tags: &[String],
-        host: &str,
-        now_ms: i64,
-    ) -> bool {
-        let lesson_ok = self.lesson.is_none_or(|l| lessons.contains(&l));
-        let probe_ok = self.probe.as_deref().is_none_or(|p| p == probe);
-        let tag_ok = self.tag.as_ref().is_none_or(|t| tags.contains(t));
-        let host_ok = self.host.as_deref().is_none_or(|h| h == host);
-        now_ms < self.expires && lesson_ok && probe_ok && tag_ok && host_ok
+    /// True when this waiver covers the target at `now_ms`.
+    pub fn covers(&self, t: &crate::store::SilenceTarget<'_>, now_ms: i64) -> bool {
+        let lesson_ok = self.lesson.is_none_or(|l| t.lessons.contains(&l));
+        let probe_ok = self.probe.as_deref().is_none_or(|p| p == t.probe);
+        let tag_ok = self.tag.as_ref().is_none_or(|x| t.tags.contains(x));
+        let host_ok = self.host.as_deref().is_none_or(|h| h == t.host);
+        let agent_ok = self.agent.as_deref().is_none_or(|a| Some(a) == t.agent);
+        now_ms < self.expires && lesson_ok && probe_ok && tag_ok && host_ok && agent_ok
     }
 }
 
@@ -205,6 +215,8 @@ pub struct Route {
     pub classes: Vec<String>,
     pub probes: Vec<String>,
     pub tags: Vec<String>,
+    /// Agents matched; empty = all.
+    pub agents: Vec<String>,
     pub min_health: Health,
     pub max_health: Health,
     pub to: Vec<String>,
@@ -343,6 +355,23 @@ fn count_in(v: usize, key: &str, (min, max): (usize, usize), why: &str, sink: &m
     }
 }
 
+/// Agent ids name a row of the lesson × agent matrix, a URL (`/agent/<id>`) and a metric label:
+/// 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit.
+pub fn check_agent_id(a: &str) -> Result<(), String> {
+    let ok = !a.is_empty()
+        && a.len() <= 64
+        && a.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid agent id '{a}': expected 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+        ))
+    }
+}
+
 fn check_flap_window(v: Option<u32>, key: &str, sink: &mut Sink<'_>) {
     if let Some(w) = v
         && !(2..=64).contains(&w)
@@ -445,6 +474,69 @@ root = "/fixture"
         assert_eq!(
             probe(&c, "hub_ports").is_some(),
             std::env::consts::OS == "linux"
+        );
+    }
+
+    #[test]
+    fn agents_come_from_the_include_var_or_the_probe_key_and_routes_and_waivers_check_them() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "pack.toml", PACK);
+        let main_text = r#"
+include = [
+  { path = "pack.toml", prefix = "cs_", vars = { agent = "cs" } },
+  { path = "pack.toml", prefix = "hub_", vars = { agent = "hub" } },
+]
+[daemon]
+state_dir = "state"
+[probe.disk]
+kind = "file_mode"
+lesson = 19
+paths = ["/tmp"]
+[probe.finance_modes]
+kind = "file_mode"
+lesson = 19
+agent = "finance"
+paths = ["/tmp"]
+[channel.cs_owner]
+kind = "webhook"
+url = "http://127.0.0.1:9/x"
+[[route]]
+agents = ["cs"]
+to = ["cs_owner"]
+[[silence]]
+agent = "hub"
+lesson = 19
+reason = "hub's plugins are being reinstalled"
+expires = 2099-01-01
+"#;
+        let main = write(dir.path(), "main.toml", main_text);
+        let c = load_file_with_env(&main, &no_env).unwrap();
+        let agent = |id: &str| probe(&c, id).and_then(|p| p.agent.clone());
+        assert_eq!(agent("cs_modes").as_deref(), Some("cs"));
+        assert_eq!(agent("hub_modes").as_deref(), Some("hub"));
+        assert_eq!(agent("finance_modes").as_deref(), Some("finance"));
+        assert_eq!(agent("disk"), None, "a probe of the main file is host-wide");
+        assert_eq!(c.agents(), vec!["cs", "finance", "hub"]);
+        assert_eq!(c.routes[0].agents, vec!["cs"]);
+        assert_eq!(c.silences[0].agent.as_deref(), Some("hub"));
+
+        let bad = main_text
+            .replace("agents = [\"cs\"]", "agents = [\"cx\"]")
+            .replace("agent = \"hub\"\nlesson", "agent = \"hbu\"\nlesson")
+            .replace("agent = \"finance\"", "agent = \"fin ance\"");
+        let main = write(dir.path(), "bad.toml", &bad);
+        let text = load_file_with_env(&main, &no_env).unwrap_err().to_string();
+        assert!(
+            text.contains("route[0].agents[0]") && text.contains("no probe belongs to agent 'cx'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("silence[0].agent") && text.contains("'hbu'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("probe.finance_modes.agent") && text.contains("invalid agent id"),
+            "{text}"
         );
     }
 

@@ -72,6 +72,7 @@ pub(super) fn build_probe(
     check_threshold(c.fail_after, &format!("{key}.fail_after"), sink);
     check_threshold(c.resolve_after, &format!("{key}.resolve_after"), sink);
     check_flap_window(c.flap_window, &format!("{key}.flap_window"), sink);
+    let agent = agent_of(&c, doc, &key, sink);
     let probe = match AnyProbe::parse(&c.kind, toml::Value::Table(kind_t)) {
         None => {
             sink.err(
@@ -114,6 +115,7 @@ pub(super) fn build_probe(
         flap_window: c.flap_window,
         description: c.description,
         depends_on: c.depends_on,
+        agent: agent?,
         probe,
         file: doc.file.clone(),
         base_dir: doc.base_dir.clone(),
@@ -243,6 +245,32 @@ fn severity_and_mode(c: &RawProbeCommon, key: &str, sink: &mut Sink<'_>) -> (Hea
         }
     };
     (max_health, mode)
+}
+
+/// The probe's `agent` key, else the agent of the include that loaded its file. `Some(None)`
+/// for a host-wide probe; `None` after reporting an invalid id.
+fn agent_of(
+    c: &RawProbeCommon,
+    doc: &Doc,
+    key: &str,
+    sink: &mut Sink<'_>,
+) -> Option<Option<String>> {
+    let (a, at) = match (&c.agent, &doc.agent) {
+        (Some(a), _) => (a, format!("{key}.agent")),
+        (None, Some(a)) => (a, key.to_string()),
+        (None, None) => return Some(None),
+    };
+    match super::check_agent_id(a) {
+        Ok(()) => Some(Some(a.clone())),
+        Err(m) if c.agent.is_some() => {
+            sink.err(at, m);
+            None
+        }
+        Err(m) => {
+            sink.err(at, format!("the include's `agent` var: {m}"));
+            None
+        }
+    }
 }
 
 /// `depends_on` must name other probes (ids with their include prefix).

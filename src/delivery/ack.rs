@@ -109,6 +109,7 @@ fn fallback_alert(config: &Config, row: &IncidentRow) -> Alert {
         event: Event::Acknowledged,
         probe: &row.probe,
         kind: probe.map_or("", |p| p.kind()),
+        agent: row.agent.clone(),
         lessons: probe
             .map(|p| p.lessons.iter().map(|l| l.0).collect())
             .unwrap_or_else(|| vec![row.lesson]),
@@ -144,7 +145,9 @@ mod tests {
         let cfg = config(dir.path());
         let mut s = Store::open(&dir.path().join("s")).unwrap();
         let b = s.batch().unwrap();
-        let id = b.open_incident("p", 26, 1000, "critical", "down").unwrap();
+        let id = b
+            .open_incident("p", 26, 1000, "critical", "down", None)
+            .unwrap();
         let firing = fallback_alert(
             &cfg,
             &IncidentRow {
@@ -158,6 +161,7 @@ mod tests {
                 acked_by: None,
                 acked_at: None,
                 ack_note: None,
+                agent: None,
             },
         );
         let payload = serde_json::to_string(&Alert {

@@ -53,6 +53,7 @@ pub fn open_incident_alerts(store: &Store, config: &Config, now: DateTime<Utc>) 
                     event: Event::Digest,
                     probe: &inc.probe,
                     kind: p.kind(),
+                    agent: p.agent.clone(),
                     lessons: p.lessons.iter().map(|l| l.0).collect(),
                     health: obs
                         .and_then(|o| Health::parse(&o.health))

@@ -23,6 +23,8 @@ pub struct About<'a> {
     pub event: Event,
     pub probe: &'a str,
     pub kind: &'a str,
+    /// The agent the probe belongs to, if any.
+    pub agent: Option<String>,
     /// The primary lesson first; never empty.
     pub lessons: Vec<u32>,
     pub health: Health,
@@ -50,6 +52,7 @@ impl About<'_> {
             probe: self.probe.to_string(),
             kind: self.kind.to_string(),
             host: config.daemon.host.clone(),
+            agent: self.agent,
             health: self.health,
             summary: self.summary,
             expected: None,

@@ -210,6 +210,7 @@ fn overflow_payload(config: &Config, channel: &str, held: &[OutboxRow], now_ms: 
             event: Event::Overflow,
             probe: "storm_control",
             kind: "ledgerd",
+            agent: None,
             lessons: vec![5],
             health: worst,
             summary: format!(
