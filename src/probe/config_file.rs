@@ -413,26 +413,16 @@ enum Read {
     Unreadable(String),
 }
 
+/// The document through the one bounded reader, on the blocking pool: a FIFO or device is
+/// refused without blocking, a file past `max` is "truncated at N" (never parsed in part).
 async fn read_bounded(path: &Path, max: u64) -> Result<String, Read> {
-    let meta = match tokio::fs::metadata(path).await {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Read::Missing),
-        Err(e) => return Err(Read::Unreadable(e.to_string())),
-    };
-    if !meta.is_file() {
-        return Err(Read::Unreadable("not a regular file".into()));
-    }
-    if meta.len() > max {
-        return Err(Read::Unreadable(format!(
-            "{} bytes, more than max_file_bytes {max}",
-            meta.len()
-        )));
-    }
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|e| Read::Unreadable(e.to_string()))?;
     // Invalid UTF-8 is reported by the parser as a syntax error at its position.
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    crate::read::text_lossy_async(path, max)
+        .await
+        .map_err(|e| match e {
+            e if e.is_missing() => Read::Missing,
+            e => Read::Unreadable(e.reason()),
+        })
 }
 
 /// A syntax error at a 1-based line and column.
@@ -517,7 +507,8 @@ async fn check_schema(schema_path: &Path, doc: Value, f: &mut Findings) {
     let shown = schema_path.display().to_string();
     let path = schema_path.to_path_buf();
     let outcome = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read: {e}"))?;
+        let text = crate::read::text_lossy(&path, crate::read::LARGE)
+            .map_err(|e| format!("cannot read: {}", e.reason()))?;
         let schema: Value =
             serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
         let validator =

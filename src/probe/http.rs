@@ -596,13 +596,13 @@ impl Http {
         }
         if let Some(p) = &self.bearer_token_file {
             let path = cx.resolve(p);
-            return match tokio::fs::read_to_string(&path).await {
+            return match crate::read::text_async(&path, crate::read::SMALL).await {
                 Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim()))),
                 Ok(_) => Err(format!("bearer_token_file: {} is empty", path.display())),
                 Err(e) => Err(format!(
                     "bearer_token_file: cannot read {}: {}",
                     path.display(),
-                    io_reason(&e)
+                    e.reason()
                 )),
             };
         }
@@ -1002,15 +1002,6 @@ fn fmt_latency(d: Duration) -> String {
         format!("{} ms", d.as_millis())
     } else {
         format!("{:.2} s", d.as_secs_f64())
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "is a directory".into(),
-        _ => e.to_string(),
     }
 }
 
