@@ -618,6 +618,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior,
             base_dir: base,
+            root: None,
             now,
         };
         p.observe(&cx).await

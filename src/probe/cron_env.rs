@@ -1685,6 +1685,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior: None,
             base_dir: Path::new(FIXTURES),
+            root: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await

@@ -321,6 +321,7 @@ fn every_embedded_pack_validates_with_doctor() {
             r#"include = [{ path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing", use_proc = true } }]"#,
             6,
         ),
+        ("fleet", r#"include = ["builtin:fleet.toml"]"#, 1),
     ] {
         let (code, v) = doctor(name, body);
         assert_eq!(code, Some(0), "{name}: {v:#}");
@@ -336,7 +337,7 @@ fn every_embedded_pack_validates_with_doctor() {
     // all three together, two OpenClaw agents with their own prefixes
     let (code, v) = doctor(
         "all",
-        r#"include = ["builtin:host.toml", { path = "builtin:openclaw.toml", prefix = "hub_", vars = { agent = "hub", home = "/root", gateway_port = 18789 } }, { path = "builtin:openclaw.toml", prefix = "cs_", vars = { agent = "cs", home = "/Users/cs", gateway_port = 18791 } }, { path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing" } }]"#,
+        r#"include = ["builtin:host.toml", "builtin:fleet.toml", { path = "builtin:openclaw.toml", prefix = "hub_", vars = { agent = "hub", home = "/root", gateway_port = 18789 } }, { path = "builtin:openclaw.toml", prefix = "cs_", vars = { agent = "cs", home = "/Users/cs", gateway_port = 18791 } }, { path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing" } }]"#,
     );
     assert_eq!(code, Some(0), "{v:#}");
     // a pack without its required variable names it
