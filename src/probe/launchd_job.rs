@@ -118,7 +118,8 @@ home_root = "/Users"
         let p = path.clone();
         let dict = match super::blocking(move || read_plist(&p)).await {
             Ok(Ok(d)) => d,
-            Ok(Err(o)) | Err(o) => return o,
+            Ok(Err(o)) => return *o,
+            Err(o) => return o,
         };
 
         let mut f: Vec<(Health, String)> = Vec::new();
@@ -179,39 +180,44 @@ home_root = "/Users"
 /// plist is a few KiB). Missing is critical (the job is not installed); a FIFO, device or
 /// oversized file is unknown; a file that looks like a plist but does not parse is critical
 /// (launchd refuses it); anything else is unknown ("not a plist").
-fn read_plist(path: &Path) -> Result<plist::Dictionary, Observation> {
+fn read_plist(path: &Path) -> Result<plist::Dictionary, Box<Observation>> {
     let bytes = match crate::read::bytes(path, crate::read::SMALL) {
         Ok(b) => b,
         Err(e) if e.is_missing() => {
-            return Err(Observation::critical(format!(
-                "job not installed: {} missing",
-                path.display()
-            ))
-            .expected("the job's plist installed")
-            .evidence("plist", path.display()));
+            return Err(Box::new(
+                Observation::critical(format!("job not installed: {} missing", path.display()))
+                    .expected("the job's plist installed")
+                    .evidence("plist", path.display()),
+            ));
         }
-        Err(e) => return Err(super::unreadable("plist", &e)),
+        Err(e) => return Err(Box::new(super::unreadable("plist", &e))),
     };
     let value = match plist::Value::from_reader(std::io::Cursor::new(&bytes)) {
         Ok(v) => v,
         Err(e) if looks_like_plist(&bytes) => {
-            return Err(Observation::critical(format!("unparseable plist: {e}"))
-                .expected("a valid XML or binary plist")
-                .evidence("plist", path.display()));
+            return Err(Box::new(
+                Observation::critical(format!("unparseable plist: {e}"))
+                    .expected("a valid XML or binary plist")
+                    .evidence("plist", path.display()),
+            ));
         }
         Err(_) => {
-            return Err(Observation::unknown(format!(
-                "{}: not a plist (neither XML with a <plist> element nor a binary plist)",
-                path.display()
-            ))
-            .expected("a launchd job plist")
-            .evidence("plist", path.display()));
+            return Err(Box::new(
+                Observation::unknown(format!(
+                    "{}: not a plist (neither XML with a <plist> element nor a binary plist)",
+                    path.display()
+                ))
+                .expected("a launchd job plist")
+                .evidence("plist", path.display()),
+            ));
         }
     };
     match value {
         plist::Value::Dictionary(d) => Ok(d),
-        _ => Err(Observation::critical("plist root is not a dictionary")
-            .evidence("plist", path.display())),
+        _ => Err(Box::new(
+            Observation::critical("plist root is not a dictionary")
+                .evidence("plist", path.display()),
+        )),
     }
 }
 
