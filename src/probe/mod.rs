@@ -19,9 +19,12 @@ mod heartbeat;
 mod http;
 mod launchd_job;
 mod listen_ports;
+mod markdown;
 mod process;
 mod resources;
+mod review_queue;
 mod runtime_pin;
+mod skills;
 mod systemd_unit;
 mod token_expiry;
 
@@ -319,9 +322,12 @@ probe_kinds! {
     http::Http,
     launchd_job::LaunchdJob,
     listen_ports::ListenPorts,
+    markdown::Markdown,
     process::Process,
     resources::Resources,
+    review_queue::ReviewQueue,
     runtime_pin::RuntimePin,
+    skills::Skills,
     systemd_unit::SystemdUnit,
     token_expiry::TokenExpiry,
 }
