@@ -13,13 +13,16 @@ use std::time::Duration;
 mod change_window;
 mod command;
 mod config_file;
+mod connectors;
 mod cron_env;
 mod file_mode;
 mod heartbeat;
 mod http;
 mod launchd_job;
 mod listen_ports;
+mod llm_usage;
 mod markdown;
+mod mcp;
 mod process;
 mod resources;
 mod review_queue;
@@ -316,13 +319,16 @@ probe_kinds! {
     change_window::ChangeWindow,
     command::Command,
     config_file::ConfigFile,
+    connectors::Connectors,
     cron_env::CronEnv,
     file_mode::FileMode,
     heartbeat::Heartbeat,
     http::Http,
     launchd_job::LaunchdJob,
     listen_ports::ListenPorts,
+    llm_usage::LlmUsage,
     markdown::Markdown,
+    mcp::Mcp,
     process::Process,
     resources::Resources,
     review_queue::ReviewQueue,
