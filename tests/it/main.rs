@@ -11,6 +11,7 @@ mod desktop;
 mod email;
 mod packs;
 mod probes;
+mod props;
 mod support;
 mod tidy;
 mod web;
