@@ -74,7 +74,10 @@ registry = "/opt/compai/connectors"
     fn validate(&self) -> Vec<Invalid> {
         let mut bad = Vec::new();
         if self.login_markers.is_empty() {
-            bad.push(Invalid::new("login_markers", "expected at least one phrase"));
+            bad.push(Invalid::new(
+                "login_markers",
+                "expected at least one phrase",
+            ));
         }
         if self.max_connectors == 0 {
             bad.push(Invalid::new("max_connectors", "must be at least 1"));
@@ -291,7 +294,7 @@ registry = "/opt/compai/connectors"
             }
         }
 
-        findings.sort_by(|a, b| b.0.rank().cmp(&a.0.rank()));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
         let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
         let mut obs = if let Some((_, _, _, d)) = findings.first() {
             let mut s = d.clone();
@@ -318,7 +321,11 @@ registry = "/opt/compai/connectors"
         if entries.len() > self.max_connectors {
             obs = obs.evidence(
                 "max_connectors",
-                format!("judged the first {} of {}", self.max_connectors, entries.len()),
+                format!(
+                    "judged the first {} of {}",
+                    self.max_connectors,
+                    entries.len()
+                ),
             );
         }
         obs.metric("connectors", judged as f64)
@@ -609,7 +616,10 @@ mod tests {
         good(d.path(), addr);
         let o = look(&probe(), d.path()).await;
         assert_eq!(o.health, Health::Ok, "{}", text(&o));
-        assert_eq!(o.summary, "2 connector(s): adapters declared, smoke requests pass");
+        assert_eq!(
+            o.summary,
+            "2 connector(s): adapters declared, smoke requests pass"
+        );
     }
 
     #[tokio::test]
@@ -655,11 +665,15 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains("blocked_reauth_required: ") && t.contains("/page/health answered HTTP 200 with a login page; runbook: (none declared)"),
+            t.contains("blocked_reauth_required: ")
+                && t.contains(
+                    "/page/health answered HTTP 200 with a login page; runbook: (none declared)"
+                ),
             "{t}"
         );
         assert!(
-            t.contains("lesson 17: adapter holded-scraper (") && t.contains("lacks $.owner_role, $.runbook"),
+            t.contains("lesson 17: adapter holded-scraper (")
+                && t.contains("lacks $.owner_role, $.runbook"),
             "{t}"
         );
         assert!(!t.contains(TOKEN), "{t}");

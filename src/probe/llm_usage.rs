@@ -265,7 +265,10 @@ free_tier = ["*:free", "*/qwen-turbo"]
             ));
         }
         if !(0.0..=1.0).contains(&self.max_error_rate) {
-            bad.push(Invalid::new("max_error_rate", "expected a rate from 0 to 1"));
+            bad.push(Invalid::new(
+                "max_error_rate",
+                "expected a rate from 0 to 1",
+            ));
         }
         if self.max_p95_ratio < 1.0 {
             bad.push(Invalid::new("max_p95_ratio", "expected at least 1.0"));
@@ -293,7 +296,8 @@ free_tier = ["*:free", "*/qwen-turbo"]
             ("free_tier", &self.free_tier),
         ] {
             for (i, g) in list.iter().enumerate() {
-                if g.trim().is_empty() || glob_re(g).is_none() {
+                // an empty entry is a pack variable left unset: ignored
+                if !g.trim().is_empty() && glob_re(g).is_none() {
                     bad.push(Invalid::new(
                         format!("{key}[{i}]"),
                         "expected a \"provider/model\" glob",
@@ -384,18 +388,17 @@ fn secs(ms: f64) -> String {
 fn describe_sql(e: &rusqlite::Error, db: &Path) -> String {
     let msg = e.to_string();
     if msg.contains("interrupted") {
-        format!("{}: query interrupted after the statement timeout", db.display())
+        format!(
+            "{}: query interrupted after the statement timeout",
+            db.display()
+        )
     } else {
         format!("{}: {msg}", db.display())
     }
 }
 
 impl LlmUsage {
-    fn read_calls(
-        &self,
-        db: &Path,
-        since: DateTime<Utc>,
-    ) -> Result<(Vec<Call>, bool), String> {
+    fn read_calls(&self, db: &Path, since: DateTime<Utc>) -> Result<(Vec<Call>, bool), String> {
         match std::fs::metadata(db) {
             Ok(m) if m.is_file() => {}
             Ok(_) => return Err(format!("{}: not a regular file", db.display())),
@@ -600,19 +603,15 @@ impl LlmUsage {
             let gap = chrono::Duration::from_std(self.fallback_gap).unwrap_or_default();
             let mut last_fail: BTreeMap<&str, &Call> = BTreeMap::new();
             let mut same: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-            let mut cross = 0usize;
             for c in &calls {
                 if let Some(prev) = last_fail.get(c.caller.as_str())
                     && c.route != prev.route
                     && c.at - prev.at <= gap
+                    && c.provider == prev.provider
                 {
-                    if c.provider == prev.provider {
-                        *same
-                            .entry((c.caller.clone(), prev.route.clone(), c.route.clone()))
-                            .or_default() += 1;
-                    } else {
-                        cross += 1;
-                    }
+                    *same
+                        .entry((c.caller.clone(), prev.route.clone(), c.route.clone()))
+                        .or_default() += 1;
                 }
                 if c.ok {
                     last_fail.remove(c.caller.as_str());
@@ -630,13 +629,13 @@ impl LlmUsage {
                     ),
                 ));
             }
-            let _ = cross;
         }
 
         // 3. idle paid subscriptions while metered routes carry traffic (lesson 29)
         let subs: Vec<(String, Regex)> = self
             .subscription_routes
             .iter()
+            .filter(|g| !g.trim().is_empty())
             .filter_map(|g| glob_re(g).map(|r| (g.clone(), r)))
             .collect();
         if !subs.is_empty() {
@@ -668,6 +667,7 @@ impl LlmUsage {
         let free: Vec<(String, Regex)> = self
             .free_tier
             .iter()
+            .filter(|g| !g.trim().is_empty())
             .filter_map(|g| glob_re(g).map(|r| (g.clone(), r)))
             .collect();
         if !free.is_empty() {
@@ -689,10 +689,8 @@ impl LlmUsage {
             }
         }
 
-        findings.sort_by(|a, b| b.0.rank().cmp(&a.0.rank()));
-        let worst = findings
-            .iter()
-            .fold(Health::Ok, |h, f| h.worst(f.0));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
+        let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
         let mut obs = match findings.first() {
             None => Observation::ok(format!(
                 "{} calls on {} caller/route pairs in {}: no route collapses at peak",
@@ -860,11 +858,19 @@ mod tests {
         insert(&writer, &healthy()[..1]);
         let o = look(&probe(""), d.path()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
-        assert!(o.summary.starts_with("120 calls on 1 caller/route pairs"), "{o:?}");
+        assert!(
+            o.summary.starts_with("120 calls on 1 caller/route pairs"),
+            "{o:?}"
+        );
         writer.execute_batch("COMMIT;").unwrap();
         // and can write again right after
         insert(&writer, &healthy()[..1]);
-        assert!(!d.path().join("usage.db").with_extension("db-journal").exists());
+        assert!(
+            !d.path()
+                .join("usage.db")
+                .with_extension("db-journal")
+                .exists()
+        );
     }
 
     #[tokio::test]
@@ -892,7 +898,9 @@ mod tests {
                     if fail {
                         // the runtime retries on the same provider
                         rows.push(Row {
-                            at: at + chrono::Duration::minutes(k * 10) + chrono::Duration::seconds(5),
+                            at: at
+                                + chrono::Duration::minutes(k * 10)
+                                + chrono::Duration::seconds(5),
                             provider: "qwen",
                             model: "qwen-plus",
                             caller: "ops:summaries",
@@ -918,7 +926,9 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains("lesson 24: caller ops:summaries uses free-tier route qwen/qwen-turbo (360 calls)"),
+            t.contains(
+                "lesson 24: caller ops:summaries uses free-tier route qwen/qwen-turbo (360 calls)"
+            ),
             "{t}"
         );
         assert!(!t.contains("sk-live"), "error texts are never quoted: {t}");
@@ -929,7 +939,11 @@ mod tests {
     async fn idle_subscription_is_degraded() {
         let d = tempfile::tempdir().unwrap();
         make_db(&d.path().join("usage.db"), &healthy());
-        let o = look(&probe("subscription_routes = [\"openai-codex/*\"]"), d.path()).await;
+        let o = look(
+            &probe("subscription_routes = [\"openai-codex/*\"]"),
+            d.path(),
+        )
+        .await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert!(
             o.summary.contains("paid subscription route openai-codex/* carried no calls in 7days while metered routes carried 120 calls (1.20 spent)"),
@@ -961,7 +975,13 @@ mod tests {
         let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
         assert_eq!(
             keys,
-            ["table", "columns.ts", "busy_hours", "timezone", "max_error_rate"]
+            [
+                "table",
+                "columns.ts",
+                "busy_hours",
+                "timezone",
+                "max_error_rate"
+            ]
         );
     }
 }

@@ -31,6 +31,7 @@ pub struct Mcp {
     url: String,
     /// An SSE endpoint that must also refuse a client without credentials (lesson 13), e.g.
     /// the "/sse" that `mcp-remote` uses beside a Streamable-HTTP "/mcp". Default none.
+    #[serde(default, deserialize_with = "de_nonempty")]
     sse_url: Option<String>,
     /// File holding the bearer token (whitespace trimmed), e.g. one `lgm_…` key. Default none.
     bearer_token_file: Option<PathBuf>,
@@ -51,6 +52,7 @@ pub struct Mcp {
     #[serde(default = "yes")]
     check_unauthenticated: bool,
     /// The server's env file (KEY=VALUE lines), e.g. "/opt/compai/services/mcp/.env". Default none.
+    #[serde(default, deserialize_with = "de_nonempty")]
     env_file: Option<PathBuf>,
     /// Settings the env file must hold, name -> value, e.g. { MCP_AUTH_MODE = "enforce" }.
     /// Default { MCP_AUTH_MODE = "enforce" } when `env_file` is set.
@@ -77,6 +79,12 @@ fn default_min_tools() -> usize {
 }
 fn yes() -> bool {
     true
+}
+
+/// An optional path or URL; an empty string (a pack variable left unset) is none.
+fn de_nonempty<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<Option<T>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    Ok(s.filter(|s| !s.trim().is_empty()).map(T::from))
 }
 
 fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
@@ -340,8 +348,14 @@ env_expect = { MCP_AUTH_MODE = "enforce" }
                         let body = rpc(id, method, init_params_if(method));
                         anon.push((
                             format!("POST {} {method}", shown_url(&self.url)),
-                            status_of(cx.http, reqwest::Method::POST, &self.url, Some(body), deadline)
-                                .await,
+                            status_of(
+                                cx.http,
+                                reqwest::Method::POST,
+                                &self.url,
+                                Some(body),
+                                deadline,
+                            )
+                            .await,
                         ));
                     }
                 }
@@ -370,7 +384,7 @@ env_expect = { MCP_AUTH_MODE = "enforce" }
             }
         }
 
-        findings.sort_by(|a, b| b.0.rank().cmp(&a.0.rank()));
+        findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
         let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
         let mut obs = if let Some((_, _, _, d)) = findings.first() {
             let mut s = d.clone();
@@ -595,7 +609,12 @@ struct Session {
 }
 
 impl Session {
-    fn post(&self, http: &reqwest::Client, body: &Value, deadline: Instant) -> reqwest::RequestBuilder {
+    fn post(
+        &self,
+        http: &reqwest::Client,
+        body: &Value,
+        deadline: Instant,
+    ) -> reqwest::RequestBuilder {
         let mut req = http
             .post(&self.endpoint)
             .timeout(left(deadline))
@@ -774,9 +793,7 @@ impl Session {
             && let Some(id) = &self.session_id
         {
             let _ = tokio::time::timeout(Duration::from_secs(2), async {
-                let mut req = http
-                    .delete(&self.endpoint)
-                    .header("mcp-session-id", id);
+                let mut req = http.delete(&self.endpoint).header("mcp-session-id", id);
                 if let Some(t) = &self.token {
                     req = req.bearer_auth(t.expose());
                 }
@@ -799,7 +816,11 @@ fn check_result(answer: &Value) -> Result<(), String> {
 }
 
 /// Reads a POST's answer: JSON, or an event stream read until the message with `id`.
-async fn read_answer(mut resp: reqwest::Response, id: u64, deadline: Instant) -> Result<Value, String> {
+async fn read_answer(
+    mut resp: reqwest::Response,
+    id: u64,
+    deadline: Instant,
+) -> Result<Value, String> {
     let is_sse = resp
         .headers()
         .get("content-type")
@@ -863,8 +884,12 @@ mod tests {
 
     fn answer(id: &Value, method: &str) -> Value {
         match method {
-            "initialize" => json!({"jsonrpc":"2.0","id":id,"result":{"protocolVersion":PROTOCOL_VERSION,"capabilities":{"tools":{}},"serverInfo":{"name":"brain","version":"1"}}}),
-            "tools/list" => json!({"jsonrpc":"2.0","id":id,"result":{"tools":[{"name":"skill_read"},{"name":"hr_leaves"}]}}),
+            "initialize" => {
+                json!({"jsonrpc":"2.0","id":id,"result":{"protocolVersion":PROTOCOL_VERSION,"capabilities":{"tools":{}},"serverInfo":{"name":"brain","version":"1"}}})
+            }
+            "tools/list" => {
+                json!({"jsonrpc":"2.0","id":id,"result":{"tools":[{"name":"skill_read"},{"name":"hr_leaves"}]}})
+            }
             _ => json!({"jsonrpc":"2.0","id":id,"error":{"code":-32601,"message":"no"}}),
         }
     }
@@ -902,8 +927,10 @@ mod tests {
         }
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
         let sid = format!("s{}", s.streams.lock().unwrap().len() + 1);
-        tx.send(format!("event: endpoint\ndata: /messages?sessionId={sid}\n\n"))
-            .unwrap();
+        tx.send(format!(
+            "event: endpoint\ndata: /messages?sessionId={sid}\n\n"
+        ))
+        .unwrap();
         s.streams.lock().unwrap().insert(sid, tx);
         let stream = futures::stream::unfold(rx, |mut rx| async move {
             rx.recv()
@@ -1055,7 +1082,10 @@ mod tests {
                 && t.contains("/sse without credentials answered 200 (expected 401 or 403): auth is not enforced"),
             "{t}"
         );
-        assert!(t.contains("sets MCP_AUTH_MODE=\"off\" (expected \"enforce\")"), "{t}");
+        assert!(
+            t.contains("sets MCP_AUTH_MODE=\"off\" (expected \"enforce\")"),
+            "{t}"
+        );
     }
 
     #[tokio::test]

@@ -9,7 +9,7 @@
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::read;
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -21,15 +21,17 @@ pub struct ReviewQueue {
     agent: Option<String>,
     /// The review folder holding `auto-sent/<domain>/`, e.g. "/opt/compai/brain/review". Give
     /// this and a promoted list, or only `governance`. Default none.
+    #[serde(default, deserialize_with = "de_nonempty")]
     queue: Option<PathBuf>,
     /// Domains to look at under `auto-sent/`. Default: every domain folder.
     #[serde(default)]
     domains: Vec<String>,
     /// Categories promoted to auto-send after their shadow and watch periods. Default none.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_strings")]
     promoted: Vec<String>,
     /// A YAML or JSON file holding the promoted list (the agent factory's `factory.yml`), read
     /// at each run and added to `promoted`. Default none.
+    #[serde(default, deserialize_with = "de_nonempty")]
     promoted_file: Option<PathBuf>,
     /// Dotted key path of the list in `promoted_file`; its items are strings or maps with a
     /// `category` (or `name`) key. Default "promoted_categories".
@@ -41,7 +43,7 @@ pub struct ReviewQueue {
     category_pattern: String,
     /// Governance files (YAML or JSON) where `approval_required: false` must not appear for a
     /// protected class. Default none.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_paths")]
     governance: Vec<PathBuf>,
     /// Classes that always need approval, matched against key names on the path to
     /// `approval_required` and against a sibling `risk_class`/`class`/`authority` value. Default
@@ -51,6 +53,22 @@ pub struct ReviewQueue {
     /// Most queue items read per run. Default 2000.
     #[serde(default = "default_max_items")]
     max_items: usize,
+}
+
+/// An optional path or URL; an empty string (a pack variable left unset) is none.
+fn de_nonempty<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<Option<T>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    Ok(s.filter(|s| !s.trim().is_empty()).map(T::from))
+}
+
+/// A list where empty entries (pack variables left unset) are dropped.
+fn de_paths<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
+    Ok(de_strings(d)?.into_iter().map(PathBuf::from).collect())
+}
+
+fn de_strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let v = Vec::<String>::deserialize(d)?;
+    Ok(v.into_iter().filter(|s| !s.trim().is_empty()).collect())
 }
 
 fn default_promoted_key() -> String {
