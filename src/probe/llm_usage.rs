@@ -43,7 +43,7 @@ pub struct LlmUsage {
     busy_hours: String,
     /// IANA time zone of `busy_hours`, e.g. "Europe/Madrid". Default "UTC".
     #[serde(default = "default_tz")]
-    timezone: String,
+    busy_timezone: String,
     /// Fewest calls in a window before its rates are judged. Default 20.
     #[serde(default = "default_min_calls")]
     min_calls: usize,
@@ -218,7 +218,7 @@ every = "1h"
 db = "/opt/compai/state/llm-usage.db"
 window = "7days"
 busy_hours = "09:00-19:00"
-timezone = "Europe/Madrid"
+busy_timezone = "Europe/Madrid"
 max_error_rate = 0.10
 # team subscriptions that should carry internal work before pay-per-token routes do
 subscription_routes = ["openai-codex/*"]
@@ -258,9 +258,9 @@ free_tier = ["*:free", "*/qwen-turbo"]
                 "expected \"HH:MM-HH:MM\", e.g. \"09:00-18:00\"",
             ));
         }
-        if self.timezone.parse::<chrono_tz::Tz>().is_err() {
+        if self.busy_timezone.parse::<chrono_tz::Tz>().is_err() {
             bad.push(Invalid::new(
-                "timezone",
+                "busy_timezone",
                 "expected an IANA time zone name, e.g. \"Europe/Madrid\"",
             ));
         }
@@ -515,7 +515,7 @@ impl LlmUsage {
         let Some((start, end)) = parse_hours(&self.busy_hours) else {
             return false;
         };
-        let tz: chrono_tz::Tz = self.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let tz: chrono_tz::Tz = self.busy_timezone.parse().unwrap_or(chrono_tz::UTC);
         let local = tz.from_utc_datetime(&at.naive_utc()).time();
         let m = |t: NaiveTime| i64::from(t.hour() * 60 + t.minute());
         let len = (m(end) - m(start)).rem_euclid(1440);
@@ -528,7 +528,7 @@ impl LlmUsage {
         let expected = format!(
             "busy-hour ({} {}) error rate at most {} and p95 within {}x quiet per route; cross-provider fallbacks; subscriptions used; no free tiers",
             self.busy_hours,
-            self.timezone,
+            self.busy_timezone,
             pct(self.max_error_rate),
             self.max_p95_ratio
         );
@@ -821,7 +821,7 @@ mod tests {
             "db = \"usage.db\"\n"
         };
         let p: LlmUsage = toml::from_str(&format!(
-            "{db}busy_hours = \"09:00-18:00\"\ntimezone = \"Europe/Madrid\"\nmin_calls = 10\n{extra}"
+            "{db}busy_hours = \"09:00-18:00\"\nbusy_timezone = \"Europe/Madrid\"\nmin_calls = 10\n{extra}"
         ))
         .unwrap();
         assert!(p.validate().is_empty(), "{:?}", p.validate());
@@ -969,7 +969,7 @@ mod tests {
     #[test]
     fn validate_names_the_key() {
         let p: LlmUsage = toml::from_str(
-            "db = \"x\"\ntable = \"a;drop\"\ncolumns = { ts = \"t s\" }\nbusy_hours = \"9-5\"\ntimezone = \"Mars/Base\"\nmax_error_rate = 2.0",
+            "db = \"x\"\ntable = \"a;drop\"\ncolumns = { ts = \"t s\" }\nbusy_hours = \"9-5\"\nbusy_timezone = \"Mars/Base\"\nmax_error_rate = 2.0",
         )
         .unwrap();
         let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
@@ -979,7 +979,7 @@ mod tests {
                 "table",
                 "columns.ts",
                 "busy_hours",
-                "timezone",
+                "busy_timezone",
                 "max_error_rate"
             ]
         );

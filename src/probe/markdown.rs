@@ -26,10 +26,14 @@ pub struct Markdown {
     /// paths relative to the config file are resolved. Required unless only `hygiene_job` is set.
     #[serde(default)]
     paths: Vec<String>,
-    /// No file matching `paths` is fine (ok) instead of critical, e.g. an agent with no
-    /// `memory/` yet. Default false.
+    /// A listed file that does not exist, or a glob that matches nothing, is fine (ok) instead
+    /// of critical, e.g. an agent with no MEMORY.md or `memory/` yet. Default false.
     #[serde(default)]
     allow_none: bool,
+    /// Files to skip: a glob (`*`, `**`, `?`) matched against the whole path, or against the
+    /// file name when it has no `/`, e.g. ["**/skills/**", "_index.md"]. Default none.
+    #[serde(default)]
+    exclude: Vec<String>,
     /// Front-matter checks (lesson 8); absent = not checked.
     front_matter: Option<FrontMatter>,
     /// Headings every file must have, matched on the heading text (case-insensitive, any level,
@@ -242,6 +246,11 @@ untrusted_input = true
                 format!("invalid regex: {e}"),
             ));
         }
+        for (i, g) in self.exclude.iter().enumerate() {
+            if Regex::new(&glob_to_regex(g)).is_err() {
+                bad.push(Invalid::new(format!("exclude[{i}]"), "invalid glob"));
+            }
+        }
         if self.max_files == 0 {
             bad.push(Invalid::new("max_files", "must be at least 1"));
         }
@@ -293,6 +302,26 @@ impl Markdown {
                 files.push(p.clone());
             }
         }
+        let excludes: Vec<(Regex, bool)> = self
+            .exclude
+            .iter()
+            .filter(|g| !g.trim().is_empty())
+            .filter_map(|g| {
+                Regex::new(&glob_to_regex(g))
+                    .ok()
+                    .map(|r| (r, !g.contains('/')))
+            })
+            .collect();
+        files.retain(|f| {
+            let full = f.to_string_lossy();
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            !excludes
+                .iter()
+                .any(|(re, name_only)| re.is_match(if *name_only { &name } else { &full }))
+        });
         files.sort();
         files.dedup();
         if files.len() > self.max_files {
@@ -303,6 +332,7 @@ impl Markdown {
         for f in &files {
             match read::text_lossy(f, self.max_file_bytes) {
                 Ok(t) => docs.push((f.clone(), t)),
+                Err(e) if e.is_missing() && self.allow_none => {}
                 Err(e) if e.is_missing() => findings.push(Finding {
                     health: Health::Critical,
                     key: "missing".into(),
@@ -1127,6 +1157,35 @@ front_matter = { max_verified_age = "90days" }
         );
         assert!(t.contains("notes.md: no front matter"), "{t}");
         assert!(!t.contains("products.md"), "{t}");
+    }
+
+    #[tokio::test]
+    async fn excluded_files_and_allowed_absence_are_not_judged() {
+        let d = tempfile::tempdir().unwrap();
+        write(
+            d.path(),
+            "knowledge/skills/x/SKILL.md",
+            "# no front matter\n",
+        );
+        write(d.path(), "knowledge/_index.md", "**Updated:** 2026-07-20\n");
+        let p = probe(
+            r#"paths = ["knowledge/**/*.md", "MEMORY.md"]
+allow_none = true
+exclude = ["**/skills/**", "_index.md"]
+front_matter = {}
+"#,
+        );
+        let o = look(&p, d.path()).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert_eq!(o.summary, "0 document(s) hold");
+        let p = probe(
+            r#"paths = ["knowledge/**/*.md"]
+front_matter = {}
+"#,
+        );
+        let o = look(&p, d.path()).await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        assert!(o.summary.contains("_index.md: no front matter"), "{o:?}");
     }
 
     #[tokio::test]

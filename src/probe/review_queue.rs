@@ -24,13 +24,15 @@ pub struct ReviewQueue {
     #[serde(default, deserialize_with = "de_nonempty")]
     queue: Option<PathBuf>,
     /// Domains to look at under `auto-sent/`. Default: every domain folder.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "de_strings")]
     domains: Vec<String>,
-    /// Categories promoted to auto-send after their shadow and watch periods. Default none.
+    /// Categories promoted to auto-send after their shadow and watch periods. Default none:
+    /// nothing may be auto-sent until a category is promoted.
     #[serde(default, deserialize_with = "de_strings")]
     promoted: Vec<String>,
     /// A YAML or JSON file holding the promoted list (the agent factory's `factory.yml`), read
-    /// at each run and added to `promoted`. Default none.
+    /// at each run and added to `promoted`; a missing file or key promotes nothing (noted in
+    /// the evidence). Default none.
     #[serde(default, deserialize_with = "de_nonempty")]
     promoted_file: Option<PathBuf>,
     /// Dotted key path of the list in `promoted_file`; its items are strings or maps with a
@@ -42,7 +44,7 @@ pub struct ReviewQueue {
     #[serde(default = "default_category_pattern")]
     category_pattern: String,
     /// Governance files (YAML or JSON) where `approval_required: false` must not appear for a
-    /// protected class. Default none.
+    /// protected class; a file that does not exist is noted and skipped. Default none.
     #[serde(default, deserialize_with = "de_paths")]
     governance: Vec<PathBuf>,
     /// Classes that always need approval, matched against key names on the path to
@@ -114,12 +116,6 @@ governance = ["/opt/compai/governance.yml"]
             bad.push(Invalid::new(
                 "queue",
                 "expected `queue` (with a promoted list) or `governance` files",
-            ));
-        }
-        if self.queue.is_some() && self.promoted.is_empty() && self.promoted_file.is_none() {
-            bad.push(Invalid::new(
-                "promoted",
-                "a queue needs the promoted categories: `promoted` or `promoted_file` (an empty promoted list means nothing may be auto-sent: set promoted_file to a file with an empty list)",
             ));
         }
         if self.queue.is_none() && (!self.promoted.is_empty() || self.promoted_file.is_some()) {
@@ -210,6 +206,7 @@ impl ReviewQueue {
         let who = self.who();
         let mut findings: Vec<(Health, &'static str, String)> = Vec::new();
         let mut unknown: Vec<String> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
         let mut items = 0usize;
         let mut capped = false;
 
@@ -219,6 +216,10 @@ impl ReviewQueue {
             let mut promoted_ok = true;
             if let Some(pf) = promoted_file {
                 match parse_doc(pf) {
+                    Err(e) if e.ends_with("no such file") => notes.push(format!(
+                        "{}: no such file; nothing is promoted",
+                        pf.display()
+                    )),
                     Ok(doc) => match at_path(&doc, &self.promoted_key) {
                         Some(Value::Array(list)) => {
                             for v in list {
@@ -245,10 +246,11 @@ impl ReviewQueue {
                                 self.promoted_key
                             ));
                         }
-                        None => {
-                            promoted_ok = false;
-                            unknown.push(format!("{}: no key {}", pf.display(), self.promoted_key));
-                        }
+                        None => notes.push(format!(
+                            "{}: no key {}; nothing is promoted",
+                            pf.display(),
+                            self.promoted_key
+                        )),
                     },
                     Err(e) => {
                         promoted_ok = false;
@@ -340,6 +342,7 @@ impl ReviewQueue {
                         ));
                     }
                 }
+                Err(e) if e.ends_with("no such file") => notes.push(e),
                 Err(e) => unknown.push(e),
             }
         }
@@ -373,6 +376,9 @@ impl ReviewQueue {
         }
         for u in unknown.iter().take(3) {
             obs = obs.evidence("unreadable", u);
+        }
+        for n in notes.iter().take(3) {
+            obs = obs.evidence("note", n);
         }
         if capped {
             obs = obs.evidence(
@@ -571,7 +577,7 @@ governance = ["governance.yml"]
     }
 
     #[tokio::test]
-    async fn unreadable_promoted_list_is_unknown() {
+    async fn nothing_promoted_flags_every_item_and_a_broken_list_is_unknown() {
         let d = tempfile::tempdir().unwrap();
         write(d.path(), "review/auto-sent/cs/evt-1.md", ITEM);
         let p = probe(
@@ -579,20 +585,38 @@ governance = ["governance.yml"]
 promoted_file = "factory.yml"
 "#,
         );
+        // no factory file: nothing is promoted, so the auto-sent item is a violation
         let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.contains("factory.yml: no such file"), "{o:?}");
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            text(&o).contains("factory.yml: no such file; nothing is promoted"),
+            "{o:?}"
+        );
         write(d.path(), "factory.yml", "domain: cs\n");
         let o = look(&p, d.path()).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            text(&o).contains("no key promoted_categories; nothing is promoted"),
+            "{o:?}"
+        );
+        write(d.path(), "factory.yml", "promoted_categories: 3\n");
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.contains("no key promoted_categories"), "{o:?}");
+        assert!(
+            o.summary.contains("promoted_categories is not a list"),
+            "{o:?}"
+        );
+        write(d.path(), "factory.yml", "promoted_categories: [\n");
+        let o = look(&p, d.path()).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(o.summary.contains("not YAML"), "{o:?}");
     }
 
     #[test]
     fn validate_names_the_key() {
         let p: ReviewQueue = toml::from_str("queue = \"r\"\ncategory_pattern = \"x\"").unwrap();
         let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
-        assert_eq!(keys, ["promoted", "category_pattern"]);
+        assert_eq!(keys, ["category_pattern"]);
         let p: ReviewQueue = toml::from_str("").unwrap();
         assert_eq!(p.validate()[0].key, "queue");
     }

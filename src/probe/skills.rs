@@ -1,5 +1,6 @@
 //! `skills`: lesson 15, "procedures must be shared infrastructure". Lists the skills in one
-//! agent's workspace folders (`skills/<slug>/SKILL.md`) and reports every slug the shared brain's
+//! agent's workspace folders (`skills/<slug>/SKILL.md`, or `skills/<category>/<slug>/SKILL.md`
+//! as Hermes keeps them) and reports every slug the shared brain's
 //! skills folder (`knowledge/skills/<slug>/SKILL.md`) lacks, naming the agent and the slug; with
 //! `require_local` it also reports shared skills the agent's workspace lacks. A workspace skill
 //! that is a symlink into the shared folder counts as shared. It only lists directories and
@@ -112,6 +113,19 @@ fn list(dir: &Path, max: usize) -> Result<Option<Listing>, String> {
         // follows a symlinked skill dir: SKILL.md must be a regular file
         if std::fs::metadata(p.join("SKILL.md")).is_ok_and(|m| m.is_file()) {
             skills.insert(name, p);
+        } else if p.is_dir()
+            && let Ok(inner) = std::fs::read_dir(&p)
+        {
+            // a category folder (Hermes: skills/<category>/<skill>/SKILL.md)
+            for e in inner.flatten().take(max) {
+                let slug = e.file_name().to_string_lossy().into_owned();
+                let q = e.path();
+                if !slug.starts_with('.')
+                    && std::fs::metadata(q.join("SKILL.md")).is_ok_and(|m| m.is_file())
+                {
+                    skills.insert(slug, q);
+                }
+            }
         }
     }
     Ok(Some(Listing { skills, capped }))
@@ -308,6 +322,8 @@ mod tests {
         .unwrap();
         // a directory without SKILL.md is not a skill
         std::fs::create_dir_all(r.join("home/cs/.openclaw/skills/notes")).unwrap();
+        // a skill inside a category folder counts by its own slug
+        skill(r, "home/cs/.openclaw/skills/support/refund-policy");
         let o = look(&probe(""), r).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(
