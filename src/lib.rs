@@ -40,12 +40,15 @@
 //! - `status.rs`: lesson state from probe health, shared by CLI and dashboard.
 //! - `web/`: axum server (`mod.rs`: routes, security headers), `auth.rs` (token, basic auth,
 //!   Host/Origin checks, CSRF), `view.rs` (one snapshot for page, API and metrics), `pages.rs`
-//!   (HTML, SVG history, forms), `api.rs` (JSON API, its shapes), `metrics.rs` (/metrics),
+//!   (display structs for the HTML pages, SVG history, forms), `render.rs` + `templates/`
+//!   (minijinja templates, embedded, auto-escaped by `alert::escape::html`), `api.rs` (JSON API, its shapes), `metrics.rs` (/metrics),
 //!   `assets/` (CSS, JS, OpenAPI document; embedded). `daemon.rs`: wiring, signals, reload.
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
 //! - `fuzzing.rs` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
+//! - `shell.rs`: the shell reader (simple commands, variables, heredocs; iterative, depth-limited),
+//!   shared by the kinds that read command lines (`cron_env`, `systemd_unit`, `launchd_job`).
 //! - `cli.rs` + `cmd/`: the command line, one file per subcommand; `main.rs` maps exit codes.
 //!
 //! # Invariants
@@ -79,6 +82,7 @@ pub mod platform;
 pub mod probe;
 pub mod read;
 pub mod redact;
+pub mod shell;
 pub mod status;
 pub mod store;
 pub mod web;

@@ -27,6 +27,7 @@ pub const BUILTIN_PACKS: &[(&str, &str)] = &[
     ("openclaw.toml", include_str!("../../checks/openclaw.toml")),
     ("hermes.toml", include_str!("../../checks/hermes.toml")),
     ("kit.toml", include_str!("../../checks/kit.toml")),
+    ("fleet.toml", include_str!("../../checks/fleet.toml")),
 ];
 /// Standard config locations, searched in order when `--config` is not given.
 pub const STANDARD_PATHS: &[&str] = &["/etc/ledgerd/config.toml", "~/.config/ledgerd/config.toml"];

@@ -10,6 +10,7 @@ mod daemon;
 mod deploy;
 mod desktop;
 mod email;
+mod hardening;
 mod packs;
 mod probes;
 mod props;
