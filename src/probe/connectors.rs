@@ -225,7 +225,7 @@ registry = "/opt/compai/connectors"
                 };
                 let token = match header {
                     None => None,
-                    Some(_) => match token_of(&auth, file).await {
+                    Some(_) => match token_of(&auth, file, cx).await {
                         Ok(t) => Some(t),
                         Err(e) => {
                             unknown.push(format!("connector {name}: {e}"));
@@ -366,7 +366,7 @@ fn header_for(scheme: &str, auth: &Value) -> Result<Option<(String, &'static str
     })
 }
 
-async fn token_of(auth: &Value, registry_file: &Path) -> Result<Secret, String> {
+async fn token_of(auth: &Value, registry_file: &Path, cx: &ProbeCx<'_>) -> Result<Secret, String> {
     if let Some(var) = auth.get("token_env").and_then(Value::as_str) {
         return match std::env::var(var) {
             Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
@@ -375,7 +375,8 @@ async fn token_of(auth: &Value, registry_file: &Path) -> Result<Secret, String> 
     }
     if let Some(f) = auth.get("token_file").and_then(Value::as_str) {
         let dir = registry_file.parent().unwrap_or(Path::new("/"));
-        let path = super::resolve_path(dir, Path::new(f));
+        // relative to the registry file; an absolute path lies under `--root` when auditing a tree
+        let path = cx.resolve_inner(Path::new(f), dir);
         return match read::text_async(&path, read::SMALL).await {
             Ok(v) if !v.trim().is_empty() => Ok(Secret::new(v.trim())),
             Ok(_) => Err(format!("token_file {} is empty", path.display())),
@@ -576,6 +577,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior: None,
             base_dir: base,
+            root: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await

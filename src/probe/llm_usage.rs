@@ -836,6 +836,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior: None,
             base_dir: base,
+            root: None,
             now: now(),
         };
         p.observe(&cx).await
