@@ -1,436 +1,509 @@
-//! Issue 9's lessons end to end through the real binary: the OpenClaw pack (per agent) and the kit
-//! pack (brain, LLM usage, review queue, connectors, MCP server) on the fixture host trees
-//! `tests/data/hosts/agents/{bad,good}`, with loopback stand-ins for the vendor API, the owned
-//! adapters and the MCP server, and a usage database generated here with busy-hour failures. The
-//! bad tree is flagged per lesson with the subject named; the good twin is silent. No `command`
-//! probe is involved.
+//! Agents as a dimension, end to end through the real binary: a fleet config generated from the
+//! OpenClaw pack (included once per agent, each agent with its own copy of the fixture host tree,
+//! the violating twin for some agents and the clean twin for the others). `doctor` lists the
+//! agents; `check`, `status` and `lessons` narrow to one agent and carry it in JSON; the daemon
+//! stores it, the API filters by it, `/metrics` labels by it; a silence by agent mutes only that
+//! agent; a real Alertmanager receives the `agent` label; and the ledger page's lesson × agent
+//! matrix shows each violation in the right agent's row and lesson column (headless Chromium).
 
+use crate::packs::openclaw_tree;
 use crate::support::*;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const VENDOR_TOKEN: &str = "stk-fixture-token-not-a-secret";
-const MCP_KEY: &str = "mcp_fixture_key_not_a_secret_0001";
+const T: Duration = Duration::from_secs(90);
 
-fn copy_tree(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap();
-    for e in std::fs::read_dir(src).unwrap() {
-        let e = e.unwrap();
-        let (from, to) = (e.path(), dst.join(e.file_name()));
-        let ft = e.file_type().unwrap();
-        if ft.is_dir() {
-            copy_tree(&from, &to);
-        } else if ft.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(&from).unwrap(), &to).unwrap();
-        } else {
-            std::fs::copy(&from, &to).unwrap();
-        }
+/// The lessons the violating twin breaks (tests/it/packs.rs plants one violation per lesson).
+pub const BAD_LESSONS: &[u32] = &[3, 4, 12, 14, 19, 20, 25, 28, 31, 32];
+
+/// A generated fleet: one host tree per agent under `dir`, the pack included once per agent.
+pub struct Fleet {
+    pub config: PathBuf,
+    pub listen: String,
+    /// Keeps the gateway stand-ins alive: one answers live, one answers 200 but not live.
+    _gateways: (Receiver, Receiver),
+}
+
+/// Agent names: the ledger's seven, then `agent-08`... up to `n`.
+pub fn agent_names(n: usize) -> Vec<String> {
+    let seven = ["hub", "retail", "cs", "finance", "ops", "research", "sales"];
+    (0..n)
+        .map(|i| match seven.get(i) {
+            Some(s) => s.to_string(),
+            None => format!("agent-{:02}", i + 1),
+        })
+        .collect()
+}
+
+/// Writes the fleet: `agents`, of which `bad` run on the violating twin. `extra` is appended to
+/// the config (channels, routes).
+pub fn fleet(dir: &Path, agents: &[String], bad: &[&str], extra: &str) -> Fleet {
+    let live = Receiver::start();
+    live.set_reply("application/json", r#"{"ok":true,"status":"live"}"#);
+    let broken = Receiver::start();
+    broken.set_reply(
+        "application/json",
+        r#"{"ok":false,"status":"config-invalid"}"#,
+    );
+    let mut includes = String::new();
+    for (i, a) in agents.iter().enumerate() {
+        let is_bad = bad.contains(&a.as_str());
+        let root = dir.join("hosts").join(a);
+        openclaw_tree(if is_bad { "bad" } else { "good" }, a, &root);
+        let health = if is_bad { &broken } else { &live }.url("/health");
+        let h = root.display();
+        // the fixture's gateway listens on 18791 (its /proc/net/tcp): every copy keeps that port
+        includes.push_str(&format!(
+            "  {{ path = \"builtin:openclaw.toml\", prefix = \"{p}_\", vars = {{ agent = \"{a}\", home = \"/home/{a}\", home_root = \"/home\", gateway_port = 18791, root = \"{h}\", health_url = \"{health}\", node_path = \"{h}/usr/local/bin:/usr/bin:/bin\", use_systemd = true, use_launchd = true, use_proc = true, use_systemctl = false, sustain = \"0s\", use_knowledge = false }} }},\n",
+            p = a.replace('-', "_"),
+        ));
+        let _ = i;
     }
-}
-
-/// Replaces `from` by `to` in every regular file below `root`.
-fn replace_all(root: &Path, from: &str, to: &str) {
-    for e in std::fs::read_dir(root).unwrap() {
-        let e = e.unwrap();
-        let ft = e.file_type().unwrap();
-        if ft.is_dir() {
-            replace_all(&e.path(), from, to);
-        } else if ft.is_file() {
-            let t = std::fs::read_to_string(e.path()).unwrap_or_default();
-            if t.contains(from) {
-                std::fs::write(e.path(), t.replace(from, to)).unwrap();
-            }
-        }
-    }
-}
-
-/// Serves an axum router on 127.0.0.1:0 from a background thread with its own runtime.
-fn serve(app: axum::Router) -> String {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.set_nonblocking(true).unwrap();
-    let addr = l.local_addr().unwrap();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let l = tokio::net::TcpListener::from_std(l).unwrap();
-            axum::serve(l, app).await.unwrap();
-        });
-    });
-    addr.to_string()
-}
-
-/// The vendor API (Stockagile wants `Token`, and 404s a trailing slash) and the owned adapters.
-fn vendor() -> String {
-    async fn products(h: HeaderMap, uri: axum::http::Uri) -> Response {
-        let auth = h.get("authorization").and_then(|v| v.to_str().ok());
-        if auth != Some(&format!("Token {VENDOR_TOKEN}")) {
-            return (StatusCode::UNAUTHORIZED, "invalid token header").into_response();
-        }
-        if uri.path().ends_with('/') {
-            return (StatusCode::NOT_FOUND, "not found").into_response();
-        }
-        axum::Json(json!({"data": [{"sku": "MAR-01"}]})).into_response()
-    }
-    use axum::routing::get;
-    serve(
-        axum::Router::new()
-            .route("/v2/products", get(products))
-            .route("/v2/products/", get(products))
-            .route(
-                "/leaves/health",
-                get(|| async { axum::Json(json!({"session": "valid"})) }),
-            )
-            .route(
-                "/expired/leaves/health",
-                get(|| async { axum::response::Redirect::to("/login?next=/leaves") }),
-            )
-            .route("/holded/health", get(|| async { "ok" })),
-    )
-}
-
-/// A Streamable-HTTP MCP server; `slow` delays tools/list, `open_sse` forgets auth on /sse.
-fn mcp(slow: Duration, open_sse: bool) -> String {
-    use axum::routing::{get, post};
-    let authed = |h: &HeaderMap| {
-        h.get("authorization").and_then(|v| v.to_str().ok()) == Some(&format!("Bearer {MCP_KEY}"))
-    };
-    let app = axum::Router::new()
-        .route(
-            "/mcp",
-            post(move |h: HeaderMap, body: axum::Json<Value>| async move {
-                if !authed(&h) {
-                    return (StatusCode::UNAUTHORIZED, "bearer required").into_response();
-                }
-                let Some(id) = body.get("id").cloned() else {
-                    return StatusCode::ACCEPTED.into_response();
-                };
-                match body["method"].as_str() {
-                    Some("initialize") => {
-                        let mut r = axum::Json(json!({"jsonrpc":"2.0","id":id,"result":{"protocolVersion":"2025-03-26","capabilities":{"tools":{}},"serverInfo":{"name":"brain","version":"1"}}})).into_response();
-                        r.headers_mut().insert("mcp-session-id", "fixture-session".parse().unwrap());
-                        r
-                    }
-                    Some("tools/list") if h.get("mcp-session-id").is_some() => {
-                        tokio::time::sleep(slow).await;
-                        axum::Json(json!({"jsonrpc":"2.0","id":id,"result":{"tools":[{"name":"skill_read"},{"name":"hr_leaves"}]}})).into_response()
-                    }
-                    _ => (StatusCode::BAD_REQUEST, "no session").into_response(),
-                }
-            }),
-        )
-        .route(
-            "/sse",
-            get(move |h: HeaderMap| async move {
-                if !open_sse && !authed(&h) {
-                    return (StatusCode::UNAUTHORIZED, "bearer required").into_response();
-                }
-                ([("content-type", "text/event-stream")], "event: endpoint\ndata: /messages\n\n")
-                    .into_response()
-            }),
-        );
-    serve(app)
-}
-
-/// The kit's usage database: a week of calls. Good: the CS drafter on Anthropic and internal
-/// work on the Codex subscription. Bad: internal summaries on a cheap route that fails in
-/// Madrid's working hours and falls back to the same provider, a free-tier route, and no traffic
-/// on the subscription.
-fn usage_db(path: &Path, bad: bool) {
-    let c = rusqlite::Connection::open(path).unwrap();
-    c.execute_batch(
-        "PRAGMA journal_mode=WAL;
-         CREATE TABLE llm_usage (id INTEGER PRIMARY KEY AUTOINCREMENT, ts TEXT NOT NULL,
-           provider TEXT NOT NULL, model TEXT NOT NULL, tokens_in INTEGER DEFAULT 0,
-           tokens_out INTEGER DEFAULT 0, cost_usd REAL DEFAULT 0.0, latency_ms INTEGER DEFAULT 0,
-           caller TEXT, ok INTEGER DEFAULT 1, error TEXT);",
-    )
-    .unwrap();
-    let now = chrono::Utc::now();
-    let day0 = now.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
-    let ins = |at: chrono::DateTime<chrono::Utc>,
-               p: &str,
-               m: &str,
-               caller: &str,
-               ok: bool,
-               lat: i64,
-               cost: f64| {
-        c.execute(
-            "INSERT INTO llm_usage (ts, provider, model, cost_usd, latency_ms, caller, ok, error) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)",
-            rusqlite::params![at.to_rfc3339(), p, m, cost, lat, caller, ok as i64, if ok { None } else { Some("HTTP 429: rate limit exceeded for key sk-or-fixture-123456") }],
-        )
-        .unwrap();
-    };
-    for day in 1..=5 {
-        for hour in 0..24i64 {
-            let at = day0 - chrono::Duration::days(day) + chrono::Duration::hours(hour);
-            ins(
-                at,
-                "anthropic",
-                "sonnet-4.5",
-                "cs-factory:drafter",
-                true,
-                1100,
-                0.02,
-            );
-            // Madrid (UTC+1/+2) working hours, roughly 08:00-16:00 UTC
-            let busy = (8..16).contains(&hour);
-            for k in 0..3i64 {
-                let t = at + chrono::Duration::minutes(k * 15);
-                if !bad {
-                    ins(
-                        t,
-                        "openai-codex",
-                        "gpt-5.4",
-                        "hub:summaries",
-                        true,
-                        1500,
-                        0.0,
-                    );
-                } else if busy && k < 2 {
-                    ins(t, "qwen", "qwen-turbo", "hub:summaries", false, 9000, 0.0);
-                    ins(
-                        t + chrono::Duration::seconds(4),
-                        "qwen",
-                        "qwen-plus",
-                        "hub:summaries",
-                        true,
-                        2500,
-                        0.002,
-                    );
-                } else {
-                    ins(t, "qwen", "qwen-turbo", "hub:summaries", true, 800, 0.0001);
-                }
-            }
-            if bad && hour % 6 == 0 {
-                ins(
-                    at,
-                    "openrouter",
-                    "meta-llama/llama-3.3-70b:free",
-                    "marketing:captions",
-                    true,
-                    1300,
-                    0.0,
-                );
-            }
-        }
-    }
-}
-
-struct Host {
-    _tmp: tempfile::TempDir,
-    config: PathBuf,
-}
-
-fn host(which: &str) -> Host {
-    let tmp = tempfile::tempdir().unwrap();
-    let root = tmp.path().join("host");
-    copy_tree(&data(&format!("hosts/agents/{which}")), &root);
-    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
-    replace_all(&root, "TODAY", &today);
-    let vendor = vendor();
-    replace_all(&root.join("opt/compai/connectors"), "LOOPBACK", &vendor);
-    usage_db(&root.join("opt/compai/state/llm-usage.db"), which == "bad");
-    let mcp = if which == "bad" {
-        mcp(Duration::from_millis(250), true)
-    } else {
-        mcp(Duration::ZERO, false)
-    };
-    let r = root.display();
-    let config = tmp.path().join("config.toml");
+    let shared = dir.join("shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    let port = free_port();
+    let config = dir.join("config.toml");
     std::fs::write(
         &config,
         format!(
-            r#"include = [
-  {{ path = "builtin:openclaw.toml", prefix = "cs_", vars = {{ agent = "cs", home = "/home/cs", root = "{r}", use_systemd = false, use_launchd = false, use_proc = false, use_watchdog = false, untrusted_input = true }} }},
-  {{ path = "builtin:kit.toml", prefix = "kit_", vars = {{ root = "{r}", subscription_route = "openai-codex/*", mcp_url = "http://{mcp}/mcp", mcp_sse_url = "http://{mcp}/sse", mcp_max_p95 = "150ms", review_domain = "cs" }} }},
-]
-[daemon]
-state_dir = "{}"
-listen = "127.0.0.1:{}"
-"#,
-            tmp.path().join("state").display(),
-            free_port()
+            "include = [\n{includes}]\n[daemon]\nstate_dir = \"{}\"\nlisten = \"127.0.0.1:{port}\"\nhost = \"vps-1\"\n\n# a host-wide probe: the matrix's \"host\" row\n[probe.host_disk]\nkind = \"file_mode\"\nlesson = 19\nevery = \"1h\"\npaths = [\"{}\"]\n\n{extra}",
+            dir.join("state").display(),
+            shared.display(),
         ),
     )
     .unwrap();
-    Host { _tmp: tmp, config }
-}
-
-fn check(config: &Path) -> Vec<Value> {
-    let o = ledgerd(&[
-        "check",
-        "--format",
-        "json",
-        "--config",
-        config.to_str().unwrap(),
-    ]);
-    let v: Value = serde_json::from_slice(&o.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(&o), stderr(&o)));
-    let all = serde_json::to_string(&v).unwrap();
-    for secret in [VENDOR_TOKEN, MCP_KEY, "sk-or-fixture-123456"] {
-        assert!(!all.contains(secret), "{secret} leaked: {all}");
+    Fleet {
+        config,
+        listen: format!("http://127.0.0.1:{port}"),
+        _gateways: (live, broken),
     }
-    v["results"].as_array().unwrap().clone()
 }
 
-fn result<'a>(results: &'a [Value], probe: &str) -> &'a Value {
-    results
-        .iter()
-        .find(|r| r["probe"] == probe)
-        .unwrap_or_else(|| panic!("no result for {probe}: {results:#?}"))
+fn json_of(args: &[&str]) -> (i32, Value) {
+    let o = ledgerd(args);
+    let v = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}{}", stdout(&o), stderr(&o)));
+    (o.status.code().unwrap_or(-1), v)
 }
-
-fn text_of(r: &Value) -> String {
-    let o = &r["observation"];
-    let mut t = format!("{}\n", o["summary"].as_str().unwrap_or(""));
-    for e in o["evidence"].as_array().into_iter().flatten() {
-        t.push_str(&format!(
-            "{}: {}\n",
-            e["key"].as_str().unwrap_or(""),
-            e["value"].as_str().unwrap_or("")
-        ));
-    }
-    t
-}
-
-/// The probes this issue adds, in the two packs.
-const PROBES: &[&str] = &[
-    "cs_soul",
-    "cs_memory",
-    "cs_skills",
-    "kit_brain_freshness",
-    "kit_llm_routes",
-    "kit_review_queue",
-    "kit_connectors",
-    "kit_mcp_server",
-];
-
-/// (lesson, probe, needle naming the subject) for each planted violation.
-const PLANTED: &[(u64, &str, &str)] = &[
-    (22, "cs_soul", "lacks section \"Security & Safety\""),
-    (
-        22,
-        "cs_soul",
-        "lacks section \"Customer Message Processing\" (the agent reads untrusted input)",
-    ),
-    (22, "cs_soul", "has 1 of 4 required phrases"),
-    (23, "cs_soul", "agent: cs"),
-    (7, "cs_memory", "\"- Ana Ruiz is the CEO.\" appears 4 times"),
-    (
-        7,
-        "cs_memory",
-        "memory-hygiene job jobs[1] \"SuperMemory Dedup\" (id d3e4b5) is disabled",
-    ),
-    (15, "cs_skills", "skill vip-returns of agent cs"),
-    (
-        8,
-        "kit_brain_freshness",
-        "policies.md: stale since 2026-02-09 (stale_after 30)",
-    ),
-    (
-        8,
-        "kit_brain_freshness",
-        "launch-checklist.md: missing source_of_truth, last_verified, stale_after, confidence",
-    ),
-    (
-        21,
-        "kit_llm_routes",
-        "collapses at peak: caller hub:summaries route qwen/qwen-turbo",
-    ),
-    (
-        21,
-        "kit_llm_routes",
-        "caller hub:summaries fell back from qwen/qwen-turbo to qwen/qwen-plus",
-    ),
-    (
-        29,
-        "kit_llm_routes",
-        "paid subscription route openai-codex/* carried no calls",
-    ),
-    (
-        24,
-        "kit_llm_routes",
-        "caller marketing:captions uses free-tier route openrouter/meta-llama/llama-3.3-70b:free",
-    ),
-    (
-        9,
-        "kit_review_queue",
-        "evt-1002.md auto-sent in domain cs with category international_shipping, not promoted",
-    ),
-    (
-        9,
-        "kit_review_queue",
-        "authority_matrix.customer_facing.approval_required = false for class customer_facing",
-    ),
-    (6, "kit_connectors", "connector stockagile: GET"),
-    (6, "kit_connectors", "with scheme Bearer answered 401"),
-    (6, "kit_connectors", "the URL ends in /"),
-    (
-        10,
-        "kit_connectors",
-        "adapter hr-leaves: blocked_reauth_required",
-    ),
-    (
-        10,
-        "kit_connectors",
-        "runbook: https://wiki.example/runbooks/relogin-accounting",
-    ),
-    (17, "kit_connectors", "adapter holded-scraper"),
-    (17, "kit_connectors", "lacks $.health_url, $.owner_role"),
-    (27, "kit_mcp_server", "tools/list p95 2"),
-    (
-        13,
-        "kit_mcp_server",
-        "/sse without credentials answered 200 (expected 401 or 403): auth is not enforced",
-    ),
-    (
-        13,
-        "kit_mcp_server",
-        "sets MCP_AUTH_MODE=\"off\" (expected \"enforce\")",
-    ),
-];
 
 #[test]
-fn agent_lessons_are_flagged_on_the_bad_tree_with_their_subject() {
-    let h = host("bad");
-    let results = check(&h.config);
-    for (lesson, probe, needle) in PLANTED {
-        let r = result(&results, probe);
-        let lessons: Vec<u64> = r["lessons"]
+fn doctor_lists_agents_and_check_status_lessons_narrow_to_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let names = agent_names(3);
+    let f = fleet(tmp.path(), &names, &["cs"], "");
+    let cfg = f.config.to_str().unwrap();
+
+    let o = ledgerd(&["doctor", "--config", cfg]);
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("agents: 3 — cs ("), "{out}");
+    assert!(out.contains("hub (") && out.contains("retail ("), "{out}");
+    assert!(out.contains("host-wide: 1 probes"), "{out}");
+    let (_, doc) = json_of(&["doctor", "--format", "json", "--config", cfg]);
+    let listed: Vec<&str> = doc["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["cs", "hub", "retail"]);
+
+    // check --agent: only that agent's probes, each carrying it; its lessons violated
+    let (code, v) = json_of(&[
+        "check", "--agent", "cs", "--format", "json", "--config", cfg,
+    ]);
+    assert_eq!(code, 1, "{v:#}");
+    let results = v["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for r in results {
+        assert_eq!(r["agent"], "cs", "{r:#}");
+        assert!(r["probe"].as_str().unwrap().starts_with("cs_"), "{r:#}");
+    }
+    let rows = v["agents"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    let violated: BTreeSet<u64> = rows[0]["lessons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["state"] == "violated" || l["state"] == "at_risk")
+        .map(|l| l["number"].as_u64().unwrap())
+        .collect();
+    for l in BAD_LESSONS {
+        assert!(violated.contains(&(*l as u64)), "cs L{l}: {violated:?}");
+    }
+    // a clean agent's check holds and exits 0
+    let (code, v) = json_of(&[
+        "check", "--agent", "hub", "--format", "json", "--config", cfg,
+    ]);
+    assert_eq!(code, 0, "{v:#}");
+    assert!(
+        v["results"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|l| l.as_u64().unwrap())
-            .collect();
-        assert!(
-            lessons.contains(lesson),
-            "{probe} must cite lesson {lesson}: {r:#}"
-        );
-        let health = r["observation"]["health"].as_str().unwrap();
-        assert!(
-            health == "degraded" || health == "critical",
-            "{probe} (lesson {lesson}) must flag the planted violation: {r:#}"
-        );
-        let text = text_of(r);
-        assert!(
-            text.contains(needle),
-            "{probe} (lesson {lesson}): evidence lacks {needle:?}:\n{text}"
-        );
-    }
+            .all(|r| r["agent"] == "hub")
+    );
+    // host-wide only, and a typo is an error naming the agents
+    let (_, v) = json_of(&["check", "--agent", "-", "--format", "json", "--config", cfg]);
+    let ids: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["probe"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["host_disk"]);
+    let o = ledgerd(&["check", "--agent", "cx", "--config", cfg]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no probe belongs to agent 'cx' (agents: cs, hub, retail"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ledgerd(&["check", "--agent", "cs", "--config", cfg]);
+    assert!(stdout(&o).contains("agent cs)"), "{}", stdout(&o));
+
+    // status and lessons read the store a daemon wrote
+    let mut d = Daemon::start(&f.config, &tmp.path().join("d.log"));
+    let api = format!("{}/api/v1", f.listen);
+    wait_for("every probe observed", T, || {
+        let (s, body) = get(&format!("{api}/probes"))?;
+        let v: Value = serde_json::from_str(&body).ok()?;
+        (s == 200 && v.as_array()?.iter().all(|p| !p["latest"].is_null())).then_some(())
+    });
+    d.stop();
+    let (_, v) = json_of(&[
+        "status", "--agent", "cs", "--format", "json", "--config", cfg,
+    ]);
+    let obs = v["observations"].as_array().unwrap();
+    assert!(!obs.is_empty(), "{v:#}");
+    assert!(obs.iter().all(|o| o["agent"] == "cs"), "{v:#}");
+    let o = ledgerd(&["status", "--agent", "retail", "--config", cfg]);
+    let out = stdout(&o);
+    assert!(out.contains("retail_gateway_health"), "{out}");
+    assert!(!out.contains("cs_gateway_health"), "{out}");
+
+    let (_, v) = json_of(&["lessons", "--format", "json", "--config", cfg]);
+    let l19 = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["number"] == 19)
+        .unwrap();
+    assert_eq!(l19["agents"]["cs"]["state"], "violated", "{l19:#}");
+    assert_eq!(l19["agents"]["hub"]["state"], "holding", "{l19:#}");
+    let (_, v) = json_of(&[
+        "lessons", "--agent", "hub", "--format", "json", "--config", cfg,
+    ]);
+    let l19 = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["number"] == 19)
+        .unwrap();
+    assert_eq!(l19["state"], "holding", "{l19:#}");
+    assert!(
+        l19["probes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p.as_str().unwrap().starts_with("hub_")),
+        "{l19:#}"
+    );
+    let o = ledgerd(&["lessons", "--config", cfg]);
+    assert!(
+        stdout(&o).contains("agents: cs ✗ violated"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+/// Alerts a webhook got for `probe` (single-alert messages carry the alert at the top level,
+/// grouped ones under `alerts`).
+fn alerts_for(hook: &Receiver, probe: &str) -> Vec<Value> {
+    hook.received()
+        .into_iter()
+        .flat_map(|m| match m["alerts"].as_array() {
+            Some(all) => all.clone(),
+            None => vec![m],
+        })
+        .filter(|a| a["probe"] == probe)
+        .collect()
 }
 
 #[test]
-fn agent_lessons_are_silent_on_the_good_twin() {
-    let h = host("good");
-    let results = check(&h.config);
-    for p in PROBES {
-        let r = result(&results, p);
-        assert_eq!(r["observation"]["health"], "ok", "{p}: {}", text_of(r));
-    }
+fn alerts_routes_silences_api_and_metrics_by_agent() {
+    let tmp = tempfile::tempdir().unwrap();
+    let am = crate::alertmanager::Alertmanager::start(tmp.path());
+    let hook = Receiver::start();
+    let cs_owner = Receiver::start();
+    let names = agent_names(4); // hub, retail, cs, finance
+    let f = fleet(
+        tmp.path(),
+        &names,
+        &["cs", "finance"],
+        &format!(
+            r#"[channel.am]
+kind = "alertmanager"
+group_wait = "0s"
+url = "{am}"
+
+[channel.hook]
+kind = "webhook"
+group_wait = "0s"
+url = "{hook}"
+
+[channel.cs_owner]
+kind = "webhook"
+group_wait = "0s"
+url = "{cs}"
+
+[[route]]
+to = ["am", "hook"]
+fail_after = 1
+
+[[route]]
+agents = ["cs"]
+to = ["cs_owner"]
+fail_after = 1
+"#,
+            am = am.url(""),
+            hook = hook.url("/all"),
+            cs = cs_owner.url("/cs"),
+        ),
+    );
+    let cfg = f.config.to_str().unwrap();
+    // finance's lesson 19 is waived for a week; nobody else's
+    let o = ledgerd(&[
+        "silence",
+        "add",
+        "--agent",
+        "finance",
+        "--lesson",
+        "19",
+        "--for",
+        "7d",
+        "--reason",
+        "finance plugins being reinstalled",
+        "--by",
+        "ana",
+        "--config",
+        cfg,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = ledgerd(&["silence", "list", "--config", cfg]);
+    assert!(
+        stdout(&o).contains("agent finance, lesson L19"),
+        "{}",
+        stdout(&o)
+    );
+    let o = ledgerd(&[
+        "silence", "add", "--agent", "fnance", "--for", "1h", "--reason", "x", "--config", cfg,
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "a typo is refused: {}",
+        stderr(&o)
+    );
+
+    let _d = Daemon::start(&f.config, &tmp.path().join("d.log"));
+    let api = format!("{}/api/v1", f.listen);
+    let get_json = |path: &str| -> Value {
+        let (s, body) = get(&format!("{api}{path}")).expect("the API answers");
+        assert!(s == 200 || s == 404, "{path}: {s} {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+
+    // cs's lesson-19 probe fires to everyone routed, naming the agent
+    let cs19 = wait_for("cs's lesson 19 alert at the webhook", T, || {
+        alerts_for(&hook, "cs_openclaw_modes").into_iter().next()
+    });
+    assert_eq!(cs19["agent"], "cs", "{cs19:#}");
+    // the message's text names the agent (a single alert's title, or each alert's in a group)
+    let msg = hook
+        .received()
+        .into_iter()
+        .find(|m| {
+            m["text"]
+                .as_str()
+                .is_some_and(|t| t.contains("cs_openclaw_modes"))
+        })
+        .unwrap();
+    let text = format!(
+        "{}\n{}",
+        msg["title"].as_str().unwrap(),
+        msg["text"].as_str().unwrap()
+    );
+    assert!(
+        text.contains("file_mode:cs_openclaw_modes (agent cs) on vps-1")
+            && text.contains("\nAgent: cs\n"),
+        "{text}"
+    );
+    // finance's other lessons alert; its lesson 19 is recorded, muted by the silence
+    wait_for("finance's lesson 28 alert", T, || {
+        alerts_for(&hook, "finance_watchdog_heartbeat")
+            .into_iter()
+            .next()
+    });
+    let muted = wait_for("finance's muted lesson-19 transition", T, || {
+        let v = get_json("/transitions?agent=finance&limit=1000");
+        v.as_array()?
+            .iter()
+            .find(|t| t["probe"] == "finance_openclaw_modes")
+            .cloned()
+    });
+    assert!(
+        muted["muted"]
+            .as_str()
+            .is_some_and(|m| m.contains("silence #1 by ana")),
+        "{muted:#}"
+    );
+    assert_eq!(muted["agent"], "finance");
+    assert!(
+        alerts_for(&hook, "finance_openclaw_modes").is_empty(),
+        "the silence by agent mutes finance's lesson 19"
+    );
+    // the probes' API shows who is silenced: finance's L19 probe, not cs's
+    let probes = get_json("/probes?agent=finance");
+    let fin = probes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "finance_openclaw_modes")
+        .unwrap();
+    assert_eq!(fin["silenced_by"]["agent"], "finance", "{fin:#}");
+    let cs = get_json("/probes/cs_openclaw_modes");
+    assert!(cs["silenced_by"].is_null(), "{cs:#}");
+    assert_eq!(cs["agent"], "cs");
+
+    // [[route]] agents = ["cs"]: the CS owner hears about cs only
+    wait_for("the cs owner's alert", T, || {
+        alerts_for(&cs_owner, "cs_openclaw_modes")
+            .into_iter()
+            .next()
+    });
+    let to_owner: Vec<Value> = cs_owner
+        .received()
+        .into_iter()
+        .flat_map(|m| match m["alerts"].as_array() {
+            Some(all) => all.clone(),
+            None => vec![m],
+        })
+        .collect();
+    assert!(to_owner.iter().all(|a| a["agent"] == "cs"), "{to_owner:#?}");
+
+    // a real Alertmanager has the agent label
+    let in_am = wait_for("cs's alert in alertmanager", T, || {
+        am.alerts_of("cs_openclaw_modes")?.into_iter().next()
+    });
+    assert_eq!(in_am["labels"]["agent"], "cs", "{in_am:#}");
+    assert_eq!(in_am["labels"]["lesson"], "19");
+    let fin28 = wait_for("finance's alert in alertmanager", T, || {
+        am.alerts_of("finance_watchdog_heartbeat")?
+            .into_iter()
+            .next()
+    });
+    assert_eq!(fin28["labels"]["agent"], "finance", "{fin28:#}");
+    assert!(
+        am.alerts_of("finance_openclaw_modes").unwrap().is_empty(),
+        "silenced for finance"
+    );
+
+    // API filters
+    let obs = get_json("/observations?agent=finance&limit=1000");
+    let items = obs["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|o| o["agent"] == "finance"), "{obs:#}");
+    let host_only = get_json("/observations?agent=-&limit=1000");
+    assert!(
+        host_only["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["probe"] == "host_disk" && o["agent"].is_null()),
+        "{host_only:#}"
+    );
+    let inc = get_json("/incidents?agent=cs&open=true");
+    assert!(!inc.as_array().unwrap().is_empty());
+    assert!(inc.as_array().unwrap().iter().all(|i| i["agent"] == "cs"));
+    let rows = get_json("/agents");
+    let order: Vec<Value> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["agent"].clone())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            Value::from("cs"),
+            "finance".into(),
+            "hub".into(),
+            "retail".into(),
+            Value::Null
+        ]
+    );
+    let state = |agent: &str, n: u64| -> String {
+        let l = get_json(&format!("/lessons?agent={agent}"));
+        l.as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["number"] == n)
+            .unwrap()["state"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    wait_for("hub's lessons all observed", T, || {
+        (state("hub", 28) == "holding").then_some(())
+    });
+    assert_eq!(state("cs", 19), "violated");
+    assert_eq!(state("hub", 19), "holding");
+    assert_eq!(state("-", 19), "holding", "the host-wide probe");
+    let (s, _) = get(&format!("{api}/lessons?agent=nobody")).unwrap();
+    assert_eq!(s, 404);
+
+    // metrics: agent labels, one per-agent lesson series per (agent, lesson, state)
+    let (_, m) = get(&format!("{}/metrics", f.listen)).unwrap();
+    assert!(
+        m.contains(r#"ledgerd_lesson_state{agent="cs",lesson="19",state="violated"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"ledgerd_lesson_state{agent="hub",lesson="19",state="holding"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"ledgerd_probe_health{probe="cs_openclaw_modes",lesson="19",kind="file_mode",agent="cs"} 2"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"ledgerd_probe_health{probe="host_disk",lesson="19",kind="file_mode"} 0"#),
+        "{m}"
+    );
+    let per_agent = m
+        .lines()
+        .filter(|l| l.starts_with("ledgerd_lesson_state{agent="))
+        .count();
+    let guarded: usize = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| !r["agent"].is_null())
+        .map(|r| {
+            r["lessons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|l| l["state"] != "not_guarded")
+                .count()
+        })
+        .sum();
+    assert_eq!(
+        per_agent,
+        guarded * 4,
+        "agents × guarded lessons × 4 states"
+    );
 }
