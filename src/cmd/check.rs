@@ -69,6 +69,8 @@ pub fn run(
         });
         futures::future::join_all(futs).await
     });
+    // A probe that timed out may have left a blocking thread behind: do not wait for it.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
     let health: HashMap<String, Health> = results
         .iter()
         .map(|(i, o)| (config.probes[*i].id.clone(), o.health))

@@ -1225,6 +1225,7 @@ mod tests {
             prior: None,
             base_dir: Path::new("/"),
             root: Some(root),
+            agent: None,
             now: Utc::now(),
         };
         p.observe(&cx).await

@@ -837,6 +837,7 @@ mod tests {
             prior: None,
             base_dir: base,
             root: None,
+            agent: None,
             now: now(),
         };
         p.observe(&cx).await

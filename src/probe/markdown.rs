@@ -20,7 +20,8 @@ use std::time::Duration;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Markdown {
-    /// The agent (or "brain") these documents belong to; named in every finding. Default none.
+    /// The agent (or "brain") these documents belong to; named in every finding: the probe's
+    /// common `agent` key (or its pack include's `agent` var). Default none.
     agent: Option<String>,
     /// Files or globs (`*` within a name, `**` across directories, `?` one character); `~/` and
     /// paths relative to the config file are resolved. Required unless only `hygiene_job` is set.
@@ -265,7 +266,11 @@ untrusted_input = true
             .collect();
         let job = self.hygiene_job.as_ref().map(|j| cx.resolve(&j.path));
         let now = cx.now;
-        let this = self.clone();
+        let mut this = self.clone();
+        // the agent comes from the probe's common `agent` key (or its pack include's var)
+        if let Some(a) = cx.agent {
+            this.agent = Some(a.to_string());
+        }
         match tokio::task::spawn_blocking(move || this.look(&paths, job.as_deref(), now)).await {
             Ok(o) => o,
             Err(e) => Observation::unknown(format!("markdown check failed: {e}")),
@@ -1039,6 +1044,7 @@ mod tests {
             prior: None,
             base_dir: base,
             root: None,
+            agent: None,
             now,
         };
         p.observe(&cx).await

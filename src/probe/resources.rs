@@ -667,6 +667,7 @@ mod tests {
             prior,
             base_dir: Path::new("/"),
             root: None,
+            agent: None,
             now,
         };
         p.observe(&cx).await

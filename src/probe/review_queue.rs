@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReviewQueue {
-    /// The agent or factory domain this queue belongs to; named in findings. Default none.
+    /// The agent or factory domain this queue belongs to; named in findings: the probe's common
+    /// `agent` key (or its pack include's `agent` var). Default none.
     agent: Option<String>,
     /// The review folder holding `auto-sent/<domain>/`, e.g. "/opt/compai/brain/review". Give
     /// this and a promoted list, or only `governance`. Default none.
@@ -151,7 +152,11 @@ governance = ["/opt/compai/governance.yml"]
         let queue = self.queue.as_ref().map(|q| cx.resolve(q));
         let promoted_file = self.promoted_file.as_ref().map(|p| cx.resolve(p));
         let gov: Vec<PathBuf> = self.governance.iter().map(|g| cx.resolve(g)).collect();
-        let this = self.clone();
+        let mut this = self.clone();
+        // the agent comes from the probe's common `agent` key (or its pack include's var)
+        if let Some(a) = cx.agent {
+            this.agent = Some(a.to_string());
+        }
         match tokio::task::spawn_blocking(move || {
             this.look(queue.as_deref(), promoted_file.as_deref(), &gov)
         })
@@ -489,6 +494,7 @@ mod tests {
             prior: None,
             base_dir: base,
             root: None,
+            agent: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await

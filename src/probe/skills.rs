@@ -14,8 +14,10 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Skills {
-    /// The agent whose workspace this is; named in every finding. Required.
-    agent: String,
+    /// The agent whose workspace this is, named in every finding: the probe's common `agent` key
+    /// (or its pack include's `agent` var), which the loader hands to the kind at run time.
+    #[serde(default)]
+    agent: Option<String>,
     /// The agent's skill folders, each holding `<slug>/SKILL.md`, e.g.
     /// ["~/.openclaw/skills", "~/.openclaw/workspace-cs/skills"]. A folder that does not exist
     /// holds no skills. Required.
@@ -59,7 +61,7 @@ ignore = ["scratch"]
 
     fn validate(&self) -> Vec<Invalid> {
         let mut bad = Vec::new();
-        if self.agent.trim().is_empty() {
+        if self.agent.as_deref().is_some_and(|a| a.trim().is_empty()) {
             bad.push(Invalid::new("agent", "expected the agent's name"));
         }
         if self.workspace.is_empty() {
@@ -77,7 +79,11 @@ ignore = ["scratch"]
     async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
         let ws: Vec<PathBuf> = self.workspace.iter().map(|p| cx.resolve(p)).collect();
         let shared = cx.resolve(&self.shared);
-        let this = self.clone();
+        let mut this = self.clone();
+        // the agent comes from the probe's common `agent` key (or its pack include's var)
+        if let Some(a) = cx.agent {
+            this.agent = Some(a.to_string());
+        }
         match tokio::task::spawn_blocking(move || this.look(&ws, &shared)).await {
             Ok(o) => o,
             Err(e) => Observation::unknown(format!("skills check failed: {e}")),
@@ -133,7 +139,7 @@ fn list(dir: &Path, max: usize) -> Result<Option<Listing>, String> {
 
 impl Skills {
     fn look(&self, workspace: &[PathBuf], shared: &Path) -> Observation {
-        let agent = &self.agent;
+        let agent = self.agent.as_deref().unwrap_or("(none)");
         let expected = if self.require_local {
             format!(
                 "every skill of agent {agent} in {} and back",
@@ -294,6 +300,7 @@ mod tests {
             prior: None,
             base_dir: base,
             root: None,
+            agent: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await
