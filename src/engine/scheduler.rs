@@ -61,6 +61,7 @@ pub async fn observe_once(
         prior,
         base_dir: &p.base_dir,
         root: None,
+        agent: p.agent.as_deref(),
         now: chrono::Utc::now(),
     };
     // Boxed: the future of `AnyProbe::observe` is as large as the largest kind's (~18 KB); inline,

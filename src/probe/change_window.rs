@@ -616,6 +616,7 @@ mod tests {
             prior,
             base_dir: base,
             root: None,
+            agent: None,
             now,
         };
         p.observe(&cx).await

@@ -893,6 +893,7 @@ mod tests {
             prior,
             base_dir: base,
             root: None,
+            agent: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await

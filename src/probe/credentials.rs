@@ -1181,6 +1181,7 @@ mod tests {
             prior: None,
             base_dir: Path::new("/"),
             root: Some(root),
+            agent: None,
             now: Utc::now(),
         };
         p.observe(&cx).await

@@ -1686,6 +1686,7 @@ mod tests {
             prior: None,
             base_dir: Path::new(FIXTURES),
             root: None,
+            agent: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await

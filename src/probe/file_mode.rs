@@ -486,6 +486,7 @@ mod tests {
             prior: None,
             base_dir: base,
             root: None,
+            agent: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await

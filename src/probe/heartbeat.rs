@@ -545,6 +545,7 @@ mod tests {
             prior: None,
             base_dir: base,
             root: None,
+            agent: None,
             now,
         };
         p.observe(&cx).await

@@ -816,6 +816,7 @@ mod tests {
             prior: None,
             base_dir: Path::new("/"),
             root: None,
+            agent: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await

@@ -13,6 +13,7 @@ use std::time::Duration;
 mod change_window;
 mod command;
 mod config_file;
+mod connectors;
 mod credentials;
 mod cron_env;
 pub mod expect;
@@ -21,9 +22,14 @@ mod heartbeat;
 mod http;
 mod launchd_job;
 mod listen_ports;
+mod llm_usage;
+mod markdown;
+mod mcp;
 mod process;
 mod resources;
+mod review_queue;
 mod runtime_pin;
+mod skills;
 mod systemd_unit;
 mod token_expiry;
 
@@ -189,6 +195,9 @@ pub struct ProbeCx<'a> {
     /// configured or read from inside an audited file, resolves under it (`resolve`,
     /// `resolve_inner`); probes that need the live host report unknown (`live_host`).
     pub root: Option<&'a Path>,
+    /// The agent the probe belongs to (its common `agent` key or a pack include's `agent` var);
+    /// `None` for host-wide probes. Kinds name it in their findings.
+    pub agent: Option<&'a str>,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
@@ -381,6 +390,7 @@ probe_kinds! {
     change_window::ChangeWindow,
     command::Command,
     config_file::ConfigFile,
+    connectors::Connectors,
     credentials::Credentials,
     cron_env::CronEnv,
     file_mode::FileMode,
@@ -388,9 +398,14 @@ probe_kinds! {
     http::Http,
     launchd_job::LaunchdJob,
     listen_ports::ListenPorts,
+    llm_usage::LlmUsage,
+    markdown::Markdown,
+    mcp::Mcp,
     process::Process,
     resources::Resources,
+    review_queue::ReviewQueue,
     runtime_pin::RuntimePin,
+    skills::Skills,
     systemd_unit::SystemdUnit,
     token_expiry::TokenExpiry,
 }
@@ -440,6 +455,7 @@ pub mod testkit {
             prior,
             base_dir: base,
             root: None,
+            agent: None,
             now,
         };
         p.observe(&cx).await

@@ -308,6 +308,7 @@ mod tests {
             prior,
             base_dir: Path::new("/"),
             root: None,
+            agent: None,
             now,
         };
         p.observe(&cx).await

@@ -747,6 +747,7 @@ mod tests {
             prior: None,
             base_dir: Path::new("/"),
             root: None,
+            agent: None,
             now: Utc::now(),
         };
         p.observe(&cx).await

@@ -56,7 +56,7 @@ pub fn fleet(dir: &Path, agents: &[String], bad: &[&str], extra: &str) -> Fleet 
         let h = root.display();
         // the fixture's gateway listens on 18791 (its /proc/net/tcp): every copy keeps that port
         includes.push_str(&format!(
-            "  {{ path = \"builtin:openclaw.toml\", prefix = \"{p}_\", vars = {{ agent = \"{a}\", home = \"/home/{a}\", home_root = \"/home\", gateway_port = 18791, root = \"{h}\", health_url = \"{health}\", node_path = \"{h}/usr/local/bin:/usr/bin:/bin\", use_systemd = true, use_launchd = true, use_proc = true, use_systemctl = false, sustain = \"0s\" }} }},\n",
+            "  {{ path = \"builtin:openclaw.toml\", prefix = \"{p}_\", vars = {{ agent = \"{a}\", home = \"/home/{a}\", home_root = \"/home\", gateway_port = 18791, root = \"{h}\", health_url = \"{health}\", node_path = \"{h}/usr/local/bin:/usr/bin:/bin\", use_systemd = true, use_launchd = true, use_proc = true, use_systemctl = false, sustain = \"0s\", use_knowledge = false }} }},\n",
             p = a.replace('-', "_"),
         ));
         let _ = i;

@@ -196,7 +196,7 @@ fn openclaw_config(tmp: &Path, host: &Path, health: &str) -> PathBuf {
     write(
         &tmp.join("config.toml"),
         &format!(
-            r#"include = [{{ path = "builtin:openclaw.toml", prefix = "cs_", vars = {{ agent = "cs", home = "/home/cs", home_root = "/home", gateway_port = 18791, root = "{h}", health_url = "{health}", node_path = "{h}/usr/local/bin:/usr/bin:/bin", use_systemd = true, use_launchd = true, use_proc = true, use_systemctl = false, sustain = "0s" }} }}]
+            r#"include = [{{ path = "builtin:openclaw.toml", prefix = "cs_", vars = {{ agent = "cs", home = "/home/cs", home_root = "/home", gateway_port = 18791, root = "{h}", health_url = "{health}", node_path = "{h}/usr/local/bin:/usr/bin:/bin", use_systemd = true, use_launchd = true, use_proc = true, use_systemctl = false, sustain = "0s", use_knowledge = false }} }}]
 [daemon]
 state_dir = "{}"
 listen = "127.0.0.1:{}"
@@ -377,13 +377,14 @@ fn every_embedded_pack_validates_with_doctor() {
         (
             "openclaw",
             r#"include = [{ path = "builtin:openclaw.toml", prefix = "cs_", vars = { agent = "cs", use_systemd = true, use_launchd = true, use_proc = true } }]"#,
-            18,
+            21,
         ),
         (
             "hermes",
-            r#"include = [{ path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing", use_proc = true } }]"#,
-            8,
+            r#"include = [{ path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing", use_proc = true, use_skills_check = true } }]"#,
+            11,
         ),
+        ("kit", r#"include = ["builtin:kit.toml"]"#, 5),
         ("fleet", r#"include = ["builtin:fleet.toml"]"#, 1),
     ] {
         let (code, v) = doctor(name, body);
@@ -400,7 +401,7 @@ fn every_embedded_pack_validates_with_doctor() {
     // all three together, two OpenClaw agents with their own prefixes
     let (code, v) = doctor(
         "all",
-        r#"include = ["builtin:host.toml", "builtin:fleet.toml", { path = "builtin:openclaw.toml", prefix = "hub_", vars = { agent = "hub", home = "/root", gateway_port = 18789 } }, { path = "builtin:openclaw.toml", prefix = "cs_", vars = { agent = "cs", home = "/Users/cs", gateway_port = 18791 } }, { path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing" } }]"#,
+        r#"include = ["builtin:host.toml", "builtin:fleet.toml", { path = "builtin:openclaw.toml", prefix = "hub_", vars = { agent = "hub", home = "/root", gateway_port = 18789 } }, { path = "builtin:openclaw.toml", prefix = "cs_", vars = { agent = "cs", home = "/Users/cs", gateway_port = 18791 } }, { path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing" } }, "builtin:kit.toml"]"#,
     );
     assert_eq!(code, Some(0), "{v:#}");
     // a pack without its required variable names it
