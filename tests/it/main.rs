@@ -8,6 +8,7 @@ mod config;
 mod daemon;
 mod deploy;
 mod desktop;
+mod dist;
 mod email;
 mod packs;
 mod probes;
