@@ -1043,6 +1043,30 @@ impl<'e> Loader<'e> {
             });
         }
         for p in &probes {
+            if let Some(info) = crate::probe::KINDS.iter().find(|k| k.kind == p.kind())
+                && !info.lessons.is_empty()
+            {
+                let cannot: Vec<String> = p
+                    .lessons
+                    .iter()
+                    .map(|l| l.0)
+                    .filter(|n| *n <= BUILTIN_LESSONS && !info.lessons.contains(n))
+                    .map(|n| n.to_string())
+                    .collect();
+                if !cannot.is_empty() {
+                    let can: Vec<String> = info.lessons.iter().map(|n| n.to_string()).collect();
+                    self.warnings.push(ConfigWarning {
+                        file: p.file.clone(),
+                        key: format!("probe.{}", p.id),
+                        message: format!(
+                            "cites lesson {} but a {} probe cannot check it (it guards {}): the lesson would look held while nothing watches it",
+                            cannot.join(", "),
+                            info.kind,
+                            can.join(", ")
+                        ),
+                    });
+                }
+            }
             if p.mode == Mode::Shadow {
                 self.warnings.push(ConfigWarning {
                     file: p.file.clone(),

@@ -230,7 +230,11 @@ pub trait Probe: DeserializeOwned + Debug + Send + Sync + 'static {
     const KIND: &'static str;
     /// One line for `ledgerd kinds`.
     const SUMMARY: &'static str;
-    /// The lessons this kind was written for.
+    /// The lessons this kind can actually check (`ledgerd kinds` shows them). A shipped probe (a
+    /// pack, a kind's EXAMPLE, config.example.toml, the README) may cite only these, and `doctor`
+    /// warns when a config's probe cites a ledger lesson its kind cannot check. Empty means "what
+    /// the operator's own command checks" (`command`): any lesson in an operator's config, and
+    /// never used by a shipped probe.
     const LESSONS: &'static [u32];
     /// A commented TOML `[probe.<id>]` table; a test parses it through the real loader.
     const EXAMPLE: &'static str;

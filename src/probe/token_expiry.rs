@@ -1,4 +1,4 @@
-//! `token_expiry`: when does a credential stop working (lessons 1 and 10)? It reads one credential
+//! `token_expiry`: when does a credential stop working (lesson 10)? It reads one credential
 //! (an environment variable, a file, a field of a JSON file such as `~/.codex/auth.json`, a PEM
 //! certificate, or the certificate a TLS endpoint presents), finds its expiry (JWT `exp`, a JSON
 //! expiry field, epoch seconds or milliseconds, RFC 3339, X.509 notAfter) and judges the time
@@ -120,10 +120,10 @@ impl Fail {
 impl Probe for TokenExpiry {
     const KIND: &'static str = "token_expiry";
     const SUMMARY: &'static str = "when a token, JWT, auth.json field or TLS certificate expires (never shows the credential)";
-    const LESSONS: &'static [u32] = &[1, 10];
+    const LESSONS: &'static [u32] = &[10];
     const EXAMPLE: &'static str = r#"[probe.codex_access_token]
 kind = "token_expiry"
-lessons = [1, 10]
+lesson = 10
 every = "1h"
 # the Codex CLI login on the founder Mac; its refresh token is single-use, so a copied
 # auth.json dies silently: warn before the access token runs out

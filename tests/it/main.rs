@@ -12,6 +12,7 @@ mod dist;
 mod email;
 mod packs;
 mod probes;
+mod props;
 mod support;
 mod tidy;
 mod web;
