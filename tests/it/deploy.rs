@@ -112,12 +112,8 @@ fn run_install_line(line: &str, prefix: &Path) -> bool {
     }
     let p = prefix.display().to_string();
     let mut cmd = line.to_string();
-    for artifact in [
-        "target/x86_64-unknown-linux-gnu/release/ledgerd",
-        "target/release/ledgerd",
-    ] {
-        cmd = cmd.replace(artifact, bin());
-    }
+    // the release artifact: the suite's own build of the same binary
+    cmd = cmd.replace("target/release/ledgerd", bin());
     for abs in ["/usr/local/", "/etc/", "/usr/share/", "/Library/"] {
         cmd = cmd.replace(&format!(" {abs}"), &format!(" {p}{abs}"));
     }

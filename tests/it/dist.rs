@@ -234,7 +234,7 @@ fn release_artifact_is_static_pie() {
         .output()
         .expect("run cargo build-static");
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
-    let art = target_dir().join("x86_64-unknown-linux-gnu/release/ledgerd");
+    let art = target_dir().join("release/ledgerd");
     let (interp, _, e_type) = elf_facts(&art);
     assert!(!interp, "{} has a dynamic interpreter", art.display());
     assert_eq!(e_type, 3, "static-pie is ET_DYN");
