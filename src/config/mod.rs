@@ -26,6 +26,7 @@ pub const BUILTIN_PACKS: &[(&str, &str)] = &[
     ("host.toml", include_str!("../../checks/host.toml")),
     ("openclaw.toml", include_str!("../../checks/openclaw.toml")),
     ("hermes.toml", include_str!("../../checks/hermes.toml")),
+    ("fleet.toml", include_str!("../../checks/fleet.toml")),
 ];
 /// Standard config locations, searched in order when `--config` is not given.
 pub const STANDARD_PATHS: &[&str] = &["/etc/ledgerd/config.toml", "~/.config/ledgerd/config.toml"];

@@ -625,6 +625,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior,
             base_dir: base,
+            root: None,
             now,
         };
         p.observe(&cx).await

@@ -568,6 +568,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior: None,
             base_dir: base,
+            root: None,
             now,
         };
         p.observe(&cx).await

@@ -10,6 +10,7 @@ mod deploy;
 mod desktop;
 mod dist;
 mod email;
+mod hardening;
 mod packs;
 mod probes;
 mod props;
