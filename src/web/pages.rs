@@ -707,7 +707,18 @@ pub async fn probe(State(web): State<WebState>, Path(id): Path<String>) -> Respo
             .unwrap_or_default()
             .into_iter()
             .filter(|s| {
-                pc.is_some_and(|pc| s.matches(&p.lessons, &p.id, &pc.tags, &cfg.daemon.host, now))
+                pc.is_some_and(|pc| {
+                    s.covers(
+                        &crate::store::SilenceTarget {
+                            lessons: &p.lessons,
+                            probe: &p.id,
+                            tags: &pc.tags,
+                            agent: pc.agent.as_deref(),
+                            host: &cfg.daemon.host,
+                        },
+                        now,
+                    )
+                })
             })
             .collect();
         (

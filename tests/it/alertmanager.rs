@@ -12,14 +12,14 @@ use std::time::Duration;
 const T: Duration = Duration::from_secs(30);
 
 /// A running Alertmanager; killed on drop.
-struct Alertmanager {
+pub struct Alertmanager {
     child: Child,
     port: u16,
     log: std::path::PathBuf,
 }
 
 impl Alertmanager {
-    fn start(dir: &Path) -> Alertmanager {
+    pub fn start(dir: &Path) -> Alertmanager {
         let config = dir.join("alertmanager.yml");
         std::fs::write(
             &config,
@@ -46,13 +46,13 @@ impl Alertmanager {
         am
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     /// Active (not yet ended) alerts of the probe, as Alertmanager reports them; `None` when
     /// Alertmanager did not answer, so a dead Alertmanager never passes for "resolved".
-    fn alerts_of(&self, probe: &str) -> Option<Vec<serde_json::Value>> {
+    pub fn alerts_of(&self, probe: &str) -> Option<Vec<serde_json::Value>> {
         let Some((200, body)) = get(&self.url("/api/v2/alerts")) else {
             return None;
         };

@@ -126,10 +126,43 @@ fn write(path: &Path, text: &str) -> PathBuf {
 fn openclaw_host(which: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
-    copy_tree(&data(&format!("hosts/openclaw/{which}")), &host);
-    let oc = host.join("home/cs/.openclaw");
+    openclaw_tree(which, "cs", &host);
+    (tmp, host)
+}
+
+/// Copies a tree renaming the fixture's agent "cs" to `agent`: in file names (`cs`,
+/// `openclaw-cs.service`, `workspace-cs`, ...) and as a whole word in text files.
+fn copy_tree_as(src: &Path, dst: &Path, agent: &str) {
+    let word = regex::Regex::new(r"\bcs\b").unwrap();
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let (from, to) = (e.path(), dst.join(word.replace_all(&name, agent).as_ref()));
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            copy_tree_as(&from, &to, agent);
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from).unwrap(), &to).unwrap();
+        } else {
+            let bytes = std::fs::read(&from).unwrap();
+            match String::from_utf8(bytes) {
+                Ok(text) => std::fs::write(&to, word.replace_all(&text, agent).as_bytes()).unwrap(),
+                Err(e) => std::fs::write(&to, e.into_bytes()).unwrap(),
+            }
+            let mode = std::fs::metadata(&from).unwrap().permissions().mode();
+            chmod(&to, mode);
+        }
+    }
+}
+
+/// The fixture host tree `which` at `host` for one OpenClaw agent named `agent` (the fixture's
+/// "cs" renamed), with what git cannot hold applied: modes, mtimes, socket links.
+pub fn openclaw_tree(which: &str, agent: &str, host: &Path) {
+    copy_tree_as(&data(&format!("hosts/openclaw/{which}")), host, agent);
+    let oc = host.join(format!("home/{agent}/.openclaw"));
     // a settled host: nothing changed for two days, the watchdog wrote a minute ago
-    age_tree(&host, 48 * HOUR);
+    age_tree(host, 48 * HOUR);
     chmod(&oc.join("credentials"), 0o700);
     chmod(&oc.join("credentials/slack.json"), 0o600);
     chmod(&oc.join("openclaw.json"), 0o600);
@@ -146,16 +179,15 @@ fn openclaw_host(which: &str) -> (tempfile::TempDir, PathBuf) {
         age(&oc.join("watchdog-state.json"), 3 * HOUR);
         // lesson 31: config, SOUL and company core all changed two minutes ago
         for f in [
-            "openclaw.json",
-            "workspace-cs/SOUL.md",
-            "workspace-cs/COMPANY_CORE.md",
+            "openclaw.json".to_string(),
+            format!("workspace-{agent}/SOUL.md"),
+            format!("workspace-{agent}/COMPANY_CORE.md"),
         ] {
             age(&oc.join(f), 2 * MINUTE);
         }
         // lesson 25: the respawned child holds the same port
         socket_link(&proc_root, 4343, 3, 50002);
     }
-    (tmp, host)
 }
 
 /// A config including the OpenClaw pack for agent "cs" against `host`, its health at `health`.
