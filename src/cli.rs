@@ -118,6 +118,18 @@ pub enum Command {
         #[arg(long)]
         channel: String,
     },
+    /// Print a shell completion script, e.g. `ledgerd completions bash >
+    /// /usr/share/bash-completion/completions/ledgerd`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page ledgerd(1) as roff, generated from this command line; with --dir,
+    /// write ledgerd.1 and one page per subcommand (ledgerd-run.1, ...) into that directory.
+    Man {
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -34,4 +34,9 @@ fi
 [ -s /etc/machine-id ] || [ -s /var/lib/dbus/machine-id ] || dbus-uuidgen --ensure 2>/dev/null || true
 
 # The suite runs inside a private session bus so the desktop channel has a real D-Bus.
-exec dbus-run-session -- cargo test --all-targets "$@"
+dbus-run-session -- cargo test --all-targets "$@"
+# The distributed binary: `cargo build-static` (release, glibc static-pie) has no dynamic
+# interpreter. A release build, so it runs once after the suite, and only for the whole suite.
+if [ $# -eq 0 ]; then
+  cargo test --test it -- --ignored dist::release_artifact_is_static_pie
+fi

@@ -4,9 +4,11 @@
 
 pub mod ack;
 pub mod check;
+pub mod completions;
 pub mod doctor;
 pub mod kinds;
 pub mod lessons;
+pub mod man;
 pub mod run;
 pub mod shadow;
 pub mod silence;
@@ -49,6 +51,8 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Shadow { format } => shadow::run(cfg, format, paint),
         Command::TestAlert { channel } => test_alert::run(cfg, &channel),
         Command::Ack { incident, by, note } => ack::run(cfg, incident, by, note.as_deref()),
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man { dir } => man::run(dir.as_deref()),
     }
 }
 

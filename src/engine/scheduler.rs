@@ -40,7 +40,7 @@ pub struct Recorded {
     pub obs: Observation,
     pub started: chrono::DateTime<chrono::Utc>,
     pub duration: Duration,
-    /// How late the run started against its schedule.
+    /// How late the run started against its schedule (after waiting for a concurrency permit).
     pub late: Duration,
 }
 
@@ -226,8 +226,7 @@ pub async fn run(
                 tracing::info!(probe = %p.id, "previous run still in progress; skipping this slot");
                 continue;
             }
-            let late = now.saturating_duration_since(due);
-            tasks.spawn(cx.clone().run_one(i, late));
+            tasks.spawn(cx.clone().run_one(i, due));
         }
         heap.extend(not_yet);
     }
@@ -259,10 +258,12 @@ struct RunCx {
 }
 
 impl RunCx {
-    async fn run_one(self: Arc<Self>, i: usize, late: Duration) {
+    async fn run_one(self: Arc<Self>, i: usize, due: Instant) {
         let _permit = self.permits.acquire().await;
         let started = chrono::Utc::now();
         let t0 = Instant::now();
+        // lateness counts from the schedule to the real start, waiting for a permit included
+        let late = t0.saturating_duration_since(due);
         let id = &self.config.probes[i].id;
         let prior = self
             .priors

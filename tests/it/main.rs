@@ -10,6 +10,7 @@ mod config;
 mod daemon;
 mod deploy;
 mod desktop;
+mod dist;
 mod email;
 mod hardening;
 mod packs;
