@@ -15,6 +15,7 @@ mod command;
 mod config_file;
 mod credentials;
 mod cron_env;
+pub mod expect;
 mod file_mode;
 mod heartbeat;
 mod http;

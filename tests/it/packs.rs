@@ -212,8 +212,39 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (3, "cs_gateway_launchd", "EnvironmentVariables.HOME missing"),
     (3, "cs_gateway_process", "HOME=/root"),
     (3, "cs_gateway_unit", "User=cs but no HOME"),
-    (4, "cs_openclaw_json", "forbidden key cron"),
+    (4, "cs_openclaw_json", "cron: Unrecognized key: \"jobs\""),
     (4, "cs_openclaw_json", "Unrecognized key"),
+    (
+        5,
+        "cs_openclaw_channels",
+        "$['channels'] has keys outside the allowed set: mattermost",
+    ),
+    (
+        11,
+        "cs_openclaw_retired",
+        "has forbidden keys: openclaw-supermemory",
+    ),
+    (
+        16,
+        "cs_openclaw_json",
+        "$['plugins']['entries']['@byterover/byterover'] has keys outside the allowed set: source",
+    ),
+    (
+        18,
+        "cs_openclaw_permissions",
+        "\"approve-reads\" (expected in [approve-all])",
+    ),
+    (
+        18,
+        "cs_openclaw_exec_approvals",
+        "$.defaults.ask is string \"on-miss\"",
+    ),
+    (
+        20,
+        "cs_openclaw_bind",
+        "$.gateway.bind is string \"lan\" (expected in [loopback])",
+    ),
+    (24, "cs_openclaw_free_models", "qwen3-coder:free"),
     (4, "cs_gateway_unit", "RestartPreventExitStatus"),
     (
         12,
@@ -286,7 +317,7 @@ fn openclaw_pack_flags_every_planted_violation_with_its_lesson() {
         .iter()
         .map(|l| l.as_u64().unwrap())
         .collect();
-    for l in [3, 4, 12, 14, 19, 20, 25, 28, 31, 32] {
+    for l in [3, 4, 5, 11, 12, 14, 16, 18, 19, 20, 24, 25, 28, 31, 32] {
         assert!(
             violated.contains(&l),
             "lesson {l} not violated: {violated:?}"
@@ -306,7 +337,7 @@ fn openclaw_pack_is_silent_on_the_clean_twin() {
     let cfg = openclaw_config(tmp.path(), &host, &gateway.url("/health"));
     let (code, results, v) = check_json(&cfg);
     // every probe of the pack ran (launchd and systemd both on for the fixture) and holds
-    assert_eq!(results.len(), 12, "{v:#}");
+    assert_eq!(results.len(), 18, "{v:#}");
     for r in &results {
         assert_eq!(r["observation"]["health"], "ok", "{r:#}");
     }
@@ -346,12 +377,12 @@ fn every_embedded_pack_validates_with_doctor() {
         (
             "openclaw",
             r#"include = [{ path = "builtin:openclaw.toml", prefix = "cs_", vars = { agent = "cs", use_systemd = true, use_launchd = true, use_proc = true } }]"#,
-            12,
+            18,
         ),
         (
             "hermes",
             r#"include = [{ path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing", use_proc = true } }]"#,
-            6,
+            8,
         ),
         ("fleet", r#"include = ["builtin:fleet.toml"]"#, 1),
     ] {
