@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod api;
 pub mod auth;
+pub mod matrix;
 pub mod metrics;
 pub mod pages;
 pub mod render;
@@ -63,6 +64,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/", get(pages::index))
         .route("/lesson/{n}", get(pages::lesson))
         .route("/probe/{id}", get(pages::probe))
+        .route("/agent/{id}", get(pages::agent))
+        .route("/agent/{id}/silence", post(pages::form_agent_silence))
         .route("/incident/{id}/ack", post(pages::form_ack))
         .route("/probe/{id}/silence", post(pages::form_silence))
         .route("/silence/{id}/remove", post(pages::form_unsilence))

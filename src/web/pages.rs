@@ -1,4 +1,5 @@
-//! The dashboard's pages: the ledger page, a page per lesson and per probe (with a 24-hour SVG
+//! The dashboard's pages: the ledger page (the lesson × agent matrix and the lessons that do not
+//! hold, from `matrix.rs`), a page per lesson, per probe and per agent (with a 24-hour SVG
 //! history), and the form endpoints behind their acknowledge and silence buttons. Handlers turn
 //! the view snapshot and store rows into plain display structs (times formatted, badges chosen)
 //! and hand them to the templates in `templates/` (`render.rs`), which auto-escape every value,
@@ -381,10 +382,10 @@ pub async fn index(State(web): State<WebState>) -> Response {
     })
     .collect();
     let ordered = snap.lessons_by_severity();
-    let (unguarded, guarded): (Vec<&LessonView>, Vec<&LessonView>) = ordered
+    let unguarded: Vec<&LessonView> = ordered
         .into_iter()
-        .partition(|l| l.status.state == LessonState::NotGuarded);
-    let tiles: Vec<Tile> = guarded.iter().map(|l| tile(&snap, l)).collect();
+        .filter(|l| l.status.state == LessonState::NotGuarded)
+        .collect();
     let unguarded: Vec<Unguarded> = unguarded
         .iter()
         .map(|l| Unguarded {
@@ -392,6 +393,8 @@ pub async fn index(State(web): State<WebState>) -> Response {
             rule: &l.status.rule,
         })
         .collect();
+    let matrix = super::matrix::matrix(&snap);
+    let vtiles = super::matrix::vtiles(&snap);
     let title = format!("{} violated, {} at risk", s.violated, s.at_risk);
     page(
         "index.html",
@@ -400,7 +403,8 @@ pub async fn index(State(web): State<WebState>) -> Response {
             channel_errors => ser(&channel_errors),
             s => ser(&headline),
             counts => ser(&counts),
-            tiles => ser(&tiles),
+            matrix => ser(&matrix),
+            vtiles => ser(&vtiles),
             unguarded => ser(&unguarded),
         },
     )
@@ -901,6 +905,152 @@ pub async fn form_unsilence(
     };
     match api::remove(&web, id) {
         Ok(()) => see_other(&back),
+        Err(e) => api_error(e, &back),
+    }
+}
+
+#[derive(Serialize)]
+struct AgentHead {
+    id: String,
+    label: String,
+    host: bool,
+    state: Badge,
+    probes: usize,
+    guarded: usize,
+    violated: usize,
+    at_risk: usize,
+    unknown: usize,
+    holding: usize,
+}
+
+#[derive(Serialize)]
+struct AgentSilence {
+    id: i64,
+    what: String,
+    until: String,
+    by: String,
+    reason: String,
+}
+
+/// `/agent/<id>`: one agent's lessons (over its own probes) and history; `/agent/-` is the
+/// host-wide probes.
+pub async fn agent(State(web): State<WebState>, Path(id): Path<String>) -> Response {
+    let Some(snap) = web.snapshot() else {
+        return unavailable();
+    };
+    let key = (id != "-").then_some(id.as_str());
+    let Some(row) = snap.agent(key) else {
+        return not_found("no such agent");
+    };
+    let now = snap.now_ms;
+    let ids: Vec<String> = snap
+        .probes
+        .iter()
+        .filter(|p| p.agent.as_deref() == key)
+        .map(|p| p.id.clone())
+        .collect();
+    let (buckets, incidents, transitions, silences) = {
+        let Ok(store) = web.shared.store.lock() else {
+            return unavailable();
+        };
+        let since = now - HISTORY_MS;
+        let mut silences: Vec<SilenceRow> = store.silences(Some(now)).unwrap_or_default();
+        silences.extend(
+            snap.config
+                .silences
+                .iter()
+                .filter(|s| s.expires > now)
+                .cloned(),
+        );
+        silences.retain(|s| key.is_some() && s.agent.as_deref() == key);
+        (
+            store
+                .health_buckets(&ids, since, HISTORY_MS / BUCKETS)
+                .unwrap_or_default(),
+            store.incidents_of(&ids, 20).unwrap_or_default(),
+            store.transitions_of(Some(&ids), 20).unwrap_or_default(),
+            silences,
+        )
+    };
+    let mut guarded: Vec<&LessonView> = row
+        .lessons
+        .iter()
+        .filter(|l| l.status.state != LessonState::NotGuarded)
+        .collect();
+    guarded.sort_by_key(|l| (l.status.state, l.status.number));
+    let worst = guarded
+        .first()
+        .map_or(LessonState::NotGuarded, |l| l.status.state);
+    let head = AgentHead {
+        id: super::matrix::row_id(key).to_string(),
+        label: key.unwrap_or("host").to_string(),
+        host: key.is_none(),
+        state: state_badge(worst),
+        probes: ids.len(),
+        guarded: guarded.len(),
+        violated: row.count(LessonState::Violated),
+        at_risk: row.count(LessonState::AtRisk),
+        unknown: row.count(LessonState::Unknown),
+        holding: row.count(LessonState::Holding),
+    };
+    let tiles: Vec<Tile> = guarded.iter().map(|l| tile(&snap, l)).collect();
+    let silences: Vec<AgentSilence> = silences
+        .iter()
+        .map(|s| AgentSilence {
+            id: s.id,
+            what: s.describe(),
+            until: abs_time(s.expires),
+            by: s.created_by.clone(),
+            reason: s.reason.clone(),
+        })
+        .collect();
+    let back = format!("/agent/{}", head.id);
+    page(
+        "agent.html",
+        context! {
+            page => ser(&meta(&snap, format!("{} · {} violated", head.label, head.violated))),
+            a => ser(&head),
+            tiles => ser(&tiles),
+            silences => ser(&silences),
+            chart => ser(&history_chart(&buckets, now - HISTORY_MS)),
+            incidents => ser(&incident_lines(&incidents, now)),
+            transitions => ser(&transition_lines(&transitions, now)),
+            form => ser(&FormCtx { csrf: &web.csrf, back: &back }),
+        },
+    )
+}
+
+/// The agent page's silence form: a silence by agent (optionally one lesson).
+pub async fn form_agent_silence(
+    State(web): State<WebState>,
+    Path(id): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let back = safe_back(Some(&format!("/agent/{id}")), "/");
+    if let Some(r) = csrf_refusal(&web, &form, &back) {
+        return r;
+    }
+    let lesson = match form
+        .get("lesson")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+    {
+        None => None,
+        Some(s) => match s.trim_start_matches(['L', 'l']).parse::<u32>() {
+            Ok(n) => Some(n),
+            Err(_) => return form_error(StatusCode::BAD_REQUEST, "not a lesson number", &back),
+        },
+    };
+    let req = SilenceRequest {
+        agent: Some(id),
+        lesson,
+        reason: form.get("reason").cloned().unwrap_or_default(),
+        by: form.get("by").cloned().unwrap_or_default(),
+        duration: Some(form.get("duration").cloned().unwrap_or_else(|| "1h".into())),
+        ..Default::default()
+    };
+    match api::create(&web, &req) {
+        Ok(_) => see_other(&back),
         Err(e) => api_error(e, &back),
     }
 }

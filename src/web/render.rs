@@ -17,6 +17,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("index.html", include_str!("templates/index.html")),
     ("lesson.html", include_str!("templates/lesson.html")),
     ("probe.html", include_str!("templates/probe.html")),
+    ("agent.html", include_str!("templates/agent.html")),
     ("form_error.html", include_str!("templates/form_error.html")),
 ];
 

@@ -737,7 +737,7 @@ fn scrape_csrf(page: &str) -> String {
 }
 
 /// Runs headless Chromium with a deadline; returns stdout.
-fn chromium(profile: &Path, args: &[&str]) -> String {
+pub fn chromium(profile: &Path, args: &[&str]) -> String {
     let mut c = Command::new("chromium");
     c.args([
         "--headless",
@@ -800,40 +800,51 @@ fn chromium_shows_violations_first_acks_from_the_page_and_keeps_hostile_text_ine
         ],
     );
     assert!(dom.contains("lessons guarded, 2 violated"), "{dom}");
-    // the violated lessons come first, with their evidence and freshness
-    let tiles: Vec<&str> = dom.split("<article class=\"tile ").skip(1).collect();
-    assert!(tiles.len() >= 3, "{dom}");
+    // the lesson × agent matrix first: here only the host-wide row, each cell icon + state text
+    let grid = dom
+        .split("<table class=\"mx\">")
+        .nth(1)
+        .expect("the lesson × agent matrix");
+    assert!(grid.contains(">host (no agent)</a>"), "{grid}");
+    for (lesson, state) in [(22, "violated"), (26, "violated"), (14, "holding")] {
+        let cell = format!(
+            "<td class=\"st-{state}\" data-lesson=\"{lesson}\"><a href=\"/agent/-#L{lesson}\"><span aria-hidden=\"true\">"
+        );
+        assert!(grid.contains(&cell), "L{lesson} {state}: {grid}");
+    }
+    assert!(grid.contains("<span aria-hidden=\"true\">○</span> not guarded"));
+    // then the violated lessons as compact tiles: one line per failing probe with its
+    // freshness, the evidence on the probe's page; holding lessons are only in the matrix
+    let tiles: Vec<&str> = dom.split("<article class=\"vtile ").skip(1).collect();
+    assert_eq!(tiles.len(), 2, "{dom}");
     assert!(
         tiles[0].starts_with("st-violated") && tiles[1].starts_with("st-violated"),
         "{dom}"
     );
-    assert!(tiles[2].starts_with("st-holding"), "{dom}");
     assert!(
         tiles[0].contains("id=\"L22\""),
         "lesson 22 before 26: {}",
         tiles[0]
     );
+    assert_eq!(
+        tiles[0].matches("<li class=\"fail\">").count(),
+        1,
+        "{}",
+        tiles[0]
+    );
     assert!(
-        tiles[0].contains("<dl class=\"evidence\">") && tiles[0].contains("exit_code"),
+        tiles[0].contains("<a class=\"ev\" href=\"/probe/hostile\">evidence</a>"),
         "{}",
         tiles[0]
     );
     assert!(tiles[0].contains("checked <time"), "{}", tiles[0]);
-    assert!(tiles[0].contains("violated since"), "{}", tiles[0]);
+    assert!(tiles[0].contains("since <time"), "{}", tiles[0]);
     assert!(
-        tiles[1].contains("$.data"),
-        "the http probe's evidence: {}",
+        tiles[1].contains("/probe/vendor_api"),
+        "the http probe: {}",
         tiles[1]
     );
-    // hostile output is text: present escaped, never an element, never executed
-    assert!(
-        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
-        "{dom}"
-    );
-    assert!(
-        dom.contains("&lt;img src=x onerror=\"document.title='pwned'\"&gt;"),
-        "{dom}"
-    );
+    // hostile output is never an element, never executed (its text is on the probe page)
     assert_eq!(
         dom.matches("<script").count(),
         1,
@@ -879,6 +890,18 @@ fn chromium_shows_violations_first_acks_from_the_page_and_keeps_hostile_text_ine
     );
     let dom = chromium(&profile, &["--dump-dom", &format!("{base}/probe/hostile")]);
     assert!(dom.contains("acknowledged by Ana Ops"), "{dom}");
+    assert!(
+        dom.contains("<dl class=\"evidence\">") && dom.contains("exit_code"),
+        "the evidence: {dom}"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("&lt;img src=x onerror=\"document.title='pwned'\"&gt;"),
+        "{dom}"
+    );
     assert!(
         dom.contains("<svg class=\"chart\""),
         "the 24-hour history: {dom}"
