@@ -955,12 +955,25 @@ pub async fn agent(State(web): State<WebState>, Path(id): Path<String>) -> Respo
         };
         let since = now - HISTORY_MS;
         let mut silences: Vec<SilenceRow> = store.silences(Some(now)).unwrap_or_default();
+        // config waivers are shown too (id 0: removed by editing the config, not from the page)
         silences.extend(
             snap.config
                 .silences
                 .iter()
                 .filter(|s| s.expires > now)
-                .cloned(),
+                .map(|s| SilenceRow {
+                    id: 0,
+                    lesson: s.lesson,
+                    probe: s.probe.clone(),
+                    tag: s.tag.clone(),
+                    host: s.host.clone(),
+                    agent: s.agent.clone(),
+                    reason: s.reason.clone(),
+                    created_by: s.by.clone(),
+                    created: 0,
+                    expires: s.expires,
+                    removed: None,
+                }),
         );
         silences.retain(|s| key.is_some() && s.agent.as_deref() == key);
         (
