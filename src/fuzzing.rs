@@ -56,3 +56,16 @@ pub fn escape(s: &str) {
         assert!(f.chars().count() <= max.max(1), "fit exceeded {max}: {f:?}");
     }
 }
+
+/// The shell reader (crontab lines, scripts, `ExecStart=`): every entry point on hostile text.
+/// Linear and bounded by construction; libFuzzer's `-timeout` catches anything that is not.
+pub fn shell(s: &str) {
+    let p = crate::shell::prepare(s);
+    let _ = crate::shell::vars(&p.shell);
+    let _ = crate::shell::vars(&p.bodies);
+    let _ = crate::shell::vars(s);
+    let lexed = crate::shell::lex(s, 1);
+    let _ = lexed.finding();
+    let _ = crate::shell::command_line(s);
+    let _ = crate::shell::read_word(s);
+}
