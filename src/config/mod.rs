@@ -52,7 +52,9 @@ pub struct Daemon {
     pub state_dir: PathBuf,
     pub host: String,
     pub concurrency: usize,
-    pub retention: Duration,
+    /// What the store keeps, per tier (`retention`, `keep_observations`, `retention_5m`,
+    /// `retention_1h`, `retention_transitions`).
+    pub retention: crate::store::Retention,
     pub dashboard_url: String,
     pub default_timeout: Duration,
     /// Bearer token for the web server (`daemon.auth_token_file`).
@@ -1337,8 +1339,27 @@ fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Option<Daemon
                 Duration::from_secs(1)
             }
         };
-    let retention = dur("retention", r.retention.as_deref(), "14d");
+    let retention = crate::store::Retention {
+        observations: dur("retention", r.retention.as_deref(), "14d"),
+        keep_observations: r.keep_observations.unwrap_or(100),
+        rollups_5m: dur("retention_5m", r.retention_5m.as_deref(), "2d"),
+        rollups_1h: dur("retention_1h", r.retention_1h.as_deref(), "90d"),
+        transitions: dur(
+            "retention_transitions",
+            r.retention_transitions.as_deref(),
+            "365d",
+        ),
+    };
     let default_timeout = dur("default_timeout", r.default_timeout.as_deref(), "10s");
+    if retention.keep_observations == 0 {
+        sink.err("daemon.keep_observations", "must be at least 1");
+    }
+    if retention.rollups_5m < Duration::from_secs(86_400) {
+        sink.err(
+            "daemon.retention_5m",
+            "must be at least 1d (the dashboard shows the last 24 hours from it)",
+        );
+    }
     let concurrency = r.concurrency.unwrap_or(32);
     if concurrency == 0 {
         sink.err("daemon.concurrency", "must be at least 1");

@@ -9,6 +9,7 @@ mod daemon;
 mod deploy;
 mod desktop;
 mod email;
+mod fleet;
 mod packs;
 mod probes;
 mod support;
