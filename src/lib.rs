@@ -44,7 +44,10 @@
 //!   `assets/` (CSS, JS, OpenAPI document; embedded). `daemon.rs`: wiring, signals, reload.
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
+//! - `fuzzing.rs` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
+//! - `shell.rs`: the shell reader (simple commands, variables, heredocs; iterative, depth-limited),
+//!   shared by the kinds that read command lines (`cron_env`, `systemd_unit`, `launchd_job`).
 //! - `cli.rs` + `cmd/`: the command line, one file per subcommand; `main.rs` maps exit codes.
 //!
 //! # Invariants
@@ -69,12 +72,16 @@ pub mod config;
 pub mod daemon;
 pub mod engine;
 pub mod exec;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http_client;
 pub mod ledger;
 pub mod platform;
 pub mod probe;
 pub mod read;
 pub mod redact;
+pub mod shell;
 pub mod status;
 pub mod store;
 pub mod web;

@@ -42,6 +42,20 @@ impl ReadError {
     pub fn is_missing(&self) -> bool {
         matches!(self, ReadError::Missing { .. })
     }
+    /// What went wrong, without the path (for callers that name the file themselves):
+    /// "not a regular file (a FIFO)", "truncated at 1024 bytes (the file is longer)".
+    pub fn reason(&self) -> String {
+        match self {
+            ReadError::Missing { .. } => "no such file".into(),
+            ReadError::Denied { .. } => "permission denied".into(),
+            ReadError::NotRegular { what, .. } => format!("not a regular file ({what})"),
+            ReadError::TooLarge { cap, .. } => {
+                format!("truncated at {cap} bytes (the file is longer); not judged")
+            }
+            ReadError::NotUtf8 { offset, .. } => format!("not valid UTF-8 at byte {offset}"),
+            ReadError::Io { message, .. } => message.clone(),
+        }
+    }
     pub fn path(&self) -> &Path {
         match self {
             ReadError::Missing { path }

@@ -7,7 +7,12 @@ pub fn run(examples: bool) -> anyhow::Result<u8> {
     println!("Probe kinds:");
     for k in crate::probe::KINDS {
         let lessons: Vec<String> = k.lessons.iter().map(|l| format!("L{l}")).collect();
-        println!("  {:<14} {} [{}]", k.kind, k.summary, lessons.join(", "));
+        let lessons = if lessons.is_empty() {
+            "any lesson: your command decides; never in shipped configs".to_string()
+        } else {
+            lessons.join(", ")
+        };
+        println!("  {:<14} {} [{lessons}]", k.kind, k.summary);
         if examples {
             println!("\n{}", indent(k.example));
         }

@@ -26,6 +26,7 @@ pub const BUILTIN_PACKS: &[(&str, &str)] = &[
     ("host.toml", include_str!("../../checks/host.toml")),
     ("openclaw.toml", include_str!("../../checks/openclaw.toml")),
     ("hermes.toml", include_str!("../../checks/hermes.toml")),
+    ("fleet.toml", include_str!("../../checks/fleet.toml")),
 ];
 /// Standard config locations, searched in order when `--config` is not given.
 pub const STANDARD_PATHS: &[&str] = &["/etc/ledgerd/config.toml", "~/.config/ledgerd/config.toml"];
@@ -1045,6 +1046,30 @@ impl<'e> Loader<'e> {
             });
         }
         for p in &probes {
+            if let Some(info) = crate::probe::KINDS.iter().find(|k| k.kind == p.kind())
+                && !info.lessons.is_empty()
+            {
+                let cannot: Vec<String> = p
+                    .lessons
+                    .iter()
+                    .map(|l| l.0)
+                    .filter(|n| *n <= BUILTIN_LESSONS && !info.lessons.contains(n))
+                    .map(|n| n.to_string())
+                    .collect();
+                if !cannot.is_empty() {
+                    let can: Vec<String> = info.lessons.iter().map(|n| n.to_string()).collect();
+                    self.warnings.push(ConfigWarning {
+                        file: p.file.clone(),
+                        key: format!("probe.{}", p.id),
+                        message: format!(
+                            "cites lesson {} but a {} probe cannot check it (it guards {}): the lesson would look held while nothing watches it",
+                            cannot.join(", "),
+                            info.kind,
+                            can.join(", ")
+                        ),
+                    });
+                }
+            }
             if p.mode == Mode::Shadow {
                 self.warnings.push(ConfigWarning {
                     file: p.file.clone(),

@@ -60,6 +60,7 @@ pub async fn observe_once(
         timeout: p.timeout,
         prior,
         base_dir: &p.base_dir,
+        root: None,
         now: chrono::Utc::now(),
     };
     // Boxed: the future of `AnyProbe::observe` is as large as the largest kind's (~18 KB); inline,

@@ -1,8 +1,7 @@
 //! `change_window`: watches a fleet's per-agent files (`openclaw.json`, `SOUL.md`,
 //! `COMPANY_CORE.md`) for changes rolled out too broadly (lesson 31: too many agents changed
 //! within a window with no validation in between), for a forgotten node (lesson 31: files
-//! disagreeing on a version key for longer than a limit; lesson 30: a model or prompt version
-//! drifting per agent) and for edits made without a backup beside them (lesson 16). Content
+//! disagreeing on a version key for longer than a limit) and for edits made without a backup beside them (lesson 16). Content
 //! hashes, mtimes and first-disagreement times are kept in facts so changes are seen across runs.
 //! It only reads: it never restores a backup or edits a file, and it shows paths, times, hash
 //! fingerprints and the version values, never file contents.
@@ -78,10 +77,10 @@ const MAX_VERSION_CHARS: usize = 80;
 impl Probe for ChangeWindow {
     const KIND: &'static str = "change_window";
     const SUMMARY: &'static str = "per-agent files changed too broadly at once, versions disagreeing too long, edits without a backup";
-    const LESSONS: &'static [u32] = &[31, 16, 30];
+    const LESSONS: &'static [u32] = &[31, 16];
     const EXAMPLE: &'static str = r#"[probe.agent_config_rollout]
 kind = "change_window"
-lessons = [31, 16, 30]
+lessons = [31, 16]
 every = "5m"
 # the Mac mini's agents, one macOS user each (lesson 31: 4 agents broke at once)
 files = ["/Users/*/.openclaw/openclaw.json"]
@@ -626,6 +625,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior,
             base_dir: base,
+            root: None,
             now,
         };
         p.observe(&cx).await

@@ -768,6 +768,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior,
             base_dir: base,
+            root: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await

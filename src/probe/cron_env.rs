@@ -13,12 +13,14 @@
 
 use super::{Invalid, Observation, Probe, ProbeCx};
 use crate::exec::{self, DEFAULT_SERVICE_PATH, ExecError, ExecSpec};
+use crate::shell::{
+    self, BUILTINS, SHELL_VARS, VarKind, after_keywords, is_name, prepare, read_word, skip_args,
+};
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -56,7 +58,8 @@ pub struct CronEnv {
     /// Default true.
     #[serde(default = "yes")]
     follow_scripts: bool,
-    /// Bytes read from a script or env file; the rest is ignored. Default 262144.
+    /// Largest crontab, script or env file read, in bytes; a longer crontab or script is
+    /// `unknown` ("truncated at N"), never judged from its first part. Default 262144.
     #[serde(default = "default_max_script")]
     max_script_bytes: u64,
     /// The directory cron jobs start in, standing in for the crontab owner's HOME: relative
@@ -91,129 +94,10 @@ fn default_max_script() -> u64 {
     256 * 1024
 }
 
-/// Variables a shell sets by itself.
-const SHELL_VARS: &[&str] = &[
-    "IFS",
-    "OPTARG",
-    "OPTIND",
-    "PPID",
-    "RANDOM",
-    "LINENO",
-    "SECONDS",
-    "HOSTNAME",
-    "HOSTTYPE",
-    "OSTYPE",
-    "MACHTYPE",
-    "UID",
-    "EUID",
-    "GROUPS",
-    "BASH",
-    "BASHPID",
-    "BASH_SOURCE",
-    "BASH_VERSION",
-    "BASH_LINENO",
-    "BASH_REMATCH",
-    "FUNCNAME",
-    "PIPESTATUS",
-    "OLDPWD",
-    "REPLY",
-    "EPOCHSECONDS",
-    "EPOCHREALTIME",
-    "PS1",
-    "PS4",
-    "SHLVL",
-    "_",
-];
-
-/// Shell builtins and keywords: never looked up on PATH.
-const BUILTINS: &[&str] = &[
-    ".",
-    ":",
-    "[",
-    "[[",
-    "]]",
-    "]",
-    "alias",
-    "bg",
-    "bind",
-    "break",
-    "builtin",
-    "caller",
-    "cd",
-    "command",
-    "compgen",
-    "complete",
-    "continue",
-    "declare",
-    "dirs",
-    "disown",
-    "echo",
-    "enable",
-    "eval",
-    "exec",
-    "exit",
-    "export",
-    "false",
-    "fc",
-    "fg",
-    "getopts",
-    "hash",
-    "help",
-    "history",
-    "jobs",
-    "kill",
-    "let",
-    "local",
-    "logout",
-    "mapfile",
-    "popd",
-    "printf",
-    "pushd",
-    "pwd",
-    "read",
-    "readarray",
-    "readonly",
-    "return",
-    "set",
-    "shift",
-    "shopt",
-    "source",
-    "suspend",
-    "test",
-    "times",
-    "trap",
-    "true",
-    "type",
-    "typeset",
-    "ulimit",
-    "umask",
-    "unalias",
-    "unset",
-    "wait",
-    "if",
-    "then",
-    "else",
-    "elif",
-    "fi",
-    "case",
-    "esac",
-    "for",
-    "select",
-    "while",
-    "until",
-    "do",
-    "done",
-    "in",
-    "function",
-    "time",
-    "{",
-    "}",
-    "!",
-    "(",
-    ")",
-    "((",
-    "))",
-];
+/// Scripts read per job, and env files (or sourced files) read per script.
+const MAX_FOLLOWED: usize = 32;
+/// Evidence rows kept per observation; the rest are counted in one more row.
+const MAX_EVIDENCE: usize = 40;
 
 const SPECIALS: &[&str] = &[
     "@reboot",
@@ -422,8 +306,21 @@ impl Report {
             expected.push_str(&format!("; every job gets {}", require.join(", ")));
         }
         obs = obs.expected(expected);
-        for (k, v) in self.problems.iter().chain(&self.unknown).chain(&self.notes) {
+        let all = self.problems.len() + self.unknown.len() + self.notes.len();
+        for (k, v) in self
+            .problems
+            .iter()
+            .chain(&self.unknown)
+            .chain(&self.notes)
+            .take(MAX_EVIDENCE)
+        {
             obs.push_evidence(k.clone(), v);
+        }
+        if all > MAX_EVIDENCE {
+            obs.push_evidence(
+                "more",
+                format!("{} more findings not shown", all - MAX_EVIDENCE),
+            );
         }
         obs.metric("jobs", self.jobs as f64)
             .metric("failing_jobs", self.failing_jobs as f64)
@@ -477,6 +374,9 @@ fn read_sources(path: &Path, system: bool, max: u64, out: &mut Vec<Source>, r: &
         return;
     }
     match read_bounded(path, max) {
+        Ok(text) if text.contains('\0') => r
+            .unknown
+            .push((shown, "not a crontab: the file contains NUL bytes".into())),
         Ok(text) => out.push(Source {
             name: shown,
             text,
@@ -489,19 +389,42 @@ fn read_sources(path: &Path, system: bool, max: u64, out: &mut Vec<Source>, r: &
     }
 }
 
+/// A file's text through the one bounded reader; the error says why without the path (callers
+/// name the file themselves): "not a regular file (a FIFO)", "truncated at N bytes".
 fn read_bounded(path: &Path, max: u64) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
-    let mut buf = Vec::new();
-    file.take(max)
-        .read_to_end(&mut buf)
-        .map_err(|e| e.to_string())?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    crate::read::text_lossy(path, max).map_err(|e| e.reason())
 }
 
 /// One job line of a crontab.
 struct Job<'a> {
     user: Option<&'a str>,
     command: String,
+}
+
+/// A job line's schedule fields are valid (`*/5`, `1-5`, `mon-fri`, `@daily`), then the user
+/// field for system crontabs: the command's start, or None.
+fn job_fields(t: &str, system: bool) -> Option<&str> {
+    let rest = if t.starts_with('@') {
+        let (f, rest) = fields(t, 1)?;
+        SPECIALS.contains(&f[0]).then_some(rest)?
+    } else {
+        let (f, rest) = fields(t, 5)?;
+        f.iter().all(|x| is_cron_field(x)).then_some(rest)?
+    };
+    if system {
+        fields(rest, 1).map(|(_, cmd)| cmd)
+    } else {
+        Some(rest)
+    }
+}
+
+/// One schedule field: digits, `*`, `,`, `/`, `-` and three-letter month or day names.
+fn is_cron_field(f: &str) -> bool {
+    !f.is_empty()
+        && f.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | ',' | '/' | '-'))
+        && f.split(|c: char| !c.is_ascii_alphabetic())
+            .all(|run| run.is_empty() || run.len() == 3)
 }
 
 /// Splits off `n` whitespace-separated fields; returns them and the rest of the line.
@@ -537,6 +460,28 @@ static ASSIGN: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$").ok());
 
 fn analyze_crontab(src: &Source, cfg: &Settings, r: &mut Report) {
+    // Junk is not a clean crontab: most lines must be jobs, assignments or comments.
+    let (mut understood, mut junk) = (0usize, 0usize);
+    for t in src.text.lines().map(str::trim) {
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if ASSIGN.as_ref().is_some_and(|re| re.is_match(t)) || job_fields(t, src.system).is_some() {
+            understood += 1;
+        } else {
+            junk += 1;
+        }
+    }
+    if junk > 3 && junk > understood {
+        r.unknown.push((
+            src.name.clone(),
+            format!(
+                "not a crontab: {junk} of {} lines are neither jobs, assignments nor comments",
+                junk + understood
+            ),
+        ));
+        return;
+    }
     let mut vars: BTreeMap<String, String> = BTreeMap::new();
     for (i, raw) in src.text.lines().enumerate() {
         let line = i + 1;
@@ -562,8 +507,8 @@ fn analyze_crontab(src: &Source, cfg: &Settings, r: &mut Report) {
             }
         } else {
             match fields(t, 5) {
-                Some(x) => x,
-                None => {
+                Some(x) if x.0.iter().all(|f| is_cron_field(f)) => x,
+                _ => {
                     r.notes
                         .push((key, "line not understood as a cron job".into()));
                     continue;
@@ -649,6 +594,12 @@ fn check_job(
         cwd: cwd.as_deref(),
     };
     let facts = scan_shell(&job.command, &ctx);
+    if let Some(line) = facts.too_deep {
+        // Part of the line was not read: the job is not judged from the rest.
+        r.unknown
+            .push((key.to_string(), shell::too_deep_message(line)));
+        return 0;
+    }
     load_env_files(&facts, &ctx, cfg, &mut provided, key, r);
     provided.names.extend(facts.assigns.iter().cloned());
     let mut uses: Vec<(String, String)> = facts
@@ -665,14 +616,24 @@ fn check_job(
         job_path = expand_path_value(p, &path, home.as_deref());
     }
 
+    let mut followed: BTreeSet<PathBuf> = BTreeSet::new();
     for inv in &facts.invocations {
         let Some(cmd_path) = &job_path else { break };
         let Some(script) = check_command(inv, cmd_path, &ctx, key, "", r) else {
             continue;
         };
-        if !cfg.follow {
+        // Each script is read once per job, and at most MAX_FOLLOWED of them.
+        if !cfg.follow || followed.contains(&script.path) {
             continue;
         }
+        if followed.len() >= MAX_FOLLOWED {
+            r.notes.push((
+                key.to_string(),
+                format!("runs more than {MAX_FOLLOWED} scripts; the rest are not read"),
+            ));
+            break;
+        }
+        followed.insert(script.path.clone());
         let shown = script.path.display().to_string();
         let text = match read_bounded(&script.path, cfg.max_bytes) {
             Ok(t) => t,
@@ -696,6 +657,13 @@ fn check_job(
             Lang::Shell => scan_shell(&text, &sctx),
             _ => scan_other(&text),
         };
+        if let Some(line) = sf.too_deep {
+            r.unknown.push((
+                key.to_string(),
+                format!("script {shown}: {}", shell::too_deep_message(line)),
+            ));
+            continue;
+        }
         let name = script
             .path
             .file_name()
@@ -1007,13 +975,6 @@ fn strip_quotes(s: &str) -> String {
     s.chars().filter(|c| *c != '"' && *c != '\'').collect()
 }
 
-fn is_name(s: &str) -> bool {
-    let mut c = s.chars();
-    c.next()
-        .is_some_and(|f| f.is_ascii_alphabetic() || f == '_')
-        && c.all(|x| x.is_ascii_alphanumeric() || x == '_')
-}
-
 /// A name judged as an environment variable (no lowercase letters).
 fn is_env_name(s: &str) -> bool {
     is_name(s) && !s.chars().any(|c| c.is_ascii_lowercase())
@@ -1036,6 +997,8 @@ struct CodeFacts {
     problems: Vec<(usize, String)>,
     /// Line of an `eval` of dynamic text (variable uses are then not judged).
     eval_at: Option<usize>,
+    /// Line where command nesting passed `shell::MAX_DEPTH` (the rest was not read).
+    too_deep: Option<usize>,
 }
 
 #[derive(Debug)]
@@ -1053,10 +1016,11 @@ struct Invocation {
     line: usize,
     /// Directory set by a preceding `cd` in the same code.
     cwd: Option<PathBuf>,
-    functions: BTreeSet<String>,
+    /// Functions the code defines (shared by all its invocations).
+    functions: Arc<BTreeSet<String>>,
 }
 
-/// Loads the env files `facts` names into `provided`.
+/// Loads the env files `facts` names into `provided` (each file once, at most `MAX_FOLLOWED`).
 fn load_env_files(
     facts: &CodeFacts,
     ctx: &CodeCtx<'_>,
@@ -1065,7 +1029,7 @@ fn load_env_files(
     key: &str,
     r: &mut Report,
 ) {
-    for load in &facts.env_files {
+    for load in facts.env_files.iter().take(MAX_FOLLOWED) {
         let resolved = match &load.raw {
             Some(raw) => resolve_word(raw, ctx, &BTreeMap::new()),
             None => ctx.script_dir.or(ctx.cwd).map(|d| d.join(".env")),
@@ -1082,6 +1046,9 @@ fn load_env_files(
             continue;
         };
         let shown = path.display().to_string();
+        if provided.files.contains(&shown) {
+            continue;
+        }
         if !path.exists() && load.raw.is_none() {
             // A dotenv library may search other directories for its default file.
             provided.assume_all = true;
@@ -1216,9 +1183,9 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
     // Variables with values known statically, for resolving env file paths.
     let mut known: BTreeMap<String, String> = BTreeMap::new();
 
-    for (name, line, kind) in scan_vars(&prepared.shell)
+    for (name, line, kind) in shell::vars(&prepared.shell)
         .into_iter()
-        .chain(scan_vars(&prepared.bodies))
+        .chain(shell::vars(&prepared.bodies))
     {
         match kind {
             VarKind::Use if is_env_name(&name) => f.uses.push((name, line)),
@@ -1313,8 +1280,9 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
             }
         }
     }
-    // A sourced shell file may change PATH; check the ones that can be read.
-    for e in f.env_files.iter().filter(|e| e.shell) {
+    // A sourced shell file may change PATH; check the ones that can be read (at most
+    // MAX_FOLLOWED of them).
+    for e in f.env_files.iter().filter(|e| e.shell).take(MAX_FOLLOWED) {
         let path = e
             .raw
             .as_deref()
@@ -1352,21 +1320,23 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
     }
 
     // Commands and assignments from the lexed segments.
-    let mut segs = Vec::new();
-    lex(&prepared.shell, 1, &mut segs);
-    let functions: BTreeSet<String> = segs
-        .iter()
-        .filter_map(|s| {
-            let w0 = s.words.first()?;
-            if w0 == "function" {
-                return s.words.get(1).map(|w| w.trim_end_matches("()").to_string());
-            }
-            if let Some(name) = w0.strip_suffix("()") {
-                return Some(name.to_string());
-            }
-            (s.words.get(1).map(String::as_str) == Some("()")).then(|| w0.clone())
-        })
-        .collect();
+    let lexed = shell::lex(&prepared.shell, 1);
+    f.too_deep = lexed.too_deep;
+    let segs = lexed.commands;
+    let functions: Arc<BTreeSet<String>> = Arc::new(
+        segs.iter()
+            .filter_map(|s| {
+                let w0 = s.words.first()?;
+                if w0 == "function" {
+                    return s.words.get(1).map(|w| w.trim_end_matches("()").to_string());
+                }
+                if let Some(name) = w0.strip_suffix("()") {
+                    return Some(name.to_string());
+                }
+                (s.words.get(1).map(String::as_str) == Some("()")).then(|| w0.clone())
+            })
+            .collect::<BTreeSet<String>>(),
+    );
     // Commands the script probes for (`command -v x`, `type x`, `which x`): it copes when
     // they are missing, so they are not reported.
     let probed: BTreeSet<String> = segs
@@ -1543,479 +1513,33 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
     f
 }
 
-/// The words after leading `if`, `!`, `then`, `do`... (the simple command itself).
-fn after_keywords(words: &[String]) -> &[String] {
-    let skip = words
-        .iter()
-        .take_while(|w| {
-            matches!(
-                w.as_str(),
-                "if" | "then" | "else" | "elif" | "while" | "until" | "do" | "!" | "{" | "time"
-            )
-        })
-        .count();
-    &words[skip..]
-}
-
-/// Index of the wrapped command in `words` (words[0] is the wrapper): skips options, the
-/// arguments of `with_arg` options, and (for `env`/`sudo`) `NAME=value` words.
-fn skip_args(words: &[String], with_arg: &[&str], assignments: bool) -> usize {
-    let mut i = 1;
-    while let Some(w) = words.get(i) {
-        if w == "--" {
-            return i + 1;
-        }
-        if with_arg.contains(&w.as_str()) {
-            i += 2;
-            continue;
-        }
-        if w.starts_with('-') {
-            i += 1;
-            continue;
-        }
-        if assignments && w.contains('=') && is_name(w.split('=').next().unwrap_or("")) {
-            i += 1;
-            continue;
-        }
-        break;
-    }
-    i
-}
-
+/// `$NAME` and `${NAME}` in `word` replaced by known values (one pass, linear in the word).
 fn substitute_known(word: &str, known: &BTreeMap<String, String>) -> String {
-    let mut s = word.to_string();
-    for (k, v) in known {
-        s = s.replace(&format!("${{{k}}}"), v);
-        if let Some(pos) = s.find(&format!("${k}")) {
-            let after = s[pos + 1 + k.len()..].chars().next();
-            if !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_') {
-                s.replace_range(pos..pos + 1 + k.len(), v);
+    let mut out = String::with_capacity(word.len());
+    let mut rest = word;
+    while let Some(pos) = rest.find('$') {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 1..];
+        let (name, used) = match after.strip_prefix('{') {
+            Some(inner) => match inner.find('}') {
+                Some(end) if is_name(&inner[..end]) => (&inner[..end], end + 2),
+                _ => ("", 0),
+            },
+            None => {
+                let end = after
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .unwrap_or(after.len());
+                (&after[..end], end)
             }
-        }
-    }
-    s
-}
-
-/// One shell word starting at the beginning of `s` (after spaces), quotes and `$(...)` kept.
-fn read_word(s: &str) -> &str {
-    let s = s.trim_start();
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut prev = '\0';
-    for (i, c) in s.char_indices() {
-        match (quote, c) {
-            (Some(q), c) if c == q && prev != '\\' => quote = None,
-            (Some(_), '(') if prev == '$' => depth += 1,
-            (Some(_), ')') if depth > 0 => depth -= 1,
-            (Some(_), _) => {}
-            (None, '"' | '\'') => quote = Some(c),
-            (None, '(') if prev == '$' => depth += 1,
-            (None, ')') if depth > 0 => depth -= 1,
-            (None, c) if depth == 0 && (c.is_whitespace() || ";&|)<>".contains(c)) => {
-                return &s[..i];
-            }
-            _ => {}
-        }
-        prev = c;
-    }
-    s
-}
-
-/// Shell text with heredoc bodies blanked (line numbers kept), the bodies that expand `$VAR`,
-/// and the literal (quoted-delimiter) bodies; case patterns (`start|restart)`) are blanked.
-struct Prepared {
-    shell: String,
-    bodies: String,
-    literal: Vec<(usize, String)>,
-}
-
-fn prepare(text: &str) -> Prepared {
-    static HEREDOC: LazyLock<Option<Regex>> = LazyLock::new(|| {
-        Regex::new(r#"<<-?\s*(?:'([^']+)'|"([^"]+)"|\\?([A-Za-z_][A-Za-z0-9_]*))"#).ok()
-    });
-    static CASE_PAT: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r#"^\s*\(?\s*[^()\s;]+(?:\s*\|\s*[^()\s;]+)*\s*\)"#).ok());
-    static CASE_IN: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r"(^|[\s;])case\s.*\sin(\s|$)").ok());
-    static ESAC: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r"(^|[\s;])esac(\s|;|$)").ok());
-    let lines: Vec<&str> = text.lines().collect();
-    let mut shell = Vec::with_capacity(lines.len());
-    let mut bodies = Vec::with_capacity(lines.len());
-    let mut literal = Vec::new();
-    let mut case_depth = 0usize;
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        let mut pending: Vec<(String, bool)> = Vec::new();
-        let code_part = match line.find(" #") {
-            Some(p) => &line[..p],
-            None => line,
         };
-        if !line.trim_start().starts_with('#')
-            && let Some(re) = HEREDOC.as_ref()
-        {
-            for c in re.captures_iter(code_part) {
-                let Some(m) = c.get(0) else { continue };
-                let bytes = code_part.as_bytes();
-                if m.start() > 0 && bytes[m.start() - 1] == b'<' {
-                    continue;
-                }
-                if bytes.get(m.start() + 2) == Some(&b'<') {
-                    continue;
-                }
-                if let Some(q) = c.get(1).or(c.get(2)) {
-                    pending.push((q.as_str().to_string(), true));
-                } else if let Some(d) = c.get(3) {
-                    let quoted = m.as_str().contains('\\');
-                    pending.push((d.as_str().to_string(), quoted));
-                }
-            }
+        match known.get(name).filter(|_| is_name(name)) {
+            Some(v) => out.push_str(v),
+            None => out.push_str(&rest[pos..pos + 1 + used]),
         }
-        let mut out_line = line.to_string();
-        if case_depth > 0
-            && !ESAC.as_ref().is_some_and(|re| re.is_match(line))
-            && let Some(m) = CASE_PAT.as_ref().and_then(|re| re.find(line))
-        {
-            out_line = format!("{}{}", " ".repeat(m.end()), &line[m.end()..]);
-        }
-        if CASE_IN.as_ref().is_some_and(|re| re.is_match(code_part)) {
-            case_depth += 1;
-        }
-        if ESAC.as_ref().is_some_and(|re| re.is_match(code_part)) {
-            case_depth = case_depth.saturating_sub(1);
-        }
-        shell.push(out_line);
-        bodies.push(String::new());
-        i += 1;
-        for (delim, quoted) in pending {
-            let start = i + 1;
-            let mut body = String::new();
-            while i < lines.len() && lines[i].trim() != delim {
-                if quoted {
-                    body.push_str(lines[i]);
-                    body.push('\n');
-                    bodies.push(String::new());
-                } else {
-                    bodies.push(lines[i].to_string());
-                }
-                shell.push(String::new());
-                i += 1;
-            }
-            if i < lines.len() {
-                shell.push(String::new());
-                bodies.push(String::new());
-                i += 1;
-            }
-            if quoted {
-                literal.push((start, body));
-            }
-        }
+        rest = &rest[pos + 1 + used..];
     }
-    Prepared {
-        shell: shell.join("\n"),
-        bodies: bodies.join("\n"),
-        literal,
-    }
-}
-
-#[derive(Debug, PartialEq)]
-enum VarKind {
-    /// Used without a default: breaks (or fails a `:?` guard) when unset.
-    Use,
-    /// Used with a default (`${X:-d}`, `${X:+y}`): fine when unset.
-    Safe,
-    /// Given a value (`${X:=d}`).
-    Assign,
-}
-
-/// `$VAR` and `${VAR...}` outside single quotes and comments, with 1-based lines.
-fn scan_vars(text: &str) -> Vec<(String, usize, VarKind)> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out = Vec::new();
-    let mut line = 1;
-    let mut in_double = false;
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        match c {
-            '\n' => line += 1,
-            '\\' => {
-                if chars.get(i + 1) == Some(&'\n') {
-                    line += 1;
-                }
-                i += 2;
-                continue;
-            }
-            '"' => in_double = !in_double,
-            '\'' if !in_double => {
-                i += 1;
-                while i < chars.len() && chars[i] != '\'' {
-                    if chars[i] == '\n' {
-                        line += 1;
-                    }
-                    i += 1;
-                }
-            }
-            '#' if !in_double
-                && (i == 0 || chars[i - 1].is_whitespace() || chars[i - 1] == ';') =>
-            {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            '$' => {
-                if chars.get(i + 1) == Some(&'{') {
-                    let mut j = i + 2;
-                    let mut depth = 1;
-                    while j < chars.len() && depth > 0 {
-                        match chars[j] {
-                            '{' => depth += 1,
-                            '}' => depth -= 1,
-                            _ => {}
-                        }
-                        j += 1;
-                    }
-                    let inner: String = chars[i + 2..j.saturating_sub(1).max(i + 2)]
-                        .iter()
-                        .collect();
-                    if let Some(v) = brace_var(&inner) {
-                        out.push((v.0, line, v.1));
-                    }
-                    line += inner.matches('\n').count();
-                    i = j;
-                    continue;
-                }
-                let mut j = i + 1;
-                while j < chars.len() && (chars[j].is_ascii_alphanumeric() || chars[j] == '_') {
-                    j += 1;
-                }
-                let name: String = chars[i + 1..j].iter().collect();
-                if is_name(&name) {
-                    out.push((name, line, VarKind::Use));
-                }
-                i = j.max(i + 1);
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
+    out.push_str(rest);
     out
-}
-
-fn brace_var(inner: &str) -> Option<(String, VarKind)> {
-    if inner.starts_with('!') {
-        return None;
-    }
-    let body = inner.strip_prefix('#').unwrap_or(inner);
-    let end = body
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .unwrap_or(body.len());
-    let name = &body[..end];
-    if !is_name(name) {
-        return None;
-    }
-    let op = &body[end..];
-    let kind = if inner.starts_with('#') {
-        VarKind::Use
-    } else if op.starts_with(":-")
-        || op.starts_with(":+")
-        || op.starts_with('-')
-        || op.starts_with('+')
-    {
-        VarKind::Safe
-    } else if op.starts_with(":=") || op.starts_with('=') {
-        VarKind::Assign
-    } else {
-        VarKind::Use
-    };
-    Some((name.to_string(), kind))
-}
-
-/// A lexed simple command: its words (quotes removed, substitutions as `$(…)`) and first line.
-#[derive(Debug)]
-struct Segment {
-    words: Vec<String>,
-    line: usize,
-}
-
-/// Splits shell text into simple commands at newlines, `;`, `&&`, `||`, `|` and `&`; the
-/// contents of `$(...)` and backquotes become segments of their own.
-fn lex(text: &str, first_line: usize, out: &mut Vec<Segment>) {
-    let chars: Vec<char> = text.chars().collect();
-    let mut line = first_line;
-    let mut words: Vec<String> = Vec::new();
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut seg_line = line;
-    let mut i = 0;
-    fn end_word(words: &mut Vec<String>, word: &mut String, in_word: &mut bool) {
-        if *in_word {
-            words.push(std::mem::take(word));
-            *in_word = false;
-        }
-    }
-    fn end_seg(words: &mut Vec<String>, out: &mut Vec<Segment>, line: usize) {
-        if !words.is_empty() {
-            out.push(Segment {
-                words: std::mem::take(words),
-                line,
-            });
-        }
-    }
-    while i < chars.len() {
-        let c = chars[i];
-        if !in_word && words.is_empty() && !c.is_whitespace() {
-            seg_line = line;
-        }
-        match c {
-            '\\' => {
-                match chars.get(i + 1) {
-                    Some('\n') => line += 1,
-                    Some(&n) => {
-                        word.push(n);
-                        in_word = true;
-                    }
-                    None => {}
-                }
-                i += 2;
-                continue;
-            }
-            '\'' => {
-                in_word = true;
-                i += 1;
-                while i < chars.len() && chars[i] != '\'' {
-                    if chars[i] == '\n' {
-                        line += 1;
-                    }
-                    word.push(chars[i]);
-                    i += 1;
-                }
-            }
-            '"' => {
-                in_word = true;
-                i += 1;
-                while i < chars.len() && chars[i] != '"' {
-                    match chars[i] {
-                        '\\' => {
-                            if let Some(&n) = chars.get(i + 1) {
-                                word.push(n);
-                            }
-                            i += 1;
-                        }
-                        '$' if chars.get(i + 1) == Some(&'(') => {
-                            let (end, nl) = substitution(&chars, i, line, out);
-                            word.push_str("$(…)");
-                            line += nl;
-                            i = end;
-                            continue;
-                        }
-                        '\n' => {
-                            line += 1;
-                            word.push('\n');
-                        }
-                        ch => word.push(ch),
-                    }
-                    i += 1;
-                }
-            }
-            '`' => {
-                let mut j = i + 1;
-                while j < chars.len() && chars[j] != '`' {
-                    j += 1;
-                }
-                let inner: String = chars[i + 1..j.min(chars.len())].iter().collect();
-                lex(&inner, line, out);
-                line += inner.matches('\n').count();
-                word.push_str("$(…)");
-                in_word = true;
-                i = j + 1;
-                continue;
-            }
-            '$' if chars.get(i + 1) == Some(&'(') => {
-                let (end, nl) = substitution(&chars, i, line, out);
-                word.push_str("$(…)");
-                in_word = true;
-                line += nl;
-                i = end;
-                continue;
-            }
-            '#' if !in_word => {
-                while i < chars.len() && chars[i] != '\n' {
-                    i += 1;
-                }
-                continue;
-            }
-            '\n' => {
-                end_word(&mut words, &mut word, &mut in_word);
-                end_seg(&mut words, out, seg_line);
-                line += 1;
-            }
-            ' ' | '\t' | '\r' => end_word(&mut words, &mut word, &mut in_word),
-            ';' | '|' => {
-                end_word(&mut words, &mut word, &mut in_word);
-                end_seg(&mut words, out, seg_line);
-            }
-            '&' => {
-                let redirect = (in_word && (word.ends_with('>') || word.ends_with('<')))
-                    || chars.get(i + 1) == Some(&'>');
-                if redirect {
-                    word.push('&');
-                    in_word = true;
-                } else {
-                    end_word(&mut words, &mut word, &mut in_word);
-                    end_seg(&mut words, out, seg_line);
-                }
-            }
-            c => {
-                word.push(c);
-                in_word = true;
-            }
-        }
-        i += 1;
-    }
-    end_word(&mut words, &mut word, &mut in_word);
-    end_seg(&mut words, out, seg_line);
-}
-
-/// `$(...)` starting at `start` (the `$`): lexes its inside (or skips `$((...))` arithmetic);
-/// returns the index after the closing paren and the newlines inside.
-fn substitution(
-    chars: &[char],
-    start: usize,
-    line: usize,
-    out: &mut Vec<Segment>,
-) -> (usize, usize) {
-    let arithmetic = chars.get(start + 2) == Some(&'(');
-    let mut depth = 0usize;
-    let mut quote: Option<char> = None;
-    let mut j = start + 1;
-    while j < chars.len() {
-        let c = chars[j];
-        match (quote, c) {
-            (Some(q), c) if c == q => quote = None,
-            (Some(_), _) => {}
-            (None, '\'' | '"') => quote = Some(c),
-            (None, '(') => depth += 1,
-            (None, ')') => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    break;
-                }
-            }
-            _ => {}
-        }
-        j += 1;
-    }
-    let inner: String = chars[(start + 2).min(j)..j.min(chars.len())]
-        .iter()
-        .collect();
-    if !arithmetic {
-        lex(&inner, line, out);
-    }
-    (j + 1, inner.matches('\n').count())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -2161,6 +1685,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior: None,
             base_dir: Path::new(FIXTURES),
+            root: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await
@@ -2467,14 +1992,6 @@ mod tests {
 
     #[test]
     fn lexer_and_scanner_pieces() {
-        let mut segs = Vec::new();
-        lex(
-            "A=1 env -i B=2 flock -n /tmp/l nice -n 5 foo \"$(jq -r .t f)\" 2>&1 | tee x; cd /d && ./run",
-            1,
-            &mut segs,
-        );
-        let firsts: Vec<&str> = segs.iter().map(|s| s.words[0].as_str()).collect();
-        assert_eq!(firsts, ["jq", "A=1", "tee", "cd", "./run"]);
         let ctx = CodeCtx {
             home: Some(Path::new("/home/a")),
             script_dir: Some(Path::new("/opt/s")),
@@ -2486,22 +2003,6 @@ mod tests {
         );
         let cmds: Vec<&str> = f.invocations.iter().map(|i| i.words[0].as_str()).collect();
         assert_eq!(cmds, ["jq", "env", "flock", "nice", "foo", "tee"]);
-        let vars: Vec<(String, VarKind)> =
-            scan_vars("$A ${B:-x} ${C:?need} ${D:=d} '$E' \"$F\" # $G\n${#H} $1 \\$I")
-                .into_iter()
-                .map(|(n, _, k)| (n, k))
-                .collect();
-        assert_eq!(
-            vars,
-            [
-                ("A".into(), VarKind::Use),
-                ("B".into(), VarKind::Safe),
-                ("C".into(), VarKind::Use),
-                ("D".into(), VarKind::Assign),
-                ("F".into(), VarKind::Use),
-                ("H".into(), VarKind::Use),
-            ]
-        );
         assert_eq!(
             resolve_word(
                 "\"$(cd \"$(dirname \"$0\")\" && pwd)/.env\"",
@@ -2516,10 +2017,6 @@ mod tests {
         );
         assert_eq!(resolve_word("$ENV_FILE", &ctx, &BTreeMap::new()), None);
         assert_eq!(cron_command("a 50\\% b % c"), "a 50% b");
-        assert_eq!(
-            read_word(" \"$(dirname \"$0\")/.env\" && x"),
-            "\"$(dirname \"$0\")/.env\""
-        );
     }
 
     #[test]

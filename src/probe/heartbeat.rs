@@ -86,10 +86,10 @@ const MAX_FAILURES: usize = 5;
 impl Probe for Heartbeat {
     const KIND: &'static str = "heartbeat";
     const SUMMARY: &'static str = "a heartbeat file is fresh (mtime, last line or JSON field), in active hours, and matches its schema";
-    const LESSONS: &'static [u32] = &[28, 23];
+    const LESSONS: &'static [u32] = &[28];
     const EXAMPLE: &'static str = r#"[probe.hub_watchdog_heartbeat]
 kind = "heartbeat"
-lessons = [28, 23]
+lesson = 28
 every = "5m"
 # the OpenClaw heartbeat runs every 30m, 08:00-23:00 Europe/Madrid; no report is red
 path = "/home/hub/.openclaw/watchdog-state.json"
@@ -568,6 +568,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior: None,
             base_dir: base,
+            root: None,
             now,
         };
         p.observe(&cx).await

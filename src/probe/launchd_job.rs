@@ -150,6 +150,7 @@ home_root = "/Users"
             Some(l) => ev.push(("label".into(), l.to_string())),
             None => f.push((Health::Critical, "no Label: launchd refuses the job".into())),
         }
+        program_findings(dict, &mut f, &mut ev);
         ev.push((
             "domain".into(),
             match domain {
@@ -402,6 +403,64 @@ home_root = "/Users"
     }
 }
 
+/// What the job runs: `Program` or `ProgramArguments[0]` (shown; the arguments may hold
+/// secrets and are not), and the commands of an inline `sh -c` script, read by the shell reader.
+fn program_findings(
+    dict: &plist::Dictionary,
+    f: &mut Vec<(Health, String)>,
+    ev: &mut Vec<(String, String)>,
+) {
+    let argv: Vec<String> = dict
+        .get("ProgramArguments")
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_string().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let program = dict
+        .get("Program")
+        .and_then(|v| v.as_string())
+        .or(argv.first().map(String::as_str));
+    match program {
+        Some(p) => ev.push(("program".into(), p.to_string())),
+        None => f.push((
+            Health::Critical,
+            "no Program or ProgramArguments: launchd has nothing to run".into(),
+        )),
+    }
+    let Some(script) = crate::shell::inline_script(&argv) else {
+        return;
+    };
+    let lexed = crate::shell::lex(script, 1);
+    if let Some(why) = lexed.finding() {
+        f.push((
+            Health::Unknown,
+            format!("ProgramArguments script not read: {why}"),
+        ));
+        return;
+    }
+    let mut runs: Vec<&str> = Vec::new();
+    for c in &lexed.commands {
+        let w = crate::shell::after_keywords(&c.words);
+        let w = match w.first() {
+            Some(x) if x == "exec" || x == "nohup" => &w[1..],
+            _ => w,
+        };
+        if let Some(first) = w.first()
+            && !first.contains('=')
+            && !runs.contains(&first.as_str())
+            && runs.len() < 10
+        {
+            runs.push(first);
+        }
+    }
+    if !runs.is_empty() {
+        ev.push(("script_runs".into(), runs.join(", ")));
+    }
+}
+
 /// Whether a directory with metadata `m` is writable by `who` (uid, gid). For a user that does
 /// not exist on this host only the owner and other write bits are considered.
 fn writable_by(m: &std::fs::Metadata, who: Option<(u32, u32)>) -> bool {
@@ -489,6 +548,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior: None,
             base_dir: Path::new("/"),
+            root: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await
@@ -553,6 +613,33 @@ mod tests {
                 .iter()
                 .any(|e| e.value.contains("fixture-not-a-real-token"))
         );
+    }
+
+    #[tokio::test]
+    async fn inline_script_commands_and_deep_nesting() {
+        let sh = |script: &str| {
+            let script = script.to_string();
+            move |t: String| {
+                t.replace(
+                    "<string>/opt/homebrew/bin/openclaw</string>",
+                    &format!(
+                        "<string>/bin/sh</string><string>-c</string><string>{script}</string>"
+                    ),
+                )
+            }
+        };
+        let (tmp, p) = install(
+            sh("cd /x &amp;&amp; exec openclaw gateway"),
+            "LaunchDaemons",
+        );
+        let o = look(&for_plist(tmp.path(), &p, "")).await;
+        assert_eq!(ev(&o, "program"), Some("/bin/sh"));
+        assert_eq!(ev(&o, "script_runs"), Some("cd, openclaw"), "{o:?}");
+        let deep = format!("{}echo{}", "$(".repeat(6000), ")".repeat(6000));
+        let (tmp, p) = install(sh(&deep), "LaunchDaemons");
+        let o = look(&for_plist(tmp.path(), &p, "")).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(o.summary.contains("deeper than 64 levels"), "{}", o.summary);
     }
 
     #[tokio::test]

@@ -13,6 +13,7 @@ use std::time::Duration;
 mod change_window;
 mod command;
 mod config_file;
+mod credentials;
 mod cron_env;
 mod file_mode;
 mod heartbeat;
@@ -183,13 +184,48 @@ pub struct ProbeCx<'a> {
     pub prior: Option<&'a serde_json::Value>,
     /// Directory of the config file that defined the probe; relative paths resolve against it.
     pub base_dir: &'a Path,
+    /// `--root DIR` / `daemon.root`: the copied host tree being audited. Every absolute path,
+    /// configured or read from inside an audited file, resolves under it (`resolve`,
+    /// `resolve_inner`); probes that need the live host report unknown (`live_host`).
+    pub root: Option<&'a Path>,
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
 impl ProbeCx<'_> {
-    /// Resolves a configured path: `~/` to `$HOME`, relative paths against `base_dir`.
+    /// Resolves a configured path: `~/` to `$HOME`, relative paths against `base_dir`, then
+    /// under `root` when auditing a copied tree.
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        resolve_path(self.base_dir, p)
+        let resolved = resolve_path(self.base_dir, p);
+        self.under_root(resolved)
+    }
+    /// Resolves an absolute path read from inside an audited file (`EnvironmentFile=`, a crontab's
+    /// script, a plist's log path) under `root`; relative ones against `relative_to`.
+    pub fn resolve_inner(&self, p: &Path, relative_to: &Path) -> PathBuf {
+        if p.is_absolute() {
+            self.under_root(p.to_path_buf())
+        } else {
+            relative_to.join(p)
+        }
+    }
+    /// The audited tree, when not this host.
+    pub fn root(&self) -> Option<&Path> {
+        self.root
+    }
+    /// `Some(observation)` when this probe needs the live host (processes, listeners,
+    /// systemctl, launchctl) and a copied tree is being audited.
+    pub fn live_host(&self, what: &str) -> Option<Observation> {
+        self.root.map(|r| {
+            Observation::unknown(format!("{what}: not available under --root"))
+                .evidence("root", r.display())
+        })
+    }
+    fn under_root(&self, p: PathBuf) -> PathBuf {
+        match self.root {
+            Some(r) if p.is_absolute() && !p.starts_with(r) => {
+                r.join(p.strip_prefix("/").unwrap_or(&p))
+            }
+            _ => p,
+        }
     }
 }
 
@@ -230,7 +266,11 @@ pub trait Probe: DeserializeOwned + Debug + Send + Sync + 'static {
     const KIND: &'static str;
     /// One line for `ledgerd kinds`.
     const SUMMARY: &'static str;
-    /// The lessons this kind was written for.
+    /// The lessons this kind can actually check (`ledgerd kinds` shows them). A shipped probe (a
+    /// pack, a kind's EXAMPLE, config.example.toml, the README) may cite only these, and `doctor`
+    /// warns when a config's probe cites a ledger lesson its kind cannot check. Empty means "what
+    /// the operator's own command checks" (`command`): any lesson in an operator's config, and
+    /// never used by a shipped probe.
     const LESSONS: &'static [u32];
     /// A commented TOML `[probe.<id>]` table; a test parses it through the real loader.
     const EXAMPLE: &'static str;
@@ -313,6 +353,7 @@ probe_kinds! {
     change_window::ChangeWindow,
     command::Command,
     config_file::ConfigFile,
+    credentials::Credentials,
     cron_env::CronEnv,
     file_mode::FileMode,
     heartbeat::Heartbeat,

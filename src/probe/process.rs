@@ -550,6 +550,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior: None,
             base_dir: Path::new("/"),
+            root: None,
             now: chrono::Utc::now(),
         };
         p.observe(&cx).await

@@ -313,6 +313,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior,
             base_dir: Path::new("/"),
+            root: None,
             now,
         };
         p.observe(&cx).await

@@ -342,8 +342,26 @@ expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
                 .collect();
             'exec: for a in unit.list("Service", "ExecStart") {
                 let cmd = a.value.trim_start_matches(['@', '-', ':', '+', '!']);
+                // The command line and the script of an inline `sh -c '…'`, read by the shell
+                // reader (a trailing `&` inside the script forks too).
+                let lexed = crate::shell::command_line(cmd);
+                if let Some(why) = lexed.finding() {
+                    f.add(Health::Unknown, format!("ExecStart not read: {why}"));
+                    ev.push(("offending".into(), a.at()));
+                    continue;
+                }
+                let texts: Vec<&str> = std::iter::once(cmd)
+                    .chain(
+                        lexed
+                            .commands
+                            .iter()
+                            .filter_map(|c| crate::shell::inline_script(&c.words)),
+                    )
+                    .collect();
                 for (p, re) in &patterns {
-                    let Some(m) = re.find(cmd) else { continue };
+                    let Some(m) = texts.iter().find_map(|t| re.find(t)) else {
+                        continue;
+                    };
                     let is_openclaw = m.as_str().contains("openclaw");
                     if is_openclaw && no_respawn {
                         continue;
@@ -906,6 +924,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior,
             base_dir: Path::new("/"),
+            root: None,
             now,
         };
         p.observe(&cx).await
@@ -981,6 +1000,35 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
                     .contains("openclaw-gateway.service:10: ExecStart=/usr/local/bin/openclaw")),
             "{:?}",
             o.evidence
+        );
+    }
+
+    #[tokio::test]
+    async fn inline_shell_scripts_are_read_and_deep_nesting_is_unknown() {
+        let tmp = tempfile::tempdir().unwrap();
+        let unit = tmp.path().join("openclaw-gateway.service");
+        write(
+            &unit,
+            "[Service]\nExecStart=/bin/sh -c \"/usr/bin/worker --once &\"\nRestart=no\n",
+        );
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            o.summary.contains("ExecStart forks (matches /&\\s*$/)"),
+            "{}",
+            o.summary
+        );
+        let deep = format!("{}echo{}", "$(".repeat(6000), ")".repeat(6000));
+        write(
+            &unit,
+            &format!("[Service]\nExecStart=/bin/sh -c \"{deep}\"\nRestart=no\n"),
+        );
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(
+            o.summary.contains("command nesting deeper than 64 levels"),
+            "{}",
+            o.summary
         );
     }
 

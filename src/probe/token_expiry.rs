@@ -1,4 +1,4 @@
-//! `token_expiry`: when does a credential stop working (lessons 1 and 10)? It reads one credential
+//! `token_expiry`: when does a credential stop working (lesson 10)? It reads one credential
 //! (an environment variable, a file, a field of a JSON file such as `~/.codex/auth.json`, a PEM
 //! certificate, or the certificate a TLS endpoint presents), finds its expiry (JWT `exp`, a JSON
 //! expiry field, epoch seconds or milliseconds, RFC 3339, X.509 notAfter) and judges the time
@@ -29,6 +29,12 @@ pub struct TokenExpiry {
     /// Source: file holding the credential (whole file, trimmed), or a JSON file with `json_path`.
     /// Relative to the config file; `~/` allowed.
     file: Option<PathBuf>,
+    /// With `file`: the file is a dotenv file (`KEY=value`, `export KEY=...`, quotes) and the
+    /// credential is this key's value, e.g. "ANTHROPIC_AUTH_TOKEN".
+    dotenv_key: Option<String>,
+    /// An absent source (variable unset, file missing, dotenv key not set) is ok, not unknown.
+    #[serde(default)]
+    optional: bool,
     /// With `file`: JSONPath of the credential inside a JSON file, e.g. "$.tokens.access_token".
     /// It may select a string (a token, a date), a number (epoch) or an object (with an expiry
     /// field). Default none (the whole file is the credential).
@@ -120,10 +126,10 @@ impl Fail {
 impl Probe for TokenExpiry {
     const KIND: &'static str = "token_expiry";
     const SUMMARY: &'static str = "when a token, JWT, auth.json field or TLS certificate expires (never shows the credential)";
-    const LESSONS: &'static [u32] = &[1, 10];
+    const LESSONS: &'static [u32] = &[10];
     const EXAMPLE: &'static str = r#"[probe.codex_access_token]
 kind = "token_expiry"
-lessons = [1, 10]
+lesson = 10
 every = "1h"
 # the Codex CLI login on the founder Mac; its refresh token is single-use, so a copied
 # auth.json dies silently: warn before the access token runs out
@@ -133,6 +139,8 @@ format = "jwt"
 warn_before = "3d"
 # other sources (exactly one per probe):
 #   env = "ANTHROPIC_API_KEY"             # an OAuth/JWT token in the daemon's environment
+#   file = "~/.hermes/.env"               # with dotenv_key = "GATEWAY_SESSION_TOKEN": a dotenv key
+# optional = true: an absent variable, file or dotenv key is fine (not unknown)
 #   pem_file = "/etc/ssl/certs/mcp.pem"    # a certificate file
 #   tls_endpoint = "127.0.0.1:8443"        # the certificate a local TLS server presents
 "#;
@@ -153,6 +161,29 @@ warn_before = "3d"
         }
         if self.env.as_deref() == Some("") {
             bad.push(Invalid::new("env", "expected an environment variable name"));
+        }
+        if let Some(k) = &self.dotenv_key {
+            if self.file.is_none() {
+                bad.push(Invalid::new("dotenv_key", "needs file"));
+            }
+            if self.json_path.is_some() {
+                bad.push(Invalid::new(
+                    "dotenv_key",
+                    "set dotenv_key or json_path, not both",
+                ));
+            }
+            if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                bad.push(Invalid::new(
+                    "dotenv_key",
+                    "expected a variable name, e.g. ANTHROPIC_AUTH_TOKEN",
+                ));
+            }
+        }
+        if self.optional && (self.pem_file.is_some() || self.tls_endpoint.is_some()) {
+            bad.push(Invalid::new(
+                "optional",
+                "applies only to env and file sources",
+            ));
         }
         if let Some(p) = &self.json_path {
             if self.file.is_none() {
@@ -209,6 +240,13 @@ warn_before = "3d"
 
     async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
         let source = self.source_label(cx);
+        if self.optional
+            && let Some(why) = self.absent(cx).await
+        {
+            return Observation::ok(format!("{why} (optional)"))
+                .expected(self.expectation())
+                .evidence("source", &source);
+        }
         let found = match self.look(cx).await {
             Ok(f) => f,
             Err(f) => {
@@ -235,6 +273,9 @@ warn_before = "3d"
         obs = obs.expected(self.expectation()).evidence("source", &source);
         if let Some(p) = &self.json_path {
             obs = obs.evidence("json_path", p);
+        }
+        if let Some(k) = &self.dotenv_key {
+            obs = obs.evidence("dotenv_key", k);
         }
         obs = obs
             .evidence("format", &found.what)
@@ -273,6 +314,29 @@ impl TokenExpiry {
         }
     }
 
+    /// Why the source is absent, when it is (for `optional`).
+    async fn absent(&self, cx: &ProbeCx<'_>) -> Option<String> {
+        if let Some(var) = &self.env {
+            return std::env::var_os(var)
+                .is_none()
+                .then(|| format!("environment variable {var} is not set"));
+        }
+        let path = cx.resolve(self.file.as_ref()?);
+        match crate::read::text_lossy_async(&path, MAX_FILE_BYTES).await {
+            Err(crate::read::ReadError::Missing { .. }) => {
+                Some(format!("{} does not exist", path.display()))
+            }
+            Ok(text) => {
+                let key = self.dotenv_key.as_ref()?;
+                (!super::credentials::parse_dotenv(&text)
+                    .iter()
+                    .any(|(_, k, _)| k == key))
+                .then(|| format!("{key} is not set in {}", path.display()))
+            }
+            Err(_) => None,
+        }
+    }
+
     fn expectation(&self) -> String {
         format!(
             "expires more than {} from now",
@@ -300,6 +364,20 @@ impl TokenExpiry {
         if let Some(p) = &self.file {
             let path = cx.resolve(p);
             let bytes = read_small(&path).await?;
+            if let Some(key) = &self.dotenv_key {
+                let text = String::from_utf8_lossy(&bytes);
+                let found = super::credentials::parse_dotenv(&text)
+                    .into_iter()
+                    .rev()
+                    .find(|(_, k, _)| k == key);
+                return match found {
+                    Some((_, _, v)) => self.read_credential(v.trim()).map_err(Fail::unknown),
+                    None => Err(Fail::unknown(format!(
+                        "{key} is not set in {}",
+                        path.display()
+                    ))),
+                };
+            }
             let Some(jp) = &self.json_path else {
                 let text = String::from_utf8_lossy(&bytes);
                 return self.read_credential(text.trim()).map_err(Fail::unknown);
@@ -615,7 +693,7 @@ fn der_fingerprint(der: &[u8]) -> String {
 }
 
 /// The claims of a JWT (three base64url parts, JSON payload), signature not verified.
-fn jwt_claims(text: &str) -> Option<Map<String, Value>> {
+pub(super) fn jwt_claims(text: &str) -> Option<Map<String, Value>> {
     let mut parts = text.split('.');
     let (header, payload, signature) = (parts.next()?, parts.next()?, parts.next()?);
     if parts.next().is_some() || header.is_empty() || payload.is_empty() {
@@ -643,7 +721,7 @@ fn claim(claims: &Map<String, Value>, name: &str) -> Option<String> {
         .map(|s| redact::truncate(s, 200))
 }
 
-fn expiry_of_value(v: &Value) -> Option<DateTime<Utc>> {
+pub(super) fn expiry_of_value(v: &Value) -> Option<DateTime<Utc>> {
     match v {
         Value::Number(n) => n.as_f64().and_then(from_epoch),
         Value::String(s) => parse_epoch(s).or_else(|| parse_rfc3339(s)),
@@ -732,6 +810,7 @@ mod tests {
             timeout: Duration::from_secs(5),
             prior: None,
             base_dir: Path::new("/"),
+            root: None,
             now: Utc::now(),
         };
         p.observe(&cx).await
@@ -1018,5 +1097,41 @@ mod tests {
             ["field"]
         );
         assert!(toml::from_str::<TokenExpiry>("env = \"A\"\nwarn_before = \"soon\"").is_err());
+    }
+
+    /// A token in a dotenv file (lesson 10 on a Hermes `.env`), and `optional` for absent sources.
+    #[tokio::test]
+    async fn dotenv_key_and_optional() {
+        let d = tempfile::tempdir().unwrap();
+        let token = jwt(serde_json::json!({"exp": exp_in(1)}));
+        let env = write(
+            d.path(),
+            ".env",
+            &format!("# keys\nOTHER=1\nexport ANTHROPIC_AUTH_TOKEN=\"{token}\"\n"),
+        );
+        let src = |key: &str, optional: bool| {
+            format!(
+                "file = \"{}\"\ndotenv_key = \"{key}\"\nwarn_before = \"3d\"\noptional = {optional}",
+                env.display()
+            )
+        };
+        let o = look(&probe(&src("ANTHROPIC_AUTH_TOKEN", false))).await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        assert_eq!(ev(&o, "dotenv_key"), "ANTHROPIC_AUTH_TOKEN");
+        assert_never_shows(&o, &token);
+        // a key that is not set: unknown, or ok when optional
+        let o = look(&probe(&src("MISSING_TOKEN", false))).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(o.summary.contains("MISSING_TOKEN is not set"), "{o:?}");
+        let o = look(&probe(&src("MISSING_TOKEN", true))).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(o.summary.contains("(optional)"), "{o:?}");
+        // a missing file, optional: ok; a present key, optional: judged as usual
+        let gone = format!("file = \"{}/nope\"\noptional = true", d.path().display());
+        assert_eq!(look(&probe(&gone)).await.health, Health::Ok);
+        let o = look(&probe(&src("ANTHROPIC_AUTH_TOKEN", true))).await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        let bad: TokenExpiry = toml::from_str("env = \"X\"\ndotenv_key = \"X\"").unwrap();
+        assert!(bad.validate().iter().any(|i| i.key == "dotenv_key"));
     }
 }

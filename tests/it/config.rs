@@ -186,3 +186,48 @@ fn the_readme_config_example_is_valid() {
     let o = ledgerd(&["doctor", "--config", cfg.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
 }
+
+/// A probe citing a ledger lesson its kind cannot check is named by `doctor` (the lesson would look
+/// held while nothing watches it); `command` may cite any lesson; lessons 33+ are the operator's.
+#[test]
+fn doctor_warns_when_a_kind_cannot_check_the_cited_lesson() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("c.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"[daemon]
+state_dir = "{}"
+[lesson.40]
+title = "t"
+fix = "f"
+rule = "r"
+class = "auth"
+audience = "agents"
+[probe.beat]
+kind = "heartbeat"
+lessons = [28, 23, 40]
+path = "/tmp/x"
+interval = "5m"
+[probe.script]
+kind = "command"
+lesson = 23
+argv = ["true"]
+"#,
+            tmp.path().join("state").display()
+        ),
+    )
+    .unwrap();
+    let o = ledgerd(&["doctor", "--config", path.to_str().unwrap()]);
+    let out = stdout(&o) + &stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("probe.beat")
+            && out.contains("cites lesson 23 but a heartbeat probe cannot check it"),
+        "{out}"
+    );
+    assert!(!out.contains("cites lesson 40"), "{out}");
+    assert!(!out.contains("probe.script: cites"), "{out}");
+    let o = ledgerd(&["doctor", "--strict", "--config", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(78));
+}

@@ -126,3 +126,91 @@ fn conventions() {
         assert!(!code.contains(".expect("), "{rel}: no expect outside tests");
     }
 }
+
+/// Every `[probe.*]` table of a TOML text: (id, kind, cited lessons).
+fn shipped_probes(text: &str, origin: &str) -> Vec<(String, String, Vec<u32>)> {
+    let doc: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("{origin}: {e}"));
+    let Some(probes) = doc.get("probe").and_then(|p| p.as_table()) else {
+        return Vec::new();
+    };
+    probes
+        .iter()
+        .map(|(id, t)| {
+            let kind = t["kind"].as_str().unwrap().to_string();
+            let lessons: Vec<u32> = match (t.get("lesson"), t.get("lessons")) {
+                (Some(l), _) => vec![l.as_integer().unwrap() as u32],
+                (_, Some(ls)) => ls
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.as_integer().unwrap() as u32)
+                    .collect(),
+                _ => panic!("{origin}: probe.{id} cites no lesson"),
+            };
+            (id.clone(), kind, lessons)
+        })
+        .collect()
+}
+
+/// A shipped probe (the embedded packs, each kind's EXAMPLE, config.example.toml as is and fully
+/// uncommented, the README's config blocks) cites only lessons its kind can check, and none is a
+/// `command` probe: a shell one-liner cannot be judged by us, and a guard that always passes makes
+/// a lesson look held while nothing watches it.
+#[test]
+fn shipped_probes_cite_only_lessons_their_kind_can_check() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut texts: Vec<(String, String)> = Vec::new();
+    for e in std::fs::read_dir(root.join("checks")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "toml") {
+            texts.push((
+                p.display().to_string(),
+                std::fs::read_to_string(&p).unwrap(),
+            ));
+        }
+    }
+    let example = std::fs::read_to_string(root.join("config.example.toml")).unwrap();
+    let uncommented: String = example
+        .lines()
+        .map(|l| {
+            l.strip_prefix('#')
+                .filter(|r| !r.starts_with(' ') && !r.is_empty() && !r.starts_with('#'))
+                .unwrap_or(l)
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    texts.push(("config.example.toml".into(), example));
+    texts.push(("config.example.toml (uncommented)".into(), uncommented));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    for (i, block) in readme.split("```toml\n").skip(1).enumerate() {
+        let block = block.split("```").next().unwrap();
+        if block.contains("[probe.") {
+            texts.push((format!("README.md toml block {i}"), block.to_string()));
+        }
+    }
+    for k in ledgerd::probe::KINDS {
+        texts.push((format!("{} EXAMPLE", k.kind), k.example.to_string()));
+    }
+    let mut seen = 0;
+    for (origin, text) in &texts {
+        for (id, kind, lessons) in shipped_probes(text, origin) {
+            seen += 1;
+            if origin.ends_with(" EXAMPLE") && kind == "command" {
+                continue; // the kind's own documentation
+            }
+            assert_ne!(kind, "command", "{origin}: probe.{id} is a command probe");
+            let info = ledgerd::probe::KINDS
+                .iter()
+                .find(|k| k.kind == kind)
+                .unwrap_or_else(|| panic!("{origin}: probe.{id}: unknown kind {kind}"));
+            for l in &lessons {
+                assert!(
+                    info.lessons.contains(l),
+                    "{origin}: probe.{id} cites lesson {l}, but a {kind} probe can check only {:?}",
+                    info.lessons
+                );
+            }
+        }
+    }
+    assert!(seen > 30, "only {seen} shipped probes found");
+}

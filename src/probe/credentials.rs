@@ -1,0 +1,1446 @@
+//! `credentials`: every credential each agent on a host can use, and how they relate (lessons 1,
+//! 2 and 10). It finds agent homes (globs such as `/home/*`, `/Users/*`), reads the credential
+//! stores of the runtimes living there (OpenClaw `auth-profiles.json`, `.openclaw/.env` and the
+//! `env` block of `openclaw.json`; Claude Code `~/.claude.json` `oauthAccount` and
+//! `~/.claude/.credentials.json`; Codex `~/.codex/auth.json`; `~/.mcp-auth/**/*_tokens.json`;
+//! Hermes `.hermes/.env` and `auth.json`) and the environment service managers give them (plist
+//! `EnvironmentVariables`, unit `Environment=`/`EnvironmentFile=`). It reports one fingerprint
+//! used by two or more agents (L1), each agent's effective credential per provider by the
+//! runtime's documented precedence and every source it shadows with a different fingerprint
+//! (L2), subscription OAuth tokens (`sk-ant-oat01-`) on headless agents (L1), and expiry of
+//! credentials that carry one and have no refresh path (L10). It keeps only `sha256:`
+//! fingerprints, file paths and key names: never a value, never a prefix of one. It only reads.
+//!
+//! Precedence, highest first (the shadow rule of lesson 2), per runtime:
+//! - OpenClaw (`docs/help/environment.md`, `src/agents/model-auth.ts` in openclaw/openclaw; the
+//!   ledger's 11b L2): the Claude CLI login (`~/.claude.json` `oauthAccount` with
+//!   `~/.claude/.credentials.json`) for Anthropic, then `auth-profiles.json` profiles of the
+//!   provider, then the process environment (unit/plist), then `~/.openclaw/.env`, then the
+//!   `env` block of `openclaw.json`, then `models.providers.<p>.apiKey`.
+//! - Hermes (`hermes_cli/env_loader.py` in NousResearch/hermes-agent): `auth.json` provider
+//!   tokens, then `~/.hermes/.env` (loaded with override, so it beats the process environment),
+//!   then the process environment.
+//! - Claude Code (its authentication docs): `ANTHROPIC_AUTH_TOKEN`, `ANTHROPIC_API_KEY`,
+//!   `CLAUDE_CODE_OAUTH_TOKEN`, then the `/login` subscription credentials.
+//! - Codex: `auth.json` ChatGPT tokens, then `auth.json` `OPENAI_API_KEY`, then the environment.
+//!
+//! An OAuth access token stored beside its refresh token is refreshed by its runtime, so its
+//! expiry is shown, not judged; a token with an expiry and no refresh path is judged.
+
+use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use crate::read;
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    /// Agent homes: paths or patterns with `*` in any segment ("/home/*", "/Users/*", "/root").
+    /// A match is an agent when it holds `.openclaw`, `.hermes`, `.claude.json`, `.claude`,
+    /// `.codex` or `.mcp-auth`; the agent's name is the directory's name.
+    homes: Vec<String>,
+    /// launchd plists whose `EnvironmentVariables` an agent's process gets (patterns allowed). A
+    /// plist belongs to the agent whose home is its `EnvironmentVariables.HOME`, else whose name
+    /// is its `UserName`. Default none.
+    #[serde(default)]
+    plists: Vec<String>,
+    /// systemd units whose `Environment=`/`EnvironmentFile=` an agent's process gets (patterns
+    /// allowed). A unit belongs to the agent whose home is its `Environment=HOME=`, else whose
+    /// name is its `User=`. Default none.
+    #[serde(default)]
+    units: Vec<String>,
+    /// Agents (by name) a person works at: a subscription OAuth token there is expected. Every
+    /// other agent is headless. An entry may hold several names separated by commas (a var).
+    /// Default none.
+    #[serde(default)]
+    interactive: Vec<String>,
+    /// Degraded when a credential without a refresh path expires within this. Default "7d".
+    #[serde(default = "default_warn", deserialize_with = "de_duration")]
+    warn_before: Duration,
+}
+
+fn default_warn() -> Duration {
+    Duration::from_secs(7 * 86_400)
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    humantime::parse_duration(&s)
+        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
+}
+
+/// Most homes, files per pattern and directory entries walked: a pattern never walks a disk.
+const MAX_MATCHES: usize = 512;
+/// Deepest `.mcp-auth` walk.
+const MCP_DEPTH: usize = 4;
+/// Values shorter than this are settings, not credentials (`DEBUG_TOKEN=1`).
+const MIN_SECRET_CHARS: usize = 12;
+/// The Anthropic subscription (Claude Pro/Max) OAuth token prefix.
+const OAUTH_PREFIX: &str = "sk-ant-oat01-";
+
+impl Probe for Credentials {
+    const KIND: &'static str = "credentials";
+    const SUMMARY: &'static str = "credentials each agent can use: shared across agents, shadowed by precedence, subscription OAuth on headless agents, expiry (fingerprints only)";
+    const LESSONS: &'static [u32] = &[1, 2, 10];
+    const EXAMPLE: &'static str = r#"[probe.fleet_credentials]
+kind = "credentials"
+lessons = [1, 2, 10]
+every = "15m"
+# every agent home on this host (the Mac mini's agents are macOS users; the hub runs as root)
+homes = ["/Users/*", "/home/*", "/root"]
+# the environment launchd and systemd give the gateways
+plists = ["/Library/LaunchDaemons/ai.openclaw.*.plist"]
+units = ["/etc/systemd/system/openclaw-*.service"]
+# the founder's own account: a person logs in there, a subscription token is expected
+interactive = ["founder"]
+warn_before = "3d"
+"#;
+
+    fn validate(&self) -> Vec<Invalid> {
+        let mut bad = Vec::new();
+        if self.homes.is_empty() {
+            bad.push(Invalid::new(
+                "homes",
+                "expected at least one path or pattern",
+            ));
+        }
+        for (key, list) in [
+            ("homes", &self.homes),
+            ("plists", &self.plists),
+            ("units", &self.units),
+        ] {
+            for (i, p) in list.iter().enumerate() {
+                if p.is_empty() {
+                    bad.push(Invalid::new(format!("{key}[{i}]"), "must not be empty"));
+                } else if p.contains(['?', '[', '{']) {
+                    bad.push(Invalid::new(
+                        format!("{key}[{i}]"),
+                        "only `*` is supported in patterns",
+                    ));
+                }
+            }
+        }
+        if self.warn_before.is_zero() {
+            bad.push(Invalid::new("warn_before", "must be longer than 0s"));
+        }
+        bad
+    }
+
+    async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
+        let homes: Vec<PathBuf> = self
+            .homes
+            .iter()
+            .map(|h| cx.resolve(Path::new(h)))
+            .collect();
+        let plists: Vec<PathBuf> = self
+            .plists
+            .iter()
+            .map(|p| cx.resolve(Path::new(p)))
+            .collect();
+        let units: Vec<PathBuf> = self
+            .units
+            .iter()
+            .map(|p| cx.resolve(Path::new(p)))
+            .collect();
+        let root = cx.root().map(Path::to_path_buf);
+        let gathered =
+            tokio::task::spawn_blocking(move || gather(&homes, &plists, &units, root.as_deref()))
+                .await;
+        match gathered {
+            Ok(g) => self.judge(g, cx.now),
+            Err(e) => Observation::unknown(format!("credential scan failed: {e}")),
+        }
+    }
+}
+
+// ---- what was found ------------------------------------------------------------------------------
+
+/// Where a credential sits, in the order the precedence rules name them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Src {
+    ClaudeLogin,
+    AuthProfile,
+    HermesAuth,
+    CodexTokens,
+    CodexKey,
+    HermesDotenv,
+    ProcessEnv,
+    OpenclawDotenv,
+    OpenclawConfigEnv,
+    OpenclawProviderKey,
+    McpTokens,
+}
+
+#[derive(Clone, Debug)]
+struct Cred {
+    agent: String,
+    src: Src,
+    /// File and key, e.g. "/Users/cs/.claude.json oauthAccount".
+    place: String,
+    /// Environment variable name, when it is one (for the precedence of Claude Code).
+    var: Option<String>,
+    provider: String,
+    fp: String,
+    subscription_oauth: bool,
+    expires: Option<DateTime<Utc>>,
+    refreshable: bool,
+}
+
+#[derive(Debug, Default)]
+struct Gathered {
+    agents: BTreeMap<String, BTreeSet<&'static str>>,
+    creds: Vec<Cred>,
+    /// Files that exist but could not be read or parsed: (path, why).
+    unreadable: Vec<(String, String)>,
+    plists_unattached: Vec<String>,
+}
+
+struct Agent {
+    name: String,
+    home: PathBuf,
+    runtimes: BTreeSet<&'static str>,
+}
+
+fn gather(
+    homes: &[PathBuf],
+    plists: &[PathBuf],
+    units: &[PathBuf],
+    root: Option<&Path>,
+) -> Gathered {
+    let mut g = Gathered::default();
+    let mut agents: Vec<Agent> = Vec::new();
+    for pattern in homes {
+        for home in expand(pattern) {
+            if !home.is_dir() || agents.iter().any(|a| a.home == home) {
+                continue;
+            }
+            let mut runtimes = BTreeSet::new();
+            for (marker, rt) in [
+                (".openclaw", "openclaw"),
+                (".hermes", "hermes"),
+                (".claude.json", "claude_code"),
+                (".claude", "claude_code"),
+                (".codex", "codex"),
+                (".mcp-auth", "mcp"),
+            ] {
+                if home.join(marker).exists() {
+                    runtimes.insert(rt);
+                }
+            }
+            if runtimes.is_empty() {
+                continue;
+            }
+            let name = home
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "/".into());
+            agents.push(Agent {
+                name,
+                home,
+                runtimes,
+            });
+        }
+    }
+    for a in &agents {
+        g.agents.insert(a.name.clone(), a.runtimes.clone());
+        read_home(a, &mut g);
+    }
+    let reroot = |p: &str| -> PathBuf {
+        match root {
+            Some(r) if p.starts_with('/') => r.join(p.trim_start_matches('/')),
+            _ => PathBuf::from(p),
+        }
+    };
+    let find_agent = |home: Option<&str>, user: Option<&str>| -> Option<&Agent> {
+        if let Some(h) = home {
+            let h = reroot(h);
+            if let Some(a) = agents.iter().find(|a| a.home == h) {
+                return Some(a);
+            }
+        }
+        user.and_then(|u| agents.iter().find(|a| a.name == u))
+    };
+    for pattern in plists {
+        for path in expand(pattern) {
+            let bytes = match read::bytes(&path, read::SMALL) {
+                Ok(b) => b,
+                Err(e) => {
+                    g.unreadable
+                        .push((path.display().to_string(), e.to_string()));
+                    continue;
+                }
+            };
+            let Ok(plist::Value::Dictionary(d)) =
+                plist::Value::from_reader(std::io::Cursor::new(bytes))
+            else {
+                g.unreadable
+                    .push((path.display().to_string(), "not a plist dictionary".into()));
+                continue;
+            };
+            let env: Vec<(String, String)> = d
+                .get("EnvironmentVariables")
+                .and_then(|v| v.as_dictionary())
+                .map(|e| {
+                    e.iter()
+                        .filter_map(|(k, v)| v.as_string().map(|s| (k.clone(), s.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let home = env
+                .iter()
+                .find(|(k, _)| k == "HOME")
+                .map(|(_, v)| v.as_str());
+            let user = d.get("UserName").and_then(|v| v.as_string());
+            match find_agent(home, user) {
+                Some(a) => {
+                    for (k, v) in &env {
+                        push_env(
+                            &mut g,
+                            a,
+                            Src::ProcessEnv,
+                            &format!("{} EnvironmentVariables.{k}", path.display()),
+                            k,
+                            v,
+                        );
+                    }
+                }
+                None => g.plists_unattached.push(path.display().to_string()),
+            }
+        }
+    }
+    for pattern in units {
+        for path in expand(pattern) {
+            let text = match read::text_lossy(&path, read::SMALL) {
+                Ok(t) => t,
+                Err(e) => {
+                    g.unreadable
+                        .push((path.display().to_string(), e.to_string()));
+                    continue;
+                }
+            };
+            let unit = parse_unit(&text);
+            let home = unit
+                .env
+                .iter()
+                .find(|(k, _, _)| k == "HOME")
+                .map(|(_, v, _)| v.clone());
+            let user_home = unit.user.as_deref().map(|u| {
+                if u == "root" {
+                    "/root".to_string()
+                } else {
+                    String::new()
+                }
+            });
+            let a = find_agent(
+                home.as_deref()
+                    .or(user_home.as_deref().filter(|h| !h.is_empty())),
+                unit.user.as_deref(),
+            );
+            let Some(a) = a else {
+                g.plists_unattached.push(path.display().to_string());
+                continue;
+            };
+            for (k, v, line) in &unit.env {
+                push_env(
+                    &mut g,
+                    a,
+                    Src::ProcessEnv,
+                    &format!("{}:{line} Environment={k}", path.display()),
+                    k,
+                    v,
+                );
+            }
+            for (file, optional) in &unit.env_files {
+                let p = reroot(file);
+                match read::text_lossy(&p, read::SMALL) {
+                    Ok(t) => {
+                        for (line, k, v) in parse_dotenv(&t) {
+                            push_env(
+                                &mut g,
+                                a,
+                                Src::ProcessEnv,
+                                &format!(
+                                    "{}:{line} {k} (EnvironmentFile= of {})",
+                                    p.display(),
+                                    path.display()
+                                ),
+                                &k,
+                                &v,
+                            );
+                        }
+                    }
+                    Err(read::ReadError::Missing { .. }) if *optional => {}
+                    Err(e) => g.unreadable.push((p.display().to_string(), e.to_string())),
+                }
+            }
+        }
+    }
+    g
+}
+
+/// The credentials stored in one agent's home.
+fn read_home(a: &Agent, g: &mut Gathered) {
+    let h = &a.home;
+    // Claude Code login: the account (its uuid identifies the subscription) and the token file
+    if let Some(v) = read_json(&h.join(".claude.json"), g)
+        && let Some(acct) = v.get("oauthAccount")
+    {
+        let id = ["accountUuid", "emailAddress"]
+            .iter()
+            .find_map(|k| acct.get(*k).and_then(Value::as_str));
+        if let Some(id) = id {
+            g.creds.push(cred(
+                a,
+                Src::ClaudeLogin,
+                format!("{} oauthAccount", h.join(".claude.json").display()),
+                None,
+                "anthropic",
+                id,
+            ));
+        }
+    }
+    if let Some(v) = read_json(&h.join(".claude/.credentials.json"), g)
+        && let Some(o) = v.get("claudeAiOauth")
+    {
+        let place = format!(
+            "{} claudeAiOauth.accessToken",
+            h.join(".claude/.credentials.json").display()
+        );
+        if let Some(t) = o.get("accessToken").and_then(Value::as_str) {
+            let mut c = cred(a, Src::ClaudeLogin, place, None, "anthropic", t);
+            c.expires = o
+                .get("expiresAt")
+                .and_then(super::token_expiry::expiry_of_value);
+            c.refreshable = o
+                .get("refreshToken")
+                .and_then(Value::as_str)
+                .is_some_and(|r| !r.is_empty());
+            g.creds.push(c);
+        }
+    }
+    // OpenClaw
+    let oc = h.join(".openclaw");
+    for path in expand(&oc.join("agents/*/agent/auth-profiles.json")) {
+        let Some(v) = read_json(&path, g) else {
+            continue;
+        };
+        let Some(profiles) = v.get("profiles").and_then(Value::as_object) else {
+            continue;
+        };
+        for (id, p) in profiles {
+            let provider = p
+                .get("provider")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| id.split(':').next().unwrap_or(id).to_string());
+            for field in ["key", "token", "access"] {
+                if let Some(s) = p.get(field).and_then(Value::as_str)
+                    && s.len() >= MIN_SECRET_CHARS
+                {
+                    let mut c = cred(
+                        a,
+                        Src::AuthProfile,
+                        format!("{} profiles.{id}.{field}", path.display()),
+                        None,
+                        &provider,
+                        s,
+                    );
+                    c.expires = p
+                        .get("expires")
+                        .and_then(super::token_expiry::expiry_of_value)
+                        .or(c.expires);
+                    c.refreshable = p
+                        .get("refresh")
+                        .and_then(Value::as_str)
+                        .is_some_and(|r| !r.is_empty());
+                    g.creds.push(c);
+                }
+            }
+        }
+    }
+    if let Ok(t) = read::text_lossy(&oc.join(".env"), read::SMALL) {
+        for (line, k, v) in parse_dotenv(&t) {
+            push_env(
+                g,
+                a,
+                Src::OpenclawDotenv,
+                &format!("{}:{line} {k}", oc.join(".env").display()),
+                &k,
+                &v,
+            );
+        }
+    } else {
+        note_unreadable(&oc.join(".env"), g);
+    }
+    let ocj = oc.join("openclaw.json");
+    if ocj.exists() {
+        match read::text_lossy(&ocj, read::LARGE) {
+            Ok(t) => match json5::from_str::<Value>(&t) {
+                Ok(v) => {
+                    if let Some(env) = v.get("env").and_then(Value::as_object) {
+                        let vars = env.get("vars").and_then(Value::as_object).unwrap_or(env);
+                        for (k, val) in vars {
+                            if let Some(s) = val.as_str() {
+                                push_env(
+                                    g,
+                                    a,
+                                    Src::OpenclawConfigEnv,
+                                    &format!("{} env.{k}", ocj.display()),
+                                    k,
+                                    s,
+                                );
+                            }
+                        }
+                    }
+                    if let Some(ps) = v.pointer("/models/providers").and_then(Value::as_object) {
+                        for (p, body) in ps {
+                            if let Some(s) = body.get("apiKey").and_then(Value::as_str)
+                                && s.len() >= MIN_SECRET_CHARS
+                                && !s.starts_with("${")
+                            {
+                                g.creds.push(cred(
+                                    a,
+                                    Src::OpenclawProviderKey,
+                                    format!("{} models.providers.{p}.apiKey", ocj.display()),
+                                    None,
+                                    p,
+                                    s,
+                                ));
+                            }
+                        }
+                    }
+                }
+                Err(e) => g
+                    .unreadable
+                    .push((ocj.display().to_string(), format!("not JSON5: {e}"))),
+            },
+            Err(e) => g
+                .unreadable
+                .push((ocj.display().to_string(), e.to_string())),
+        }
+    }
+    // Codex
+    let codex = h.join(".codex/auth.json");
+    if let Some(v) = read_json(&codex, g) {
+        if let Some(t) = v.pointer("/tokens/access_token").and_then(Value::as_str) {
+            let mut c = cred(
+                a,
+                Src::CodexTokens,
+                format!("{} tokens.access_token", codex.display()),
+                None,
+                "openai",
+                t,
+            );
+            c.refreshable = v
+                .pointer("/tokens/refresh_token")
+                .and_then(Value::as_str)
+                .is_some_and(|r| !r.is_empty());
+            g.creds.push(c);
+        }
+        if let Some(t) = v.pointer("/tokens/refresh_token").and_then(Value::as_str)
+            && t.len() >= MIN_SECRET_CHARS
+        {
+            // single-use refresh tokens: a copy shared between agents kills both (L1)
+            let mut c = cred(
+                a,
+                Src::CodexTokens,
+                format!("{} tokens.refresh_token", codex.display()),
+                None,
+                "openai",
+                t,
+            );
+            c.refreshable = true;
+            c.expires = None;
+            g.creds.push(c);
+        }
+        if let Some(k) = v.get("OPENAI_API_KEY").and_then(Value::as_str)
+            && k.len() >= MIN_SECRET_CHARS
+        {
+            g.creds.push(cred(
+                a,
+                Src::CodexKey,
+                format!("{} OPENAI_API_KEY", codex.display()),
+                None,
+                "openai",
+                k,
+            ));
+        }
+    }
+    // Hermes
+    let hermes = h.join(".hermes");
+    if let Ok(t) = read::text_lossy(&hermes.join(".env"), read::SMALL) {
+        for (line, k, v) in parse_dotenv(&t) {
+            push_env(
+                g,
+                a,
+                Src::HermesDotenv,
+                &format!("{}:{line} {k}", hermes.join(".env").display()),
+                &k,
+                &v,
+            );
+        }
+    } else {
+        note_unreadable(&hermes.join(".env"), g);
+    }
+    let hauth = hermes.join("auth.json");
+    if let Some(v) = read_json(&hauth, g)
+        && let Some(ps) = v.get("providers").and_then(Value::as_object)
+    {
+        for (p, body) in ps {
+            let tokens = body.get("tokens").unwrap_or(body);
+            for field in ["access_token", "api_key", "agent_key"] {
+                if let Some(t) = tokens.get(field).and_then(Value::as_str)
+                    && t.len() >= MIN_SECRET_CHARS
+                {
+                    let mut c = cred(
+                        a,
+                        Src::HermesAuth,
+                        format!("{} providers.{p}.{field}", hauth.display()),
+                        None,
+                        provider_of_hermes(p),
+                        t,
+                    );
+                    c.refreshable = tokens
+                        .get("refresh_token")
+                        .and_then(Value::as_str)
+                        .is_some_and(|r| !r.is_empty());
+                    if let Some(e) = ["expires_at", "expires"]
+                        .iter()
+                        .find_map(|k| tokens.get(*k).or_else(|| body.get(*k)))
+                        .and_then(super::token_expiry::expiry_of_value)
+                    {
+                        c.expires = Some(e);
+                    }
+                    g.creds.push(c);
+                }
+            }
+        }
+    }
+    // MCP OAuth tokens (mcp-remote): ~/.mcp-auth/<version>/<hash>_tokens.json
+    let mut mcp = Vec::new();
+    walk(&h.join(".mcp-auth"), MCP_DEPTH, &mut mcp);
+    for path in mcp {
+        if !path
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().ends_with("_tokens.json"))
+        {
+            continue;
+        }
+        let Some(v) = read_json(&path, g) else {
+            continue;
+        };
+        if let Some(t) = v.get("access_token").and_then(Value::as_str) {
+            let mut c = cred(
+                a,
+                Src::McpTokens,
+                format!("{} access_token", path.display()),
+                None,
+                "mcp",
+                t,
+            );
+            c.refreshable = v
+                .get("refresh_token")
+                .and_then(Value::as_str)
+                .is_some_and(|r| !r.is_empty());
+            g.creds.push(c);
+        }
+        if let Some(t) = v.get("refresh_token").and_then(Value::as_str)
+            && t.len() >= MIN_SECRET_CHARS
+        {
+            let mut c = cred(
+                a,
+                Src::McpTokens,
+                format!("{} refresh_token", path.display()),
+                None,
+                "mcp",
+                t,
+            );
+            c.refreshable = true;
+            c.expires = None;
+            g.creds.push(c);
+        }
+    }
+}
+
+fn provider_of_hermes(p: &str) -> &str {
+    match p {
+        "openai-codex" => "openai",
+        "anthropic" | "claude" => "anthropic",
+        other => other,
+    }
+}
+
+fn note_unreadable(path: &Path, g: &mut Gathered) {
+    if let Err(e) = read::text_lossy(path, read::SMALL)
+        && !matches!(e, read::ReadError::Missing { .. })
+    {
+        g.unreadable
+            .push((path.display().to_string(), e.to_string()));
+    }
+}
+
+/// A JSON (or JSON5) file; `None` when absent (silently) or unreadable (noted).
+fn read_json(path: &Path, g: &mut Gathered) -> Option<Value> {
+    match read::text_lossy(path, read::SMALL) {
+        Ok(t) => match serde_json::from_str(&t).or_else(|_| json5::from_str(&t)) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                g.unreadable
+                    .push((path.display().to_string(), format!("not JSON: {e}")));
+                None
+            }
+        },
+        Err(read::ReadError::Missing { .. }) => None,
+        Err(e) => {
+            g.unreadable
+                .push((path.display().to_string(), e.to_string()));
+            None
+        }
+    }
+}
+
+fn cred(
+    a: &Agent,
+    src: Src,
+    place: String,
+    var: Option<String>,
+    provider: &str,
+    value: &str,
+) -> Cred {
+    let value = value.trim();
+    let expires = jwt_exp(value);
+    Cred {
+        agent: a.name.clone(),
+        src,
+        place,
+        var,
+        provider: provider.to_string(),
+        fp: crate::redact::fingerprint(value),
+        subscription_oauth: value.starts_with(OAUTH_PREFIX),
+        expires,
+        refreshable: false,
+    }
+}
+
+fn jwt_exp(value: &str) -> Option<DateTime<Utc>> {
+    super::token_expiry::jwt_claims(value)
+        .and_then(|c| c.get("exp").and_then(super::token_expiry::expiry_of_value))
+}
+
+/// Which provider an environment variable authenticates, when it holds a credential at all.
+fn env_provider(key: &str) -> Option<String> {
+    let k = key.to_ascii_uppercase();
+    match k.as_str() {
+        "ANTHROPIC_API_KEY" | "ANTHROPIC_AUTH_TOKEN" | "CLAUDE_CODE_OAUTH_TOKEN" => {
+            return Some("anthropic".into());
+        }
+        "OPENAI_API_KEY" | "CODEX_API_KEY" => return Some("openai".into()),
+        _ => {}
+    }
+    for suffix in [
+        "_API_KEY",
+        "_ACCESS_TOKEN",
+        "_AUTH_TOKEN",
+        "_BOT_TOKEN",
+        "_APP_TOKEN",
+        "_TOKEN",
+        "_SECRET",
+        "_KEY",
+    ] {
+        if let Some(p) = k.strip_suffix(suffix)
+            && !p.is_empty()
+        {
+            return Some(p.to_ascii_lowercase());
+        }
+    }
+    None
+}
+
+fn push_env(g: &mut Gathered, a: &Agent, src: Src, place: &str, key: &str, value: &str) {
+    let value = value.trim();
+    if value.len() < MIN_SECRET_CHARS || value.starts_with("${") {
+        return;
+    }
+    if let Some(provider) = env_provider(key) {
+        g.creds.push(cred(
+            a,
+            src,
+            place.to_string(),
+            Some(key.to_ascii_uppercase()),
+            &provider,
+            value,
+        ));
+    }
+}
+
+// ---- small parsers -------------------------------------------------------------------------------
+
+/// `KEY=value` lines of a dotenv file (`export KEY=...`, single or double quotes, `#` comments):
+/// (line number, key, value).
+pub(super) fn parse_dotenv(text: &str) -> Vec<(usize, String, String)> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.is_empty() || l.starts_with('#') {
+            continue;
+        }
+        let l = l.strip_prefix("export ").map(str::trim_start).unwrap_or(l);
+        let Some((k, v)) = l.split_once('=') else {
+            continue;
+        };
+        let k = k.trim();
+        if k.is_empty() || !k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            continue;
+        }
+        out.push((i + 1, k.to_string(), unquote(v.trim())));
+    }
+    out
+}
+
+fn unquote(v: &str) -> String {
+    for q in ['"', '\''] {
+        if let Some(rest) = v.strip_prefix(q)
+            && let Some(end) = rest.find(q)
+        {
+            return rest[..end].to_string();
+        }
+    }
+    // an unquoted value ends at a ` #` comment
+    match v.find(" #") {
+        Some(i) => v[..i].trim_end().to_string(),
+        None => v.to_string(),
+    }
+}
+
+struct Unit {
+    user: Option<String>,
+    /// (key, value, line)
+    env: Vec<(String, String, usize)>,
+    /// (path, optional `-` prefix)
+    env_files: Vec<(String, bool)>,
+}
+
+/// The `[Service]` keys of a unit file that shape its process environment.
+fn parse_unit(text: &str) -> Unit {
+    let mut u = Unit {
+        user: None,
+        env: Vec::new(),
+        env_files: Vec::new(),
+    };
+    let mut in_service = false;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.trim();
+        if l.starts_with('[') {
+            in_service = l == "[Service]";
+            continue;
+        }
+        if !in_service || l.starts_with('#') || l.starts_with(';') {
+            continue;
+        }
+        let Some((k, v)) = l.split_once('=') else {
+            continue;
+        };
+        match k.trim() {
+            "User" => u.user = Some(v.trim().to_string()),
+            "Environment" => {
+                for word in unit_words(v) {
+                    if let Some((ek, ev)) = word.split_once('=') {
+                        u.env.push((ek.to_string(), ev.to_string(), i + 1));
+                    }
+                }
+            }
+            "EnvironmentFile" => {
+                let v = v.trim();
+                let (path, optional) = match v.strip_prefix('-') {
+                    Some(p) => (p, true),
+                    None => (v, false),
+                };
+                u.env_files.push((path.to_string(), optional));
+            }
+            _ => {}
+        }
+    }
+    u
+}
+
+/// Splits `"A=b c" D=e` into words, honouring double and single quotes.
+fn unit_words(v: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut any = false;
+    for c in v.trim().chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (None, '"' | '\'') => {
+                quote = Some(c);
+                any = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if any || !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                    any = false;
+                }
+            }
+            (_, c) => cur.push(c),
+        }
+    }
+    if any || !cur.is_empty() {
+        words.push(cur);
+    }
+    words
+}
+
+/// Expands `*` in any segment of an absolute or relative path, bounded by `MAX_MATCHES`.
+pub(super) fn expand(pattern: &Path) -> Vec<PathBuf> {
+    let mut out = vec![PathBuf::new()];
+    for comp in pattern.components() {
+        let part = comp.as_os_str().to_string_lossy();
+        if !part.contains('*') {
+            for p in &mut out {
+                p.push(comp.as_os_str());
+            }
+            continue;
+        }
+        let mut next = Vec::new();
+        for dir in &out {
+            let Ok(rd) = std::fs::read_dir(if dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                dir
+            }) else {
+                continue;
+            };
+            let mut names: Vec<String> = rd
+                .take(MAX_MATCHES)
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.starts_with('.') || part.starts_with('.'))
+                .filter(|n| star_match(&part, n))
+                .collect();
+            names.sort();
+            for n in names {
+                if next.len() < MAX_MATCHES {
+                    next.push(dir.join(n));
+                }
+            }
+        }
+        out = next;
+    }
+    out.retain(|p| p.exists());
+    out
+}
+
+/// `*` matches any run of characters within one name.
+pub(super) fn star_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first)
+        || !name[first.len()..].ends_with(last)
+        || name.len() < first.len() + last.len()
+    {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+/// Regular files below `dir`, at most `depth` levels, bounded by `MAX_MATCHES`; links not followed.
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.take(MAX_MATCHES).flatten() {
+        if out.len() >= MAX_MATCHES {
+            return;
+        }
+        let Ok(ft) = e.file_type() else { continue };
+        if ft.is_dir() && depth > 0 {
+            walk(&e.path(), depth - 1, out);
+        } else if ft.is_file() {
+            out.push(e.path());
+        }
+    }
+}
+
+// ---- judging -------------------------------------------------------------------------------------
+
+/// The precedence chains of a runtime for one provider: ranks, highest first; sources in one rank
+/// are alternatives (profiles rotated by the runtime), not shadows.
+fn chain(runtime: &str, provider: &str) -> Vec<Vec<(Src, Option<&'static str>)>> {
+    match runtime {
+        "openclaw" => {
+            let mut c = Vec::new();
+            if provider == "anthropic" {
+                c.push(vec![(Src::ClaudeLogin, None)]);
+            }
+            c.push(vec![(Src::AuthProfile, None)]);
+            c.push(vec![(Src::ProcessEnv, None)]);
+            c.push(vec![(Src::OpenclawDotenv, None)]);
+            c.push(vec![(Src::OpenclawConfigEnv, None)]);
+            c.push(vec![(Src::OpenclawProviderKey, None)]);
+            c
+        }
+        "hermes" => vec![
+            vec![(Src::HermesAuth, None)],
+            vec![(Src::HermesDotenv, None)],
+            vec![(Src::ProcessEnv, None)],
+        ],
+        "claude_code" if provider == "anthropic" => vec![
+            vec![(Src::ProcessEnv, Some("ANTHROPIC_AUTH_TOKEN"))],
+            vec![(Src::ProcessEnv, Some("ANTHROPIC_API_KEY"))],
+            vec![(Src::ProcessEnv, Some("CLAUDE_CODE_OAUTH_TOKEN"))],
+            vec![(Src::ClaudeLogin, None)],
+        ],
+        "codex" if provider == "openai" => vec![
+            vec![(Src::CodexTokens, None)],
+            vec![(Src::CodexKey, None)],
+            vec![(Src::ProcessEnv, Some("OPENAI_API_KEY"))],
+        ],
+        _ => Vec::new(),
+    }
+}
+
+fn in_rank(c: &Cred, rank: &[(Src, Option<&str>)]) -> bool {
+    rank.iter()
+        .any(|(s, var)| c.src == *s && var.is_none_or(|v| c.var.as_deref() == Some(v)))
+}
+
+fn short(d: TimeDelta) -> String {
+    let s = d.num_seconds().abs();
+    if s >= 2 * 86_400 {
+        format!("{}d", s / 86_400)
+    } else if s >= 3600 {
+        format!("{}h", s / 3600)
+    } else {
+        format!("{}m", s / 60)
+    }
+}
+
+impl Credentials {
+    fn judge(&self, g: Gathered, now: DateTime<Utc>) -> Observation {
+        if g.agents.is_empty() {
+            let mut o = Observation::unknown("no agent homes found (no .openclaw, .hermes, .claude, .codex or .mcp-auth under the homes)")
+                .evidence("homes", self.homes.join(", "));
+            for (p, why) in &g.unreadable {
+                o.push_evidence("unreadable", format!("{p}: {why}"));
+            }
+            return o;
+        }
+        let mut health = Health::Ok;
+        let mut ev: Vec<(String, String)> = Vec::new();
+        let mut counts = BTreeMap::<&str, usize>::new();
+        // L1: one fingerprint in two or more agents (refresh tokens included: single-use)
+        let mut by_fp: BTreeMap<&str, Vec<&Cred>> = BTreeMap::new();
+        for c in &g.creds {
+            by_fp.entry(c.fp.as_str()).or_default().push(c);
+        }
+        for (fp, cs) in &by_fp {
+            let agents: BTreeSet<&str> = cs.iter().map(|c| c.agent.as_str()).collect();
+            if agents.len() >= 2 {
+                health = health.worst(Health::Critical);
+                *counts.entry("shared (L1)").or_default() += 1;
+                let places: Vec<String> = cs
+                    .iter()
+                    .map(|c| format!("{}: {}", c.agent, c.place))
+                    .collect();
+                ev.push((
+                    format!("L1 shared {fp}"),
+                    format!(
+                        "used by {} agents ({}): {}",
+                        agents.len(),
+                        agents.iter().copied().collect::<Vec<_>>().join(", "),
+                        places.join("; ")
+                    ),
+                ));
+            }
+        }
+        // L1: subscription OAuth on a headless agent
+        for c in &g.creds {
+            let interactive = self
+                .interactive
+                .iter()
+                .flat_map(|s| s.split(','))
+                .any(|s| s.trim() == c.agent);
+            if c.subscription_oauth && !interactive {
+                health = health.worst(Health::Degraded);
+                *counts
+                    .entry("subscription OAuth on headless (L1)")
+                    .or_default() += 1;
+                ev.push((
+                    format!("L1 subscription OAuth {}", c.agent),
+                    format!("{} {} is a sk-ant-oat01 subscription token on a headless agent; use an API key (sk-ant-api03)", c.place, c.fp),
+                ));
+            }
+        }
+        // L2: effective credential per agent, runtime and provider; shadowed sources
+        for (agent, runtimes) in &g.agents {
+            let mine: Vec<&Cred> = g.creds.iter().filter(|c| &c.agent == agent).collect();
+            let providers: BTreeSet<&str> = mine.iter().map(|c| c.provider.as_str()).collect();
+            for rt in runtimes {
+                for p in &providers {
+                    let ranks = chain(rt, p);
+                    let present: Vec<(usize, &Cred)> = mine
+                        .iter()
+                        .filter(|c| c.provider == *p && !c.place.ends_with("refresh_token"))
+                        .filter_map(|c| ranks.iter().position(|r| in_rank(c, r)).map(|i| (i, *c)))
+                        .collect();
+                    let Some(top) = present.iter().map(|(i, _)| *i).min() else {
+                        continue;
+                    };
+                    let eff: Vec<&Cred> = present
+                        .iter()
+                        .filter(|(i, _)| *i == top)
+                        .map(|(_, c)| *c)
+                        .collect();
+                    let eff_fps: BTreeSet<&str> = eff.iter().map(|c| c.fp.as_str()).collect();
+                    let e = eff[0];
+                    ev.push((
+                        format!("effective {agent} {rt}/{p}"),
+                        format!("{} {}", e.place, e.fp),
+                    ));
+                    for (i, c) in &present {
+                        if *i > top && !eff_fps.contains(c.fp.as_str()) {
+                            health = health.worst(Health::Degraded);
+                            *counts.entry("shadowed (L2)").or_default() += 1;
+                            ev.push((
+                                format!("L2 shadowed {agent} {rt}/{p}"),
+                                format!(
+                                    "effective {} {}, shadows {} {}",
+                                    e.place, e.fp, c.place, c.fp
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        // L10: expiry of credentials with no refresh path
+        let warn = TimeDelta::from_std(self.warn_before).unwrap_or(TimeDelta::MAX);
+        for c in &g.creds {
+            let Some(exp) = c.expires else { continue };
+            let left = exp - now;
+            let at = exp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            if c.refreshable {
+                continue;
+            }
+            if left <= TimeDelta::zero() {
+                health = health.worst(Health::Critical);
+                *counts.entry("expired (L10)").or_default() += 1;
+                ev.push((
+                    format!("L10 expired {}", c.agent),
+                    format!("{} {} expired {} ago ({at})", c.place, c.fp, short(left)),
+                ));
+            } else if left < warn {
+                health = health.worst(Health::Degraded);
+                *counts.entry("expiring (L10)").or_default() += 1;
+                ev.push((
+                    format!("L10 expiring {}", c.agent),
+                    format!("{} {} expires in {} ({at})", c.place, c.fp, short(left)),
+                ));
+            }
+        }
+        for (p, why) in &g.unreadable {
+            health = health.worst(Health::Unknown);
+            *counts.entry("unreadable").or_default() += 1;
+            ev.push(("unreadable".into(), format!("{p}: {why}")));
+        }
+        for p in &g.plists_unattached {
+            ev.push(("no agent for".into(), p.clone()));
+        }
+        let agents = g.agents.len();
+        let n = g.creds.len();
+        let summary = if counts.is_empty() {
+            format!(
+                "{n} credentials across {agents} agents: none shared, none shadowed, none expiring"
+            )
+        } else {
+            let parts: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+            format!(
+                "{n} credentials across {agents} agents: {}",
+                parts.join(", ")
+            )
+        };
+        // findings first, then the effective credentials
+        ev.sort_by_key(|(k, _)| !(k.starts_with('L') || k == "unreadable"));
+        let mut o = Observation::new(health, summary).expected(format!(
+            "one credential per agent, no shadowed sources, API keys on headless agents, nothing expiring within {}",
+            humantime::format_duration(self.warn_before)
+        ));
+        for (k, v) in ev {
+            o.push_evidence(k, v);
+        }
+        o.metric("credentials", n as f64)
+            .metric("agents", agents as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine as _;
+
+    fn jwt(exp: i64) -> String {
+        let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.{}",
+            e.encode(r#"{"alg":"none"}"#),
+            e.encode(format!(r#"{{"exp":{exp},"sub":"fixture"}}"#)),
+            e.encode("sig-not-checked")
+        )
+    }
+
+    fn put(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    fn probe(extra: &str) -> Credentials {
+        toml::from_str(&format!(
+            "homes = [\"/home/*\", \"/Users/*\", \"/root\"]\nplists = [\"/Library/LaunchDaemons/ai.openclaw.*.plist\"]\nunits = [\"/etc/systemd/system/openclaw-*.service\"]\nwarn_before = \"3d\"\n{extra}"
+        ))
+        .unwrap()
+    }
+
+    async fn look(p: &Credentials, root: &Path) -> Observation {
+        let client = crate::http_client::shared();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: Duration::from_secs(5),
+            prior: None,
+            base_dir: Path::new("/"),
+            root: Some(root),
+            now: Utc::now(),
+        };
+        p.observe(&cx).await
+    }
+
+    fn text(o: &Observation) -> String {
+        let mut t = format!("{}\n", o.summary);
+        for e in &o.evidence {
+            t.push_str(&format!("{}: {}\n", e.key, e.value));
+        }
+        t
+    }
+
+    /// A clean two-agent host: each agent its own key, nothing shadowed, nothing expiring.
+    fn clean(root: &Path) {
+        put(
+            root,
+            "root/.openclaw/agents/main/agent/auth-profiles.json",
+            r#"{"version":1,"profiles":{"anthropic:default":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-hub-fixture-not-a-key"}}}"#,
+        );
+        put(
+            root,
+            "Users/cs/.openclaw/agents/main/agent/auth-profiles.json",
+            r#"{"version":1,"profiles":{"anthropic:default":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-cs-fixture-not-a-key"}}}"#,
+        );
+        put(
+            root,
+            "Users/cs/.openclaw/openclaw.json",
+            "// JSON5\n{ gateway: { port: 18791, }, }\n",
+        );
+        put(
+            root,
+            "Library/LaunchDaemons/ai.openclaw.cs.plist",
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>UserName</key><string>cs</string><key>EnvironmentVariables</key><dict><key>HOME</key><string>/Users/cs</string><key>PATH</key><string>/usr/bin:/bin</string></dict></dict></plist>"#,
+        );
+        put(
+            root,
+            "etc/systemd/system/openclaw-hub.service",
+            "[Service]\nUser=root\nEnvironmentFile=-/etc/openclaw/hub.env\n",
+        );
+    }
+
+    #[tokio::test]
+    async fn clean_host_is_ok() {
+        let d = tempfile::tempdir().unwrap();
+        clean(d.path());
+        let o = look(&probe(""), d.path()).await;
+        assert_eq!(o.health, Health::Ok, "{}", text(&o));
+        assert!(
+            o.summary.contains("2 credentials across 2 agents"),
+            "{}",
+            text(&o)
+        );
+        assert!(
+            text(&o).contains("effective cs openclaw/anthropic"),
+            "{}",
+            text(&o)
+        );
+    }
+
+    #[tokio::test]
+    async fn shared_token_is_critical_and_names_agents_files_and_keys() {
+        let d = tempfile::tempdir().unwrap();
+        clean(d.path());
+        // the hub's key copied into finance's dotenv and the hub's unit EnvironmentFile
+        put(
+            d.path(),
+            "home/finance/.openclaw/.env",
+            "export ANTHROPIC_API_KEY=\"sk-ant-api03-hub-fixture-not-a-key\"\n",
+        );
+        let o = look(&probe(""), d.path()).await;
+        let t = text(&o);
+        assert_eq!(o.health, Health::Critical, "{t}");
+        assert!(t.contains("L1 shared sha256:"), "{t}");
+        assert!(t.contains("used by 2 agents (finance, root)"), "{t}");
+        assert!(
+            t.contains("home/finance/.openclaw/.env:1 ANTHROPIC_API_KEY"),
+            "{t}"
+        );
+        assert!(!t.contains("sk-ant-api03-hub"), "never the value: {t}");
+    }
+
+    #[tokio::test]
+    async fn shadowed_env_key_is_degraded_with_both_fingerprints() {
+        let d = tempfile::tempdir().unwrap();
+        clean(d.path());
+        // the cached Claude login outranks the profile and the plist's key (11b L2)
+        put(
+            d.path(),
+            "Users/cs/.claude.json",
+            r#"{"oauthAccount":{"accountUuid":"0000-cs-account","emailAddress":"cs@example.invalid"}}"#,
+        );
+        put(
+            d.path(),
+            "Library/LaunchDaemons/ai.openclaw.cs.plist",
+            r#"<?xml version="1.0" encoding="UTF-8"?>
+<plist version="1.0"><dict><key>UserName</key><string>cs</string><key>EnvironmentVariables</key><dict><key>HOME</key><string>/Users/cs</string><key>ANTHROPIC_API_KEY</key><string>sk-ant-api03-cs-plist-fixture-key</string></dict></dict></plist>"#,
+        );
+        let o = look(&probe(""), d.path()).await;
+        let t = text(&o);
+        assert_eq!(o.health, Health::Degraded, "{t}");
+        assert!(t.contains("L2 shadowed cs openclaw/anthropic"), "{t}");
+        assert!(t.contains(".claude.json oauthAccount sha256:"), "{t}");
+        assert!(
+            t.contains("shadows ")
+                && t.contains(
+                    "ai.openclaw.cs.plist EnvironmentVariables.ANTHROPIC_API_KEY sha256:"
+                ),
+            "{t}"
+        );
+    }
+
+    #[tokio::test]
+    async fn subscription_oauth_on_headless_and_expiry() {
+        let d = tempfile::tempdir().unwrap();
+        clean(d.path());
+        let soon = Utc::now().timestamp() + 86_400;
+        let gone = Utc::now().timestamp() - 3600;
+        put(
+            d.path(),
+            "home/retail/.openclaw/agents/main/agent/auth-profiles.json",
+            &format!(
+                r#"{{"profiles":{{"anthropic:sub":{{"type":"token","provider":"anthropic","token":"sk-ant-oat01-retail-fixture-token","expires":{}}}}}}}"#,
+                soon * 1000
+            ),
+        );
+        put(
+            d.path(),
+            "home/mkt/.hermes/.env",
+            &format!("GATEWAY_SESSION_TOKEN={}\n", jwt(gone)),
+        );
+        // the founder is interactive: a subscription token there is fine
+        put(
+            d.path(),
+            "Users/founder/.claude/.credentials.json",
+            r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-founder-fixture","refreshToken":"r-founder-fixture-refresh","expiresAt":1}}"#,
+        );
+        let o = look(&probe("interactive = [\"founder\"]"), d.path()).await;
+        let t = text(&o);
+        assert_eq!(o.health, Health::Critical, "{t}");
+        assert!(t.contains("L1 subscription OAuth retail"), "{t}");
+        assert!(!t.contains("L1 subscription OAuth founder"), "{t}");
+        assert!(
+            t.contains("L10 expiring retail") && t.contains("expires in 23h"),
+            "{t}"
+        );
+        assert!(
+            t.contains("L10 expired mkt") && t.contains("GATEWAY_SESSION_TOKEN"),
+            "{t}"
+        );
+        // a refreshable access token past its expiry is the runtime's business
+        assert!(!t.contains("L10 expired founder"), "{t}");
+    }
+
+    #[tokio::test]
+    async fn nothing_to_look_at_or_unreadable_is_unknown() {
+        let d = tempfile::tempdir().unwrap();
+        let o = look(&probe(""), d.path()).await;
+        assert_eq!(o.health, Health::Unknown, "{}", text(&o));
+        clean(d.path());
+        put(d.path(), "root/.codex/auth.json", "{ not json");
+        let o = look(&probe(""), d.path()).await;
+        assert_eq!(o.health, Health::Unknown, "{}", text(&o));
+        assert!(
+            text(&o).contains("root/.codex/auth.json: not JSON"),
+            "{}",
+            text(&o)
+        );
+    }
+
+    #[test]
+    fn dotenv_lines() {
+        let t = "# c\nexport A_KEY=\"x y\" \nB_TOKEN='q'\nC_SECRET=abc # note\nbad line\n=x\n";
+        let v = parse_dotenv(t);
+        assert_eq!(
+            v,
+            vec![
+                (2, "A_KEY".into(), "x y".into()),
+                (3, "B_TOKEN".into(), "q".into()),
+                (4, "C_SECRET".into(), "abc".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn unit_environment() {
+        let u = parse_unit(
+            "[Unit]\nUser=x\n[Service]\nUser=cs\nEnvironment=\"HOME=/home/cs\" A=b\nEnvironmentFile=-/etc/x.env\n",
+        );
+        assert_eq!(u.user.as_deref(), Some("cs"));
+        assert_eq!(u.env[0].0, "HOME");
+        assert_eq!(u.env[1], ("A".into(), "b".into(), 5));
+        assert_eq!(u.env_files, vec![("/etc/x.env".into(), true)]);
+    }
+
+    #[test]
+    fn stars() {
+        assert!(star_match("ai.openclaw.*.plist", "ai.openclaw.cs.plist"));
+        assert!(!star_match("ai.openclaw.*.plist", "ai.openclaw.plist"));
+        assert!(star_match("*_tokens.json", "abc_tokens.json"));
+        assert!(star_match("openclaw-*.service", "openclaw-hub.service"));
+    }
+
+    #[test]
+    fn providers_of_variables() {
+        assert_eq!(
+            env_provider("ANTHROPIC_API_KEY").as_deref(),
+            Some("anthropic")
+        );
+        assert_eq!(
+            env_provider("OPENROUTER_API_KEY").as_deref(),
+            Some("openrouter")
+        );
+        assert_eq!(env_provider("SLACK_BOT_TOKEN").as_deref(), Some("slack"));
+        assert_eq!(env_provider("HOME"), None);
+        assert_eq!(env_provider("PATH"), None);
+    }
+}
