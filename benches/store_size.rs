@@ -11,7 +11,7 @@
 use anyhow::{Context, Result, bail};
 use ledgerd::engine::recorder::Recorder;
 use ledgerd::engine::scheduler::Recorded;
-use ledgerd::probe::{Health, Observation};
+use ledgerd::probe::Observation;
 use ledgerd::store::Store;
 use std::path::Path;
 use std::sync::Arc;
