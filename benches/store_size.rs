@@ -6,7 +6,8 @@
 //! counts after each simulated day. Each probe fails for one minute once a day (an incident: two
 //! transitions) so change is part of the load. It must not touch anything but its temp directory.
 //!
-//! `cargo bench --bench store_size -- --probes 1000 --interval 10s --days 4`
+//! `cargo bench --bench store_size -- --probes 1000 --interval 10s --days 4` (`cargo test` runs a
+//! 10-probe, two-simulated-hour smoke run).
 
 use anyhow::{Context, Result, bail};
 use ledgerd::engine::recorder::Recorder;
@@ -25,6 +26,8 @@ struct Args {
     retention_5m: String,
     retention_1h: String,
     keep: bool,
+    /// Simulated seconds per reported "day" (86,400 except in the smoke run).
+    day_s: i64,
 }
 
 fn parse_args() -> Result<Args> {
@@ -36,7 +39,15 @@ fn parse_args() -> Result<Args> {
         retention_5m: "1d".into(),
         retention_1h: "2d".into(),
         keep: false,
+        day_s: 86_400,
     };
+    // `cargo test --all-targets` runs this with no arguments: a short smoke run (10 probes, one
+    // simulated 2-hour "day"); `cargo bench` passes --bench
+    if std::env::args().len() == 1 {
+        a.probes = 10;
+        a.days = 1;
+        a.day_s = 7200;
+    }
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -145,7 +156,7 @@ fn main() -> Result<()> {
     let state = dir.path().join("state");
     let mut recorder = Recorder::new(Store::open(&state)?, config.clone())?;
     let interval_s = a.interval.as_secs() as i64;
-    let day_s = 86_400i64;
+    let day_s = a.day_s;
     // a fixed start on a day boundary, so days and rollup periods line up
     let t0 = 1_798_761_600i64; // 2027-01-01T00:00:00Z
     let ids: Vec<String> = config.probes.iter().map(|p| p.id.clone()).collect();
@@ -211,6 +222,10 @@ fn main() -> Result<()> {
     }
     recorder.flush()?;
     drop(recorder);
+    let kept = rows(&state, "observations");
+    if kept > (a.probes as i64) * i64::from(a.keep_observations) {
+        bail!("{kept} observations kept for {} probes", a.probes);
+    }
     if a.keep {
         let kept = dir.keep();
         eprintln!("kept {}", kept.display());
