@@ -52,6 +52,9 @@ pub enum Command {
         /// Only probes guarding this lesson (repeatable).
         #[arg(long)]
         lesson: Vec<u32>,
+        /// Only this agent's probes (repeatable; `-` for host-wide probes).
+        #[arg(long)]
+        agent: Vec<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -63,8 +66,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// The lesson catalog with the probes guarding each lesson and its current state.
+    /// The lesson catalog with the probes guarding each lesson and its current state, overall
+    /// and per agent.
     Lessons {
+        /// Only this agent's state (`-` for host-wide probes).
+        #[arg(long)]
+        agent: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
@@ -76,10 +83,13 @@ pub enum Command {
     },
     /// Last state of every probe, from the store.
     Status {
+        /// Only this agent's probes (`-` for host-wide probes).
+        #[arg(long)]
+        agent: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-    /// Silences: mute alerts by lesson, probe, tag or host, with a reason and an expiry.
+    /// Silences: mute alerts by lesson, probe, tag, host or agent, with a reason and an expiry.
     /// Silenced alerts are still recorded.
     Silence {
         #[command(subcommand)]
@@ -112,7 +122,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum SilenceAction {
-    /// Add a silence. At least one of --lesson, --probe, --tag, --host.
+    /// Add a silence. At least one of --lesson, --probe, --tag, --host, --agent.
     Add {
         #[arg(long)]
         lesson: Option<u32>,
@@ -122,6 +132,9 @@ pub enum SilenceAction {
         tag: Option<String>,
         #[arg(long)]
         host: Option<String>,
+        /// Only this agent's probes (`ledgerd doctor` lists the agents).
+        #[arg(long)]
+        agent: Option<String>,
         /// How long, e.g. "2h", "3d".
         #[arg(long = "for", conflicts_with = "until")]
         duration: Option<String>,

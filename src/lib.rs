@@ -40,7 +40,8 @@
 //! - `status.rs`: lesson state from probe health, shared by CLI and dashboard.
 //! - `web/`: axum server (`mod.rs`: routes, security headers), `auth.rs` (token, basic auth,
 //!   Host/Origin checks, CSRF), `view.rs` (one snapshot for page, API and metrics), `pages.rs`
-//!   (HTML, SVG history, forms), `api.rs` (JSON API, its shapes), `metrics.rs` (/metrics),
+//!   (display structs for the HTML pages, SVG history, forms), `render.rs` + `templates/`
+//!   (minijinja templates, embedded, auto-escaped by `alert::escape::html`), `api.rs` (JSON API, its shapes), `metrics.rs` (/metrics),
 //!   `assets/` (CSS, JS, OpenAPI document; embedded). `daemon.rs`: wiring, signals, reload.
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.

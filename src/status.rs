@@ -2,7 +2,7 @@
 //! unknown, holding, not guarded). Pure; shared by `ledgerd check`, `lessons`, `status` and the
 //! dashboard so they never disagree.
 
-use crate::config::Config;
+use crate::config::{Config, ProbeConfig};
 use crate::probe::Health;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -53,14 +53,29 @@ pub struct LessonStatus {
 /// Lesson states from the latest health of each probe (`health` by probe id; probes missing
 /// from it have not run). A lesson guarded only by probes that have not run is `unknown`.
 pub fn lessons(config: &Config, health: &HashMap<String, Health>) -> Vec<LessonStatus> {
+    lessons_where(config, health, |_| true)
+}
+
+/// Which probes a row of the lesson × agent matrix covers: one agent's, or the host-wide ones
+/// (`None`).
+pub fn of_agent(agent: Option<&str>) -> impl Fn(&ProbeConfig) -> bool + '_ {
+    move |p| p.agent.as_deref() == agent
+}
+
+/// Like `lessons`, over the probes `keep` selects (one agent's, or the host-wide ones).
+pub fn lessons_where(
+    config: &Config,
+    health: &HashMap<String, Health>,
+    keep: impl Fn(&ProbeConfig) -> bool,
+) -> Vec<LessonStatus> {
     config
         .catalog
         .iter()
         .map(|l| {
-            let probes: Vec<&crate::config::ProbeConfig> = config
+            let probes: Vec<&ProbeConfig> = config
                 .probes
                 .iter()
-                .filter(|p| p.lessons.iter().any(|x| x.0 == l.number))
+                .filter(|p| keep(p) && p.lessons.iter().any(|x| x.0 == l.number))
                 .collect();
             let mut worst: Option<Health> = None;
             let mut pending = Vec::new();
@@ -84,6 +99,28 @@ pub fn lessons(config: &Config, health: &HashMap<String, Health>) -> Vec<LessonS
                 probes: probes.iter().map(|p| p.id.clone()).collect(),
                 pending,
             }
+        })
+        .collect()
+}
+
+/// One row of the lesson × agent matrix: an agent (or `None`: the host-wide probes) and its
+/// state for every lesson of the catalog, over its own probes only.
+#[derive(Clone, Debug, Serialize)]
+pub struct AgentRow {
+    pub agent: Option<String>,
+    pub lessons: Vec<LessonStatus>,
+}
+
+/// The lesson × agent matrix: every agent (sorted), then the host-wide row.
+pub fn by_agent(config: &Config, health: &HashMap<String, Health>) -> Vec<AgentRow> {
+    config
+        .agents()
+        .into_iter()
+        .map(Some)
+        .chain(std::iter::once(None))
+        .map(|agent| AgentRow {
+            lessons: lessons_where(config, health, of_agent(agent.as_deref())),
+            agent,
         })
         .collect()
 }

@@ -120,6 +120,7 @@ fn fallback_alert(config: &Config, row: &IncidentRow) -> Alert {
         probe: row.probe.clone(),
         kind: probe.map(|p| p.kind().to_string()).unwrap_or_default(),
         host: config.daemon.host.clone(),
+        agent: row.agent.clone(),
         health: Health::parse(&row.health).unwrap_or(Health::Unknown),
         summary: row.summary.clone(),
         expected: None,
@@ -156,7 +157,9 @@ mod tests {
         let cfg = config(dir.path());
         let mut s = Store::open(&dir.path().join("s")).unwrap();
         let b = s.batch().unwrap();
-        let id = b.open_incident("p", 26, 1000, "critical", "down").unwrap();
+        let id = b
+            .open_incident("p", 26, 1000, "critical", "down", None)
+            .unwrap();
         let firing = fallback_alert(
             &cfg,
             &IncidentRow {
@@ -170,6 +173,7 @@ mod tests {
                 acked_by: None,
                 acked_at: None,
                 ack_note: None,
+                agent: None,
             },
         );
         let payload = serde_json::to_string(&Alert {

@@ -1,5 +1,6 @@
 //! `alertmanager`: POSTs Alertmanager v2 postable alerts (`<url>/api/v2/alerts`) with the labels
-//! `alertname`, `lesson`, `probe`, `host`, `severity`, `kind` (plus configured extras), the
+//! `alertname`, `lesson`, `probe`, `host`, `severity`, `kind`, `agent` (when the probe belongs to
+//! one; plus configured extras), the
 //! lesson's rule, body, fix and dashboard link as annotations, `startsAt` = since and an `endsAt`:
 //! for a firing alert three `repost_every` periods ahead (the daemon re-posts open incidents,
 //! `alert::repost`, so a live alert never expires while a dead ledgerd's alerts do), for a
@@ -18,7 +19,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Labels ledgerd sets itself; `labels` may not override them.
-const OWN_LABELS: &[&str] = &["alertname", "lesson", "probe", "host", "severity", "kind"];
+const OWN_LABELS: &[&str] = &[
+    "alertname",
+    "lesson",
+    "probe",
+    "host",
+    "severity",
+    "kind",
+    "agent",
+];
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -110,6 +119,9 @@ impl Alertmanager {
             if !v.is_empty() {
                 l.insert(k.into(), v.clone().into());
             }
+        }
+        if let Some(agent) = a.agent.as_deref().filter(|x| !x.is_empty()) {
+            l.insert("agent".into(), agent.into());
         }
         l.insert("severity".into(), severity.into());
         l
@@ -339,6 +351,7 @@ mod tests {
             probe: "hub".into(),
             kind: "http".into(),
             host: "vps-1".into(),
+            agent: None,
             health,
             summary: "status 'degraded' in body".into(),
             expected: Some("$.status == live".into()),
@@ -375,6 +388,9 @@ mod tests {
             json!({"alertname": "LedgerLessonViolated", "lesson": "26", "probe": "hub",
                    "host": "vps-1", "severity": "warning", "kind": "http", "team": "ops"})
         );
+        let mut of_cs = alert(Event::Firing, Health::Degraded);
+        of_cs.agent = Some("cs".into());
+        assert_eq!(am.postable(&[of_cs], now)[0]["labels"]["agent"], "cs");
         assert_eq!(
             a["annotations"]["summary"],
             "HTTP 200 is not proof of correctness: status 'degraded' in body"

@@ -254,6 +254,7 @@ pub mod testkit {
             probe: "agent-crontab".into(),
             kind: "cron_env".into(),
             host: "vps-1".into(),
+            agent: None,
             health: Health::Critical,
             summary: "1 job lacks SHOPIFY_TOKEN".into(),
             expected: Some("every variable a job uses is set".into()),

@@ -52,6 +52,7 @@ pub fn open_incident_alerts(store: &Store, config: &Config, now: DateTime<Utc>) 
                 probe: inc.probe.clone(),
                 kind: p.kind().to_string(),
                 host: config.daemon.host.clone(),
+                agent: p.agent.clone(),
                 health: obs
                     .and_then(|o| Health::parse(&o.health))
                     .or_else(|| Health::parse(&inc.health))

@@ -376,6 +376,7 @@ mod tests {
             probe: "agent-crontab".into(),
             kind: "cron_env".into(),
             host: "vps-1".into(),
+            agent: None,
             health: Health::Critical,
             summary: "1 job lacks SHOPIFY_TOKEN".into(),
             expected: None,

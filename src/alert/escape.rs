@@ -24,8 +24,10 @@ pub fn slack(s: &str) -> String {
     out
 }
 
-/// HTML text and attribute values (Telegram `parse_mode = "HTML"`, Gotify/ntfy never need it):
-/// `&`, `<`, `>` and `"` become entities; Telegram documents exactly these four.
+/// HTML text and attribute values: the codebase's one HTML escaper, used by Telegram
+/// (`parse_mode = "HTML"`) and by the dashboard's template environment (`web::render`).
+/// `&`, `<`, `>`, `"` and `'` become entities (`'` as the numeric `&#39;`, which Telegram accepts
+/// like every numeric entity), so a value is inert in text and in either kind of quoted attribute.
 pub fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
@@ -34,6 +36,7 @@ pub fn html(s: &str) -> String {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
             _ => out.push(c),
         }
     }
@@ -196,10 +199,14 @@ mod tests {
     }
 
     #[test]
-    fn html_escapes_the_four_entities() {
+    fn html_escapes_the_five_entities() {
         assert_eq!(
-            html(r#"<b>x</b> & "q""#),
-            "&lt;b&gt;x&lt;/b&gt; &amp; &quot;q&quot;"
+            html(r#"<b>x</b> & "q" 'a'"#),
+            "&lt;b&gt;x&lt;/b&gt; &amp; &quot;q&quot; &#39;a&#39;"
+        );
+        assert_eq!(
+            html("<img src=x onerror=\"alert(1)\">&'"),
+            "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;"
         );
         assert!(!html(HOSTILE).contains('<'));
     }

@@ -87,6 +87,9 @@ pub struct Alert {
     pub probe: String,
     pub kind: String,
     pub host: String,
+    /// The agent the probe belongs to; absent for host-wide probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
     pub health: Health,
     /// What was observed.
     pub summary: String,

@@ -239,6 +239,7 @@ fn overflow_payload(config: &Config, channel: &str, held: &[OutboxRow], now_ms: 
         probe: "storm_control".into(),
         kind: "ledgerd".into(),
         host: config.daemon.host.clone(),
+        agent: None,
         health: worst,
         summary: format!(
             "{} alert(s) for channel '{channel}' held back by the storm cap: {}",

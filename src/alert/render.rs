@@ -16,8 +16,13 @@ pub fn title(a: &Alert) -> String {
         Event::Overflow => "HELD BACK ",
         Event::Test => "TEST ",
     };
+    let agent = a
+        .agent
+        .as_deref()
+        .map(|x| format!(" (agent {x})"))
+        .unwrap_or_default();
     format!(
-        "{prefix}L{} · {} — {}:{} on {}",
+        "{prefix}L{} · {} — {}:{}{agent} on {}",
         a.lesson, a.rule, a.kind, a.probe, a.host
     )
 }
@@ -37,6 +42,9 @@ pub fn body(a: &Alert) -> String {
         "Probe {} ({}) on {}: {}\n",
         a.probe, a.kind, a.host, state
     ));
+    if let Some(agent) = &a.agent {
+        out.push_str(&format!("Agent: {agent}\n"));
+    }
     out.push_str(&format!("Observed: {}\n", a.summary));
     if let Some(e) = &a.expected {
         out.push_str(&format!("Expected: {e}\n"));
@@ -135,6 +143,7 @@ mod tests {
             probe: "agent-crontab".into(),
             kind: "cron_env".into(),
             host: "vps-1".into(),
+            agent: None,
             health: Health::Critical,
             summary: "1 job lacks SHOPIFY_TOKEN".into(),
             expected: Some("every variable a job uses is set".into()),
@@ -159,5 +168,15 @@ mod tests {
         assert!(b.contains("Observed: 1 job lacks SHOPIFY_TOKEN"));
         assert!(b.contains("Fix (ledger): Source config"));
         assert!(b.contains("Since: 1970-01-01T00:00:00Z"));
+        assert!(!b.contains("Agent:"), "a host-wide probe names no agent");
+        let a = Alert {
+            agent: Some("cs".into()),
+            ..a
+        };
+        assert_eq!(
+            title(&a),
+            "L14 · Cron is not your shell — cron_env:agent-crontab (agent cs) on vps-1"
+        );
+        assert!(body(&a).contains("\nAgent: cs\n"), "{}", body(&a));
     }
 }

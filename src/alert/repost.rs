@@ -195,8 +195,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
         let b = s.batch().unwrap();
-        let open = b.open_incident("hub", 26, 0, "critical", "down").unwrap();
-        let closed = b.open_incident("db", 4, 0, "critical", "down").unwrap();
+        let open = b
+            .open_incident("hub", 26, 0, "critical", "down", None)
+            .unwrap();
+        let closed = b
+            .open_incident("db", 4, 0, "critical", "down", None)
+            .unwrap();
         b.close_incident(closed, 50).unwrap();
         let payload = r#"{"event":"firing"}"#;
         b.enqueue(&format!("{open}:1:am"), "am", payload, 0, 0)
@@ -241,7 +245,9 @@ mod tests {
         let config = crate::config::load_file(&cfg_path).unwrap();
         let mut s = Store::open(&dir.path().join("state")).unwrap();
         let b = s.batch().unwrap();
-        let id = b.open_incident("p", 26, 0, "critical", "down").unwrap();
+        let id = b
+            .open_incident("p", 26, 0, "critical", "down", None)
+            .unwrap();
         let firing = r#"{"event":"firing","lesson":26,"lessons":[26],"rule":"r","lesson_title":"t","fix":"f","probe":"p","kind":"command","host":"h","health":"critical","summary":"s","expected":null,"evidence":[],"since":"1970-01-01T00:00:00Z","at":"1970-01-01T00:00:00Z","url":"u","incident":1}"#;
         b.enqueue(&format!("{id}:1:am"), "am", firing, 0, 0)
             .unwrap();

@@ -13,7 +13,8 @@ fn routing_rank(h: Health) -> u8 {
     }
 }
 
-/// Whether a route's matchers (lessons, classes, probes, tags) select a probe; health aside.
+/// Whether a route's matchers (lessons, classes, probes, tags, agents) select a probe; health
+/// aside. A route with `agents` never selects a host-wide probe.
 fn selects(config: &Config, r: &Route, probe: &ProbeConfig) -> bool {
     let class = config
         .catalog
@@ -24,6 +25,7 @@ fn selects(config: &Config, r: &Route, probe: &ProbeConfig) -> bool {
         && (r.classes.is_empty() || r.classes.iter().any(|c| c == class))
         && (r.probes.is_empty() || r.probes.contains(&probe.id))
         && (r.tags.is_empty() || r.tags.iter().any(|t| probe.tags.contains(t)))
+        && (r.agents.is_empty() || probe.agent.as_ref().is_some_and(|a| r.agents.contains(a)))
 }
 
 /// The routes that take an alert of `probe` at `health`: the matching non-default routes, or

@@ -20,7 +20,7 @@ pub struct Webhook {
 impl Channel for Webhook {
     const KIND: &'static str = "webhook";
     const SUMMARY: &'static str =
-        "POST the alert as JSON (lesson, rule, probe, host, health, evidence, title, text)";
+        "POST the alert as JSON (lesson, rule, probe, agent, host, health, evidence, title, text)";
     const EXAMPLE: &'static str = r#"[channel.ops_webhook]
 kind = "webhook"
 url = "http://127.0.0.1:8788/ledgerd"     # or url_file = "/etc/ledgerd/webhook.url"
@@ -53,6 +53,10 @@ headers = { Authorization = "Bearer ${LEDGERD_WEBHOOK_TOKEN:-dev}" }
             obj.insert("title".into(), render::group_title(alerts).into());
             obj.insert("text".into(), render::group_body(alerts).into());
             obj.insert("idempotency_key".into(), cx.idempotency_key.into());
+            if let [one] = alerts {
+                // always present: the agent, or null for a host-wide probe
+                obj.insert("agent".into(), one.agent.clone().into());
+            }
         }
         let mut req = cx
             .http

@@ -13,11 +13,16 @@ pub fn run(
     path: Option<&Path>,
     probes: &[String],
     lessons: &[u32],
+    agents: &[String],
     format: Format,
     paint: Paint,
 ) -> anyhow::Result<u8> {
     let config = match super::load_or_report(path) {
         Ok(c) => c,
+        Err(code) => return Ok(code),
+    };
+    let agents = match super::agent_args(&config, agents) {
+        Ok(a) => a,
         Err(code) => return Ok(code),
     };
     for p in probes {
@@ -32,6 +37,7 @@ pub fn run(
         .enumerate()
         .filter(|(_, p)| probes.is_empty() || probes.contains(&p.id))
         .filter(|(_, p)| lessons.is_empty() || p.lessons.iter().any(|l| lessons.contains(&l.0)))
+        .filter(|(_, p)| agents.is_empty() || agents.contains(&p.agent))
         .map(|(i, _)| i)
         .collect();
     let priors: HashMap<String, serde_json::Value> =
@@ -63,6 +69,8 @@ pub fn run(
         });
         futures::future::join_all(futs).await
     });
+    // A probe that timed out may have left a blocking thread behind: do not wait for it.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
     let health: HashMap<String, Health> = results
         .iter()
         .map(|(i, o)| (config.probes[*i].id.clone(), o.health))
@@ -83,9 +91,10 @@ pub fn run(
             "host": config.daemon.host,
             "results": results.iter().map(|(i, o)| {
                 let p = &config.probes[*i];
-                serde_json::json!({"probe": p.id, "kind": p.kind(), "lessons": p.lessons, "shadow": p.mode == crate::config::Mode::Shadow, "observation": o})
+                serde_json::json!({"probe": p.id, "kind": p.kind(), "agent": p.agent, "lessons": p.lessons, "shadow": p.mode == crate::config::Mode::Shadow, "observation": o})
             }).collect::<Vec<_>>(),
-            "lessons": crate::status::lessons(&config, &health).into_iter().filter(|l| !l.probes.is_empty()).collect::<Vec<_>>(),
+            "lessons": crate::status::lessons_where(&config, &health, |p| health.contains_key(&p.id)).into_iter().filter(|l| !l.probes.is_empty()).collect::<Vec<_>>(),
+            "agents": agent_rows(&config, &health),
             "violated_lessons": violated,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -107,12 +116,17 @@ pub fn run(
             .get(p.primary_lesson().0)
             .map(|l| l.rule.as_str())
             .unwrap_or("");
+        let agent = p
+            .agent
+            .as_deref()
+            .map(|a| format!(" agent {a}"))
+            .unwrap_or_default();
         println!(
             "{:<12} {:<8} {} {}  {}",
             paint.health(o.health),
             lessons.join(","),
             paint.bold(&p.id),
-            paint.dim(&format!("({})", p.kind())),
+            paint.dim(&format!("({}{agent})", p.kind())),
             o.summary
         );
         if !o.health.is_ok() {
@@ -141,4 +155,35 @@ pub fn run(
         }
     );
     Ok(exit)
+}
+
+/// Per agent among the probes that ran (host-wide probes as agent null): the lessons they guard
+/// and their state.
+fn agent_rows(
+    config: &crate::config::Config,
+    health: &HashMap<String, Health>,
+) -> Vec<serde_json::Value> {
+    let mut agents: Vec<Option<String>> = config
+        .probes
+        .iter()
+        .filter(|p| health.contains_key(&p.id))
+        .map(|p| p.agent.clone())
+        .collect();
+    agents.sort();
+    agents.dedup();
+    agents
+        .into_iter()
+        .map(|a| {
+            let lessons: Vec<serde_json::Value> = crate::status::lessons_where(
+                config,
+                health,
+                |p| p.agent == a && health.contains_key(&p.id),
+            )
+            .into_iter()
+            .filter(|l| !l.probes.is_empty())
+            .map(|l| serde_json::json!({"number": l.number, "state": l.state, "probes": l.probes}))
+            .collect();
+            serde_json::json!({"agent": a, "lessons": lessons})
+        })
+        .collect()
 }

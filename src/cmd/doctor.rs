@@ -1,5 +1,6 @@
 //! `ledgerd doctor`: validate the config and print every error (file, key path, line:column),
-//! then warnings; exit 78 on errors (or on warnings with `--strict`).
+//! then warnings, then the agents the probes belong to; exit 78 on errors (or on warnings with
+//! `--strict`).
 
 use super::{EXIT_CONFIG, EXIT_OK, Paint};
 use crate::cli::Format;
@@ -34,6 +35,7 @@ pub fn run(path: Option<&Path>, strict: bool, format: Format, paint: Paint) -> a
             "warnings": warnings,
             "probes": summary.map(|c| c.probes.len()),
             "channels": summary.map(|c| c.channels.len()),
+            "agents": summary.map(agents),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(if failed { EXIT_CONFIG } else { EXIT_OK });
@@ -60,6 +62,27 @@ pub fn run(path: Option<&Path>, strict: bool, format: Format, paint: Paint) -> a
                 c.catalog.len(),
                 files.join(", ")
             );
+            let rows = agents(c);
+            if rows.is_empty() {
+                println!("agents: none (every probe is host-wide)");
+            } else {
+                let host = c.probes.iter().filter(|p| p.agent.is_none()).count();
+                let list: Vec<String> = rows
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} ({} probes)",
+                            r["agent"].as_str().unwrap_or(""),
+                            r["probes"]
+                        )
+                    })
+                    .collect();
+                println!(
+                    "agents: {} — {}; host-wide: {host} probes",
+                    rows.len(),
+                    list.join(", ")
+                );
+            }
         }
         None => println!(
             "{} {} error(s) in {origin}",
@@ -68,4 +91,25 @@ pub fn run(path: Option<&Path>, strict: bool, format: Format, paint: Paint) -> a
         ),
     }
     Ok(if failed { EXIT_CONFIG } else { EXIT_OK })
+}
+
+/// The agents the probes belong to, each with its probe count and the lessons it guards.
+fn agents(c: &config::Config) -> Vec<serde_json::Value> {
+    c.agents()
+        .into_iter()
+        .map(|a| {
+            let probes: Vec<&config::ProbeConfig> = c
+                .probes
+                .iter()
+                .filter(|p| p.agent.as_deref() == Some(a.as_str()))
+                .collect();
+            let mut lessons: Vec<u32> = probes
+                .iter()
+                .flat_map(|p| p.lessons.iter().map(|l| l.0))
+                .collect();
+            lessons.sort_unstable();
+            lessons.dedup();
+            serde_json::json!({"agent": a, "probes": probes.len(), "lessons": lessons})
+        })
+        .collect()
 }

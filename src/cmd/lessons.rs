@@ -1,32 +1,78 @@
 //! `ledgerd lessons`: the catalog (32 lessons plus the config's own), each with the probes that
-//! guard it and its current state from the store.
+//! guard it and its current state from the store, overall and per agent (`--agent` narrows the
+//! state and probes to one agent's, or `-` to the host-wide probes).
 
 use super::{EXIT_OK, Paint};
 use crate::cli::Format;
+use crate::status::{LessonState, of_agent};
 use std::path::Path;
 
-pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<u8> {
+pub fn run(
+    path: Option<&Path>,
+    agent: Option<&str>,
+    format: Format,
+    paint: Paint,
+) -> anyhow::Result<u8> {
     let config = match super::load_or_report(path) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
+    let only: Option<Option<String>> = match agent {
+        None => None,
+        Some(a) => match super::agent_args(&config, &[a.to_string()]) {
+            Ok(mut v) => v.pop(),
+            Err(code) => return Ok(code),
+        },
+    };
     let health = super::stored_health(&config);
-    let states = crate::status::lessons(&config, &health);
+    let states = match &only {
+        None => crate::status::lessons(&config, &health),
+        Some(a) => crate::status::lessons_where(&config, &health, of_agent(a.as_deref())),
+    };
+    // per agent, only where the agent guards the lesson
+    let rows = crate::status::by_agent(&config, &health);
+    let per_agent = |i: usize| -> Vec<(String, LessonState)> {
+        rows.iter()
+            .filter(|r| only.is_none() || only.as_ref() == Some(&r.agent))
+            .filter_map(|r| {
+                let s = r.lessons.get(i)?;
+                (s.state != LessonState::NotGuarded)
+                    .then(|| (r.agent.clone().unwrap_or_else(|| "host".into()), s.state))
+            })
+            .collect()
+    };
     if format == Format::Json {
         let v: Vec<serde_json::Value> = config
             .catalog
             .iter()
             .zip(states.iter())
-            .map(|(l, s)| serde_json::json!({
-                "number": l.number, "title": l.title, "fix": l.fix, "rule": l.rule, "class": l.class,
-                "audience": l.audience, "audience_inferred": l.audience_inferred, "owner": l.owner,
-                "probes": s.probes, "state": s.state,
-            }))
+            .enumerate()
+            .map(|(i, (l, s))| {
+                let agents: serde_json::Map<String, serde_json::Value> = rows
+                    .iter()
+                    .filter(|r| r.agent.is_some())
+                    .filter(|r| only.is_none() || only.as_ref() == Some(&r.agent))
+                    .filter_map(|r| {
+                        let st = r.lessons.get(i)?;
+                        (st.state != LessonState::NotGuarded).then(|| {
+                            (
+                                r.agent.clone().unwrap_or_default(),
+                                serde_json::json!({"state": st.state, "probes": st.probes}),
+                            )
+                        })
+                    })
+                    .collect();
+                serde_json::json!({
+                    "number": l.number, "title": l.title, "fix": l.fix, "rule": l.rule, "class": l.class,
+                    "audience": l.audience, "audience_inferred": l.audience_inferred, "owner": l.owner,
+                    "probes": s.probes, "state": s.state, "agents": agents,
+                })
+            })
             .collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(EXIT_OK);
     }
-    for (l, s) in config.catalog.iter().zip(states.iter()) {
+    for (i, (l, s)) in config.catalog.iter().zip(states.iter()).enumerate() {
         println!(
             "{} {}  {}",
             paint.bold(&format!("L{:<3}", l.number)),
@@ -45,7 +91,22 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
             s.probes.join(", ")
         };
         println!("      state:  {}   probes: {probes}", paint.state(s.state));
+        let agents = per_agent(i);
+        if !config.agents().is_empty() && !agents.is_empty() {
+            let cells: Vec<String> = agents
+                .iter()
+                .map(|(a, st)| format!("{a} {}", paint.state(*st)))
+                .collect();
+            println!("      agents: {}", cells.join(", "));
+        }
     }
-    println!("{} lessons", config.catalog.len());
+    match &only {
+        None => println!("{} lessons", config.catalog.len()),
+        Some(a) => println!(
+            "{} lessons, state over {}'s probes",
+            config.catalog.len(),
+            a.as_deref().unwrap_or("the host-wide")
+        ),
+    }
     Ok(EXIT_OK)
 }

@@ -38,12 +38,13 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Check {
             probe,
             lesson,
+            agent,
             format,
-        } => check::run(cfg, &probe, &lesson, format, paint),
+        } => check::run(cfg, &probe, &lesson, &agent, format, paint),
         Command::Doctor { strict, format } => doctor::run(cfg, strict, format, paint),
-        Command::Lessons { format } => lessons::run(cfg, format, paint),
+        Command::Lessons { agent, format } => lessons::run(cfg, agent.as_deref(), format, paint),
         Command::Kinds { examples } => kinds::run(examples),
-        Command::Status { format } => status::run(cfg, format, paint),
+        Command::Status { agent, format } => status::run(cfg, agent.as_deref(), format, paint),
         Command::Silence { action } => silence::run(cfg, action, paint),
         Command::Shadow { format } => shadow::run(cfg, format, paint),
         Command::TestAlert { channel } => test_alert::run(cfg, &channel),
@@ -150,4 +151,27 @@ pub fn stored_health(config: &Config) -> std::collections::HashMap<String, crate
         }
     }
     out
+}
+
+/// Resolves `--agent` values: `-` is the host-wide probes (`None`), anything else must be an
+/// agent some probe belongs to. Prints the problem and returns `Err(exit code)` otherwise.
+pub fn agent_args(config: &Config, args: &[String]) -> Result<Vec<Option<String>>, u8> {
+    let known = config.agents();
+    args.iter()
+        .map(|a| match a.as_str() {
+            "-" => Ok(None),
+            a if known.iter().any(|k| k == a) => Ok(Some(a.to_string())),
+            a => {
+                eprintln!(
+                    "ledgerd: no probe belongs to agent '{a}' (agents: {}; `-` for host-wide probes)",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                );
+                Err(EXIT_ERROR)
+            }
+        })
+        .collect()
 }

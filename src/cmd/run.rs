@@ -14,7 +14,11 @@ pub fn run(path: Option<&Path>, log_json: bool) -> anyhow::Result<u8> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    match rt.block_on(crate::daemon::run(config, path.map(Path::to_path_buf))) {
+    let result = rt.block_on(crate::daemon::run(config, path.map(Path::to_path_buf)));
+    // Blocking work a timed-out probe left behind (a stuck read) is abandoned, never waited for:
+    // shutdown finishes within its drain deadline regardless.
+    rt.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
         Ok(()) => Ok(EXIT_OK),
         Err(e) => {
             tracing::error!(error = %e, "daemon stopped");

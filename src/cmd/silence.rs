@@ -18,6 +18,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
             probe,
             tag,
             host,
+            agent,
             duration,
             until,
             reason,
@@ -34,6 +35,20 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
             {
                 eprintln!("ledgerd: no probe '{p}' in the config");
                 return Ok(EXIT_ERROR);
+            }
+            if let Some(a) = &agent {
+                let agents = config.agents();
+                if !agents.contains(a) {
+                    eprintln!(
+                        "ledgerd: no probe belongs to agent '{a}' (agents: {})",
+                        if agents.is_empty() {
+                            "none".into()
+                        } else {
+                            agents.join(", ")
+                        }
+                    );
+                    return Ok(EXIT_ERROR);
+                }
             }
             let expires = match (duration, until) {
                 (Some(d), None) => match crate::config::parse_duration(&d) {
@@ -67,6 +82,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 probe,
                 tag,
                 host,
+                agent,
                 reason,
                 created_by: super::actor(by),
                 expires,
@@ -102,15 +118,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 println!("no silences in force");
             }
             for s in rows {
-                let what: Vec<String> = [
-                    s.lesson.map(|l| format!("lesson L{l}")),
-                    s.probe.clone().map(|p| format!("probe {p}")),
-                    s.tag.clone().map(|t| format!("tag {t}")),
-                    s.host.clone().map(|h| format!("host {h}")),
-                ]
-                .into_iter()
-                .flatten()
-                .collect();
+                let what = s.describe();
                 let state = if s.removed.is_some() {
                     paint.dim("removed")
                 } else if s.expires <= now {
@@ -124,8 +132,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                     format!("#{}", s.id)
                 };
                 println!(
-                    "{id:<8} {state:<8} {}  until {}  by {}: {}",
-                    what.join(", "),
+                    "{id:<8} {state:<8} {what}  until {}  by {}: {}",
                     fmt_ms(s.expires),
                     s.created_by,
                     s.reason

@@ -1,17 +1,33 @@
 //! `ledgerd status`: the last state of every probe. Asks the running daemon's API first
 //! (`GET /api/v1/probes`, short timeout, with the bearer token when configured) so it shows what
-//! the dashboard shows, staleness included; reads the store when no daemon answers.
+//! the dashboard shows, staleness included; reads the store when no daemon answers. Each line
+//! names the probe's agent (`-` for host-wide); `--agent` keeps one agent's probes.
 
 use super::{EXIT_OK, Paint};
 use crate::cli::Format;
 use std::path::Path;
 
-pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<u8> {
+pub fn run(
+    path: Option<&Path>,
+    agent: Option<&str>,
+    format: Format,
+    paint: Paint,
+) -> anyhow::Result<u8> {
     let config = match super::load_or_report(path) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    if let Some(probes) = from_api(&config) {
+    // `--agent cs`: only cs's probes; `--agent -`: only host-wide ones
+    let only: Option<Option<String>> = match agent {
+        None => None,
+        Some(a) => match super::agent_args(&config, &[a.to_string()]) {
+            Ok(mut v) => v.pop(),
+            Err(code) => return Ok(code),
+        },
+    };
+    let keep = |a: &Option<String>| only.as_ref().is_none_or(|o| o == a);
+    if let Some(mut probes) = from_api(&config) {
+        probes.retain(|p| keep(&p.agent));
         return print_api(&config, &probes, format, paint);
     }
     let Some(store) = crate::store::Store::open_existing(&config.daemon.state_dir)? else {
@@ -21,16 +37,22 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
         );
         return Ok(EXIT_OK);
     };
-    let latest = store.latest_observations()?;
-    let states = store.states()?;
-    let open = store.incidents(true, None, 1000)?;
+    let mine: Vec<&crate::config::ProbeConfig> =
+        config.probes.iter().filter(|p| keep(&p.agent)).collect();
+    let is_mine = |id: &str| mine.iter().any(|p| p.id == id);
+    let mut latest = store.latest_observations()?;
+    latest.retain(|o| is_mine(&o.probe));
+    let mut states = store.states()?;
+    states.retain(|s| is_mine(&s.probe));
+    let mut open = store.incidents(true, None, 1000)?;
+    open.retain(|i| is_mine(&i.probe));
     if format == Format::Json {
         let v = serde_json::json!({"source": "store", "observations": latest, "states": states, "open_incidents": open});
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(EXIT_OK);
     }
     let now = chrono::Utc::now().timestamp_millis();
-    for p in &config.probes {
+    for p in mine {
         let obs = latest.iter().find(|o| o.probe == p.id);
         let st = states.iter().find(|s| s.probe == p.id).and_then(|s| {
             s.state
@@ -44,9 +66,10 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
                     crate::probe::Health::parse(&o.health).unwrap_or(crate::probe::Health::Unknown);
                 let age = std::time::Duration::from_secs(((now - o.ts).max(0) / 1000) as u64);
                 println!(
-                    "{:<12} L{:<3} {:<28} {:<8} {}  {}",
+                    "{:<12} L{:<3} {:<10} {:<28} {:<8} {}  {}",
                     paint.health(h),
                     p.primary_lesson().0,
+                    p.agent.as_deref().unwrap_or("-"),
                     p.id,
                     st.unwrap_or_default(),
                     o.summary,
@@ -54,9 +77,10 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
                 );
             }
             None => println!(
-                "{:<12} L{:<3} {:<28} not run yet",
+                "{:<12} L{:<3} {:<10} {:<28} not run yet",
                 paint.dim("- pending"),
                 p.primary_lesson().0,
+                p.agent.as_deref().unwrap_or("-"),
                 p.id
             ),
         }
@@ -132,9 +156,10 @@ fn print_api(
                 let age =
                     std::time::Duration::from_secs(p.age_seconds.unwrap_or(0.0).max(0.0) as u64);
                 println!(
-                    "{:<12} L{:<3} {:<28} {:<8} {}  {}{stale}",
+                    "{:<12} L{:<3} {:<10} {:<28} {:<8} {}  {}{stale}",
                     paint.health(h),
                     lesson,
+                    p.agent.as_deref().unwrap_or("-"),
                     p.id,
                     p.status,
                     o.get("summary").and_then(|s| s.as_str()).unwrap_or(""),
@@ -142,9 +167,10 @@ fn print_api(
                 );
             }
             _ => println!(
-                "{:<12} L{:<3} {:<28} not run yet{stale}",
+                "{:<12} L{:<3} {:<10} {:<28} not run yet{stale}",
                 paint.dim("- pending"),
                 lesson,
+                p.agent.as_deref().unwrap_or("-"),
                 p.id
             ),
         }

@@ -38,6 +38,7 @@ pub fn run(path: Option<&Path>, channel: &str) -> anyhow::Result<u8> {
         probe: "test_alert".into(),
         kind: "test".into(),
         host: config.daemon.host.clone(),
+        agent: None,
         health: Health::Degraded,
         summary: format!(
             "test alert from ledgerd on {} to channel '{channel}'",

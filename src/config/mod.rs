@@ -113,9 +113,24 @@ pub struct ProbeConfig {
     pub flap_window: Option<u32>,
     pub description: Option<String>,
     pub depends_on: Vec<String>,
+    /// The agent this probe belongs to (`agent = ".."`, or the `agent` var of the include that
+    /// loaded its file); `None` for host-wide probes.
+    pub agent: Option<String>,
     pub probe: AnyProbe,
     pub file: PathBuf,
     pub base_dir: PathBuf,
+}
+
+impl Config {
+    /// The agents the probes belong to, sorted (host-wide probes have none).
+    pub fn agents(&self) -> Vec<String> {
+        let set: BTreeSet<&str> = self
+            .probes
+            .iter()
+            .filter_map(|p| p.agent.as_deref())
+            .collect();
+        set.into_iter().map(str::to_string).collect()
+    }
 }
 
 impl ProbeConfig {
@@ -163,6 +178,8 @@ pub struct Route {
     pub classes: Vec<String>,
     pub probes: Vec<String>,
     pub tags: Vec<String>,
+    /// Agents matched; empty = all.
+    pub agents: Vec<String>,
     pub min_health: Health,
     pub max_health: Health,
     pub to: Vec<String>,
@@ -240,6 +257,9 @@ struct Doc {
     is_main: bool,
     /// Prepended to the ids of probes defined here (from `include = [{ prefix = .. }]`).
     prefix: String,
+    /// The agent its probes belong to: the `agent` var of the include that loaded it (or of an
+    /// include above it). The main file's `[vars]` do not make probes an agent's.
+    agent: Option<String>,
 }
 
 /// One `include` entry.
@@ -393,7 +413,15 @@ impl<'e> Loader<'e> {
             },
         };
         let mut stack = Vec::new();
-        self.parse_doc(path, src, true, &mut stack, BTreeMap::new(), String::new());
+        self.parse_doc(
+            path,
+            src,
+            true,
+            &mut stack,
+            BTreeMap::new(),
+            String::new(),
+            None,
+        );
         if self.docs.is_empty() {
             return Err(ConfigErrors(self.errors));
         }
@@ -422,6 +450,7 @@ impl<'e> Loader<'e> {
     /// file (its include's `vars` over the main file's `[vars]`); an included file's own `[vars]`
     /// fill in what those leave unset (its defaults), then `builtin_var`, then the environment.
     /// `prefix` is prepended to the ids of the probes it defines.
+    #[allow(clippy::too_many_arguments)]
     fn parse_doc(
         &mut self,
         file: &Path,
@@ -430,6 +459,7 @@ impl<'e> Loader<'e> {
         stack: &mut Vec<PathBuf>,
         mut vars: BTreeMap<String, String>,
         prefix: String,
+        agent: Option<String>,
     ) {
         let mut table = match toml::from_str::<toml::Table>(&src) {
             Ok(t) => t,
@@ -553,6 +583,7 @@ impl<'e> Loader<'e> {
             base_dir: base_dir.clone(),
             is_main,
             prefix: prefix.clone(),
+            agent: agent.clone(),
         });
         for inc in includes {
             let key = inc.key.clone();
@@ -609,10 +640,19 @@ impl<'e> Loader<'e> {
                 self.doc_err(doc_index, &format!("{key}.prefix"), "this file is already included with the same prefix: give each copy its own `prefix`".into());
                 continue;
             }
+            let child_agent = inc.vars.get("agent").cloned().or_else(|| agent.clone());
             let mut child_vars = vars.clone();
             child_vars.extend(inc.vars);
             match text {
-                Ok(text) => self.parse_doc(&path, text, false, stack, child_vars, child_prefix),
+                Ok(text) => self.parse_doc(
+                    &path,
+                    text,
+                    false,
+                    stack,
+                    child_vars,
+                    child_prefix,
+                    child_agent,
+                ),
                 Err((msg, _)) => self.doc_err(
                     doc_index,
                     &key,
@@ -812,6 +852,11 @@ impl<'e> Loader<'e> {
             }
         }
 
+        let agents: BTreeSet<String> = probes
+            .iter()
+            .filter_map(|p: &ProbeConfig| p.agent.clone())
+            .collect();
+
         // waivers
         let mut silences = Vec::new();
         for doc in docs.iter() {
@@ -836,10 +881,27 @@ impl<'e> Loader<'e> {
                         continue;
                     }
                 };
-                if r.lesson.is_none() && r.probe.is_none() && r.tag.is_none() && r.host.is_none() {
+                if r.lesson.is_none()
+                    && r.probe.is_none()
+                    && r.tag.is_none()
+                    && r.host.is_none()
+                    && r.agent.is_none()
+                {
                     sink.err(
                         &key,
-                        "a silence needs a lesson, probe, tag or host to match",
+                        "a silence needs a lesson, probe, tag, host or agent to match",
+                    );
+                    continue;
+                }
+                if let Some(a) = &r.agent
+                    && !agents.contains(a)
+                {
+                    sink.err(
+                        format!("{key}.agent"),
+                        format!(
+                            "no probe belongs to agent '{a}' (agents: {})",
+                            list_or_none(&agents)
+                        ),
                     );
                     continue;
                 }
@@ -882,6 +944,7 @@ impl<'e> Loader<'e> {
                     probe: r.probe.map(|p| format!("{}{p}", doc.prefix)),
                     tag: r.tag,
                     host: r.host,
+                    agent: r.agent,
                     reason: r.reason,
                     created_by: r.by.unwrap_or_else(|| "config".into()),
                     created: 0,
@@ -938,6 +1001,17 @@ impl<'e> Loader<'e> {
                     sink.err(format!("{key}.probes[{j}]"), format!("no probe '{p}'"));
                 }
             }
+            for (j, a) in r.agents.iter().enumerate() {
+                if !agents.contains(a) {
+                    sink.err(
+                        format!("{key}.agents[{j}]"),
+                        format!(
+                            "no probe belongs to agent '{a}' (agents: {})",
+                            list_or_none(&agents)
+                        ),
+                    );
+                }
+            }
             let min_health = parse_min_health(
                 r.min_health.as_deref(),
                 &format!("{key}.min_health"),
@@ -978,6 +1052,7 @@ impl<'e> Loader<'e> {
                 classes: r.classes,
                 probes: r.probes,
                 tags: r.tags,
+                agents: r.agents,
                 min_health,
                 max_health,
                 to: r.to,
@@ -1242,6 +1317,23 @@ fn read_text(path: &Path) -> Result<String, (String, Option<(usize, usize)>)> {
             Some(error::line_col(&valid, off)),
         )
     })
+}
+
+/// Agent ids name a row of the lesson × agent matrix, a URL (`/agent/<id>`) and a metric label:
+/// 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit.
+pub fn check_agent_id(a: &str) -> Result<(), String> {
+    let ok = !a.is_empty()
+        && a.len() <= 64
+        && a.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid agent id '{a}': expected 1 to 64 letters, digits, '_', '-' or '.', starting with a letter or digit"
+        ))
+    }
 }
 
 fn check_flap_window(v: Option<u32>, key: &str, sink: &mut Sink<'_>) {
@@ -1579,6 +1671,23 @@ fn build_probe(
     check_threshold(c.fail_after, &format!("{key}.fail_after"), sink);
     check_threshold(c.resolve_after, &format!("{key}.resolve_after"), sink);
     check_flap_window(c.flap_window, &format!("{key}.flap_window"), sink);
+    let agent = match (&c.agent, &doc.agent) {
+        (Some(a), _) => {
+            if let Err(m) = check_agent_id(a) {
+                sink.err(format!("{key}.agent"), m);
+                ok = false;
+            }
+            Some(a.clone())
+        }
+        (None, Some(a)) => {
+            if let Err(m) = check_agent_id(a) {
+                sink.err(&key, format!("the include's `agent` var: {m}"));
+                ok = false;
+            }
+            Some(a.clone())
+        }
+        (None, None) => None,
+    };
     let probe = match AnyProbe::parse(&c.kind, toml::Value::Table(kind_t)) {
         None => {
             sink.err(
@@ -1621,6 +1730,7 @@ fn build_probe(
         flap_window: c.flap_window,
         description: c.description,
         depends_on: c.depends_on,
+        agent,
         probe,
         file: doc.file.clone(),
         base_dir: doc.base_dir.clone(),
@@ -1829,6 +1939,69 @@ root = "/fixture"
         assert_eq!(
             probe(&c, "hub_ports").is_some(),
             std::env::consts::OS == "linux"
+        );
+    }
+
+    #[test]
+    fn agents_come_from_the_include_var_or_the_probe_key_and_routes_and_waivers_check_them() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "pack.toml", PACK);
+        let main_text = r#"
+include = [
+  { path = "pack.toml", prefix = "cs_", vars = { agent = "cs" } },
+  { path = "pack.toml", prefix = "hub_", vars = { agent = "hub" } },
+]
+[daemon]
+state_dir = "state"
+[probe.disk]
+kind = "file_mode"
+lesson = 19
+paths = ["/tmp"]
+[probe.finance_modes]
+kind = "file_mode"
+lesson = 19
+agent = "finance"
+paths = ["/tmp"]
+[channel.cs_owner]
+kind = "webhook"
+url = "http://127.0.0.1:9/x"
+[[route]]
+agents = ["cs"]
+to = ["cs_owner"]
+[[silence]]
+agent = "hub"
+lesson = 19
+reason = "hub's plugins are being reinstalled"
+expires = 2099-01-01
+"#;
+        let main = write(dir.path(), "main.toml", main_text);
+        let c = load_file_with_env(&main, &no_env).unwrap();
+        let agent = |id: &str| probe(&c, id).and_then(|p| p.agent.clone());
+        assert_eq!(agent("cs_modes").as_deref(), Some("cs"));
+        assert_eq!(agent("hub_modes").as_deref(), Some("hub"));
+        assert_eq!(agent("finance_modes").as_deref(), Some("finance"));
+        assert_eq!(agent("disk"), None, "a probe of the main file is host-wide");
+        assert_eq!(c.agents(), vec!["cs", "finance", "hub"]);
+        assert_eq!(c.routes[0].agents, vec!["cs"]);
+        assert_eq!(c.silences[0].agent.as_deref(), Some("hub"));
+
+        let bad = main_text
+            .replace("agents = [\"cs\"]", "agents = [\"cx\"]")
+            .replace("agent = \"hub\"\nlesson", "agent = \"hbu\"\nlesson")
+            .replace("agent = \"finance\"", "agent = \"fin ance\"");
+        let main = write(dir.path(), "bad.toml", &bad);
+        let text = load_file_with_env(&main, &no_env).unwrap_err().to_string();
+        assert!(
+            text.contains("route[0].agents[0]") && text.contains("no probe belongs to agent 'cx'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("silence[0].agent") && text.contains("'hbu'"),
+            "{text}"
+        );
+        assert!(
+            text.contains("probe.finance_modes.agent") && text.contains("invalid agent id"),
+            "{text}"
         );
     }
 

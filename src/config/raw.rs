@@ -69,6 +69,7 @@ pub const PROBE_COMMON_KEYS: &[&str] = &[
     "flap_window",
     "description",
     "depends_on",
+    "agent",
 ];
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +106,9 @@ pub struct RawProbeCommon {
     pub description: Option<String>,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// The agent this probe belongs to. Default: the `agent` var of the include that loaded
+    /// the file, else none (a host-wide probe).
+    pub agent: Option<String>,
 }
 
 pub const CHANNEL_COMMON_KEYS: &[&str] = &[
@@ -151,6 +155,9 @@ pub struct RawRoute {
     pub probes: Vec<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Agents (the probes' `agent`); empty = all, host-wide probes included.
+    #[serde(default)]
+    pub agents: Vec<String>,
     /// Lowest health routed: "degraded" (default) or "critical".
     pub min_health: Option<String>,
     /// Channel ids.
@@ -188,6 +195,8 @@ pub struct RawSilence {
     pub probe: Option<String>,
     pub tag: Option<String>,
     pub host: Option<String>,
+    /// Only the probes of this agent.
+    pub agent: Option<String>,
     pub reason: String,
     /// RFC 3339 date ("2026-12-15") or date-time; required: a waiver without an end is a hole.
     pub expires: toml::value::Datetime,

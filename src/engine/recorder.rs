@@ -131,6 +131,7 @@ impl Recorder {
                 body: &body,
                 duration_ms: r.duration.as_millis() as i64,
                 late_ms: r.late.as_millis() as i64,
+                agent: p.agent.as_deref(),
             })?;
             out.observations += 1;
             newest = newest.max(ts);
@@ -183,7 +184,14 @@ impl Recorder {
                 let incident = match t {
                     Transition::Fired | Transition::Flapping => {
                         let opened = s.since.unwrap_or(r.started).timestamp_millis();
-                        let id = tx.open_incident(&p.id, lesson, opened, health, &obs.summary)?;
+                        let id = tx.open_incident(
+                            &p.id,
+                            lesson,
+                            opened,
+                            health,
+                            &obs.summary,
+                            p.agent.as_deref(),
+                        )?;
                         s.incident = Some(id);
                         Some(id)
                     }
@@ -219,6 +227,7 @@ impl Recorder {
                     &obs.summary,
                     incident,
                     muted.as_deref(),
+                    p.agent.as_deref(),
                     obs_json.as_deref(),
                 )?;
                 let since = if t == Transition::Resolved {
@@ -297,7 +306,7 @@ impl Recorder {
                     tracing::info!(lesson = a.lesson, probe = %a.probe, muted = %muted, "{title}")
                 }
                 _ => {
-                    tracing::warn!(lesson = a.lesson, probe = %a.probe, health = %a.health, summary = %a.summary, muted = %muted, "{title}")
+                    tracing::warn!(lesson = a.lesson, probe = %a.probe, agent = a.agent.as_deref().unwrap_or(""), health = %a.health, summary = %a.summary, muted = %muted, "{title}")
                 }
             }
         }
@@ -319,10 +328,14 @@ fn muted_reason(
         return Some("shadow mode".into());
     }
     let lessons: Vec<u32> = p.lessons.iter().map(|l| l.0).collect();
-    if let Some(s) = silences
-        .iter()
-        .find(|s| s.matches(&lessons, &p.id, &p.tags, &config.daemon.host, now_ms))
-    {
+    let target = crate::store::SilenceTarget {
+        lessons: &lessons,
+        probe: &p.id,
+        tags: &p.tags,
+        agent: p.agent.as_deref(),
+        host: &config.daemon.host,
+    };
+    if let Some(s) = silences.iter().find(|s| s.covers(&target, now_ms)) {
         return Some(format!(
             "silence #{} by {}: {}",
             s.id, s.created_by, s.reason
@@ -385,6 +398,7 @@ pub fn build_alert(
         probe: p.id.clone(),
         kind: p.kind().to_string(),
         host: config.daemon.host.clone(),
+        agent: p.agent.clone(),
         health: if event == Event::Resolved {
             Health::Ok
         } else {

@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
@@ -385,13 +384,7 @@ impl ChangeWindow {
         now: DateTime<Utc>,
     ) -> Result<Seen, String> {
         let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(format!("larger than {MAX_FILE_BYTES} bytes"));
-        }
-        let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|f| f.take(MAX_FILE_BYTES).read_to_end(&mut bytes))
-            .map_err(|e| e.to_string())?;
+        let bytes = crate::read::bytes(path, MAX_FILE_BYTES).map_err(|e| e.reason())?;
         let mtime = meta.modified().map(DateTime::<Utc>::from).unwrap_or(now);
         let hash = crate::redact::fingerprint(&String::from_utf8_lossy(&bytes));
         let version = self

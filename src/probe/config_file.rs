@@ -1,11 +1,15 @@
-//! `config_file`: reads one JSON, TOML or YAML config (an agent's `openclaw.json`, Hermes'
+//! `config_file`: reads one JSON, JSON5, TOML or YAML config (an agent's `openclaw.json`, Hermes'
 //! `config.yaml`) and checks what breaks a gateway on its next restart: syntax errors with line and
 //! column (lesson 4), forbidden keys left behind by an upgrade such as a top-level `heartbeat`
 //! (lesson 28), missing required keys, a JSON Schema, the runtime's own read-only validator, and
-//! key paths that disappeared since the last good observation (lesson 16: merge, do not clobber).
+//! key paths that disappeared since the last good observation (lesson 16: merge, do not clobber),
+//! and policy assertions on values (`expect`, shared with `http`): enabled channels outside an
+//! allowlist (5), a retired plugin back (11), plugin entry keys outside the schema (16), modes that
+//! prompt on a headless agent (18), a gateway bound off loopback (20), free-tier models (24).
 //! It reports key paths, value types and a fingerprint of the file, never values (they may be
 //! secrets), and it never edits the file or runs a `--fix`.
 
+use super::expect::{self, JsonAssertion};
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::exec::{self, ExecSpec};
 use serde::{Deserialize, Deserializer};
@@ -19,7 +23,9 @@ use std::time::Duration;
 pub struct ConfigFile {
     /// The config file (`~/` and paths relative to the config file are resolved). Required.
     path: PathBuf,
-    /// "auto" (by extension: .json, .toml, .yaml/.yml), "json", "toml" or "yaml". Default "auto".
+    /// "auto" (by extension: .json, .json5, .toml, .yaml/.yml), "json", "json5" (comments,
+    /// trailing commas, unquoted keys: OpenClaw's `openclaw.json`), "toml" or "yaml". Default
+    /// "auto".
     #[serde(default)]
     format: Format,
     /// A JSON Schema file (draft detected from `$schema`), read at each run. Default none.
@@ -32,6 +38,13 @@ pub struct ConfigFile {
     /// OpenClaw 2026.2) or `plugins.entries.*.source`. Default none.
     #[serde(default)]
     forbid: Vec<String>,
+    /// Assertions on values, in the vocabulary of `http`'s `expect_json` (JSONPath; `exists`,
+    /// `equals`, `type`, `min_len`/`max_len`, `matches`, `lt`/`gt`, `in`/`not_in`,
+    /// `matches_any`/`not_matches_any`, `allowed_keys`/`forbidden_keys` with `enabled_only`,
+    /// `optional`); lists may be comma-separated strings taken from vars. A failed assertion is
+    /// critical. Default none.
+    #[serde(default)]
+    expect: Vec<JsonAssertion>,
     /// The runtime's own read-only validator, as argv (never a shell, never `--fix`), e.g.
     /// `["openclaw", "config", "validate", "--json"]`; non-zero exit is critical. Default none.
     validate_command: Option<Vec<String>>,
@@ -66,6 +79,8 @@ enum Format {
     #[default]
     Auto,
     Json,
+    /// JSON5 (comments, trailing commas, unquoted keys): OpenClaw's `openclaw.json`.
+    Json5,
     Toml,
     Yaml,
 }
@@ -78,6 +93,7 @@ impl Format {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
             "json" => Some(Format::Json),
+            "json5" => Some(Format::Json5),
             "toml" => Some(Format::Toml),
             "yaml" | "yml" => Some(Format::Yaml),
             _ => None,
@@ -87,6 +103,7 @@ impl Format {
         match self {
             Format::Auto => "auto",
             Format::Json => "json",
+            Format::Json5 => "json5",
             Format::Toml => "toml",
             Format::Yaml => "yaml",
         }
@@ -126,19 +143,21 @@ const SHOWN_REMOVED: usize = 8;
 
 impl Probe for ConfigFile {
     const KIND: &'static str = "config_file";
-    const SUMMARY: &'static str = "parse a JSON/TOML/YAML config and check syntax, schema, required and forbidden keys, its validator, and keys lost since the last good version";
-    const LESSONS: &'static [u32] = &[4, 16, 28];
+    const SUMMARY: &'static str = "parse a JSON/JSON5/TOML/YAML config and check syntax, schema, required and forbidden keys, value assertions (allowlists, denylists, allowed keys), its validator, and keys lost since the last good version";
+    const LESSONS: &'static [u32] = &[4, 5, 11, 16, 18, 20, 24, 28];
     const EXAMPLE: &'static str = r#"[probe.hub_openclaw_json]
 kind = "config_file"
 lessons = [4, 16, 28]
 every = "5m"
 path = "/Users/hub/.openclaw/openclaw.json"
-format = "json"
+# openclaw.json is JSON5 (comments, trailing commas, unquoted keys)
+format = "json5"
 # sections a minimal "fresh" config lacks (the ByteRover clobber, lesson 16)
 require = ["gateway.port", "gateway.auth", "channels", "agents.list[0].id", "bindings"]
-# invalid since the heartbeat moved to agents.defaults.heartbeat (lesson 28); plugin entries
-# take only `enabled` and `config`
-forbid = ["heartbeat", "gateway.heartbeat", "cron", "plugins.entries.*.source"]
+# invalid since the heartbeat moved to agents.defaults.heartbeat (lesson 28)
+forbid = ["heartbeat", "gateway.heartbeat"]
+# a plugin entry takes enabled, hooks, subagent and config only (the ByteRover `source`, lesson 16)
+expect = [{ path = "$.plugins.entries.*", allowed_keys = ["enabled", "hooks", "subagent", "config"] }]
 # the runtime's own read-only check; never `doctor --fix`
 validate_command = ["openclaw", "config", "validate", "--json"]
 validate_env = { PATH = "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin", HOME = "/Users/hub" }
@@ -178,6 +197,7 @@ track_keys = true
         if self.max_file_bytes == 0 {
             bad.push(Invalid::new("max_file_bytes", "must be at least 1"));
         }
+        bad.extend(expect::validate(&self.expect, "expect"));
         bad
     }
 
@@ -228,6 +248,7 @@ track_keys = true
 
         let mut f = Findings::default();
         self.check_keys(&doc, &mut f);
+        self.check_expect(&doc, &mut f);
         if let Some(schema) = &self.schema {
             check_schema(&cx.resolve(schema), doc.clone(), &mut f).await;
         }
@@ -347,6 +368,9 @@ impl ConfigFile {
         if !self.forbid.is_empty() {
             parts.push(format!("lacks {}", self.forbid.join(", ")));
         }
+        for a in &self.expect {
+            parts.extend(a.describe());
+        }
         if self.schema.is_some() {
             parts.push("matches its schema".into());
         }
@@ -380,6 +404,30 @@ impl ConfigFile {
         }
     }
 
+    fn check_expect(&self, doc: &Value, f: &mut Findings) {
+        if self.expect.is_empty() {
+            return;
+        }
+        let compiled = match expect::compile(&self.expect, "expect") {
+            Ok(c) => c,
+            Err(bad) => {
+                f.unknown
+                    .extend(bad.into_iter().map(|i| format!("{}: {}", i.key, i.message)));
+                return;
+            }
+        };
+        // values under secret-looking keys are never quoted
+        let mut secrets = Vec::new();
+        secret_values(doc, false, &mut secrets);
+        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+        for (i, (a, c)) in self.expect.iter().zip(&compiled).enumerate() {
+            if let Some((detail, summary)) = a.check(c, doc, &secrets) {
+                f.critical.push(summary);
+                f.evidence.push((format!("expect[{i}]"), detail));
+            }
+        }
+    }
+
     async fn run_validator(&self, argv: &[String], cx: &ProbeCx<'_>, f: &mut Findings) {
         let spec = ExecSpec {
             argv,
@@ -391,10 +439,31 @@ impl ConfigFile {
         let name = argv.join(" ");
         match exec::run(&spec).await {
             Err(e) => f.unknown.push(format!("could not run validator: {e}")),
-            Ok(out) if out.code == Some(0) => {}
+            Ok(out) if out.code == Some(0) => {
+                // `openclaw config validate --json` exits 0 and answers {"valid": false, ...}:
+                // the verdict is in the JSON, not the exit code
+                if let Some(issues) = invalid_verdict(&out.stdout) {
+                    f.critical
+                        .push(format!("`{name}` says invalid: {}", issues.join("; ")));
+                    f.evidence.push((
+                        "validate_issues".into(),
+                        crate::redact::truncate(&issues.join("; "), 300),
+                    ));
+                }
+            }
             Ok(out) => {
                 let code = out.code.map_or("signal".to_string(), |c| c.to_string());
-                f.critical.push(format!("`{name}` exited {code}"));
+                match invalid_verdict(&out.stdout) {
+                    Some(issues) => {
+                        f.critical
+                            .push(format!("`{name}` exited {code}: {}", issues.join("; ")));
+                        f.evidence.push((
+                            "validate_issues".into(),
+                            crate::redact::truncate(&issues.join("; "), 300),
+                        ));
+                    }
+                    None => f.critical.push(format!("`{name}` exited {code}")),
+                }
                 f.evidence.push(("validate_exit_code".into(), code));
                 let text = format!("{}{}", out.stdout, out.stderr);
                 if !text.trim().is_empty() {
@@ -413,26 +482,80 @@ enum Read {
     Unreadable(String),
 }
 
+/// The document through the one bounded reader, on the blocking pool: a FIFO or device is
+/// refused without blocking, a file past `max` is "truncated at N" (never parsed in part).
 async fn read_bounded(path: &Path, max: u64) -> Result<String, Read> {
-    let meta = match tokio::fs::metadata(path).await {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(Read::Missing),
-        Err(e) => return Err(Read::Unreadable(e.to_string())),
-    };
-    if !meta.is_file() {
-        return Err(Read::Unreadable("not a regular file".into()));
-    }
-    if meta.len() > max {
-        return Err(Read::Unreadable(format!(
-            "{} bytes, more than max_file_bytes {max}",
-            meta.len()
-        )));
-    }
-    let bytes = tokio::fs::read(path)
-        .await
-        .map_err(|e| Read::Unreadable(e.to_string()))?;
     // Invalid UTF-8 is reported by the parser as a syntax error at its position.
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    crate::read::text_lossy_async(path, max)
+        .await
+        .map_err(|e| match e {
+            e if e.is_missing() => Read::Missing,
+            e => Read::Unreadable(e.reason()),
+        })
+}
+
+/// The issues of a validator's JSON verdict when it says `"valid": false` (each as "path:
+/// message"); `None` when the output is not such a verdict.
+fn invalid_verdict(stdout: &str) -> Option<Vec<String>> {
+    let start = stdout.find('{')?;
+    let end = stdout.rfind('}')?;
+    let v: Value = serde_json::from_str(stdout.get(start..=end)?).ok()?;
+    if v.get("valid") != Some(&Value::Bool(false)) {
+        return None;
+    }
+    let list = v
+        .get("issues")
+        .or_else(|| v.get("errors"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut issues: Vec<String> = list
+        .iter()
+        .map(|i| match i {
+            Value::String(s) => s.clone(),
+            other => {
+                let path = other.get("path").map(|p| match p {
+                    Value::String(s) => s.clone(),
+                    Value::Array(a) => a
+                        .iter()
+                        .map(|x| x.as_str().map_or(x.to_string(), str::to_string))
+                        .collect::<Vec<_>>()
+                        .join("."),
+                    x => x.to_string(),
+                });
+                let msg = other
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("invalid");
+                match path {
+                    Some(p) if !p.is_empty() => format!("{p}: {msg}"),
+                    _ => msg.to_string(),
+                }
+            }
+        })
+        .collect();
+    if issues.is_empty() {
+        issues.push("valid: false".into());
+    }
+    Some(issues)
+}
+
+/// String values below keys that look secret (token, secret, password, key).
+fn secret_values(v: &Value, secret: bool, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) if secret && !s.is_empty() => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| secret_values(x, secret, out)),
+        Value::Object(o) => {
+            for (k, x) in o {
+                let k = k.to_ascii_lowercase();
+                let looks = ["token", "secret", "password", "apikey", "api_key", "key"]
+                    .iter()
+                    .any(|w| k.contains(w));
+                secret_values(x, secret || looks, out);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A syntax error at a 1-based line and column.
@@ -454,6 +577,19 @@ fn parse(format: Format, text: &str) -> Result<Value, SyntaxError> {
             SyntaxError {
                 line: e.line(),
                 column: e.column(),
+                message,
+            }
+        }),
+        Format::Json5 => json5::from_str::<Value>(text).map_err(|e| {
+            let full = e.to_string();
+            let message = full
+                .rfind(" at ")
+                .map_or(full.as_str(), |i| &full[..i])
+                .to_string();
+            let (line, column) = e.position().map_or((0, 0), |p| (p.line + 1, p.column + 1));
+            SyntaxError {
+                line,
+                column,
                 message,
             }
         }),
@@ -517,7 +653,8 @@ async fn check_schema(schema_path: &Path, doc: Value, f: &mut Findings) {
     let shown = schema_path.display().to_string();
     let path = schema_path.to_path_buf();
     let outcome = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read: {e}"))?;
+        let text = crate::read::text_lossy(&path, crate::read::LARGE)
+            .map_err(|e| format!("cannot read: {}", e.reason()))?;
         let schema: Value =
             serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
         let validator =
@@ -1026,5 +1163,89 @@ mod tests {
         .unwrap();
         let keys: Vec<_> = p.validate().into_iter().map(|i| i.key).collect();
         assert_eq!(keys, ["format", "forbid[1]", "validate_command"]);
+    }
+
+    /// OpenClaw's openclaw.json is JSON5: comments, trailing commas and unquoted keys parse; a
+    /// real syntax error still has its line and column. Policy assertions name key paths.
+    #[tokio::test]
+    async fn json5_and_policy_assertions() {
+        let d = tempfile::tempdir().unwrap();
+        let good = "// the hub\n{\n  gateway: { port: 18789, bind: 'loopback', auth: { mode: 'token', token: 'fixture-secret-token' }, },\n  channels: { slack: { enabled: true }, mattermost: { enabled: false } },\n  plugins: { entries: { acpx: { enabled: true, config: { permissionMode: 'approve-all' } } } },\n  agents: { defaults: { model: { primary: 'anthropic/claude-sonnet-4-5', fallbacks: ['openai/gpt-5.4'] } } },\n}\n";
+        std::fs::write(d.path().join("good.json"), good).unwrap();
+        let bad = good
+            .replace("bind: 'loopback'", "bind: 'lan'")
+            .replace(
+                "mattermost: { enabled: false }",
+                "mattermost: { enabled: true }",
+            )
+            .replace(
+                "config: { permissionMode",
+                "source: 'npm:x', config: { permissionMode",
+            )
+            .replace("'openai/gpt-5.4'", "'openrouter/qwen/qwen3:free'")
+            .replace("'approve-all'", "'approve-reads'");
+        std::fs::write(d.path().join("bad.json"), bad).unwrap();
+        std::fs::write(d.path().join("broken.json"), "{\n  a: 1,\n  b: ,\n}\n").unwrap();
+        let src = |file: &str| {
+            format!(
+                r#"path = "{file}"
+format = "json5"
+expect = [
+  {{ path = "$.gateway.bind", in = "loopback, auto", optional = true }},
+  {{ path = "$.channels", allowed_keys = "slack", enabled_only = true }},
+  {{ path = "$.plugins.entries.*", allowed_keys = ["enabled", "hooks", "subagent", "config"] }},
+  {{ path = "$.plugins.entries.*.config.permissionMode", in = ["approve-all"], optional = true }},
+  {{ path = "$.agents.defaults.model.fallbacks[*]", not_matches_any = ":free$", optional = true }},
+  {{ path = "$.gateway.auth.token", equals = "other" }},
+]"#
+            )
+        };
+        let o = look(
+            &probe(&src("good.json").replace(
+                "{ path = \"$.gateway.auth.token\", equals = \"other\" },\n",
+                "",
+            )),
+            d.path(),
+        )
+        .await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert_eq!(ev(&o, "format"), ["json5"]);
+        let o = look(&probe(&src("bad.json")), d.path()).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        let all = format!("{o:?}");
+        for needle in [
+            "$.gateway.bind is string \\\"lan\\\" (expected in [loopback, auto])",
+            "$['channels'] has keys outside the allowed set: mattermost",
+            "$['plugins']['entries']['acpx'] has keys outside the allowed set: source",
+            "permissionMode'] is string \\\"approve-reads\\\"",
+            "qwen3:free",
+        ] {
+            assert!(all.contains(needle), "{needle} not in {all}");
+        }
+        // a value under a secret-looking key is never quoted
+        assert!(!all.contains("fixture-secret-token"), "{all}");
+        let o = look(
+            &probe("path = \"broken.json\"\nformat = \"json5\""),
+            d.path(),
+        )
+        .await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.starts_with("broken.json:3:"), "{}", o.summary);
+        // strict JSON stays strict
+        let o = look(&probe("path = \"good.json\"\nformat = \"json\""), d.path()).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+    }
+
+    /// A validator that exits 0 but says {"valid": false} is believed, not its exit code.
+    #[tokio::test]
+    async fn validator_verdict_is_read_from_its_json() {
+        assert_eq!(
+            invalid_verdict(
+                "noise\n{\"valid\": false, \"issues\": [{\"path\": \"cron\", \"message\": \"Unrecognized key: \\\"jobs\\\"\"}]}\n"
+            ),
+            Some(vec!["cron: Unrecognized key: \"jobs\"".to_string()])
+        );
+        assert_eq!(invalid_verdict("{\"valid\": true, \"issues\": []}"), None);
+        assert_eq!(invalid_verdict("not json"), None);
     }
 }

@@ -9,7 +9,6 @@ use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use chrono::{DateTime, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -221,17 +220,20 @@ impl Heartbeat {
             || !self.require_keys.is_empty()
             || !self.forbid_keys.is_empty();
         let text = if needs_doc {
+            // Through the bounded reader (`look` runs on the blocking pool): a FIFO is refused,
+            // a document past MAX_DOC_BYTES is "truncated at N", a log is read from its tail.
             let read = if self.source == Source::LastLine {
-                read_tail(path)
+                crate::read::tail(path, TAIL_BYTES).map(|(t, _)| t)
             } else {
-                read_capped(path)
+                crate::read::text_lossy(path, MAX_DOC_BYTES)
             };
             match read {
                 Ok(t) => Some(t),
                 Err(e) => {
                     return base(Observation::unknown(format!(
-                        "cannot read {}: {e}",
-                        path.display()
+                        "cannot read {}: {}",
+                        path.display(),
+                        e.reason()
                     )));
                 }
             }
@@ -415,29 +417,10 @@ fn fmt_age(d: Duration) -> String {
     humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
 }
 
-fn read_capped(path: &Path) -> std::io::Result<String> {
-    let mut buf = Vec::new();
-    std::fs::File::open(path)?
-        .take(MAX_DOC_BYTES)
-        .read_to_end(&mut buf)?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
-}
-
-/// The last `TAIL_BYTES` of the file; a JSONL heartbeat log grows without bound.
-fn read_tail(path: &Path) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    let len = f.metadata()?.len();
-    let start = len.saturating_sub(TAIL_BYTES);
-    f.seek(SeekFrom::Start(start))?;
-    let mut buf = Vec::new();
-    f.take(TAIL_BYTES).read_to_end(&mut buf)?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
-}
-
 /// Instance paths (and failing keywords) where the document breaks the schema. No instance
 /// values are included: a heartbeat may carry more than timestamps.
 fn schema_failures(schema: &Path, doc: &Value) -> Result<Vec<String>, String> {
-    let text = read_capped(schema).map_err(|e| e.to_string())?;
+    let text = crate::read::text_lossy(schema, MAX_DOC_BYTES).map_err(|e| e.to_string())?;
     let schema: Value = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}"))?;
     let validator = jsonschema::validator_for(&schema).map_err(|e| e.to_string())?;
     Ok(validator

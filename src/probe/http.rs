@@ -6,13 +6,13 @@
 //! "could not look" (an unreadable token file, an unset token variable). Point it only at health
 //! and read-only endpoints: ledgerd observes, it never changes what it audits.
 
+use super::expect::{self, JsonAssertion, QUOTE_MAX, clip, quote};
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::http_client::{self, ClientOptions};
 use crate::redact::{self, Secret};
 use regex::Regex;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use serde_json_path::JsonPath;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -92,71 +92,11 @@ struct Cache {
     expected: OnceLock<String>,
 }
 
-/// One assertion on the JSON body. When the path selects several nodes, every node must pass.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct JsonAssertion {
-    /// JSONPath (RFC 9535) selecting the value(s) to check, e.g. "$.data". Required.
-    path: String,
-    /// true: the path must select something; false: it must select nothing. Default unchecked.
-    exists: Option<bool>,
-    /// The selected value must equal this (numbers compare by value: 1 equals 1.0). Default unchecked.
-    equals: Option<Value>,
-    /// JSON type of the selected value: "array", "object", "string", "number", "bool" or "null".
-    /// Default unchecked.
-    #[serde(rename = "type")]
-    json_type: Option<JsonType>,
-    /// Fewest items (array), keys (object) or characters (string). Default unchecked.
-    min_len: Option<usize>,
-    /// Most items (array), keys (object) or characters (string). Default unchecked.
-    max_len: Option<usize>,
-    /// Regex the value must match (strings as-is, other values as JSON text). Default unchecked.
-    matches: Option<String>,
-    /// The value must be a number below this. Default unchecked.
-    lt: Option<f64>,
-    /// The value must be a number above this. Default unchecked.
-    gt: Option<f64>,
-}
-
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum JsonType {
-    Array,
-    Object,
-    String,
-    Number,
-    Bool,
-    Null,
-}
-
-impl JsonType {
-    fn as_str(self) -> &'static str {
-        match self {
-            JsonType::Array => "array",
-            JsonType::Object => "object",
-            JsonType::String => "string",
-            JsonType::Number => "number",
-            JsonType::Bool => "bool",
-            JsonType::Null => "null",
-        }
-    }
-    fn of(v: &Value) -> JsonType {
-        match v {
-            Value::Null => JsonType::Null,
-            Value::Bool(_) => JsonType::Bool,
-            Value::Number(_) => JsonType::Number,
-            Value::String(_) => JsonType::String,
-            Value::Array(_) => JsonType::Array,
-            Value::Object(_) => JsonType::Object,
-        }
-    }
-}
-
 /// Regexes and JSONPaths of one probe, compiled once.
 #[derive(Debug)]
 struct Compiled {
-    /// Per `expect_json` entry: its path and its `matches` regex.
-    json: Vec<(JsonPath, Option<Regex>)>,
+    /// Per `expect_json` entry: its path and regexes.
+    json: Vec<expect::Compiled>,
     body_matches: Vec<Regex>,
     expect_headers: Vec<(String, Regex)>,
 }
@@ -180,9 +120,6 @@ fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, 
         .map(Some)
         .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
 }
-
-/// Longest quoted piece of a response (a string value, a body excerpt) kept in evidence.
-const QUOTE_MAX: usize = 120;
 
 /// One failed expectation: the evidence key, the evidence value, and a phrase for the summary.
 struct Failure {
@@ -293,28 +230,7 @@ body_not_contains = ["<form"]
                 ));
             }
         }
-        for (i, a) in self.expect_json.iter().enumerate() {
-            if a.checks().is_empty() && a.exists.is_none() {
-                bad.push(Invalid::new(
-                    format!("expect_json[{i}]"),
-                    "expected at least one check: exists, equals, type, min_len, max_len, matches, lt or gt",
-                ));
-            }
-            if a.exists == Some(false) && !a.checks().is_empty() {
-                bad.push(Invalid::new(
-                    format!("expect_json[{i}].exists"),
-                    "exists = false cannot be combined with other checks",
-                ));
-            }
-            if let (Some(min), Some(max)) = (a.min_len, a.max_len)
-                && min > max
-            {
-                bad.push(Invalid::new(
-                    format!("expect_json[{i}].min_len"),
-                    format!("expected min_len <= max_len, got {min} > {max}"),
-                ));
-            }
-        }
+        bad.extend(expect::validate_shape(&self.expect_json, "expect_json"));
         if self.max_body_bytes == 0 {
             bad.push(Invalid::new("max_body_bytes", "must be at least 1"));
         }
@@ -515,30 +431,13 @@ impl Http {
 
     fn compile(&self) -> Result<Compiled, Vec<Invalid>> {
         let mut bad = Vec::new();
-        let mut json = Vec::new();
-        for (i, a) in self.expect_json.iter().enumerate() {
-            let path = JsonPath::parse(&a.path).map_err(|e| {
-                Invalid::new(
-                    format!("expect_json[{i}].path"),
-                    format!("invalid JSONPath {:?}: {e}", a.path),
-                )
-            });
-            let re = a
-                .matches
-                .as_deref()
-                .map(Regex::new)
-                .transpose()
-                .map_err(|e| {
-                    Invalid::new(
-                        format!("expect_json[{i}].matches"),
-                        format!("invalid regex: {e}"),
-                    )
-                });
-            match (path, re) {
-                (Ok(p), Ok(r)) => json.push((p, r)),
-                (p, r) => bad.extend(p.err().into_iter().chain(r.err())),
+        let json = match expect::compile(&self.expect_json, "expect_json") {
+            Ok(j) => j,
+            Err(more) => {
+                bad.extend(more);
+                Vec::new()
             }
-        }
+        };
         let mut body_matches = Vec::new();
         for (i, re) in self.body_matches.iter().enumerate() {
             match Regex::new(re) {
@@ -596,13 +495,13 @@ impl Http {
         }
         if let Some(p) = &self.bearer_token_file {
             let path = cx.resolve(p);
-            return match tokio::fs::read_to_string(&path).await {
+            return match crate::read::text_async(&path, crate::read::SMALL).await {
                 Ok(v) if !v.trim().is_empty() => Ok(Some(Secret::new(v.trim()))),
                 Ok(_) => Err(format!("bearer_token_file: {} is empty", path.display())),
                 Err(e) => Err(format!(
                     "bearer_token_file: cannot read {}: {}",
                     path.display(),
-                    io_reason(&e)
+                    e.reason()
                 )),
             };
         }
@@ -690,8 +589,8 @@ impl Http {
                 return;
             }
         };
-        for (i, (a, (path, re))) in self.expect_json.iter().zip(&compiled.json).enumerate() {
-            if let Some((detail, summary)) = a.check(path, re.as_ref(), &doc, secrets) {
+        for (i, (a, c)) in self.expect_json.iter().zip(&compiled.json).enumerate() {
+            if let Some((detail, summary)) = a.check(c, &doc, secrets) {
                 failures.push(Failure::new(format!("expect_json[{i}]"), detail, summary));
             }
         }
@@ -715,16 +614,7 @@ impl Http {
     fn expectations(&self) -> String {
         let mut parts = vec![format!("status in {:?}", self.expect_status)];
         for a in &self.expect_json {
-            if let Some(e) = a.exists {
-                parts.push(format!(
-                    "{} {}",
-                    a.path,
-                    if e { "exists" } else { "absent" }
-                ));
-            }
-            for c in a.checks() {
-                parts.push(format!("{} {}", a.path, c.describe()));
-            }
+            parts.extend(a.describe());
         }
         for name in self.expect_headers.keys() {
             parts.push(format!("header {name} matches"));
@@ -739,191 +629,6 @@ impl Http {
             parts.push(format!("latency <= {}", humantime::format_duration(max)));
         }
         redact::truncate(&parts.join("; "), 300)
-    }
-}
-
-/// One value check of a JSON assertion (everything but `exists`).
-enum Check<'a> {
-    Equals(&'a Value),
-    Type(JsonType),
-    MinLen(usize),
-    MaxLen(usize),
-    Matches(&'a str),
-    Lt(f64),
-    Gt(f64),
-}
-
-impl Check<'_> {
-    fn describe(&self) -> String {
-        match self {
-            Check::Equals(v) => format!("equals {}", redact::truncate(&v.to_string(), 60)),
-            Check::Type(t) => format!("type {}", t.as_str()),
-            Check::MinLen(n) => format!("min_len {n}"),
-            Check::MaxLen(n) => format!("max_len {n}"),
-            Check::Matches(re) => format!("matches /{re}/"),
-            Check::Lt(x) => format!("lt {x}"),
-            Check::Gt(x) => format!("gt {x}"),
-        }
-    }
-
-    fn passes(&self, v: &Value, re: Option<&Regex>) -> bool {
-        match self {
-            Check::Equals(want) => json_eq(v, want),
-            Check::Type(t) => JsonType::of(v) == *t,
-            Check::MinLen(n) => len_of(v).is_some_and(|(l, _)| l >= *n),
-            Check::MaxLen(n) => len_of(v).is_some_and(|(l, _)| l <= *n),
-            Check::Matches(_) => re.is_some_and(|re| match v {
-                Value::String(s) => re.is_match(s),
-                other => re.is_match(&other.to_string()),
-            }),
-            Check::Lt(x) => v.as_f64().is_some_and(|n| n < *x),
-            Check::Gt(x) => v.as_f64().is_some_and(|n| n > *x),
-        }
-    }
-}
-
-impl JsonAssertion {
-    fn checks(&self) -> Vec<Check<'_>> {
-        let mut c = Vec::new();
-        if let Some(v) = &self.equals {
-            c.push(Check::Equals(v));
-        }
-        if let Some(t) = self.json_type {
-            c.push(Check::Type(t));
-        }
-        if let Some(n) = self.min_len {
-            c.push(Check::MinLen(n));
-        }
-        if let Some(n) = self.max_len {
-            c.push(Check::MaxLen(n));
-        }
-        if let Some(re) = &self.matches {
-            c.push(Check::Matches(re));
-        }
-        if let Some(x) = self.lt {
-            c.push(Check::Lt(x));
-        }
-        if let Some(x) = self.gt {
-            c.push(Check::Gt(x));
-        }
-        c
-    }
-
-    /// `None` when the assertion holds, else (evidence detail, summary phrase).
-    fn check(
-        &self,
-        path: &JsonPath,
-        re: Option<&Regex>,
-        doc: &Value,
-        secrets: &[&str],
-    ) -> Option<(String, String)> {
-        let nodes = path.query_located(doc).all();
-        let p = &self.path;
-        let checks = self.checks();
-        match self.exists {
-            Some(true) if nodes.is_empty() => {
-                return Some((
-                    format!("{p}: expected to exist, found nothing"),
-                    format!("{p} is missing"),
-                ));
-            }
-            Some(false) if !nodes.is_empty() => {
-                let got = describe(nodes[0].node(), secrets);
-                return Some((
-                    format!("{p}: expected to be absent, got {got}"),
-                    format!("{p} is present (expected absent)"),
-                ));
-            }
-            _ => {}
-        }
-        if nodes.is_empty() {
-            let first = checks.first()?;
-            return Some((
-                format!("{p}: expected {}, found nothing", first.describe()),
-                format!("{p} is missing (expected {})", first.describe()),
-            ));
-        }
-        let many = nodes.len() > 1;
-        for node in &nodes {
-            let v = node.node();
-            let Some(failed) = checks.iter().find(|c| !c.passes(v, re)) else {
-                continue;
-            };
-            // Name the exact node when the path selected several.
-            let at = if many {
-                node.location().to_string()
-            } else {
-                p.clone()
-            };
-            let exp = failed.describe();
-            let got = describe(v, secrets);
-            let summary = match (failed, len_of(v)) {
-                (Check::MinLen(_) | Check::MaxLen(_), Some((n, unit))) => {
-                    format!("{at} has {n} {unit} (expected {exp})")
-                }
-                _ => format!("{at} is {got} (expected {exp})"),
-            };
-            return Some((format!("{at}: expected {exp}, got {got}"), summary));
-        }
-        None
-    }
-}
-
-/// Length and its unit for arrays, objects and strings.
-fn len_of(v: &Value) -> Option<(usize, &'static str)> {
-    match v {
-        Value::Array(a) => Some((a.len(), "items")),
-        Value::Object(o) => Some((o.len(), "keys")),
-        Value::String(s) => Some((s.chars().count(), "chars")),
-        _ => None,
-    }
-}
-
-/// JSON equality where numbers compare by value (TOML `1` equals JSON `1.0`).
-fn json_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x == y || x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
-        }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter()
-                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
-        }
-        _ => a == b,
-    }
-}
-
-/// A short, redacted description of an observed value: `array of 0`, `string "down"`.
-fn describe(v: &Value, secrets: &[&str]) -> String {
-    match v {
-        Value::Null => "null".into(),
-        Value::Bool(b) => format!("bool {b}"),
-        Value::Number(n) => format!("number {n}"),
-        Value::String(s) => format!("string {}", quote(s, secrets, QUOTE_MAX)),
-        Value::Array(a) => format!("array of {}", a.len()),
-        Value::Object(o) => format!("object of {} keys", o.len()),
-    }
-}
-
-/// Quotes response or config text for evidence (see `clip`).
-fn quote(text: &str, secrets: &[&str], max: usize) -> String {
-    format!("{:?}", clip(text, secrets, max))
-}
-
-/// Response text for evidence: secrets redacted, then truncated. Only a head long enough to hold
-/// any secret that starts inside the kept part is copied and redacted.
-fn clip(text: &str, secrets: &[&str], max: usize) -> String {
-    let longest = secrets.iter().map(|s| s.chars().count()).max().unwrap_or(0);
-    let head: String = text.chars().take(max + longest).collect();
-    let redacted = redact::redact(&head, secrets);
-    let total = text.chars().count();
-    if redacted.chars().count() > max || total > head.chars().count() {
-        let cut: String = redacted.chars().take(max).collect();
-        format!("{cut}… ({total} chars)")
-    } else {
-        redacted
     }
 }
 
@@ -1002,15 +707,6 @@ fn fmt_latency(d: Duration) -> String {
         format!("{} ms", d.as_millis())
     } else {
         format!("{:.2} s", d.as_secs_f64())
-    }
-}
-
-fn io_reason(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::IsADirectory => "is a directory".into(),
-        _ => e.to_string(),
     }
 }
 

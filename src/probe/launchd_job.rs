@@ -115,32 +115,11 @@ home_root = "/Users"
         let Some(domain) = self.domain.or_else(|| Domain::infer(&path)) else {
             return Observation::unknown("cannot tell LaunchDaemon from LaunchAgent; set domain");
         };
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Observation::critical(format!(
-                    "job not installed: {} missing",
-                    path.display()
-                ))
-                .expected("the job's plist installed")
-                .evidence("plist", path.display());
-            }
-            Err(e) => {
-                return Observation::unknown(format!("cannot read {}: {e}", path.display()))
-                    .evidence("plist", path.display());
-            }
-        };
-        let value = match plist::Value::from_reader(std::io::Cursor::new(&bytes)) {
-            Ok(v) => v,
-            Err(e) => {
-                return Observation::critical(format!("unparseable plist: {e}"))
-                    .expected("a valid XML or binary plist")
-                    .evidence("plist", path.display());
-            }
-        };
-        let Some(dict) = value.as_dictionary() else {
-            return Observation::critical("plist root is not a dictionary")
-                .evidence("plist", path.display());
+        let p = path.clone();
+        let dict = match super::blocking(move || read_plist(&p)).await {
+            Ok(Ok(d)) => d,
+            Ok(Err(o)) => return *o,
+            Err(o) => return o,
         };
 
         let mut f: Vec<(Health, String)> = Vec::new();
@@ -150,7 +129,7 @@ home_root = "/Users"
             Some(l) => ev.push(("label".into(), l.to_string())),
             None => f.push((Health::Critical, "no Label: launchd refuses the job".into())),
         }
-        program_findings(dict, &mut f, &mut ev);
+        program_findings(&dict, &mut f, &mut ev);
         ev.push((
             "domain".into(),
             match domain {
@@ -158,10 +137,110 @@ home_root = "/Users"
                 Domain::Agent => "LaunchAgent".into(),
             },
         ));
-
-        // Who it runs as.
         let user = dict.get("UserName").and_then(|v| v.as_string());
-        let group = dict.get("GroupName").and_then(|v| v.as_string());
+        let host_user = self.judge_user(&dict, domain, &mut f, &mut ev);
+        self.judge_environment(&dict, user, host_user.as_ref(), &mut f, &mut ev);
+        self.judge_start_and_session(&dict, domain, &mut f);
+        judge_log_dirs(&dict, domain, host_user.as_ref(), &mut f);
+        if cfg!(target_os = "macos") {
+            if let Some(l) = label {
+                judge_launchctl(l, domain, host_user.as_ref(), cx, &mut f, &mut ev).await;
+            }
+        } else {
+            ev.push((
+                "launchctl".into(),
+                "launchctl not available; judged from the plist only".into(),
+            ));
+        }
+
+        let health = f.iter().fold(Health::Ok, |a, (h, _)| a.worst(*h));
+        f.sort_by_key(|(h, _)| std::cmp::Reverse(h.rank()));
+        let summary = if f.is_empty() {
+            format!(
+                "{} is set up for its service manager",
+                label.unwrap_or("job")
+            )
+        } else {
+            f.iter()
+                .map(|(_, m)| m.as_str())
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        let mut o = Observation::new(health, summary).expected(
+            "HOME = home of UserName, PATH with runtime dirs, RunAtLoad and KeepAlive, daemon/agent matching GUI need",
+        );
+        for (k, v) in ev {
+            o.push_evidence(k, v);
+        }
+        o
+    }
+}
+
+/// Reads and parses the plist through the bounded reader (at most `read::SMALL` bytes; a job
+/// plist is a few KiB). Missing is critical (the job is not installed); a FIFO, device or
+/// oversized file is unknown; a file that looks like a plist but does not parse is critical
+/// (launchd refuses it); anything else is unknown ("not a plist").
+fn read_plist(path: &Path) -> Result<plist::Dictionary, Box<Observation>> {
+    let bytes = match crate::read::bytes(path, crate::read::SMALL) {
+        Ok(b) => b,
+        Err(e) if e.is_missing() => {
+            return Err(Box::new(
+                Observation::critical(format!("job not installed: {} missing", path.display()))
+                    .expected("the job's plist installed")
+                    .evidence("plist", path.display()),
+            ));
+        }
+        Err(e) => return Err(Box::new(super::unreadable("plist", &e))),
+    };
+    let value = match plist::Value::from_reader(std::io::Cursor::new(&bytes)) {
+        Ok(v) => v,
+        Err(e) if looks_like_plist(&bytes) => {
+            return Err(Box::new(
+                Observation::critical(format!("unparseable plist: {e}"))
+                    .expected("a valid XML or binary plist")
+                    .evidence("plist", path.display()),
+            ));
+        }
+        Err(_) => {
+            return Err(Box::new(
+                Observation::unknown(format!(
+                    "{}: not a plist (neither XML with a <plist> element nor a binary plist)",
+                    path.display()
+                ))
+                .expected("a launchd job plist")
+                .evidence("plist", path.display()),
+            ));
+        }
+    };
+    match value {
+        plist::Value::Dictionary(d) => Ok(d),
+        _ => Err(Box::new(
+            Observation::critical("plist root is not a dictionary")
+                .evidence("plist", path.display()),
+        )),
+    }
+}
+
+/// A binary plist, or XML whose first kilobyte names a plist.
+fn looks_like_plist(bytes: &[u8]) -> bool {
+    if bytes.starts_with(b"bplist") {
+        return true;
+    }
+    let head = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)]);
+    let head = head.trim_start_matches('\u{feff}').trim_start();
+    head.starts_with('<') && (head.contains("<plist") || head.contains("<!DOCTYPE plist"))
+}
+
+impl LaunchdJob {
+    /// UserName against `expect_user`; returns the job user's host account, when it exists.
+    fn judge_user(
+        &self,
+        dict: &plist::Dictionary,
+        domain: Domain,
+        f: &mut Vec<(Health, String)>,
+        ev: &mut Vec<(String, String)>,
+    ) -> Option<nix::unistd::User> {
+        let user = dict.get("UserName").and_then(|v| v.as_string());
         if let Some(u) = user {
             ev.push(("user_name".into(), u.to_string()));
         }
@@ -179,9 +258,19 @@ home_root = "/Users"
                 None => {}
             }
         }
-        let host_user = user.and_then(|u| nix::unistd::User::from_name(u).ok().flatten());
+        user.and_then(|u| nix::unistd::User::from_name(u).ok().flatten())
+    }
 
-        // Environment: HOME and PATH values are shown, other values never.
+    /// HOME (present, equal to UserName's home) and PATH (holding `runtime_dirs`). HOME and
+    /// PATH values are shown, other values never.
+    fn judge_environment(
+        &self,
+        dict: &plist::Dictionary,
+        user: Option<&str>,
+        host_user: Option<&nix::unistd::User>,
+        f: &mut Vec<(Health, String)>,
+        ev: &mut Vec<(String, String)>,
+    ) {
         let env: BTreeMap<String, String> = dict
             .get("EnvironmentVariables")
             .and_then(|v| v.as_dictionary())
@@ -209,7 +298,6 @@ home_root = "/Users"
                     // the Mac the plist belongs to; elsewhere (auditing a copied plist on Linux)
                     // macOS conventions apply: root's home is /var/root
                     let expected = host_user
-                        .as_ref()
                         .filter(|_| cfg!(target_os = "macos"))
                         .map(|h| h.dir.clone())
                         .unwrap_or_else(|| {
@@ -256,8 +344,15 @@ home_root = "/Users"
                 format!("PATH lacks {}", missing.join(", ")),
             ));
         }
+    }
 
-        // Start and stay up.
+    /// RunAtLoad and KeepAlive on; LaunchDaemon vs LaunchAgent matching the GUI need.
+    fn judge_start_and_session(
+        &self,
+        dict: &plist::Dictionary,
+        domain: Domain,
+        f: &mut Vec<(Health, String)>,
+    ) {
         if dict.get("RunAtLoad").and_then(|v| v.as_boolean()) != Some(true) {
             f.push((
                 Health::Degraded,
@@ -275,8 +370,6 @@ home_root = "/Users"
                 "KeepAlive is false or absent: a crash stays down".into(),
             ));
         }
-
-        // Daemon vs agent (GUI need).
         let aqua = match dict.get("LimitLoadToSessionType") {
             Some(plist::Value::String(s)) => s == "Aqua",
             Some(plist::Value::Array(a)) => a.iter().any(|v| v.as_string() == Some("Aqua")),
@@ -298,108 +391,94 @@ home_root = "/Users"
             )),
             _ => {}
         }
+    }
+}
 
-        // Log directories.
-        let who = match (&host_user, user, domain) {
-            (Some(h), _, _) => {
-                let gid = group
-                    .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
-                    .map_or(h.gid.as_raw(), |g| g.gid.as_raw());
-                Some((h.uid.as_raw(), gid))
-            }
-            (None, None, Domain::Daemon) => Some((0, 0)),
-            _ => None,
-        };
-        for key in ["StandardOutPath", "StandardErrorPath"] {
-            let Some(p) = dict.get(key).and_then(|v| v.as_string()) else {
-                continue;
-            };
-            let parent = Path::new(p).parent().unwrap_or(Path::new("/"));
-            match std::fs::metadata(parent) {
-                Ok(m) if m.is_dir() => {
-                    if !writable_by(&m, who) {
-                        f.push((
-                            Health::Degraded,
-                            format!(
-                                "{key} directory {} is not writable by the job",
-                                parent.display()
-                            ),
-                        ));
-                    }
-                }
-                Ok(_) => f.push((
-                    Health::Degraded,
-                    format!("{key} parent {} is not a directory", parent.display()),
-                )),
-                Err(e) => f.push((
-                    Health::Degraded,
-                    format!("{key} directory {} unusable: {e}", parent.display()),
-                )),
-            }
+/// StandardOutPath and StandardErrorPath directories exist and are writable by the job.
+fn judge_log_dirs(
+    dict: &plist::Dictionary,
+    domain: Domain,
+    host_user: Option<&nix::unistd::User>,
+    f: &mut Vec<(Health, String)>,
+) {
+    let user = dict.get("UserName").and_then(|v| v.as_string());
+    let group = dict.get("GroupName").and_then(|v| v.as_string());
+    let who = match (host_user, user, domain) {
+        (Some(h), _, _) => {
+            let gid = group
+                .and_then(|g| nix::unistd::Group::from_name(g).ok().flatten())
+                .map_or(h.gid.as_raw(), |g| g.gid.as_raw());
+            Some((h.uid.as_raw(), gid))
         }
-
-        // Runtime state, macOS only.
-        if cfg!(target_os = "macos") {
-            if let Some(l) = label {
-                let target = match domain {
-                    Domain::Daemon => format!("system/{l}"),
-                    Domain::Agent => format!(
-                        "gui/{}/{l}",
-                        host_user
-                            .as_ref()
-                            .map_or(nix::unistd::getuid().as_raw(), |h| h.uid.as_raw())
-                    ),
-                };
-                match launchctl_print(&target, cx.timeout).await {
-                    Ok(text) => {
-                        let (state, last) = parse_launchctl_print(&text);
-                        if let Some(s) = state {
-                            ev.push(("state".into(), s));
-                        }
-                        if let Some(last) = last {
-                            ev.push(("last_exit_code".into(), last.clone()));
-                            if last_exit_nonzero(&last) {
-                                f.push((Health::Critical, format!("last exit code {last}")));
-                            }
-                        }
-                    }
-                    Err(e) => f.push((
-                        if domain == Domain::Daemon {
-                            Health::Critical
-                        } else {
-                            Health::Degraded
-                        },
-                        format!("launchctl print {target}: {e}"),
-                    )),
+        (None, None, Domain::Daemon) => Some((0, 0)),
+        _ => None,
+    };
+    for key in ["StandardOutPath", "StandardErrorPath"] {
+        let Some(p) = dict.get(key).and_then(|v| v.as_string()) else {
+            continue;
+        };
+        let parent = Path::new(p).parent().unwrap_or(Path::new("/"));
+        match std::fs::metadata(parent) {
+            Ok(m) if m.is_dir() => {
+                if !writable_by(&m, who) {
+                    f.push((
+                        Health::Degraded,
+                        format!(
+                            "{key} directory {} is not writable by the job",
+                            parent.display()
+                        ),
+                    ));
                 }
             }
-        } else {
-            ev.push((
-                "launchctl".into(),
-                "launchctl not available; judged from the plist only".into(),
-            ));
+            Ok(_) => f.push((
+                Health::Degraded,
+                format!("{key} parent {} is not a directory", parent.display()),
+            )),
+            Err(e) => f.push((
+                Health::Degraded,
+                format!("{key} directory {} unusable: {e}", parent.display()),
+            )),
         }
+    }
+}
 
-        let health = f.iter().fold(Health::Ok, |a, (h, _)| a.worst(*h));
-        f.sort_by_key(|(h, _)| std::cmp::Reverse(h.rank()));
-        let summary = if f.is_empty() {
-            format!(
-                "{} is set up for its service manager",
-                label.unwrap_or("job")
-            )
-        } else {
-            f.iter()
-                .map(|(_, m)| m.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let mut o = Observation::new(health, summary).expected(
-            "HOME = home of UserName, PATH with runtime dirs, RunAtLoad and KeepAlive, daemon/agent matching GUI need",
-        );
-        for (k, v) in ev {
-            o.push_evidence(k, v);
+/// The job's state and last exit code from `launchctl print` (macOS only).
+async fn judge_launchctl(
+    label: &str,
+    domain: Domain,
+    host_user: Option<&nix::unistd::User>,
+    cx: &ProbeCx<'_>,
+    f: &mut Vec<(Health, String)>,
+    ev: &mut Vec<(String, String)>,
+) {
+    let target = match domain {
+        Domain::Daemon => format!("system/{label}"),
+        Domain::Agent => format!(
+            "gui/{}/{label}",
+            host_user.map_or(nix::unistd::getuid().as_raw(), |h| h.uid.as_raw())
+        ),
+    };
+    match launchctl_print(&target, cx.timeout).await {
+        Ok(text) => {
+            let (state, last) = parse_launchctl_print(&text);
+            if let Some(s) = state {
+                ev.push(("state".into(), s));
+            }
+            if let Some(last) = last {
+                ev.push(("last_exit_code".into(), last.clone()));
+                if last_exit_nonzero(&last) {
+                    f.push((Health::Critical, format!("last exit code {last}")));
+                }
+            }
         }
-        o
+        Err(e) => f.push((
+            if domain == Domain::Daemon {
+                Health::Critical
+            } else {
+                Health::Degraded
+            },
+            format!("launchctl print {target}: {e}"),
+        )),
     }
 }
 
@@ -532,6 +611,7 @@ fn last_exit_nonzero(last: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit;
     use std::os::unix::fs::PermissionsExt;
 
     fn fixture(rel: &str) -> PathBuf {
@@ -541,23 +621,11 @@ mod tests {
     }
 
     async fn look(p: &LaunchdJob) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: Path::new("/"),
-            root: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
+        testkit::look(p).await
     }
 
     fn probe(toml_src: &str) -> LaunchdJob {
-        let p: LaunchdJob = toml::from_str(toml_src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
+        testkit::parse(toml_src)
     }
 
     /// The good fixture moved under a temp root: `/Users/` becomes `<tmp>/Users/`, installed in
@@ -584,10 +652,7 @@ mod tests {
     }
 
     fn ev<'a>(o: &'a Observation, key: &str) -> Option<&'a str> {
-        o.evidence
-            .iter()
-            .find(|e| e.key == key)
-            .map(|e| e.value.as_str())
+        testkit::ev(o, key).first().copied()
     }
 
     #[tokio::test]
@@ -790,6 +855,33 @@ mod tests {
 
         std::fs::create_dir(lib.join("dir.plist")).unwrap();
         assert_eq!(look(&job("dir.plist")).await.health, Health::Unknown);
+
+        // Issue 10 rows 2, 3 and 6: a FIFO, a device, a plist past the cap and junk are
+        // unknown with the reason, read without blocking and never whole.
+        nix::unistd::mkfifo(&lib.join("fifo.plist"), nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let o = look(&job("fifo.plist")).await;
+        assert_eq!(o.health, Health::Unknown);
+        assert!(
+            o.summary.contains("not a regular file (a FIFO)"),
+            "{}",
+            o.summary
+        );
+        std::os::unix::fs::symlink("/dev/zero", lib.join("zero.plist")).unwrap();
+        let o = look(&job("zero.plist")).await;
+        assert!(o.summary.contains("a character device"), "{}", o.summary);
+        let big = std::fs::File::create(lib.join("big.plist")).unwrap();
+        big.set_len(1 << 30).unwrap(); // sparse: 1 GiB of NULs
+        let o = look(&job("big.plist")).await;
+        assert_eq!(o.health, Health::Unknown);
+        assert!(
+            o.summary.contains("truncated at 1048576 bytes"),
+            "{}",
+            o.summary
+        );
+        std::fs::write(lib.join("junk.plist"), "just some text = 1\n[Service]\n").unwrap();
+        let o = look(&job("junk.plist")).await;
+        assert_eq!(o.health, Health::Unknown);
+        assert!(o.summary.contains("not a plist"), "{}", o.summary);
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod command;
 mod config_file;
 mod credentials;
 mod cron_env;
+pub mod expect;
 mod file_mode;
 mod heartbeat;
 mod http;
@@ -243,6 +244,28 @@ pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
+/// Runs a probe's blocking work (files, `/proc`, parsing) on tokio's blocking pool, so a slow
+/// disk or a stuck read never stalls the runtime's threads. The scheduler's timeout still fires
+/// while this waits; the thread is then abandoned (runtime shutdown does not wait for it).
+pub async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Observation> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Observation::unknown(format!("probe work did not finish: {e}")))
+}
+
+/// The `unknown` observation for a file that could not be read in full (`what` names its role,
+/// e.g. "unit file"): "cannot read unit file /x.service: not a regular file (a FIFO)".
+pub fn unreadable(what: &str, e: &crate::read::ReadError) -> Observation {
+    Observation::unknown(format!(
+        "cannot read {what} {}: {}",
+        e.path().display(),
+        e.reason()
+    ))
+    .evidence("path", e.path().display())
+}
+
 /// A problem with one key of a probe's (or channel's) own table, found at load time.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Invalid {
@@ -370,6 +393,79 @@ probe_kinds! {
 /// Names of all kinds, for error messages.
 pub fn kind_names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.kind).collect()
+}
+
+/// The probe test kit: parse a kind from TOML, look once with a test `ProbeCx`, read evidence,
+/// write fixture files. Shared by every kind's tests instead of a copy per file.
+#[cfg(test)]
+pub mod testkit {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    /// Parses a kind's keys and asserts they validate.
+    pub fn parse<P: Probe>(toml_src: &str) -> P {
+        let p: P = toml::from_str(toml_src).unwrap_or_else(|e| panic!("{e}"));
+        let bad = p.validate();
+        assert!(bad.is_empty(), "{bad:?}");
+        p
+    }
+
+    /// Looks once with relative paths resolved against `/`.
+    pub async fn look<P: Probe>(p: &P) -> Observation {
+        look_with(p, Path::new("/"), None, Utc::now()).await
+    }
+
+    /// Looks once with relative paths resolved against `base`.
+    pub async fn look_in<P: Probe>(p: &P, base: &Path) -> Observation {
+        look_with(p, base, None, Utc::now()).await
+    }
+
+    /// Looks once with a base dir, the prior facts and the clock given (5 s timeout).
+    pub async fn look_with<P: Probe>(
+        p: &P,
+        base: &Path,
+        prior: Option<&serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Observation {
+        let client = crate::http_client::shared();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: Duration::from_secs(5),
+            prior,
+            base_dir: base,
+            root: None,
+            now,
+        };
+        p.observe(&cx).await
+    }
+
+    /// Every evidence row as `key -> value` lines.
+    pub fn evidence(o: &Observation) -> String {
+        o.evidence
+            .iter()
+            .map(|e| format!("{} -> {}\n", e.key, e.value))
+            .collect()
+    }
+
+    /// The values of the evidence rows named `key`.
+    pub fn ev<'a>(o: &'a Observation, key: &str) -> Vec<&'a str> {
+        o.evidence
+            .iter()
+            .filter(|e| e.key == key)
+            .map(|e| e.value.as_str())
+            .collect()
+    }
+
+    /// Writes `text` to `path` (parents created) with Unix `mode`.
+    pub fn write(path: &Path, text: &str, mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::exec::{self, ExecSpec};
+use crate::read::ReadError;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +54,9 @@ const LIST_KEYS: &[&str] = &[
 
 /// Service types whose main process must not fork away.
 const NON_FORKING_TYPES: &[&str] = &["simple", "exec", "notify", "notify-reload", "idle", "dbus"];
+
+/// Drop-ins read per unit (systemd has no limit; a directory of thousands is not a real unit).
+const MAX_DROPINS: usize = 256;
 
 /// At most this many NRestarts samples are remembered in facts.
 const MAX_SAMPLES: usize = 500;
@@ -211,304 +215,50 @@ expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
         let dirs: Vec<PathBuf> = self.unit_dirs.iter().map(|d| cx.resolve(d)).collect();
         let mut f = Findings::default();
         let mut ev: Vec<(String, String)> = Vec::new();
+        let (systemctl, runtime) = self.runtime_view(cx, &mut ev).await;
 
-        // Runtime view, when systemctl exists.
-        let systemctl = if self.use_systemctl {
-            exec::which(&self.systemctl, SYSTEMCTL_SEARCH_PATH)
-        } else {
-            None
-        };
-        let mut runtime: Option<BTreeMap<String, String>> = None;
-        if self.use_systemctl && systemctl.is_none() {
-            ev.push(("systemctl".into(), "systemctl not available".into()));
-        }
-        if let Some(prog) = &systemctl {
-            let argv = [
-                prog.display().to_string(),
-                "show".into(),
-                self.unit.clone(),
-                "--no-pager".into(),
-                "-p".into(),
-                SHOW_PROPERTIES.into(),
-            ];
-            match run_systemctl(&argv, cx.timeout).await {
-                Ok(text) => runtime = Some(parse_show(&text)),
-                Err(e) => ev.push(("systemctl".into(), format!("systemctl show failed: {e}"))),
-            }
-        }
-
-        // The unit file and its drop-ins.
+        // The unit file, its drop-ins and its EnvironmentFiles, read off the runtime's threads.
         let fragment = runtime
             .as_ref()
             .and_then(|r| r.get("FragmentPath"))
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
-        let loaded = match load_unit(&self.unit, &dirs, fragment.as_deref()) {
-            Ok(l) => l,
-            Err(LoadError::Unreadable(path, e)) => {
-                return Observation::unknown(format!(
-                    "cannot read unit file {}: {e}",
-                    path.display()
-                ))
-                .evidence("path", path.display());
-            }
-            Err(LoadError::Masked(path)) => {
-                return Observation::critical(format!("{} is masked", self.unit))
-                    .expected("unit installed and not masked")
-                    .evidence("unit_file", format!("{} -> /dev/null", path.display()));
-            }
-            Err(LoadError::Missing) => {
-                let mut o = Observation::critical(format!("{}: unit not installed", self.unit))
-                    .expected(format!("{} in one of the unit directories", self.unit))
-                    .evidence(
-                        "searched",
-                        dirs.iter()
-                            .map(|d| d.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    );
-                for (k, v) in ev {
-                    o.push_evidence(k, v);
-                }
-                return o;
-            }
+        let (name, search) = (self.unit.clone(), dirs.clone());
+        let loaded = match super::blocking(move || {
+            load_unit(&name, &search, fragment.as_deref()).map(|l| {
+                let env = read_environment(&l.unit);
+                (l, env)
+            })
+        })
+        .await
+        {
+            Ok(Ok(l)) => l,
+            Ok(Err(e)) => return self.load_failed(e, &dirs, ev),
+            Err(o) => return o,
         };
+        let (loaded, env) = loaded;
         ev.push(("unit_file".into(), loaded.main.display().to_string()));
         for d in &loaded.dropins {
             ev.push(("drop_in".into(), d.display().to_string()));
         }
-        for w in &loaded.warnings {
-            ev.push(("parse_warning".into(), w.clone()));
+        push_warnings(&loaded.warnings, &mut ev);
+        for (h, msg, at) in &env.findings {
+            f.add(*h, msg.clone());
+            ev.push(("offending".into(), at.clone()));
         }
-        let unit = &loaded.unit;
-
-        // Environment: names and the two values we compare (HOME present, NO_RESPAWN=1).
-        let mut env: BTreeMap<String, String> = BTreeMap::new();
-        for a in unit.list("Service", "Environment") {
-            for (k, v) in split_env_assignments(&a.value) {
-                env.insert(k, v);
-            }
-        }
-        let mut env_file_names: Vec<String> = Vec::new();
-        for a in unit.list("Service", "EnvironmentFile") {
-            let (optional, raw) = match a.value.strip_prefix('-') {
-                Some(rest) => (true, rest),
-                None => (false, a.value.as_str()),
-            };
-            let path = PathBuf::from(raw);
-            match std::fs::read_to_string(&path) {
-                Ok(text) => {
-                    for (k, v) in parse_env_file(&text) {
-                        env_file_names.push(k.clone());
-                        env.entry(k).or_insert(v);
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    if !optional {
-                        f.add(
-                            Health::Critical,
-                            format!("EnvironmentFile {raw} does not exist"),
-                        );
-                        ev.push(("offending".into(), a.at()));
-                    }
-                }
-                Err(e) => {
-                    if !optional {
-                        f.add(
-                            Health::Unknown,
-                            format!("EnvironmentFile {raw} not readable by ledgerd: {e}"),
-                        );
-                        ev.push(("offending".into(), a.at()));
-                    }
-                }
-            }
-        }
-        if !env.is_empty() {
+        if !env.values.is_empty() {
             ev.push((
                 "environment_names".into(),
-                env.keys().cloned().collect::<Vec<_>>().join(", "),
+                env.values.keys().cloned().collect::<Vec<_>>().join(", "),
             ));
         }
-        let no_respawn = env.get("OPENCLAW_NO_RESPAWN").is_some_and(|v| v == "1");
-
-        // Type vs a forking ExecStart (lesson 25).
-        let ty_assign = unit.get("Service", "Type");
-        let ty = ty_assign.map_or("simple", |a| a.value.as_str());
-        if NON_FORKING_TYPES.contains(&ty) {
-            let patterns: Vec<(String, regex::Regex)> = self
-                .forking_commands
-                .iter()
-                .filter_map(|p| regex::Regex::new(p).ok().map(|r| (p.clone(), r)))
-                .collect();
-            'exec: for a in unit.list("Service", "ExecStart") {
-                let cmd = a.value.trim_start_matches(['@', '-', ':', '+', '!']);
-                // The command line and the script of an inline `sh -c '…'`, read by the shell
-                // reader (a trailing `&` inside the script forks too).
-                let lexed = crate::shell::command_line(cmd);
-                if let Some(why) = lexed.finding() {
-                    f.add(Health::Unknown, format!("ExecStart not read: {why}"));
-                    ev.push(("offending".into(), a.at()));
-                    continue;
-                }
-                let texts: Vec<&str> = std::iter::once(cmd)
-                    .chain(
-                        lexed
-                            .commands
-                            .iter()
-                            .filter_map(|c| crate::shell::inline_script(&c.words)),
-                    )
-                    .collect();
-                for (p, re) in &patterns {
-                    let Some(m) = texts.iter().find_map(|t| re.find(t)) else {
-                        continue;
-                    };
-                    let is_openclaw = m.as_str().contains("openclaw");
-                    if is_openclaw && no_respawn {
-                        continue;
-                    }
-                    let why = if is_openclaw {
-                        "openclaw gateway without OPENCLAW_NO_RESPAWN=1".to_string()
-                    } else {
-                        format!("matches /{p}/")
-                    };
-                    f.add(
-                        Health::Critical,
-                        format!("Type={ty} but ExecStart forks ({why})"),
-                    );
-                    ev.push(("offending".into(), a.at()));
-                    if let Some(t) = ty_assign {
-                        ev.push(("offending".into(), t.at()));
-                    }
-                    break 'exec;
-                }
-            }
-        }
-
-        // Restart without RestartPreventExitStatus (lesson 4).
-        if self.require_restart_prevent_exit_status
-            && let Some(r) = unit.get("Service", "Restart")
-            && r.value != "no"
-            && unit.list("Service", "RestartPreventExitStatus").is_empty()
-        {
-            f.add(
-                Health::Degraded,
-                format!(
-                    "Restart={} without RestartPreventExitStatus= (a config error, exit 78, will crash-loop)",
-                    r.value
-                ),
-            );
-            ev.push(("offending".into(), r.at()));
-        }
-
-        // User= without HOME (lesson 3).
-        if self.require_home
-            && let Some(u) = unit.get("Service", "User")
-            && !env.contains_key("HOME")
-        {
-            f.add(
-                Health::Degraded,
-                format!(
-                    "User={} but no HOME in Environment= or EnvironmentFile=",
-                    u.value
-                ),
-            );
-            ev.push(("offending".into(), u.at()));
-        }
-
-        // Runtime state and restart rate.
-        let mut facts = None;
-        if let Some(rt) = &runtime {
-            let get = |k: &str| rt.get(k).map(String::as_str).unwrap_or("");
-            let (active, sub, result) = (get("ActiveState"), get("SubState"), get("Result"));
-            ev.push((
-                "state".into(),
-                format!(
-                    "LoadState={} ActiveState={active} SubState={sub} Result={result} ExecMainStatus={} MainPID={}",
-                    get("LoadState"),
-                    get("ExecMainStatus"),
-                    get("ExecMainPID")
-                ),
-            ));
-            if get("NeedDaemonReload") == "yes" {
-                ev.push((
-                    "need_daemon_reload".into(),
-                    "unit files changed since systemd loaded them".into(),
-                ));
-            }
-            if get("LoadState") == "masked" {
-                f.add(Health::Critical, format!("{} is masked", self.unit));
-            }
-            if result == "start-limit-hit" {
-                f.add(
-                    Health::Critical,
-                    "start limit hit: systemd gave up restarting the unit",
-                );
-            } else if active == "failed" {
-                f.add(Health::Critical, format!("unit failed (Result={result})"));
-            } else if !result.is_empty() && result != "success" {
-                f.add(
-                    Health::Critical,
-                    format!(
-                        "last run ended with Result={result} (ExecMainStatus={})",
-                        get("ExecMainStatus")
-                    ),
-                );
-            }
-            if let Ok(n) = get("NRestarts").parse::<u64>() {
-                ev.push(("n_restarts".into(), n.to_string()));
-                let now = cx.now.timestamp();
-                let (growth, samples) =
-                    restart_growth(cx.prior, now, n, self.restart_window.as_secs() as i64);
-                if growth > self.max_restarts {
-                    f.add(
-                        Health::Critical,
-                        format!(
-                            "crash loop: {growth} restarts within {}",
-                            humantime::format_duration(self.restart_window)
-                        ),
-                    );
-                }
-                facts = Some(serde_json::json!({ "restart_samples": samples }));
-            }
-        }
-
-        // Expected timers.
-        if !self.expected_timers.is_empty() {
-            let listed = match &systemctl {
-                Some(prog) => {
-                    let argv = [
-                        prog.display().to_string(),
-                        "list-timers".into(),
-                        "--all".into(),
-                        "--no-legend".into(),
-                        "--no-pager".into(),
-                    ];
-                    match run_systemctl(&argv, cx.timeout).await {
-                        Ok(t) => Some(t),
-                        Err(e) => {
-                            ev.push((
-                                "systemctl".into(),
-                                format!("systemctl list-timers failed: {e}"),
-                            ));
-                            None
-                        }
-                    }
-                }
-                None => None,
-            };
-            for t in &self.expected_timers {
-                if !dirs.iter().any(|d| d.join(t).exists()) {
-                    f.add(Health::Critical, format!("timer {t} not installed"));
-                } else if let Some(text) = &listed
-                    && !text.split_whitespace().any(|w| w == t)
-                {
-                    f.add(
-                        Health::Critical,
-                        format!("timer {t} not listed by systemctl list-timers"),
-                    );
-                }
-            }
-        }
+        let ty = self.judge_unit(&loaded.unit, &env.values, &mut f, &mut ev);
+        let facts = match &runtime {
+            Some(rt) => self.judge_runtime(rt, cx, &mut f, &mut ev),
+            None => None,
+        };
+        self.judge_timers(systemctl.as_deref(), &dirs, cx, &mut f, &mut ev)
+            .await;
 
         let mut o = Observation::new(f.health(), f.summary(&format!("{}: {ty}", self.unit)))
             .expected(
@@ -532,6 +282,360 @@ expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
             o = o.facts(facts);
         }
         o
+    }
+}
+
+/// At most this many parse warnings are shown; the rest are counted.
+const MAX_WARNINGS: usize = 20;
+
+fn push_warnings(warnings: &[String], ev: &mut Vec<(String, String)>) {
+    for w in warnings.iter().take(MAX_WARNINGS) {
+        ev.push(("parse_warning".into(), w.clone()));
+    }
+    if warnings.len() > MAX_WARNINGS {
+        ev.push((
+            "parse_warning".into(),
+            format!("{} more warnings", warnings.len() - MAX_WARNINGS),
+        ));
+    }
+}
+
+/// The unit's environment (Environment= and readable EnvironmentFile= values; values stay in
+/// the probe) and what reading the files found: (health, message, `file:line` of the setting).
+#[derive(Default)]
+struct Environment {
+    values: BTreeMap<String, String>,
+    findings: Vec<(Health, String, String)>,
+}
+
+/// Reads Environment= and every EnvironmentFile= through the bounded reader. A missing file is
+/// critical unless optional (`-`); a FIFO, device or oversized file is unknown even when
+/// optional, since what it provides cannot be known.
+fn read_environment(unit: &Unit) -> Environment {
+    let mut env = Environment::default();
+    for a in unit.list("Service", "Environment") {
+        for (k, v) in split_env_assignments(&a.value) {
+            env.values.insert(k, v);
+        }
+    }
+    for a in unit.list("Service", "EnvironmentFile") {
+        let (optional, raw) = match a.value.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, a.value.as_str()),
+        };
+        match crate::read::text_lossy(Path::new(raw), crate::read::SMALL) {
+            Ok(text) => {
+                for (k, v) in parse_env_file(&text) {
+                    env.values.entry(k).or_insert(v);
+                }
+            }
+            Err(e) if e.is_missing() => {
+                if !optional {
+                    env.findings.push((
+                        Health::Critical,
+                        format!("EnvironmentFile {raw} does not exist"),
+                        a.at(),
+                    ));
+                }
+            }
+            Err(e @ (ReadError::NotRegular { .. } | ReadError::TooLarge { .. })) => {
+                env.findings.push((
+                    Health::Unknown,
+                    format!("EnvironmentFile {raw}: {}", e.reason()),
+                    a.at(),
+                ));
+            }
+            Err(e) => {
+                if !optional {
+                    env.findings.push((
+                        Health::Unknown,
+                        format!(
+                            "EnvironmentFile {raw} not readable by ledgerd: {}",
+                            e.reason()
+                        ),
+                        a.at(),
+                    ));
+                }
+            }
+        }
+    }
+    env
+}
+
+impl SystemdUnit {
+    /// The systemctl program (when used and present) and `systemctl show` of the unit.
+    async fn runtime_view(
+        &self,
+        cx: &ProbeCx<'_>,
+        ev: &mut Vec<(String, String)>,
+    ) -> (Option<PathBuf>, Option<BTreeMap<String, String>>) {
+        let systemctl = if self.use_systemctl {
+            exec::which(&self.systemctl, SYSTEMCTL_SEARCH_PATH)
+        } else {
+            None
+        };
+        if self.use_systemctl && systemctl.is_none() {
+            ev.push(("systemctl".into(), "systemctl not available".into()));
+        }
+        let mut runtime = None;
+        if let Some(prog) = &systemctl {
+            let argv = [
+                prog.display().to_string(),
+                "show".into(),
+                self.unit.clone(),
+                "--no-pager".into(),
+                "-p".into(),
+                SHOW_PROPERTIES.into(),
+            ];
+            match run_systemctl(&argv, cx.timeout).await {
+                Ok(text) => runtime = Some(parse_show(&text)),
+                Err(e) => ev.push(("systemctl".into(), format!("systemctl show failed: {e}"))),
+            }
+        }
+        (systemctl, runtime)
+    }
+
+    /// The observation when the unit file could not be loaded.
+    fn load_failed(
+        &self,
+        e: LoadError,
+        dirs: &[PathBuf],
+        ev: Vec<(String, String)>,
+    ) -> Observation {
+        match e {
+            LoadError::Unreadable(e) => super::unreadable("unit file", &e),
+            LoadError::NotAUnit(path, why) => {
+                Observation::unknown(format!("{}: not a unit file: {why}", path.display()))
+                    .expected("a systemd unit file with a [Unit] or [Service] section")
+                    .evidence("path", path.display())
+            }
+            LoadError::Masked(path) => Observation::critical(format!("{} is masked", self.unit))
+                .expected("unit installed and not masked")
+                .evidence("unit_file", format!("{} -> /dev/null", path.display())),
+            LoadError::Missing => {
+                let mut o = Observation::critical(format!("{}: unit not installed", self.unit))
+                    .expected(format!("{} in one of the unit directories", self.unit))
+                    .evidence(
+                        "searched",
+                        dirs.iter()
+                            .map(|d| d.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    );
+                for (k, v) in ev {
+                    o.push_evidence(k, v);
+                }
+                o
+            }
+        }
+    }
+
+    /// The unit's own contract: Type vs a forking ExecStart (lesson 25), Restart without
+    /// RestartPreventExitStatus (lesson 4), User= without HOME (lesson 3). Returns the Type.
+    fn judge_unit<'u>(
+        &self,
+        unit: &'u Unit,
+        env: &BTreeMap<String, String>,
+        f: &mut Findings,
+        ev: &mut Vec<(String, String)>,
+    ) -> &'u str {
+        let no_respawn = env.get("OPENCLAW_NO_RESPAWN").is_some_and(|v| v == "1");
+        let ty_assign = unit.get("Service", "Type");
+        let ty = ty_assign.map_or("simple", |a| a.value.as_str());
+        if NON_FORKING_TYPES.contains(&ty)
+            && let Some((a, why)) = self.forking_exec(unit, no_respawn, f, ev)
+        {
+            f.add(
+                Health::Critical,
+                format!("Type={ty} but ExecStart forks ({why})"),
+            );
+            ev.push(("offending".into(), a.at()));
+            if let Some(t) = ty_assign {
+                ev.push(("offending".into(), t.at()));
+            }
+        }
+        if self.require_restart_prevent_exit_status
+            && let Some(r) = unit.get("Service", "Restart")
+            && r.value != "no"
+            && unit.list("Service", "RestartPreventExitStatus").is_empty()
+        {
+            f.add(
+                Health::Degraded,
+                format!(
+                    "Restart={} without RestartPreventExitStatus= (a config error, exit 78, will crash-loop)",
+                    r.value
+                ),
+            );
+            ev.push(("offending".into(), r.at()));
+        }
+        if self.require_home
+            && let Some(u) = unit.get("Service", "User")
+            && !env.contains_key("HOME")
+        {
+            f.add(
+                Health::Degraded,
+                format!(
+                    "User={} but no HOME in Environment= or EnvironmentFile=",
+                    u.value
+                ),
+            );
+            ev.push(("offending".into(), u.at()));
+        }
+        ty
+    }
+
+    /// The first ExecStart that forks, and why. The command line and the script of an inline
+    /// `sh -c '…'` are read by the shell reader (a trailing `&` inside the script forks too);
+    /// a line nested too deep to read is an unknown finding.
+    fn forking_exec<'u>(
+        &self,
+        unit: &'u Unit,
+        no_respawn: bool,
+        f: &mut Findings,
+        ev: &mut Vec<(String, String)>,
+    ) -> Option<(&'u Assign, String)> {
+        let patterns: Vec<(String, regex::Regex)> = self
+            .forking_commands
+            .iter()
+            .filter_map(|p| regex::Regex::new(p).ok().map(|r| (p.clone(), r)))
+            .collect();
+        for a in unit.list("Service", "ExecStart") {
+            let cmd = a.value.trim_start_matches(['@', '-', ':', '+', '!']);
+            let lexed = crate::shell::command_line(cmd);
+            if let Some(why) = lexed.finding() {
+                f.add(Health::Unknown, format!("ExecStart not read: {why}"));
+                ev.push(("offending".into(), a.at()));
+                continue;
+            }
+            let texts: Vec<&str> = std::iter::once(cmd)
+                .chain(
+                    lexed
+                        .commands
+                        .iter()
+                        .filter_map(|c| crate::shell::inline_script(&c.words)),
+                )
+                .collect();
+            for (p, re) in &patterns {
+                let Some(m) = texts.iter().find_map(|t| re.find(t)) else {
+                    continue;
+                };
+                let is_openclaw = m.as_str().contains("openclaw");
+                if is_openclaw && no_respawn {
+                    continue;
+                }
+                let why = if is_openclaw {
+                    "openclaw gateway without OPENCLAW_NO_RESPAWN=1".to_string()
+                } else {
+                    format!("matches /{p}/")
+                };
+                return Some((a, why));
+            }
+        }
+        None
+    }
+
+    /// Runtime state and restart rate from `systemctl show`; returns the facts to remember.
+    fn judge_runtime(
+        &self,
+        rt: &BTreeMap<String, String>,
+        cx: &ProbeCx<'_>,
+        f: &mut Findings,
+        ev: &mut Vec<(String, String)>,
+    ) -> Option<serde_json::Value> {
+        let get = |k: &str| rt.get(k).map(String::as_str).unwrap_or("");
+        let (active, sub, result) = (get("ActiveState"), get("SubState"), get("Result"));
+        ev.push((
+            "state".into(),
+            format!(
+                "LoadState={} ActiveState={active} SubState={sub} Result={result} ExecMainStatus={} MainPID={}",
+                get("LoadState"),
+                get("ExecMainStatus"),
+                get("ExecMainPID")
+            ),
+        ));
+        if get("NeedDaemonReload") == "yes" {
+            ev.push((
+                "need_daemon_reload".into(),
+                "unit files changed since systemd loaded them".into(),
+            ));
+        }
+        if get("LoadState") == "masked" {
+            f.add(Health::Critical, format!("{} is masked", self.unit));
+        }
+        if result == "start-limit-hit" {
+            f.add(
+                Health::Critical,
+                "start limit hit: systemd gave up restarting the unit",
+            );
+        } else if active == "failed" {
+            f.add(Health::Critical, format!("unit failed (Result={result})"));
+        } else if !result.is_empty() && result != "success" {
+            f.add(
+                Health::Critical,
+                format!(
+                    "last run ended with Result={result} (ExecMainStatus={})",
+                    get("ExecMainStatus")
+                ),
+            );
+        }
+        let n = get("NRestarts").parse::<u64>().ok()?;
+        ev.push(("n_restarts".into(), n.to_string()));
+        let now = cx.now.timestamp();
+        let (growth, samples) =
+            restart_growth(cx.prior, now, n, self.restart_window.as_secs() as i64);
+        if growth > self.max_restarts {
+            f.add(
+                Health::Critical,
+                format!(
+                    "crash loop: {growth} restarts within {}",
+                    humantime::format_duration(self.restart_window)
+                ),
+            );
+        }
+        Some(serde_json::json!({ "restart_samples": samples }))
+    }
+
+    /// Expected timers: installed, and listed by `systemctl list-timers` when it exists.
+    async fn judge_timers(
+        &self,
+        systemctl: Option<&Path>,
+        dirs: &[PathBuf],
+        cx: &ProbeCx<'_>,
+        f: &mut Findings,
+        ev: &mut Vec<(String, String)>,
+    ) {
+        if self.expected_timers.is_empty() {
+            return;
+        }
+        let mut listed = None;
+        if let Some(prog) = systemctl {
+            let argv = [
+                prog.display().to_string(),
+                "list-timers".into(),
+                "--all".into(),
+                "--no-legend".into(),
+                "--no-pager".into(),
+            ];
+            match run_systemctl(&argv, cx.timeout).await {
+                Ok(t) => listed = Some(t),
+                Err(e) => ev.push((
+                    "systemctl".into(),
+                    format!("systemctl list-timers failed: {e}"),
+                )),
+            }
+        }
+        for t in &self.expected_timers {
+            if !dirs.iter().any(|d| d.join(t).exists()) {
+                f.add(Health::Critical, format!("timer {t} not installed"));
+            } else if let Some(text) = &listed
+                && !text.split_whitespace().any(|w| w == t)
+            {
+                f.add(
+                    Health::Critical,
+                    format!("timer {t} not listed by systemctl list-timers"),
+                );
+            }
+        }
     }
 }
 
@@ -820,7 +924,42 @@ struct Loaded {
 enum LoadError {
     Missing,
     Masked(PathBuf),
-    Unreadable(PathBuf, std::io::Error),
+    /// A stat error, a FIFO or device, a file past the cap, invalid UTF-8.
+    Unreadable(ReadError),
+    /// Read, but not plausibly a unit file (junk, NULs, no known section).
+    NotAUnit(PathBuf, String),
+}
+
+/// Sections a unit file may have; a main file with entries in none of them is not a unit file.
+const UNIT_SECTIONS: &[&str] = &[
+    "Unit",
+    "Service",
+    "Install",
+    "Timer",
+    "Socket",
+    "Mount",
+    "Automount",
+    "Swap",
+    "Path",
+    "Slice",
+    "Scope",
+];
+
+/// Why `text` (already parsed into `unit` with `warnings`) is not plausibly a unit file.
+fn implausible(text: &str, unit: &Unit, warnings: usize) -> Option<String> {
+    if text.contains('\0') {
+        return Some("the file contains NUL bytes".into());
+    }
+    let known = unit
+        .keys
+        .keys()
+        .filter(|(section, _)| UNIT_SECTIONS.contains(&section.as_str()))
+        .count();
+    if known == 0 {
+        return Some("no [Unit]/[Service] section".into());
+    }
+    (warnings > 10 && warnings > known)
+        .then(|| format!("{warnings} lines are not Key=value assignments ({known} settings)"))
 }
 
 /// `foo@bar.service` → `foo@.service`.
@@ -852,7 +991,12 @@ fn load_unit(name: &str, dirs: &[PathBuf], fragment: Option<&Path>) -> Result<Lo
                     break 'find;
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(LoadError::Unreadable(p, e)),
+                Err(e) => {
+                    return Err(LoadError::Unreadable(ReadError::Io {
+                        message: e.to_string(),
+                        path: p,
+                    }));
+                }
             }
         }
     }
@@ -860,11 +1004,13 @@ fn load_unit(name: &str, dirs: &[PathBuf], fragment: Option<&Path>) -> Result<Lo
         main = fragment.filter(|p| p.exists()).map(Path::to_path_buf);
     }
     let main = main.ok_or(LoadError::Missing)?;
-    let text =
-        std::fs::read_to_string(&main).map_err(|e| LoadError::Unreadable(main.clone(), e))?;
+    let text = crate::read::text(&main, crate::read::SMALL).map_err(LoadError::Unreadable)?;
     let mut unit = Unit::default();
     let mut warnings = Vec::new();
     unit.apply_text(&text, &main, &mut warnings);
+    if let Some(why) = implausible(&text, &unit, warnings.len()) {
+        return Err(LoadError::NotAUnit(main, why));
+    }
 
     // Drop-ins: a file name in a higher-priority directory hides the same name further down.
     let mut by_name: BTreeMap<String, PathBuf> = BTreeMap::new();
@@ -883,14 +1029,11 @@ fn load_unit(name: &str, dirs: &[PathBuf], fragment: Option<&Path>) -> Result<Lo
         }
     }
     let mut dropins = Vec::new();
-    for p in by_name.into_values() {
-        match std::fs::read_to_string(&p) {
-            Ok(t) => {
-                unit.apply_text(&t, &p, &mut warnings);
-                dropins.push(p);
-            }
-            Err(e) => warnings.push(format!("{}: cannot read drop-in: {e}", p.display())),
-        }
+    // A drop-in that cannot be read leaves the effective unit unknown: not judged without it.
+    for p in by_name.into_values().take(MAX_DROPINS) {
+        let t = crate::read::text(&p, crate::read::SMALL).map_err(LoadError::Unreadable)?;
+        unit.apply_text(&t, &p, &mut warnings);
+        dropins.push(p);
     }
     Ok(Loaded {
         unit,
@@ -906,10 +1049,10 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
+    use crate::probe::testkit::{self, ev};
+
     fn probe(toml_src: &str) -> SystemdUnit {
-        let p: SystemdUnit = toml::from_str(toml_src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
+        testkit::parse(toml_src)
     }
 
     async fn look_at(
@@ -917,34 +1060,15 @@ mod tests {
         prior: Option<&serde_json::Value>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior,
-            base_dir: Path::new("/"),
-            root: None,
-            now,
-        };
-        p.observe(&cx).await
+        testkit::look_with(p, Path::new("/"), prior, now).await
     }
 
     async fn look(p: &SystemdUnit) -> Observation {
-        look_at(p, None, chrono::Utc::now()).await
-    }
-
-    fn ev<'a>(o: &'a Observation, key: &str) -> Vec<&'a str> {
-        o.evidence
-            .iter()
-            .filter(|e| e.key == key)
-            .map(|e| e.value.as_str())
-            .collect()
+        testkit::look(p).await
     }
 
     fn write(p: &Path, text: &str) {
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+        testkit::write(p, text, 0o644);
     }
 
     fn files_only(dir: &Path, extra: &str) -> SystemdUnit {
@@ -1027,6 +1151,71 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(
             o.summary.contains("command nesting deeper than 64 levels"),
+            "{}",
+            o.summary
+        );
+    }
+
+    /// Issue 10 rows 2, 3 and 6: a FIFO, a device or junk where the unit file, a drop-in or an
+    /// EnvironmentFile should be is `unknown` with the reason, never a hang or "looks right".
+    #[tokio::test]
+    async fn fifos_devices_and_junk_are_unknown() {
+        let tmp = tempfile::tempdir().unwrap();
+        let unit = tmp.path().join("openclaw-gateway.service");
+        nix::unistd::mkfifo(&unit, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(
+            o.summary.contains("not a regular file (a FIFO)"),
+            "{}",
+            o.summary
+        );
+        std::fs::remove_file(&unit).unwrap();
+        std::os::unix::fs::symlink("/dev/zero", &unit).unwrap();
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert!(o.summary.contains("a character device"), "{}", o.summary);
+        std::fs::remove_file(&unit).unwrap();
+        // 1 MiB of printable junk, then NULs: not a unit file.
+        let junk: String = (0..1 << 20)
+            .map(|i: u32| char::from(b' ' + (i.wrapping_mul(2_654_435_761) >> 7) as u8 % 94))
+            .collect();
+        write(&unit, &junk);
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(o.summary.contains("not a unit file"), "{}", o.summary);
+        write(&unit, &"\0".repeat(4096));
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert!(
+            o.summary
+                .contains("not a unit file: the file contains NUL bytes"),
+            "{}",
+            o.summary
+        );
+        // A FIFO drop-in and a FIFO EnvironmentFile (even optional) are unknown too.
+        let fifo = tmp.path().join("env.fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        write(
+            &unit,
+            &GOOD.replace(
+                "[Service]\n",
+                &format!("[Service]\nEnvironmentFile=-{}\n", fifo.display()),
+            ),
+        );
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(
+            o.summary.contains("env.fifo: not a regular file (a FIFO)"),
+            "{}",
+            o.summary
+        );
+        write(&unit, GOOD);
+        let dropin = tmp.path().join("openclaw-gateway.service.d/x.conf");
+        std::fs::create_dir_all(dropin.parent().unwrap()).unwrap();
+        nix::unistd::mkfifo(&dropin, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(
+            o.summary.contains("x.conf: not a regular file (a FIFO)"),
             "{}",
             o.summary
         );

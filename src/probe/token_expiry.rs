@@ -639,23 +639,18 @@ fn split_endpoint(ep: &str) -> Option<(&str, u16)> {
     (!host.is_empty()).then_some((host, port))
 }
 
+/// A credential file through the bounded reader on the blocking pool: a FIFO or device is
+/// refused without blocking, a file past `MAX_FILE_BYTES` is not a credential file.
 async fn read_small(path: &Path) -> Result<Vec<u8>, Fail> {
-    let cannot = |e: std::io::Error| {
-        let why = match e.kind() {
-            std::io::ErrorKind::NotFound => "no such file".to_string(),
-            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
-            _ => e.to_string(),
-        };
-        Fail::unknown(format!("cannot read {}: {why}", path.display()))
-    };
-    let meta = tokio::fs::metadata(path).await.map_err(cannot)?;
-    if meta.len() > MAX_FILE_BYTES {
-        return Err(Fail::unknown(format!(
-            "{} is larger than {MAX_FILE_BYTES} bytes; not a credential file",
-            path.display()
-        )));
-    }
-    tokio::fs::read(path).await.map_err(cannot)
+    crate::read::bytes_async(path, MAX_FILE_BYTES)
+        .await
+        .map_err(|e| match e {
+            crate::read::ReadError::TooLarge { .. } => Fail::unknown(format!(
+                "{} is larger than {MAX_FILE_BYTES} bytes; not a credential file",
+                path.display()
+            )),
+            e => Fail::unknown(format!("cannot read {}: {}", path.display(), e.reason())),
+        })
 }
 
 /// The first CERTIFICATE block of a PEM file (or the file itself when it is DER).

@@ -16,7 +16,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_silences_acks.sql"),
     include_str!("migrations/0003_outbox_batches.sql"),
-    include_str!("migrations/0004_rollups.sql"),
+    include_str!("migrations/0004_agents.sql"),
+    include_str!("migrations/0005_rollups.sql"),
 ];
 pub const DB_FILE: &str = "ledgerd.db";
 
@@ -57,6 +58,8 @@ pub struct ObservationRow {
     pub body: serde_json::Value,
     pub duration_ms: i64,
     pub late_ms: i64,
+    /// The agent the probe belonged to when it ran; null for host-wide probes.
+    pub agent: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -79,6 +82,8 @@ pub struct IncidentRow {
     pub acked_by: Option<String>,
     pub acked_at: Option<i64>,
     pub ack_note: Option<String>,
+    /// The probe's agent; null for host-wide probes.
+    pub agent: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -92,8 +97,10 @@ pub struct TransitionRow {
     pub summary: String,
     pub incident: Option<i64>,
     pub muted: Option<String>,
+    /// The probe's agent; null for host-wide probes.
+    pub agent: Option<String>,
     /// The observation that caused the transition (its evidence), kept when observations are
-    /// pruned; null for transitions recorded before store version 4.
+    /// pruned; null for transitions recorded before store version 5.
     pub observation: Option<serde_json::Value>,
 }
 
@@ -104,11 +111,23 @@ pub struct SilenceRow {
     pub probe: Option<String>,
     pub tag: Option<String>,
     pub host: Option<String>,
+    /// Matches only the probes of this agent.
+    pub agent: Option<String>,
     pub reason: String,
     pub created_by: String,
     pub created: i64,
     pub expires: i64,
     pub removed: Option<i64>,
+}
+
+/// What a silence is matched against: one probe's lessons, id, tags, agent and the host.
+#[derive(Clone, Copy, Debug)]
+pub struct SilenceTarget<'a> {
+    pub lessons: &'a [u32],
+    pub probe: &'a str,
+    pub tags: &'a [String],
+    pub agent: Option<&'a str>,
+    pub host: &'a str,
 }
 
 impl SilenceRow {
@@ -121,12 +140,43 @@ impl SilenceRow {
         host: &str,
         now_ms: i64,
     ) -> bool {
+        self.covers(
+            &SilenceTarget {
+                lessons,
+                probe,
+                tags,
+                agent: None,
+                host,
+            },
+            now_ms,
+        )
+    }
+
+    /// True when this silence covers `t` at `now_ms`. A silence with an agent covers only
+    /// that agent's probes (never host-wide ones).
+    pub fn covers(&self, t: &SilenceTarget<'_>, now_ms: i64) -> bool {
         self.removed.is_none()
             && self.expires > now_ms
-            && self.lesson.is_none_or(|l| lessons.contains(&l))
-            && self.probe.as_deref().is_none_or(|p| p == probe)
-            && self.tag.as_ref().is_none_or(|t| tags.contains(t))
-            && self.host.as_deref().is_none_or(|h| h == host)
+            && self.lesson.is_none_or(|l| t.lessons.contains(&l))
+            && self.probe.as_deref().is_none_or(|p| p == t.probe)
+            && self.tag.as_ref().is_none_or(|x| t.tags.contains(x))
+            && self.host.as_deref().is_none_or(|h| h == t.host)
+            && self.agent.as_deref().is_none_or(|a| Some(a) == t.agent)
+    }
+
+    /// What it matches, e.g. "agent cs, lesson L19".
+    pub fn describe(&self) -> String {
+        let v: Vec<String> = [
+            self.agent.clone().map(|a| format!("agent {a}")),
+            self.lesson.map(|l| format!("lesson L{l}")),
+            self.probe.clone().map(|p| format!("probe {p}")),
+            self.tag.clone().map(|t| format!("tag {t}")),
+            self.host.clone().map(|h| format!("host {h}")),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        v.join(", ")
     }
 }
 
@@ -137,6 +187,7 @@ pub struct NewSilence {
     pub probe: Option<String>,
     pub tag: Option<String>,
     pub host: Option<String>,
+    pub agent: Option<String>,
     pub reason: String,
     pub created_by: String,
     pub expires: i64,
@@ -289,7 +340,7 @@ impl Store {
         params: &[&dyn rusqlite::ToSql],
     ) -> Result<Vec<ObservationRow>, StoreError> {
         let sql = format!(
-            "SELECT id, probe, lesson, ts, health, summary, body, duration_ms, late_ms FROM observations WHERE {clause}"
+            "SELECT id, probe, lesson, ts, health, summary, body, duration_ms, late_ms, agent FROM observations WHERE {clause}"
         );
         let mut st = self.conn.prepare(&sql)?;
         let rows = st.query_map(params, |r| {
@@ -304,6 +355,7 @@ impl Store {
                 body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
                 duration_ms: r.get(7)?,
                 late_ms: r.get(8)?,
+                agent: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -315,19 +367,31 @@ impl Store {
         probe: Option<&str>,
         limit: u32,
     ) -> Result<Vec<IncidentRow>, StoreError> {
+        self.incidents_for(open_only, probe, None, limit)
+    }
+
+    /// Incidents, newest first; `agent` as in `observations_for`.
+    pub fn incidents_for(
+        &self,
+        open_only: bool,
+        probe: Option<&str>,
+        agent: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<IncidentRow>, StoreError> {
         let mut st = self.conn.prepare(
-            "SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note FROM incidents
-             WHERE (?1 = 0 OR closed IS NULL) AND (?2 IS NULL OR probe = ?2) ORDER BY id DESC LIMIT ?3",
+            "SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note, agent FROM incidents
+             WHERE (?1 = 0 OR closed IS NULL) AND (?2 IS NULL OR probe = ?2) AND (?4 IS NULL OR COALESCE(agent, '') = ?4)
+             ORDER BY id DESC LIMIT ?3",
         )?;
         let rows = st.query_map(
-            rusqlite::params![open_only as i64, probe, limit],
+            rusqlite::params![open_only as i64, probe, limit, agent],
             incident_row,
         )?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     pub fn incident(&self, id: i64) -> Result<Option<IncidentRow>, StoreError> {
-        let mut st = self.conn.prepare("SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note FROM incidents WHERE id = ?1")?;
+        let mut st = self.conn.prepare("SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note, agent FROM incidents WHERE id = ?1")?;
         let mut rows = st.query_map([id], incident_row)?;
         Ok(rows.next().transpose()?)
     }
@@ -337,8 +401,18 @@ impl Store {
         probe: Option<&str>,
         limit: u32,
     ) -> Result<Vec<TransitionRow>, StoreError> {
-        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, body FROM transitions WHERE (?1 IS NULL OR probe = ?1) ORDER BY id DESC LIMIT ?2")?;
-        let rows = st.query_map(rusqlite::params![probe, limit], transition_row)?;
+        self.transitions_for(probe, None, limit)
+    }
+
+    /// Transitions, newest first; `agent` as in `observations_for`.
+    pub fn transitions_for(
+        &self,
+        probe: Option<&str>,
+        agent: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<TransitionRow>, StoreError> {
+        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent, body FROM transitions WHERE (?1 IS NULL OR probe = ?1) AND (?3 IS NULL OR COALESCE(agent, '') = ?3) ORDER BY id DESC LIMIT ?2")?;
+        let rows = st.query_map(rusqlite::params![probe, limit, agent], transition_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -566,17 +640,22 @@ impl Store {
     }
 
     pub fn add_silence(&self, s: &NewSilence, now_ms: i64) -> Result<i64, StoreError> {
-        if s.lesson.is_none() && s.probe.is_none() && s.tag.is_none() && s.host.is_none() {
+        if s.lesson.is_none()
+            && s.probe.is_none()
+            && s.tag.is_none()
+            && s.host.is_none()
+            && s.agent.is_none()
+        {
             return Err(StoreError::Invalid(
-                "a silence needs a lesson, probe, tag or host to match".into(),
+                "a silence needs a lesson, probe, tag, host or agent to match".into(),
             ));
         }
         if s.reason.trim().is_empty() {
             return Err(StoreError::Invalid("a silence needs a reason".into()));
         }
         self.conn.execute(
-            "INSERT INTO silences (lesson, probe, tag, host, reason, created_by, created, expires) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            rusqlite::params![s.lesson, s.probe, s.tag, s.host, s.reason, s.created_by, now_ms, s.expires],
+            "INSERT INTO silences (lesson, probe, tag, host, reason, created_by, created, expires, agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            rusqlite::params![s.lesson, s.probe, s.tag, s.host, s.reason, s.created_by, now_ms, s.expires, s.agent],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -584,7 +663,7 @@ impl Store {
     /// Silences, newest first; `active_at` keeps only those in force then.
     pub fn silences(&self, active_at: Option<i64>) -> Result<Vec<SilenceRow>, StoreError> {
         let mut st = self.conn.prepare(
-            "SELECT id, lesson, probe, tag, host, reason, created_by, created, expires, removed FROM silences
+            "SELECT id, lesson, probe, tag, host, reason, created_by, created, expires, removed, agent FROM silences
              WHERE ?1 IS NULL OR (removed IS NULL AND expires > ?1) ORDER BY id DESC",
         )?;
         let rows = st.query_map([active_at], silence_row)?;
@@ -777,10 +856,23 @@ impl Store {
         before_id: Option<i64>,
         limit: u32,
     ) -> Result<Vec<ObservationRow>, StoreError> {
+        self.observations_for(probes, None, since_ms, before_id, limit)
+    }
+
+    /// Observations, newest first. `agent`: `None` any, `Some("")` host-wide probes only,
+    /// `Some(a)` the probes of agent `a` (as recorded at the time).
+    pub fn observations_for(
+        &self,
+        probes: Option<&[String]>,
+        agent: Option<&str>,
+        since_ms: Option<i64>,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ObservationRow>, StoreError> {
         let list = probes.map(|p| serde_json::Value::from(p.to_vec()).to_string());
         self.observations_where(
-            "(?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) AND (?2 IS NULL OR ts >= ?2) AND (?3 IS NULL OR id < ?3) ORDER BY id DESC LIMIT ?4",
-            rusqlite::params![list, since_ms, before_id, limit],
+            "(?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) AND (?2 IS NULL OR ts >= ?2) AND (?3 IS NULL OR id < ?3) AND (?5 IS NULL OR COALESCE(agent, '') = ?5) ORDER BY id DESC LIMIT ?4",
+            rusqlite::params![list, since_ms, before_id, limit, agent],
         )
     }
 
@@ -863,7 +955,7 @@ impl Store {
     ) -> Result<Vec<IncidentRow>, StoreError> {
         let list = serde_json::Value::from(probes.to_vec()).to_string();
         let mut st = self.conn.prepare(
-            "SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note FROM incidents
+            "SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note, agent FROM incidents
              WHERE probe IN (SELECT value FROM json_each(?1)) ORDER BY id DESC LIMIT ?2",
         )?;
         let rows = st.query_map(rusqlite::params![list, limit], incident_row)?;
@@ -877,7 +969,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<TransitionRow>, StoreError> {
         let list = probes.map(|p| serde_json::Value::from(p.to_vec()).to_string());
-        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, body FROM transitions WHERE (?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) ORDER BY id DESC LIMIT ?2")?;
+        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent, body FROM transitions WHERE (?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) ORDER BY id DESC LIMIT ?2")?;
         let rows = st.query_map(rusqlite::params![list, limit], transition_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -895,6 +987,7 @@ fn silence_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SilenceRow> {
         created: r.get(7)?,
         expires: r.get(8)?,
         removed: r.get(9)?,
+        agent: r.get(10)?,
     })
 }
 
@@ -909,8 +1002,9 @@ fn transition_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionRow> {
         summary: r.get(6)?,
         incident: r.get(7)?,
         muted: r.get(8)?,
+        agent: r.get(9)?,
         observation: r
-            .get::<_, Option<String>>(9)?
+            .get::<_, Option<String>>(10)?
             .and_then(|b| serde_json::from_str(&b).ok()),
     })
 }
@@ -941,6 +1035,7 @@ fn incident_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<IncidentRow> {
         acked_by: r.get(7)?,
         acked_at: r.get(8)?,
         ack_note: r.get(9)?,
+        agent: r.get(10)?,
     })
 }
 
@@ -958,11 +1053,12 @@ pub struct NewObservation<'a> {
     pub body: &'a str,
     pub duration_ms: i64,
     pub late_ms: i64,
+    pub agent: Option<&'a str>,
 }
 
 impl Batch<'_> {
     pub fn observation(&self, o: &NewObservation<'_>) -> Result<i64, StoreError> {
-        let mut st = self.tx.prepare_cached("INSERT INTO observations (probe, lesson, ts, health, summary, body, duration_ms, late_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?;
+        let mut st = self.tx.prepare_cached("INSERT INTO observations (probe, lesson, ts, health, summary, body, duration_ms, late_ms, agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")?;
         st.execute(rusqlite::params![
             o.probe,
             o.lesson,
@@ -971,7 +1067,8 @@ impl Batch<'_> {
             o.summary,
             o.body,
             o.duration_ms,
-            o.late_ms
+            o.late_ms,
+            o.agent
         ])?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -1004,8 +1101,9 @@ impl Batch<'_> {
         opened: i64,
         health: &str,
         summary: &str,
+        agent: Option<&str>,
     ) -> Result<i64, StoreError> {
-        self.tx.execute("INSERT INTO incidents (probe, lesson, opened, health, summary) VALUES (?1, ?2, ?3, ?4, ?5)", rusqlite::params![probe, lesson, opened, health, summary])?;
+        self.tx.execute("INSERT INTO incidents (probe, lesson, opened, health, summary, agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", rusqlite::params![probe, lesson, opened, health, summary, agent])?;
         Ok(self.tx.last_insert_rowid())
     }
 
@@ -1038,11 +1136,12 @@ impl Batch<'_> {
         summary: &str,
         incident: Option<i64>,
         muted: Option<&str>,
+        agent: Option<&str>,
         observation: Option<&str>,
     ) -> Result<i64, StoreError> {
         self.tx.execute(
-            "INSERT INTO transitions (probe, lesson, ts, kind, health, summary, incident, muted, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            rusqlite::params![probe, lesson, ts, kind, health, summary, incident, muted, observation],
+            "INSERT INTO transitions (probe, lesson, ts, kind, health, summary, incident, muted, agent, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            rusqlite::params![probe, lesson, ts, kind, health, summary, incident, muted, agent, observation],
         )?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -1075,7 +1174,7 @@ impl Batch<'_> {
 
     pub fn silences_active(&self, now_ms: i64) -> Result<Vec<SilenceRow>, StoreError> {
         let mut st = self.tx.prepare_cached(
-            "SELECT id, lesson, probe, tag, host, reason, created_by, created, expires, removed FROM silences WHERE removed IS NULL AND expires > ?1",
+            "SELECT id, lesson, probe, tag, host, reason, created_by, created, expires, removed, agent FROM silences WHERE removed IS NULL AND expires > ?1",
         )?;
         let rows = st.query_map([now_ms], silence_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1125,6 +1224,7 @@ mod tests {
             body: "{}",
             duration_ms: 1,
             late_ms: 0,
+            agent: None,
         })
         .unwrap();
         assert!(b.enqueue("k1", "ops", "{}", 10, 10).unwrap());
@@ -1168,6 +1268,7 @@ mod tests {
                 body: "{}",
                 duration_ms: 0,
                 late_ms: 0,
+                agent: (probe == "a").then_some("cs"),
             })
             .unwrap();
         }
@@ -1192,6 +1293,53 @@ mod tests {
             .map(|o| (o.probe, o.ts))
             .collect();
         assert_eq!(left, vec![("b".to_string(), 100), ("a".to_string(), 5000)]);
+        let agent_of = |a: Option<&str>| -> Vec<String> {
+            s.observations_for(None, a, None, None, 10)
+                .unwrap()
+                .into_iter()
+                .map(|o| format!("{}:{}", o.probe, o.agent.unwrap_or_default()))
+                .collect()
+        };
+        assert_eq!(agent_of(Some("cs")), vec!["a:cs"]);
+        assert_eq!(agent_of(Some("")), vec!["b:"], "'' = host-wide probes");
+        assert!(agent_of(Some("hub")).is_empty());
+    }
+
+    #[test]
+    fn silences_by_agent_cover_only_that_agents_probes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let id = s
+            .add_silence(
+                &NewSilence {
+                    lesson: Some(19),
+                    agent: Some("cs".into()),
+                    reason: "rotating keys".into(),
+                    created_by: "ops".into(),
+                    expires: 10_000,
+                    ..Default::default()
+                },
+                0,
+            )
+            .unwrap();
+        let row = s.silences(Some(5)).unwrap().remove(0);
+        assert_eq!((row.id, row.agent.as_deref()), (id, Some("cs")));
+        assert_eq!(row.describe(), "agent cs, lesson L19");
+        let target = |agent, lessons: &'static [u32]| SilenceTarget {
+            lessons,
+            probe: "x",
+            tags: &[],
+            agent,
+            host: "h",
+        };
+        assert!(row.covers(&target(Some("cs"), &[19, 4]), 5));
+        assert!(!row.covers(&target(Some("finance"), &[19]), 5));
+        assert!(
+            !row.covers(&target(None, &[19]), 5),
+            "host-wide probes stay loud"
+        );
+        assert!(!row.covers(&target(Some("cs"), &[4]), 5));
+        assert!(!row.covers(&target(Some("cs"), &[19]), 10_000), "expired");
     }
 
     #[test]

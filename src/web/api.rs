@@ -23,6 +23,7 @@ pub fn routes() -> Router<WebState> {
         .route("/openapi.json", get(openapi))
         .route("/summary", get(summary))
         .route("/lessons", get(lessons))
+        .route("/agents", get(agents))
         .route("/lessons/{n}", get(lesson))
         .route("/probes", get(probes))
         .route("/probes/{id}", get(probe))
@@ -124,6 +125,9 @@ impl LessonJson {
 pub struct ProbeJson {
     pub id: String,
     pub kind: String,
+    /// The agent it belongs to; null for host-wide probes.
+    #[serde(default)]
+    pub agent: Option<String>,
     pub lessons: Vec<u32>,
     pub description: Option<String>,
     /// "enforce" or "shadow".
@@ -146,6 +150,7 @@ impl ProbeJson {
         ProbeJson {
             id: p.id.clone(),
             kind: p.kind.to_string(),
+            agent: p.agent.clone(),
             lessons: p.lessons.clone(),
             description: p.description.clone(),
             mode: if p.shadow { "shadow" } else { "enforce" }.into(),
@@ -224,9 +229,102 @@ async fn summary(State(web): State<WebState>) -> ApiResult<Summary> {
     Ok(Json(summary_of(&snap(&web)?)))
 }
 
-async fn lessons(State(web): State<WebState>) -> ApiResult<Vec<LessonJson>> {
+/// The `agent` query parameter: absent or empty = every probe; `-` = host-wide probes only
+/// (no agent); else one agent. Returned in the store's form (`Some("")` = host-wide).
+#[derive(Debug, Deserialize, Default)]
+pub struct AgentQuery {
+    pub agent: Option<String>,
+}
+
+fn agent_filter(v: Option<&str>) -> Option<String> {
+    match v.map(str::trim) {
+        None | Some("") => None,
+        Some("-") => Some(String::new()),
+        Some(a) => Some(a.to_string()),
+    }
+}
+
+/// Whether a probe's agent passes an `agent_filter`.
+fn agent_passes(filter: Option<&str>, agent: Option<&str>) -> bool {
+    filter.is_none_or(|f| agent.unwrap_or("") == f)
+}
+
+/// 404 for an agent no probe belongs to (a typo would otherwise look like "all clear").
+fn known_agent(s: &Snapshot, filter: Option<&str>) -> Result<(), ApiError> {
+    match filter {
+        Some(a) if !a.is_empty() && s.agent(Some(a)).is_none() => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no probe belongs to agent '{a}'"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+async fn lessons(
+    State(web): State<WebState>,
+    Query(q): Query<AgentQuery>,
+) -> ApiResult<Vec<LessonJson>> {
     let s = snap(&web)?;
-    Ok(Json(s.lessons.iter().map(LessonJson::from_view).collect()))
+    let filter = agent_filter(q.agent.as_deref());
+    known_agent(&s, filter.as_deref())?;
+    let rows = match filter.as_deref() {
+        None => &s.lessons,
+        Some(a) => s
+            .agent((!a.is_empty()).then_some(a))
+            .map(|r| &r.lessons)
+            .unwrap_or(&s.lessons),
+    };
+    Ok(Json(rows.iter().map(LessonJson::from_view).collect()))
+}
+
+/// A lesson's state in one row of the matrix.
+#[derive(Debug, Serialize)]
+pub struct AgentLessonJson {
+    pub number: u32,
+    pub state: LessonState,
+    /// The row's probes guarding it.
+    pub probes: Vec<String>,
+    pub since: Option<i64>,
+}
+
+/// A row of the lesson × agent matrix.
+#[derive(Debug, Serialize)]
+pub struct AgentJson {
+    /// Null for the host-wide row.
+    pub agent: Option<String>,
+    pub probes: usize,
+    pub violated: usize,
+    pub at_risk: usize,
+    pub unknown: usize,
+    pub holding: usize,
+    pub lessons: Vec<AgentLessonJson>,
+}
+
+async fn agents(State(web): State<WebState>) -> ApiResult<Vec<AgentJson>> {
+    let s = snap(&web)?;
+    Ok(Json(
+        s.agents
+            .iter()
+            .map(|row| AgentJson {
+                agent: row.agent.clone(),
+                probes: s.probes.iter().filter(|p| p.agent == row.agent).count(),
+                violated: row.count(LessonState::Violated),
+                at_risk: row.count(LessonState::AtRisk),
+                unknown: row.count(LessonState::Unknown),
+                holding: row.count(LessonState::Holding),
+                lessons: row
+                    .lessons
+                    .iter()
+                    .map(|l| AgentLessonJson {
+                        number: l.status.number,
+                        state: l.status.state,
+                        probes: l.status.probes.clone(),
+                        since: l.since,
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
 }
 
 async fn lesson(State(web): State<WebState>, Path(n): Path<String>) -> ApiResult<LessonJson> {
@@ -240,9 +338,20 @@ async fn lesson(State(web): State<WebState>, Path(n): Path<String>) -> ApiResult
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no lesson {n}")))
 }
 
-async fn probes(State(web): State<WebState>) -> ApiResult<Vec<ProbeJson>> {
+async fn probes(
+    State(web): State<WebState>,
+    Query(q): Query<AgentQuery>,
+) -> ApiResult<Vec<ProbeJson>> {
     let s = snap(&web)?;
-    Ok(Json(s.probes.iter().map(ProbeJson::from_view).collect()))
+    let filter = agent_filter(q.agent.as_deref());
+    known_agent(&s, filter.as_deref())?;
+    Ok(Json(
+        s.probes
+            .iter()
+            .filter(|p| agent_passes(filter.as_deref(), p.agent.as_deref()))
+            .map(ProbeJson::from_view)
+            .collect(),
+    ))
 }
 
 async fn probe(State(web): State<WebState>, Path(id): Path<String>) -> ApiResult<ProbeJson> {
@@ -256,6 +365,8 @@ async fn probe(State(web): State<WebState>, Path(id): Path<String>) -> ApiResult
 #[derive(Debug, Deserialize, Default)]
 pub struct ObservationQuery {
     pub probe: Option<String>,
+    /// One agent's probes; `-` for host-wide ones.
+    pub agent: Option<String>,
     pub lesson: Option<String>,
     /// Unix ms or RFC 3339.
     pub since: Option<String>,
@@ -314,7 +425,9 @@ async fn observations(
     let lesson = parse_num::<u32>("lesson", q.lesson.as_deref())?;
     let probes = probe_filter(&web.config(), q.probe.as_deref(), lesson);
     let store = web.shared.store.lock().map_err(|_| unavailable())?;
-    let items = store.observations_of(probes.as_deref(), since, before, limit)?;
+    let agent = agent_filter(q.agent.as_deref());
+    let items =
+        store.observations_for(probes.as_deref(), agent.as_deref(), since, before, limit)?;
     let next_before = (items.len() as u32 == limit)
         .then(|| items.last().map(|o| o.id))
         .flatten();
@@ -385,6 +498,8 @@ async fn rollups(
 #[derive(Debug, Deserialize, Default)]
 pub struct IncidentQuery {
     pub probe: Option<String>,
+    /// One agent's incidents; `-` for host-wide probes'.
+    pub agent: Option<String>,
     /// "true": only open incidents.
     pub open: Option<String>,
     pub limit: Option<String>,
@@ -401,9 +516,11 @@ async fn incidents(
         Some(o) => return Err(bad(format!("'open' must be true or false, got '{o}'"))),
     };
     let store = web.shared.store.lock().map_err(|_| unavailable())?;
-    Ok(Json(store.incidents(
+    let agent = agent_filter(q.agent.as_deref());
+    Ok(Json(store.incidents_for(
         open,
         q.probe.as_deref().filter(|p| !p.is_empty()),
+        agent.as_deref(),
         limit,
     )?))
 }
@@ -411,6 +528,8 @@ async fn incidents(
 #[derive(Debug, Deserialize, Default)]
 pub struct TransitionQuery {
     pub probe: Option<String>,
+    /// One agent's transitions; `-` for host-wide probes'.
+    pub agent: Option<String>,
     pub limit: Option<String>,
 }
 
@@ -420,8 +539,10 @@ async fn transitions(
 ) -> ApiResult<Vec<TransitionRow>> {
     let limit = parse_limit(q.limit.as_deref(), 100)?;
     let store = web.shared.store.lock().map_err(|_| unavailable())?;
-    Ok(Json(store.transitions(
+    let agent = agent_filter(q.agent.as_deref());
+    Ok(Json(store.transitions_for(
         q.probe.as_deref().filter(|p| !p.is_empty()),
+        agent.as_deref(),
         limit,
     )?))
 }
@@ -502,6 +623,8 @@ pub struct SilenceRequest {
     pub lesson: Option<u32>,
     pub tag: Option<String>,
     pub host: Option<String>,
+    /// Only this agent's probes.
+    pub agent: Option<String>,
     pub reason: String,
     /// Who silences.
     pub by: String,
@@ -553,6 +676,19 @@ pub fn create(web: &WebState, req: &SilenceRequest) -> Result<SilenceRow, ApiErr
     {
         return Err(ApiError(StatusCode::NOT_FOUND, format!("no lesson {l}")));
     }
+    let agent = req
+        .agent
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty());
+    if let Some(a) = agent
+        && !config.probes.iter().any(|p| p.agent.as_deref() == Some(a))
+    {
+        return Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no probe belongs to agent '{a}'"),
+        ));
+    }
     let store = web.shared.store.lock().map_err(|_| unavailable())?;
     let id = store.add_silence(
         &NewSilence {
@@ -560,6 +696,7 @@ pub fn create(web: &WebState, req: &SilenceRequest) -> Result<SilenceRow, ApiErr
             probe: req.probe.clone(),
             tag: req.tag.clone(),
             host: req.host.clone(),
+            agent: agent.map(str::to_string),
             reason: req.reason.trim().to_string(),
             created_by: by.to_string(),
             expires,

@@ -5,10 +5,14 @@
 //!
 //! Series (all prefixed `ledgerd_`):
 //! - `up` 1; `build_info{version}` 1; `scheduler_running`, `store_writable` 0/1
-//! - `probe_health{probe,lesson,kind}`: 0 ok, 1 degraded, 2 critical, 3 unknown (or never ran)
+//! - `probe_health{probe,lesson,kind[,agent]}`: 0 ok, 1 degraded, 2 critical, 3 unknown (or never
+//!   ran); `agent` only on probes that belong to one
 //! - `probe_stale{probe}` 1 when the latest observation is older than twice the interval
 //! - `probe_last_success_timestamp_seconds{probe}`; `probe_duration_seconds{probe}` histogram
-//! - `lesson_state{lesson,state}`: 1 for the lesson's current state, 0 for the other four
+//! - `lesson_state{lesson,state}`: 1 for the lesson's current state, 0 for the other four; and
+//!   per agent `lesson_state{agent,lesson,state}` over that agent's probes, for the lessons it
+//!   guards, states violated/at_risk/unknown/holding (at most agents × lessons × 4 series).
+//!   Select the host-wide series with `agent=""`
 //! - `lesson_info{lesson,rule,class}` 1 (join on `lesson` for rule text in alerts)
 //! - `alerts_sent_total{channel}`, `alerts_failed_total{channel}`: running totals kept in the
 //!   store (never lowered by pruning, kept across restarts; a multi-URL channel counts each member),
@@ -158,13 +162,11 @@ pub fn render(web: &WebState) -> Result<String, String> {
             Some(crate::probe::Health::Critical) => 2,
             Some(crate::probe::Health::Unknown) | None => 3,
         };
-        health
-            .get_or_create(&labels(&[
-                ("probe", &p.id),
-                ("lesson", &lesson),
-                ("kind", p.kind),
-            ]))
-            .set(v);
+        let mut l = labels(&[("probe", &p.id), ("lesson", &lesson), ("kind", p.kind)]);
+        if let Some(a) = &p.agent {
+            l.push(("agent".into(), a.clone()));
+        }
+        health.get_or_create(&l).set(v);
         stale
             .get_or_create(&labels(&[("probe", &p.id)]))
             .set(p.stale as i64);
@@ -221,6 +223,26 @@ pub fn render(web: &WebState) -> Result<String, String> {
                 ("class", &l.status.class),
             ]))
             .set(1);
+    }
+    for row in &snap.agents {
+        let Some(agent) = &row.agent else { continue };
+        for l in row
+            .lessons
+            .iter()
+            .filter(|l| l.status.state != LessonState::NotGuarded)
+        {
+            let n = l.status.number.to_string();
+            for s in &states[..4] {
+                let name = s.as_str().replace(' ', "_");
+                lesson_state
+                    .get_or_create(&labels(&[
+                        ("agent", agent),
+                        ("lesson", &n),
+                        ("state", &name),
+                    ]))
+                    .set((l.status.state == *s) as i64);
+            }
+        }
     }
     reg.register(
         "lesson_state",

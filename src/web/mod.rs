@@ -18,6 +18,7 @@ pub mod api;
 pub mod auth;
 pub mod metrics;
 pub mod pages;
+pub mod render;
 pub mod view;
 
 /// What every handler gets: the daemon's shared state and this server's CSRF token.

@@ -15,6 +15,8 @@ use std::sync::Arc;
 pub struct ProbeView {
     pub id: String,
     pub kind: &'static str,
+    /// The agent it belongs to; `None` for host-wide probes.
+    pub agent: Option<String>,
     pub lessons: Vec<u32>,
     pub description: Option<String>,
     pub shadow: bool,
@@ -46,12 +48,37 @@ pub struct LessonView {
     pub stale: bool,
 }
 
+/// One row of the lesson × agent matrix.
+#[derive(Debug, Clone)]
+pub struct AgentView {
+    /// `None`: the host-wide probes (no agent).
+    pub agent: Option<String>,
+    pub lessons: Vec<LessonView>,
+}
+
+impl AgentView {
+    /// The row's name: the agent, or "host".
+    pub fn label(&self) -> &str {
+        self.agent.as_deref().unwrap_or("host")
+    }
+    /// How many of its lessons are in `state`.
+    pub fn count(&self, state: LessonState) -> usize {
+        self.lessons
+            .iter()
+            .filter(|l| l.status.state == state)
+            .count()
+    }
+}
+
 pub struct Snapshot {
     pub config: Arc<Config>,
     pub now_ms: i64,
     pub probes: Vec<ProbeView>,
     /// Catalog order (plus custom lessons).
     pub lessons: Vec<LessonView>,
+    /// The lesson × agent matrix: one row per agent (sorted), then the host-wide row
+    /// (`agent: None`); each row's lessons in catalog order, over that row's probes only.
+    pub agents: Vec<AgentView>,
     /// Newest observation time (unix ms) and id.
     pub newest: Option<(i64, i64)>,
     /// Channels whose last delivery failed: (channel, error). A problem of the daemon itself.
@@ -64,6 +91,10 @@ impl Snapshot {
     }
     pub fn lesson(&self, n: u32) -> Option<&LessonView> {
         self.lessons.iter().find(|l| l.status.number == n)
+    }
+    /// A row of the matrix: `Some(agent)`, or `None` for the host-wide row.
+    pub fn agent(&self, agent: Option<&str>) -> Option<&AgentView> {
+        self.agents.iter().find(|a| a.agent.as_deref() == agent)
     }
     pub fn count(&self, state: LessonState) -> usize {
         self.lessons
@@ -122,6 +153,7 @@ pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64
             ProbeView {
                 id: p.id.clone(),
                 kind: p.kind(),
+                agent: p.agent.clone(),
                 lessons: lessons.clone(),
                 description: p.description.clone(),
                 shadow: p.mode == Mode::Shadow,
@@ -143,7 +175,18 @@ pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64
                 open_incident: open.get(&p.id).cloned(),
                 silenced_by: silences
                     .iter()
-                    .find(|s| s.matches(&lessons, &p.id, &p.tags, &config.daemon.host, now_ms))
+                    .find(|s| {
+                        s.covers(
+                            &crate::store::SilenceTarget {
+                                lessons: &lessons,
+                                probe: &p.id,
+                                tags: &p.tags,
+                                agent: p.agent.as_deref(),
+                                host: &config.daemon.host,
+                            },
+                            now_ms,
+                        )
+                    })
                     .cloned(),
             }
         })
@@ -152,31 +195,44 @@ pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64
         .iter()
         .filter_map(|p| p.health.map(|h| (p.id.clone(), h)))
         .collect();
+    let position: HashMap<&str, usize> = probes
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.id.as_str(), i))
+        .collect();
+    let view = |status: LessonStatus| {
+        let idx: Vec<usize> = status
+            .probes
+            .iter()
+            .filter_map(|id| position.get(id.as_str()).copied())
+            .collect();
+        let since = idx
+            .iter()
+            .filter(|&&i| probes[i].health.is_some_and(|h| !h.is_ok()))
+            .filter_map(|&i| probes[i].since)
+            .min();
+        let checked = idx
+            .iter()
+            .filter_map(|&i| probes[i].latest.as_ref().map(|o| o.ts))
+            .min();
+        let stale = idx.iter().any(|&i| probes[i].stale);
+        LessonView {
+            status,
+            probes: idx,
+            since,
+            checked,
+            stale,
+        }
+    };
     let lessons = crate::status::lessons(&config, &health)
         .into_iter()
-        .map(|status| {
-            let idx: Vec<usize> = status
-                .probes
-                .iter()
-                .filter_map(|id| probes.iter().position(|p| &p.id == id))
-                .collect();
-            let since = idx
-                .iter()
-                .filter(|&&i| probes[i].health.is_some_and(|h| !h.is_ok()))
-                .filter_map(|&i| probes[i].since)
-                .min();
-            let checked = idx
-                .iter()
-                .filter_map(|&i| probes[i].latest.as_ref().map(|o| o.ts))
-                .min();
-            let stale = idx.iter().any(|&i| probes[i].stale);
-            LessonView {
-                status,
-                probes: idx,
-                since,
-                checked,
-                stale,
-            }
+        .map(&view)
+        .collect();
+    let agents = crate::status::by_agent(&config, &health)
+        .into_iter()
+        .map(|row| AgentView {
+            agent: row.agent,
+            lessons: row.lessons.into_iter().map(&view).collect(),
         })
         .collect();
     Snapshot {
@@ -184,6 +240,7 @@ pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64
         now_ms,
         probes,
         lessons,
+        agents,
         newest,
         channel_errors: store.channel_errors().unwrap_or_default(),
     }

@@ -23,7 +23,7 @@ pub struct Alertmanager {
 }
 
 impl Alertmanager {
-    fn start(dir: &Path) -> Alertmanager {
+    pub fn start(dir: &Path) -> Alertmanager {
         let config = dir.join("alertmanager.yml");
         std::fs::write(
             &config,
@@ -60,7 +60,7 @@ impl Alertmanager {
 
     /// Active (not yet ended) alerts of the probe, as Alertmanager reports them; `None` when
     /// Alertmanager did not answer, so a dead Alertmanager never passes for "resolved".
-    fn alerts_of(&self, probe: &str) -> Option<Vec<serde_json::Value>> {
+    pub fn alerts_of(&self, probe: &str) -> Option<Vec<serde_json::Value>> {
         self.alerts_where("probe", probe)
     }
 

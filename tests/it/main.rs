@@ -1,6 +1,7 @@
 //! The one integration-test binary: drives the real `ledgerd` binary against temp dirs and
 //! loopback servers.
 
+mod agents;
 mod alertmanager;
 mod alerts;
 mod cli;

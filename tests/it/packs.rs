@@ -126,10 +126,43 @@ fn write(path: &Path, text: &str) -> PathBuf {
 fn openclaw_host(which: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
-    copy_tree(&data(&format!("hosts/openclaw/{which}")), &host);
-    let oc = host.join("home/cs/.openclaw");
+    openclaw_tree(which, "cs", &host);
+    (tmp, host)
+}
+
+/// Copies a tree renaming the fixture's agent "cs" to `agent`: in file names (`cs`,
+/// `openclaw-cs.service`, `workspace-cs`, ...) and as a whole word in text files.
+fn copy_tree_as(src: &Path, dst: &Path, agent: &str) {
+    let word = regex::Regex::new(r"\bcs\b").unwrap();
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        let (from, to) = (e.path(), dst.join(word.replace_all(&name, agent).as_ref()));
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            copy_tree_as(&from, &to, agent);
+        } else if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&from).unwrap(), &to).unwrap();
+        } else {
+            let bytes = std::fs::read(&from).unwrap();
+            match String::from_utf8(bytes) {
+                Ok(text) => std::fs::write(&to, word.replace_all(&text, agent).as_bytes()).unwrap(),
+                Err(e) => std::fs::write(&to, e.into_bytes()).unwrap(),
+            }
+            let mode = std::fs::metadata(&from).unwrap().permissions().mode();
+            chmod(&to, mode);
+        }
+    }
+}
+
+/// The fixture host tree `which` at `host` for one OpenClaw agent named `agent` (the fixture's
+/// "cs" renamed), with what git cannot hold applied: modes, mtimes, socket links.
+pub fn openclaw_tree(which: &str, agent: &str, host: &Path) {
+    copy_tree_as(&data(&format!("hosts/openclaw/{which}")), host, agent);
+    let oc = host.join(format!("home/{agent}/.openclaw"));
     // a settled host: nothing changed for two days, the watchdog wrote a minute ago
-    age_tree(&host, 48 * HOUR);
+    age_tree(host, 48 * HOUR);
     chmod(&oc.join("credentials"), 0o700);
     chmod(&oc.join("credentials/slack.json"), 0o600);
     chmod(&oc.join("openclaw.json"), 0o600);
@@ -146,16 +179,15 @@ fn openclaw_host(which: &str) -> (tempfile::TempDir, PathBuf) {
         age(&oc.join("watchdog-state.json"), 3 * HOUR);
         // lesson 31: config, SOUL and company core all changed two minutes ago
         for f in [
-            "openclaw.json",
-            "workspace-cs/SOUL.md",
-            "workspace-cs/COMPANY_CORE.md",
+            "openclaw.json".to_string(),
+            format!("workspace-{agent}/SOUL.md"),
+            format!("workspace-{agent}/COMPANY_CORE.md"),
         ] {
             age(&oc.join(f), 2 * MINUTE);
         }
         // lesson 25: the respawned child holds the same port
         socket_link(&proc_root, 4343, 3, 50002);
     }
-    (tmp, host)
 }
 
 /// A config including the OpenClaw pack for agent "cs" against `host`, its health at `health`.
@@ -180,8 +212,39 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (3, "cs_gateway_launchd", "EnvironmentVariables.HOME missing"),
     (3, "cs_gateway_process", "HOME=/root"),
     (3, "cs_gateway_unit", "User=cs but no HOME"),
-    (4, "cs_openclaw_json", "forbidden key cron"),
+    (4, "cs_openclaw_json", "cron: Unrecognized key: \"jobs\""),
     (4, "cs_openclaw_json", "Unrecognized key"),
+    (
+        5,
+        "cs_openclaw_channels",
+        "$['channels'] has keys outside the allowed set: mattermost",
+    ),
+    (
+        11,
+        "cs_openclaw_retired",
+        "has forbidden keys: openclaw-supermemory",
+    ),
+    (
+        16,
+        "cs_openclaw_json",
+        "$['plugins']['entries']['@byterover/byterover'] has keys outside the allowed set: source",
+    ),
+    (
+        18,
+        "cs_openclaw_permissions",
+        "\"approve-reads\" (expected in [approve-all])",
+    ),
+    (
+        18,
+        "cs_openclaw_exec_approvals",
+        "$.defaults.ask is string \"on-miss\"",
+    ),
+    (
+        20,
+        "cs_openclaw_bind",
+        "$.gateway.bind is string \"lan\" (expected in [loopback])",
+    ),
+    (24, "cs_openclaw_free_models", "qwen3-coder:free"),
     (4, "cs_gateway_unit", "RestartPreventExitStatus"),
     (
         12,
@@ -254,7 +317,7 @@ fn openclaw_pack_flags_every_planted_violation_with_its_lesson() {
         .iter()
         .map(|l| l.as_u64().unwrap())
         .collect();
-    for l in [3, 4, 12, 14, 19, 20, 25, 28, 31, 32] {
+    for l in [3, 4, 5, 11, 12, 14, 16, 18, 19, 20, 24, 25, 28, 31, 32] {
         assert!(
             violated.contains(&l),
             "lesson {l} not violated: {violated:?}"
@@ -274,7 +337,7 @@ fn openclaw_pack_is_silent_on_the_clean_twin() {
     let cfg = openclaw_config(tmp.path(), &host, &gateway.url("/health"));
     let (code, results, v) = check_json(&cfg);
     // every probe of the pack ran (launchd and systemd both on for the fixture) and holds
-    assert_eq!(results.len(), 12, "{v:#}");
+    assert_eq!(results.len(), 18, "{v:#}");
     for r in &results {
         assert_eq!(r["observation"]["health"], "ok", "{r:#}");
     }
@@ -314,12 +377,12 @@ fn every_embedded_pack_validates_with_doctor() {
         (
             "openclaw",
             r#"include = [{ path = "builtin:openclaw.toml", prefix = "cs_", vars = { agent = "cs", use_systemd = true, use_launchd = true, use_proc = true } }]"#,
-            12,
+            18,
         ),
         (
             "hermes",
             r#"include = [{ path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing", use_proc = true } }]"#,
-            6,
+            8,
         ),
         ("fleet", r#"include = ["builtin:fleet.toml"]"#, 1),
     ] {

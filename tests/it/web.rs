@@ -237,6 +237,19 @@ fn api_matches_openapi_acks_notify_and_metrics_pass_promtool() {
     assert_eq!(l22["state"], "violated");
     assert!(l22["since"].is_i64() && l22["checked"].is_i64(), "{l22}");
     check("get", "/lessons/{n}", "/lessons/26", None, 200);
+    check("get", "/lessons", "/lessons?agent=-", None, 200);
+    check("get", "/lessons", "/lessons?agent=nobody", None, 404);
+    let rows = check("get", "/agents", "/agents", None, 200);
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        1,
+        "no agents: only the host-wide row {rows}"
+    );
+    assert!(
+        rows[0]["agent"].is_null() && rows[0]["violated"] == 2,
+        "{rows}"
+    );
+    check("get", "/probes", "/probes?agent=nobody", None, 404);
     check("get", "/lessons/{n}", "/lessons/99", None, 404);
     check("get", "/lessons/{n}", "/lessons/x", None, 400);
     let probes = check("get", "/probes", "/probes", None, 200);

@@ -1,4 +1,4 @@
--- ledgerd store, version 4: size bounded by change, not by runs.
+-- ledgerd store, version 5: size bounded by change, not by runs.
 -- Observations keep only the newest `daemon.keep_observations` per probe; a transition keeps the
 -- observation that caused it (its evidence) in `body`, so pruning observations never loses why an
 -- incident opened; history comes from per-probe rollups; delivery counters never go down.
