@@ -309,10 +309,21 @@ fn recorder_loop(
         let now = chrono::Utc::now().timestamp_millis();
         if now - last_prune > 3_600_000 {
             last_prune = now;
-            let retention = config.borrow().daemon.retention;
-            if let Err(e) = recorder.store().prune(now - retention.as_millis() as i64) {
-                tracing::error!(error = %e, "pruning old observations");
+            match recorder.prune(now) {
+                Ok(p) => {
+                    tracing::debug!(
+                        observations = p.observations,
+                        rollups = p.rollups,
+                        transitions = p.transitions,
+                        outbox = p.outbox,
+                        "pruned the store"
+                    )
+                }
+                Err(e) => tracing::error!(error = %e, "pruning the store"),
             }
         }
+    }
+    if let Err(e) = recorder.flush() {
+        tracing::error!(error = %e, "writing the last rollups");
     }
 }

@@ -10,7 +10,8 @@ command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus-daemon dbus-bin)
 command -v sh >/dev/null 2>&1 || need+=(dash)
 # the dashboard's browser test and the metrics/rules checks (tests/it/web.rs)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+# promtool, and the Prometheus server the fleet test runs (tests/it/fleet.rs): one package
+{ command -v promtool && command -v prometheus; } >/dev/null 2>&1 || need+=(prometheus)
 # the alertmanager channel's test runs a real Alertmanager (tests/it/alertmanager.rs)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if [ ${#need[@]} -gt 0 ]; then
@@ -27,7 +28,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
   if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
-  # the prometheus package enables its server; only promtool is wanted
+  # the prometheus package enables its server; the tests start their own on loopback
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
 fi
 # dbus-daemon needs a machine id
@@ -35,8 +36,3 @@ fi
 
 # The suite runs inside a private session bus so the desktop channel has a real D-Bus.
 dbus-run-session -- cargo test --all-targets "$@"
-# The distributed binary: `cargo build-static` (release, glibc static-pie) has no dynamic
-# interpreter. A release build, so it runs once after the suite, and only for the whole suite.
-if [ $# -eq 0 ]; then
-  cargo test --test it -- --ignored dist::release_artifact_is_static_pie
-fi

@@ -4,7 +4,10 @@
 //! lesson's rule, body, fix and dashboard link as annotations, `startsAt` = since and an `endsAt`:
 //! for a firing alert three `repost_every` periods ahead (the daemon re-posts open incidents,
 //! `delivery::repost`, so a live alert never expires while a dead ledgerd's alerts do), for a
-//! resolved one the time of recovery. Formats and delivers only; the outbox retries.
+//! resolved one the time of recovery. An HA cluster is `urls = [...]`: every alert goes to every
+//! member (Alertmanager's clients must send to all; the cluster deduplicates notifications), each
+//! member through its own outbox queue, so a dead member is retried on its own and never holds
+//! up the others. Formats and delivers only; the outbox retries.
 
 use super::{Alert, Channel, Event, SendCx, SendError, render};
 use crate::probe::{Health, Invalid};
@@ -30,9 +33,14 @@ const OWN_LABELS: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub struct Alertmanager {
     /// Alertmanager's base URL, e.g. "http://127.0.0.1:9093" (with any `--web.route-prefix`);
-    /// ledgerd POSTs to `<url>/api/v2/alerts`. Required. Credentials go in `basic_auth_*` or
-    /// `bearer_token`, not in the URL.
-    url: String,
+    /// ledgerd POSTs to `<url>/api/v2/alerts`. Set `url` or `urls`. Credentials go in
+    /// `basic_auth_*` or `bearer_token`, not in the URL.
+    #[serde(default)]
+    url: Option<String>,
+    /// The members of an HA cluster, e.g. `["http://am-1:9093", "http://am-2:9093"]`: every alert
+    /// is posted to each (independently retried). Set `url` or `urls`.
+    #[serde(default)]
+    urls: Vec<String>,
     /// Value of the `alertname` label. Default "LedgerLessonViolated".
     #[serde(default = "default_alertname")]
     alertname: String,
@@ -83,8 +91,19 @@ fn severity(h: Health) -> &'static str {
 }
 
 impl Alertmanager {
-    fn endpoint(&self) -> String {
-        format!("{}/api/v2/alerts", self.url.trim_end_matches('/'))
+    /// The base URLs: `urls`, or the one `url`.
+    fn bases(&self) -> Vec<&str> {
+        if self.urls.is_empty() {
+            self.url.iter().map(String::as_str).collect()
+        } else {
+            self.urls.iter().map(String::as_str).collect()
+        }
+    }
+
+    fn endpoint(&self, member: usize) -> String {
+        let bases = self.bases();
+        let base = bases.get(member).or(bases.first()).copied().unwrap_or("");
+        format!("{}/api/v2/alerts", base.trim_end_matches('/'))
     }
 
     fn labels(&self, a: &Alert, severity: &str) -> Map<String, Value> {
@@ -176,6 +195,8 @@ impl Channel for Alertmanager {
     const EXAMPLE: &'static str = r#"[channel.am]
 kind = "alertmanager"
 url = "http://127.0.0.1:9093"
+# an HA cluster instead: every alert goes to every member
+# urls = ["http://127.0.0.1:9093", "http://127.0.0.1:9094"]
 alertname = "LedgerLessonViolated"
 labels = { team = "ops" }
 repost_every = "2m"
@@ -186,20 +207,54 @@ repost_every = "2m"
 
     fn validate(&self) -> Vec<Invalid> {
         let mut out = Vec::new();
-        match reqwest::Url::parse(&self.url) {
-            Ok(u) if u.scheme() != "http" && u.scheme() != "https" => {
-                out.push(Invalid::new("url", "expected an http:// or https:// URL"));
+        let (key, urls): (&str, Vec<(String, &String)>) = match (&self.url, self.urls.is_empty()) {
+            (Some(_), false) => {
+                out.push(Invalid::new("urls", "set either url or urls, not both"));
+                ("urls", Vec::new())
             }
-            Ok(u) if !u.username().is_empty() || u.password().is_some() => out.push(Invalid::new(
-                "url",
-                "put credentials in basic_auth_user/basic_auth_password, not in the URL",
-            )),
-            Ok(u) if u.query().is_some() || u.fragment().is_some() => out.push(Invalid::new(
-                "url",
-                "expected a base URL without query or fragment (ledgerd appends /api/v2/alerts)",
-            )),
-            Ok(_) => {}
-            Err(e) => out.push(Invalid::new("url", format!("invalid URL: {e}"))),
+            (None, true) => {
+                out.push(Invalid::new(
+                    "url",
+                    "missing: set url (one Alertmanager) or urls (the members of an HA cluster)",
+                ));
+                ("url", Vec::new())
+            }
+            (Some(u), true) => ("url", vec![("url".to_string(), u)]),
+            (None, false) => (
+                "urls",
+                self.urls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, u)| (format!("urls[{i}]"), u))
+                    .collect(),
+            ),
+        };
+        for (k, url) in &urls {
+            match reqwest::Url::parse(url) {
+                Ok(u) if u.scheme() != "http" && u.scheme() != "https" => {
+                    out.push(Invalid::new(k, "expected an http:// or https:// URL"));
+                }
+                Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+                    out.push(Invalid::new(
+                        k,
+                        "put credentials in basic_auth_user/basic_auth_password, not in the URL",
+                    ))
+                }
+                Ok(u) if u.query().is_some() || u.fragment().is_some() => out.push(Invalid::new(
+                    k,
+                    "expected a base URL without query or fragment (ledgerd appends /api/v2/alerts)",
+                )),
+                Ok(_) => {}
+                Err(e) => out.push(Invalid::new(k, format!("invalid URL: {e}"))),
+            }
+        }
+        for (i, (k, u)) in urls.iter().enumerate() {
+            if urls[..i]
+                .iter()
+                .any(|(_, v)| v.trim_end_matches('/') == u.trim_end_matches('/'))
+            {
+                out.push(Invalid::new(k, format!("duplicate member of {key}")));
+            }
         }
         if self.alertname.trim().is_empty() {
             out.push(Invalid::new("alertname", "must not be empty"));
@@ -244,13 +299,14 @@ repost_every = "2m"
         Some(self.repost_every)
     }
 
+    fn members(&self) -> usize {
+        self.bases().len().max(1)
+    }
+
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
         let body = self.postable(alerts, Utc::now());
-        let mut req = cx
-            .http
-            .post(self.endpoint())
-            .timeout(cx.timeout)
-            .json(&body);
+        let endpoint = self.endpoint(cx.member);
+        let mut req = cx.http.post(&endpoint).timeout(cx.timeout).json(&body);
         if let Some(t) = &self.bearer_token {
             req = req.bearer_auth(t.expose());
         } else if let (Some(u), Some(p)) = (&self.basic_auth_user, &self.basic_auth_password) {
@@ -259,7 +315,7 @@ repost_every = "2m"
         let resp = req.send().await.map_err(|e| {
             SendError::retry(format!(
                 "POST to alertmanager {}: {}",
-                self.endpoint(),
+                endpoint,
                 e.without_url()
             ))
         })?;
@@ -354,7 +410,8 @@ mod tests {
         assert_eq!(a["startsAt"], "1970-01-01T00:16:40.000Z");
         assert_eq!(a["endsAt"], "1970-01-01T00:33:50.000Z", "now + 3 × 10s");
         assert_eq!(a["generatorURL"], "http://127.0.0.1:9477/probe/hub");
-        assert_eq!(am.endpoint(), "http://127.0.0.1:9093/api/v2/alerts");
+        assert_eq!(am.endpoint(0), "http://127.0.0.1:9093/api/v2/alerts");
+        assert_eq!(am.members(), 1);
     }
 
     #[test]
@@ -392,6 +449,29 @@ mod tests {
         assert_eq!(keys("labels = { severity = \"x\" }"), ["labels.severity"]);
         assert_eq!(keys("labels = { \"1a\" = \"x\" }"), ["labels.1a"]);
         assert_eq!(keys("repost_every = \"100ms\""), ["repost_every"]);
+        let ha = |toml_text: &str| {
+            super::super::parse_kind::<Alertmanager>(toml::from_str(toml_text).unwrap())
+        };
+        let two = ha("urls = [\"http://127.0.0.1:9093\", \"http://127.0.0.1:9094/\"]").unwrap();
+        assert_eq!(two.members(), 2);
+        assert_eq!(two.endpoint(1), "http://127.0.0.1:9094/api/v2/alerts");
+        let errs = |t: &str| -> Vec<String> {
+            ha(t)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|i| i.key)
+                .collect()
+        };
+        assert_eq!(
+            errs("url = \"http://a:1\"\nurls = [\"http://b:1\"]"),
+            ["urls"]
+        );
+        assert_eq!(errs("alertname = \"x\""), ["url"]);
+        assert_eq!(
+            errs("urls = [\"http://a:1\", \"ftp://b\", \"http://a:1/\"]"),
+            ["urls[1]", "urls[2]"]
+        );
         assert_eq!(keys("basic_auth_user = \"u\""), ["basic_auth_password"]);
         assert_eq!(
             keys("bearer_token = \"t\"\nbasic_auth_user = \"u\"\nbasic_auth_password = \"p\""),
@@ -444,6 +524,7 @@ mod tests {
         let am = super::super::parse_kind::<Alertmanager>(v).unwrap();
         let http = crate::http_client::shared();
         let cx = SendCx {
+            member: 0,
             channel_id: "am",
             http: &http,
             timeout: Duration::from_secs(5),

@@ -413,6 +413,7 @@ pub mod testkit {
     ) -> Result<String, SendError> {
         let http = crate::http_client::shared();
         let cx = SendCx {
+            member: 0,
             channel_id: "test",
             http: &http,
             timeout: Duration::from_secs(10),

@@ -410,6 +410,7 @@ mod tests {
     async fn send(ch: &Email) -> Result<String, SendError> {
         let http = crate::http_client::shared();
         let cx = SendCx {
+            member: 0,
             channel_id: "mail",
             http: &http,
             timeout: Duration::from_secs(10),

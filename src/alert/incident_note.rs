@@ -256,6 +256,7 @@ mod tests {
         };
         let http = crate::http_client::shared();
         let cx = SendCx {
+            member: 0,
             channel_id: "notes",
             http: &http,
             timeout: std::time::Duration::from_secs(5),

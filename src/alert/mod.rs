@@ -179,6 +179,30 @@ pub struct SendCx<'a> {
     pub timeout: Duration,
     /// Stable per (alert, channel): receivers that support idempotency keys get it.
     pub idempotency_key: &'a str,
+    /// Which of the channel's `members()` to deliver to (0 for single-receiver channels).
+    pub member: usize,
+}
+
+/// The outbox queue of one member of a channel: the channel id for a single-receiver channel
+/// (or member 0 of one queued before it had more), `<id>@<member>` otherwise.
+pub fn queue_name(channel: &str, member: usize, members: usize) -> String {
+    if members <= 1 {
+        channel.to_string()
+    } else {
+        format!("{channel}@{member}")
+    }
+}
+
+/// The channel id and member of an outbox queue name (`am@1` → ("am", 1)). Channel ids never
+/// contain '@' (config checks them), so a plain id is member 0.
+pub fn parse_queue(queue: &str) -> (&str, usize) {
+    match queue.rsplit_once('@') {
+        Some((ch, m)) => match m.parse() {
+            Ok(m) => (ch, m),
+            Err(_) => (queue, 0),
+        },
+        None => (queue, 0),
+    }
 }
 
 /// An alert channel kind: one file, registered in `channel_kinds!`.
@@ -194,6 +218,11 @@ pub trait Channel: DeserializeOwned + Debug + Send + Sync + 'static {
     /// resolve timeout): how often the daemon re-queues still-open incidents (`delivery::repost`).
     fn repost_every(&self) -> Option<Duration> {
         None
+    }
+    /// How many receivers every message goes to, each with its own outbox queue (so each is
+    /// retried on its own and a dead one never holds up the others): an HA cluster's members.
+    fn members(&self) -> usize {
+        1
     }
     /// Delivers one message: a single alert, or several grouped (`group_wait`, digests).
     /// `alerts` is never empty. `Ok` carries a short description of the receiver's answer.
@@ -248,6 +277,12 @@ macro_rules! channel_kinds {
             pub fn repost_every(&self) -> Option<Duration> {
                 match self {
                     $(AnyChannel::$ty(c) => c.repost_every(),)*
+                }
+            }
+
+            pub fn members(&self) -> usize {
+                match self {
+                    $(AnyChannel::$ty(c) => c.members().max(1),)*
                 }
             }
 

@@ -61,31 +61,41 @@ pub fn run(path: Option<&Path>, channel: &str) -> anyhow::Result<u8> {
         .build()?;
     let http = crate::http_client::shared();
     let key = format!("test:{}:{}", channel, now.timestamp_millis());
-    let cx = SendCx {
-        channel_id: channel,
-        http: &http,
-        timeout: Duration::from_secs(15),
-        idempotency_key: &key,
-    };
-    match rt.block_on(ch.channel.send(&cx, std::slice::from_ref(&alert))) {
-        Ok(receipt) => {
-            println!(
-                "delivered to '{channel}' ({}): {receipt}",
-                ch.channel.kind()
-            );
-            Ok(EXIT_OK)
-        }
-        Err(e) => {
-            println!(
-                "sending to channel '{channel}' ({}) failed: {e}{}",
-                ch.channel.kind(),
-                if e.retryable {
-                    " (retryable: the daemon would retry)"
-                } else {
-                    " (permanent: fix the channel's config)"
-                }
-            );
-            Ok(EXIT_VIOLATION)
+    let members = ch.channel.members();
+    let mut failed = false;
+    for member in 0..members {
+        let cx = SendCx {
+            member,
+            channel_id: channel,
+            http: &http,
+            timeout: Duration::from_secs(15),
+            idempotency_key: &key,
+        };
+        let which = if members > 1 {
+            format!(" member {}", member + 1)
+        } else {
+            String::new()
+        };
+        match rt.block_on(ch.channel.send(&cx, std::slice::from_ref(&alert))) {
+            Ok(receipt) => {
+                println!(
+                    "delivered to '{channel}'{which} ({}): {receipt}",
+                    ch.channel.kind()
+                );
+            }
+            Err(e) => {
+                failed = true;
+                println!(
+                    "sending to channel '{channel}'{which} ({}) failed: {e}{}",
+                    ch.channel.kind(),
+                    if e.retryable {
+                        " (retryable: the daemon would retry)"
+                    } else {
+                        " (permanent: fix the channel's config)"
+                    }
+                );
+            }
         }
     }
+    Ok(if failed { EXIT_VIOLATION } else { EXIT_OK })
 }

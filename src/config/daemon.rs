@@ -100,18 +100,34 @@ pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Op
         duration_in(v.unwrap_or(default), &format!("daemon.{key}"), bounds, sink)
             .unwrap_or(Duration::from_secs(1))
     };
-    let retention = dur(
-        "retention",
-        r.retention.as_deref(),
-        "14d",
-        (Duration::from_secs(3600), MAX_RETENTION),
-    );
+    let history = (Duration::from_secs(3600), MAX_RETENTION);
+    let retention = crate::store::Retention {
+        observations: dur("retention", r.retention.as_deref(), "14d", history),
+        keep_observations: r.keep_observations.unwrap_or(100),
+        rollups_5m: dur("retention_5m", r.retention_5m.as_deref(), "2d", history),
+        rollups_1h: dur("retention_1h", r.retention_1h.as_deref(), "90d", history),
+        transitions: dur(
+            "retention_transitions",
+            r.retention_transitions.as_deref(),
+            "365d",
+            history,
+        ),
+    };
     let default_timeout = dur(
         "default_timeout",
         r.default_timeout.as_deref(),
         "10s",
         (Duration::from_millis(1), MAX_TIMEOUT),
     );
+    if retention.keep_observations == 0 {
+        sink.err("daemon.keep_observations", "must be at least 1");
+    }
+    if retention.rollups_5m < Duration::from_secs(86_400) {
+        sink.err(
+            "daemon.retention_5m",
+            "must be at least 1d (the dashboard shows the last 24 hours from it)",
+        );
+    }
     let concurrency = r.concurrency.unwrap_or(32);
     let bounds = (1, MAX_CONCURRENCY);
     count_in(concurrency, "daemon.concurrency", bounds, "", sink);

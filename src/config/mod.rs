@@ -61,7 +61,9 @@ pub struct Daemon {
     pub state_dir: PathBuf,
     pub host: String,
     pub concurrency: usize,
-    pub retention: Duration,
+    /// What the store keeps, per tier (`retention`, `keep_observations`, `retention_5m`,
+    /// `retention_1h`, `retention_transitions`).
+    pub retention: crate::store::Retention,
     pub dashboard_url: String,
     pub default_timeout: Duration,
     /// Bearer token for the web server (`daemon.auth_token_file`).

@@ -21,8 +21,17 @@ pub struct RawDaemon {
     pub host: Option<String>,
     /// Most probes running at once. Default 32.
     pub concurrency: Option<usize>,
-    /// How long observations are kept. Default "14d".
+    /// How long full observations (and delivered notifications) are kept. Default "14d".
     pub retention: Option<String>,
+    /// Full observations kept per probe (the newest; older runs live on in rollups). Default 100.
+    pub keep_observations: Option<u32>,
+    /// How long the 5-minute rollups (the dashboard's 24-hour history) are kept. Default "2d".
+    pub retention_5m: Option<String>,
+    /// How long the hourly rollups are kept. Default "90d".
+    pub retention_1h: Option<String>,
+    /// How long transitions (each with the observation that caused it) and closed incidents are
+    /// kept. Default "365d".
+    pub retention_transitions: Option<String>,
     /// Base URL of the dashboard used in alert links. Default `http://<listen>`.
     pub dashboard_url: Option<String>,
     /// Probe timeout when a probe sets none. Default "10s".

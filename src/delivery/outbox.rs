@@ -2,6 +2,9 @@
 //! failures with exponential backoff and jitter (honouring `Retry-After`), marks permanent
 //! failures (a broken channel is itself a problem of the daemon, logged as an error and kept in
 //! the store), and resumes whatever is pending after a restart. The one place retries live.
+//! A channel with several members (an Alertmanager HA cluster) has one queue per member
+//! (`<id>@<n>`): its rows are split into per-member rows here, so each member keeps its own
+//! order, backoff, storm cap and error, and a dead member never holds up a live one.
 
 use crate::alert::{Alert, Event, SendCx};
 use crate::config::Config;
@@ -42,6 +45,14 @@ fn with<T>(
 /// messages were attempted.
 pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::Client) -> usize {
     let now = chrono::Utc::now().timestamp_millis();
+    for ch in config.channels.iter().filter(|c| c.channel.members() > 1) {
+        let queues: Vec<String> = (0..ch.channel.members())
+            .map(|m| crate::alert::queue_name(&ch.id, m, ch.channel.members()))
+            .collect();
+        if let Err(e) = with(store, |s| s.split_pending(&ch.id, &queues)) {
+            tracing::error!(error = %e, channel = %ch.id, "splitting the outbox per member");
+        }
+    }
     let heads = match with(store, |s| s.due_outbox(now, 100)) {
         Ok(d) => d,
         Err(e) => {
@@ -51,12 +62,24 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
     };
     let mut attempted = 0;
     for head in heads {
-        let Some(ch) = config.channels.iter().find(|c| c.id == head.channel) else {
+        // the queue: the channel id, or `<id>@<member>` for one member of a cluster
+        let queue = head.channel.clone();
+        let (channel_id, member) = crate::alert::parse_queue(&queue);
+        let Some(ch) = config.channels.iter().find(|c| c.id == channel_id) else {
             let _ = with(store, |s| {
                 s.mark_failed(head.id, "channel is no longer configured")
             });
             continue;
         };
+        if ch.channel.members() > 1 && queue == ch.id {
+            continue; // queued after this pass split the channel: split on the next one
+        }
+        if member >= ch.channel.members() {
+            let _ = with(store, |s| {
+                s.mark_failed(head.id, "channel member is no longer configured")
+            });
+            continue;
+        }
         let head_alert: Alert = match serde_json::from_str(&head.payload) {
             Ok(a) => a,
             Err(e) => {
@@ -68,7 +91,7 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
         };
         // storm control
         let (sent, oldest) =
-            with(store, |s| s.messages_sent_since(&ch.id, now - 60_000)).unwrap_or((0, None));
+            with(store, |s| s.messages_sent_since(&queue, now - 60_000)).unwrap_or((0, None));
         let room_frees = oldest.map_or(now, |o| o + 60_000).max(now + 1);
         if head_alert.event == Event::Overflow {
             if sent >= i64::from(ch.max_per_minute) {
@@ -78,10 +101,10 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
                 continue;
             }
         } else if sent >= i64::from(ch.max_per_minute) - 1 {
-            let key = format!("overflow:{}:{now}", ch.id);
+            let key = format!("overflow:{queue}:{now}");
             let summary = |held: &[OutboxRow]| overflow_payload(config, &ch.id, held, now);
             match with(store, |s| {
-                s.hold_pending(&ch.id, &key, &summary, now, room_frees)
+                s.hold_pending(&queue, &key, &summary, now, room_frees)
             }) {
                 Ok(held) => {
                     tracing::warn!(channel = %ch.id, held = held.len(), cap = ch.max_per_minute, "storm control: alerts held back and summarised in one message")
@@ -93,7 +116,7 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
         // grouping
         let group_end = head.created + ch.group_wait.as_millis() as i64;
         let rows = with(store, |s| {
-            s.pending_for_channel(&ch.id, head.id, ch.group_max as u32)
+            s.pending_for_channel(&queue, head.id, ch.group_max as u32)
         })
         .unwrap_or_default();
         let mut ids = Vec::new();
@@ -120,6 +143,7 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
         }
         attempted += 1;
         let cx = SendCx {
+            member,
             channel_id: &ch.id,
             http,
             timeout: Duration::from_secs(10),
@@ -129,25 +153,25 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
         let now = chrono::Utc::now().timestamp_millis();
         let written = match result {
             Ok(receipt) => {
-                tracing::info!(channel = %ch.id, key = %head.key, alerts = alerts.len(), receipt = %receipt, "alert delivered");
+                tracing::info!(channel = %queue, key = %head.key, alerts = alerts.len(), receipt = %receipt, "alert delivered");
                 with(store, |s| {
-                    s.set_meta(&format!("channel_error:{}", ch.id), "")?;
+                    s.set_meta(&format!("channel_error:{queue}"), "")?;
                     s.mark_sent_batch(&ids, now, &receipt)
                 })
             }
             Err(e) if e.retryable => {
                 let wait = backoff(head.attempts, e.retry_after);
-                tracing::info!(channel = %ch.id, key = %head.key, error = %e, retry_in = ?wait, "alert delivery failed; will retry");
+                tracing::info!(channel = %queue, key = %head.key, error = %e, retry_in = ?wait, "alert delivery failed; will retry");
                 with(store, |s| {
-                    s.set_meta(&format!("channel_error:{}", ch.id), &e.message)?;
+                    s.set_meta(&format!("channel_error:{queue}"), &e.message)?;
                     s.mark_retry(head.id, now + wait.as_millis() as i64, &e.message)
                 })
             }
             Err(e) => {
-                tracing::error!(channel = %ch.id, key = %head.key, error = %e, "sending to channel '{}': permanent failure; channel marked broken", ch.id);
+                tracing::error!(channel = %queue, key = %head.key, error = %e, "sending to channel '{queue}': permanent failure; channel marked broken");
                 with(store, |s| {
                     s.set_meta(
-                        &format!("channel_error:{}", ch.id),
+                        &format!("channel_error:{queue}"),
                         &format!("broken: {}", e.message),
                     )?;
                     for id in &ids {

@@ -1,7 +1,9 @@
 //! Applies finished runs to per-probe state and writes them in one transaction per batch:
-//! observations, state, facts, incidents, transitions, and the outbox rows of the alerts the
-//! transitions produce (routing via `delivery::route`). Logs each transition (the log channel).
-//! It must not deliver anything: the outbox worker does.
+//! observations (trimmed to the newest `keep_observations` per probe), rollups, state, facts,
+//! incidents, transitions (each with the observation that caused it), and the outbox rows of the
+//! alerts the transitions produce (routing via `delivery::route`). Logs each transition (the log
+//! channel). Times come from the runs (`Recorded::started`), so a bench can drive it with a
+//! simulated clock. It must not deliver anything: the outbox worker does.
 
 use super::scheduler::Recorded;
 use super::state::{self, ProbeState, Status, Transition};
@@ -9,7 +11,8 @@ use crate::alert::{self, Alert, Event};
 use crate::config::{Config, Mode, ProbeConfig};
 use crate::delivery::About;
 use crate::probe::Health;
-use crate::store::{NewObservation, Store, StoreError};
+use crate::store::rollup::Run;
+use crate::store::{NewObservation, Pruned, Rollups, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -18,6 +21,9 @@ pub struct Recorder {
     config: Arc<Config>,
     index: HashMap<String, usize>,
     states: HashMap<String, ProbeState>,
+    rollups: Rollups,
+    /// Observations written per probe since its last trim to `keep_observations`.
+    since_trim: HashMap<String, u32>,
 }
 
 /// What one batch did.
@@ -41,6 +47,8 @@ impl Recorder {
             config: config.clone(),
             index: HashMap::new(),
             states,
+            rollups: Rollups::default(),
+            since_trim: HashMap::new(),
         };
         r.set_config(config);
         Ok(r)
@@ -53,7 +61,23 @@ impl Recorder {
             .enumerate()
             .map(|(i, p)| (p.id.clone(), i))
             .collect();
+        let index = &self.index;
+        self.rollups.retain(&|p| index.contains_key(p));
+        self.since_trim.retain(|p, _| index.contains_key(p));
         self.config = config;
+    }
+
+    /// Writes every rollup period still open (at shutdown, so the store has every run).
+    pub fn flush(&mut self) -> Result<usize, StoreError> {
+        let tx = self.store.batch()?;
+        let n = self.rollups.flush(&tx, i64::MAX, true)?;
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Applies the configured retention at `now_ms`.
+    pub fn prune(&self, now_ms: i64) -> Result<Pruned, StoreError> {
+        self.store.prune(now_ms, &self.config.daemon.retention)
     }
 
     pub fn store(&self) -> &Store {
@@ -67,7 +91,18 @@ impl Recorder {
     /// Records a batch in one transaction. On error nothing of the batch is kept in memory
     /// either, so state and store never disagree.
     pub fn record(&mut self, batch: &[Recorded]) -> Result<BatchOutcome, StoreError> {
+        let out = self.record_batch(batch);
+        if out.is_err() {
+            self.rollups.forget(batch.iter().map(|r| r.probe.as_str()));
+        }
+        out
+    }
+
+    fn record_batch(&mut self, batch: &[Recorded]) -> Result<BatchOutcome, StoreError> {
         let config = self.config.clone();
+        let keep = config.daemon.retention.keep_observations.max(1);
+        let trim_every = (keep / 5).max(1);
+        let mut newest = i64::MIN;
         let mut new_states: HashMap<String, ProbeState> = HashMap::new();
         let mut out = BatchOutcome::default();
         let mut logs: Vec<(Transition, Alert, Option<String>)> = Vec::new();
@@ -99,6 +134,25 @@ impl Recorder {
                 agent: p.agent.as_deref(),
             })?;
             out.observations += 1;
+            newest = newest.max(ts);
+            self.rollups.add(
+                &tx,
+                &p.id,
+                &Run {
+                    ts,
+                    lesson: p.primary_lesson().0,
+                    health: r.obs.health.as_str(),
+                    duration_us: r.duration.as_micros().min(u64::MAX as u128) as u64,
+                    late_ms: r.late.as_millis() as i64,
+                    metrics: &r.obs.metrics,
+                },
+            )?;
+            let n = self.since_trim.entry(p.id.clone()).or_insert(0);
+            *n += 1;
+            if *n >= trim_every {
+                *n = 0;
+                tx.trim_observations(&p.id, keep)?;
+            }
             let old = new_states
                 .get(&p.id)
                 .or_else(|| self.states.get(&p.id))
@@ -163,6 +217,7 @@ impl Recorder {
                 {
                     muted = Some(format!("acknowledged by {by}"));
                 }
+                let obs_json = serde_json::to_string(&obs).ok();
                 let tid = tx.transition(
                     &p.id,
                     lesson,
@@ -173,6 +228,7 @@ impl Recorder {
                     incident,
                     muted.as_deref(),
                     p.agent.as_deref(),
+                    obs_json.as_deref(),
                 )?;
                 let since = if t == Transition::Resolved {
                     old.since.unwrap_or(r.started)
@@ -236,6 +292,9 @@ impl Recorder {
             let state_json = serde_json::to_string(&s).unwrap_or_else(|_| "{}".into());
             tx.state(&p.id, &state_json, facts.as_deref(), ts)?;
             new_states.insert(p.id.clone(), s);
+        }
+        if newest > i64::MIN {
+            self.rollups.flush(&tx, newest, false)?;
         }
         tx.commit()?;
         self.states.extend(new_states);
@@ -361,5 +420,193 @@ pub fn build_alert(
             incident,
         }
         .alert(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{Evidence, Metric, Observation};
+    use crate::store::RollupRow;
+    use chrono::{DateTime, Utc};
+    use std::time::Duration;
+
+    const T0: i64 = 1_800_000_000_000; // on an hour boundary
+
+    fn recorder(dir: &std::path::Path, keep: u32) -> Recorder {
+        let cfg = dir.join("c.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[daemon]\nstate_dir = {:?}\nkeep_observations = {keep}\n\n[probe.p]\nkind = \"command\"\nlesson = 14\nargv = [\"true\"]\nfail_after = 1\nresolve_after = 1\n",
+                dir.join("state").display().to_string()
+            ),
+        )
+        .unwrap();
+        let config = Arc::new(crate::config::load_file(&cfg).unwrap());
+        Recorder::new(Store::open(&dir.join("state")).unwrap(), config).unwrap()
+    }
+
+    fn run(ts: i64, health: Health, ms: u64, metric: f64) -> Recorded {
+        let mut obs = Observation::new(health, format!("run at {ts}"));
+        obs.metrics.push(Metric {
+            name: "latency_seconds".into(),
+            value: metric,
+        });
+        if !health.is_ok() {
+            obs.evidence.push(Evidence {
+                key: "exit".into(),
+                value: format!("status 1 at {ts}"),
+            });
+        }
+        Recorded {
+            probe: "p".into(),
+            obs,
+            started: DateTime::<Utc>::from_timestamp_millis(ts).unwrap(),
+            duration: Duration::from_millis(ms),
+            late: Duration::from_millis(ms % 7),
+        }
+    }
+
+    fn rollups(r: &Recorder, period_s: i64) -> Vec<RollupRow> {
+        r.store()
+            .rollups(None, period_s, None, None, 1000)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .collect()
+    }
+
+    fn close(got: f64, want: f64) -> bool {
+        (got - want).abs() <= want * 0.02
+    }
+
+    #[test]
+    fn rollups_count_runs_and_percentiles_per_period_and_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = recorder(dir.path(), 100);
+        // first 5 minutes: 30 runs every 10 s, 1..=30 ms, runs 21..=25 degraded, 26..=30 critical
+        // second 5 minutes: 30 runs of 100 ms, all ok
+        let mut batch = Vec::new();
+        for i in 1..=30i64 {
+            let h = match i {
+                ..=20 => Health::Ok,
+                21..=25 => Health::Degraded,
+                _ => Health::Critical,
+            };
+            batch.push(run(T0 + (i - 1) * 10_000, h, i as u64, i as f64 / 10.0));
+        }
+        for i in 0..30i64 {
+            batch.push(run(T0 + 300_000 + i * 10_000, Health::Ok, 100, 0.5));
+        }
+        for chunk in batch.chunks(7) {
+            r.record(chunk).unwrap();
+        }
+        r.flush().unwrap();
+        let five = rollups(&r, 300);
+        assert_eq!(five.len(), 2, "{five:#?}");
+        let a = &five[0];
+        assert_eq!((a.start, a.runs, a.ok, a.failed), (T0, 30, 20, 10));
+        assert_eq!((a.degraded, a.critical, a.unknown, a.lesson), (5, 5, 0, 14));
+        // nearest rank: p50 of 1..=30 ms is 15 ms, p95 is the 29th = 29 ms
+        assert!(close(a.duration_p50_ms, 15.0), "{a:?}");
+        assert!(close(a.duration_p95_ms, 29.0), "{a:?}");
+        assert_eq!(a.duration_max_ms, 30.0);
+        assert_eq!(a.late_max_ms, 6);
+        let m = a.metrics["latency_seconds"];
+        assert_eq!((m.min, m.max), (0.1, 3.0));
+        let b = &five[1];
+        assert_eq!((b.start, b.runs, b.ok, b.failed), (T0 + 300_000, 30, 30, 0));
+        assert!(close(b.duration_p50_ms, 100.0) && close(b.duration_p95_ms, 100.0));
+        let hour = rollups(&r, 3600);
+        assert_eq!(hour.len(), 1);
+        let h = &hour[0];
+        assert_eq!((h.start, h.runs, h.ok, h.failed), (T0, 60, 50, 10));
+        // 60 runs: 30 of 1..=30 ms, 30 of 100 ms: p50 = 30th = 30 ms, p95 = 100 ms
+        assert!(close(h.duration_p50_ms, 30.0), "{h:?}");
+        assert!(close(h.duration_p95_ms, 100.0), "{h:?}");
+        let m = h.metrics["latency_seconds"];
+        assert_eq!((m.min, m.max), (0.1, 3.0));
+
+        // a restart in the middle of the second period: counts and the hour's histogram resume
+        drop(r);
+        let mut r = recorder(dir.path(), 100);
+        r.record(&[run(T0 + 590_000, Health::Critical, 1000, 9.0)])
+            .unwrap();
+        r.flush().unwrap();
+        let b = &rollups(&r, 300)[1];
+        assert_eq!((b.runs, b.ok, b.critical), (31, 30, 1));
+        assert!(close(b.duration_max_ms, 1000.0));
+        assert_eq!(b.metrics["latency_seconds"].max, 9.0);
+        let h = &rollups(&r, 3600)[0];
+        assert_eq!((h.runs, h.failed), (61, 11));
+        // 61 runs, 30 of them 1..=30 ms: p50 is now the 31st, 100 ms; the 1 s run is the max
+        assert!(close(h.duration_p50_ms, 100.0), "{h:?}");
+        assert!(close(h.duration_max_ms, 1000.0), "{h:?}");
+        // the 24-hour chart reads the 5-minute rows: worst health per bucket, run counts
+        let buckets = r
+            .store()
+            .health_buckets(&["p".to_string()], T0, 900_000)
+            .unwrap();
+        assert_eq!(buckets.len(), 1, "{buckets:?}");
+        assert_eq!((buckets[0].worst, buckets[0].count), (3, 61));
+    }
+
+    #[test]
+    fn only_the_last_n_observations_stay_and_transitions_keep_their_evidence() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut r = recorder(dir.path(), 10);
+        // one failure (fires), then 49 ok runs (resolves at the first)
+        r.record(&[run(T0, Health::Critical, 5, 1.0)]).unwrap();
+        for i in 1..50i64 {
+            r.record(&[run(T0 + i * 10_000, Health::Ok, 5, 1.0)])
+                .unwrap();
+        }
+        let kept = |r: &Recorder| -> Vec<i64> {
+            r.store()
+                .observations(Some("p"), None, None, None, 1000)
+                .unwrap()
+                .into_iter()
+                .map(|o| o.ts)
+                .collect()
+        };
+        let n = kept(&r).len();
+        assert!((10..=11).contains(&n), "trimmed while recording: {n}");
+        let pruned = r.prune(T0 + 50 * 10_000).unwrap();
+        assert_eq!(pruned.transitions, 0);
+        let ts = kept(&r);
+        assert_eq!(
+            ts,
+            (40..50).rev().map(|i| T0 + i * 10_000).collect::<Vec<_>>(),
+            "exactly the newest 10"
+        );
+        let t = r.store().transitions(Some("p"), 10).unwrap();
+        assert_eq!(
+            t.iter().map(|t| t.kind.as_str()).collect::<Vec<_>>(),
+            ["resolved", "fired"]
+        );
+        let fired = &t[1];
+        assert_eq!(fired.ts, T0);
+        let ev = fired.observation.as_ref().expect("the observation is kept");
+        assert_eq!(ev["health"], "critical");
+        assert_eq!(ev["evidence"][0]["value"], format!("status 1 at {T0}"));
+        assert!(
+            r.store()
+                .incident(fired.incident.unwrap())
+                .unwrap()
+                .is_some()
+        );
+        // rollups still count every run
+        r.flush().unwrap();
+        let runs: i64 = rollups(&r, 300).iter().map(|x| x.runs).sum();
+        assert_eq!(runs, 50);
+
+        // retention per tier: a year later only transitions' own retention removes them
+        let later = T0 + 400 * 86_400_000;
+        let p = r.prune(later).unwrap();
+        assert_eq!(p.transitions, 2);
+        assert!(p.rollups >= 3, "{p:?}");
+        assert_eq!(kept(&r).len(), 1, "each probe's newest observation stays");
+        assert!(rollups(&r, 300).is_empty() && rollups(&r, 3600).is_empty());
     }
 }

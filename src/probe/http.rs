@@ -114,7 +114,6 @@ fn yes() -> bool {
     true
 }
 
-
 /// One failed expectation: the evidence key, the evidence value, and a phrase for the summary.
 struct Failure {
     key: String,

@@ -1,10 +1,15 @@
 //! The SQLite store under `state_dir`: observations, per-probe state, incidents, transitions and
 //! the delivery outbox. Owns the schema (append-only migrations in `store/migrations`), WAL mode,
-//! file mode 0600, batching and retention. It must not decide health or routing: callers hand it
-//! finished rows.
+//! file mode 0600, batching and retention. Its size follows change, not runs: the newest
+//! `keep_observations` observations per probe, every transition with the observation that caused
+//! it, rollups per 5 minutes and per hour (`rollup.rs`), each tier pruned by its own retention.
+//! It must not decide health or routing: callers hand it finished rows.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
+
+pub mod rollup;
+pub use rollup::{RollupRow, Rollups};
 
 /// Append-only migrations; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -12,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_silences_acks.sql"),
     include_str!("migrations/0003_outbox_batches.sql"),
     include_str!("migrations/0004_agents.sql"),
+    include_str!("migrations/0005_rollups.sql"),
 ];
 pub const DB_FILE: &str = "ledgerd.db";
 
@@ -93,6 +99,9 @@ pub struct TransitionRow {
     pub muted: Option<String>,
     /// The probe's agent; null for host-wide probes.
     pub agent: Option<String>,
+    /// The observation that caused the transition (its evidence), kept when observations are
+    /// pruned; null for transitions recorded before store version 5.
+    pub observation: Option<serde_json::Value>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -402,7 +411,7 @@ impl Store {
         agent: Option<&str>,
         limit: u32,
     ) -> Result<Vec<TransitionRow>, StoreError> {
-        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent FROM transitions WHERE (?1 IS NULL OR probe = ?1) AND (?3 IS NULL OR COALESCE(agent, '') = ?3) ORDER BY id DESC LIMIT ?2")?;
+        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent, body FROM transitions WHERE (?1 IS NULL OR probe = ?1) AND (?3 IS NULL OR COALESCE(agent, '') = ?3) ORDER BY id DESC LIMIT ?2")?;
         let rows = st.query_map(rusqlite::params![probe, limit, agent], transition_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -473,6 +482,7 @@ impl Store {
         };
         let tx = self.conn.unchecked_transaction()?;
         for id in ids {
+            bump(&tx, "alerts_sent:", *id, "sent")?;
             tx.execute(
                 "UPDATE outbox SET status = 'sent', sent_at = ?2, receipt = ?3, attempts = attempts + 1, batch = ?4 WHERE id = ?1",
                 rusqlite::params![id, now_ms, receipt, batch],
@@ -516,8 +526,37 @@ impl Store {
         Ok(held)
     }
 
+    /// Copies every pending row of `channel` into one row per member queue (`queues`, keys
+    /// `<key>@<n>`, same creation and due time) and marks the original `split`, in one
+    /// transaction. Returns the rows split.
+    pub fn split_pending(&self, channel: &str, queues: &[String]) -> Result<usize, StoreError> {
+        let tx = self.conn.unchecked_transaction()?;
+        let ids: Vec<i64> = {
+            let mut st = tx.prepare_cached(
+                "SELECT id FROM outbox WHERE channel = ?1 AND status = 'pending' ORDER BY id",
+            )?;
+            st.query_map([channel], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        for id in &ids {
+            for (n, q) in queues.iter().enumerate() {
+                tx.execute(
+                    "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at)
+                     SELECT key || '@' || ?2, ?3, created, payload, next_at FROM outbox WHERE id = ?1",
+                    rusqlite::params![id, n as i64, q],
+                )?;
+            }
+            tx.execute("UPDATE outbox SET status = 'split' WHERE id = ?1", [id])?;
+        }
+        tx.commit()?;
+        Ok(ids.len())
+    }
+
     pub fn mark_sent(&self, id: i64, now_ms: i64, receipt: &str) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, receipt = ?3, attempts = attempts + 1 WHERE id = ?1", rusqlite::params![id, now_ms, receipt])?;
+        let tx = self.conn.unchecked_transaction()?;
+        bump(&tx, "alerts_sent:", id, "sent")?;
+        tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, receipt = ?3, attempts = attempts + 1 WHERE id = ?1", rusqlite::params![id, now_ms, receipt])?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -527,7 +566,10 @@ impl Store {
     }
 
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1", rusqlite::params![id, error])?;
+        let tx = self.conn.unchecked_transaction()?;
+        bump(&tx, "alerts_failed:", id, "failed")?;
+        tx.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1", rusqlite::params![id, error])?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -537,18 +579,46 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Deletes observations older than `before_ms` (keeping each probe's newest one) and
-    /// delivered outbox rows older than that. Returns the number of observations removed.
-    pub fn prune(&self, before_ms: i64) -> Result<usize, StoreError> {
-        let n = self.conn.execute(
-            "DELETE FROM observations WHERE ts < ?1 AND id NOT IN (SELECT MAX(id) FROM observations GROUP BY probe)",
-            [before_ms],
+    /// Applies every tier's retention at `now_ms` (see `Retention`). Transitions outlive the
+    /// observations that caused them (they carry them); closed incidents go with their last
+    /// transition; each probe's newest observation always stays.
+    pub fn prune(&self, now_ms: i64, r: &Retention) -> Result<Pruned, StoreError> {
+        let ms = |d: std::time::Duration| now_ms.saturating_sub(d.as_millis() as i64);
+        let mut out = Pruned {
+            observations: self.conn.execute(
+                "DELETE FROM observations WHERE ts < ?1 AND id NOT IN (SELECT MAX(id) FROM observations GROUP BY probe)",
+                [ms(r.observations)],
+            )?,
+            ..Pruned::default()
+        };
+        out.observations += self.conn.execute(
+            "DELETE FROM observations WHERE id IN (SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY probe ORDER BY ts DESC, id DESC) AS n FROM observations) WHERE n > ?1)",
+            [r.keep_observations.max(1)],
+        )?;
+        for (period_s, keep) in [(300, r.rollups_5m), (3600, r.rollups_1h)] {
+            out.rollups += self.conn.execute(
+                "DELETE FROM rollups WHERE period_s = ?1 AND start < ?2",
+                rusqlite::params![period_s, ms(keep)],
+            )?;
+        }
+        out.transitions = self.conn.execute(
+            "DELETE FROM transitions WHERE ts < ?1 AND (incident IS NULL OR incident NOT IN (SELECT id FROM incidents WHERE closed IS NULL))",
+            [ms(r.transitions)],
         )?;
         self.conn.execute(
-            "DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?1",
-            [before_ms],
+            "DELETE FROM incidents WHERE closed IS NOT NULL AND closed < ?1 AND id NOT IN (SELECT incident FROM transitions WHERE incident IS NOT NULL)",
+            [ms(r.transitions)],
         )?;
-        Ok(n)
+        out.outbox = self.conn.execute(
+            "DELETE FROM outbox WHERE (status = 'sent' AND sent_at < ?1) OR (status IN ('split', 'held', 'inhibited') AND created < ?1)",
+            [ms(r.observations)],
+        )?;
+        Ok(out)
+    }
+
+    /// Keeps the newest `keep` observations of `probe` (and any sharing the oldest kept time).
+    pub fn trim_observations(&self, probe: &str, keep: u32) -> Result<usize, StoreError> {
+        trim(&self.conn, probe, keep)
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
@@ -612,7 +682,7 @@ impl Store {
     pub fn incident_channels(&self, incident: i64) -> Result<Vec<String>, StoreError> {
         let mut st = self
             .conn
-            .prepare("SELECT DISTINCT channel FROM outbox WHERE key LIKE ?1 ORDER BY channel")?;
+            .prepare("SELECT DISTINCT CASE WHEN instr(channel, '@') > 0 THEN substr(channel, 1, instr(channel, '@') - 1) ELSE channel END AS c FROM outbox WHERE key LIKE ?1 ORDER BY c")?;
         let rows = st.query_map([format!("{incident}:%")], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -695,6 +765,68 @@ impl Store {
     }
 }
 
+/// How long each tier is kept (`[daemon]` keys `retention`, `keep_observations`,
+/// `retention_5m`, `retention_1h`, `retention_transitions`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retention {
+    /// Full observations: at most this old (each probe's newest always stays) ...
+    pub observations: std::time::Duration,
+    /// ... and at most this many per probe.
+    pub keep_observations: u32,
+    pub rollups_5m: std::time::Duration,
+    pub rollups_1h: std::time::Duration,
+    /// Transitions (with their observation) and closed incidents; delivered outbox rows go
+    /// with `observations`.
+    pub transitions: std::time::Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        let day = std::time::Duration::from_secs(86_400);
+        Retention {
+            observations: day * 14,
+            keep_observations: 100,
+            rollups_5m: day * 2,
+            rollups_1h: day * 90,
+            transitions: day * 365,
+        }
+    }
+}
+
+/// Rows removed by one `prune`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub observations: usize,
+    pub rollups: usize,
+    pub transitions: usize,
+    pub outbox: usize,
+}
+
+/// Adds one to the running total `<prefix><channel>` for outbox row `id` unless the row already
+/// has `status` (marking twice counts once). A member queue (`am@1`) counts for its channel.
+fn bump(
+    conn: &rusqlite::Connection,
+    prefix: &str,
+    id: i64,
+    status: &str,
+) -> Result<(), StoreError> {
+    let mut st = conn.prepare_cached(
+        "INSERT INTO counters (name, value)
+         SELECT ?1 || CASE WHEN instr(channel, '@') > 0 THEN substr(channel, 1, instr(channel, '@') - 1) ELSE channel END, 1
+         FROM outbox WHERE id = ?2 AND status <> ?3
+         ON CONFLICT(name) DO UPDATE SET value = value + 1",
+    )?;
+    st.execute(rusqlite::params![prefix, id, status])?;
+    Ok(())
+}
+
+fn trim(conn: &rusqlite::Connection, probe: &str, keep: u32) -> Result<usize, StoreError> {
+    let mut st = conn.prepare_cached(
+        "DELETE FROM observations WHERE probe = ?1 AND ts < (SELECT ts FROM observations WHERE probe = ?1 ORDER BY ts DESC LIMIT 1 OFFSET ?2)",
+    )?;
+    Ok(st.execute(rusqlite::params![probe, keep.max(1) - 1])?)
+}
+
 /// Worst health of one time bucket (for the dashboard's 24-hour chart).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct HealthBucket {
@@ -744,8 +876,9 @@ impl Store {
         )
     }
 
-    /// Worst health per bucket of `width_ms` from `since_ms` on, for `probes`. Bounded by the
-    /// number of buckets, whatever the number of observations.
+    /// Worst health per bucket of `width_ms` from `since_ms` on, for `probes`, from the 5-minute
+    /// rollups (a period counts in the bucket its start falls in; one straddling `since_ms`
+    /// counts in the first). Bounded by the number of periods, whatever the number of runs.
     pub fn health_buckets(
         &self,
         probes: &[String],
@@ -754,10 +887,10 @@ impl Store {
     ) -> Result<Vec<HealthBucket>, StoreError> {
         let list = serde_json::Value::from(probes.to_vec()).to_string();
         let mut st = self.conn.prepare(
-            "SELECT (ts - ?2) / ?3 AS b,
-                    MAX(CASE health WHEN 'critical' THEN 3 WHEN 'degraded' THEN 2 WHEN 'unknown' THEN 1 ELSE 0 END),
-                    COUNT(*)
-             FROM observations WHERE probe IN (SELECT value FROM json_each(?1)) AND ts >= ?2
+            "SELECT MAX(0, (start - ?2) / ?3) AS b,
+                    MAX(CASE WHEN critical > 0 THEN 3 WHEN degraded > 0 THEN 2 WHEN unknown > 0 THEN 1 ELSE 0 END),
+                    SUM(runs)
+             FROM rollups WHERE probe IN (SELECT value FROM json_each(?1)) AND period_s = 300 AND start > ?2 - 300000
              GROUP BY b ORDER BY b",
         )?;
         let rows = st.query_map(rusqlite::params![list, since_ms, width_ms.max(1)], |r| {
@@ -770,11 +903,17 @@ impl Store {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Sent, failed and pending notifications per channel.
+    /// Sent and failed notifications per channel since the store was created (running totals
+    /// that pruning never lowers; members of a multi-URL channel count under the channel), and
+    /// what is pending now.
     pub fn channel_counts(&self) -> Result<Vec<ChannelCounts>, StoreError> {
         let mut st = self.conn.prepare(
-            "SELECT channel, SUM(status = 'sent'), SUM(status = 'failed'), SUM(status = 'pending')
-             FROM outbox GROUP BY channel ORDER BY channel",
+            "WITH c(channel, sent, failed, pending) AS (
+                 SELECT substr(name, 13), value, 0, 0 FROM counters WHERE name LIKE 'alerts_sent:%'
+                 UNION ALL SELECT substr(name, 15), 0, value, 0 FROM counters WHERE name LIKE 'alerts_failed:%'
+                 UNION ALL SELECT CASE WHEN instr(channel, '@') > 0 THEN substr(channel, 1, instr(channel, '@') - 1) ELSE channel END, 0, 0, 1
+                     FROM outbox WHERE status = 'pending')
+             SELECT channel, SUM(sent), SUM(failed), SUM(pending) FROM c GROUP BY channel ORDER BY channel",
         )?;
         let rows = st.query_map([], |r| {
             Ok(ChannelCounts {
@@ -797,10 +936,12 @@ impl Store {
         Ok(rows.next().transpose()?)
     }
 
-    /// Time (unix ms) of a probe's newest ok observation.
+    /// Time (unix ms) of a probe's newest ok observation; once the kept observations hold none,
+    /// the start of the newest 5-minute or hour period that had an ok run.
     pub fn last_ok_observation(&self, probe: &str) -> Result<Option<i64>, StoreError> {
         Ok(self.conn.query_row(
-            "SELECT MAX(ts) FROM observations WHERE probe = ?1 AND health = 'ok'",
+            "SELECT COALESCE((SELECT MAX(ts) FROM observations WHERE probe = ?1 AND health = 'ok'),
+                             (SELECT MAX(start) FROM rollups WHERE probe = ?1 AND ok > 0))",
             [probe],
             |r| r.get(0),
         )?)
@@ -828,7 +969,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<TransitionRow>, StoreError> {
         let list = probes.map(|p| serde_json::Value::from(p.to_vec()).to_string());
-        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent FROM transitions WHERE (?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) ORDER BY id DESC LIMIT ?2")?;
+        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent, body FROM transitions WHERE (?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) ORDER BY id DESC LIMIT ?2")?;
         let rows = st.query_map(rusqlite::params![list, limit], transition_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -862,6 +1003,9 @@ fn transition_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TransitionRow> {
         incident: r.get(7)?,
         muted: r.get(8)?,
         agent: r.get(9)?,
+        observation: r
+            .get::<_, Option<String>>(10)?
+            .and_then(|b| serde_json::from_str(&b).ok()),
     })
 }
 
@@ -929,6 +1073,11 @@ impl Batch<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    /// Keeps the newest `keep` observations of `probe` (see `Store::trim_observations`).
+    pub fn trim_observations(&self, probe: &str, keep: u32) -> Result<usize, StoreError> {
+        trim(&self.tx, probe, keep)
+    }
+
     /// Saves a probe's state; `facts` None keeps the stored facts.
     pub fn state(
         &self,
@@ -975,7 +1124,7 @@ impl Batch<'_> {
     }
 
     /// Records a transition; `muted` says why no notification went out (silence, shadow mode,
-    /// a failing parent), if so.
+    /// a failing parent), if so; `observation` is the JSON of the observation that caused it.
     #[allow(clippy::too_many_arguments)]
     pub fn transition(
         &self,
@@ -988,10 +1137,11 @@ impl Batch<'_> {
         incident: Option<i64>,
         muted: Option<&str>,
         agent: Option<&str>,
+        observation: Option<&str>,
     ) -> Result<i64, StoreError> {
         self.tx.execute(
-            "INSERT INTO transitions (probe, lesson, ts, kind, health, summary, incident, muted, agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            rusqlite::params![probe, lesson, ts, kind, health, summary, incident, muted, agent],
+            "INSERT INTO transitions (probe, lesson, ts, kind, health, summary, incident, muted, agent, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            rusqlite::params![probe, lesson, ts, kind, health, summary, incident, muted, agent, observation],
         )?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -999,7 +1149,7 @@ impl Batch<'_> {
     /// Channels queued a notification for an incident so far (for resolve and ack messages).
     pub fn incident_channels(&self, incident: i64) -> Result<Vec<String>, StoreError> {
         let mut st = self.tx.prepare_cached(
-            "SELECT DISTINCT channel FROM outbox WHERE key LIKE ?1 ORDER BY channel",
+            "SELECT DISTINCT CASE WHEN instr(channel, '@') > 0 THEN substr(channel, 1, instr(channel, '@') - 1) ELSE channel END AS c FROM outbox WHERE key LIKE ?1 ORDER BY c",
         )?;
         let rows = st.query_map([format!("{incident}:%")], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1124,7 +1274,15 @@ mod tests {
         }
         b.commit().unwrap();
         assert_eq!(
-            s.prune(1000).unwrap(),
+            s.prune(
+                1000,
+                &Retention {
+                    observations: std::time::Duration::ZERO,
+                    ..Retention::default()
+                }
+            )
+            .unwrap()
+            .observations,
             2,
             "a@100 and a@200 go; b@100 is b's newest and stays"
         );
@@ -1182,5 +1340,84 @@ mod tests {
         );
         assert!(!row.covers(&target(Some("cs"), &[4]), 5));
         assert!(!row.covers(&target(Some("cs"), &[19]), 10_000), "expired");
+    }
+
+    #[test]
+    fn delivery_totals_never_decrease_when_rows_are_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let b = s.batch().unwrap();
+        for k in ["a", "b", "c", "d"] {
+            b.enqueue(k, "ops", "{}", 10, 10).unwrap();
+        }
+        b.enqueue("m", "am@1", "{}", 10, 10).unwrap();
+        b.commit().unwrap();
+        let ids: Vec<i64> = s
+            .outbox(10)
+            .unwrap()
+            .into_iter()
+            .rev()
+            .map(|r| r.id)
+            .collect();
+        s.mark_sent_batch(&ids[0..2], 20, "ok").unwrap();
+        s.mark_sent(ids[2], 20, "ok").unwrap();
+        s.mark_sent(ids[2], 21, "twice").unwrap();
+        s.mark_failed(ids[3], "HTTP 404").unwrap();
+        s.mark_sent(ids[4], 20, "ok").unwrap();
+        let counts = |s: &Store| -> Vec<(String, i64, i64, i64)> {
+            s.channel_counts()
+                .unwrap()
+                .into_iter()
+                .map(|c| (c.channel, c.sent, c.failed, c.pending))
+                .collect()
+        };
+        let want = vec![("am".to_string(), 1, 0, 0), ("ops".to_string(), 3, 1, 0)];
+        assert_eq!(counts(&s), want, "a member queue counts for its channel");
+        let pruned = s
+            .prune(
+                1_000_000,
+                &Retention {
+                    observations: std::time::Duration::ZERO,
+                    ..Retention::default()
+                },
+            )
+            .unwrap();
+        assert_eq!(pruned.outbox, 4, "the sent rows are gone");
+        assert_eq!(counts(&s), want, "the totals are not");
+    }
+
+    #[test]
+    fn a_cluster_channel_is_split_into_independent_member_queues() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let b = s.batch().unwrap();
+        b.enqueue("7:1:am", "am", "{\"n\":1}", 10, 10).unwrap();
+        b.enqueue("7:2:am", "am", "{\"n\":2}", 20, 20).unwrap();
+        b.commit().unwrap();
+        let queues = ["am@0".to_string(), "am@1".to_string()];
+        assert_eq!(s.split_pending("am", &queues).unwrap(), 2);
+        assert_eq!(s.split_pending("am", &queues).unwrap(), 0, "split once");
+        let heads = |s: &Store| -> Vec<(String, String)> {
+            s.due_outbox(100, 10)
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.channel, r.key))
+                .collect()
+        };
+        assert_eq!(
+            heads(&s),
+            [
+                ("am@0".to_string(), "7:1:am@0".to_string()),
+                ("am@1".to_string(), "7:1:am@1".to_string())
+            ]
+        );
+        // member 0 is down and backs off; member 1 goes on with the next row
+        let h0 = s.due_outbox(100, 10).unwrap()[0].id;
+        let h1 = s.due_outbox(100, 10).unwrap()[1].id;
+        s.mark_retry(h0, 10_000, "connection refused").unwrap();
+        s.mark_sent(h1, 50, "ok").unwrap();
+        assert_eq!(heads(&s), [("am@1".to_string(), "7:2:am@1".to_string())]);
+        assert_eq!(s.incident_channels(7).unwrap(), ["am"]);
+        assert_eq!(s.outbox_depth().unwrap(), 3);
     }
 }

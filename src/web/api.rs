@@ -1,5 +1,6 @@
-//! The JSON API under `/api/v1`: lessons, probes, observations (paginated), incidents and their
-//! acknowledgement, transitions, silences, a summary for live updates, and the OpenAPI document
+//! The JSON API under `/api/v1`: lessons, probes, observations (paginated; the newest
+//! `keep_observations` per probe), rollups (per 5 minutes or hour), incidents and their
+//! acknowledgement, transitions (with the observation that caused each), silences, a summary for live updates, and the OpenAPI document
 //! describing all of it (`assets/openapi.json`, tested against real responses). Defines the
 //! API's serialized shapes; it must not render HTML.
 
@@ -7,7 +8,7 @@ use super::WebState;
 use super::view::{LessonView, ProbeView, Snapshot};
 use crate::delivery::ack::{self, AckError, AckOutcome};
 use crate::status::LessonState;
-use crate::store::{IncidentRow, NewSilence, ObservationRow, SilenceRow, TransitionRow};
+use crate::store::{IncidentRow, NewSilence, ObservationRow, RollupRow, SilenceRow, TransitionRow};
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<WebState> {
         .route("/probes", get(probes))
         .route("/probes/{id}", get(probe))
         .route("/observations", get(observations))
+        .route("/rollups", get(rollups))
         .route("/incidents", get(incidents))
         .route("/incidents/{id}/ack", post(ack_incident))
         .route("/transitions", get(transitions))
@@ -421,24 +423,7 @@ async fn observations(
     let before = parse_num::<i64>("before", q.before.as_deref())?;
     let since = parse_time("since", q.since.as_deref())?;
     let lesson = parse_num::<u32>("lesson", q.lesson.as_deref())?;
-    let config = web.config();
-    let mut probes: Option<Vec<String>> = None;
-    if let Some(n) = lesson {
-        probes = Some(
-            config
-                .probes
-                .iter()
-                .filter(|p| p.lessons.iter().any(|l| l.0 == n))
-                .map(|p| p.id.clone())
-                .collect(),
-        );
-    }
-    if let Some(p) = q.probe.as_ref().filter(|p| !p.is_empty()) {
-        probes = Some(match probes {
-            Some(list) => list.into_iter().filter(|x| x == p).collect(),
-            None => vec![p.clone()],
-        });
-    }
+    let probes = probe_filter(&web.config(), q.probe.as_deref(), lesson);
     let store = web.shared.store.lock().map_err(|_| unavailable())?;
     let agent = agent_filter(q.agent.as_deref());
     let items =
@@ -447,6 +432,67 @@ async fn observations(
         .then(|| items.last().map(|o| o.id))
         .flatten();
     Ok(Json(ObservationPage { items, next_before }))
+}
+
+/// Query of `/rollups`.
+#[derive(Debug, Deserialize, Default)]
+pub struct RollupQuery {
+    pub probe: Option<String>,
+    pub lesson: Option<String>,
+    /// "5m" (default) or "1h".
+    pub period: Option<String>,
+    /// Periods starting at or after this (unix ms or RFC 3339).
+    pub since: Option<String>,
+    /// Periods starting before this (unix ms or RFC 3339).
+    pub until: Option<String>,
+    pub limit: Option<String>,
+}
+
+/// The probes a `probe`/`lesson` filter selects (None: all).
+fn probe_filter(
+    config: &crate::config::Config,
+    probe: Option<&str>,
+    lesson: Option<u32>,
+) -> Option<Vec<String>> {
+    let mut probes: Option<Vec<String>> = lesson.map(|n| {
+        config
+            .probes
+            .iter()
+            .filter(|p| p.lessons.iter().any(|l| l.0 == n))
+            .map(|p| p.id.clone())
+            .collect()
+    });
+    if let Some(p) = probe.filter(|p| !p.is_empty()) {
+        probes = Some(match probes {
+            Some(list) => list.into_iter().filter(|x| x == p).collect(),
+            None => vec![p.to_string()],
+        });
+    }
+    probes
+}
+
+async fn rollups(
+    State(web): State<WebState>,
+    Query(q): Query<RollupQuery>,
+) -> ApiResult<Vec<RollupRow>> {
+    let limit = parse_limit(q.limit.as_deref(), 100)?;
+    let period_s = match q.period.as_deref() {
+        None | Some("") | Some("5m") => 300,
+        Some("1h") => 3600,
+        Some(o) => return Err(bad(format!("'period' must be 5m or 1h, got '{o}'"))),
+    };
+    let since = parse_time("since", q.since.as_deref())?;
+    let until = parse_time("until", q.until.as_deref())?;
+    let lesson = parse_num::<u32>("lesson", q.lesson.as_deref())?;
+    let probes = probe_filter(&web.config(), q.probe.as_deref(), lesson);
+    let store = web.shared.store.lock().map_err(|_| unavailable())?;
+    Ok(Json(store.rollups(
+        probes.as_deref(),
+        period_s,
+        since,
+        until,
+        limit,
+    )?))
 }
 
 #[derive(Debug, Deserialize, Default)]

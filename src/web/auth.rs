@@ -161,7 +161,7 @@ mod tests {
             state_dir: "/tmp".into(),
             host: "h".into(),
             concurrency: 1,
-            retention: std::time::Duration::from_secs(1),
+            retention: Default::default(),
             dashboard_url: String::new(),
             default_timeout: std::time::Duration::from_secs(1),
             auth_token: token.map(crate::redact::Secret::new),

@@ -14,7 +14,8 @@
 //!   guards, states violated/at_risk/unknown/holding (at most agents × lessons × 4 series).
 //!   Select the host-wide series with `agent=""`
 //! - `lesson_info{lesson,rule,class}` 1 (join on `lesson` for rule text in alerts)
-//! - `alerts_sent_total{channel}`, `alerts_failed_total{channel}` (outbox rows still stored),
+//! - `alerts_sent_total{channel}`, `alerts_failed_total{channel}`: running totals kept in the
+//!   store (never lowered by pruning, kept across restarts; a multi-URL channel counts each member),
 //!   `outbox_depth`, `open_incidents`, `observations_total` (since start)
 //! - `scheduler_lateness_seconds` histogram: how late runs started against their schedule
 
@@ -216,7 +217,7 @@ pub fn render(web: &WebState) -> Result<String, String> {
     }
     reg.register(
         "alerts_sent",
-        "Notifications delivered per channel (outbox rows within retention)",
+        "Notifications delivered per channel (a running total kept in the store; each member of a multi-URL channel counts)",
         sent,
     );
     reg.register(

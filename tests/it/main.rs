@@ -12,6 +12,7 @@ mod deploy;
 mod desktop;
 mod dist;
 mod email;
+mod fleet;
 mod hardening;
 mod packs;
 mod probes;

@@ -327,6 +327,30 @@ fn api_matches_openapi_acks_notify_and_metrics_pass_promtool() {
         200,
     );
     check("get", "/transitions", "/transitions?limit=x", None, 400);
+    let tr = get_json(&api("/transitions?probe=hostile"));
+    assert!(
+        tr[0]["observation"]["evidence"]
+            .to_string()
+            .contains("alert(1)"),
+        "a transition keeps the evidence of the observation behind it: {tr}"
+    );
+    let r5 = check("get", "/rollups", "/rollups?probe=hostile", None, 200);
+    let runs: i64 = r5
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["runs"].as_i64().unwrap())
+        .sum();
+    assert!(runs >= 1, "5-minute rollups of the hostile probe: {r5}");
+    assert!(r5[0]["critical"].as_i64().unwrap() >= 1, "{r5}");
+    check(
+        "get",
+        "/rollups",
+        "/rollups?lesson=26&period=1h&since=2020-01-01T00:00:00Z",
+        None,
+        200,
+    );
+    check("get", "/rollups", "/rollups?period=1d", None, 400);
 
     // ack: stored, and an "acknowledged" notification reaches the channel that got the alert
     let acked = check(
