@@ -34,8 +34,8 @@
 //! - layer 5: `engine`
 //! - layer 4: `delivery`, `status`
 //! - layer 3: `config`
-//! - layer 2: `alert`
-//! - layer 1: `probe`, `store`
+//! - layer 2: `alert`, `store`
+//! - layer 1: `probe`
 //! - layer 0: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `read`, `redact`,
 //!   `shell`, `tokens`
 //!

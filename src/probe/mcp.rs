@@ -42,7 +42,7 @@ pub struct Mcp {
     samples: usize,
     /// Highest acceptable p95 of `tools/list`, e.g. "2s"; slower is degraded (lesson 27).
     /// Default "2s".
-    #[serde(default = "default_max_p95", deserialize_with = "de_duration")]
+    #[serde(default = "default_max_p95", deserialize_with = "crate::duration::de")]
     max_p95: Duration,
     /// Fewest tools the server must list. Default 1.
     #[serde(default = "default_min_tools")]
@@ -85,12 +85,6 @@ fn yes() -> bool {
 fn de_nonempty<'de, D: Deserializer<'de>, T: From<String>>(d: D) -> Result<Option<T>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
     Ok(s.filter(|s| !s.trim().is_empty()).map(T::from))
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
 }
 
 /// Largest answer read for one JSON-RPC response.

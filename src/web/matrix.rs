@@ -5,7 +5,7 @@
 //! view snapshot for the templates; it must not compute health or lesson states (`status`, `view`
 //! do) and writes nothing.
 
-use super::pages::{Badge, Time, health_badge, state_badge, time};
+use super::badge::{Badge, Time, health_badge, state_badge, time};
 use super::view::{AgentView, LessonView, ProbeView, Snapshot};
 use crate::status::LessonState;
 use serde::Serialize;

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 pub mod api;
 pub mod auth;
+pub mod badge;
 pub mod matrix;
 pub mod metrics;
 pub mod pages;

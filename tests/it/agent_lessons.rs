@@ -142,6 +142,8 @@ fn mcp(slow: Duration, open_sse: bool) -> String {
 /// Madrid's working hours and falls back to the same provider, a free-tier route, and no traffic
 /// on the subscription.
 fn usage_db(path: &Path, bad: bool) {
+    // git keeps no empty folders: the fixture's state/ may not exist in a clean clone
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let c = rusqlite::Connection::open(path).unwrap();
     c.execute_batch(
         "PRAGMA journal_mode=WAL;
