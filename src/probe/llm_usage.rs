@@ -14,7 +14,7 @@ use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use chrono::{DateTime, NaiveTime, TimeZone, Timelike, Utc};
 use regex::Regex;
 use rusqlite::{OpenFlags, types::ValueRef};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -35,7 +35,7 @@ pub struct LlmUsage {
     #[serde(default)]
     ts_format: TsFormat,
     /// Rows younger than this are judged, e.g. "7d". Default "7days".
-    #[serde(default = "default_window", deserialize_with = "de_duration")]
+    #[serde(default = "default_window", deserialize_with = "crate::duration::de")]
     window: Duration,
     /// Busy hours "HH:MM-HH:MM" (may wrap past midnight); the rest of the day is quiet.
     /// Default "09:00-18:00".
@@ -55,7 +55,7 @@ pub struct LlmUsage {
     #[serde(default = "default_p95_ratio")]
     max_p95_ratio: f64,
     /// A busy p95 below this is never reported, e.g. "2s". Default "2s".
-    #[serde(default = "default_min_p95", deserialize_with = "de_duration")]
+    #[serde(default = "default_min_p95", deserialize_with = "crate::duration::de")]
     min_p95: Duration,
     /// Regex over the error text that marks a rate limit. Default "(?i)\\b429\\b|rate.?limit|too
     /// many requests|quota".
@@ -63,7 +63,7 @@ pub struct LlmUsage {
     rate_limit_pattern: String,
     /// A failed call followed within this gap by the same caller's call on another route is a
     /// fallback. Default "2m".
-    #[serde(default = "default_gap", deserialize_with = "de_duration")]
+    #[serde(default = "default_gap", deserialize_with = "crate::duration::de")]
     fallback_gap: Duration,
     /// Report fallbacks that stay within the failing route's provider (lesson 21). Default true.
     #[serde(default = "yes")]
@@ -77,7 +77,10 @@ pub struct LlmUsage {
     #[serde(default)]
     free_tier: Vec<String>,
     /// Longest a query may run before it is interrupted, e.g. "3s". Default "3s".
-    #[serde(default = "default_stmt_timeout", deserialize_with = "de_duration")]
+    #[serde(
+        default = "default_stmt_timeout",
+        deserialize_with = "crate::duration::de"
+    )]
     statement_timeout: Duration,
     /// Most rows read per run (newest first). Default 500000.
     #[serde(default = "default_max_rows")]
@@ -168,12 +171,6 @@ fn default_max_rows() -> usize {
 }
 fn yes() -> bool {
     true
-}
-
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
 }
 
 fn parse_hours(s: &str) -> Option<(NaiveTime, NaiveTime)> {

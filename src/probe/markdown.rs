@@ -11,7 +11,7 @@ use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::read;
 use chrono::{DateTime, NaiveDate, Utc};
 use regex::Regex;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -77,7 +77,7 @@ struct FrontMatter {
     #[serde(default = "default_fields")]
     require: Vec<String>,
     /// `last_verified` older than this is stale, e.g. "90days". Default none (only `stale_after`).
-    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[serde(default, deserialize_with = "crate::duration::de_opt")]
     max_verified_age: Option<Duration>,
     /// Judge `stale_after`: a date that has passed, or a number of days / a duration ("30d")
     /// counted from `last_verified`. Default true.
@@ -109,7 +109,7 @@ struct HygieneJob {
     #[serde(default = "default_job_match")]
     name_matches: String,
     /// The job's last run older than this is failing too, e.g. "48h". Default none.
-    #[serde(default, deserialize_with = "de_opt_duration")]
+    #[serde(default, deserialize_with = "crate::duration::de_opt")]
     max_age: Option<Duration>,
 }
 
@@ -144,13 +144,6 @@ fn default_job_match() -> String {
 }
 fn yes() -> bool {
     true
-}
-
-fn de_opt_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-    let s = String::deserialize(d)?;
-    humantime::parse_duration(&s)
-        .map(Some)
-        .map_err(|e| serde::de::Error::custom(format!("invalid duration {s:?}: {e}")))
 }
 
 /// Most findings listed in evidence; the count is always given.
@@ -715,7 +708,7 @@ fn stale_deadline(v: &Value, verified: Option<DateTime<Utc>>) -> Option<DateTime
             let s = s.trim();
             match s.parse::<u64>() {
                 Ok(d) => Some(Duration::from_secs(d * 86_400)),
-                Err(_) => humantime::parse_duration(s).ok(),
+                Err(_) => crate::duration::parse(s).ok(),
             }
         }
         _ => None,
