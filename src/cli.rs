@@ -14,6 +14,12 @@ pub struct Cli {
     /// ~/.config/ledgerd/config.toml, else the embedded self-audit of this host.
     #[arg(long, short, global = true, env = "LEDGERD_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Audit a copied host tree (a backup, an image, a test tree) instead of this host: every
+    /// path a probe reads, including paths read from inside audited files, resolves under DIR;
+    /// probes that need the live host (processes, listeners, systemctl, launchctl, resources)
+    /// report unknown. Overrides `daemon.root`. Used by check, run, doctor and discover.
+    #[arg(long, global = true, value_name = "DIR", env = "LEDGERD_ROOT")]
+    pub root: Option<PathBuf>,
     /// Colours: auto (on a terminal), always, never.
     #[arg(long, global = true, default_value = "auto")]
     pub color: ColorChoice,
@@ -66,6 +72,10 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Find the OpenClaw and Hermes agents on this host (or under --root) and print a complete,
+    /// commented config for them: one pack include per agent with the values it inferred, the
+    /// fleet pack, and the policy values to confirm. `ledgerd doctor` accepts it unchanged.
+    Discover,
     /// The lesson catalog with the probes guarding each lesson and its current state, overall
     /// and per agent.
     Lessons {

@@ -227,7 +227,14 @@ fn try_reload(path: Option<&std::path::Path>, current: &Config) -> Option<Arc<Co
         None => config::load_embedded(),
     };
     match result {
-        Ok(c) => {
+        Ok(mut c) => {
+            // the audited tree (`--root` or daemon.root) is kept until a restart, like listen
+            if c.daemon.root != current.daemon.root {
+                if c.daemon.root.is_some() {
+                    tracing::warn!("daemon.root changes take effect after a restart");
+                }
+                c.daemon.root = current.daemon.root.clone();
+            }
             if c.daemon.listen != current.daemon.listen
                 || c.daemon.state_dir != current.daemon.state_dir
             {

@@ -37,7 +37,7 @@
 //! - layer 2: `alert`, `store`
 //! - layer 1: `probe`
 //! - layer 0: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `read`, `redact`,
-//!   `shell`, `tokens`
+//!   `reroot`, `shell`, `tokens`
 //!
 //! Rooms: a probe kind (`probe/<kind>.rs`) imports only the probe contract (`probe/mod.rs` and
 //! the helper modules in `probe/`) and layer-0 leaves; a channel kind (`alert/<kind>.rs`) only
@@ -76,6 +76,8 @@
 //! - `fuzzing.rs` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `tokens.rs`: JWT claims, expiry values and dotenv parsing shared by the credential kinds.
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
+//! - `reroot.rs`: the one re-anchoring of paths under an audited tree (`--root DIR`): `..` and
+//!   symlinks stay inside it. Used by every kind through `ProbeCx::resolve`/`resolve_inner`.
 //! - `shell.rs`: the shell reader (simple commands, variables, heredocs; iterative, depth-limited),
 //!   shared by the kinds that read command lines (`cron_env`, `systemd_unit`, `launchd_job`).
 //! - `cli.rs` + `cmd/`: the command line, one file per subcommand; `main.rs` maps exit codes.
@@ -114,6 +116,7 @@ pub mod platform;
 pub mod probe;
 pub mod read;
 pub mod redact;
+pub mod reroot;
 pub mod shared;
 pub mod shell;
 pub mod status;

@@ -11,13 +11,14 @@ use std::path::Path;
 
 pub fn run(
     path: Option<&Path>,
+    root: Option<&Path>,
     probes: &[String],
     lessons: &[u32],
     agents: &[String],
     format: Format,
     paint: Paint,
 ) -> anyhow::Result<u8> {
-    let config = match super::load_or_report(path) {
+    let config = match super::load_rooted(path, root) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
@@ -89,6 +90,7 @@ pub fn run(
     if format == Format::Json {
         let v = serde_json::json!({
             "host": config.daemon.host,
+            "root": config.daemon.root,
             "results": results.iter().map(|(i, o)| {
                 let p = &config.probes[*i];
                 serde_json::json!({"probe": p.id, "kind": p.kind(), "agent": p.agent, "lessons": p.lessons, "shadow": p.mode == crate::config::Mode::Shadow, "observation": o})

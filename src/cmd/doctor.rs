@@ -7,11 +7,22 @@ use crate::cli::Format;
 use crate::config;
 use std::path::Path;
 
-pub fn run(path: Option<&Path>, strict: bool, format: Format, paint: Paint) -> anyhow::Result<u8> {
+pub fn run(
+    path: Option<&Path>,
+    root: Option<&Path>,
+    strict: bool,
+    format: Format,
+    paint: Paint,
+) -> anyhow::Result<u8> {
     let origin = config::find(path)
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "<embedded default>".into());
-    let result = config::load(path);
+    let mut result = config::load(path);
+    if let Ok(c) = &mut result
+        && let Err(code) = super::set_root(c, root)
+    {
+        return Ok(code);
+    }
     let (errors, warnings, summary) = match &result {
         Ok(c) => (
             Vec::new(),
@@ -36,6 +47,7 @@ pub fn run(path: Option<&Path>, strict: bool, format: Format, paint: Paint) -> a
             "probes": summary.map(|c| c.probes.len()),
             "channels": summary.map(|c| c.channels.len()),
             "agents": summary.map(agents),
+            "root": summary.and_then(|c| c.daemon.root.as_ref()),
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(if failed { EXIT_CONFIG } else { EXIT_OK });
@@ -62,6 +74,12 @@ pub fn run(path: Option<&Path>, strict: bool, format: Format, paint: Paint) -> a
                 c.catalog.len(),
                 files.join(", ")
             );
+            if let Some(r) = &c.daemon.root {
+                println!(
+                    "auditing the copied host tree {} (live-host probes report unknown)",
+                    r.display()
+                );
+            }
             let rows = agents(c);
             if rows.is_empty() {
                 println!("agents: none (every probe is host-wide)");

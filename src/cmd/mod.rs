@@ -5,6 +5,7 @@
 pub mod ack;
 pub mod check;
 pub mod completions;
+pub mod discover;
 pub mod doctor;
 pub mod kinds;
 pub mod lessons;
@@ -35,15 +36,17 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     };
     let paint = Paint { on: color };
     let cfg = cli.config.as_deref();
+    let root = cli.root.as_deref();
     match cli.command {
-        Command::Run { log_json } => run::run(cfg, log_json),
+        Command::Run { log_json } => run::run(cfg, root, log_json),
         Command::Check {
             probe,
             lesson,
             agent,
             format,
-        } => check::run(cfg, &probe, &lesson, &agent, format, paint),
-        Command::Doctor { strict, format } => doctor::run(cfg, strict, format, paint),
+        } => check::run(cfg, root, &probe, &lesson, &agent, format, paint),
+        Command::Doctor { strict, format } => doctor::run(cfg, root, strict, format, paint),
+        Command::Discover => discover::run(root),
         Command::Lessons { agent, format } => lessons::run(cfg, agent.as_deref(), format, paint),
         Command::Kinds { examples } => kinds::run(examples),
         Command::Status { agent, format } => status::run(cfg, agent.as_deref(), format, paint),
@@ -68,6 +71,31 @@ pub fn load_or_report(path: Option<&std::path::Path>) -> Result<Config, u8> {
         );
         EXIT_CONFIG
     })
+}
+
+/// `load_or_report`, then `--root DIR` (when given) replaces `daemon.root`; a root that is not a
+/// directory is an error (exit 2).
+pub fn load_rooted(
+    path: Option<&std::path::Path>,
+    root: Option<&std::path::Path>,
+) -> Result<Config, u8> {
+    let mut config = load_or_report(path)?;
+    set_root(&mut config, root)?;
+    Ok(config)
+}
+
+/// Applies `--root DIR` to a loaded config.
+pub fn set_root(config: &mut Config, root: Option<&std::path::Path>) -> Result<(), u8> {
+    if let Some(r) = root {
+        match config::audit_root(r) {
+            Ok(c) => config.daemon.root = Some(c),
+            Err(m) => {
+                eprintln!("ledgerd: --root: {m}");
+                return Err(EXIT_ERROR);
+            }
+        }
+    }
+    Ok(())
 }
 
 /// ANSI colours when writing to a terminal.

@@ -5,9 +5,9 @@
 use super::{EXIT_ERROR, EXIT_OK};
 use std::path::Path;
 
-pub fn run(path: Option<&Path>, log_json: bool) -> anyhow::Result<u8> {
+pub fn run(path: Option<&Path>, root: Option<&Path>, log_json: bool) -> anyhow::Result<u8> {
     init_tracing(log_json);
-    let config = match super::load_or_report(path) {
+    let config = match super::load_rooted(path, root) {
         Ok(c) => c,
         Err(code) => return Ok(code),
     };

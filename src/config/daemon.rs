@@ -135,6 +135,16 @@ pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Op
         .state_dir
         .map(|p| crate::probe::resolve_path(base, &p))
         .unwrap_or_else(crate::platform::default_state_dir);
+    let root = r.root.as_ref().and_then(|p| {
+        let p = crate::probe::resolve_path(base, p);
+        match audit_root(&p) {
+            Ok(c) => Some(c),
+            Err(m) => {
+                sink.err("daemon.root", m);
+                None
+            }
+        }
+    });
     let host = r.host.unwrap_or_else(crate::platform::hostname);
     let dashboard_url = r
         .dashboard_url
@@ -149,5 +159,19 @@ pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Op
         default_timeout,
         auth_token,
         basic_auth,
+        root,
     })
+}
+
+/// A directory to audit as a copied host tree (`daemon.root`, `--root`), made canonical so the
+/// re-anchoring compares whole components.
+pub fn audit_root(p: &Path) -> Result<std::path::PathBuf, String> {
+    match std::fs::canonicalize(p) {
+        Ok(c) if c.is_dir() => Ok(c),
+        Ok(_) => Err(format!("'{}' is not a directory", p.display())),
+        Err(e) => Err(format!(
+            "cannot use '{}' as the audited tree: {e}",
+            p.display()
+        )),
+    }
 }

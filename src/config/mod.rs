@@ -13,6 +13,7 @@ mod load;
 mod probes;
 pub mod raw;
 
+pub use daemon::audit_root;
 pub use error::{ConfigError, ConfigErrors, ConfigWarning};
 pub use includes::builtin_var;
 pub use load::MAX_CONFIG_BYTES;
@@ -70,6 +71,8 @@ pub struct Daemon {
     pub auth_token: Option<crate::redact::Secret>,
     /// Basic auth (`daemon.basic_auth_user` + `daemon.basic_auth_password_hash`).
     pub basic_auth: Option<BasicAuth>,
+    /// `daemon.root` / `--root`: the copied host tree audited instead of this host (canonical).
+    pub root: Option<PathBuf>,
 }
 
 /// HTTP basic auth for the web server: a user and an Argon2 PHC hash of the password.

@@ -34,6 +34,10 @@ pub struct RawDaemon {
     pub retention_transitions: Option<String>,
     /// Base URL of the dashboard used in alert links. Default `http://<listen>`.
     pub dashboard_url: Option<String>,
+    /// A copied host tree to audit instead of this host (a backup, an image, a test tree):
+    /// every absolute path a probe reads resolves under it, and probes that need the live host
+    /// report unknown. Relative to this file; `--root` overrides it. Default: none (this host).
+    pub root: Option<PathBuf>,
     /// Probe timeout when a probe sets none. Default "10s".
     pub default_timeout: Option<String>,
     /// Probe interval when a probe sets neither `every` nor `cron`. Default "1m".

@@ -60,7 +60,7 @@ pub async fn observe_once(
         timeout: p.timeout,
         prior,
         base_dir: &p.base_dir,
-        root: None,
+        root: config.daemon.root.as_deref(),
         agent: p.agent.as_deref(),
         now: chrono::Utc::now(),
     };

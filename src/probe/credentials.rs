@@ -187,11 +187,24 @@ struct Cred {
 
 #[derive(Debug, Default)]
 struct Gathered {
+    /// `--root`: the audited tree every read resolves under (`crate::reroot`).
+    root: Option<PathBuf>,
     agents: BTreeMap<String, BTreeSet<&'static str>>,
     creds: Vec<Cred>,
     /// Files that exist but could not be read or parsed: (path, why).
     unreadable: Vec<(String, String)>,
     plists_unattached: Vec<String>,
+}
+
+impl Gathered {
+    /// Where the audited host would read `p`: inside the tree under --root (links followed
+    /// there), else `p` itself.
+    fn at(&self, p: &Path) -> PathBuf {
+        match &self.root {
+            Some(r) => crate::reroot::under(r, p),
+            None => p.to_path_buf(),
+        }
+    }
 }
 
 struct Agent {
@@ -206,10 +219,14 @@ fn gather(
     units: &[PathBuf],
     root: Option<&Path>,
 ) -> Gathered {
-    let mut g = Gathered::default();
+    let mut g = Gathered {
+        root: root.map(Path::to_path_buf),
+        ..Gathered::default()
+    };
     let mut agents: Vec<Agent> = Vec::new();
     for pattern in homes {
         for home in expand(pattern) {
+            let home = g.at(&home);
             if !home.is_dir() || agents.iter().any(|a| a.home == home) {
                 continue;
             }
@@ -244,10 +261,11 @@ fn gather(
         g.agents.insert(a.name.clone(), a.runtimes.clone());
         read_home(a, &mut g);
     }
+    let tree = g.root.clone();
     let reroot = |p: &str| -> PathBuf {
-        match root {
-            Some(r) if p.starts_with('/') => r.join(p.trim_start_matches('/')),
-            _ => PathBuf::from(p),
+        match &tree {
+            Some(r) => crate::reroot::under(r, Path::new(p)),
+            None => PathBuf::from(p),
         }
     };
     let find_agent = |home: Option<&str>, user: Option<&str>| -> Option<&Agent> {
@@ -261,7 +279,7 @@ fn gather(
     };
     for pattern in plists {
         for path in expand(pattern) {
-            let bytes = match read::bytes(&path, read::SMALL) {
+            let bytes = match read::bytes(&g.at(&path), read::SMALL) {
                 Ok(b) => b,
                 Err(e) => {
                     g.unreadable
@@ -309,7 +327,7 @@ fn gather(
     }
     for pattern in units {
         for path in expand(pattern) {
-            let text = match read::text_lossy(&path, read::SMALL) {
+            let text = match read::text_lossy(&g.at(&path), read::SMALL) {
                 Ok(t) => t,
                 Err(e) => {
                     g.unreadable
@@ -455,7 +473,7 @@ fn read_home(a: &Agent, g: &mut Gathered) {
             }
         }
     }
-    if let Ok(t) = read::text_lossy(&oc.join(".env"), read::SMALL) {
+    if let Ok(t) = read::text_lossy(&g.at(&oc.join(".env")), read::SMALL) {
         for (line, k, v) in parse_dotenv(&t) {
             push_env(
                 g,
@@ -471,7 +489,7 @@ fn read_home(a: &Agent, g: &mut Gathered) {
     }
     let ocj = oc.join("openclaw.json");
     if ocj.exists() {
-        match read::text_lossy(&ocj, read::LARGE) {
+        match read::text_lossy(&g.at(&ocj), read::LARGE) {
             Ok(t) => match json5::from_str::<Value>(&t) {
                 Ok(v) => {
                     if let Some(env) = v.get("env").and_then(Value::as_object) {
@@ -565,7 +583,7 @@ fn read_home(a: &Agent, g: &mut Gathered) {
     }
     // Hermes
     let hermes = h.join(".hermes");
-    if let Ok(t) = read::text_lossy(&hermes.join(".env"), read::SMALL) {
+    if let Ok(t) = read::text_lossy(&g.at(&hermes.join(".env")), read::SMALL) {
         for (line, k, v) in parse_dotenv(&t) {
             push_env(
                 g,
@@ -668,7 +686,7 @@ fn provider_of_hermes(p: &str) -> &str {
 }
 
 fn note_unreadable(path: &Path, g: &mut Gathered) {
-    if let Err(e) = read::text_lossy(path, read::SMALL)
+    if let Err(e) = read::text_lossy(&g.at(path), read::SMALL)
         && !matches!(e, read::ReadError::Missing { .. })
     {
         g.unreadable
@@ -678,7 +696,7 @@ fn note_unreadable(path: &Path, g: &mut Gathered) {
 
 /// A JSON (or JSON5) file; `None` when absent (silently) or unreadable (noted).
 fn read_json(path: &Path, g: &mut Gathered) -> Option<Value> {
-    match read::text_lossy(path, read::SMALL) {
+    match read::text_lossy(&g.at(path), read::SMALL) {
         Ok(t) => match serde_json::from_str(&t).or_else(|_| json5::from_str(&t)) {
             Ok(v) => Some(v),
             Err(e) => {

@@ -193,6 +193,7 @@ max_script_bytes = 262144
             follow: self.follow_scripts,
             max_bytes: self.max_script_bytes,
             root: self.script_root.as_ref().map(|r| cx.resolve(r)),
+            tree: cx.root().map(Path::to_path_buf),
         };
         let report = tokio::task::spawn_blocking(move || {
             let mut report = pre;
@@ -262,6 +263,9 @@ struct Settings {
     follow: bool,
     max_bytes: u64,
     root: Option<PathBuf>,
+    /// `--root`: the audited tree; every absolute path (scripts, env files, PATH directories,
+    /// interpreters) resolves under it.
+    tree: Option<PathBuf>,
 }
 
 /// One crontab's text.
@@ -574,12 +578,18 @@ fn check_job(
         .map(PathBuf::from)
         .or_else(|| cfg.root.clone())
         .or_else(|| {
+            // under --root this host's user database does not describe the tree
             job.user
+                .filter(|_| cfg.tree.is_none())
                 .and_then(|u| nix::unistd::User::from_name(u).ok().flatten())
                 .map(|u| u.dir)
         });
     let cwd = cfg.root.clone().or_else(|| home.clone());
-    let path = effective_cron_path(vars.get("PATH"), &cfg.cron_path, cfg.root.as_deref());
+    let tree = cfg.tree.as_deref();
+    let path = in_tree(
+        tree,
+        &effective_cron_path(vars.get("PATH"), &cfg.cron_path, cfg.root.as_deref()),
+    );
     let mut provided = Provided::default();
     provided.names.extend(vars.keys().cloned());
     provided.names.extend(cfg.ignore.iter().cloned());
@@ -592,6 +602,7 @@ fn check_job(
         home: home.as_deref(),
         script_dir: None,
         cwd: cwd.as_deref(),
+        tree,
     };
     let facts = scan_shell(&job.command, &ctx);
     if let Some(line) = facts.too_deep {
@@ -613,7 +624,7 @@ fn check_job(
         job_path = None;
         r.notes.push((key.to_string(), why.clone()));
     } else if let Some(p) = &facts.path_value {
-        job_path = expand_path_value(p, &path, home.as_deref());
+        job_path = expand_path_value(p, &path, home.as_deref()).map(|v| in_tree(tree, &v));
     }
 
     let mut followed: BTreeSet<PathBuf> = BTreeSet::new();
@@ -645,13 +656,14 @@ fn check_job(
         };
         let lang = script.lang.unwrap_or_else(|| lang_of(&script.path, &text));
         if script.direct {
-            check_shebang(&text, cmd_path, key, &shown, r);
+            check_shebang(&text, cmd_path, tree, key, &shown, r);
         }
         let dir = script.path.parent().map(Path::to_path_buf);
         let sctx = CodeCtx {
             home: home.as_deref(),
             script_dir: dir.as_deref(),
             cwd: ctx.cwd,
+            tree,
         };
         let sf = match lang {
             Lang::Shell => scan_shell(&text, &sctx),
@@ -692,7 +704,9 @@ fn check_job(
             None
         } else {
             match &sf.path_value {
-                Some(p) => expand_path_value(p, cmd_path, home.as_deref()),
+                Some(p) => {
+                    expand_path_value(p, cmd_path, home.as_deref()).map(|v| in_tree(tree, &v))
+                }
                 None => Some(cmd_path.clone()),
             }
         };
@@ -825,7 +839,14 @@ fn lang_of(path: &Path, text: &str) -> Lang {
 }
 
 /// `#!/usr/bin/env node` needs `node` on cron's PATH; `#!/opt/x/bin/python` must exist.
-fn check_shebang(text: &str, path: &str, key: &str, shown: &str, r: &mut Report) {
+fn check_shebang(
+    text: &str,
+    path: &str,
+    tree: Option<&Path>,
+    key: &str,
+    shown: &str,
+    r: &mut Report,
+) {
     let Some(shebang) = text.lines().next().and_then(|l| l.strip_prefix("#!")) else {
         return;
     };
@@ -841,7 +862,7 @@ fn check_shebang(text: &str, path: &str, key: &str, shown: &str, r: &mut Report)
                 format!("script {shown} starts with '#!{interp} {prog}' but '{prog}' is not on cron PATH {path}"),
             ));
         }
-    } else if !Path::new(interp).exists() {
+    } else if !in_tree_path(tree, Path::new(interp)).exists() {
         r.problems.push((
             key.to_string(),
             format!("script {shown} names interpreter {interp}, which does not exist"),
@@ -957,18 +978,48 @@ struct CodeCtx<'a> {
     script_dir: Option<&'a Path>,
     /// cron's working directory (the owner's HOME, or `script_root`).
     cwd: Option<&'a Path>,
+    /// `--root`: the audited tree every resolved path is re-anchored under.
+    tree: Option<&'a Path>,
+}
+
+/// `p` inside the audited tree (`crate::reroot`), or `p` itself on this host.
+fn in_tree_path(tree: Option<&Path>, p: &Path) -> PathBuf {
+    match tree {
+        Some(t) => crate::reroot::under(t, p),
+        None => p.to_path_buf(),
+    }
+}
+
+/// A PATH value with every absolute directory inside the audited tree.
+fn in_tree(tree: Option<&Path>, path: &str) -> String {
+    let Some(t) = tree else {
+        return path.to_string();
+    };
+    path.split(':')
+        .map(|d| {
+            if d.starts_with('/') {
+                crate::reroot::under(t, Path::new(d)).display().to_string()
+            } else {
+                d.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn resolve_path(word: &str, ctx: &CodeCtx<'_>, cwd: Option<&Path>) -> Option<PathBuf> {
     let w = strip_quotes(word);
-    if let Some(rest) = w.strip_prefix("~/") {
-        return ctx.home.map(|h| h.join(rest));
-    }
-    let p = PathBuf::from(&w);
-    if p.is_absolute() {
-        return Some(p);
-    }
-    cwd.or(ctx.cwd).map(|c| c.join(p))
+    let p = if let Some(rest) = w.strip_prefix("~/") {
+        ctx.home.map(|h| h.join(rest))
+    } else {
+        let p = PathBuf::from(&w);
+        if p.is_absolute() {
+            Some(p)
+        } else {
+            cwd.or(ctx.cwd).map(|c| c.join(p))
+        }
+    };
+    p.map(|p| in_tree_path(ctx.tree, &p))
 }
 
 fn strip_quotes(s: &str) -> String {
@@ -1997,6 +2048,7 @@ mod tests {
             home: Some(Path::new("/home/a")),
             script_dir: Some(Path::new("/opt/s")),
             cwd: None,
+            tree: None,
         };
         let f = scan_shell(
             "A=1 env -i B=2 flock -n /tmp/l nice -n 5 foo \"$(jq -r .t f)\" 2>&1 | tee x",
@@ -2026,6 +2078,7 @@ mod tests {
             home: None,
             script_dir: None,
             cwd: None,
+            tree: None,
         };
         let f = scan_shell(
             "helper() {\n  exec 3<&-\n  lvs -o x\n}\nfunction other {\n  :\n}\nif ! type lvs >/dev/null 2>&1; then exit 0; fi\nhelper\nother\nwhile read v; do eval \"$v\"; echo \"$MOUNTPOINT\"; done\n",

@@ -234,6 +234,13 @@ body_not_contains = ["<form"]
     }
 
     async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
+        // a loopback endpoint is the machine ledgerd runs on, not the audited tree
+        if cx.root().is_some()
+            && reqwest::Url::parse(&self.url).is_ok_and(|u| is_loopback_host(u.host_str()))
+            && let Some(o) = cx.live_host("a loopback endpoint")
+        {
+            return o.evidence("url", display_url(&self.url));
+        }
         let compiled = match self.cache.compiled.get_or_init(|| {
             self.compile().map_err(|bad| {
                 bad.iter()
@@ -680,6 +687,14 @@ fn excerpt(text: &str, at: usize, len: usize) -> &str {
 }
 
 /// The URL as shown in reports: no password, no query string (it may carry an API key).
+/// `localhost`, 127.0.0.0/8 or ::1.
+fn is_loopback_host(h: Option<&str>) -> bool {
+    let Some(h) = h else { return false };
+    let h = h.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost")
+        || h.parse::<std::net::IpAddr>().is_ok_and(|a| a.is_loopback())
+}
+
 fn display_url(raw: &str) -> String {
     let Ok(mut u) = reqwest::Url::parse(raw) else {
         return "<invalid url>".into();

@@ -138,11 +138,16 @@ home_root = "/Users"
             },
         ));
         let user = dict.get("UserName").and_then(|v| v.as_string());
-        let host_user = self.judge_user(&dict, domain, &mut f, &mut ev);
+        // under --root the job's user lives in the tree, not in this host's user database
+        let host_user = self
+            .judge_user(&dict, domain, &mut f, &mut ev)
+            .filter(|_| cx.root().is_none());
         self.judge_environment(&dict, user, host_user.as_ref(), &mut f, &mut ev);
         self.judge_start_and_session(&dict, domain, &mut f);
-        judge_log_dirs(&dict, domain, host_user.as_ref(), &mut f);
-        if cfg!(target_os = "macos") {
+        judge_log_dirs(&dict, domain, host_user.as_ref(), cx, &mut f);
+        if cx.root().is_some() {
+            ev.push(("launchctl".into(), super::NOT_UNDER_ROOT.into()));
+        } else if cfg!(target_os = "macos") {
             if let Some(l) = label {
                 judge_launchctl(l, domain, host_user.as_ref(), cx, &mut f, &mut ev).await;
             }
@@ -399,6 +404,7 @@ fn judge_log_dirs(
     dict: &plist::Dictionary,
     domain: Domain,
     host_user: Option<&nix::unistd::User>,
+    cx: &ProbeCx<'_>,
     f: &mut Vec<(Health, String)>,
 ) {
     let user = dict.get("UserName").and_then(|v| v.as_string());
@@ -417,10 +423,13 @@ fn judge_log_dirs(
         let Some(p) = dict.get(key).and_then(|v| v.as_string()) else {
             continue;
         };
-        let parent = Path::new(p).parent().unwrap_or(Path::new("/"));
+        let shown = Path::new(p).parent().unwrap_or(Path::new("/"));
+        let parent = cx.resolve_inner(shown, Path::new("/"));
+        let parent = parent.as_path();
         match std::fs::metadata(parent) {
             Ok(m) if m.is_dir() => {
-                if !writable_by(&m, who) {
+                // a copied tree's owners are whoever copied it: only existence is judged there
+                if cx.root().is_none() && !writable_by(&m, who) {
                     f.push((
                         Health::Degraded,
                         format!(

@@ -202,42 +202,56 @@ pub struct ProbeCx<'a> {
 }
 
 impl ProbeCx<'_> {
-    /// Resolves a configured path: `~/` to `$HOME`, relative paths against `base_dir`, then
-    /// under `root` when auditing a copied tree.
+    /// Resolves a configured path: `~/` to `$HOME`, relative paths against `base_dir`. When a
+    /// copied tree is audited, absolute and `~/` paths resolve under `root` (`crate::reroot`);
+    /// a path relative to the config file is the operator's own file (a schema beside the
+    /// config) and stays where it is.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         let resolved = resolve_path(self.base_dir, p);
+        if p.is_relative() && !p.starts_with("~") {
+            return resolved;
+        }
         self.under_root(resolved)
     }
-    /// Resolves an absolute path read from inside an audited file (`EnvironmentFile=`, a crontab's
-    /// script, a plist's log path) under `root`; relative ones against `relative_to`.
+    /// Resolves a path read from inside an audited file (`EnvironmentFile=`, a crontab's script,
+    /// a plist's log path, a `source` line): relative ones against `relative_to`, then under
+    /// `root` when auditing a copied tree (a relative path is re-anchored too, so `..` or a
+    /// symlink cannot leave the tree).
     pub fn resolve_inner(&self, p: &Path, relative_to: &Path) -> PathBuf {
-        if p.is_absolute() {
-            self.under_root(p.to_path_buf())
+        let joined = if p.is_absolute() {
+            p.to_path_buf()
         } else {
             relative_to.join(p)
-        }
+        };
+        self.under_root(joined)
+    }
+    /// A path found by expanding a pattern (a glob's match) re-anchored again, so a symlink met
+    /// during the expansion cannot lead out of the tree. Unchanged without a root.
+    pub fn reanchor(&self, p: PathBuf) -> PathBuf {
+        self.under_root(p)
     }
     /// The audited tree, when not this host.
     pub fn root(&self) -> Option<&Path> {
         self.root
     }
     /// `Some(observation)` when this probe needs the live host (processes, listeners,
-    /// systemctl, launchctl) and a copied tree is being audited.
+    /// systemctl, launchctl, resources, running a runtime) and a copied tree is being audited:
+    /// unknown, "not available under --root", instead of judging the machine ledgerd runs on.
     pub fn live_host(&self, what: &str) -> Option<Observation> {
         self.root.map(|r| {
-            Observation::unknown(format!("{what}: not available under --root"))
-                .evidence("root", r.display())
+            Observation::unknown(format!("{what}: {NOT_UNDER_ROOT}")).evidence("root", r.display())
         })
     }
     fn under_root(&self, p: PathBuf) -> PathBuf {
         match self.root {
-            Some(r) if p.is_absolute() && !p.starts_with(r) => {
-                r.join(p.strip_prefix("/").unwrap_or(&p))
-            }
-            _ => p,
+            Some(r) => crate::reroot::under(r, &p),
+            None => p,
         }
     }
 }
+
+/// How a live-host check answers when a copied tree is audited (`ProbeCx::live_host`).
+pub const NOT_UNDER_ROOT: &str = "not available under --root";
 
 /// `~/x` → `$HOME/x`; relative → `base/x`; absolute unchanged.
 pub fn resolve_path(base: &Path, p: &Path) -> PathBuf {

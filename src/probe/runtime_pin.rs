@@ -93,6 +93,9 @@ settle_after = "24h"
     }
 
     async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
+        if let Some(o) = cx.live_host("running the runtime") {
+            return o;
+        }
         let path = self.effective_path().to_string();
         let mut env = self.env.clone();
         env.insert("PATH".into(), path.clone());

@@ -1,11 +1,13 @@
-//! `systemd_unit`: audits one systemd unit on a Linux host (lessons 3, 4 and 25). It owns reading
-//! the unit file and its drop-ins with systemd's own syntax rules (sections, `#`/`;` comments,
-//! backslash continuation, list keys that accumulate and reset on an empty assignment, drop-ins
-//! in lexical order), judging the service-manager contract (Type vs a forking ExecStart,
-//! RestartPreventExitStatus, HOME for User=, EnvironmentFile readability, expected timers) and,
-//! when `systemctl` exists, the runtime state and restart rate from `systemctl show`. It must not
-//! start, stop, reload or reset anything: only `systemctl show` and `systemctl list-timers` run,
-//! and Environment values never leave the probe (names only).
+//! `systemd_unit`: audits one systemd unit (or every unit a `*` pattern matches) on a Linux host
+//! (lessons 3, 4 and 25). It owns reading the unit file and its drop-ins with systemd's own syntax
+//! rules (sections, `#`/`;` comments, backslash continuation, list keys that accumulate and reset
+//! on an empty assignment, drop-ins in lexical order), judging the service-manager contract (Type
+//! vs a forking ExecStart, RestartPreventExitStatus for programs that exit 78 on a config error,
+//! HOME when ExecStart switches user without User=, EnvironmentFile readability, expected timers)
+//! and, when `systemctl` exists, the runtime state and restart rate from `systemctl show`. It must
+//! not start, stop, reload or reset anything: only `systemctl show` and `systemctl list-timers`
+//! run, and Environment values never leave the probe (names only). Under `--root` the files are
+//! read inside the audited tree and systemctl is not asked.
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::exec::{self, ExecSpec};
@@ -64,7 +66,9 @@ const MAX_SAMPLES: usize = 500;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SystemdUnit {
-    /// Unit name, e.g. "openclaw-gateway.service". Required.
+    /// Unit name, e.g. "openclaw-gateway.service", or a pattern with `*` ("openclaw-*.service")
+    /// judging every matching unit in `unit_dirs` (none matching is critical). A masked unit is
+    /// a finding only when named; a pattern skips masked units. Required.
     unit: String,
     /// Directories searched for the unit file, highest priority first; drop-ins are read from
     /// `<dir>/<unit>.d/*.conf` in every one of them. Default: ["/etc/systemd/system",
@@ -93,10 +97,19 @@ pub struct SystemdUnit {
     #[serde(default = "default_window", deserialize_with = "crate::duration::de")]
     restart_window: Duration,
     /// Restart= without RestartPreventExitStatus= is degraded (a config error, exit 78, would
-    /// crash-loop). Default true.
+    /// crash-loop), for units whose ExecStart matches `exit_78_commands` only. Default true.
     #[serde(default = "yes")]
     require_restart_prevent_exit_status: bool,
-    /// User= without HOME in Environment= or an EnvironmentFile= is degraded. Default true.
+    /// Regexes for ExecStart commands known to exit 78 (EX_CONFIG) on a configuration error, the
+    /// only ones `require_restart_prevent_exit_status` applies to: other programs exit with other
+    /// codes, and Restart= alone is right for them. Default: openclaw, ledgerd.
+    #[serde(default = "default_exit_78")]
+    exit_78_commands: Vec<String>,
+    /// A unit without User= whose ExecStart switches user with `sudo -u` (without -H/-i) or
+    /// `su` (without -/-l) and gets no HOME from Environment= or an EnvironmentFile= is degraded:
+    /// the program starts with the wrong HOME (lesson 3). systemd itself sets HOME for every
+    /// unit with User= (systemd.exec, "Environment variables in spawned processes"), so User=
+    /// alone is never a finding. Default true.
     #[serde(default = "yes")]
     require_home: bool,
     /// Timer units that must be installed (a file in `unit_dirs`) and, when systemctl exists,
@@ -131,6 +144,9 @@ fn default_forking() -> Vec<String> {
     .iter()
     .map(|s| s.to_string())
     .collect()
+}
+fn default_exit_78() -> Vec<String> {
+    vec![r"\bopenclaw\b".to_string(), r"\bledgerd\b".to_string()]
 }
 fn default_systemctl() -> String {
     "systemctl".into()
@@ -189,6 +205,14 @@ expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
                 ));
             }
         }
+        for (i, re) in self.exit_78_commands.iter().enumerate() {
+            if let Err(e) = regex::Regex::new(re) {
+                bad.push(Invalid::new(
+                    format!("exit_78_commands[{i}]"),
+                    format!("invalid regex: {e}"),
+                ));
+            }
+        }
         if self.systemctl.trim().is_empty() {
             bad.push(Invalid::new("systemctl", "must name a program"));
         }
@@ -208,9 +232,107 @@ expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
 
     async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
         let dirs: Vec<PathBuf> = self.unit_dirs.iter().map(|d| cx.resolve(d)).collect();
+        if !self.unit.contains('*') {
+            return self.look_unit(&self.unit, true, &dirs, cx).await;
+        }
+        let names = matching_units(&self.unit, &dirs);
+        if names.is_empty() {
+            return Observation::critical(format!("no unit matches {}", self.unit))
+                .expected(format!(
+                    "units matching {} in the unit directories",
+                    self.unit
+                ))
+                .evidence(
+                    "searched",
+                    dirs.iter()
+                        .map(|d| d.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+        }
+        let mut looks = Vec::new();
+        for n in names.iter().take(MAX_MATCHED_UNITS) {
+            looks.push((n.clone(), self.look_unit(n, false, &dirs, cx).await));
+        }
+        merge_looks(&self.unit, looks, names.len())
+    }
+}
+
+/// Units one pattern judges at most.
+const MAX_MATCHED_UNITS: usize = 256;
+
+/// Unit names in `dirs` matching a `*` pattern, sorted, each once.
+fn matching_units(pattern: &str, dirs: &[PathBuf]) -> Vec<String> {
+    let re = format!(
+        "^{}$",
+        pattern
+            .split('*')
+            .map(regex::escape)
+            .collect::<Vec<_>>()
+            .join(".*")
+    );
+    let Ok(re) = regex::Regex::new(&re) else {
+        return Vec::new();
+    };
+    let mut out = std::collections::BTreeSet::new();
+    for d in dirs {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten().take(10_000) {
+                let n = e.file_name().to_string_lossy().into_owned();
+                if re.is_match(&n) {
+                    out.insert(n);
+                }
+            }
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// One observation for a pattern: the worst unit decides, each unit's findings are named.
+fn merge_looks(pattern: &str, looks: Vec<(String, Observation)>, matched: usize) -> Observation {
+    let health = looks.iter().fold(Health::Ok, |h, (_, o)| h.worst(o.health));
+    let bad: Vec<String> = looks
+        .iter()
+        .filter(|(_, o)| !o.health.is_ok())
+        .map(|(n, o)| format!("{n}: {}", o.summary))
+        .collect();
+    let summary = if bad.is_empty() {
+        format!("{matched} units match {pattern}; all look right")
+    } else {
+        bad.join("; ")
+    };
+    let mut o = Observation::new(health, summary)
+        .expected("every matching unit: non-forking ExecStart for its Type, RestartPreventExitStatus where the program exits 78, HOME when switching user, active")
+        .evidence("units", looks.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", "));
+    if matched > looks.len() {
+        o.push_evidence(
+            "not_judged",
+            format!("{} more units", matched - looks.len()),
+        );
+    }
+    for (n, u) in &looks {
+        if u.health.is_ok() {
+            continue;
+        }
+        for e in &u.evidence {
+            o.push_evidence(format!("{n}: {}", e.key), &e.value);
+        }
+    }
+    o
+}
+
+impl SystemdUnit {
+    /// Judges one unit; `named` when the probe names it (a masked unit is then a finding).
+    async fn look_unit(
+        &self,
+        unit: &str,
+        named: bool,
+        dirs: &[PathBuf],
+        cx: &ProbeCx<'_>,
+    ) -> Observation {
         let mut f = Findings::default();
         let mut ev: Vec<(String, String)> = Vec::new();
-        let (systemctl, runtime) = self.runtime_view(cx, &mut ev).await;
+        let (systemctl, runtime) = self.runtime_view(unit, cx, &mut ev).await;
 
         // The unit file, its drop-ins and its EnvironmentFiles, read off the runtime's threads.
         let fragment = runtime
@@ -218,17 +340,18 @@ expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
             .and_then(|r| r.get("FragmentPath"))
             .filter(|p| !p.is_empty())
             .map(PathBuf::from);
-        let (name, search) = (self.unit.clone(), dirs.clone());
+        let (name, search) = (unit.to_string(), dirs.to_vec());
+        let root = cx.root().map(Path::to_path_buf);
         let loaded = match super::blocking(move || {
-            load_unit(&name, &search, fragment.as_deref()).map(|l| {
-                let env = read_environment(&l.unit);
+            load_unit(&name, &search, fragment.as_deref(), root.as_deref()).map(|l| {
+                let env = read_environment(&l.unit, root.as_deref());
                 (l, env)
             })
         })
         .await
         {
             Ok(Ok(l)) => l,
-            Ok(Err(e)) => return self.load_failed(e, &dirs, ev),
+            Ok(Err(e)) => return self.load_failed(unit, named, e, dirs, ev),
             Err(o) => return o,
         };
         let (loaded, env) = loaded;
@@ -249,20 +372,21 @@ expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
         }
         let ty = self.judge_unit(&loaded.unit, &env.values, &mut f, &mut ev);
         let facts = match &runtime {
-            Some(rt) => self.judge_runtime(rt, cx, &mut f, &mut ev),
+            Some(rt) => self.judge_runtime(unit, named, rt, cx, &mut f, &mut ev),
             None => None,
         };
-        self.judge_timers(systemctl.as_deref(), &dirs, cx, &mut f, &mut ev)
-            .await;
+        if named {
+            self.judge_timers(systemctl.as_deref(), dirs, cx, &mut f, &mut ev)
+                .await;
+        }
 
-        let mut o = Observation::new(f.health(), f.summary(&format!("{}: {ty}", self.unit)))
+        let mut o = Observation::new(f.health(), f.summary(&format!("{unit}: {ty}")))
             .expected(
-                "non-forking ExecStart for its Type, RestartPreventExitStatus with Restart, HOME with User, active without a crash loop",
+                "non-forking ExecStart for its Type, RestartPreventExitStatus with Restart where the program exits 78 on a config error, HOME when switching user, active without a crash loop",
             );
         if f.items.is_empty() {
             o.summary = format!(
-                "{} looks right (Type={ty}{})",
-                self.unit,
+                "{unit} looks right (Type={ty}{})",
                 runtime
                     .as_ref()
                     .and_then(|r| r.get("ActiveState"))
@@ -306,7 +430,7 @@ struct Environment {
 /// Reads Environment= and every EnvironmentFile= through the bounded reader. A missing file is
 /// critical unless optional (`-`); a FIFO, device or oversized file is unknown even when
 /// optional, since what it provides cannot be known.
-fn read_environment(unit: &Unit) -> Environment {
+fn read_environment(unit: &Unit, root: Option<&Path>) -> Environment {
     let mut env = Environment::default();
     for a in unit.list("Service", "Environment") {
         for (k, v) in split_env_assignments(&a.value) {
@@ -318,7 +442,12 @@ fn read_environment(unit: &Unit) -> Environment {
             Some(rest) => (true, rest),
             None => (false, a.value.as_str()),
         };
-        match crate::read::text_lossy(Path::new(raw), crate::read::SMALL) {
+        // under --root the file the audited host would read, inside the tree
+        let file = match root {
+            Some(r) => crate::reroot::under(r, Path::new(raw)),
+            None => PathBuf::from(raw),
+        };
+        match crate::read::text_lossy(&file, crate::read::SMALL) {
             Ok(text) => {
                 for (k, v) in parse_env_file(&text) {
                     env.values.entry(k).or_insert(v);
@@ -361,9 +490,14 @@ impl SystemdUnit {
     /// The systemctl program (when used and present) and `systemctl show` of the unit.
     async fn runtime_view(
         &self,
+        unit: &str,
         cx: &ProbeCx<'_>,
         ev: &mut Vec<(String, String)>,
     ) -> (Option<PathBuf>, Option<BTreeMap<String, String>>) {
+        if self.use_systemctl && cx.root().is_some() {
+            ev.push(("systemctl".into(), super::NOT_UNDER_ROOT.into()));
+            return (None, None);
+        }
         let systemctl = if self.use_systemctl {
             exec::which(&self.systemctl, SYSTEMCTL_SEARCH_PATH)
         } else {
@@ -377,7 +511,7 @@ impl SystemdUnit {
             let argv = [
                 prog.display().to_string(),
                 "show".into(),
-                self.unit.clone(),
+                unit.to_string(),
                 "--no-pager".into(),
                 "-p".into(),
                 SHOW_PROPERTIES.into(),
@@ -393,6 +527,8 @@ impl SystemdUnit {
     /// The observation when the unit file could not be loaded.
     fn load_failed(
         &self,
+        unit: &str,
+        named: bool,
         e: LoadError,
         dirs: &[PathBuf],
         ev: Vec<(String, String)>,
@@ -404,12 +540,17 @@ impl SystemdUnit {
                     .expected("a systemd unit file with a [Unit] or [Service] section")
                     .evidence("path", path.display())
             }
-            LoadError::Masked(path) => Observation::critical(format!("{} is masked", self.unit))
+            // a unit matched by a pattern and masked is off by design, not a finding
+            LoadError::Masked(path) if !named => Observation::ok(format!(
+                "{unit} is masked (matched by a pattern; not judged)"
+            ))
+            .evidence("unit_file", format!("{} -> /dev/null", path.display())),
+            LoadError::Masked(path) => Observation::critical(format!("{unit} is masked"))
                 .expected("unit installed and not masked")
                 .evidence("unit_file", format!("{} -> /dev/null", path.display())),
             LoadError::Missing => {
-                let mut o = Observation::critical(format!("{}: unit not installed", self.unit))
-                    .expected(format!("{} in one of the unit directories", self.unit))
+                let mut o = Observation::critical(format!("{unit}: unit not installed"))
+                    .expected(format!("{unit} in one of the unit directories"))
                     .evidence(
                         "searched",
                         dirs.iter()
@@ -426,7 +567,7 @@ impl SystemdUnit {
     }
 
     /// The unit's own contract: Type vs a forking ExecStart (lesson 25), Restart without
-    /// RestartPreventExitStatus (lesson 4), User= without HOME (lesson 3). Returns the Type.
+    /// RestartPreventExitStatus (lesson 4), a user switch without HOME (lesson 3). Returns the Type.
     fn judge_unit<'u>(
         &self,
         unit: &'u Unit,
@@ -453,6 +594,7 @@ impl SystemdUnit {
             && let Some(r) = unit.get("Service", "Restart")
             && r.value != "no"
             && unit.list("Service", "RestartPreventExitStatus").is_empty()
+            && self.exits_78(unit)
         {
             f.add(
                 Health::Degraded,
@@ -463,20 +605,33 @@ impl SystemdUnit {
             );
             ev.push(("offending".into(), r.at()));
         }
+        // systemd sets HOME for User=; only a user switch inside ExecStart loses it
         if self.require_home
-            && let Some(u) = unit.get("Service", "User")
+            && unit.get("Service", "User").is_none()
             && !env.contains_key("HOME")
+            && let Some((a, how)) = switches_user(unit)
         {
             f.add(
                 Health::Degraded,
                 format!(
-                    "User={} but no HOME in Environment= or EnvironmentFile=",
-                    u.value
+                    "ExecStart switches user with {how} without User= and gets no HOME from Environment= or EnvironmentFile= (the program starts with the wrong HOME)"
                 ),
             );
-            ev.push(("offending".into(), u.at()));
+            ev.push(("offending".into(), a.at()));
         }
         ty
+    }
+
+    /// True when an ExecStart runs a program known to exit 78 on a config error.
+    fn exits_78(&self, unit: &Unit) -> bool {
+        let res: Vec<regex::Regex> = self
+            .exit_78_commands
+            .iter()
+            .filter_map(|r| regex::Regex::new(r).ok())
+            .collect();
+        unit.list("Service", "ExecStart")
+            .iter()
+            .any(|a| res.iter().any(|re| re.is_match(&a.value)))
     }
 
     /// The first ExecStart that forks, and why. The command line and the script of an inline
@@ -532,6 +687,8 @@ impl SystemdUnit {
     /// Runtime state and restart rate from `systemctl show`; returns the facts to remember.
     fn judge_runtime(
         &self,
+        unit: &str,
+        named: bool,
         rt: &BTreeMap<String, String>,
         cx: &ProbeCx<'_>,
         f: &mut Findings,
@@ -554,8 +711,8 @@ impl SystemdUnit {
                 "unit files changed since systemd loaded them".into(),
             ));
         }
-        if get("LoadState") == "masked" {
-            f.add(Health::Critical, format!("{} is masked", self.unit));
+        if get("LoadState") == "masked" && named {
+            f.add(Health::Critical, format!("{unit} is masked"));
         }
         if result == "start-limit-hit" {
             f.add(
@@ -632,6 +789,52 @@ impl SystemdUnit {
             }
         }
     }
+}
+
+/// The first ExecStart that switches user without setting HOME: `sudo -u X` without -H/-i/
+/// --set-home/--login, or `su X` without -/-l/--login. Returns it and how ("sudo -u cs").
+fn switches_user(unit: &Unit) -> Option<(&Assign, String)> {
+    for a in unit.list("Service", "ExecStart") {
+        let cmd = a.value.trim_start_matches(['@', '-', ':', '+', '!']);
+        for c in crate::shell::command_line(cmd).commands {
+            let w = &c.words;
+            let Some(i) = w.iter().position(|x| {
+                x.rsplit('/')
+                    .next()
+                    .is_some_and(|b| b == "sudo" || b == "su")
+            }) else {
+                continue;
+            };
+            let args = &w[i + 1..];
+            let is_sudo = w[i].ends_with("sudo");
+            if is_sudo {
+                let sets_home = args.iter().any(|x| {
+                    matches!(x.as_str(), "-H" | "-i" | "--set-home" | "--login")
+                        || (x.starts_with('-')
+                            && !x.starts_with("--")
+                            && (x.contains('H') || x.contains('i')))
+                });
+                if let Some(j) = args.iter().position(|x| x == "-u")
+                    && !sets_home
+                {
+                    let who = args.get(j + 1).map_or("?", String::as_str);
+                    return Some((a, format!("sudo -u {who}")));
+                }
+            } else {
+                let login = args
+                    .iter()
+                    .any(|x| matches!(x.as_str(), "-" | "-l" | "--login"));
+                if !login {
+                    let who = args
+                        .iter()
+                        .find(|x| !x.starts_with('-'))
+                        .map_or("root", String::as_str);
+                    return Some((a, format!("su {who}")));
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Problems found so far; the worst decides the health.
@@ -966,7 +1169,17 @@ fn template_of(unit: &str) -> Option<String> {
 
 /// Finds the unit file (first directory wins; a template for an instance; systemd's own
 /// FragmentPath as a last resort) and applies its drop-ins in lexical order.
-fn load_unit(name: &str, dirs: &[PathBuf], fragment: Option<&Path>) -> Result<Loaded, LoadError> {
+fn load_unit(
+    name: &str,
+    dirs: &[PathBuf],
+    fragment: Option<&Path>,
+    root: Option<&Path>,
+) -> Result<Loaded, LoadError> {
+    // under --root a unit file or drop-in that is a link is followed inside the tree
+    let inside = |p: &Path| match root {
+        Some(r) => crate::reroot::under(r, p),
+        None => p.to_path_buf(),
+    };
     let mut names = vec![name.to_string()];
     if let Some(t) = template_of(name) {
         names.push(t);
@@ -999,7 +1212,8 @@ fn load_unit(name: &str, dirs: &[PathBuf], fragment: Option<&Path>) -> Result<Lo
         main = fragment.filter(|p| p.exists()).map(Path::to_path_buf);
     }
     let main = main.ok_or(LoadError::Missing)?;
-    let text = crate::read::text(&main, crate::read::SMALL).map_err(LoadError::Unreadable)?;
+    let text =
+        crate::read::text(&inside(&main), crate::read::SMALL).map_err(LoadError::Unreadable)?;
     let mut unit = Unit::default();
     let mut warnings = Vec::new();
     unit.apply_text(&text, &main, &mut warnings);
@@ -1012,7 +1226,7 @@ fn load_unit(name: &str, dirs: &[PathBuf], fragment: Option<&Path>) -> Result<Lo
     for n in &names {
         for d in dirs {
             let dd = d.join(format!("{n}.d"));
-            let Ok(rd) = std::fs::read_dir(&dd) else {
+            let Ok(rd) = std::fs::read_dir(inside(&dd)) else {
                 continue;
             };
             for e in rd.flatten() {
@@ -1026,7 +1240,8 @@ fn load_unit(name: &str, dirs: &[PathBuf], fragment: Option<&Path>) -> Result<Lo
     let mut dropins = Vec::new();
     // A drop-in that cannot be read leaves the effective unit unknown: not judged without it.
     for p in by_name.into_values().take(MAX_DROPINS) {
-        let t = crate::read::text(&p, crate::read::SMALL).map_err(LoadError::Unreadable)?;
+        let t =
+            crate::read::text(&inside(&p), crate::read::SMALL).map_err(LoadError::Unreadable)?;
         unit.apply_text(&t, &p, &mut warnings);
         dropins.push(p);
     }
@@ -1260,8 +1475,9 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
     }
 
     #[tokio::test]
-    async fn degraded_restart_without_prevent_and_user_without_home() {
+    async fn degraded_restart_without_prevent_and_user_switch_without_home() {
         let tmp = tempfile::tempdir().unwrap();
+        // User= alone is fine: systemd sets HOME for it
         write(
             &tmp.path().join("openclaw-gateway.service"),
             "[Service]\nType=forking\nUser=hub\nExecStart=/usr/local/bin/openclaw gateway run\nRestart=always\n",
@@ -1273,7 +1489,33 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "{}",
             o.summary
         );
-        assert!(o.summary.contains("User=hub but no HOME"), "{}", o.summary);
+        assert!(!o.summary.contains("HOME"), "{}", o.summary);
+        // sudo -u without User= loses HOME (lesson 3); sudo -H and su - keep it
+        write(
+            &tmp.path().join("openclaw-gateway.service"),
+            "[Service]\nType=forking\nExecStart=/usr/bin/sudo -u hub /usr/local/bin/openclaw gateway run\nRestart=always\nRestartPreventExitStatus=78\n",
+        );
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        assert!(o.summary.contains("sudo -u hub"), "{}", o.summary);
+        for ok in [
+            "/usr/bin/sudo -H -u hub /usr/local/bin/openclaw gateway run",
+            "/bin/su - hub -c '/usr/local/bin/openclaw gateway run'",
+        ] {
+            write(
+                &tmp.path().join("openclaw-gateway.service"),
+                &format!("[Service]\nType=forking\nExecStart={ok}\n"),
+            );
+            let o = look(&files_only(tmp.path(), "")).await;
+            assert_eq!(o.health, Health::Ok, "{ok}: {o:?}");
+        }
+        // a program not known to exit 78 needs no RestartPreventExitStatus
+        write(
+            &tmp.path().join("openclaw-gateway.service"),
+            "[Service]\nType=simple\nUser=www\nExecStart=/usr/sbin/nginx -g 'daemon off;'\nRestart=always\n",
+        );
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
 
         // HOME from an optional-but-present EnvironmentFile, and an exit-78 guard: ok.
         let envf = tmp.path().join("hub.env");
@@ -1452,6 +1694,90 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
                 "restart_window",
                 "expected_timers[0]"
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pattern_judges_every_match_and_skips_masked_units() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = tmp.path();
+        write(
+            &d.join("openclaw-a.service"),
+            "[Service]\nType=forking\nExecStart=/usr/local/bin/openclaw gateway run\nRestart=always\nRestartPreventExitStatus=78\n",
+        );
+        std::os::unix::fs::symlink("/dev/null", d.join("openclaw-old.service")).unwrap();
+        let pat = |u: &str| {
+            probe(&format!(
+                "unit = \"{u}\"\nunit_dirs = [{:?}]\nuse_systemctl = false\n",
+                d.display().to_string()
+            ))
+        };
+        let o = look(&pat("openclaw-*.service")).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(o.summary.contains("2 units match"), "{}", o.summary);
+        // named, a masked unit is a finding
+        let o = look(&pat("openclaw-old.service")).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.contains("masked"), "{}", o.summary);
+        // a bad match is named in the pattern's finding
+        write(
+            &d.join("openclaw-b.service"),
+            "[Service]\nType=simple\nExecStart=/usr/local/bin/openclaw gateway run\n",
+        );
+        let o = look(&pat("openclaw-*.service")).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            o.summary.starts_with("openclaw-b.service: "),
+            "{}",
+            o.summary
+        );
+        // nothing matching is critical
+        let o = look(&pat("hermes-*.service")).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        // a pattern that cannot be read is unknown
+        write(&d.join("x-1.service"), "not a unit at all");
+        let o = look(&pat("x-*.service")).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+    }
+
+    #[tokio::test]
+    async fn under_root_files_resolve_inside_the_tree_and_systemctl_is_not_asked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(
+            &root.join("etc/systemd/system/openclaw-hub.service"),
+            "[Service]\nType=forking\nEnvironmentFile=/etc/openclaw/hub.env\nEnvironmentFile=/etc/openclaw/link.env\nExecStart=/usr/local/bin/openclaw gateway run\nRestart=always\nRestartPreventExitStatus=78\n",
+        );
+        write(&root.join("etc/openclaw/hub.env"), "HOME=/root\n");
+        // a link to this host's /etc/hostname stays in the tree, where it does not exist
+        std::os::unix::fs::symlink("/etc/hostname", root.join("etc/openclaw/link.env")).unwrap();
+        let p = probe(
+            "unit = \"openclaw-hub.service\"\nunit_dirs = [\"/etc/systemd/system\"]\nuse_systemctl = true\n",
+        );
+        let client = crate::http_client::shared();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: Duration::from_secs(5),
+            prior: None,
+            base_dir: Path::new("/"),
+            root: Some(root),
+            agent: None,
+            now: chrono::Utc::now(),
+        };
+        let o = p.observe(&cx).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            o.summary
+                .contains("EnvironmentFile /etc/openclaw/link.env does not exist"),
+            "{}",
+            o.summary
+        );
+        let t = testkit::evidence(&o);
+        assert!(t.contains("systemctl -> not available under --root"), "{t}");
+        assert!(
+            t.contains(&root.join("etc/systemd/system").display().to_string()),
+            "{t}"
         );
     }
 }

@@ -169,6 +169,7 @@ mod tests {
                 user: u.into(),
                 password_hash: crate::redact::Secret::new(hash_password(p).unwrap()),
             }),
+            root: None,
         }
     }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 // ---- helpers -------------------------------------------------------------------------------------
 
 /// Copies a directory tree (files keep their permission bits; symlinks are recreated).
-fn copy_tree(src: &Path, dst: &Path) {
+pub fn copy_tree(src: &Path, dst: &Path) {
     std::fs::create_dir_all(dst).unwrap();
     for e in std::fs::read_dir(src).unwrap() {
         let e = e.unwrap();
@@ -30,18 +30,18 @@ fn copy_tree(src: &Path, dst: &Path) {
     }
 }
 
-fn chmod(p: &Path, mode: u32) {
+pub fn chmod(p: &Path, mode: u32) {
     std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
 /// Sets a file's or directory's mtime to `ago` before now.
-fn age(p: &Path, ago: Duration) {
+pub fn age(p: &Path, ago: Duration) {
     let f = std::fs::File::open(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     f.set_modified(SystemTime::now() - ago).unwrap();
 }
 
 /// Every file and directory below `root` (symlinks excluded) `ago` old.
-fn age_tree(root: &Path, ago: Duration) {
+pub fn age_tree(root: &Path, ago: Duration) {
     for e in std::fs::read_dir(root).unwrap() {
         let e = e.unwrap();
         let ft = e.file_type().unwrap();
@@ -62,8 +62,8 @@ fn socket_link(proc_root: &Path, pid: u32, fd: u32, inode: u64) {
     std::os::unix::fs::symlink(format!("socket:[{inode}]"), dir.join(fd.to_string())).unwrap();
 }
 
-const HOUR: Duration = Duration::from_secs(3600);
-const MINUTE: Duration = Duration::from_secs(60);
+pub const HOUR: Duration = Duration::from_secs(3600);
+pub const MINUTE: Duration = Duration::from_secs(60);
 
 /// Runs `ledgerd check --format json` on `config`; returns (exit code, results by probe id).
 fn check_json(config: &Path) -> (i32, Vec<Value>, Value) {
@@ -88,7 +88,7 @@ fn result<'a>(results: &'a [Value], probe: &str) -> &'a Value {
 }
 
 /// Summary, expected and every evidence value of one result, as one text to search.
-fn text_of(r: &Value) -> String {
+pub fn text_of(r: &Value) -> String {
     let o = &r["observation"];
     let mut t = format!(
         "{}\n{}\n",
@@ -105,7 +105,7 @@ fn text_of(r: &Value) -> String {
     t
 }
 
-fn lessons_of(r: &Value) -> Vec<u64> {
+pub fn lessons_of(r: &Value) -> Vec<u64> {
     r["lessons"]
         .as_array()
         .unwrap()
@@ -211,7 +211,7 @@ listen = "127.0.0.1:{}"
 const PLANTED: &[(u64, &str, &str)] = &[
     (3, "cs_gateway_launchd", "EnvironmentVariables.HOME missing"),
     (3, "cs_gateway_process", "HOME=/root"),
-    (3, "cs_gateway_unit", "User=cs but no HOME"),
+    (3, "cs_gateway_unit", "sudo -u cs"),
     (4, "cs_openclaw_json", "cron: Unrecognized key: \"jobs\""),
     (4, "cs_openclaw_json", "Unrecognized key"),
     (
