@@ -13,6 +13,7 @@ mod desktop;
 mod dist;
 mod email;
 mod fleet;
+mod fleet_tree;
 mod hardening;
 mod packs;
 mod probes;

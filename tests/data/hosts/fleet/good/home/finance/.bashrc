@@ -1,0 +1,1 @@
+export SHOPIFY_TOKEN=shpat_OeH13GScV6rRJoR0gU5db55sFDNYqjzb
