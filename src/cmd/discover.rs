@@ -464,6 +464,8 @@ fn render(root: &Path, agents: &[Agent]) -> String {
         "  # host-wide facts judged once: shared credentials, shadowed credentials, expiring tokens\n",
     );
     out.push_str("  \"builtin:fleet.toml\",\n");
+    out.push_str("  # the host itself: runtimes, crontabs, file modes, loopback ports, headroom\n");
+    out.push_str("  \"builtin:host.toml\",\n");
     for a in agents {
         render_agent(&mut out, a);
     }
@@ -512,6 +514,14 @@ fn render_agent(out: &mut String, a: &Agent) {
         }
         vars.push(("crontab", q(&a.crontab.display().to_string())));
         vars.push(("use_watchdog", q(&a.watchdog.to_string())));
+    }
+    if a.runtime == Runtime::Hermes {
+        if let Some((_, file)) = &a.start.unit {
+            how.push(format!("systemd unit {}", file.display()));
+        }
+        if let Some(p) = &a.start.path {
+            vars.push(("hermes_path", q(p)));
+        }
     }
     if let Some(tab) = &a.start.reboot {
         how.push(format!("cron @reboot in {}", tab.display()));

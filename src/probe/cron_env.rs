@@ -161,7 +161,11 @@ max_script_bytes = 262144
     async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
         let mut sources: Vec<Source> = Vec::new();
         let mut pre = Report::default();
-        if self.user_crontab {
+        if self.user_crontab && cx.root().is_some() {
+            // `crontab -l` answers for this machine's user, not the audited tree's
+            pre.notes
+                .push((self.crontab_command.join(" "), super::NOT_UNDER_ROOT.into()));
+        } else if self.user_crontab {
             match self.read_user_crontab(cx).await {
                 Ok(Ok(text)) => sources.push(Source {
                     name: self.crontab_command.join(" "),

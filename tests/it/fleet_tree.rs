@@ -1,6 +1,6 @@
 //! The multi-agent fleet host tree (`tests/data/hosts/fleet/{bad,good}`: a VPS part with the hub
-//! as root started by cron @reboot and two systemd agents, a Mac part with two LaunchDaemon agents,
-//! the brain and kit paths) end to end through the real binary, as an operator would use it on a
+//! as root started by cron @reboot, two systemd OpenClaw agents and a Hermes agent, a Mac part with
+//! two LaunchDaemon agents, the brain and kit paths) end to end through the real binary, as an operator would use it on a
 //! copied host: `ledgerd discover --root` writes the config, `ledgerd doctor` accepts it unchanged,
 //! and `ledgerd check --root` flags every planted violation with its lesson and names the agent or
 //! file, while the clean twin is all ok except the live-host probes (unknown, "not available under
@@ -36,6 +36,9 @@ fn fleet_host(which: &str) -> (tempfile::TempDir, PathBuf) {
         chmod(&oc.join("plugins"), 0o755);
         age(&oc.join("watchdog-state.json"), MINUTE);
     }
+    let hermes = host.join("home/marketing/.hermes");
+    chmod(&hermes.join(".env"), 0o600);
+    chmod(&hermes.join("auth.json"), 0o600);
     if which == "bad" {
         chmod(&host.join("home/retail/.openclaw/plugins"), 0o777);
     }
@@ -78,6 +81,10 @@ fn check_root(config: &Path, host: &Path) -> (i32, Vec<Value>, String) {
     (o.status.code().unwrap_or(-1), results, out)
 }
 
+fn is_live_host_unknown_or_ok(r: &Value) -> bool {
+    r["observation"]["health"] == "ok" || is_live_host_unknown(r)
+}
+
 fn is_live_host_unknown(r: &Value) -> bool {
     r["observation"]["health"] == "unknown"
         && r["observation"]["summary"]
@@ -102,6 +109,9 @@ fn discover_finds_every_agent_and_how_it_starts() {
         "gateway_port = 18794",
         "gateway_port = 18791",
         "unit = \"openclaw-finance.service\"",
+        "prefix = \"marketing_\", vars = { agent = \"marketing\"",
+        "hermes_path = \"/home/marketing/.local/bin:/usr/local/bin:/usr/bin:/bin\"",
+        "builtin:host.toml",
         "plist = \"/Library/LaunchDaemons/ai.openclaw.cs.plist\"",
         "cron @reboot in /var/spool/cron/crontabs/root",
         "crontab = \"/usr/lib/cron/tabs/cs\"",
@@ -122,6 +132,12 @@ fn discover_finds_every_agent_and_how_it_starts() {
         "{hub}"
     );
     assert!(!text.contains("\"command\""), "{text}");
+    // a root that is not a directory is refused, never audited as "/"
+    let missing = tmp.path().join("no-such-tree");
+    for cmd in ["discover", "check", "doctor"] {
+        let o = ledgerd(&[cmd, "--root", missing.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{cmd}: {}", stderr(&o));
+    }
 }
 
 #[test]
@@ -199,6 +215,8 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (22, "people_soul", "Security & Safety"),
     (7, "cs_memory", "Returns are accepted within 30 days"),
     (15, "hub_skills", "vip-returns"),
+    (18, "marketing_hermes_approvals", "manual"),
+    (10, "marketing_hermes_auth_expiry", "auth.json"),
 ];
 
 #[test]
@@ -265,6 +283,39 @@ use_systemctl = true
     let (_, results, _) = check_root(&cfg, &host);
     let p = results.iter().find(|r| r["probe"] == "p").unwrap();
     assert!(is_live_host_unknown(p), "{p:#}");
+    // `daemon.root` in the config does the same as --root
+    let rooted = tmp.path().join("rooted.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &rooted,
+        format!(
+            "[daemon]\nroot = {:?}\n\n{text}",
+            host.display().to_string()
+        ),
+    )
+    .unwrap();
+    let o = ledgerd(&[
+        "check",
+        "--format",
+        "json",
+        "--config",
+        rooted.to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(is_live_host_unknown_or_ok),
+        "{v:#}"
+    );
+    let d = ledgerd(&["doctor", "--config", rooted.to_str().unwrap()]);
+    assert!(
+        stdout(&d).contains("auditing the copied host tree"),
+        "{}",
+        stdout(&d)
+    );
     let u = results.iter().find(|r| r["probe"] == "u").unwrap();
     let t = text_of(u);
     assert_eq!(u["observation"]["health"], "ok", "{t}");
