@@ -118,8 +118,9 @@ pub(super) fn collect_includes(
 
 /// Variables every config can use without defining them: below the include's vars, the main
 /// `[vars]` and a pack's `[vars]`, above the environment. `os` ("linux", "macos", ...),
-/// `os_linux` and `os_macos` ("true"/"false", for `enabled = "${os_linux}"`) and `os_home_root`
-/// ("/Users" on macOS, else "/home").
+/// `os_linux` and `os_macos` ("true"/"false", for `enabled = "${os_linux}"`), `os_home_root`
+/// ("/Users" on macOS, else "/home") and `os_crontab_dir`, where per-user crontabs live
+/// ("/usr/lib/cron/tabs" on macOS, else Debian's "/var/spool/cron/crontabs").
 pub fn builtin_var(name: &str) -> Option<String> {
     let os = std::env::consts::OS;
     match name {
@@ -127,6 +128,14 @@ pub fn builtin_var(name: &str) -> Option<String> {
         "os_linux" => Some((os == "linux").to_string()),
         "os_macos" => Some((os == "macos").to_string()),
         "os_home_root" => Some(if os == "macos" { "/Users" } else { "/home" }.to_string()),
+        "os_crontab_dir" => Some(
+            if os == "macos" {
+                "/usr/lib/cron/tabs"
+            } else {
+                "/var/spool/cron/crontabs"
+            }
+            .to_string(),
+        ),
         _ => None,
     }
 }

@@ -264,7 +264,12 @@ untrusted_input = true
         if let Some(a) = cx.agent {
             this.agent = Some(a.to_string());
         }
-        match tokio::task::spawn_blocking(move || this.look(&paths, job.as_deref(), now)).await {
+        let tree = cx.root().map(Path::to_path_buf);
+        match tokio::task::spawn_blocking(move || {
+            this.look(&paths, job.as_deref(), now, tree.as_deref())
+        })
+        .await
+        {
             Ok(o) => o,
             Err(e) => Observation::unknown(format!("markdown check failed: {e}")),
         }
@@ -286,7 +291,15 @@ impl Markdown {
             .unwrap_or_default()
     }
 
-    fn look(&self, patterns: &[PathBuf], job: Option<&Path>, now: DateTime<Utc>) -> Observation {
+    /// `tree`: under --root, each glob match is re-anchored (a directory link met while
+    /// expanding cannot lead out of the audited tree).
+    fn look(
+        &self,
+        patterns: &[PathBuf],
+        job: Option<&Path>,
+        now: DateTime<Utc>,
+        tree: Option<&Path>,
+    ) -> Observation {
         let who = self.who();
         let mut findings: Vec<Finding> = Vec::new();
         let mut unreadable: Vec<String> = Vec::new();
@@ -295,7 +308,12 @@ impl Markdown {
         for p in patterns {
             let s = p.to_string_lossy();
             if s.contains(['*', '?']) {
-                capped |= expand_glob(&s, self.max_files, &mut files);
+                let mut found = Vec::new();
+                capped |= expand_glob(&s, self.max_files, &mut found);
+                files.extend(found.into_iter().map(|f| match tree {
+                    Some(t) => crate::reroot::under(t, &f),
+                    None => f,
+                }));
             } else {
                 files.push(p.clone());
             }
