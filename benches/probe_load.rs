@@ -10,6 +10,9 @@
 //! window and prints both in one table; `--slow-percent P` makes P% of the targets answer after
 //! `--slow-ms` (2000) and reports the lateness of the other probes separately.
 
+// a benchmark tool, not the product: unwrap/expect fail the run loudly
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{Context, Result, bail};
 use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -590,6 +593,7 @@ fn proc_cpu(pid: u32) -> Result<f64> {
     let utime: u64 = f.get(11).context("no utime")?.parse()?;
     let stime: u64 = f.get(12).context("no stime")?.parse()?;
     // SAFETY: sysconf has no preconditions.
+    #[allow(unsafe_code)]
     let tck = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
     let tck = if tck > 0 { tck as f64 } else { 100.0 };
     Ok((utime + stime) as f64 / tck)
@@ -724,7 +728,10 @@ fn pct(sorted: &[i64], p: usize) -> i64 {
 /// SIGTERM, then wait up to 20 s (the daemon drains for at most 10 s); the exit code.
 fn stop(mut child: Child) -> Result<i32> {
     // SAFETY: kill(2) on our own child's pid.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM)
+    };
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = child.try_wait()? {

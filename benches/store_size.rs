@@ -9,6 +9,9 @@
 //! `cargo bench --bench store_size -- --probes 1000 --interval 10s --days 4` (`cargo test` runs a
 //! 10-probe, two-simulated-hour smoke run).
 
+// a benchmark tool, not the product: unwrap/expect fail the run loudly
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::{Context, Result, bail};
 use ledgerd::engine::recorder::Recorder;
 use ledgerd::engine::scheduler::Recorded;

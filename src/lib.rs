@@ -27,21 +27,22 @@
 //! never imports a file that imports it back. `tests/it/tidy.rs` reads this list and checks every
 //! `crate::` path outside `#[cfg(test)]` against it, so a new top-level module must be added here.
 //!
-//! - layer 9: `cmd`, `fuzzing`
-//! - layer 8: `daemon`
-//! - layer 7: `web`
-//! - layer 6: `shared`
-//! - layer 5: `engine`
-//! - layer 4: `delivery`, `status`
-//! - layer 3: `config`
-//! - layer 2: `alert`, `store`
-//! - layer 1: `probe`
-//! - layer 0: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `read`, `redact`,
-//!   `reroot`, `shell`, `tokens`
+//! - layer 10: `cmd`, `fuzzing`
+//! - layer 9: `daemon`
+//! - layer 8: `web`
+//! - layer 7: `shared`
+//! - layer 6: `engine`
+//! - layer 5: `delivery`, `status`
+//! - layer 4: `config`
+//! - layer 3: `alert`, `store`
+//! - layer 2: `probe`
+//! - layer 1: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `read`,
+//!   `redact`, `reroot`, `shell`, `tokens`
+//! - layer 0: `patterns`
 //!
 //! Rooms: a probe kind (`probe/<kind>.rs`) imports only the probe contract (`probe/mod.rs` and
-//! the helper modules in `probe/`) and layer-0 leaves; a channel kind (`alert/<kind>.rs`) only
-//! `alert`'s helpers, the probe contract and layer-0 leaves.
+//! the helper modules in `probe/`) and the leaves (layers 0 and 1); a channel kind (`alert/<kind>.rs`)
+//! only `alert`'s helpers, the probe contract and the leaves.
 //!
 //! # Code map
 //!
@@ -75,6 +76,7 @@
 //! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
 //! - `fuzzing.rs` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `tokens.rs`: JWT claims, expiry values and dotenv parsing shared by the credential kinds.
+//! - `patterns.rs`: every static regular expression (compiled with `expect`, forced by one test).
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
 //! - `reroot.rs`: the one re-anchoring of paths under an audited tree (`--root DIR`): `..` and
 //!   symlinks stay inside it. Used by every kind through `ProbeCx::resolve`/`resolve_inner`.
@@ -97,6 +99,8 @@
 //!   once (restarts, reloads and floods do not repeat it) and never silently dropped: a muted
 //!   incident is announced when its mute ends, a held storm is summarised in one message.
 
+#![cfg_attr(not(test), forbid(unsafe_code))]
+
 pub mod alert;
 pub mod cli;
 pub mod cmd;
@@ -112,6 +116,7 @@ pub mod fuzzing;
 pub mod http_client;
 pub mod ledger;
 pub mod password;
+pub mod patterns;
 pub mod platform;
 pub mod probe;
 pub mod read;

@@ -10,6 +10,7 @@ fn main() -> ExitCode {
     if !matches!(cli.command, ledgerd::cli::Command::Run { .. }) {
         // `ledgerd lessons | head` should end quietly, not panic on a closed pipe
         // SAFETY: setting a signal disposition before any thread starts.
+        #[allow(unsafe_code)]
         unsafe {
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
         }

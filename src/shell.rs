@@ -7,9 +7,6 @@
 //! reports ("command nesting deeper than 64 levels"), never a stack overflow. It is not a shell:
 //! it never runs, expands or judges anything; what a command means is the caller's business.
 
-use regex::Regex;
-use std::sync::LazyLock;
-
 /// Deepest nesting of command substitutions read; deeper text is a finding, not a crash.
 pub const MAX_DEPTH: usize = 64;
 
@@ -210,15 +207,7 @@ pub struct Prepared {
 }
 
 pub fn prepare(text: &str) -> Prepared {
-    static HEREDOC: LazyLock<Option<Regex>> = LazyLock::new(|| {
-        Regex::new(r#"<<-?\s*(?:'([^']+)'|"([^"]+)"|\\?([A-Za-z_][A-Za-z0-9_]*))"#).ok()
-    });
-    static CASE_PAT: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r#"^\s*\(?\s*[^()\s;]+(?:\s*\|\s*[^()\s;]+)*\s*\)"#).ok());
-    static CASE_IN: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r"(^|[\s;])case\s.*\sin(\s|$)").ok());
-    static ESAC: LazyLock<Option<Regex>> =
-        LazyLock::new(|| Regex::new(r"(^|[\s;])esac(\s|;|$)").ok());
+    use crate::patterns::{CASE_IN, CASE_PAT, ESAC, HEREDOC};
     let lines: Vec<&str> = text.lines().collect();
     let mut shell = Vec::with_capacity(lines.len());
     let mut bodies = Vec::with_capacity(lines.len());
@@ -232,10 +221,8 @@ pub fn prepare(text: &str) -> Prepared {
             Some(p) => &line[..p],
             None => line,
         };
-        if !line.trim_start().starts_with('#')
-            && let Some(re) = HEREDOC.as_ref()
-        {
-            for c in re.captures_iter(code_part) {
+        if !line.trim_start().starts_with('#') {
+            for c in HEREDOC.captures_iter(code_part) {
                 let Some(m) = c.get(0) else { continue };
                 let bytes = code_part.as_bytes();
                 if m.start() > 0 && bytes[m.start() - 1] == b'<' {
@@ -254,15 +241,15 @@ pub fn prepare(text: &str) -> Prepared {
         }
         let mut out_line = line.to_string();
         if case_depth > 0
-            && !ESAC.as_ref().is_some_and(|re| re.is_match(line))
-            && let Some(m) = CASE_PAT.as_ref().and_then(|re| re.find(line))
+            && !ESAC.is_match(line)
+            && let Some(m) = CASE_PAT.find(line)
         {
             out_line = format!("{}{}", " ".repeat(m.end()), &line[m.end()..]);
         }
-        if CASE_IN.as_ref().is_some_and(|re| re.is_match(code_part)) {
+        if CASE_IN.is_match(code_part) {
             case_depth += 1;
         }
-        if ESAC.as_ref().is_some_and(|re| re.is_match(code_part)) {
+        if ESAC.is_match(code_part) {
             case_depth = case_depth.saturating_sub(1);
         }
         shell.push(out_line);

@@ -88,18 +88,31 @@ pub fn run(
         EXIT_VIOLATION
     };
     if format == Format::Json {
-        let v = serde_json::json!({
-            "host": config.daemon.host,
-            "root": config.daemon.root,
-            "results": results.iter().map(|(i, o)| {
-                let p = &config.probes[*i];
-                serde_json::json!({"probe": p.id, "kind": p.kind(), "agent": p.agent, "lessons": p.lessons, "shadow": p.mode == crate::config::Mode::Shadow, "observation": o})
-            }).collect::<Vec<_>>(),
-            "lessons": crate::status::lessons_where(&config, &health, |p| health.contains_key(&p.id)).into_iter().filter(|l| !l.probes.is_empty()).collect::<Vec<_>>(),
-            "agents": agent_rows(&config, &health),
-            "violated_lessons": violated,
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        let out = super::json::CheckOutput {
+            host: config.daemon.host.clone(),
+            root: config.daemon.root.clone(),
+            results: results
+                .iter()
+                .map(|(i, o)| {
+                    let p = &config.probes[*i];
+                    super::json::CheckResult {
+                        probe: p.id.clone(),
+                        kind: p.kind().to_string(),
+                        agent: p.agent.clone(),
+                        lessons: p.lessons.clone(),
+                        shadow: p.mode == crate::config::Mode::Shadow,
+                        observation: o.clone(),
+                    }
+                })
+                .collect(),
+            lessons: crate::status::lessons_where(&config, &health, |p| health.contains_key(&p.id))
+                .into_iter()
+                .filter(|l| !l.probes.is_empty())
+                .collect(),
+            agents: agent_rows(&config, &health),
+            violated_lessons: violated.iter().copied().collect(),
+        };
+        super::json::print(&out)?;
         return Ok(exit);
     }
     let mut sorted = results.clone();
@@ -164,7 +177,7 @@ pub fn run(
 fn agent_rows(
     config: &crate::config::Config,
     health: &HashMap<String, Health>,
-) -> Vec<serde_json::Value> {
+) -> Vec<super::json::AgentLessons> {
     let mut agents: Vec<Option<String>> = config
         .probes
         .iter()
@@ -176,16 +189,19 @@ fn agent_rows(
     agents
         .into_iter()
         .map(|a| {
-            let lessons: Vec<serde_json::Value> = crate::status::lessons_where(
-                config,
-                health,
-                |p| p.agent == a && health.contains_key(&p.id),
-            )
-            .into_iter()
-            .filter(|l| !l.probes.is_empty())
-            .map(|l| serde_json::json!({"number": l.number, "state": l.state, "probes": l.probes}))
-            .collect();
-            serde_json::json!({"agent": a, "lessons": lessons})
+            let lessons: Vec<super::json::AgentLesson> =
+                crate::status::lessons_where(config, health, |p| {
+                    p.agent == a && health.contains_key(&p.id)
+                })
+                .into_iter()
+                .filter(|l| !l.probes.is_empty())
+                .map(|l| super::json::AgentLesson {
+                    number: l.number,
+                    state: l.state,
+                    probes: l.probes,
+                })
+                .collect();
+            super::json::AgentLessons { agent: a, lessons }
         })
         .collect()
 }

@@ -37,19 +37,30 @@ pub fn run(
     };
     let failed = !errors.is_empty() || (strict && !warnings.is_empty());
     if format == Format::Json {
-        let v = serde_json::json!({
-            "config": origin,
-            "ok": !failed,
-            "errors": result.as_ref().err().map(|e| e.0.iter().map(|e| serde_json::json!({
-                "file": e.file.display().to_string(), "key": e.key, "line": e.at.map(|a| a.0), "column": e.at.map(|a| a.1), "message": e.message,
-            })).collect::<Vec<_>>()).unwrap_or_default(),
-            "warnings": warnings,
-            "probes": summary.map(|c| c.probes.len()),
-            "channels": summary.map(|c| c.channels.len()),
-            "agents": summary.map(agents),
-            "root": summary.and_then(|c| c.daemon.root.as_ref()),
-        });
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        let errors = match &result {
+            Err(e) => {
+                e.0.iter()
+                    .map(|e| super::json::DoctorError {
+                        file: e.file.display().to_string(),
+                        key: e.key.clone(),
+                        line: e.at.map(|a| a.0),
+                        column: e.at.map(|a| a.1),
+                        message: e.message.clone(),
+                    })
+                    .collect()
+            }
+            Ok(_) => Vec::new(),
+        };
+        super::json::print(&super::json::DoctorOutput {
+            config: origin,
+            ok: !failed,
+            errors,
+            warnings,
+            probes: summary.map(|c| c.probes.len()),
+            channels: summary.map(|c| c.channels.len()),
+            agents: summary.map(agents),
+            root: summary.and_then(|c| c.daemon.root.clone()),
+        })?;
         return Ok(if failed { EXIT_CONFIG } else { EXIT_OK });
     }
     for e in &errors {
@@ -87,13 +98,7 @@ pub fn run(
                 let host = c.probes.iter().filter(|p| p.agent.is_none()).count();
                 let list: Vec<String> = rows
                     .iter()
-                    .map(|r| {
-                        format!(
-                            "{} ({} probes)",
-                            r["agent"].as_str().unwrap_or(""),
-                            r["probes"]
-                        )
-                    })
+                    .map(|r| format!("{} ({} probes)", r.agent, r.probes))
                     .collect();
                 println!(
                     "agents: {} — {}; host-wide: {host} probes",
@@ -112,7 +117,7 @@ pub fn run(
 }
 
 /// The agents the probes belong to, each with its probe count and the lessons it guards.
-fn agents(c: &config::Config) -> Vec<serde_json::Value> {
+fn agents(c: &config::Config) -> Vec<super::json::DoctorAgent> {
     c.agents()
         .into_iter()
         .map(|a| {
@@ -127,7 +132,11 @@ fn agents(c: &config::Config) -> Vec<serde_json::Value> {
                 .collect();
             lessons.sort_unstable();
             lessons.dedup();
-            serde_json::json!({"agent": a, "probes": probes.len(), "lessons": lessons})
+            super::json::DoctorAgent {
+                agent: a,
+                probes: probes.len(),
+                lessons,
+            }
         })
         .collect()
 }

@@ -42,13 +42,13 @@ pub fn run(
             .collect()
     };
     if format == Format::Json {
-        let v: Vec<serde_json::Value> = config
+        let v: Vec<super::json::LessonEntry> = config
             .catalog
             .iter()
             .zip(states.iter())
             .enumerate()
             .map(|(i, (l, s))| {
-                let agents: serde_json::Map<String, serde_json::Value> = rows
+                let agents: std::collections::BTreeMap<String, super::json::AgentState> = rows
                     .iter()
                     .filter(|r| r.agent.is_some())
                     .filter(|r| only.is_none() || only.as_ref() == Some(&r.agent))
@@ -57,19 +57,30 @@ pub fn run(
                         (st.state != LessonState::NotGuarded).then(|| {
                             (
                                 r.agent.clone().unwrap_or_default(),
-                                serde_json::json!({"state": st.state, "probes": st.probes}),
+                                super::json::AgentState {
+                                    state: st.state,
+                                    probes: st.probes.clone(),
+                                },
                             )
                         })
                     })
                     .collect();
-                serde_json::json!({
-                    "number": l.number, "title": l.title, "fix": l.fix, "rule": l.rule, "class": l.class,
-                    "audience": l.audience, "audience_inferred": l.audience_inferred, "owner": l.owner,
-                    "probes": s.probes, "state": s.state, "agents": agents,
-                })
+                super::json::LessonEntry {
+                    number: l.number,
+                    title: l.title.clone(),
+                    fix: l.fix.clone(),
+                    rule: l.rule.clone(),
+                    class: l.class.clone(),
+                    audience: l.audience.clone(),
+                    audience_inferred: l.audience_inferred,
+                    owner: l.owner.clone(),
+                    probes: s.probes.clone(),
+                    state: s.state,
+                    agents,
+                }
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        super::json::print(&v)?;
         return Ok(EXIT_OK);
     }
     for (i, (l, s)) in config.catalog.iter().zip(states.iter()).enumerate() {

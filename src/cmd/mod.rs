@@ -7,6 +7,7 @@ pub mod check;
 pub mod completions;
 pub mod discover;
 pub mod doctor;
+pub mod json;
 pub mod kinds;
 pub mod lessons;
 pub mod man;

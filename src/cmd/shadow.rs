@@ -30,45 +30,42 @@ pub fn run(path: Option<&Path>, format: Format, paint: Paint) -> anyhow::Result<
                 .next(),
             None => None,
         };
-        report.push(serde_json::json!({
-            "probe": p.id,
-            "lessons": p.lessons,
-            "would_have_alerted": would.len(),
-            "last_would_have_alerted": would.first().map(|t| super::silence::fmt_ms(t.ts)),
-            "last_summary": would.first().map(|t| t.summary.clone()),
-            "latest": latest.map(|o| serde_json::json!({"health": o.health, "summary": o.summary, "at": super::silence::fmt_ms(o.ts)})),
-        }));
+        report.push(super::json::ShadowEntry {
+            probe: p.id.clone(),
+            lessons: p.lessons.clone(),
+            would_have_alerted: would.len(),
+            last_would_have_alerted: would.first().map(|t| super::silence::fmt_ms(t.ts)),
+            last_summary: would.first().map(|t| t.summary.clone()),
+            latest: latest.map(|o| super::json::ShadowLatest {
+                health: o.health,
+                summary: o.summary,
+                at: super::silence::fmt_ms(o.ts),
+            }),
+        });
     }
     if format == Format::Json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        super::json::print(&report)?;
         return Ok(EXIT_OK);
     }
     if report.is_empty() {
         println!("no probes in shadow mode");
     }
     for r in &report {
-        let n = r["would_have_alerted"].as_u64().unwrap_or(0);
+        let n = r.would_have_alerted;
         let verdict = if n == 0 {
             paint.green("would have stayed quiet")
         } else {
             paint.yellow(&format!("would have alerted {n} time(s)"))
         };
-        println!(
-            "{}  {verdict}",
-            paint.bold(r["probe"].as_str().unwrap_or(""))
-        );
-        if let Some(s) = r["last_summary"].as_str() {
+        println!("{}  {verdict}", paint.bold(&r.probe));
+        if let Some(s) = &r.last_summary {
             println!(
                 "      last: {s} ({})",
-                r["last_would_have_alerted"].as_str().unwrap_or("")
+                r.last_would_have_alerted.as_deref().unwrap_or("")
             );
         }
-        if let Some(l) = r["latest"].as_object() {
-            println!(
-                "      now:  {} {}",
-                l["health"].as_str().unwrap_or(""),
-                l["summary"].as_str().unwrap_or("")
-            );
+        if let Some(l) = &r.latest {
+            println!("      now:  {} {}", l.health, l.summary);
         }
     }
     Ok(EXIT_OK)

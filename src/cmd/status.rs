@@ -31,12 +31,35 @@ pub fn run(
         return print_api(&config, &probes, format, paint);
     }
     let Some(store) = crate::store::Store::open_existing(&config.daemon.state_dir)? else {
-        println!(
-            "no store at {} yet: has `ledgerd run` started?",
-            crate::store::db_path(&config.daemon.state_dir).display()
-        );
+        if format == Format::Json {
+            super::json::print(&super::json::StatusOutput {
+                source: "none",
+                probes: Vec::new(),
+            })?;
+        } else {
+            println!(
+                "no store at {} yet: has `ledgerd run` started?",
+                crate::store::db_path(&config.daemon.state_dir).display()
+            );
+        }
         return Ok(EXIT_OK);
     };
+    if format == Format::Json {
+        // the same probe objects the API serves, built from the same snapshot
+        let now = chrono::Utc::now().timestamp_millis();
+        let snap = crate::web::view::snapshot(std::sync::Arc::new(config), &store, now, now);
+        let probes = snap
+            .probes
+            .iter()
+            .filter(|p| keep(&p.agent))
+            .map(crate::web::api::ProbeJson::from_view)
+            .collect();
+        super::json::print(&super::json::StatusOutput {
+            source: "store",
+            probes,
+        })?;
+        return Ok(EXIT_OK);
+    }
     let mine: Vec<&crate::config::ProbeConfig> =
         config.probes.iter().filter(|p| keep(&p.agent)).collect();
     let is_mine = |id: &str| mine.iter().any(|p| p.id == id);
@@ -46,11 +69,6 @@ pub fn run(
     states.retain(|s| is_mine(&s.probe));
     let mut open = store.incidents(true, None, 1000)?;
     open.retain(|i| is_mine(&i.probe));
-    if format == Format::Json {
-        let v = serde_json::json!({"source": "store", "observations": latest, "states": states, "open_incidents": open});
-        println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(EXIT_OK);
-    }
     let now = chrono::Utc::now().timestamp_millis();
     for p in mine {
         let obs = latest.iter().find(|o| o.probe == p.id);
@@ -135,8 +153,10 @@ fn print_api(
     paint: Paint,
 ) -> anyhow::Result<u8> {
     if format == Format::Json {
-        let v = serde_json::json!({"source": "api", "probes": probes});
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        super::json::print(&super::json::StatusOutput {
+            source: "api",
+            probes: probes.to_vec(),
+        })?;
         return Ok(EXIT_OK);
     }
     let mut open = 0;

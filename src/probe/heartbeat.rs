@@ -507,21 +507,14 @@ fn parse_time(s: &str) -> Option<DateTime<Utc>> {
 /// A timestamp in a log line: the first ISO/RFC 3339 timestamp anywhere, else leading epoch
 /// seconds or milliseconds (`1767225600\theartbeat\thub`).
 fn time_in_line(line: &str) -> Option<DateTime<Utc>> {
-    static ISO: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(
-            r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|z|[+-]\d{2}:\d{2})?",
-        )
-        .ok()
-    });
-    static EPOCH: std::sync::LazyLock<Option<regex::Regex>> = std::sync::LazyLock::new(|| {
-        regex::Regex::new(r"^\s*(\d{13}|\d{9,10}(?:\.\d+)?)(?:\s|$|[,;|])").ok()
-    });
-    if let Some(re) = ISO.as_ref()
-        && let Some(t) = re.find_iter(line).find_map(|m| parse_time(m.as_str()))
+    use crate::patterns::{EPOCH_TIME, ISO_TIME};
+    if let Some(t) = ISO_TIME
+        .find_iter(line)
+        .find_map(|m| parse_time(m.as_str()))
     {
         return Some(t);
     }
-    let caps = EPOCH.as_ref()?.captures(line)?;
+    let caps = EPOCH_TIME.captures(line)?;
     from_epoch(caps.get(1)?.as_str().parse().ok()?)
 }
 

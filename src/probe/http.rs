@@ -973,7 +973,10 @@ max_latency = "1ns""#
         let addr = serve().await;
         let var = "LEDGERD_TEST_HTTP_BEARER";
         // SAFETY: this variable is set once, only by this test, before any read of it.
-        unsafe { std::env::set_var(var, TOKEN) };
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var(var, TOKEN)
+        };
         let p = probe(&format!(
             r#"url = "http://{addr}/auth"
 bearer_token_env = "{var}"

@@ -799,7 +799,10 @@ mod tests {
         let token = jwt(serde_json::json!({"exp": exp_in(30)}));
         let var = "LEDGERD_TEST_TOKEN_EXPIRY_JWT";
         // SAFETY: this variable is set once, only by this test, before any read of it.
-        unsafe { std::env::set_var(var, &token) };
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var(var, &token)
+        };
         let o = look(&probe(&format!("env = \"{var}\""))).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(ev(&o, "source"), format!("env {var}"));

@@ -121,7 +121,7 @@ impl LessonJson {
 }
 
 /// A probe in the API.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeJson {
     pub id: String,
     pub kind: String,

@@ -192,3 +192,159 @@ fn kinds_lists_probe_and_channel_kinds() {
     }
     assert!(out.contains("webhook") && out.contains("desktop"));
 }
+
+/// The schema in `docs/schemas/<name>.schema.json`, its `$defs` checked against the OpenAPI
+/// document's components where they share a name (so the CLI and the API cannot drift).
+fn cli_schema(name: &str) -> jsonschema::Validator {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join(format!("docs/schemas/{name}.schema.json")))
+        .unwrap_or_else(|e| panic!("docs/schemas/{name}.schema.json: {e}"));
+    let schema: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let api: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("src/web/assets/openapi.json")).unwrap(),
+    )
+    .unwrap();
+    let components = &api["components"]["schemas"];
+    for (def, body) in schema["$defs"].as_object().unwrap() {
+        if let Some(theirs) = components.get(def) {
+            let theirs = serde_json::to_string(theirs)
+                .unwrap()
+                .replace("#/components/schemas/", "#/$defs/");
+            assert_eq!(
+                serde_json::to_string(body).unwrap(),
+                theirs,
+                "{name}.schema.json $defs/{def} differs from the OpenAPI document's"
+            );
+        }
+    }
+    jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("{name}.schema.json: {e}"))
+}
+
+fn assert_valid(name: &str, o: &std::process::Output) -> serde_json::Value {
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{name}: not JSON ({e}): {}", stdout(o)));
+    let errors: Vec<String> = cli_schema(name)
+        .iter_errors(&v)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{name}: {errors:#?}\n{v:#}");
+    v
+}
+
+/// Every `--format json` output of the CLI, produced by the real binary, validates against its
+/// documented schema; `status` has one shape whether it reads the daemon, the store or nothing.
+#[test]
+fn every_json_output_matches_its_documented_schema() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let cfg = tmp.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            r#"[daemon]
+state_dir = "{}"
+listen = "127.0.0.1:{port}"
+
+[probe.good]
+kind = "command"
+lesson = 4
+agent = "cs"
+argv = ["true"]
+every = "1s"
+
+[probe.bad]
+kind = "command"
+lesson = 17
+argv = ["sh", "-c", "echo vendor said no; exit 2"]
+every = "1s"
+
+[probe.trial]
+kind = "command"
+lesson = 26
+mode = "shadow"
+argv = ["sh", "-c", "exit 2"]
+every = "1s"
+
+[[silence]]
+lesson = 17
+reason = "vendor outage, ticket 42"
+expires = 2099-01-01
+"#,
+            tmp.path().join("state").display()
+        ),
+    )
+    .unwrap();
+    let c = cfg.to_str().unwrap();
+
+    let o = ledgerd(&["check", "--config", c, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    let v = assert_valid("check", &o);
+    assert_eq!(v["results"].as_array().unwrap().len(), 3);
+
+    let o = ledgerd(&["doctor", "--config", c, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let v = assert_valid("doctor", &o);
+    assert_eq!(v["agents"][0]["agent"], "cs");
+    let bad = data("config/invalid/bad_cron.toml");
+    let o = ledgerd(&[
+        "doctor",
+        "--config",
+        bad.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(78));
+    let v = assert_valid("doctor", &o);
+    assert!(
+        v["errors"][0]["key"].as_str().unwrap().contains("cron"),
+        "{v}"
+    );
+
+    let o = ledgerd(&["lessons", "--config", c, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let v = assert_valid("lessons", &o);
+    assert!(v.as_array().unwrap().len() >= 32);
+
+    let o = ledgerd(&["silence", "list", "--config", c, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v = assert_valid("silence-list", &o);
+    assert_eq!(v[0]["lesson"], 17);
+
+    // no daemon, no store yet: the same shape, no probes
+    let o = ledgerd(&["status", "--config", c, "--format", "json"]);
+    let v = assert_valid("status", &o);
+    assert_eq!(v["source"], "none");
+
+    // the daemon answers: the API's probe objects
+    let mut d = Daemon::start(&cfg, &tmp.path().join("d.log"));
+    let url = format!("http://127.0.0.1:{port}/api/v1/probes");
+    wait_for(
+        "all three probes observed",
+        std::time::Duration::from_secs(30),
+        || {
+            let (code, body) = get(&url)?;
+            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
+            (code == 200 && v.as_array()?.iter().all(|p| !p["latest"].is_null())).then_some(())
+        },
+    );
+    let o = ledgerd(&["status", "--config", c, "--format", "json"]);
+    let v = assert_valid("status", &o);
+    assert_eq!(v["source"], "api");
+    assert_eq!(v["probes"].as_array().unwrap().len(), 3);
+    let o = ledgerd(&["shadow", "--config", c, "--format", "json"]);
+    let v = assert_valid("shadow", &o);
+    assert_eq!(v[0]["probe"], "trial");
+    assert!(d.stop().is_some());
+
+    // the daemon is gone: the store, in the same shape
+    let o = ledgerd(&["status", "--config", c, "--format", "json"]);
+    let v = assert_valid("status", &o);
+    assert_eq!(v["source"], "store");
+    let bad = v["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == "bad")
+        .unwrap();
+    assert_eq!(bad["health"], "critical");
+}

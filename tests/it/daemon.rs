@@ -151,6 +151,7 @@ fn invalid_reload_keeps_the_last_good_config() {
     let good = std::fs::read_to_string(&cfg).unwrap();
     std::fs::write(&cfg, format!("{good}\n[probe.broken]\nkind = \"command\"\nlesson = 4\nevery = \"often\"\nargv = [\"true\"]\n")).unwrap();
     let pid = d.child.as_ref().unwrap().id() as i32;
+    #[allow(unsafe_code)]
     unsafe {
         libc::kill(pid, libc::SIGHUP);
     }

@@ -79,6 +79,7 @@ fn sd_notify_ready_then_watchdog() {
     let ready = got.iter().position(|m| m.contains("READY=1")).unwrap();
     let first_watchdog = got.iter().position(|m| m.contains("WATCHDOG=1")).unwrap();
     assert!(ready < first_watchdog, "READY comes first: {got:?}");
+    #[allow(unsafe_code)]
     unsafe {
         libc::kill(child.id() as i32, libc::SIGTERM);
     }

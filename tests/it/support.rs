@@ -190,6 +190,7 @@ impl Daemon {
     /// SIGTERM and wait; returns the exit code.
     pub fn stop(&mut self) -> Option<i32> {
         let mut c = self.child.take()?;
+        #[allow(unsafe_code)]
         unsafe {
             libc::kill(c.id() as i32, libc::SIGTERM);
         }
