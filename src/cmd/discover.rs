@@ -492,6 +492,7 @@ fn render_agent(out: &mut String, a: &Agent) {
     let mut how = Vec::new();
     if a.runtime == Runtime::OpenClaw {
         vars.push(("gateway_port", a.port.unwrap_or(DEFAULT_PORT).to_string()));
+        vars.push(("gateway_user", q(&a.user)));
         let unit = a.start.unit.as_ref();
         let plist = a.start.plist.as_ref();
         vars.push(("use_systemd", q(&unit.is_some().to_string())));

@@ -23,6 +23,10 @@ pub struct Process {
     /// Expected owner of every matching process: a user name or a numeric uid, compared with
     /// the real uid in `status`. Default: not checked.
     user: Option<UserSpec>,
+    /// Count only processes owned by this user (a name or a uid, real uid in `status`): on a host
+    /// running one gateway per agent user, each agent's probe counts its own. Empty or absent:
+    /// every user's. A name unknown on this host is unknown (nothing to count against).
+    owned_by: Option<UserSpec>,
     /// Fewest matching processes that is healthy. Default 1.
     #[serde(default = "default_min")]
     min_count: usize,
@@ -44,6 +48,13 @@ pub struct Process {
 enum UserSpec {
     Uid(u32),
     Name(String),
+}
+
+impl UserSpec {
+    /// An empty name (a pack variable left empty) means "no user given".
+    fn is_empty(&self) -> bool {
+        matches!(self, UserSpec::Name(n) if n.trim().is_empty())
+    }
 }
 
 fn default_proc_root() -> PathBuf {
@@ -177,6 +188,18 @@ impl Process {
             Some(Err(e)) => return Observation::unknown(format!("invalid argv_matches: {e}")),
             None => None,
         };
+        let owner = match self.owned_by.as_ref().filter(|u| !u.is_empty()) {
+            None => None,
+            Some(u) => match expected_uid(u) {
+                Some(uid) => Some(uid),
+                None => {
+                    return Observation::unknown(format!(
+                        "owned_by: user {} does not exist on this host",
+                        user_label(u)
+                    ));
+                }
+            },
+        };
         let mut pids: Vec<u32> = entries
             .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
             .collect();
@@ -201,6 +224,9 @@ impl Process {
             let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
             let uid = status_field(&status, "Uid")
                 .and_then(|v| v.split_whitespace().next()?.parse().ok());
+            if owner.is_some() && uid != owner {
+                continue;
+            }
             let home = if self.expect_home.is_some() {
                 read_home(&dir.join("environ"))
             } else {
@@ -679,6 +705,43 @@ require_supervisor = true"#,
         assert!(!all.contains("sk-env"), "{all}");
         assert!(all.contains("--token [redacted]"), "{all}");
         assert!(all.contains("OPENAI_API_KEY=[redacted]"), "{all}");
+    }
+
+    #[tokio::test]
+    async fn owned_by_counts_one_agent_users_gateways_only() {
+        let t = tree("tini");
+        // another agent's gateway, run by uid 1002
+        write_proc(
+            t.path(),
+            &Fake {
+                pid: 900,
+                ppid: 1,
+                comm: "openclaw-gatewa",
+                argv: &["openclaw-gateway", "openclaw", "gateway", "run"],
+                uid: 1002,
+                env: Some(&["HOME=/home/retail"]),
+            },
+        );
+        let src = |owned: &str| {
+            format!(
+                "proc_root = \"{}\"\nargv_matches = 'openclaw gateway run'\nmin_count = 1\nmax_count = 1\n{owned}",
+                t.path().display()
+            )
+        };
+        let o = look(&probe(&src(""))).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.contains("2 processes match"), "{}", o.summary);
+        let o = look(&probe(&src("owned_by = 1002"))).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        let o = look(&probe(&src("owned_by = \"root\""))).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        let o = look(&probe(&src("owned_by = 4242"))).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(o.summary.contains("no process matches"), "{}", o.summary);
+        let o = look(&probe(&src("owned_by = \"\""))).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        let o = look(&probe(&src("owned_by = \"no-such-user-xyz\""))).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
     }
 
     #[tokio::test]

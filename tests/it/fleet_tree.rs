@@ -128,7 +128,9 @@ fn discover_finds_every_agent_and_how_it_starts() {
         .find(|l| l.contains("prefix = \"hub_\""))
         .unwrap();
     assert!(
-        hub.contains("use_systemd = \"false\"") && hub.contains("use_launchd = \"false\""),
+        hub.contains("use_systemd = \"false\"")
+            && hub.contains("use_launchd = \"false\"")
+            && hub.contains("gateway_user = \"root\""),
         "{hub}"
     );
     assert!(!text.contains("\"command\""), "{text}");
