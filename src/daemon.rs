@@ -40,7 +40,12 @@ pub enum DaemonError {
 pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), DaemonError> {
     let config = Arc::new(config);
     let state_dir = config.daemon.state_dir.clone();
-    let store = Store::open(&state_dir)?;
+    // PRAGMA quick_check first: a damaged store is moved aside (never written over), a fresh
+    // one is created, and the operator is told which file and why
+    let (store, damaged) = Store::open_checked(&state_dir)?;
+    if let Some(d) = &damaged {
+        tracing::error!(file = %d.file.display(), moved_to = %d.moved_to.display(), why = %d.why, "the store is damaged: moved it aside and started a fresh one (history before now is in the moved file)");
+    }
     let priors: Priors = Arc::new(std::sync::Mutex::new(
         store
             .states()?

@@ -1,5 +1,7 @@
 //! Running a read-only child process for a probe: argv only (never a shell), a clean environment,
-//! a deadline, bounded output, and `which` over an explicit PATH. It must not decide health; the
+//! a deadline, bounded output, and `which` over an explicit PATH. The child leads its own process
+//! group, and the whole group is killed when the run ends (a timeout included), so nothing it
+//! forked outlives it. It must not decide health; the
 //! calling probe judges the output.
 
 use std::collections::BTreeMap;
@@ -85,6 +87,8 @@ pub async fn run(spec: &ExecSpec<'_>) -> Result<ExecOutput, ExecError> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        // its own process group, so that a timeout kills what it forked too (`Group`)
+        .process_group(0)
         .kill_on_drop(true);
     if !spec.env.contains_key("PATH") {
         cmd.env("PATH", DEFAULT_SERVICE_PATH);
@@ -96,6 +100,8 @@ pub async fn run(spec: &ExecSpec<'_>) -> Result<ExecOutput, ExecError> {
     let mut child = cmd
         .spawn()
         .map_err(|e| ExecError::Spawn(first.clone(), e))?;
+    // killed on every way out: a timeout, a dropped future, and whatever the command left behind
+    let _group = Group(child.id());
     let max = spec.max_output_bytes.max(1);
     let mut out = child.stdout.take();
     let mut err = child.stderr.take();
@@ -121,6 +127,21 @@ pub async fn run(spec: &ExecSpec<'_>) -> Result<ExecOutput, ExecError> {
         elapsed: started.elapsed(),
         program,
     })
+}
+
+/// A child's process group (the child leads it: `process_group(0)`), sent SIGKILL when dropped,
+/// so a command that forks a sleeper cannot outlive its probe's timeout.
+struct Group(Option<u32>);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
+            let _ = nix::sys::signal::killpg(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
 }
 
 /// Reads a stream up to `max` bytes, then drains (and drops) the rest so the child never blocks.
@@ -155,6 +176,44 @@ mod tests {
 
     fn argv(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Whether `pid` still runs (a zombie waiting for its reaper does not).
+    fn alive(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                let state = s.rsplit(')').next().unwrap_or("").trim_start();
+                !state.starts_with('Z') && !state.starts_with('X')
+            })
+            .unwrap_or(false)
+    }
+
+    #[tokio::test]
+    async fn a_timeout_kills_the_whole_process_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let pidfile = dir.path().join("pid");
+        let a = argv(&[
+            "sh",
+            "-c",
+            &format!("sleep 300 & echo $! > '{}'; wait", pidfile.display()),
+        ]);
+        let spec = ExecSpec {
+            argv: &a,
+            timeout: Duration::from_millis(500),
+            max_output_bytes: 100,
+            ..Default::default()
+        };
+        let e = run(&spec).await.unwrap_err();
+        assert!(matches!(e, ExecError::Timeout(..)), "{e}");
+        let pid = std::fs::read_to_string(&pidfile)
+            .unwrap()
+            .trim()
+            .to_string();
+        let end = Instant::now() + Duration::from_secs(10);
+        while alive(&pid) {
+            assert!(Instant::now() < end, "grandchild {pid} still runs");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test]

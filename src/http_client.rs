@@ -1,5 +1,5 @@
 //! The one shared `reqwest::Client`: keep-alive pool, connect and request timeouts, a user agent,
-//! and the body-size cap helper. Every probe and channel uses this client (a tidy test forbids
+//! and the body-size caps (every body read from a receiver or the daemon API is capped). Every probe and channel uses this client (a tidy test forbids
 //! `reqwest::Client::new` elsewhere). It must not interpret responses.
 
 use std::time::Duration;
@@ -44,6 +44,31 @@ pub fn build_with(opts: ClientOptions) -> reqwest::Client {
 
 pub fn shared() -> reqwest::Client {
     build_with(ClientOptions::default())
+}
+
+/// Most bytes of a receiver's answer (a channel's webhook, Alertmanager, a chat API) read: enough
+/// for any error message; the rest is never read.
+pub const RECEIVER_BODY_CAP: usize = 64 * 1024;
+
+/// Most bytes of the daemon API's answer the command line reads.
+pub const API_BODY_CAP: usize = 32 * 1024 * 1024;
+
+/// A response body as text (lossy), at most `cap` bytes; the bool says it was cut. A body that
+/// fails half way is what arrived.
+pub async fn text_capped(resp: reqwest::Response, cap: usize) -> (String, bool) {
+    match read_capped(resp, cap).await {
+        Ok((b, cut)) => (String::from_utf8_lossy(&b).into_owned(), cut),
+        Err(_) => (String::new(), false),
+    }
+}
+
+/// " (answer cut at N bytes)" when `cut`, for receipts and errors.
+pub fn cut_note(cut: bool, cap: usize) -> String {
+    if cut {
+        format!(" (answer cut at {cap} bytes)")
+    } else {
+        String::new()
+    }
 }
 
 /// Reads at most `cap` bytes of a response body; the bool says whether the body was longer.

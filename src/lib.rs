@@ -73,7 +73,8 @@
 //!   `assets/` (CSS, JS, OpenAPI document; embedded). `daemon.rs`: wiring, signals, reload.
 //! - `shared.rs`: `Shared` (config, store, liveness) and `RunMetrics`, read by web and daemon.
 //! - `exec.rs`: read-only child processes for probes. `http_client.rs`: the one HTTP client.
-//! - `redact.rs`: `Secret` and fingerprints. `platform.rs`: paths, host name, sd_notify.
+//! - `redact.rs`: `Secret`, fingerprints and the one redaction registry (`register`, `scrub`).
+//!   `platform.rs`: paths, host name, sd_notify.
 //! - `fuzzing.rs` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `tokens.rs`: JWT claims, expiry values and dotenv parsing shared by the credential kinds.
 //! - `patterns.rs`: every static regular expression (compiled with `expect`, forced by one test).
@@ -93,7 +94,10 @@
 //! - Delivery goes through the durable outbox in the store, so a crash or a dead webhook loses
 //!   nothing; retries live once, in `delivery::outbox`.
 //! - Nothing outside `probe/<kind>.rs` (or `alert/<kind>.rs`) mentions a kind by name.
-//! - Secrets are `redact::Secret`: shown only as `sha256:xxxxxxxx` fingerprints.
+//! - Secrets are `redact::Secret`: shown only as `sha256:xxxxxxxx` fingerprints. Every secret
+//!   value (`*_file`, `${ENV}`, token files, `command` env) is registered with `redact`, and
+//!   `redact::scrub` runs centrally on observations, store writes, web responses, logs and
+//!   `check` output.
 //! - A failing probe is data; only the daemon's own faults are errors.
 //! - Every alert cites its lesson (`L14 · Cron is not your shell — …`); an incident is announced
 //!   once (restarts, reloads and floods do not repeat it) and never silently dropped: a muted

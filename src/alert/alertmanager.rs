@@ -321,11 +321,16 @@ repost_every = "2m"
         })?;
         let status = resp.status();
         let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
-        let text = resp.text().await.unwrap_or_default();
+        let cap = crate::http_client::RECEIVER_BODY_CAP;
+        let (text, cut) = crate::http_client::text_capped(resp, cap).await;
+        let note = crate::http_client::cut_note(cut, cap);
         match SendError::from_status(status, retry_after.as_ref(), &text) {
-            Some(e) => Err(e),
+            Some(e) => Err(SendError {
+                message: format!("{}{note}", e.message),
+                ..e
+            }),
             None => Ok(format!(
-                "HTTP {}, {} postable alerts",
+                "HTTP {}, {} postable alerts{note}",
                 status.as_u16(),
                 body.len()
             )),

@@ -33,10 +33,8 @@ pub async fn deliver(
         })?;
     let status = resp.status();
     let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
-    let body = crate::http_client::read_capped(resp, 64 * 1024)
-        .await
-        .map(|(b, _)| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
+    let (body, _) =
+        crate::http_client::text_capped(resp, crate::http_client::RECEIVER_BODY_CAP).await;
     match SendError::from_status(status, retry_after.as_ref(), &body) {
         Some(e) => Err(SendError {
             message: format!("{what}: {}", e.message),

@@ -13,7 +13,7 @@ pub struct Webhook {
     /// Where to POST; may hold a token, so it is a secret (`url_file` or `${ENV}` work too).
     url: Secret,
     /// Extra headers (values are secrets: never logged).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::redact::de_headers")]
     headers: BTreeMap<String, Secret>,
 }
 
@@ -76,10 +76,15 @@ headers = { Authorization = "Bearer ${LEDGERD_WEBHOOK_TOKEN:-dev}" }
         })?;
         let status = resp.status();
         let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
-        let body = resp.text().await.unwrap_or_default();
+        let cap = crate::http_client::RECEIVER_BODY_CAP;
+        let (body, cut) = crate::http_client::text_capped(resp, cap).await;
+        let note = crate::http_client::cut_note(cut, cap);
         match SendError::from_status(status, retry_after.as_ref(), &body) {
-            Some(e) => Err(e),
-            None => Ok(format!("HTTP {}", status.as_u16())),
+            Some(e) => Err(SendError {
+                message: format!("{}{note}", e.message),
+                ..e
+            }),
+            None => Ok(format!("HTTP {}{note}", status.as_u16())),
         }
     }
 }

@@ -82,7 +82,16 @@ fn via_api(
         }
         let resp = req.send().await.ok()?;
         let status = resp.status();
-        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        let cap = crate::http_client::API_BODY_CAP;
+        let (bytes, cut) = crate::http_client::read_capped(resp, cap)
+            .await
+            .unwrap_or_default();
+        if cut {
+            return Some(Err(format!(
+                "the daemon's answer is longer than {cap} bytes; cut"
+            )));
+        }
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         if status.is_success() {
             let queued = body
                 .get("queued")

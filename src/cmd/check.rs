@@ -1,6 +1,7 @@
 //! `ledgerd check`: run the selected probes once, now, and print what they see. Exit 0 when all
 //! are ok, 1 when any lesson is violated or at risk (or a probe could not look), 78 on config
-//! errors. Uses stored facts as priors when a store exists, and writes nothing.
+//! errors. Uses stored facts as priors when a store exists, and writes nothing. What it prints
+//! is scrubbed of registered secrets.
 
 use super::{EXIT_OK, EXIT_VIOLATION, Paint};
 use crate::cli::Format;
@@ -136,27 +137,27 @@ pub fn run(
             .as_deref()
             .map(|a| format!(" agent {a}"))
             .unwrap_or_default();
-        println!(
+        say(format!(
             "{:<12} {:<8} {} {}  {}",
             paint.health(o.health),
             lessons.join(","),
             paint.bold(&p.id),
             paint.dim(&format!("({}{agent})", p.kind())),
             o.summary
-        );
+        ));
         if !o.health.is_ok() {
-            println!("             lesson: {rule}");
+            say(format!("             lesson: {rule}"));
             if let Some(e) = &o.expected {
-                println!("             expected: {e}");
+                say(format!("             expected: {e}"));
             }
             for e in &o.evidence {
-                println!("             {}: {}", e.key, e.value);
+                say(format!("             {}: {}", e.key, e.value));
             }
         }
     }
     let count = |h: Health| results.iter().filter(|(_, o)| o.health == h).count();
     let v: Vec<String> = violated.iter().map(|l| format!("L{l}")).collect();
-    println!(
+    say(format!(
         "{} probes: {} ok, {} degraded, {} critical, {} unknown{}",
         results.len(),
         count(Health::Ok),
@@ -168,8 +169,13 @@ pub fn run(
         } else {
             format!(" — lessons not holding: {}", v.join(", "))
         }
-    );
+    ));
     Ok(exit)
+}
+
+/// Prints one line (or the JSON document) scrubbed of registered secrets.
+fn say(text: String) {
+    println!("{}", crate::redact::scrub(&text));
 }
 
 /// Per agent among the probes that ran (host-wide probes as agent null): the lessons they guard

@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 
 /// Prints a shape as pretty JSON on stdout.
 pub fn print<T: Serialize>(v: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    // scrubbed of registered secrets, like every other output
+    let text = serde_json::to_string_pretty(v)?;
+    println!("{}", crate::redact::scrub(&text));
     Ok(())
 }
 

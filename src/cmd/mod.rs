@@ -64,7 +64,7 @@ pub fn dispatch(cli: Cli) -> anyhow::Result<u8> {
 pub fn load_or_report(path: Option<&std::path::Path>) -> Result<Config, u8> {
     config::load(path).map_err(|errors| {
         for e in &errors.0 {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::redact::scrub(&e.to_string()));
         }
         eprintln!(
             "ledgerd: {} config error(s); nothing was started (exit 78)",

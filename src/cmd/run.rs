@@ -1,6 +1,7 @@
 //! `ledgerd run`: set up logging and hand over to the daemon. Exit 78 on config errors (so
 //! systemd's `RestartPreventExitStatus=78` stops a crash loop), 2 when the store or the listen
-//! address cannot be used, 0 after a clean SIGTERM/SIGINT.
+//! address cannot be used, 0 after a clean SIGTERM/SIGINT. Every log line is scrubbed of
+//! registered secrets (`redact::scrub`) on its way to stderr.
 
 use super::{EXIT_ERROR, EXIT_OK};
 use std::path::Path;
@@ -22,7 +23,7 @@ pub fn run(path: Option<&Path>, root: Option<&Path>, log_json: bool) -> anyhow::
         Ok(()) => Ok(EXIT_OK),
         Err(e) => {
             tracing::error!(error = %e, "daemon stopped");
-            eprintln!("ledgerd: {e}");
+            eprintln!("ledgerd: {}", crate::redact::scrub(&e.to_string()));
             Ok(EXIT_ERROR)
         }
     }
@@ -33,7 +34,8 @@ fn init_tracing(json: bool) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // every log line is scrubbed of registered secrets before it is written
+        .with_writer(|| ScrubbedLine(Vec::new()))
         // colours only on a terminal: journald and log files get plain text
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = if json {
@@ -41,4 +43,26 @@ fn init_tracing(json: bool) {
     } else {
         builder.try_init()
     };
+}
+
+/// One log event, buffered and written to stderr scrubbed of registered secrets when the
+/// formatter is done with it (tracing makes one writer per event).
+struct ScrubbedLine(Vec<u8>);
+
+impl std::io::Write for ScrubbedLine {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for ScrubbedLine {
+    fn drop(&mut self) {
+        use std::io::Write as _;
+        let text = String::from_utf8_lossy(&self.0);
+        let _ = std::io::stderr().write_all(crate::redact::scrub(&text).as_bytes());
+    }
 }

@@ -142,7 +142,15 @@ fn from_api(config: &crate::config::Config) -> Option<Vec<crate::web::api::Probe
         if !resp.status().is_success() {
             return None;
         }
-        resp.json().await.ok()
+        let cap = crate::http_client::API_BODY_CAP;
+        let (body, cut) = crate::http_client::read_capped(resp, cap).await.ok()?;
+        if cut {
+            eprintln!(
+                "ledgerd: the daemon's answer from {url} is longer than {cap} bytes: cut and not used; reading the store instead"
+            );
+            return None;
+        }
+        serde_json::from_slice(&body).ok()
     })
 }
 

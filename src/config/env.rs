@@ -1,8 +1,9 @@
 //! Expansion of `${VAR}` and `${VAR:-default}` in every string value (`$${` is a literal `${`),
 //! and reading `*_file` secrets in channel tables. Owns the rule that a missing variable or
 //! unreadable secret file is a config error naming the key path, and that a value which is one
-//! `${...}` and nothing else becomes a boolean when it expands to `true` or `false`. It must not
-//! log values.
+//! `${...}` and nothing else becomes a boolean when it expands to `true` or `false`, and that
+//! every `*_file` value is registered with the redactor (`redact::register`). It must not log
+//! values.
 
 use std::path::Path;
 
@@ -119,6 +120,7 @@ pub fn read_secret_files(table: &mut toml::Table, base: &Path, errors: &mut Vec<
         // bounded, and a FIFO or device is refused: a config error, never a hang
         match crate::read::text(&path, crate::read::SMALL) {
             Ok(text) => {
+                crate::redact::register(text.trim());
                 table.remove(&key);
                 table.insert(name, toml::Value::String(text.trim().to_string()));
             }

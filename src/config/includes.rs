@@ -234,6 +234,15 @@ pub(super) fn expand_doc(
     env_fn: &dyn Fn(&str) -> Option<String>,
     errors: &mut Vec<(String, String)>,
 ) {
+    // every value taken from the environment is a possible secret: the redactor learns it
+    // (`redact::register_env` skips HOME, PATH and the like)
+    let env_fn = &|name: &str| {
+        let v = env_fn(name);
+        if let Some(v) = &v {
+            crate::redact::register_env(name, v);
+        }
+        v
+    };
     if is_main && let Some(v) = table.get_mut("vars") {
         let lookup = |name: &str| builtin_var(name).or_else(|| env_fn(name));
         env::expand_tree(v, "vars", &lookup, errors);

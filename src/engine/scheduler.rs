@@ -74,7 +74,8 @@ pub async fn observe_once(
         );
         obs.health = p.max_health;
     }
-    obs
+    // the one place every observation passes: no registered secret leaves it
+    obs.scrubbed()
 }
 
 /// Awaits a probe's observation with a deadline (its timeout plus a grace period) and catches

@@ -1,5 +1,6 @@
 //! `command`: the escape hatch. Runs a read-only command (argv, no shell, clean environment,
-//! timeout, bounded output) and judges its exit code and output. It must never be pointed at a
+//! timeout, bounded output) and judges its exit code and output; its `env` values are secrets
+//! to the redactor. It must never be pointed at a
 //! `--fix`: ledgerd only observes, and the example says so.
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
@@ -13,8 +14,10 @@ use std::path::PathBuf;
 pub struct Command {
     /// Program and arguments; argv[0] is looked up on `env.PATH` (default `/usr/bin:/bin`).
     argv: Vec<String>,
-    /// The child's whole environment; nothing is inherited from the daemon.
-    #[serde(default)]
+    /// The child's whole environment; nothing is inherited from the daemon. Values may be
+    /// secrets: each is registered with the redactor as it is read (except `PATH`, `HOME` and
+    /// the like, and values under 8 characters), so output that echoes one shows a fingerprint.
+    #[serde(default, deserialize_with = "secret_env")]
     env: BTreeMap<String, String>,
     /// Working directory (relative to the config file).
     cwd: Option<PathBuf>,
@@ -43,6 +46,17 @@ pub struct Command {
 enum FailHealth {
     Critical,
     Degraded,
+}
+
+/// Reads `env` and registers its values with the redactor (`redact::register_env`).
+fn secret_env<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let env = BTreeMap::<String, String>::deserialize(d)?;
+    for (k, v) in &env {
+        crate::redact::register_env(k, v);
+    }
+    Ok(env)
 }
 
 fn default_exit() -> Vec<i32> {

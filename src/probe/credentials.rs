@@ -723,6 +723,7 @@ fn cred(
     value: &str,
 ) -> Cred {
     let value = value.trim();
+    crate::redact::register(value);
     let expires = jwt_exp(value);
     Cred {
         agent: a.name.clone(),

@@ -28,7 +28,7 @@ pub struct Http {
     method: String,
     /// Extra request headers, name -> value. Values may be secrets (`${ENV}`): they are sent but
     /// never shown, only their names. Default none.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::redact::de_headers")]
     headers: BTreeMap<String, Secret>,
     /// Environment variable holding a bearer token, read at each run and sent as
     /// `Authorization: Bearer …`; never logged. Default none.

@@ -178,6 +178,30 @@ impl Observation {
         self.facts = Some(facts);
         self
     }
+    /// Every registered secret removed from every text of the observation (`redact::scrub`):
+    /// the scheduler applies it to each run, whatever the kind did.
+    pub fn scrubbed(mut self) -> Self {
+        let clean = |s: &mut String| {
+            if let std::borrow::Cow::Owned(o) = crate::redact::scrub(s) {
+                *s = o;
+            }
+        };
+        clean(&mut self.summary);
+        if let Some(e) = &mut self.expected {
+            clean(e);
+        }
+        for e in &mut self.evidence {
+            clean(&mut e.key);
+            clean(&mut e.value);
+        }
+        for m in &mut self.metrics {
+            clean(&mut m.name);
+        }
+        if let Some(f) = &mut self.facts {
+            crate::redact::scrub_json(f);
+        }
+        self
+    }
 }
 
 /// What a probe may use while it looks. Built by the scheduler for each run.

@@ -397,6 +397,7 @@ impl TokenExpiry {
         if text.is_empty() {
             return Err("credential is empty".into());
         }
+        redact::register(text);
         let fingerprint = redact::fingerprint(text);
         let (expires_at, what, claims) = self.expiry_of_text(text)?;
         Ok(Found {

@@ -1,9 +1,11 @@
 //! The SQLite store under `state_dir`: observations, per-probe state, incidents, transitions and
 //! the delivery outbox. Owns the schema (append-only migrations in `store/migrations`), WAL mode,
-//! file mode 0600, batching and retention. Its size follows change, not runs: the newest
+//! file mode 0600, batching, retention and the integrity check at start (`open_checked`: a
+//! damaged store is moved aside, never written over). Its size follows change, not runs: the newest
 //! `keep_observations` observations per probe, every transition with the observation that caused
 //! it, rollups per 5 minutes and per hour (`rollup.rs`), each tier pruned by its own retention.
-//! It must not decide health or routing: callers hand it finished rows.
+//! Every text it writes is scrubbed of registered secrets (`redact::scrub`). It must not decide
+//! health or routing: callers hand it finished rows.
 
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,11 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_rollups.sql"),
 ];
 pub const DB_FILE: &str = "ledgerd.db";
+
+/// Every text the store writes passes here: no registered secret reaches a table (or the file).
+fn clean(s: &str) -> String {
+    crate::redact::scrub(s).into_owned()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -210,6 +217,61 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
     state_dir.join(DB_FILE)
 }
 
+/// A damaged store found at start and moved aside (`Store::open_checked`).
+#[derive(Debug, Clone)]
+pub struct Damaged {
+    /// The store file that failed the check.
+    pub file: PathBuf,
+    /// Where it is now (`<file>.corrupt-<timestamp>`); its `-wal`/`-shm` moved beside it.
+    pub moved_to: PathBuf,
+    /// What SQLite said.
+    pub why: String,
+}
+
+/// SQLite calls the file damaged (`SQLITE_CORRUPT`) or not a database (`SQLITE_NOTADB`).
+fn is_corruption(e: &StoreError) -> bool {
+    let source = match e {
+        StoreError::Open { source, .. } | StoreError::Sql(source) => source,
+        _ => return false,
+    };
+    matches!(
+        source.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    )
+}
+
+/// Renames `file` (and its `-wal`, `-shm`) to `<name>.corrupt-<UTC timestamp>`, never over an
+/// existing file; returns the new path of `file`.
+fn move_aside(file: &Path) -> Result<PathBuf, StoreError> {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+    let dir_err = |source| StoreError::Dir {
+        path: file.to_path_buf(),
+        source,
+    };
+    let mut suffix = format!("corrupt-{stamp}");
+    let mut n = 1;
+    let aside = |p: &Path, suffix: &str| {
+        let mut name = p.as_os_str().to_os_string();
+        name.push(format!(".{suffix}"));
+        PathBuf::from(name)
+    };
+    while aside(file, &suffix).exists() {
+        n += 1;
+        suffix = format!("corrupt-{stamp}-{n}");
+    }
+    let moved = aside(file, &suffix);
+    std::fs::rename(file, &moved).map_err(dir_err)?;
+    for side in ["-wal", "-shm"] {
+        let mut p = file.as_os_str().to_os_string();
+        p.push(side);
+        let p = PathBuf::from(p);
+        if p.exists() {
+            std::fs::rename(&p, aside(&p, &suffix)).map_err(dir_err)?;
+        }
+    }
+    Ok(moved)
+}
+
 impl Store {
     /// Opens (creating the directory with mode 0700 and the file with mode 0600) and migrates.
     pub fn open(state_dir: &Path) -> Result<Store, StoreError> {
@@ -242,6 +304,43 @@ impl Store {
         store.configure()?;
         store.migrate()?;
         Ok(store)
+    }
+
+    /// `open` for the daemon's start: also runs `PRAGMA quick_check`. A damaged store (a failed
+    /// check, or SQLite calling the file corrupt or not a database) is never written over: the
+    /// file and its `-wal`/`-shm` are renamed `<file>.corrupt-<timestamp>` and a fresh store is
+    /// created; `Damaged` says where the old one went and why.
+    pub fn open_checked(state_dir: &Path) -> Result<(Store, Option<Damaged>), StoreError> {
+        let why = match Store::open(state_dir) {
+            Ok(s) => match s.quick_check() {
+                Ok(None) => return Ok((s, None)),
+                Ok(Some(why)) => why,
+                Err(e) if is_corruption(&e) => e.to_string(),
+                Err(e) => return Err(e),
+            },
+            Err(e) if is_corruption(&e) => e.to_string(),
+            Err(e) => return Err(e),
+        };
+        let file = db_path(state_dir);
+        let moved_to = move_aside(&file)?;
+        let store = Store::open(state_dir)?;
+        Ok((
+            store,
+            Some(Damaged {
+                file,
+                moved_to,
+                why,
+            }),
+        ))
+    }
+
+    /// `None` when `PRAGMA quick_check` says "ok", else its first findings.
+    pub fn quick_check(&self) -> Result<Option<String>, StoreError> {
+        let mut st = self.conn.prepare("PRAGMA quick_check(5)")?;
+        let found: Vec<String> = st
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<_, _>>()?;
+        Ok((found != ["ok"]).then(|| found.join("; ")))
     }
 
     /// Opens an existing store for reading; `None` when there is none yet.
@@ -485,7 +584,7 @@ impl Store {
             bump(&tx, "alerts_sent:", *id, "sent")?;
             tx.execute(
                 "UPDATE outbox SET status = 'sent', sent_at = ?2, receipt = ?3, attempts = attempts + 1, batch = ?4 WHERE id = ?1",
-                rusqlite::params![id, now_ms, receipt, batch],
+                rusqlite::params![id, now_ms, clean(receipt), batch],
             )?;
         }
         tx.commit()?;
@@ -513,7 +612,7 @@ impl Store {
         }
         tx.execute(
             "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![overflow_key, channel, now_ms, overflow_payload(&held), next_at],
+            rusqlite::params![overflow_key, channel, now_ms, clean(&overflow_payload(&held)), next_at],
         )?;
         let batch = tx.last_insert_rowid();
         for r in &held {
@@ -555,20 +654,20 @@ impl Store {
     pub fn mark_sent(&self, id: i64, now_ms: i64, receipt: &str) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         bump(&tx, "alerts_sent:", id, "sent")?;
-        tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, receipt = ?3, attempts = attempts + 1 WHERE id = ?1", rusqlite::params![id, now_ms, receipt])?;
+        tx.execute("UPDATE outbox SET status = 'sent', sent_at = ?2, receipt = ?3, attempts = attempts + 1 WHERE id = ?1", rusqlite::params![id, now_ms, clean(receipt)])?;
         tx.commit()?;
         Ok(())
     }
 
     pub fn mark_retry(&self, id: i64, next_at: i64, error: &str) -> Result<(), StoreError> {
-        self.conn.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?2, last_error = ?3 WHERE id = ?1", rusqlite::params![id, next_at, error])?;
+        self.conn.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?2, last_error = ?3 WHERE id = ?1", rusqlite::params![id, next_at, clean(error)])?;
         Ok(())
     }
 
     pub fn mark_failed(&self, id: i64, error: &str) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         bump(&tx, "alerts_failed:", id, "failed")?;
-        tx.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1", rusqlite::params![id, error])?;
+        tx.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?2 WHERE id = ?1", rusqlite::params![id, clean(error)])?;
         tx.commit()?;
         Ok(())
     }
@@ -622,7 +721,7 @@ impl Store {
     }
 
     pub fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
-        self.conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", [key, value])?;
+        self.conn.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value", rusqlite::params![key, clean(value)])?;
         Ok(())
     }
 
@@ -655,7 +754,7 @@ impl Store {
         }
         self.conn.execute(
             "INSERT INTO silences (lesson, probe, tag, host, reason, created_by, created, expires, agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-            rusqlite::params![s.lesson, s.probe, s.tag, s.host, s.reason, s.created_by, now_ms, s.expires, s.agent],
+            rusqlite::params![s.lesson, s.probe, s.tag, s.host, clean(&s.reason), s.created_by, now_ms, s.expires, s.agent],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -697,7 +796,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let n = self.conn.execute(
             "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?3)",
-            rusqlite::params![key, channel, now_ms, payload],
+            rusqlite::params![key, channel, now_ms, clean(payload)],
         )?;
         Ok(n > 0)
     }
@@ -745,7 +844,7 @@ impl Store {
         let n = self.conn.execute(
             "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at)
              SELECT ?1, ?2, ?3, ?4, ?3 WHERE EXISTS (SELECT 1 FROM incidents WHERE id = ?5 AND closed IS NULL)",
-            rusqlite::params![key, channel, now_ms, payload, incident],
+            rusqlite::params![key, channel, now_ms, clean(payload), incident],
         )?;
         Ok(n > 0)
     }
@@ -759,7 +858,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let n = self.conn.execute(
             "UPDATE incidents SET acked_by = ?2, acked_at = ?3, ack_note = ?4 WHERE id = ?1",
-            rusqlite::params![incident, by, now_ms, note],
+            rusqlite::params![incident, by, now_ms, note.map(clean)],
         )?;
         Ok(n > 0)
     }
@@ -1064,8 +1163,8 @@ impl Batch<'_> {
             o.lesson,
             o.ts,
             o.health,
-            o.summary,
-            o.body,
+            clean(o.summary),
+            clean(o.body),
             o.duration_ms,
             o.late_ms,
             o.agent
@@ -1090,7 +1189,12 @@ impl Batch<'_> {
             "INSERT INTO probe_state (probe, state, facts, updated) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT(probe) DO UPDATE SET state = excluded.state, facts = COALESCE(excluded.facts, probe_state.facts), updated = excluded.updated",
         )?;
-        st.execute(rusqlite::params![probe, state, facts, now_ms])?;
+        st.execute(rusqlite::params![
+            probe,
+            clean(state),
+            facts.map(clean),
+            now_ms
+        ])?;
         Ok(())
     }
 
@@ -1103,14 +1207,14 @@ impl Batch<'_> {
         summary: &str,
         agent: Option<&str>,
     ) -> Result<i64, StoreError> {
-        self.tx.execute("INSERT INTO incidents (probe, lesson, opened, health, summary, agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", rusqlite::params![probe, lesson, opened, health, summary, agent])?;
+        self.tx.execute("INSERT INTO incidents (probe, lesson, opened, health, summary, agent) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", rusqlite::params![probe, lesson, opened, health, clean(summary), agent])?;
         Ok(self.tx.last_insert_rowid())
     }
 
     pub fn update_incident(&self, id: i64, health: &str, summary: &str) -> Result<(), StoreError> {
         self.tx.execute(
             "UPDATE incidents SET health = ?2, summary = ?3 WHERE id = ?1",
-            rusqlite::params![id, health, summary],
+            rusqlite::params![id, health, clean(summary)],
         )?;
         Ok(())
     }
@@ -1141,7 +1245,7 @@ impl Batch<'_> {
     ) -> Result<i64, StoreError> {
         self.tx.execute(
             "INSERT INTO transitions (probe, lesson, ts, kind, health, summary, incident, muted, agent, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            rusqlite::params![probe, lesson, ts, kind, health, summary, incident, muted, agent, observation],
+            rusqlite::params![probe, lesson, ts, kind, health, clean(summary), incident, muted.map(clean), agent, observation.map(clean)],
         )?;
         Ok(self.tx.last_insert_rowid())
     }
@@ -1159,7 +1263,7 @@ impl Batch<'_> {
     pub fn inhibit_pending(&self, probe: &str, why: &str) -> Result<usize, StoreError> {
         Ok(self.tx.execute(
             "UPDATE outbox SET status = 'inhibited', last_error = ?2 WHERE status = 'pending' AND json_extract(payload, '$.probe') = ?1",
-            rusqlite::params![probe, why],
+            rusqlite::params![probe, clean(why)],
         )?)
     }
 
@@ -1192,7 +1296,7 @@ impl Batch<'_> {
     ) -> Result<bool, StoreError> {
         let n = self.tx.execute(
             "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![key, channel, now_ms, payload, next_at],
+            rusqlite::params![key, channel, now_ms, clean(payload), next_at],
         )?;
         Ok(n > 0)
     }
@@ -1205,6 +1309,27 @@ impl Batch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_moved_aside_and_a_clean_store_passes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (s, damaged) = Store::open_checked(dir.path()).unwrap();
+        assert!(damaged.is_none());
+        assert_eq!(s.quick_check().unwrap(), None);
+        drop(s);
+        let junk = b"this is not an SQLite database, only text pretending to be one".repeat(100);
+        std::fs::write(db_path(dir.path()), &junk).unwrap();
+        let (s, damaged) = Store::open_checked(dir.path()).unwrap();
+        let d = damaged.expect("reported");
+        assert_eq!(d.file, db_path(dir.path()));
+        assert!(
+            d.moved_to.to_string_lossy().contains("ledgerd.db.corrupt-"),
+            "{d:?}"
+        );
+        assert_eq!(std::fs::read(&d.moved_to).unwrap(), junk);
+        assert_eq!(s.quick_check().unwrap(), None);
+        assert!(s.states().unwrap().is_empty());
+    }
 
     #[test]
     fn open_migrates_sets_mode_and_keeps_order_per_channel() {

@@ -1,6 +1,7 @@
 //! The HTTP server on `daemon.listen`: the ledger page, lesson and probe pages with their forms,
 //! `/healthz`, the JSON API under `/api/v1`, `/metrics` and the embedded assets. Owns the routing
-//! and the layers every response passes (auth, Host and cross-site checks, security headers).
+//! and the layers every response passes (auth, Host and cross-site checks, secret scrubbing,
+//! security headers).
 //! It reads the store and the current config; it never runs probes.
 
 use crate::shared::Shared;
@@ -78,6 +79,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .nest("/api/v1", api::routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(web.clone(), guard))
+        .layer(middleware::from_fn(scrub_secrets))
         .layer(middleware::from_fn(security_headers))
         .with_state(web)
 }
@@ -121,6 +123,40 @@ async fn guard(State(web): State<WebState>, req: Request, next: Next) -> Respons
             (StatusCode::FORBIDDEN, format!("{why}\n")).into_response()
         }
     }
+}
+
+/// Largest response body the scrubber buffers; the server's own pages and answers stay far
+/// below it, and a larger one is refused rather than sent unscrubbed.
+const MAX_SCRUBBED_BODY: usize = 64 * 1024 * 1024;
+
+/// Every page, API answer and `/metrics` is scrubbed of registered secrets (`redact::scrub`)
+/// on its way out, whatever the handler put in it (a configured URL, an error text).
+async fn scrub_secrets(req: Request, next: Next) -> Response {
+    let assets = req.uri().path().starts_with("/assets/");
+    let r = next.run(req).await;
+    if assets || crate::redact::registered() == 0 {
+        return r;
+    }
+    let (mut parts, body) = r.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_SCRUBBED_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "response too large to scrub\n",
+            )
+                .into_response();
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let body = match crate::redact::scrub(&text) {
+        std::borrow::Cow::Borrowed(_) => axum::body::Body::from(bytes),
+        std::borrow::Cow::Owned(clean) => {
+            parts.headers.remove(header::CONTENT_LENGTH);
+            axum::body::Body::from(clean)
+        }
+    };
+    Response::from_parts(parts, body)
 }
 
 async fn security_headers(req: Request, next: Next) -> Response {

@@ -275,3 +275,549 @@ crontabs = ["ct"]
         assert!(o.to_string().contains(needle), "{probe}: {o}");
     }
 }
+
+/// A loopback server that answers every request with 500 and the request itself (request line
+/// with the URL, every header including Authorization, the body): a careless API that echoes
+/// secrets back.
+fn echo_server() -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 64 * 1024 {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let req = String::from_utf8_lossy(&req).into_owned();
+                let mut body = format!("you sent:\n{req}");
+                // the bare token, and the same in base64, as a careless API might show it
+                for line in req.lines() {
+                    if let Some(v) = line.to_lowercase().strip_prefix("authorization: bearer ") {
+                        let bare = &line[line.len() - v.len()..];
+                        use base64::Engine as _;
+                        let b64 = base64::engine::general_purpose::STANDARD.encode(bare);
+                        body.push_str(&format!("your token: {bare}\nas base64: {b64}\n"));
+                    }
+                }
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 500 Internal Server Error\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    addr
+}
+
+/// Every text column of every table of the store, and the raw bytes of its files.
+fn store_text(state: &Path) -> String {
+    let db = rusqlite::Connection::open_with_flags(
+        state.join("ledgerd.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut all = String::new();
+    for t in &tables {
+        let mut st = db.prepare(&format!("SELECT * FROM \"{t}\"")).unwrap();
+        let n = st.column_count();
+        let mut rows = st.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..n {
+                use rusqlite::types::ValueRef;
+                match row.get_ref(i).unwrap() {
+                    ValueRef::Text(b) | ValueRef::Blob(b) => {
+                        all.push_str(&String::from_utf8_lossy(b));
+                        all.push('\n');
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    assert!(all.contains("observations") || !tables.is_empty());
+    for entry in std::fs::read_dir(state).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap_or_default();
+        all.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    all
+}
+
+/// Row 7: a canary planted through each secret source (`${ENV}` in a URL, `Bearer ${ENV}`, a
+/// bearer token file, a `command` probe's `env`, a token file, a channel's `url_file`) appears
+/// nowhere: not in the store (every table and the raw files), the daemon's log, any page, API
+/// answer or `/metrics`, `check` output, or the webhook payloads.
+#[test]
+fn row7_canaries_from_every_secret_source_leak_nowhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let echo = echo_server();
+    let rx = Receiver::start();
+    let dead = free_port();
+    // the distinctive cores every leak would carry; "cnry" starts each canary
+    let cores = [
+        "0a1b2c3d4e5f6",
+        "9f8e7d6c5b4a",
+        "1122334455aa",
+        "66778899aabbcc",
+        "00ffeeddccbb",
+        "abcdef012345",
+        "5566778899aa",
+    ];
+    let env = [
+        ("CANARY_URL", "cnryURL0a1b2c3d4e5f6"),
+        ("CANARY_AUTH", "cnryAUTH9f8e7d6c5b4a"),
+    ];
+    std::fs::write(d.join("tok"), "cnryBEARER1122334455aa\n").unwrap();
+    // an expired JWT whose signature is the canary
+    let jwt = {
+        use base64::Engine as _;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.cnryTOKEXP00ffeeddccbb",
+            b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#),
+            b64.encode(r#"{"exp":1000000000,"sub":"canary"}"#)
+        )
+    };
+    std::fs::write(d.join("tokfile"), format!("{jwt}\n")).unwrap();
+    std::fs::write(
+        d.join("hook.url"),
+        format!("http://{}/hook/cnryHOOKabcdef012345\n", rx.addr),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("dead.url"),
+        format!("http://127.0.0.1:{dead}/dead/cnryDEAD5566778899aa\n"),
+    )
+    .unwrap();
+    let cfg = write_config(
+        d,
+        &format!(
+            r#"[probe.echo_env]
+kind = "http"
+lesson = 26
+every = "1s"
+url = "http://{echo}/echo/${{CANARY_URL}}?k=${{CANARY_URL}}"
+headers = {{ Authorization = "Bearer ${{CANARY_AUTH}}" }}
+
+[probe.echo_file]
+kind = "http"
+lesson = 26
+every = "1s"
+url = "http://{echo}/file"
+bearer_token_file = "tok"
+
+[probe.cmd_env]
+kind = "command"
+lesson = 4
+every = "1s"
+argv = ["env"]
+env = {{ PATH = "/usr/bin:/bin", CANARY_CMD = "cnryCMD66778899aabbcc" }}
+expect_exit = [3]
+
+[probe.tok]
+kind = "token_expiry"
+lesson = 10
+every = "1s"
+file = "tokfile"
+
+[channel.hook]
+kind = "webhook"
+url_file = "hook.url"
+group_wait = "0s"
+
+[channel.deadhook]
+kind = "webhook"
+url_file = "dead.url"
+group_wait = "0s"
+"#
+        ),
+    );
+    let assert_clean = |what: &str, text: &str| {
+        let lower = text.to_lowercase();
+        assert!(!lower.contains("cnry"), "{what} leaks a canary:\n{text}");
+        for c in cores {
+            assert!(!lower.contains(c), "{what} leaks {c}:\n{text}");
+        }
+    };
+
+    // check, text and JSON: the echoed request is quoted, the canaries are not
+    let cfg_s = cfg.to_str().unwrap();
+    for format in ["text", "json"] {
+        let o = ledgerd_env(&["check", "--format", format, "--config", cfg_s], &env);
+        let out = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(out.contains("you sent"), "{out}");
+        assert!(out.contains("[redacted sha256:"), "{out}");
+        assert_clean(&format!("check --format {format}"), &out);
+    }
+
+    let base = base_url(&cfg);
+    let mut daemon = Daemon::start_env(&cfg, &d.join("d.log"), &env);
+    // alerts for every probe reach the webhook
+    wait_for(
+        "alerts for all four probes",
+        Duration::from_secs(60),
+        || {
+            let got = serde_json::Value::Array(rx.received()).to_string();
+            ["echo_env", "echo_file", "cmd_env", "tok"]
+                .iter()
+                .all(|p| got.contains(&format!("\"probe\":\"{p}\"")))
+                .then_some(())
+        },
+    );
+    // and the dead channel has failed at least once
+    wait_for(
+        "a failed delivery to the dead webhook",
+        Duration::from_secs(30),
+        || {
+            let (_, body) = get(&format!("{base}/api/v1/summary"))?;
+            let s = store_text(&d.join("state"));
+            (s.contains("deadhook") && body.contains("probes")).then_some(())
+        },
+    );
+    let payloads = serde_json::Value::Array(rx.received()).to_string();
+    assert!(payloads.contains("[redacted sha256:"), "{payloads}");
+    assert_clean("webhook payloads", &payloads);
+
+    let mut pages = vec![
+        "/".to_string(),
+        "/metrics".into(),
+        "/lesson/26".into(),
+        "/lesson/4".into(),
+        "/lesson/10".into(),
+    ];
+    for p in ["echo_env", "echo_file", "cmd_env", "tok"] {
+        pages.push(format!("/probe/{p}"));
+        pages.push(format!("/api/v1/probes/{p}"));
+        pages.push(format!("/api/v1/observations?probe={p}"));
+    }
+    for a in [
+        "summary",
+        "lessons",
+        "agents",
+        "lessons/26",
+        "probes",
+        "observations",
+        "rollups",
+        "incidents",
+        "transitions",
+        "silences",
+    ] {
+        pages.push(format!("/api/v1/{a}"));
+    }
+    let mut seen_redacted = false;
+    for p in &pages {
+        let (status, body) = get(&format!("{base}{p}")).expect("the daemon answers");
+        assert!(status < 500, "{p}: {status} {body}");
+        seen_redacted |= body.contains("[redacted sha256:");
+        assert_clean(p, &body);
+    }
+    assert!(seen_redacted, "no page shows a redacted echo");
+    assert_eq!(daemon.stop(), Some(0), "{}", daemon.log());
+    let log = daemon.log();
+    assert!(log.contains("deadhook"), "{log}");
+    assert_clean("the daemon's log", &log);
+    assert_clean("the store", &store_text(&d.join("state")));
+}
+
+fn observation_count(state: &Path) -> i64 {
+    rusqlite::Connection::open_with_flags(
+        state.join("ledgerd.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .ok()
+    .and_then(|c| {
+        c.query_row("SELECT COUNT(*) FROM observations", [], |r| r.get(0))
+            .ok()
+    })
+    .unwrap_or(0)
+}
+
+/// Row 10: a store whose pages are damaged is found by the check at start, reported naming the
+/// file, moved aside byte for byte (`ledgerd.db.corrupt-<timestamp>`), and a fresh store takes
+/// observations again.
+#[test]
+fn row10_a_damaged_store_is_moved_aside_and_a_fresh_one_created() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        tmp.path(),
+        "[probe.t]\nkind = \"command\"\nlesson = 4\nevery = \"1s\"\nargv = [\"true\"]\n",
+    );
+    let state = tmp.path().join("state");
+    let mut d = Daemon::start(&cfg, &tmp.path().join("first.log"));
+    wait_for("three observations", Duration::from_secs(40), || {
+        (observation_count(&state) >= 3).then_some(())
+    });
+    assert_eq!(d.stop(), Some(0), "{}", d.log());
+    // everything in the main file, then damage every page after the first two
+    let c = rusqlite::Connection::open(state.join("ledgerd.db")).unwrap();
+    c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    drop(c);
+    let db = state.join("ledgerd.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    assert!(bytes.len() > 3 * 4096, "{}", bytes.len());
+    for (i, b) in bytes.iter_mut().enumerate().skip(2 * 4096) {
+        *b = (i as u8).wrapping_mul(31) ^ 0xa5;
+    }
+    std::fs::write(&db, &bytes).unwrap();
+
+    let base = base_url(&cfg);
+    let mut d = Daemon::start(&cfg, &tmp.path().join("second.log"));
+    wait_for(
+        "a fresh store with observations",
+        Duration::from_secs(40),
+        || (observation_count(&state) >= 1).then_some(()),
+    );
+    let (status, _) = get(&format!("{base}/healthz")).expect("healthz answers");
+    assert_eq!(status, 200);
+    let log = d.log();
+    assert!(log.contains("the store is damaged"), "{log}");
+    assert!(log.contains(&db.display().to_string()), "{log}");
+    let aside: Vec<_> = std::fs::read_dir(&state)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("ledgerd.db.corrupt-")
+        })
+        .collect();
+    assert_eq!(aside.len(), 1, "{aside:?}");
+    assert_eq!(
+        std::fs::read(&aside[0]).unwrap(),
+        bytes,
+        "moved aside byte for byte"
+    );
+    assert_eq!(d.stop(), Some(0), "{}", d.log());
+}
+
+/// Row 10: `/healthz` is 503 while store writes fail (a trigger refuses every new observation)
+/// and 200 again once they succeed.
+#[test]
+fn row10_healthz_is_503_while_store_writes_fail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        tmp.path(),
+        "[probe.t]\nkind = \"command\"\nlesson = 4\nevery = \"1s\"\nargv = [\"true\"]\n",
+    );
+    let state = tmp.path().join("state");
+    let base = base_url(&cfg);
+    let mut d = Daemon::start(&cfg, &tmp.path().join("d.log"));
+    wait_for("an observation", Duration::from_secs(40), || {
+        (observation_count(&state) >= 1).then_some(())
+    });
+    let c = rusqlite::Connection::open(state.join("ledgerd.db")).unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    c.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON observations BEGIN SELECT RAISE(ABORT, 'disk says no'); END;",
+    )
+    .unwrap();
+    let body = wait_for("healthz 503", Duration::from_secs(30), || {
+        let (s, body) = get(&format!("{base}/healthz"))?;
+        (s == 503).then_some(body)
+    });
+    assert!(body.contains("store not writable"), "{body}");
+    assert!(body.contains("disk says no"), "{body}");
+    c.execute_batch("DROP TRIGGER refuse;").unwrap();
+    wait_for("healthz 200 again", Duration::from_secs(30), || {
+        let (s, _) = get(&format!("{base}/healthz"))?;
+        (s == 200).then_some(())
+    });
+    assert_eq!(d.stop(), Some(0), "{}", d.log());
+}
+
+/// A loopback server that reads each request (head and `content-length` body) and answers
+/// `status` with a body that claims 1 GiB and streams zeros until the client hangs up.
+fn huge_answer_server(status: u16) -> std::net::SocketAddr {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut req = Vec::new();
+                let mut buf = [0u8; 8192];
+                let head_end = loop {
+                    if let Some(i) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break i + 4;
+                    }
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                };
+                let head = String::from_utf8_lossy(&req[..head_end]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                while req.len() < head_end + len {
+                    match conn.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let gib: u64 = 1 << 30;
+                if write!(
+                    conn,
+                    "HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {gib}\r\n\r\n"
+                )
+                .is_err()
+                {
+                    return;
+                }
+                let chunk = vec![b'0'; 64 * 1024];
+                let mut sent = 0u64;
+                while sent < gib {
+                    if conn.write_all(&chunk).is_err() {
+                        return;
+                    }
+                    sent += chunk.len() as u64;
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Runs `ledgerd <args>` and returns (exit code, stdout + stderr, peak RSS in KiB, time taken),
+/// the peak measured by `wait4` for this child alone (which also reaps it).
+#[allow(clippy::zombie_processes)]
+fn run_measured(args: &[&str]) -> (i32, String, i64, Duration) {
+    use std::io::Read;
+    let start = Instant::now();
+    let mut child = std::process::Command::new(bin())
+        .args(args)
+        .env_remove("LEDGERD_CONFIG")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let t = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let mut text = String::new();
+    let _ = out.read_to_string(&mut text);
+    text.push_str(&t.join().unwrap());
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(r, pid);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (code, text, usage.ru_maxrss, start.elapsed())
+}
+
+/// Row 11: receivers that answer with 1 GiB (a webhook and Alertmanager answering 200, a webhook
+/// answering 500) are read up to the cap, the cut is reported, and memory stays bounded.
+#[test]
+fn row11_receiver_answers_are_capped_and_the_cut_reported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ok = huge_answer_server(200);
+    let bad = huge_answer_server(500);
+    let cfg = write_config(
+        tmp.path(),
+        &format!(
+            "[channel.hook]\nkind = \"webhook\"\nurl = \"http://{ok}/hook\"\n\n[channel.am]\nkind = \"alertmanager\"\nurl = \"http://{ok}\"\n\n[channel.badhook]\nkind = \"webhook\"\nurl = \"http://{bad}/hook\"\n"
+        ),
+    );
+    for (channel, code, needle) in [
+        ("hook", 0, "HTTP 200 (answer cut at 65536 bytes)"),
+        ("am", 0, "(answer cut at 65536 bytes)"),
+        ("badhook", 1, "(answer cut at 65536 bytes)"),
+    ] {
+        let (got, out, rss_kib, took) = run_measured(&[
+            "test-alert",
+            "--channel",
+            channel,
+            "--config",
+            cfg.to_str().unwrap(),
+        ]);
+        assert_eq!(got, code, "{channel}: {out}");
+        assert!(out.contains(needle), "{channel}: {out}");
+        assert!(rss_kib < 128 * 1024, "{channel}: peak RSS {rss_kib} KiB");
+        assert!(took < Duration::from_secs(15), "{channel}: took {took:?}");
+    }
+}
+
+/// Row 11: the command line reading the daemon's API (`ledgerd status` against something on
+/// `daemon.listen` that answers 1 GiB) reads at most its cap, says so, and falls back to the
+/// store with bounded memory.
+#[test]
+fn row11_the_api_client_caps_the_daemons_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = huge_answer_server(200);
+    let cfg = tmp.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\nstate_dir = \"{}\"\nlisten = \"{fake}\"\n\n[probe.t]\nkind = \"command\"\nlesson = 4\nargv = [\"true\"]\n",
+            tmp.path().join("state").display()
+        ),
+    )
+    .unwrap();
+    let (_, out, rss_kib, took) = run_measured(&["status", "--config", cfg.to_str().unwrap()]);
+    assert!(out.contains("cut and not used"), "{out}");
+    assert!(rss_kib < 160 * 1024, "peak RSS {rss_kib} KiB");
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+}
+
+/// Row 11: a `command` probe that forks a sleeper and outlives its timeout: the whole process
+/// group is killed, the grandchild included.
+#[test]
+fn row11_a_command_timeout_kills_the_grandchild_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pidfile = tmp.path().join("pid");
+    let cfg = write_config(
+        tmp.path(),
+        &format!(
+            "[probe.fork]\nkind = \"command\"\nlesson = 4\ntimeout = \"1s\"\nargv = [\"sh\", \"-c\", \"sleep 300 & echo $! > '{}'; wait\"]\n",
+            pidfile.display()
+        ),
+    );
+    let (_, v, took) = check(&cfg);
+    let o = observation(&v, "fork");
+    assert_eq!(o["health"], "unknown", "{o}");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let pid = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .to_string();
+    wait_for(
+        "the grandchild to be killed",
+        Duration::from_secs(10),
+        || {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+            (stat.is_empty() || state.starts_with('Z') || state.starts_with('X')).then_some(())
+        },
+    );
+}

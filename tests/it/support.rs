@@ -167,12 +167,18 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(config: &Path, log: &Path) -> Daemon {
+        Self::start_env(config, log, &[])
+    }
+
+    /// `start` with extra environment variables.
+    pub fn start_env(config: &Path, log: &Path, env: &[(&str, &str)]) -> Daemon {
         let f = std::fs::File::create(log).unwrap();
         let child = Command::new(bin())
             .args(["run", "--config"])
             .arg(config)
             .env_remove("LEDGERD_CONFIG")
             .env("LEDGERD_LOG", "info,ledgerd=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(f)
             .spawn()
