@@ -701,7 +701,7 @@ fn huge_answer_server(status: u16) -> std::net::SocketAddr {
 
 /// Runs `ledgerd <args>` and returns (exit code, stdout + stderr, peak RSS in KiB, time taken),
 /// the peak measured by `wait4` for this child alone (which also reaps it).
-#[allow(clippy::zombie_processes)]
+#[allow(clippy::zombie_processes, unsafe_code)]
 fn run_measured(args: &[&str]) -> (i32, String, i64, Duration) {
     use std::io::Read;
     let start = Instant::now();
