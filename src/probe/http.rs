@@ -7,6 +7,7 @@
 //! and read-only endpoints: ledgerd observes, it never changes what it audits.
 
 use super::expect::{self, JsonAssertion, QUOTE_MAX, clip, quote};
+use super::shape::ShapeMemory;
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::http_client::{self, ClientOptions};
 use crate::redact::{self, Secret};
@@ -72,6 +73,12 @@ pub struct Http {
     /// Verify the server's TLS certificate. Default true.
     #[serde(default = "yes")]
     verify_tls: bool,
+    /// Response-shape memory (lesson 26), e.g. `shape = { page_items = "$.data" }`: the JSON key
+    /// paths and list lengths of good runs are remembered, and a key that disappeared or a list
+    /// empty on a working day is critical, `count == limit` without a cursor degraded. Its keys:
+    /// `working_days`, `timezone`, `ignore`, `page_items`, `page_limit`, `cursor`, `adopt_after`
+    /// (see `probe::shape::ShapeMemory`). Default none (nothing remembered).
+    shape: Option<ShapeMemory>,
     /// Not configuration: what is built at first use (boxed to keep `AnyProbe` small).
     #[serde(skip)]
     cache: Box<Cache>,
@@ -227,6 +234,9 @@ body_not_contains = ["<form"]
         if self.max_body_bytes == 0 {
             bad.push(Invalid::new("max_body_bytes", "must be at least 1"));
         }
+        if let Some(s) = &self.shape {
+            bad.extend(s.validate("shape"));
+        }
         if let Err(mut more) = self.compile() {
             bad.append(&mut more);
         }
@@ -349,6 +359,21 @@ body_not_contains = ["<form"]
             self.check_json(&body, truncated, &secrets, compiled, &mut failures);
         }
         let slow = self.max_latency.filter(|max| latency > *max);
+        let (warnings, shape_facts, notes) = match (&self.shape, status_ok) {
+            (Some(shape), true) => {
+                let healthy = failures.is_empty() && slow.is_none();
+                self.judge_shape(
+                    shape,
+                    &body,
+                    truncated,
+                    url.as_ref(),
+                    healthy,
+                    cx,
+                    &mut failures,
+                )
+            }
+            _ => (Vec::new(), None, Vec::new()),
+        };
 
         let mut obs = match (failures.first(), slow) {
             (Some(first), _) => {
@@ -358,6 +383,13 @@ body_not_contains = ["<form"]
                 }
                 Observation::critical(s)
             }
+            (None, _) if !warnings.is_empty() => Observation::degraded(
+                warnings
+                    .iter()
+                    .map(|w| w.summary.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
             (None, Some(max)) => Observation::degraded(format!(
                 "{target}: slow answer, {} (expected at most {})",
                 fmt_latency(latency),
@@ -386,8 +418,14 @@ body_not_contains = ["<form"]
         if let Some(to) = redirected_to {
             obs = obs.evidence("redirected_to", redact::redact(&to, &secrets));
         }
-        for f in &failures {
+        for f in failures.iter().chain(&warnings) {
             obs = obs.evidence(&f.key, &f.detail);
+        }
+        for (k, v) in notes {
+            obs = obs.evidence(k, v);
+        }
+        if let Some(f) = shape_facts {
+            obs = obs.facts(serde_json::json!({ "shape": f }));
         }
         if let Some(max) = slow {
             obs = obs.evidence(
@@ -594,6 +632,43 @@ impl Http {
                 failures.push(Failure::new(format!("expect_json[{i}]"), detail, summary));
             }
         }
+    }
+
+    /// Judges the answer's shape against the good runs' (critical findings join `failures`);
+    /// returns the degraded findings, the shape facts to keep and notes for the evidence.
+    #[allow(clippy::too_many_arguments)]
+    fn judge_shape(
+        &self,
+        shape: &ShapeMemory,
+        body: &[u8],
+        truncated: bool,
+        url: Option<&reqwest::Url>,
+        healthy: bool,
+        cx: &ProbeCx<'_>,
+        failures: &mut Vec<Failure>,
+    ) -> (Vec<Failure>, Option<Value>, Vec<(&'static str, String)>) {
+        let doc: Value = match serde_json::from_slice(body) {
+            Ok(d) if !truncated => d,
+            _ => {
+                failures.push(Failure::new(
+                    "shape",
+                    "body is not complete JSON: its shape cannot be compared",
+                    "body is not JSON (shape memory)",
+                ));
+                return (Vec::new(), None, Vec::new());
+            }
+        };
+        let v = shape.judge(&doc, cx.prior, url, healthy, cx.now);
+        for f in v.critical {
+            failures.push(Failure::new(f.key, f.detail, f.summary));
+        }
+        let warnings = v
+            .degraded
+            .into_iter()
+            .map(|f| Failure::new(f.key, f.detail, f.summary))
+            .collect();
+        let facts = (!v.facts.is_null()).then_some(v.facts);
+        (warnings, facts, v.notes)
     }
 
     /// Number of configured checks, for the ok summary.
@@ -1048,6 +1123,87 @@ max_body_bytes = 1000"#
         let o = look(&p).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(ev(&o, "body_truncated").contains("1000"));
+    }
+
+    /// A vendor on 127.0.0.1 that answers two good pages of orders, then `{"data":[]}` with 200.
+    async fn vendor() -> SocketAddr {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = Arc::new(AtomicUsize::new(0));
+        let app = axum::Router::new().route(
+            "/orders",
+            get(move || {
+                let n = calls.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n < 2 {
+                        Json(json!({"data": [{"id": 1, "total": 9.5}], "meta": {"count": 1}, "next_cursor": null}))
+                    } else {
+                        Json(json!({"data": []}))
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    }
+
+    async fn look_at(p: &Http, prior: Option<&Value>, now: &str) -> Observation {
+        let now = chrono::DateTime::parse_from_rfc3339(now).unwrap().to_utc();
+        crate::probe::testkit::look_with(p, Path::new("/"), prior, now).await
+    }
+
+    #[tokio::test]
+    async fn vendor_answering_empty_200_after_good_runs_is_critical() {
+        let addr = vendor().await;
+        let p = probe(&format!(
+            r#"url = "http://{addr}/orders?since=yesterday"
+shape = {{ timezone = "Europe/Madrid" }}"#
+        ));
+        // Wednesday: two good answers teach the shape
+        let first = look_at(&p, None, "2026-05-13T09:00:00Z").await;
+        assert_eq!(first.health, Health::Ok, "{first:?}");
+        assert!(
+            ev(&first, "shape").starts_with("learned 7 key paths"),
+            "{first:?}"
+        );
+        let facts = first.facts.clone().unwrap();
+        let second = look_at(&p, Some(&facts), "2026-05-13T09:05:00Z").await;
+        assert_eq!(second.health, Health::Ok, "{second:?}");
+        let facts = second.facts.clone().unwrap();
+        // then 200 with nothing in it
+        let o = look_at(&p, Some(&facts), "2026-05-13T09:10:00Z").await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert_eq!(
+            o.summary,
+            "key $.meta, $.next_cursor disappeared from the answer (+1 more failed)"
+        );
+        assert_eq!(
+            ev(&o, "shape.lists"),
+            "$.data: 0 items on a working day (good runs had 1)"
+        );
+        assert_eq!(ev(&o, "status"), "200");
+        // a bad answer teaches nothing: the good runs' shape is kept
+        assert_eq!(
+            o.facts.as_ref().unwrap()["shape"]["keys"],
+            facts["shape"]["keys"]
+        );
+    }
+
+    #[tokio::test]
+    async fn full_page_without_cursor_is_degraded() {
+        let addr = serve().await;
+        let p = probe(&format!(
+            r#"url = "http://{addr}/data?limit=2"
+shape = {{ page_items = "$.data" }}"#
+        ));
+        let o = look_at(&p, None, "2026-05-13T09:00:00Z").await;
+        assert_eq!(o.health, Health::Degraded, "{o:?}");
+        assert_eq!(
+            o.summary,
+            "$.data has exactly the page limit (2) and no cursor: later pages are silently dropped"
+        );
     }
 
     #[test]

@@ -7,9 +7,10 @@
 //! path; quoted facts are clipped and token-like words replaced by fingerprints. It only reads,
 //! through the bounded reader, and never edits a document or a job.
 
+use super::docmeta::{split_front_matter, value_date};
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::read;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
@@ -672,48 +673,6 @@ fn squash(s: &str) -> String {
 }
 
 /// The front matter (between a first line `---` and the next `---` or `...`) and the body.
-fn split_front_matter(text: &str) -> (Option<&str>, &str) {
-    let t = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let Some(rest) = t
-        .strip_prefix("---\n")
-        .or_else(|| t.strip_prefix("---\r\n"))
-    else {
-        return (None, t);
-    };
-    let mut offset = 0;
-    for line in rest.split_inclusive('\n') {
-        let l = line.trim_end();
-        if l == "---" || l == "..." {
-            return (Some(&rest[..offset]), &rest[offset + line.len()..]);
-        }
-        offset += line.len();
-    }
-    (None, t)
-}
-
-/// A date or date-time value (YAML `2026-05-01`, RFC 3339, or "2026-05-01 10:00").
-fn value_date(v: &Value) -> Option<DateTime<Utc>> {
-    let s = match v {
-        Value::String(s) => s.trim(),
-        _ => return None,
-    };
-    parse_date(s)
-}
-
-fn parse_date(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S") {
-        return Some(t.and_utc());
-    }
-    if let Ok(t) = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M") {
-        return Some(t.and_utc());
-    }
-    let d = NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()?;
-    d.and_hms_opt(0, 0, 0).map(|t| t.and_utc())
-}
-
 /// When a document goes stale: `stale_after` as a date, or as days / a duration after
 /// `last_verified`.
 fn stale_deadline(v: &Value, verified: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {

@@ -16,6 +16,7 @@ mod config_file;
 mod connectors;
 mod credentials;
 mod cron_env;
+pub mod docmeta;
 pub mod expect;
 mod file_mode;
 mod heartbeat;
@@ -25,10 +26,12 @@ mod listen_ports;
 mod llm_usage;
 mod markdown;
 mod mcp;
+mod model_swap;
 mod process;
 mod resources;
 mod review_queue;
 mod runtime_pin;
+pub mod shape;
 mod skills;
 mod systemd_unit;
 mod token_expiry;
@@ -439,6 +442,7 @@ probe_kinds! {
     llm_usage::LlmUsage,
     markdown::Markdown,
     mcp::Mcp,
+    model_swap::ModelSwap,
     process::Process,
     resources::Resources,
     review_queue::ReviewQueue,
