@@ -201,9 +201,9 @@ impl ModelSwap {
         agent: Option<&str>,
         now: DateTime<Utc>,
     ) -> Observation {
-        let (routes, mtime) = match read_routes(&p.config, self.runtime()) {
+        let Routes { routes, mtime } = match read_routes(&p.config, self.runtime()) {
             Ok(r) => r,
-            Err(o) => return o,
+            Err(o) => return *o,
         };
         if routes.is_empty() {
             return Observation::ok(format!(
@@ -497,7 +497,7 @@ fn list_backups(config: &Path, backup_dir: Option<&Path>, rt: Runtime) -> Vec<Ba
         .into_iter()
         .filter_map(|path| {
             let n = path.file_name()?.to_string_lossy().into_owned();
-            let (routes, mtime) = read_routes(&path, rt).ok()?;
+            let Routes { routes, mtime } = read_routes(&path, rt).ok()?;
             let at = docmeta::name_timestamp(&n, &name).or(mtime)?;
             Some(Backup {
                 name: n,
@@ -510,12 +510,16 @@ fn list_backups(config: &Path, backup_dir: Option<&Path>, rt: Runtime) -> Vec<Ba
     out
 }
 
+/// A config file's routes and its mtime.
+struct Routes {
+    routes: BTreeMap<String, Route>,
+    mtime: Option<DateTime<Utc>>,
+}
+
 /// The routes of a config file and its mtime; `Err` is the unknown observation.
-fn read_routes(
-    path: &Path,
-    rt: Runtime,
-) -> Result<(BTreeMap<String, Route>, Option<DateTime<Utc>>), Observation> {
-    let text = crate::read::text(path, MAX_BYTES).map_err(|e| super::unreadable("config", &e))?;
+fn read_routes(path: &Path, rt: Runtime) -> Result<Routes, Box<Observation>> {
+    let text = crate::read::text(path, MAX_BYTES)
+        .map_err(|e| Box::new(super::unreadable("config", &e)))?;
     let mtime = std::fs::metadata(path)
         .and_then(|m| m.modified())
         .ok()
@@ -525,8 +529,10 @@ fn read_routes(
         Runtime::Hermes => serde_saphyr::from_str(&text).map_err(|e| e.to_string()),
     }
     .map_err(|e| {
-        Observation::unknown(format!("cannot parse {}: {e}", path.display()))
-            .evidence("path", path.display())
+        Box::new(
+            Observation::unknown(format!("cannot parse {}: {e}", path.display()))
+                .evidence("path", path.display()),
+        )
     })?;
     let mut routes = BTreeMap::new();
     match rt {
@@ -550,7 +556,7 @@ fn read_routes(
             }
         }
     }
-    Ok((routes, mtime))
+    Ok(Routes { routes, mtime })
 }
 
 /// A model setting: a string, or `{ primary | default | model, fallbacks }`.

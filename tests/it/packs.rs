@@ -276,8 +276,14 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (28, "cs_openclaw_json", "forbidden key heartbeat"),
     (28, "cs_watchdog_heartbeat", "last heartbeat 3h "),
     (28, "cs_watchdog_heartbeat", "current_version"),
-    (31, "cs_agent_changes", "roll out swarm changes in waves"),
+    (31, "cs_agent_changes", "config changed without a backup"),
     (31, "cs_agent_changes", "workspace-cs/SOUL.md"),
+    (
+        30,
+        "cs_model_swap",
+        "agent cs: primary model openai/gpt-5.4 → anthropic/claude-sonnet-4-5 (changed 2026-11-01 09:00 UTC)",
+    ),
+    (30, "cs_model_swap", "no evaluation record"),
     (32, "cs_node_pin", "node 25.6.1 does not satisfy ^22"),
 ];
 
@@ -317,7 +323,7 @@ fn openclaw_pack_flags_every_planted_violation_with_its_lesson() {
         .iter()
         .map(|l| l.as_u64().unwrap())
         .collect();
-    for l in [3, 4, 5, 11, 12, 14, 16, 18, 19, 20, 24, 25, 28, 31, 32] {
+    for l in [3, 4, 5, 11, 12, 14, 16, 18, 19, 20, 24, 25, 28, 30, 31, 32] {
         assert!(
             violated.contains(&l),
             "lesson {l} not violated: {violated:?}"
@@ -337,7 +343,7 @@ fn openclaw_pack_is_silent_on_the_clean_twin() {
     let cfg = openclaw_config(tmp.path(), &host, &gateway.url("/health"));
     let (code, results, v) = check_json(&cfg);
     // every probe of the pack ran (launchd and systemd both on for the fixture) and holds
-    assert_eq!(results.len(), 18, "{v:#}");
+    assert_eq!(results.len(), 19, "{v:#}");
     for r in &results {
         assert_eq!(r["observation"]["health"], "ok", "{r:#}");
     }
@@ -377,15 +383,15 @@ fn every_embedded_pack_validates_with_doctor() {
         (
             "openclaw",
             r#"include = [{ path = "builtin:openclaw.toml", prefix = "cs_", vars = { agent = "cs", use_systemd = true, use_launchd = true, use_proc = true } }]"#,
-            21,
+            22,
         ),
         (
             "hermes",
             r#"include = [{ path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing", use_proc = true, use_skills_check = true } }]"#,
-            11,
+            12,
         ),
         ("kit", r#"include = ["builtin:kit.toml"]"#, 5),
-        ("fleet", r#"include = ["builtin:fleet.toml"]"#, 1),
+        ("fleet", r#"include = ["builtin:fleet.toml"]"#, 2),
     ] {
         let (code, v) = doctor(name, body);
         assert_eq!(code, Some(0), "{name}: {v:#}");
