@@ -713,7 +713,12 @@ fn read_evals(path: &Path, agent: Option<&str>) -> Evals {
         let text = match crate::read::text_lossy(&f, MAX_BYTES) {
             Ok(t) => t,
             Err(e) => {
-                ev.error = Some(format!("{}: {}", f.display(), e.reason()));
+                // the setting's own path is shown beside the error already
+                ev.error = Some(if f == path {
+                    e.reason()
+                } else {
+                    format!("{}: {}", f.display(), e.reason())
+                });
                 continue;
             }
         };

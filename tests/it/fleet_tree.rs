@@ -22,7 +22,7 @@ const HOMES: &[(&str, &str)] = &[
 
 /// The tree copied under a temp dir with what git cannot hold: a settled host (nothing changed
 /// for two days, each watchdog wrote a minute ago), secret modes; in `bad` retail's plugins
-/// opened up with `chmod 777` (lesson 19).
+/// opened up with `chmod 777` (lesson 19) and three configs rewritten at once (lesson 31).
 fn fleet_host(which: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
@@ -41,6 +41,13 @@ fn fleet_host(which: &str) -> (tempfile::TempDir, PathBuf) {
     chmod(&hermes.join("auth.json"), 0o600);
     if which == "bad" {
         chmod(&host.join("home/retail/.openclaw/plugins"), 0o777);
+        // lesson 31: three agents' configs rewritten within ten minutes, three hours ago
+        for (home, ago) in [("root", 180), ("home/finance", 176), ("Users/cs", 172)] {
+            age(
+                &host.join(home).join(".openclaw/openclaw.json"),
+                ago * MINUTE,
+            );
+        }
     }
     (tmp, host)
 }
@@ -219,6 +226,23 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (15, "hub_skills", "vip-returns"),
     (18, "marketing_hermes_approvals", "manual"),
     (10, "marketing_hermes_auth_expiry", "auth.json"),
+    (
+        30,
+        "cs_model_swap",
+        "agent cs: primary model anthropic/claude-sonnet-4-5 → openai/gpt-5.4 (changed 2026-09-01 07:00 UTC) with no prompt edit and no evaluation record since",
+    ),
+    (31, "fleet_rollout", "3 agents changed within 15m at "),
+    (31, "fleet_rollout", "(cs, finance, root)"),
+    (
+        31,
+        "fleet_rollout",
+        "agent retail still on 1.3 while 4 others are on 1.4 in COMPANY_CORE.md",
+    ),
+    (
+        31,
+        "finance_agent_changes",
+        "config changed without a backup",
+    ),
 ];
 
 #[test]
