@@ -481,35 +481,51 @@ impl Frame {
     }
 }
 
+/// Where `lex` is in the text: the characters, the index of the next one and its line.
+struct Cursor<'a> {
+    chars: &'a [char],
+    i: usize,
+    line: usize,
+}
+
+impl Cursor<'_> {
+    fn peek(&self, ahead: usize) -> Option<&char> {
+        self.chars.get(self.i + ahead)
+    }
+}
+
 /// Splits shell text into simple commands at newlines, `;`, `&&`, `||`, `|` and `&`; the
 /// contents of `$(...)` and backquotes become commands of their own, and `$((...))` arithmetic
 /// is skipped. Lines count from `first_line`. Linear in the text; nesting deeper than
 /// `MAX_DEPTH` stops reading (`Lexed::too_deep`).
 pub fn lex(text: &str, first_line: usize) -> Lexed {
     let chars: Vec<char> = text.chars().collect();
+    let mut cur = Cursor {
+        chars: &chars,
+        i: 0,
+        line: first_line,
+    };
     let mut out = Vec::new();
     let mut too_deep = None;
-    let mut line = first_line;
-    let mut stack: Vec<Frame> = vec![Frame::new(Close::End, line)];
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
+    let mut stack: Vec<Frame> = vec![Frame::new(Close::End, first_line)];
+    while cur.i < chars.len() {
+        let c = chars[cur.i];
         let Some(top) = stack.last_mut() else { break };
-        let opens_sub = c == '$' && chars.get(i + 1) == Some(&'(');
-        if opens_sub && chars.get(i + 2) == Some(&'(') {
+        let opens_sub = c == '$' && cur.peek(1) == Some(&'(');
+        if opens_sub && cur.peek(2) == Some(&'(') {
             // Arithmetic: nothing runs; skip to the matching `))`.
-            let (end, nl) = skip_parens(&chars, i + 1);
+            let (end, nl) = skip_parens(&chars, cur.i + 1);
             top.word.push_str("$(…)");
             top.in_word = true;
-            line += nl;
-            i = end;
+            cur.line += nl;
+            cur.i = end;
             continue;
         }
         if opens_sub || (c == '`' && !top.in_double && top.close != Close::Backtick) {
             top.word.push_str("$(…)");
             top.in_word = true;
             if stack.len() > MAX_DEPTH {
-                too_deep = Some(line);
+                too_deep = Some(cur.line);
                 break;
             }
             let close = if opens_sub {
@@ -517,122 +533,15 @@ pub fn lex(text: &str, first_line: usize) -> Lexed {
             } else {
                 Close::Backtick
             };
-            stack.push(Frame::new(close, line));
-            i += if opens_sub { 2 } else { 1 };
+            stack.push(Frame::new(close, cur.line));
+            cur.i += if opens_sub { 2 } else { 1 };
             continue;
         }
         if top.in_double {
-            match c {
-                '"' => top.in_double = false,
-                '\\' => {
-                    if let Some(&n) = chars.get(i + 1) {
-                        if n == '\n' {
-                            line += 1;
-                        }
-                        top.word.push(n);
-                    }
-                    i += 1;
-                }
-                '\n' => {
-                    line += 1;
-                    top.word.push('\n');
-                }
-                ch => top.word.push(ch),
-            }
-            i += 1;
-            continue;
+            double_quoted(&mut cur, top);
+        } else {
+            unquoted(&mut cur, &mut stack, &mut out);
         }
-        if !top.in_word && top.words.is_empty() && !c.is_whitespace() {
-            top.seg_line = line;
-        }
-        match c {
-            '\\' => {
-                match chars.get(i + 1) {
-                    Some('\n') => line += 1,
-                    Some(&n) => {
-                        top.word.push(n);
-                        top.in_word = true;
-                    }
-                    None => {}
-                }
-                i += 2;
-                continue;
-            }
-            '\'' => {
-                top.in_word = true;
-                i += 1;
-                while i < chars.len() && chars[i] != '\'' {
-                    if chars[i] == '\n' {
-                        line += 1;
-                    }
-                    top.word.push(chars[i]);
-                    i += 1;
-                }
-            }
-            '"' => {
-                top.in_word = true;
-                top.in_double = true;
-            }
-            '`' => {
-                // Closes the backquote frame (opening ones were handled above).
-                if let Some(f) = stack.pop() {
-                    f.finish(&mut out);
-                }
-            }
-            ')' if top.close == Close::Paren && top.parens == 0 => {
-                if let Some(f) = stack.pop() {
-                    f.finish(&mut out);
-                }
-            }
-            '(' if top.close == Close::Paren => {
-                top.parens += 1;
-                top.word.push(c);
-                top.in_word = true;
-            }
-            ')' if top.close == Close::Paren => {
-                top.parens -= 1;
-                top.word.push(c);
-                top.in_word = true;
-            }
-            '#' if !top.in_word => {
-                // A comment ends at the line's end, or at what closes the substitution.
-                while i < chars.len()
-                    && chars[i] != '\n'
-                    && !(top.close == Close::Paren && chars[i] == ')')
-                    && !(top.close == Close::Backtick && chars[i] == '`')
-                {
-                    i += 1;
-                }
-                continue;
-            }
-            '\n' => {
-                top.end_word();
-                top.end_seg(&mut out);
-                line += 1;
-            }
-            ' ' | '\t' | '\r' => top.end_word(),
-            ';' | '|' => {
-                top.end_word();
-                top.end_seg(&mut out);
-            }
-            '&' => {
-                let redirect = (top.in_word
-                    && (top.word.ends_with('>') || top.word.ends_with('<')))
-                    || chars.get(i + 1) == Some(&'>');
-                if redirect {
-                    top.word.push('&');
-                    top.in_word = true;
-                } else {
-                    top.end_word();
-                    top.end_seg(&mut out);
-                }
-            }
-            c => {
-                top.word.push(c);
-                top.in_word = true;
-            }
-        }
-        i += 1;
     }
     while let Some(f) = stack.pop() {
         f.finish(&mut out);
@@ -640,6 +549,133 @@ pub fn lex(text: &str, first_line: usize) -> Lexed {
     Lexed {
         commands: out,
         too_deep,
+    }
+}
+
+/// Reads one character inside double quotes (substitutions were handled by `lex`).
+fn double_quoted(cur: &mut Cursor, top: &mut Frame) {
+    match cur.chars[cur.i] {
+        '"' => top.in_double = false,
+        '\\' => {
+            if let Some(&n) = cur.peek(1) {
+                if n == '\n' {
+                    cur.line += 1;
+                }
+                top.word.push(n);
+            }
+            cur.i += 1;
+        }
+        '\n' => {
+            cur.line += 1;
+            top.word.push('\n');
+        }
+        ch => top.word.push(ch),
+    }
+    cur.i += 1;
+}
+
+/// Reads one unquoted character (substitution openers were handled by `lex`): quotes, escapes,
+/// comments, word and command separators, and the closers of the innermost substitution.
+fn unquoted(cur: &mut Cursor, stack: &mut Vec<Frame>, out: &mut Vec<Command>) {
+    let c = cur.chars[cur.i];
+    let Some(top) = stack.last_mut() else { return };
+    if !top.in_word && top.words.is_empty() && !c.is_whitespace() {
+        top.seg_line = cur.line;
+    }
+    match c {
+        '\\' => {
+            match cur.peek(1) {
+                Some('\n') => cur.line += 1,
+                Some(&n) => {
+                    top.word.push(n);
+                    top.in_word = true;
+                }
+                None => {}
+            }
+            cur.i += 2;
+            return;
+        }
+        '\'' => single_quoted(cur, top),
+        '"' => {
+            top.in_word = true;
+            top.in_double = true;
+        }
+        '`' => {
+            // Closes the backquote frame (opening ones were handled by `lex`).
+            if let Some(f) = stack.pop() {
+                f.finish(out);
+            }
+        }
+        ')' if top.close == Close::Paren && top.parens == 0 => {
+            if let Some(f) = stack.pop() {
+                f.finish(out);
+            }
+        }
+        '(' if top.close == Close::Paren => {
+            top.parens += 1;
+            top.word.push(c);
+            top.in_word = true;
+        }
+        ')' if top.close == Close::Paren => {
+            top.parens -= 1;
+            top.word.push(c);
+            top.in_word = true;
+        }
+        '#' if !top.in_word => {
+            skip_comment(cur, top.close);
+            return;
+        }
+        '\n' => {
+            top.end_word();
+            top.end_seg(out);
+            cur.line += 1;
+        }
+        ' ' | '\t' | '\r' => top.end_word(),
+        ';' | '|' => {
+            top.end_word();
+            top.end_seg(out);
+        }
+        '&' => {
+            let redirect = (top.in_word && (top.word.ends_with('>') || top.word.ends_with('<')))
+                || cur.peek(1) == Some(&'>');
+            if redirect {
+                top.word.push('&');
+                top.in_word = true;
+            } else {
+                top.end_word();
+                top.end_seg(out);
+            }
+        }
+        c => {
+            top.word.push(c);
+            top.in_word = true;
+        }
+    }
+    cur.i += 1;
+}
+
+/// From the opening `'`, reads up to (not past) the closing one into the word.
+fn single_quoted(cur: &mut Cursor, top: &mut Frame) {
+    top.in_word = true;
+    cur.i += 1;
+    while cur.i < cur.chars.len() && cur.chars[cur.i] != '\'' {
+        if cur.chars[cur.i] == '\n' {
+            cur.line += 1;
+        }
+        top.word.push(cur.chars[cur.i]);
+        cur.i += 1;
+    }
+}
+
+/// From a `#`, skips to the line's end, or to what closes the substitution (`close`).
+fn skip_comment(cur: &mut Cursor, close: Close) {
+    let chars = cur.chars;
+    while cur.i < chars.len()
+        && chars[cur.i] != '\n'
+        && !(close == Close::Paren && chars[cur.i] == ')')
+        && !(close == Close::Backtick && chars[cur.i] == '`')
+    {
+        cur.i += 1;
     }
 }
 
