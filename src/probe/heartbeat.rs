@@ -208,30 +208,9 @@ impl Heartbeat {
                 )));
             }
         };
-        let needs_doc = self.source != Source::Mtime
-            || schema.is_some()
-            || !self.require_keys.is_empty()
-            || !self.forbid_keys.is_empty();
-        let text = if needs_doc {
-            // Through the bounded reader (`look` runs on the blocking pool): a FIFO is refused,
-            // a document past MAX_DOC_BYTES is "truncated at N", a log is read from its tail.
-            let read = if self.source == Source::LastLine {
-                crate::read::tail(path, TAIL_BYTES).map(|(t, _)| t)
-            } else {
-                crate::read::text_lossy(path, MAX_DOC_BYTES)
-            };
-            match read {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    return base(Observation::unknown(format!(
-                        "cannot read {}: {}",
-                        path.display(),
-                        e.reason()
-                    )));
-                }
-            }
-        } else {
-            None
+        let text = match self.read_text(path, schema) {
+            Ok(t) => t,
+            Err(e) => return base(Observation::unknown(e)),
         };
         // The heartbeat document: the whole file, or the last line with source "last_line".
         let doc_text = match (&text, self.source) {
@@ -244,55 +223,128 @@ impl Heartbeat {
         let mut obs_extra: Vec<(String, String)> = Vec::new();
 
         // 1. the document itself: schema, required and forbidden keys
+        if let Err(e) = self.check_doc(doc_text, schema, &mut problems, &mut obs_extra) {
+            return base(Observation::unknown(e));
+        }
+        // 2. the last beat's time, and its age
+        let last = self.last_beat(&meta, doc_text);
+        let (stale_ok_reason, age_secs) =
+            self.judge_age(&last, now, max_age, &mut problems, &mut obs_extra);
+
+        let mut obs = if problems.is_empty() {
+            match (&last, stale_ok_reason) {
+                (Ok(_), Some(why)) => Observation::ok(format!("heartbeat stale but {why}"))
+                    .evidence("active_hours", why),
+                _ => Observation::ok(format!(
+                    "last heartbeat {} ago",
+                    obs_extra
+                        .iter()
+                        .find(|(k, _)| k == "age")
+                        .map_or("?", |(_, v)| v.as_str())
+                )),
+            }
+        } else {
+            Observation::new(Health::Critical, problems.join("; "))
+        };
+        obs = base(obs);
+        for (k, v) in obs_extra {
+            obs = obs.evidence(k, v);
+        }
+        if let Some(a) = age_secs {
+            obs = obs.metric("age_seconds", a as f64);
+        }
+        obs
+    }
+
+    /// The file's text when anything beyond its mtime is needed, else `None`; a read failure is
+    /// the message of the unknown observation to report.
+    fn read_text(&self, path: &Path, schema: Option<&Path>) -> Result<Option<String>, String> {
+        let needs_doc = self.source != Source::Mtime
+            || schema.is_some()
+            || !self.require_keys.is_empty()
+            || !self.forbid_keys.is_empty();
+        if !needs_doc {
+            return Ok(None);
+        }
+        // Through the bounded reader (`look` runs on the blocking pool): a FIFO is refused,
+        // a document past MAX_DOC_BYTES is "truncated at N", a log is read from its tail.
+        let read = if self.source == Source::LastLine {
+            crate::read::tail(path, TAIL_BYTES).map(|(t, _)| t)
+        } else {
+            crate::read::text_lossy(path, MAX_DOC_BYTES)
+        };
+        match read {
+            Ok(t) => Ok(Some(t)),
+            Err(e) => Err(format!("cannot read {}: {}", path.display(), e.reason())),
+        }
+    }
+
+    /// Checks the heartbeat document against `schema`, `require_keys` and `forbid_keys`, adding
+    /// to `problems` and `obs_extra`; an unusable schema is the message of the unknown
+    /// observation to report.
+    fn check_doc(
+        &self,
+        doc_text: Option<&str>,
+        schema: Option<&Path>,
+        problems: &mut Vec<String>,
+        obs_extra: &mut Vec<(String, String)>,
+    ) -> Result<(), String> {
         let doc: Option<Value> = doc_text.and_then(|t| serde_json::from_str(t.trim()).ok());
         let checks_doc =
             schema.is_some() || !self.require_keys.is_empty() || !self.forbid_keys.is_empty();
-        if checks_doc {
-            match &doc {
-                // with a JSON `field` the timestamp check below already says so
-                None if self.field.is_some() => {}
-                None => problems.push("heartbeat document is not JSON".into()),
-                Some(d) => {
-                    if let Some(s) = schema {
-                        match schema_failures(s, d) {
-                            Ok(fails) if fails.is_empty() => {}
-                            Ok(fails) => {
-                                let n = fails.len();
-                                let shown: Vec<&str> = fails
-                                    .iter()
-                                    .take(MAX_FAILURES)
-                                    .map(String::as_str)
-                                    .collect();
-                                problems.push(format!(
-                                    "heartbeat schema drift: {n} failure(s) at {}",
-                                    shown.join(", ")
-                                ));
-                                obs_extra.push(("schema".into(), s.display().to_string()));
-                            }
-                            Err(e) => {
-                                return base(Observation::unknown(format!(
-                                    "cannot use schema {}: {e}",
-                                    s.display()
-                                )));
-                            }
-                        }
-                    }
-                    for k in &self.require_keys {
-                        if KeyPath::parse(k).is_ok_and(|p| p.get(d).is_none()) {
-                            problems.push(format!("heartbeat lacks required key {k}"));
-                        }
-                    }
-                    for k in &self.forbid_keys {
-                        if KeyPath::parse(k).is_ok_and(|p| p.get(d).is_some()) {
-                            problems.push(format!("heartbeat has forbidden key {k}"));
-                        }
-                    }
+        if !checks_doc {
+            return Ok(());
+        }
+        let d = match &doc {
+            // with a JSON `field` the timestamp check already says so
+            None if self.field.is_some() => return Ok(()),
+            None => {
+                problems.push("heartbeat document is not JSON".into());
+                return Ok(());
+            }
+            Some(d) => d,
+        };
+        if let Some(s) = schema {
+            match schema_failures(s, d) {
+                Ok(fails) if fails.is_empty() => {}
+                Ok(fails) => {
+                    let n = fails.len();
+                    let shown: Vec<&str> = fails
+                        .iter()
+                        .take(MAX_FAILURES)
+                        .map(String::as_str)
+                        .collect();
+                    problems.push(format!(
+                        "heartbeat schema drift: {n} failure(s) at {}",
+                        shown.join(", ")
+                    ));
+                    obs_extra.push(("schema".into(), s.display().to_string()));
+                }
+                Err(e) => {
+                    return Err(format!("cannot use schema {}: {e}", s.display()));
                 }
             }
         }
+        for k in &self.require_keys {
+            if KeyPath::parse(k).is_ok_and(|p| p.get(d).is_none()) {
+                problems.push(format!("heartbeat lacks required key {k}"));
+            }
+        }
+        for k in &self.forbid_keys {
+            if KeyPath::parse(k).is_ok_and(|p| p.get(d).is_some()) {
+                problems.push(format!("heartbeat has forbidden key {k}"));
+            }
+        }
+        Ok(())
+    }
 
-        // 2. the last beat's time
-        let last: Result<DateTime<Utc>, String> = match self.source {
+    /// The last beat's time from the configured source, or why it cannot be read.
+    fn last_beat(
+        &self,
+        meta: &std::fs::Metadata,
+        doc_text: Option<&str>,
+    ) -> Result<DateTime<Utc>, String> {
+        match self.source {
             Source::Mtime => meta
                 .modified()
                 .map(DateTime::<Utc>::from)
@@ -312,11 +364,22 @@ impl Heartbeat {
                     time_in_line(line).ok_or_else(|| "last line holds no timestamp".to_string())
                 }
             },
-        };
+        }
+    }
 
+    /// Judges the last beat's age against `max_age` and active hours, adding to `problems` and
+    /// `obs_extra`; returns why a stale beat is still ok (if it is) and the age in seconds.
+    fn judge_age(
+        &self,
+        last: &Result<DateTime<Utc>, String>,
+        now: DateTime<Utc>,
+        max_age: Duration,
+        problems: &mut Vec<String>,
+        obs_extra: &mut Vec<(String, String)>,
+    ) -> (Option<&'static str>, Option<i64>) {
         let mut stale_ok_reason = None;
         let mut age_secs = None;
-        match &last {
+        match last {
             Err(e) => problems.push(format!("unreadable heartbeat: {e}")),
             Ok(t) => {
                 let age = now.signed_duration_since(*t);
@@ -342,30 +405,7 @@ impl Heartbeat {
                 }
             }
         }
-
-        let mut obs = if problems.is_empty() {
-            match (&last, stale_ok_reason) {
-                (Ok(_), Some(why)) => Observation::ok(format!("heartbeat stale but {why}"))
-                    .evidence("active_hours", why),
-                _ => Observation::ok(format!(
-                    "last heartbeat {} ago",
-                    obs_extra
-                        .iter()
-                        .find(|(k, _)| k == "age")
-                        .map_or("?", |(_, v)| v.as_str())
-                )),
-            }
-        } else {
-            Observation::new(Health::Critical, problems.join("; "))
-        };
-        obs = base(obs);
-        for (k, v) in obs_extra {
-            obs = obs.evidence(k, v);
-        }
-        if let Some(a) = age_secs {
-            obs = obs.metric("age_seconds", a as f64);
-        }
-        obs
+        (stale_ok_reason, age_secs)
     }
 
     fn active_state(&self, now: DateTime<Utc>, max_age: Duration) -> Active {
