@@ -101,198 +101,20 @@ registry = "/opt/compai/connectors"
                 verify_tls: true,
             })
         });
-        let mut findings: Vec<(Health, u32, String, String)> = Vec::new();
-        let mut unknown: Vec<String> = Vec::new();
+        let mut pass = Pass {
+            probe: self,
+            client,
+            cx,
+            deadline,
+            findings: Vec::new(),
+            unknown: Vec::new(),
+        };
         let mut judged = 0usize;
         for (file, key, entry) in entries.iter().take(self.max_connectors) {
             judged += 1;
-            let name = entry
-                .get("name")
-                .and_then(Value::as_str)
-                .unwrap_or("(unnamed)")
-                .to_string();
-            let at = format!("{}: {key}", file.display());
-            let owned = entry.get("owned").and_then(Value::as_bool).unwrap_or(false)
-                || entry
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.contains("adapter"));
-            let session = entry
-                .get("session")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let health_url = str_of(entry, &["health_url", "health"]);
-            let owner = str_of(entry, &["owner_role", "owner"]);
-            let runbook = str_of(entry, &["runbook"]);
-
-            // lesson 17: owned adapters declare health and owner
-            if owned || session {
-                let mut missing = Vec::new();
-                if health_url.is_none() {
-                    missing.push("health_url");
-                }
-                if owner.is_none() {
-                    missing.push("owner_role");
-                }
-                if session && runbook.is_none() {
-                    missing.push("runbook");
-                }
-                if !missing.is_empty() {
-                    findings.push((
-                        Health::Degraded,
-                        17,
-                        "registry".into(),
-                        format!(
-                            "adapter {name} ({at}) lacks {}",
-                            missing
-                                .iter()
-                                .map(|m| format!("{key}.{m}"))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
-                    ));
-                }
-            }
-            if !self.requests {
-                continue;
-            }
-            // lesson 10 / 17: the adapter's health endpoint
-            if let Some(h) = &health_url {
-                match get(client, h, None, deadline).await {
-                    Err(e) => findings.push((
-                        Health::Critical,
-                        if session { 10 } else { 17 },
-                        "health".into(),
-                        format!("adapter {name}: GET {} failed: {e}", shown_url(h)),
-                    )),
-                    Ok(r) => {
-                        let login = self.looks_like_login(&r);
-                        if session && (login.is_some() || matches!(r.status, 401 | 403)) {
-                            let why = login.unwrap_or_else(|| format!("HTTP {}", r.status));
-                            findings.push((
-                                Health::Critical,
-                                10,
-                                "blocked_reauth_required".into(),
-                                format!(
-                                    "adapter {name}: blocked_reauth_required: {} answered {why}; runbook: {}",
-                                    shown_url(h),
-                                    runbook.as_deref().unwrap_or("(none declared)")
-                                ),
-                            ));
-                        } else if !(200..300).contains(&r.status) {
-                            findings.push((
-                                Health::Critical,
-                                if session { 10 } else { 17 },
-                                "health".into(),
-                                format!(
-                                    "adapter {name}: {} answered HTTP {}",
-                                    shown_url(h),
-                                    r.status
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
-            // lesson 6: the smoke request with the declared auth scheme
-            if let Some(smoke) = entry.get("smoke").filter(|s| s.is_object()) {
-                let Some(url) = smoke.get("url").and_then(Value::as_str) else {
-                    findings.push((
-                        Health::Degraded,
-                        6,
-                        "registry".into(),
-                        format!("connector {name} ({at}): {key}.smoke.url missing"),
-                    ));
-                    continue;
-                };
-                let auth = smoke.get("auth").cloned().unwrap_or(Value::Null);
-                let scheme = auth
-                    .get("scheme")
-                    .and_then(Value::as_str)
-                    .unwrap_or("none")
-                    .to_string();
-                let header = match header_for(&scheme, &auth) {
-                    Ok(h) => h,
-                    Err(e) => {
-                        findings.push((
-                            Health::Degraded,
-                            6,
-                            "registry".into(),
-                            format!("connector {name} ({at}): {key}.smoke.auth: {e}"),
-                        ));
-                        continue;
-                    }
-                };
-                let token = match header {
-                    None => None,
-                    Some(_) => match token_of(&auth, file, cx).await {
-                        Ok(t) => Some(t),
-                        Err(e) => {
-                            unknown.push(format!("connector {name}: {e}"));
-                            continue;
-                        }
-                    },
-                };
-                let sent = header
-                    .as_ref()
-                    .zip(token.as_ref())
-                    .map(|((h, prefix), t)| (h.clone(), format!("{prefix}{}", t.expose())));
-                let expect: Vec<u16> = smoke
-                    .get("expect_status")
-                    .and_then(Value::as_array)
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(Value::as_u64)
-                            .filter_map(|n| u16::try_from(n).ok())
-                            .collect()
-                    })
-                    .filter(|v: &Vec<u16>| !v.is_empty())
-                    .unwrap_or_else(|| vec![200]);
-                let slash = if reqwest::Url::parse(url).is_ok_and(|u| u.path().ends_with('/')) {
-                    "ends in /"
-                } else {
-                    "does not end in /"
-                };
-                let secrets: Vec<&str> = token.iter().map(Secret::expose).collect();
-                match get(client, url, sent.as_ref(), deadline).await {
-                    Err(e) => findings.push((
-                        Health::Critical,
-                        6,
-                        "smoke".into(),
-                        redact::redact(
-                            &format!(
-                                "connector {name}: GET {} with scheme {scheme} failed: {e}",
-                                shown_url(url)
-                            ),
-                            &secrets,
-                        ),
-                    )),
-                    Ok(r) if expect.contains(&r.status) => {}
-                    Ok(r) => {
-                        let hint = match r.status {
-                            401 | 403 => " (the vendor may expect another auth scheme)",
-                            404 => " (check the trailing slash and the endpoint's key scope)",
-                            300..=399 => " (redirected)",
-                            _ => "",
-                        };
-                        findings.push((
-                            Health::Critical,
-                            6,
-                            "smoke".into(),
-                            format!(
-                                "connector {name}: GET {} with scheme {scheme} answered {}{hint}; the URL {slash}{}",
-                                shown_url(url),
-                                r.status,
-                                token
-                                    .as_ref()
-                                    .map(|t| format!("; credential {}", t.fingerprint()))
-                                    .unwrap_or_default()
-                            ),
-                        ));
-                    }
-                }
-            }
+            pass.entry(file, key, entry).await;
         }
+        let (mut findings, unknown) = (pass.findings, pass.unknown);
 
         findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
         let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
@@ -331,6 +153,227 @@ registry = "/opt/compai/connectors"
         obs.metric("connectors", judged as f64)
             .metric("findings", findings.len() as f64)
     }
+}
+
+/// A finding: its health, the lesson it checks, its evidence key and what was seen.
+type Finding = (Health, u32, String, String);
+
+/// One `observe` pass over the registry: what every entry's checks share, and what they found
+/// (findings, and entries that could not be judged).
+struct Pass<'a, 'c> {
+    probe: &'a Connectors,
+    client: &'a reqwest::Client,
+    cx: &'a ProbeCx<'c>,
+    deadline: Instant,
+    findings: Vec<Finding>,
+    unknown: Vec<String>,
+}
+
+impl Pass<'_, '_> {
+    /// Checks one registry entry: its declarations (lesson 17), then, when requests are on, its
+    /// health endpoint (lessons 10/17) and its smoke request (lesson 6).
+    async fn entry(&mut self, file: &Path, key: &str, entry: &Value) {
+        let name = entry
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("(unnamed)")
+            .to_string();
+        let at = format!("{}: {key}", file.display());
+        let owned = entry.get("owned").and_then(Value::as_bool).unwrap_or(false)
+            || entry
+                .get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.contains("adapter"));
+        let session = entry
+            .get("session")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let health_url = str_of(entry, &["health_url", "health"]);
+        let owner = str_of(entry, &["owner_role", "owner"]);
+        let runbook = str_of(entry, &["runbook"]);
+
+        // lesson 17: owned adapters declare health and owner
+        if owned || session {
+            let mut missing = Vec::new();
+            if health_url.is_none() {
+                missing.push("health_url");
+            }
+            if owner.is_none() {
+                missing.push("owner_role");
+            }
+            if session && runbook.is_none() {
+                missing.push("runbook");
+            }
+            if !missing.is_empty() {
+                self.findings.push((
+                    Health::Degraded,
+                    17,
+                    "registry".into(),
+                    format!(
+                        "adapter {name} ({at}) lacks {}",
+                        missing
+                            .iter()
+                            .map(|m| format!("{key}.{m}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+            }
+        }
+        if !self.probe.requests {
+            return;
+        }
+        if let Some(h) = &health_url {
+            self.health(&name, h, session, runbook.as_deref()).await;
+        }
+        if let Some(smoke) = entry.get("smoke").filter(|s| s.is_object()) {
+            self.smoke(file, key, &name, &at, smoke).await;
+        }
+    }
+
+    /// Lessons 10 / 17: the adapter's health endpoint `h` answers 2xx, and a session adapter's
+    /// is not a login page.
+    async fn health(&mut self, name: &str, h: &str, session: bool, runbook: Option<&str>) {
+        match get(self.client, h, None, self.deadline).await {
+            Err(e) => self.findings.push((
+                Health::Critical,
+                if session { 10 } else { 17 },
+                "health".into(),
+                format!("adapter {name}: GET {} failed: {e}", shown_url(h)),
+            )),
+            Ok(r) => {
+                let login = self.probe.looks_like_login(&r);
+                if session && (login.is_some() || matches!(r.status, 401 | 403)) {
+                    let why = login.unwrap_or_else(|| format!("HTTP {}", r.status));
+                    self.findings.push((
+                        Health::Critical,
+                        10,
+                        "blocked_reauth_required".into(),
+                        format!(
+                            "adapter {name}: blocked_reauth_required: {} answered {why}; runbook: {}",
+                            shown_url(h),
+                            runbook.unwrap_or("(none declared)")
+                        ),
+                    ));
+                } else if !(200..300).contains(&r.status) {
+                    self.findings.push((
+                        Health::Critical,
+                        if session { 10 } else { 17 },
+                        "health".into(),
+                        format!(
+                            "adapter {name}: {} answered HTTP {}",
+                            shown_url(h),
+                            r.status
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Lesson 6: the entry's smoke request, sent with the declared auth scheme.
+    async fn smoke(&mut self, file: &Path, key: &str, name: &str, at: &str, smoke: &Value) {
+        let Some(url) = smoke.get("url").and_then(Value::as_str) else {
+            self.findings.push((
+                Health::Degraded,
+                6,
+                "registry".into(),
+                format!("connector {name} ({at}): {key}.smoke.url missing"),
+            ));
+            return;
+        };
+        let auth = smoke.get("auth").cloned().unwrap_or(Value::Null);
+        let scheme = auth
+            .get("scheme")
+            .and_then(Value::as_str)
+            .unwrap_or("none")
+            .to_string();
+        let header = match header_for(&scheme, &auth) {
+            Ok(h) => h,
+            Err(e) => {
+                self.findings.push((
+                    Health::Degraded,
+                    6,
+                    "registry".into(),
+                    format!("connector {name} ({at}): {key}.smoke.auth: {e}"),
+                ));
+                return;
+            }
+        };
+        let token = match header {
+            None => None,
+            Some(_) => match token_of(&auth, file, self.cx).await {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    self.unknown.push(format!("connector {name}: {e}"));
+                    return;
+                }
+            },
+        };
+        let sent = header
+            .as_ref()
+            .zip(token.as_ref())
+            .map(|((h, prefix), t)| (h.clone(), format!("{prefix}{}", t.expose())));
+        let expect = expect_status(smoke);
+        let secrets: Vec<&str> = token.iter().map(Secret::expose).collect();
+        match get(self.client, url, sent.as_ref(), self.deadline).await {
+            Err(e) => self.findings.push((
+                Health::Critical,
+                6,
+                "smoke".into(),
+                redact::redact(
+                    &format!(
+                        "connector {name}: GET {} with scheme {scheme} failed: {e}",
+                        shown_url(url)
+                    ),
+                    &secrets,
+                ),
+            )),
+            Ok(r) if expect.contains(&r.status) => {}
+            Ok(r) => {
+                let hint = match r.status {
+                    401 | 403 => " (the vendor may expect another auth scheme)",
+                    404 => " (check the trailing slash and the endpoint's key scope)",
+                    300..=399 => " (redirected)",
+                    _ => "",
+                };
+                let slash = if reqwest::Url::parse(url).is_ok_and(|u| u.path().ends_with('/')) {
+                    "ends in /"
+                } else {
+                    "does not end in /"
+                };
+                self.findings.push((
+                    Health::Critical,
+                    6,
+                    "smoke".into(),
+                    format!(
+                        "connector {name}: GET {} with scheme {scheme} answered {}{hint}; the URL {slash}{}",
+                        shown_url(url),
+                        r.status,
+                        token
+                            .as_ref()
+                            .map(|t| format!("; credential {}", t.fingerprint()))
+                            .unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// The smoke request's accepted statuses (`expect_status`, default `[200]`).
+fn expect_status(smoke: &Value) -> Vec<u16> {
+    smoke
+        .get("expect_status")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_u64)
+                .filter_map(|n| u16::try_from(n).ok())
+                .collect()
+        })
+        .filter(|v: &Vec<u16>| !v.is_empty())
+        .unwrap_or_else(|| vec![200])
 }
 
 fn str_of(v: &Value, keys: &[&str]) -> Option<String> {
