@@ -14,7 +14,7 @@ use crate::redact::{self, Secret};
 use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Deserialize)]
@@ -143,83 +143,26 @@ env_expect = { MCP_AUTH_MODE = "enforce" }
     }
 
     async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
-        let name = self.name.clone().unwrap_or_else(|| {
-            reqwest::Url::parse(&self.url)
-                .ok()
-                .map(|u| {
-                    format!(
-                        "{}:{}",
-                        u.host_str().unwrap_or("?"),
-                        u.port_or_known_default().unwrap_or(0)
-                    )
-                })
-                .unwrap_or_else(|| self.url.clone())
-        });
+        let name = self.server_name();
         let deadline = Instant::now() + cx.timeout;
-        let mut findings: Vec<(Health, u32, String, String)> = Vec::new();
-        let mut unknown: Vec<String> = Vec::new();
-        let mut obs_extra: Vec<(String, String)> = Vec::new();
-        let mut metrics: Vec<(&str, f64)> = Vec::new();
+        let mut found = Found::default();
 
         // 1. the server's env file (lesson 13)
         if let Some(f) = &self.env_file {
-            let path = cx.resolve(f);
-            let mut expect = self.env_expect.clone();
-            if expect.is_empty() {
-                expect.insert("MCP_AUTH_MODE".into(), "enforce".into());
-            }
-            match read::text_async(&path, read::SMALL).await {
-                Ok(text) => {
-                    let env = parse_env(&text);
-                    for (k, want) in &expect {
-                        let shown = |v: &str| {
-                            if looks_secret(k) {
-                                redact::fingerprint(v)
-                            } else {
-                                format!("{v:?}")
-                            }
-                        };
-                        match env.get(k) {
-                            Some(v) if v == want => {}
-                            Some(v) => findings.push((
-                                Health::Critical,
-                                13,
-                                "env_file".into(),
-                                format!(
-                                    "{name}: {} sets {k}={} (expected {})",
-                                    path.display(),
-                                    shown(v),
-                                    shown(want)
-                                ),
-                            )),
-                            None => findings.push((
-                                Health::Critical,
-                                13,
-                                "env_file".into(),
-                                format!(
-                                    "{name}: {} lacks {k} (expected {})",
-                                    path.display(),
-                                    shown(want)
-                                ),
-                            )),
-                        }
-                    }
-                }
-                Err(e) => unknown.push(format!("env_file: {e}")),
-            }
+            self.check_env_file(cx, f, &name, &mut found).await;
         }
 
         // 2. the token
         let token = match self.token(cx).await {
             Ok(t) => t,
             Err(e) => {
-                unknown.push(e);
+                found.unknown.push(e);
                 None
             }
         };
         let secrets: Vec<String> = token.iter().map(|t| t.expose().to_string()).collect();
         if let Some(t) = &token {
-            obs_extra.push(("token".into(), t.fingerprint()));
+            found.obs_extra.push(("token".into(), t.fingerprint()));
         }
 
         // 3. authenticated: initialize, then tools/list N times (lesson 27)
@@ -235,149 +178,293 @@ env_expect = { MCP_AUTH_MODE = "enforce" }
                 }
             };
             match session {
-                Err(e) => findings.push((
+                Err(e) => found.findings.push((
                     Health::Critical,
                     27,
                     "initialize".into(),
                     format!("{name}: initialize failed: {}", redact_all(&e, &secrets)),
                 )),
-                Ok(mut s) => {
+                Ok(s) => {
                     if let Some(id) = &s.session_id {
-                        obs_extra.push(("mcp_session_id".into(), redact::fingerprint(id)));
+                        found
+                            .obs_extra
+                            .push(("mcp_session_id".into(), redact::fingerprint(id)));
                     }
-                    let mut times = Vec::new();
-                    let mut tools = None;
-                    let mut failed = None;
-                    for i in 0..self.samples {
-                        let started = Instant::now();
-                        match s.call(cx.http, "tools/list", json!({}), deadline).await {
-                            Ok(result) => {
-                                times.push(started.elapsed());
-                                if i == 0 {
-                                    tools = result
-                                        .get("tools")
-                                        .and_then(Value::as_array)
-                                        .map(|a| a.len());
-                                }
-                            }
-                            Err(e) => {
-                                failed = Some(format!(
-                                    "tools/list call {} of {} failed: {}",
-                                    i + 1,
-                                    self.samples,
-                                    redact_all(&e, &secrets)
-                                ));
-                                break;
-                            }
-                        }
-                    }
-                    s.close(cx.http).await;
-                    if let Some(f) = failed {
-                        findings.push((
-                            Health::Critical,
-                            27,
-                            "tools_list".into(),
-                            format!("{name}: {f}"),
-                        ));
-                    }
-                    if !times.is_empty() {
-                        times.sort();
-                        let p50 = pctl(&times, 0.50);
-                        let p95 = pctl(&times, 0.95);
-                        metrics.push(("tools_list_p50_seconds", p50.as_secs_f64()));
-                        metrics.push(("tools_list_p95_seconds", p95.as_secs_f64()));
-                        obs_extra.push((
-                            "latency".into(),
-                            format!(
-                                "tools/list p50 {} p95 {} over {} calls",
-                                ms(p50),
-                                ms(p95),
-                                times.len()
-                            ),
-                        ));
-                        if p95 > self.max_p95 {
-                            findings.push((
-                                Health::Degraded,
-                                27,
-                                "latency".into(),
-                                format!(
-                                    "{name}: tools/list p95 {} over {} calls (p50 {}), limit {}",
-                                    ms(p95),
-                                    times.len(),
-                                    ms(p50),
-                                    ms(self.max_p95)
-                                ),
-                            ));
-                        }
-                    }
-                    match tools {
-                        Some(n) if n < self.min_tools => findings.push((
-                            Health::Critical,
-                            27,
-                            "tools".into(),
-                            format!(
-                                "{name}: tools/list returned {n} tools (expected at least {})",
-                                self.min_tools
-                            ),
-                        )),
-                        Some(n) => obs_extra.push(("tools".into(), n.to_string())),
-                        None if times.is_empty() => {}
-                        None => findings.push((
-                            Health::Critical,
-                            27,
-                            "tools".into(),
-                            format!("{name}: tools/list result has no tools array"),
-                        )),
-                    }
+                    let sampled = self.sample_tools_list(s, cx, &secrets, deadline).await;
+                    self.judge_tools_list(&name, sampled, &mut found);
                 }
             }
         }
 
         // 4. unauthenticated: must be refused (lesson 13)
         if self.check_unauthenticated {
-            let mut anon: Vec<(String, Result<u16, String>)> = Vec::new();
-            match self.transport {
-                Transport::StreamableHttp => {
-                    for (method, id) in [("initialize", 1), ("tools/list", 2)] {
-                        let body = rpc(id, method, init_params_if(method));
-                        anon.push((
-                            format!("POST {} {method}", shown_url(&self.url)),
-                            status_of(
-                                cx.http,
-                                reqwest::Method::POST,
-                                &self.url,
-                                Some(body),
-                                deadline,
-                            )
-                            .await,
-                        ));
-                    }
+            self.check_anonymous(cx, &name, deadline, &mut found).await;
+        }
+        self.summary(&name, &secrets, found)
+    }
+}
+
+/// What `observe`'s checks found: findings (health, lesson, evidence key, text), what could not
+/// be looked at, extra evidence and metrics.
+#[derive(Default)]
+struct Found {
+    findings: Vec<(Health, u32, String, String)>,
+    unknown: Vec<String>,
+    obs_extra: Vec<(String, String)>,
+    metrics: Vec<(&'static str, f64)>,
+}
+
+/// What the timed `tools/list` calls gave: each successful call's time, the first call's tool
+/// count, and the failure that stopped them, if one did.
+struct Sampled {
+    times: Vec<Duration>,
+    tools: Option<usize>,
+    failed: Option<String>,
+}
+
+impl Mcp {
+    /// The server's name as shown: `name`, else the URL's host:port, else the URL.
+    fn server_name(&self) -> String {
+        self.name.clone().unwrap_or_else(|| {
+            reqwest::Url::parse(&self.url)
+                .ok()
+                .map(|u| {
+                    format!(
+                        "{}:{}",
+                        u.host_str().unwrap_or("?"),
+                        u.port_or_known_default().unwrap_or(0)
+                    )
+                })
+                .unwrap_or_else(|| self.url.clone())
+        })
+    }
+
+    /// Lesson 13: the server's env file `f` sets what `env_expect` asks (by default
+    /// `MCP_AUTH_MODE=enforce`); secret-looking values are shown as fingerprints.
+    async fn check_env_file(&self, cx: &ProbeCx<'_>, f: &Path, name: &str, found: &mut Found) {
+        let path = cx.resolve(f);
+        let mut expect = self.env_expect.clone();
+        if expect.is_empty() {
+            expect.insert("MCP_AUTH_MODE".into(), "enforce".into());
+        }
+        let text = match read::text_async(&path, read::SMALL).await {
+            Ok(text) => text,
+            Err(e) => {
+                found.unknown.push(format!("env_file: {e}"));
+                return;
+            }
+        };
+        let env = parse_env(&text);
+        for (k, want) in &expect {
+            let shown = |v: &str| {
+                if looks_secret(k) {
+                    redact::fingerprint(v)
+                } else {
+                    format!("{v:?}")
                 }
-                Transport::Sse => anon.push((
-                    format!("GET {}", shown_url(&self.url)),
-                    status_of(cx.http, reqwest::Method::GET, &self.url, None, deadline).await,
+            };
+            match env.get(k) {
+                Some(v) if v == want => {}
+                Some(v) => found.findings.push((
+                    Health::Critical,
+                    13,
+                    "env_file".into(),
+                    format!(
+                        "{name}: {} sets {k}={} (expected {})",
+                        path.display(),
+                        shown(v),
+                        shown(want)
+                    ),
+                )),
+                None => found.findings.push((
+                    Health::Critical,
+                    13,
+                    "env_file".into(),
+                    format!(
+                        "{name}: {} lacks {k} (expected {})",
+                        path.display(),
+                        shown(want)
+                    ),
                 )),
             }
-            if let Some(sse) = &self.sse_url {
-                anon.push((
-                    format!("GET {}", shown_url(sse)),
-                    status_of(cx.http, reqwest::Method::GET, sse, None, deadline).await,
-                ));
-            }
-            for (what, r) in anon {
-                match r {
-                    Ok(401 | 403) => obs_extra.push(("unauthenticated".into(), format!("{what}: refused"))),
-                    Ok(code) => findings.push((
-                        Health::Critical,
-                        13,
-                        "unauthenticated".into(),
-                        format!("{name}: {what} without credentials answered {code} (expected 401 or 403): auth is not enforced"),
-                    )),
-                    Err(e) => unknown.push(format!("{what} without credentials: {e}")),
+        }
+    }
+
+    /// Times `tools/list` `samples` times in the open session (stopping at the first failure),
+    /// then closes it.
+    async fn sample_tools_list(
+        &self,
+        mut s: Session,
+        cx: &ProbeCx<'_>,
+        secrets: &[String],
+        deadline: Instant,
+    ) -> Sampled {
+        let mut times = Vec::new();
+        let mut tools = None;
+        let mut failed = None;
+        for i in 0..self.samples {
+            let started = Instant::now();
+            match s.call(cx.http, "tools/list", json!({}), deadline).await {
+                Ok(result) => {
+                    times.push(started.elapsed());
+                    if i == 0 {
+                        tools = result
+                            .get("tools")
+                            .and_then(Value::as_array)
+                            .map(|a| a.len());
+                    }
+                }
+                Err(e) => {
+                    failed = Some(format!(
+                        "tools/list call {} of {} failed: {}",
+                        i + 1,
+                        self.samples,
+                        redact_all(&e, secrets)
+                    ));
+                    break;
                 }
             }
         }
+        s.close(cx.http).await;
+        Sampled {
+            times,
+            tools,
+            failed,
+        }
+    }
 
+    /// Lesson 27: judges the sampled `tools/list` calls: failures, p50/p95 against `max_p95`,
+    /// and the tool count against `min_tools`.
+    fn judge_tools_list(&self, name: &str, sampled: Sampled, found: &mut Found) {
+        let Sampled {
+            mut times,
+            tools,
+            failed,
+        } = sampled;
+        if let Some(f) = failed {
+            found.findings.push((
+                Health::Critical,
+                27,
+                "tools_list".into(),
+                format!("{name}: {f}"),
+            ));
+        }
+        if !times.is_empty() {
+            times.sort();
+            let p50 = pctl(&times, 0.50);
+            let p95 = pctl(&times, 0.95);
+            found
+                .metrics
+                .push(("tools_list_p50_seconds", p50.as_secs_f64()));
+            found
+                .metrics
+                .push(("tools_list_p95_seconds", p95.as_secs_f64()));
+            found.obs_extra.push((
+                "latency".into(),
+                format!(
+                    "tools/list p50 {} p95 {} over {} calls",
+                    ms(p50),
+                    ms(p95),
+                    times.len()
+                ),
+            ));
+            if p95 > self.max_p95 {
+                found.findings.push((
+                    Health::Degraded,
+                    27,
+                    "latency".into(),
+                    format!(
+                        "{name}: tools/list p95 {} over {} calls (p50 {}), limit {}",
+                        ms(p95),
+                        times.len(),
+                        ms(p50),
+                        ms(self.max_p95)
+                    ),
+                ));
+            }
+        }
+        match tools {
+            Some(n) if n < self.min_tools => found.findings.push((
+                Health::Critical,
+                27,
+                "tools".into(),
+                format!(
+                    "{name}: tools/list returned {n} tools (expected at least {})",
+                    self.min_tools
+                ),
+            )),
+            Some(n) => found.obs_extra.push(("tools".into(), n.to_string())),
+            None if times.is_empty() => {}
+            None => found.findings.push((
+                Health::Critical,
+                27,
+                "tools".into(),
+                format!("{name}: tools/list result has no tools array"),
+            )),
+        }
+    }
+
+    /// Lesson 13: the same calls, and the SSE endpoint, without credentials must be refused
+    /// (401/403).
+    async fn check_anonymous(
+        &self,
+        cx: &ProbeCx<'_>,
+        name: &str,
+        deadline: Instant,
+        found: &mut Found,
+    ) {
+        let mut anon: Vec<(String, Result<u16, String>)> = Vec::new();
+        match self.transport {
+            Transport::StreamableHttp => {
+                for (method, id) in [("initialize", 1), ("tools/list", 2)] {
+                    let body = rpc(id, method, init_params_if(method));
+                    anon.push((
+                        format!("POST {} {method}", shown_url(&self.url)),
+                        status_of(
+                            cx.http,
+                            reqwest::Method::POST,
+                            &self.url,
+                            Some(body),
+                            deadline,
+                        )
+                        .await,
+                    ));
+                }
+            }
+            Transport::Sse => anon.push((
+                format!("GET {}", shown_url(&self.url)),
+                status_of(cx.http, reqwest::Method::GET, &self.url, None, deadline).await,
+            )),
+        }
+        if let Some(sse) = &self.sse_url {
+            anon.push((
+                format!("GET {}", shown_url(sse)),
+                status_of(cx.http, reqwest::Method::GET, sse, None, deadline).await,
+            ));
+        }
+        for (what, r) in anon {
+            match r {
+                Ok(401 | 403) => found.obs_extra.push(("unauthenticated".into(), format!("{what}: refused"))),
+                Ok(code) => found.findings.push((
+                    Health::Critical,
+                    13,
+                    "unauthenticated".into(),
+                    format!("{name}: {what} without credentials answered {code} (expected 401 or 403): auth is not enforced"),
+                )),
+                Err(e) => found.unknown.push(format!("{what} without credentials: {e}")),
+            }
+        }
+    }
+
+    /// The observation from what the checks found: the worst finding leads, else the first thing
+    /// that could not be looked at, else ok; secrets redacted throughout.
+    fn summary(&self, name: &str, secrets: &[String], found: Found) -> Observation {
+        let Found {
+            mut findings,
+            unknown,
+            obs_extra,
+            metrics,
+        } = found;
         findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
         let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
         let mut obs = if let Some((_, _, _, d)) = findings.first() {
@@ -387,7 +474,7 @@ env_expect = { MCP_AUTH_MODE = "enforce" }
             }
             Observation::new(worst, s)
         } else if let Some(u) = unknown.first() {
-            Observation::unknown(format!("{name}: cannot look: {}", redact_all(u, &secrets)))
+            Observation::unknown(format!("{name}: cannot look: {}", redact_all(u, secrets)))
         } else {
             let lat = obs_extra
                 .iter()
@@ -400,13 +487,13 @@ env_expect = { MCP_AUTH_MODE = "enforce" }
                 "initialize and tools/list with auth, p95 at most {}; 401/403 without",
                 ms(self.max_p95)
             ))
-            .evidence("server", &name)
+            .evidence("server", name)
             .evidence("url", shown_url(&self.url));
         for (_, lesson, key, d) in &findings {
             obs = obs.evidence(key, format!("lesson {lesson}: {d}"));
         }
         for u in unknown.iter().take(3) {
-            obs = obs.evidence("unknown", redact_all(u, &secrets));
+            obs = obs.evidence("unknown", redact_all(u, secrets));
         }
         for (k, v) in obs_extra {
             obs = obs.evidence(k, v);
@@ -416,9 +503,6 @@ env_expect = { MCP_AUTH_MODE = "enforce" }
         }
         obs
     }
-}
-
-impl Mcp {
     async fn token(&self, cx: &ProbeCx<'_>) -> Result<Option<Secret>, String> {
         if let Some(var) = &self.bearer_token_env {
             return match std::env::var(var) {
