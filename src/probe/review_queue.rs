@@ -194,6 +194,17 @@ fn at_path<'a>(doc: &'a Value, dotted: &str) -> Option<&'a Value> {
         .try_fold(doc, |v, k| v.get(k))
 }
 
+/// What `look` found: findings (health, evidence key, text), what could not be read, notes, the
+/// auto-sent items judged and whether `max_items` stopped the reading.
+#[derive(Default)]
+struct Found {
+    findings: Vec<(Health, &'static str, String)>,
+    unknown: Vec<String>,
+    notes: Vec<String>,
+    items: usize,
+    capped: bool,
+}
+
 impl ReviewQueue {
     fn who(&self) -> String {
         self.agent
@@ -209,148 +220,20 @@ impl ReviewQueue {
         governance: &[PathBuf],
     ) -> Observation {
         let who = self.who();
-        let mut findings: Vec<(Health, &'static str, String)> = Vec::new();
-        let mut unknown: Vec<String> = Vec::new();
-        let mut notes: Vec<String> = Vec::new();
-        let mut items = 0usize;
-        let mut capped = false;
-
-        if let Some(queue) = queue {
-            let mut promoted: BTreeSet<String> =
-                self.promoted.iter().map(|c| c.to_lowercase()).collect();
-            let mut promoted_ok = true;
-            if let Some(pf) = promoted_file {
-                match parse_doc(pf) {
-                    Err(e) if e.ends_with("no such file") => notes.push(format!(
-                        "{}: no such file; nothing is promoted",
-                        pf.display()
-                    )),
-                    Ok(doc) => match at_path(&doc, &self.promoted_key) {
-                        Some(Value::Array(list)) => {
-                            for v in list {
-                                let c = match v {
-                                    Value::String(s) => Some(s.clone()),
-                                    Value::Object(m) => m
-                                        .get("category")
-                                        .or_else(|| m.get("name"))
-                                        .and_then(Value::as_str)
-                                        .map(str::to_string),
-                                    _ => None,
-                                };
-                                if let Some(c) = c {
-                                    promoted.insert(c.to_lowercase());
-                                }
-                            }
-                        }
-                        Some(Value::Null) => {}
-                        Some(_) => {
-                            promoted_ok = false;
-                            unknown.push(format!(
-                                "{}: {} is not a list",
-                                pf.display(),
-                                self.promoted_key
-                            ));
-                        }
-                        None => notes.push(format!(
-                            "{}: no key {}; nothing is promoted",
-                            pf.display(),
-                            self.promoted_key
-                        )),
-                    },
-                    Err(e) => {
-                        promoted_ok = false;
-                        unknown.push(e);
-                    }
-                }
-            }
-            if promoted_ok {
-                let re = Regex::new(&self.category_pattern).ok();
-                let auto = queue.join("auto-sent");
-                let domains: Vec<String> = if self.domains.is_empty() {
-                    match std::fs::read_dir(&auto) {
-                        Ok(rd) => {
-                            let mut d: Vec<String> = rd
-                                .flatten()
-                                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                                .map(|e| e.file_name().to_string_lossy().into_owned())
-                                .collect();
-                            d.sort();
-                            d
-                        }
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                        Err(e) => {
-                            unknown.push(format!("{}: {e}", auto.display()));
-                            Vec::new()
-                        }
-                    }
-                } else {
-                    self.domains.clone()
-                };
-                'domains: for domain in &domains {
-                    let dir = auto.join(domain);
-                    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-                        Ok(rd) => rd
-                            .flatten()
-                            .map(|e| e.path())
-                            .filter(|p| p.extension().is_some_and(|x| x == "md" || x == "json"))
-                            .collect(),
-                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                        Err(e) => {
-                            unknown.push(format!("{}: {e}", dir.display()));
-                            continue;
-                        }
-                    };
-                    files.sort();
-                    for f in files {
-                        if items >= self.max_items {
-                            capped = true;
-                            break 'domains;
-                        }
-                        items += 1;
-                        let text = match read::text_lossy(&f, read::SMALL) {
-                            Ok(t) => t,
-                            Err(e) => {
-                                unknown.push(e.to_string());
-                                continue;
-                            }
-                        };
-                        let category = category_of(&f, &text, re.as_ref());
-                        let ok = category
-                            .as_deref()
-                            .is_some_and(|c| promoted.contains(&c.to_lowercase()));
-                        if !ok {
-                            let c = category.unwrap_or_else(|| "(none)".into());
-                            findings.push((
-                                Health::Critical,
-                                "auto_sent",
-                                format!(
-                                    "{who}{} auto-sent in domain {domain} with category {c}, not promoted",
-                                    f.display()
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
+        let mut found = Found::default();
+        if let Some(queue) = queue
+            && let Some(promoted) = self.promoted_set(promoted_file, &mut found)
+        {
+            self.judge_queue(queue, &promoted, &who, &mut found);
         }
-
-        for g in governance {
-            match parse_doc(g) {
-                Ok(doc) => {
-                    let mut hits = Vec::new();
-                    walk_approval(&doc, "", &[], &self.protected_classes, &mut hits);
-                    for (path, class) in hits {
-                        findings.push((
-                            Health::Critical,
-                            "governance",
-                            format!("{who}{}: {path} = false for class {class}", g.display()),
-                        ));
-                    }
-                }
-                Err(e) if e.ends_with("no such file") => notes.push(e),
-                Err(e) => unknown.push(e),
-            }
-        }
+        self.judge_governance(governance, &who, &mut found);
+        let Found {
+            findings,
+            unknown,
+            notes,
+            items,
+            capped,
+        } = found;
 
         let worst = findings.iter().fold(Health::Ok, |h, (f, _, _)| h.worst(*f));
         let mut obs = if let Some((_, _, first)) = findings.first() {
@@ -393,6 +276,161 @@ impl ReviewQueue {
         }
         obs.metric("auto_sent_items", items as f64)
             .metric("findings", findings.len() as f64)
+    }
+
+    /// The promoted categories (lowercased): the configured list plus the list at
+    /// `promoted_key` in `promoted_file`; `None` when that file cannot be used (then the queue is
+    /// not judged).
+    fn promoted_set(
+        &self,
+        promoted_file: Option<&Path>,
+        found: &mut Found,
+    ) -> Option<BTreeSet<String>> {
+        let mut promoted: BTreeSet<String> =
+            self.promoted.iter().map(|c| c.to_lowercase()).collect();
+        let Some(pf) = promoted_file else {
+            return Some(promoted);
+        };
+        match parse_doc(pf) {
+            Err(e) if e.ends_with("no such file") => found.notes.push(format!(
+                "{}: no such file; nothing is promoted",
+                pf.display()
+            )),
+            Ok(doc) => match at_path(&doc, &self.promoted_key) {
+                Some(Value::Array(list)) => {
+                    for v in list {
+                        let c = match v {
+                            Value::String(s) => Some(s.clone()),
+                            Value::Object(m) => m
+                                .get("category")
+                                .or_else(|| m.get("name"))
+                                .and_then(Value::as_str)
+                                .map(str::to_string),
+                            _ => None,
+                        };
+                        if let Some(c) = c {
+                            promoted.insert(c.to_lowercase());
+                        }
+                    }
+                }
+                Some(Value::Null) => {}
+                Some(_) => {
+                    found.unknown.push(format!(
+                        "{}: {} is not a list",
+                        pf.display(),
+                        self.promoted_key
+                    ));
+                    return None;
+                }
+                None => found.notes.push(format!(
+                    "{}: no key {}; nothing is promoted",
+                    pf.display(),
+                    self.promoted_key
+                )),
+            },
+            Err(e) => {
+                found.unknown.push(e);
+                return None;
+            }
+        }
+        Some(promoted)
+    }
+
+    /// The domains to read under `auto`: the configured ones, else its subfolders, sorted.
+    fn domains(&self, auto: &Path, found: &mut Found) -> Vec<String> {
+        if !self.domains.is_empty() {
+            return self.domains.clone();
+        }
+        match std::fs::read_dir(auto) {
+            Ok(rd) => {
+                let mut d: Vec<String> = rd
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect();
+                d.sort();
+                d
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => {
+                found.unknown.push(format!("{}: {e}", auto.display()));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Reports every auto-sent item (at most `max_items`) whose category is not promoted.
+    fn judge_queue(&self, queue: &Path, promoted: &BTreeSet<String>, who: &str, found: &mut Found) {
+        let re = Regex::new(&self.category_pattern).ok();
+        let auto = queue.join("auto-sent");
+        let domains = self.domains(&auto, found);
+        'domains: for domain in &domains {
+            let dir = auto.join(domain);
+            let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+                Ok(rd) => rd
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "md" || x == "json"))
+                    .collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    found.unknown.push(format!("{}: {e}", dir.display()));
+                    continue;
+                }
+            };
+            files.sort();
+            for f in files {
+                if found.items >= self.max_items {
+                    found.capped = true;
+                    break 'domains;
+                }
+                found.items += 1;
+                let text = match read::text_lossy(&f, read::SMALL) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        found.unknown.push(e.to_string());
+                        continue;
+                    }
+                };
+                let category = category_of(&f, &text, re.as_ref());
+                let ok = category
+                    .as_deref()
+                    .is_some_and(|c| promoted.contains(&c.to_lowercase()));
+                if !ok {
+                    let c = category.unwrap_or_else(|| "(none)".into());
+                    found.findings.push((
+                        Health::Critical,
+                        "auto_sent",
+                        format!(
+                            "{who}{} auto-sent in domain {domain} with category {c}, not promoted",
+                            f.display()
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Reports every governance file key that sets `approval_required: false` for a protected
+    /// class.
+    fn judge_governance(&self, governance: &[PathBuf], who: &str, found: &mut Found) {
+        for g in governance {
+            match parse_doc(g) {
+                Ok(doc) => {
+                    let mut hits = Vec::new();
+                    walk_approval(&doc, "", &[], &self.protected_classes, &mut hits);
+                    for (path, class) in hits {
+                        found.findings.push((
+                            Health::Critical,
+                            "governance",
+                            format!("{who}{}: {path} = false for class {class}", g.display()),
+                        ));
+                    }
+                }
+                Err(e) if e.ends_with("no such file") => found.notes.push(e),
+                Err(e) => found.unknown.push(e),
+            }
+        }
     }
 }
 
