@@ -538,11 +538,58 @@ impl LlmUsage {
             }
         };
         calls.sort_by_key(|c| c.at);
-        let mut findings: Vec<(Health, u32, String, String)> = Vec::new();
+        let mut findings: Vec<Finding> = Vec::new();
 
         // 1. per caller and route: busy vs quiet (lesson 21)
+        let routes = self.judge_peaks(&calls, &mut findings);
+        // 2. fallbacks that stay within one provider (lesson 21)
+        if self.check_fallbacks {
+            self.judge_fallbacks(&calls, &mut findings);
+        }
+        // 3. idle paid subscriptions while metered routes carry traffic (lesson 29)
+        self.judge_subscriptions(&calls, &mut findings);
+        // 4. free tiers as routes (lesson 24)
+        self.judge_free_tiers(&calls, &mut findings);
+
+        findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
+        let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
+        let mut obs = match findings.first() {
+            None => Observation::ok(format!(
+                "{} calls on {} caller/route pairs in {}: no route collapses at peak",
+                calls.len(),
+                routes,
+                humantime::format_duration(self.window)
+            )),
+            Some((_, _, _, d)) => {
+                let mut s = d.clone();
+                if findings.len() > 1 {
+                    s.push_str(&format!(" (+{} more)", findings.len() - 1));
+                }
+                Observation::new(worst, s)
+            }
+        };
+        obs = obs.expected(expected).evidence("db", db.display());
+        for (_, lesson, key, detail) in findings.iter().take(MAX_LISTED) {
+            obs = obs.evidence(key, format!("lesson {lesson}: {detail}"));
+        }
+        if findings.len() > MAX_LISTED {
+            obs = obs.evidence("more", format!("{} more", findings.len() - MAX_LISTED));
+        }
+        if capped {
+            obs = obs.evidence(
+                "max_rows",
+                format!("read the newest {} rows only", self.max_rows),
+            );
+        }
+        obs.metric("calls", calls.len() as f64)
+            .metric("findings", findings.len() as f64)
+    }
+
+    /// Lesson 21: per caller and route, busy-hour error rate and p95 against quiet hours.
+    /// Returns how many caller/route pairs were seen.
+    fn judge_peaks(&self, calls: &[Call], findings: &mut Vec<Finding>) -> usize {
         let mut by_route: BTreeMap<(String, String), (Stats, Stats)> = BTreeMap::new();
-        for c in &calls {
+        for c in calls {
             let e = by_route
                 .entry((c.caller.clone(), c.route.clone()))
                 .or_default();
@@ -594,131 +641,110 @@ impl LlmUsage {
                 ));
             }
         }
+        by_route.len()
+    }
 
-        // 2. fallbacks that stay within one provider (lesson 21)
-        if self.check_fallbacks {
-            let gap = chrono::Duration::from_std(self.fallback_gap).unwrap_or_default();
-            let mut last_fail: BTreeMap<&str, &Call> = BTreeMap::new();
-            let mut same: BTreeMap<(String, String, String), usize> = BTreeMap::new();
-            for c in &calls {
-                if let Some(prev) = last_fail.get(c.caller.as_str())
-                    && c.route != prev.route
-                    && c.at - prev.at <= gap
-                    && c.provider == prev.provider
-                {
-                    *same
-                        .entry((c.caller.clone(), prev.route.clone(), c.route.clone()))
-                        .or_default() += 1;
-                }
-                if c.ok {
-                    last_fail.remove(c.caller.as_str());
-                } else {
-                    last_fail.insert(&c.caller, c);
-                }
+    /// Lesson 21: a failed call followed within `fallback_gap` by the same caller's call on
+    /// another route of the same provider. `calls` are in time order.
+    fn judge_fallbacks(&self, calls: &[Call], findings: &mut Vec<Finding>) {
+        let gap = chrono::Duration::from_std(self.fallback_gap).unwrap_or_default();
+        let mut last_fail: BTreeMap<&str, &Call> = BTreeMap::new();
+        let mut same: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+        for c in calls {
+            if let Some(prev) = last_fail.get(c.caller.as_str())
+                && c.route != prev.route
+                && c.at - prev.at <= gap
+                && c.provider == prev.provider
+            {
+                *same
+                    .entry((c.caller.clone(), prev.route.clone(), c.route.clone()))
+                    .or_default() += 1;
             }
-            for ((caller, from, to), n) in same {
+            if c.ok {
+                last_fail.remove(c.caller.as_str());
+            } else {
+                last_fail.insert(&c.caller, c);
+            }
+        }
+        for ((caller, from, to), n) in same {
+            findings.push((
+                Health::Degraded,
+                21,
+                "same_provider_fallback".into(),
+                format!(
+                    "caller {caller} fell back from {from} to {to} ({n} times): same provider, so a provider outage takes both"
+                ),
+            ));
+        }
+    }
+
+    /// Lesson 29: a paid subscription route with no calls while metered routes carry at least
+    /// `min_calls`.
+    fn judge_subscriptions(&self, calls: &[Call], findings: &mut Vec<Finding>) {
+        let subs = globs(&self.subscription_routes);
+        if subs.is_empty() {
+            return;
+        }
+        let metered: Vec<&Call> = calls
+            .iter()
+            .filter(|c| !subs.iter().any(|(_, r)| r.is_match(&c.route)))
+            .collect();
+        let spend: f64 = metered.iter().map(|c| c.cost).sum();
+        if metered.len() < self.min_calls {
+            return;
+        }
+        for (g, r) in &subs {
+            let used = calls.iter().filter(|c| r.is_match(&c.route)).count();
+            if used == 0 {
                 findings.push((
                     Health::Degraded,
-                    21,
-                    "same_provider_fallback".into(),
+                    29,
+                    "idle_subscription".into(),
                     format!(
-                        "caller {caller} fell back from {from} to {to} ({n} times): same provider, so a provider outage takes both"
+                        "paid subscription route {g} carried no calls in {} while metered routes carried {} calls ({spend:.2} spent)",
+                        humantime::format_duration(self.window),
+                        metered.len()
                     ),
                 ));
             }
         }
-
-        // 3. idle paid subscriptions while metered routes carry traffic (lesson 29)
-        let subs: Vec<(String, Regex)> = self
-            .subscription_routes
-            .iter()
-            .filter(|g| !g.trim().is_empty())
-            .filter_map(|g| glob_re(g).map(|r| (g.clone(), r)))
-            .collect();
-        if !subs.is_empty() {
-            let metered: Vec<&Call> = calls
-                .iter()
-                .filter(|c| !subs.iter().any(|(_, r)| r.is_match(&c.route)))
-                .collect();
-            let spend: f64 = metered.iter().map(|c| c.cost).sum();
-            if metered.len() >= self.min_calls {
-                for (g, r) in &subs {
-                    let used = calls.iter().filter(|c| r.is_match(&c.route)).count();
-                    if used == 0 {
-                        findings.push((
-                            Health::Degraded,
-                            29,
-                            "idle_subscription".into(),
-                            format!(
-                                "paid subscription route {g} carried no calls in {} while metered routes carried {} calls ({spend:.2} spent)",
-                                humantime::format_duration(self.window),
-                                metered.len()
-                            ),
-                        ));
-                    }
-                }
-            }
-        }
-
-        // 4. free tiers as routes (lesson 24)
-        let free: Vec<(String, Regex)> = self
-            .free_tier
-            .iter()
-            .filter(|g| !g.trim().is_empty())
-            .filter_map(|g| glob_re(g).map(|r| (g.clone(), r)))
-            .collect();
-        if !free.is_empty() {
-            let mut on_free: BTreeMap<(String, String), usize> = BTreeMap::new();
-            for c in &calls {
-                if free.iter().any(|(_, r)| r.is_match(&c.route)) {
-                    *on_free
-                        .entry((c.caller.clone(), c.route.clone()))
-                        .or_default() += 1;
-                }
-            }
-            for ((caller, route), n) in on_free {
-                findings.push((
-                    Health::Degraded,
-                    24,
-                    "free_tier_route".into(),
-                    format!("caller {caller} uses free-tier route {route} ({n} calls)"),
-                ));
-            }
-        }
-
-        findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
-        let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
-        let mut obs = match findings.first() {
-            None => Observation::ok(format!(
-                "{} calls on {} caller/route pairs in {}: no route collapses at peak",
-                calls.len(),
-                by_route.len(),
-                humantime::format_duration(self.window)
-            )),
-            Some((_, _, _, d)) => {
-                let mut s = d.clone();
-                if findings.len() > 1 {
-                    s.push_str(&format!(" (+{} more)", findings.len() - 1));
-                }
-                Observation::new(worst, s)
-            }
-        };
-        obs = obs.expected(expected).evidence("db", db.display());
-        for (_, lesson, key, detail) in findings.iter().take(MAX_LISTED) {
-            obs = obs.evidence(key, format!("lesson {lesson}: {detail}"));
-        }
-        if findings.len() > MAX_LISTED {
-            obs = obs.evidence("more", format!("{} more", findings.len() - MAX_LISTED));
-        }
-        if capped {
-            obs = obs.evidence(
-                "max_rows",
-                format!("read the newest {} rows only", self.max_rows),
-            );
-        }
-        obs.metric("calls", calls.len() as f64)
-            .metric("findings", findings.len() as f64)
     }
+
+    /// Lesson 24: callers served by a free-tier route.
+    fn judge_free_tiers(&self, calls: &[Call], findings: &mut Vec<Finding>) {
+        let free = globs(&self.free_tier);
+        if free.is_empty() {
+            return;
+        }
+        let mut on_free: BTreeMap<(String, String), usize> = BTreeMap::new();
+        for c in calls {
+            if free.iter().any(|(_, r)| r.is_match(&c.route)) {
+                *on_free
+                    .entry((c.caller.clone(), c.route.clone()))
+                    .or_default() += 1;
+            }
+        }
+        for ((caller, route), n) in on_free {
+            findings.push((
+                Health::Degraded,
+                24,
+                "free_tier_route".into(),
+                format!("caller {caller} uses free-tier route {route} ({n} calls)"),
+            ));
+        }
+    }
+}
+
+/// A finding: its health, the lesson it checks, its evidence key and what was seen.
+type Finding = (Health, u32, String, String);
+
+/// The non-blank globs in `list`, each with its compiled pattern (ones that do not compile are
+/// left out).
+fn globs(list: &[String]) -> Vec<(String, Regex)> {
+    list.iter()
+        .filter(|g| !g.trim().is_empty())
+        .filter_map(|g| glob_re(g).map(|r| (g.clone(), r)))
+        .collect()
 }
 
 fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
