@@ -3,7 +3,7 @@
 //! probes guarding it. Computed from the store and the current config at request time. It must
 //! not format HTML or JSON and must not write the store.
 
-use crate::config::{Config, Mode};
+use crate::config::{Config, Mode, ProbeConfig};
 use crate::probe::Health;
 use crate::status::{LessonState, LessonStatus};
 use crate::store::{IncidentRow, ObservationRow, SilenceRow, Store};
@@ -116,80 +116,16 @@ impl Snapshot {
 /// Builds the snapshot. `started_ms` is when the daemon started (a probe that never ran is stale
 /// only once the daemon has been up for twice its interval).
 pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64) -> Snapshot {
-    let latest: HashMap<String, ObservationRow> = store
-        .latest_observations()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|o| (o.probe.clone(), o))
-        .collect();
-    let states: HashMap<String, serde_json::Value> = store
-        .states()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| (s.probe, s.state))
-        .collect();
-    let mut open: HashMap<String, IncidentRow> = HashMap::new();
-    for i in store.incidents(true, None, 10_000).unwrap_or_default() {
-        open.entry(i.probe.clone()).or_insert(i);
-    }
-    let silences = store.silences(Some(now_ms)).unwrap_or_default();
-    let newest = latest
+    let stored = Stored::read(store, now_ms);
+    let newest = stored
+        .latest
         .values()
         .map(|o| (o.ts, o.id))
         .max_by_key(|(ts, id)| (*ts, *id));
     let probes: Vec<ProbeView> = config
         .probes
         .iter()
-        .map(|p| {
-            let obs = latest.get(&p.id).cloned();
-            let st = states.get(&p.id);
-            let interval_ms = p.nominal_interval().as_millis() as i64;
-            let age_ms = obs.as_ref().map(|o| (now_ms - o.ts).max(0));
-            let stale = match age_ms {
-                Some(a) => a > 2 * interval_ms,
-                None => now_ms - started_ms > 2 * interval_ms,
-            };
-            let lessons: Vec<u32> = p.lessons.iter().map(|l| l.0).collect();
-            ProbeView {
-                id: p.id.clone(),
-                kind: p.kind(),
-                agent: p.agent.clone(),
-                lessons: lessons.clone(),
-                description: p.description.clone(),
-                shadow: p.mode == Mode::Shadow,
-                interval_ms,
-                health: obs.as_ref().and_then(|o| Health::parse(&o.health)),
-                latest: obs,
-                status: st
-                    .and_then(|s| s.get("status"))
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("ok")
-                    .to_string(),
-                since: st
-                    .and_then(|s| s.get("since"))
-                    .and_then(|v| v.as_str())
-                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
-                    .map(|d| d.timestamp_millis()),
-                age_ms,
-                stale,
-                open_incident: open.get(&p.id).cloned(),
-                silenced_by: silences
-                    .iter()
-                    .find(|s| {
-                        s.covers(
-                            &crate::store::SilenceTarget {
-                                lessons: &lessons,
-                                probe: &p.id,
-                                tags: &p.tags,
-                                agent: p.agent.as_deref(),
-                                host: &config.daemon.host,
-                            },
-                            now_ms,
-                        )
-                    })
-                    .cloned(),
-            }
-        })
+        .map(|p| probe_view(p, &stored, &config.daemon.host, now_ms, started_ms))
         .collect();
     let health: HashMap<String, Health> = probes
         .iter()
@@ -200,30 +136,7 @@ pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64
         .enumerate()
         .map(|(i, p)| (p.id.as_str(), i))
         .collect();
-    let view = |status: LessonStatus| {
-        let idx: Vec<usize> = status
-            .probes
-            .iter()
-            .filter_map(|id| position.get(id.as_str()).copied())
-            .collect();
-        let since = idx
-            .iter()
-            .filter(|&&i| probes[i].health.is_some_and(|h| !h.is_ok()))
-            .filter_map(|&i| probes[i].since)
-            .min();
-        let checked = idx
-            .iter()
-            .filter_map(|&i| probes[i].latest.as_ref().map(|o| o.ts))
-            .min();
-        let stale = idx.iter().any(|&i| probes[i].stale);
-        LessonView {
-            status,
-            probes: idx,
-            since,
-            checked,
-            stale,
-        }
-    };
+    let view = |status: LessonStatus| lesson_view(status, &probes, &position);
     let lessons = crate::status::lessons(&config, &health)
         .into_iter()
         .map(&view)
@@ -243,6 +156,134 @@ pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64
         agents,
         newest,
         channel_errors: store.channel_errors().unwrap_or_default(),
+    }
+}
+
+/// What the snapshot reads from the store, per probe id: the latest observation, the state, the
+/// first open incident; and the silences active at `now_ms`.
+struct Stored {
+    latest: HashMap<String, ObservationRow>,
+    states: HashMap<String, serde_json::Value>,
+    open: HashMap<String, IncidentRow>,
+    silences: Vec<SilenceRow>,
+}
+
+impl Stored {
+    fn read(store: &Store, now_ms: i64) -> Stored {
+        let latest = store
+            .latest_observations()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| (o.probe.clone(), o))
+            .collect();
+        let states = store
+            .states()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| (s.probe, s.state))
+            .collect();
+        let mut open: HashMap<String, IncidentRow> = HashMap::new();
+        for i in store.incidents(true, None, 10_000).unwrap_or_default() {
+            open.entry(i.probe.clone()).or_insert(i);
+        }
+        let silences = store.silences(Some(now_ms)).unwrap_or_default();
+        Stored {
+            latest,
+            states,
+            open,
+            silences,
+        }
+    }
+}
+
+/// One probe as shown: its config facts with what the store holds for it, its freshness (stale
+/// past twice its interval) and the silence covering it, if any.
+fn probe_view(
+    p: &ProbeConfig,
+    stored: &Stored,
+    host: &str,
+    now_ms: i64,
+    started_ms: i64,
+) -> ProbeView {
+    let obs = stored.latest.get(&p.id).cloned();
+    let st = stored.states.get(&p.id);
+    let interval_ms = p.nominal_interval().as_millis() as i64;
+    let age_ms = obs.as_ref().map(|o| (now_ms - o.ts).max(0));
+    let stale = match age_ms {
+        Some(a) => a > 2 * interval_ms,
+        None => now_ms - started_ms > 2 * interval_ms,
+    };
+    let lessons: Vec<u32> = p.lessons.iter().map(|l| l.0).collect();
+    ProbeView {
+        id: p.id.clone(),
+        kind: p.kind(),
+        agent: p.agent.clone(),
+        lessons: lessons.clone(),
+        description: p.description.clone(),
+        shadow: p.mode == Mode::Shadow,
+        interval_ms,
+        health: obs.as_ref().and_then(|o| Health::parse(&o.health)),
+        latest: obs,
+        status: st
+            .and_then(|s| s.get("status"))
+            .and_then(|v| v.as_str())
+            .unwrap_or("ok")
+            .to_string(),
+        since: st
+            .and_then(|s| s.get("since"))
+            .and_then(|v| v.as_str())
+            .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
+            .map(|d| d.timestamp_millis()),
+        age_ms,
+        stale,
+        open_incident: stored.open.get(&p.id).cloned(),
+        silenced_by: stored
+            .silences
+            .iter()
+            .find(|s| {
+                s.covers(
+                    &crate::store::SilenceTarget {
+                        lessons: &lessons,
+                        probe: &p.id,
+                        tags: &p.tags,
+                        agent: p.agent.as_deref(),
+                        host,
+                    },
+                    now_ms,
+                )
+            })
+            .cloned(),
+    }
+}
+
+/// A lesson as shown: its guarding probes (indexes into `probes`, found through `position`),
+/// the earliest failing streak among them, their oldest latest check and whether any is stale.
+fn lesson_view(
+    status: LessonStatus,
+    probes: &[ProbeView],
+    position: &HashMap<&str, usize>,
+) -> LessonView {
+    let idx: Vec<usize> = status
+        .probes
+        .iter()
+        .filter_map(|id| position.get(id.as_str()).copied())
+        .collect();
+    let since = idx
+        .iter()
+        .filter(|&&i| probes[i].health.is_some_and(|h| !h.is_ok()))
+        .filter_map(|&i| probes[i].since)
+        .min();
+    let checked = idx
+        .iter()
+        .filter_map(|&i| probes[i].latest.as_ref().map(|o| o.ts))
+        .min();
+    let stale = idx.iter().any(|&i| probes[i].stale);
+    LessonView {
+        status,
+        probes: idx,
+        since,
+        checked,
+        stale,
     }
 }
 
