@@ -20,8 +20,10 @@
 //! - `scheduler_lateness_seconds` histogram: how late runs started against their schedule
 
 use super::WebState;
-use crate::shared::Labels;
+use super::view::Snapshot;
+use crate::shared::{Labels, Liveness, RunMetrics};
 use crate::status::LessonState;
+use crate::store::ChannelCounts;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -51,6 +53,39 @@ pub fn render(web: &WebState) -> Result<String, String> {
     let snap = web.snapshot().ok_or("the store is not available")?;
     let live = &web.shared.live;
     let runs = &live.runs;
+    let (channels, depth) = read_store(web, &snap, runs)?;
+
+    let mut reg = Registry::with_prefix("ledgerd");
+    register_liveness(&mut reg, live);
+    register_probes(&mut reg, &snap, runs);
+    register_lessons(&mut reg, &snap);
+    register_delivery(&mut reg, &snap, &channels, depth);
+    let obs: Counter = Counter::default();
+    obs.inc_by(live.observations.load(Ordering::Acquire).max(0) as u64);
+    reg.register(
+        "observations",
+        "Observations recorded since the daemon started",
+        obs,
+    );
+    reg.register_with_unit(
+        "scheduler_lateness",
+        "How late probe runs started against their schedule",
+        Unit::Seconds,
+        runs.lateness.clone(),
+    );
+
+    let mut out = String::new();
+    encode(&mut out, &reg).map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+/// Reads the per-channel counts and the outbox depth, and seeds `runs.last_ok` from the store for
+/// probes this process has not seen succeed yet (so the series survive a restart).
+fn read_store(
+    web: &WebState,
+    snap: &Snapshot,
+    runs: &RunMetrics,
+) -> Result<(Vec<ChannelCounts>, i64), String> {
     let (channels, depth, missing_ok) = {
         let store = web.shared.store.lock().map_err(|_| "store lock poisoned")?;
         let channels = store.channel_counts().map_err(|e| e.to_string())?;
@@ -74,8 +109,11 @@ pub fn render(web: &WebState) -> Result<String, String> {
             m.entry(k).or_insert(v);
         }
     }
+    Ok((channels, depth))
+}
 
-    let mut reg = Registry::with_prefix("ledgerd");
+/// `up`, `build_info`, `scheduler_running`, `store_writable`.
+fn register_liveness(reg: &mut Registry, live: &Liveness) {
     let up: Gauge = Gauge::default();
     up.set(1);
     reg.register("up", "1 while ledgerd serves this endpoint", up);
@@ -98,7 +136,11 @@ pub fn render(web: &WebState) -> Result<String, String> {
         "1 while the last store write succeeded",
         writable,
     );
+}
 
+/// `probe_health`, `probe_stale`, `probe_last_success_timestamp_seconds`,
+/// `probe_duration_seconds`.
+fn register_probes(reg: &mut Registry, snap: &Snapshot, runs: &RunMetrics) {
     let health = Family::<Labels, Gauge>::default();
     let stale = Family::<Labels, Gauge>::default();
     let last_ok = gauge_family();
@@ -147,7 +189,10 @@ pub fn render(web: &WebState) -> Result<String, String> {
         Unit::Seconds,
         runs.duration.clone(),
     );
+}
 
+/// `lesson_state` (host-wide, and per agent for the lessons it guards) and `lesson_info`.
+fn register_lessons(reg: &mut Registry, snap: &Snapshot) {
     let lesson_state = Family::<Labels, Gauge>::default();
     let lesson_info = Family::<Labels, Gauge>::default();
     let states = [
@@ -203,7 +248,11 @@ pub fn render(web: &WebState) -> Result<String, String> {
         "The lesson's one-line rule and failure class (value is always 1)",
         lesson_info,
     );
+}
 
+/// `alerts_sent_total`, `alerts_failed_total` (per configured channel), `outbox_depth`,
+/// `open_incidents`.
+fn register_delivery(reg: &mut Registry, snap: &Snapshot, channels: &[ChannelCounts], depth: i64) {
     let sent = Family::<Labels, Counter>::default();
     let failed = Family::<Labels, Counter>::default();
     for ch in &snap.config.channels {
@@ -240,23 +289,6 @@ pub fn render(web: &WebState) -> Result<String, String> {
             .count() as i64,
     );
     reg.register("open_incidents", "Open incidents", open);
-    let obs: Counter = Counter::default();
-    obs.inc_by(live.observations.load(Ordering::Acquire).max(0) as u64);
-    reg.register(
-        "observations",
-        "Observations recorded since the daemon started",
-        obs,
-    );
-    reg.register_with_unit(
-        "scheduler_lateness",
-        "How late probe runs started against their schedule",
-        Unit::Seconds,
-        runs.lateness.clone(),
-    );
-
-    let mut out = String::new();
-    encode(&mut out, &reg).map_err(|e| e.to_string())?;
-    Ok(out)
 }
 
 /// The classic Prometheus text format (0.0.4), for clients that ask for `text/plain` only
