@@ -3,6 +3,7 @@
 
 use super::{EXIT_ERROR, EXIT_OK, Paint};
 use crate::cli::{Format, SilenceAction};
+use crate::config::Config;
 use crate::store::{NewSilence, Store};
 use std::path::Path;
 
@@ -24,57 +25,11 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
             reason,
             by,
         } => {
-            if let Some(n) = lesson
-                && config.catalog.get(n).is_none()
-            {
-                eprintln!("ledgerd: lesson {n} is not in the catalog");
+            if !targets_exist(&config, lesson, probe.as_deref(), agent.as_deref()) {
                 return Ok(EXIT_ERROR);
             }
-            if let Some(p) = &probe
-                && !config.probes.iter().any(|c| &c.id == p)
-            {
-                eprintln!("ledgerd: no probe '{p}' in the config");
+            let Some(expires) = expires_at(now, duration, until) else {
                 return Ok(EXIT_ERROR);
-            }
-            if let Some(a) = &agent {
-                let agents = config.agents();
-                if !agents.contains(a) {
-                    eprintln!(
-                        "ledgerd: no probe belongs to agent '{a}' (agents: {})",
-                        if agents.is_empty() {
-                            "none".into()
-                        } else {
-                            agents.join(", ")
-                        }
-                    );
-                    return Ok(EXIT_ERROR);
-                }
-            }
-            let expires = match (duration, until) {
-                (Some(d), None) => match crate::duration::parse(&d) {
-                    Ok(d) => now + d.as_millis() as i64,
-                    Err(e) => {
-                        eprintln!("ledgerd: --for: {e}");
-                        return Ok(EXIT_ERROR);
-                    }
-                },
-                (None, Some(u)) => match parse_until(&u) {
-                    Some(t) if t > now => t,
-                    Some(_) => {
-                        eprintln!("ledgerd: --until {u} is in the past");
-                        return Ok(EXIT_ERROR);
-                    }
-                    None => {
-                        eprintln!(
-                            "ledgerd: --until: expected a date (2026-12-15) or RFC 3339 date-time, got '{u}'"
-                        );
-                        return Ok(EXIT_ERROR);
-                    }
-                },
-                _ => {
-                    eprintln!("ledgerd: say how long: --for 2h or --until 2026-12-15");
-                    return Ok(EXIT_ERROR);
-                }
             };
             let store = Store::open(&config.daemon.state_dir)?;
             let s = NewSilence {
@@ -98,49 +53,7 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
                 }
             }
         }
-        SilenceAction::List { all, format } => {
-            let mut rows: Vec<Listed> = match Store::open_existing(&config.daemon.state_dir)? {
-                Some(store) => store
-                    .silences(if all { None } else { Some(now) })?
-                    .into_iter()
-                    .map(Listed::from_store)
-                    .collect(),
-                None => Vec::new(),
-            };
-            rows.extend(
-                config
-                    .silences
-                    .iter()
-                    .filter(|s| all || s.expires > now)
-                    .map(Listed::from_config),
-            );
-            if format == Format::Json {
-                println!("{}", serde_json::to_string_pretty(&rows)?);
-                return Ok(EXIT_OK);
-            }
-            if rows.is_empty() {
-                println!("no silences in force");
-            }
-            for s in rows {
-                let what = s.describe();
-                let state = if s.removed.is_some() {
-                    paint.dim("removed")
-                } else if s.expires <= now {
-                    paint.dim("expired")
-                } else {
-                    paint.yellow("active")
-                };
-                let id =
-                    s.id.map_or_else(|| "config".to_string(), |id| format!("#{id}"));
-                println!(
-                    "{id:<8} {state:<8} {what}  until {}  by {}: {}",
-                    fmt_ms(s.expires),
-                    s.created_by,
-                    s.reason
-                );
-            }
-            Ok(EXIT_OK)
-        }
+        SilenceAction::List { all, format } => list(&config, now, all, format, paint),
         SilenceAction::Remove { id } => {
             let store = Store::open(&config.daemon.state_dir)?;
             if store.remove_silence(id, now)? {
@@ -152,6 +65,120 @@ pub fn run(path: Option<&Path>, action: SilenceAction, paint: Paint) -> anyhow::
             }
         }
     }
+}
+
+/// Whether the lesson, probe and agent a new silence names (those given) exist; says which does
+/// not on stderr.
+fn targets_exist(
+    config: &Config,
+    lesson: Option<u32>,
+    probe: Option<&str>,
+    agent: Option<&str>,
+) -> bool {
+    if let Some(n) = lesson
+        && config.catalog.get(n).is_none()
+    {
+        eprintln!("ledgerd: lesson {n} is not in the catalog");
+        return false;
+    }
+    if let Some(p) = probe
+        && !config.probes.iter().any(|c| c.id == p)
+    {
+        eprintln!("ledgerd: no probe '{p}' in the config");
+        return false;
+    }
+    if let Some(a) = agent {
+        let agents = config.agents();
+        if !agents.iter().any(|x| x == a) {
+            eprintln!(
+                "ledgerd: no probe belongs to agent '{a}' (agents: {})",
+                if agents.is_empty() {
+                    "none".into()
+                } else {
+                    agents.join(", ")
+                }
+            );
+            return false;
+        }
+    }
+    true
+}
+
+/// When a new silence ends (unix ms), from `--for` or `--until` (exactly one); `None` after
+/// saying what is wrong on stderr.
+fn expires_at(now: i64, duration: Option<String>, until: Option<String>) -> Option<i64> {
+    match (duration, until) {
+        (Some(d), None) => match crate::duration::parse(&d) {
+            Ok(d) => Some(now + d.as_millis() as i64),
+            Err(e) => {
+                eprintln!("ledgerd: --for: {e}");
+                None
+            }
+        },
+        (None, Some(u)) => match parse_until(&u) {
+            Some(t) if t > now => Some(t),
+            Some(_) => {
+                eprintln!("ledgerd: --until {u} is in the past");
+                None
+            }
+            None => {
+                eprintln!(
+                    "ledgerd: --until: expected a date (2026-12-15) or RFC 3339 date-time, got '{u}'"
+                );
+                None
+            }
+        },
+        _ => {
+            eprintln!("ledgerd: say how long: --for 2h or --until 2026-12-15");
+            None
+        }
+    }
+}
+
+/// `silence list`: the store's silences and the config's waivers, in force at `now` (all with
+/// `all`), as text or JSON.
+fn list(config: &Config, now: i64, all: bool, format: Format, paint: Paint) -> anyhow::Result<u8> {
+    let mut rows: Vec<Listed> = match Store::open_existing(&config.daemon.state_dir)? {
+        Some(store) => store
+            .silences(if all { None } else { Some(now) })?
+            .into_iter()
+            .map(Listed::from_store)
+            .collect(),
+        None => Vec::new(),
+    };
+    rows.extend(
+        config
+            .silences
+            .iter()
+            .filter(|s| all || s.expires > now)
+            .map(Listed::from_config),
+    );
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(EXIT_OK);
+    }
+    if rows.is_empty() {
+        println!("no silences in force");
+    }
+    for s in rows {
+        let what = s.describe();
+        let state = if s.removed.is_some() {
+            paint.dim("removed")
+        } else if s.expires <= now {
+            paint.dim("expired")
+        } else {
+            paint.yellow("active")
+        };
+        let id =
+            s.id.map_or_else(|| "config".to_string(), |id| format!("#{id}"));
+        println!(
+            "{id:<8} {state:<8} {what}  until {}  by {}: {}",
+            fmt_ms(s.expires),
+            s.created_by,
+            s.reason
+        );
+    }
+    Ok(EXIT_OK)
 }
 
 /// One listed silence: from the store (`id` set) or a config waiver (`file` and `key` set).
