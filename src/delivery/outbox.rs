@@ -6,8 +6,8 @@
 //! (`<id>@<n>`): its rows are split into per-member rows here, so each member keeps its own
 //! order, backoff, storm cap and error, and a dead member never holds up a live one.
 
-use crate::alert::{Alert, Event, SendCx};
-use crate::config::Config;
+use crate::alert::{Alert, Event, SendCx, SendError};
+use crate::config::{ChannelConfig, Config};
 use crate::store::{OutboxRow, Store, StoreError};
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -45,14 +45,7 @@ fn with<T>(
 /// messages were attempted.
 pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::Client) -> usize {
     let now = chrono::Utc::now().timestamp_millis();
-    for ch in config.channels.iter().filter(|c| c.channel.members() > 1) {
-        let queues: Vec<String> = (0..ch.channel.members())
-            .map(|m| crate::alert::queue_name(&ch.id, m, ch.channel.members()))
-            .collect();
-        if let Err(e) = with(store, |s| s.split_pending(&ch.id, &queues)) {
-            tracing::error!(error = %e, channel = %ch.id, "splitting the outbox per member");
-        }
-    }
+    split_members(store, config);
     let heads = match with(store, |s| s.due_outbox(now, 100)) {
         Ok(d) => d,
         Err(e) => {
@@ -89,55 +82,10 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
                 continue;
             }
         };
-        // storm control
-        let (sent, oldest) =
-            with(store, |s| s.messages_sent_since(&queue, now - 60_000)).unwrap_or((0, None));
-        let room_frees = oldest.map_or(now, |o| o + 60_000).max(now + 1);
-        if head_alert.event == Event::Overflow {
-            if sent >= i64::from(ch.max_per_minute) {
-                let _ = with(store, |s| {
-                    s.mark_retry(head.id, room_frees, "waiting for the storm cap")
-                });
-                continue;
-            }
-        } else if sent >= i64::from(ch.max_per_minute) - 1 {
-            let key = format!("overflow:{queue}:{now}");
-            let summary = |held: &[OutboxRow]| overflow_payload(config, &ch.id, held, now);
-            match with(store, |s| {
-                s.hold_pending(&queue, &key, &summary, now, room_frees)
-            }) {
-                Ok(held) => {
-                    tracing::warn!(channel = %ch.id, held = held.len(), cap = ch.max_per_minute, "storm control: alerts held back and summarised in one message")
-                }
-                Err(e) => tracing::error!(error = %e, "holding alerts for storm control"),
-            }
+        if storm_held(store, config, ch, &queue, &head, &head_alert, now) {
             continue;
         }
-        // grouping
-        let group_end = head.created + ch.group_wait.as_millis() as i64;
-        let rows = with(store, |s| {
-            s.pending_for_channel(&queue, head.id, ch.group_max as u32)
-        })
-        .unwrap_or_default();
-        let mut ids = Vec::new();
-        let mut alerts = Vec::new();
-        for row in rows {
-            if row.id != head.id && row.created > group_end {
-                break;
-            }
-            match serde_json::from_str::<Alert>(&row.payload) {
-                Ok(a) if row.id == head.id || same_kind(&a, &head_alert) => {
-                    ids.push(row.id);
-                    alerts.push(a);
-                }
-                Ok(_) => break,
-                Err(e) => {
-                    let _ = with(store, |s| {
-                        s.mark_failed(row.id, &format!("unreadable payload: {e}"))
-                    });
-                }
-            }
-        }
+        let (ids, alerts) = group(store, ch, &queue, &head, &head_alert);
         if alerts.is_empty() {
             continue;
         }
@@ -150,42 +98,141 @@ pub async fn deliver_due(store: &Mutex<Store>, config: &Config, http: &reqwest::
             idempotency_key: &head.key,
         };
         let result = ch.channel.send(&cx, &alerts).await;
-        let now = chrono::Utc::now().timestamp_millis();
-        let written = match result {
-            Ok(receipt) => {
-                tracing::info!(channel = %queue, key = %head.key, alerts = alerts.len(), receipt = %receipt, "alert delivered");
-                with(store, |s| {
-                    s.set_meta(&format!("channel_error:{queue}"), "")?;
-                    s.mark_sent_batch(&ids, now, &receipt)
-                })
-            }
-            Err(e) if e.retryable => {
-                let wait = backoff(head.attempts, e.retry_after);
-                tracing::info!(channel = %queue, key = %head.key, error = %e, retry_in = ?wait, "alert delivery failed; will retry");
-                with(store, |s| {
-                    s.set_meta(&format!("channel_error:{queue}"), &e.message)?;
-                    s.mark_retry(head.id, now + wait.as_millis() as i64, &e.message)
-                })
-            }
-            Err(e) => {
-                tracing::error!(channel = %queue, key = %head.key, error = %e, "sending to channel '{queue}': permanent failure; channel marked broken");
-                with(store, |s| {
-                    s.set_meta(
-                        &format!("channel_error:{queue}"),
-                        &format!("broken: {}", e.message),
-                    )?;
-                    for id in &ids {
-                        s.mark_failed(*id, &e.message)?;
-                    }
-                    Ok(())
-                })
-            }
-        };
-        if let Err(e) = written {
-            tracing::error!(error = %e, "updating the outbox");
-        }
+        record_result(store, &queue, &head, &ids, alerts.len(), result);
     }
     attempted
+}
+
+/// Splits the pending rows of every multi-member channel into per-member queues.
+fn split_members(store: &Mutex<Store>, config: &Config) {
+    for ch in config.channels.iter().filter(|c| c.channel.members() > 1) {
+        let queues: Vec<String> = (0..ch.channel.members())
+            .map(|m| crate::alert::queue_name(&ch.id, m, ch.channel.members()))
+            .collect();
+        if let Err(e) = with(store, |s| s.split_pending(&ch.id, &queues)) {
+            tracing::error!(error = %e, channel = %ch.id, "splitting the outbox per member");
+        }
+    }
+}
+
+/// Storm control (lesson 5): whether the queue's head must wait. An overflow head waits for room
+/// under `max_per_minute`; any other head, once the queue has had `max_per_minute - 1` messages
+/// in the last minute, is held with everything pending behind one overflow summary.
+fn storm_held(
+    store: &Mutex<Store>,
+    config: &Config,
+    ch: &ChannelConfig,
+    queue: &str,
+    head: &OutboxRow,
+    head_alert: &Alert,
+    now: i64,
+) -> bool {
+    let (sent, oldest) =
+        with(store, |s| s.messages_sent_since(queue, now - 60_000)).unwrap_or((0, None));
+    let room_frees = oldest.map_or(now, |o| o + 60_000).max(now + 1);
+    if head_alert.event == Event::Overflow {
+        if sent >= i64::from(ch.max_per_minute) {
+            let _ = with(store, |s| {
+                s.mark_retry(head.id, room_frees, "waiting for the storm cap")
+            });
+            return true;
+        }
+    } else if sent >= i64::from(ch.max_per_minute) - 1 {
+        let key = format!("overflow:{queue}:{now}");
+        let summary = |held: &[OutboxRow]| overflow_payload(config, &ch.id, held, now);
+        match with(store, |s| {
+            s.hold_pending(queue, &key, &summary, now, room_frees)
+        }) {
+            Ok(held) => {
+                tracing::warn!(channel = %ch.id, held = held.len(), cap = ch.max_per_minute, "storm control: alerts held back and summarised in one message")
+            }
+            Err(e) => tracing::error!(error = %e, "holding alerts for storm control"),
+        }
+        return true;
+    }
+    false
+}
+
+/// The head and the rows queued within `group_wait` after it (up to `group_max`, same kind),
+/// as row ids and alerts; an unreadable row is marked failed and left out.
+fn group(
+    store: &Mutex<Store>,
+    ch: &ChannelConfig,
+    queue: &str,
+    head: &OutboxRow,
+    head_alert: &Alert,
+) -> (Vec<i64>, Vec<Alert>) {
+    let group_end = head.created + ch.group_wait.as_millis() as i64;
+    let rows = with(store, |s| {
+        s.pending_for_channel(queue, head.id, ch.group_max as u32)
+    })
+    .unwrap_or_default();
+    let mut ids = Vec::new();
+    let mut alerts = Vec::new();
+    for row in rows {
+        if row.id != head.id && row.created > group_end {
+            break;
+        }
+        match serde_json::from_str::<Alert>(&row.payload) {
+            Ok(a) if row.id == head.id || same_kind(&a, head_alert) => {
+                ids.push(row.id);
+                alerts.push(a);
+            }
+            Ok(_) => break,
+            Err(e) => {
+                let _ = with(store, |s| {
+                    s.mark_failed(row.id, &format!("unreadable payload: {e}"))
+                });
+            }
+        }
+    }
+    (ids, alerts)
+}
+
+/// Writes a send's outcome: sent rows and a cleared channel error; a retry with backoff; or,
+/// for a permanent failure, failed rows and a broken channel.
+fn record_result(
+    store: &Mutex<Store>,
+    queue: &str,
+    head: &OutboxRow,
+    ids: &[i64],
+    alerts: usize,
+    result: Result<String, SendError>,
+) {
+    let now = chrono::Utc::now().timestamp_millis();
+    let written = match result {
+        Ok(receipt) => {
+            tracing::info!(channel = %queue, key = %head.key, alerts, receipt = %receipt, "alert delivered");
+            with(store, |s| {
+                s.set_meta(&format!("channel_error:{queue}"), "")?;
+                s.mark_sent_batch(ids, now, &receipt)
+            })
+        }
+        Err(e) if e.retryable => {
+            let wait = backoff(head.attempts, e.retry_after);
+            tracing::info!(channel = %queue, key = %head.key, error = %e, retry_in = ?wait, "alert delivery failed; will retry");
+            with(store, |s| {
+                s.set_meta(&format!("channel_error:{queue}"), &e.message)?;
+                s.mark_retry(head.id, now + wait.as_millis() as i64, &e.message)
+            })
+        }
+        Err(e) => {
+            tracing::error!(channel = %queue, key = %head.key, error = %e, "sending to channel '{queue}': permanent failure; channel marked broken");
+            with(store, |s| {
+                s.set_meta(
+                    &format!("channel_error:{queue}"),
+                    &format!("broken: {}", e.message),
+                )?;
+                for id in ids {
+                    s.mark_failed(*id, &e.message)?;
+                }
+                Ok(())
+            })
+        }
+    };
+    if let Err(e) = written {
+        tracing::error!(error = %e, "updating the outbox");
+    }
 }
 
 /// Digests group only with digests; everything else groups together.
