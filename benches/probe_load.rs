@@ -40,6 +40,9 @@ struct Args {
     interval: Duration,
     keep: bool,
     compare_monit: bool,
+    /// Another ledgerd binary to measure instead of this tree's (e.g. a copy of main's build,
+    /// for a before/after pair under the same load).
+    ledgerd: Option<PathBuf>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -49,6 +52,7 @@ fn parse_args() -> Result<Args> {
         interval: Duration::from_secs(10),
         keep: false,
         compare_monit: false,
+        ledgerd: None,
     };
     // `cargo test --all-targets` runs this with no arguments: a short smoke run (20 probes every
     // 2 s for 6 s) that proves the bench still drives the daemon; `cargo bench` passes --bench
@@ -67,6 +71,7 @@ fn parse_args() -> Result<Args> {
                 a.interval = humantime::parse_duration(&value()?).context("--interval")?
             }
             "--keep" => a.keep = true,
+            "--ledgerd" => a.ledgerd = Some(PathBuf::from(value()?)),
             // `cargo bench` passes --bench to every bench target
             "--bench" => {}
             "--compare" => match value()?.as_str() {
@@ -84,7 +89,7 @@ fn parse_args() -> Result<Args> {
             "-h" | "--help" => {
                 println!(
                     "usage: cargo bench --bench probe_load -- [--probes N (1000)] [--seconds S (60)] [--interval D (10s)] [--keep]\n\
-                     [--compare monit] [--slow-percent P (0)] [--slow-ms MS (2000)]\n\
+                     [--compare monit] [--slow-percent P (0)] [--slow-ms MS (2000)] [--ledgerd PATH]\n\
                      Runs the ledgerd binary next to this one against a loopback server and prints\n\
                      CPU ms per probe run, peak RSS and schedule lateness. --keep leaves the temp dir."
                 );
@@ -105,7 +110,10 @@ fn parse_args() -> Result<Args> {
 fn main() -> Result<()> {
     let args = parse_args()?;
     // cargo builds the `ledgerd` binary of the same profile before a bench and names it here.
-    let ledgerd = PathBuf::from(env!("CARGO_BIN_EXE_ledgerd"));
+    let ledgerd = args
+        .ledgerd
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_ledgerd")));
     if !ledgerd.exists() {
         bail!(
             "{} not found: run through `cargo bench --bench probe_load`",
@@ -258,10 +266,7 @@ fn run_ledgerd(args: &Args, ledgerd: &Path, server: SocketAddr, dir: &Path) -> R
     } else {
         f64::NAN
     };
-    println!(
-        "ledgerd-bench: {} (release build of this tree)",
-        ledgerd.display()
-    );
+    println!("ledgerd-bench: {}", ledgerd.display());
     println!("probes                 {}", args.probes);
     println!(
         "interval               {}",
@@ -290,9 +295,11 @@ fn run_ledgerd(args: &Args, ledgerd: &Path, server: SocketAddr, dir: &Path) -> R
     println!("cpu ms in window       {cpu_ms:.0} (ledgerd user+sys)");
     println!("cpu ms per probe run   {per_run:.3}");
     println!(
-        "peak rss MB            {:.1} (VmHWM; max sampled VmRSS {:.1})",
+        "peak rss MB            {:.1} (VmHWM; max sampled VmRSS {:.1}; at the end anon {:.1} + file {:.1})",
         hwm_kb as f64 / 1024.0,
-        peak_rss_kb as f64 / 1024.0
+        peak_rss_kb as f64 / 1024.0,
+        status.anon_kb as f64 / 1024.0,
+        status.file_kb as f64 / 1024.0
     );
     println!(
         "lateness ms            p50 {} p99 {} max {}{}",
@@ -331,7 +338,7 @@ fn run_ledgerd(args: &Args, ledgerd: &Path, server: SocketAddr, dir: &Path) -> R
         bail!("ledgerd exited with {exit} after SIGTERM, expected 0");
     }
     Ok(Row {
-        name: "ledgerd (this tree, release)".into(),
+        name: format!("ledgerd ({})", ledgerd.display()),
         runs: stats.count as u64,
         cpu_ms,
         hwm_kb,
@@ -431,8 +438,10 @@ fn run_monit(args: &Args, server: SocketAddr, dir: &Path) -> Result<Row> {
     println!("failed checks logged   {failed}");
     println!("cpu ms in window       {cpu_ms:.0} (monit user+sys)");
     println!(
-        "peak rss MB            {:.1} (VmHWM)",
-        status.hwm_kb as f64 / 1024.0
+        "peak rss MB            {:.1} (VmHWM; at the end anon {:.1} + file {:.1})",
+        status.hwm_kb as f64 / 1024.0,
+        status.anon_kb as f64 / 1024.0,
+        status.file_kb as f64 / 1024.0
     );
     println!("sigterm exit           {exit}");
     if runs == 0 {
@@ -468,22 +477,38 @@ fn write_config(
     listen: SocketAddr,
     state_dir: &Path,
 ) -> Result<()> {
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    // ledgerd reads config files of at most 1 MiB: the probes go into included files of
+    // PER_FILE probes each (10,000 probes are ~1.5 MB)
+    const PER_FILE: usize = 2000;
+    let dir = path.parent().context("config path without a folder")?;
     let every = humantime::format_duration(args.interval);
-    writeln!(
-        f,
-        "[daemon]\nlisten = \"{listen}\"\nstate_dir = \"{}\"\n",
-        state_dir.display()
-    )?;
-    for i in 0..args.probes {
-        writeln!(
-            f,
-            "[probe.bench_{i:05}]\nkind = \"http\"\nlesson = 26\nevery = \"{every}\"\n\
-             url = \"http://{server}/health/{i}\"\n\
-             expect_json = [{{ path = \"$.data\", min_len = 1 }}]\n"
-        )?;
+    let mut includes = Vec::new();
+    for (n, chunk) in (0..args.probes)
+        .collect::<Vec<_>>()
+        .chunks(PER_FILE)
+        .enumerate()
+    {
+        let name = format!("probes-{n}.toml");
+        let mut f = std::io::BufWriter::new(std::fs::File::create(dir.join(&name))?);
+        for i in chunk {
+            writeln!(
+                f,
+                "[probe.bench_{i:05}]\nkind = \"http\"\nlesson = 26\nevery = \"{every}\"\n\
+                 url = \"http://{server}/health/{i}\"\n\
+                 expect_json = [{{ path = \"$.data\", min_len = 1 }}]\n"
+            )?;
+        }
+        f.flush()?;
+        includes.push(format!("{name:?}"));
     }
-    f.flush()?;
+    std::fs::write(
+        path,
+        format!(
+            "[daemon]\nlisten = \"{listen}\"\nstate_dir = \"{}\"\ninclude = [{}]\n",
+            state_dir.display(),
+            includes.join(", ")
+        ),
+    )?;
     Ok(())
 }
 
@@ -619,6 +644,9 @@ fn proc_vcsw(pid: u32) -> u64 {
 struct MemStatus {
     rss_kb: u64,
     hwm_kb: u64,
+    /// Of VmRSS: anonymous memory (heap, stacks) and file pages (mostly the binary's code).
+    anon_kb: u64,
+    file_kb: u64,
 }
 
 fn proc_status(pid: u32) -> Result<MemStatus> {
@@ -633,6 +661,8 @@ fn proc_status(pid: u32) -> Result<MemStatus> {
     Ok(MemStatus {
         rss_kb: kb("VmRSS:"),
         hwm_kb: kb("VmHWM:"),
+        anon_kb: kb("RssAnon:"),
+        file_kb: kb("RssFile:"),
     })
 }
 

@@ -285,6 +285,9 @@ fn recorder_loop(
     let mut batch = Vec::with_capacity(1024);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
+        // the rest of the burst (a slot's runs answer within milliseconds of each other) is
+        // taken in the same transaction: one wakeup and one commit per burst, not per run
+        std::thread::sleep(scheduler::FLUSH);
         while batch.len() < 4096 {
             match rx.try_recv() {
                 Ok(r) => batch.push(r),

@@ -5,7 +5,8 @@
 use super::error::Sink;
 use super::raw::RawDaemon;
 use super::{
-    BasicAuth, Daemon, MAX_CONCURRENCY, MAX_RETENTION, MAX_TIMEOUT, count_in, duration_in,
+    BasicAuth, DEFAULT_CONCURRENCY, Daemon, MAX_CONCURRENCY, MAX_RETENTION, MAX_TIMEOUT, count_in,
+    duration_in,
 };
 use std::net::SocketAddr;
 use std::path::Path;
@@ -128,7 +129,7 @@ pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Op
             "must be at least 1d (the dashboard shows the last 24 hours from it)",
         );
     }
-    let concurrency = r.concurrency.unwrap_or(32);
+    let concurrency = r.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
     let bounds = (1, MAX_CONCURRENCY);
     count_in(concurrency, "daemon.concurrency", bounds, "", sink);
     let state_dir = r

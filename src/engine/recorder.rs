@@ -20,10 +20,13 @@ pub struct Recorder {
     store: Store,
     config: Arc<Config>,
     index: HashMap<String, usize>,
+    /// Effective thresholds per probe (by config index), computed once per config.
+    thresholds: Vec<state::Thresholds>,
     states: HashMap<String, ProbeState>,
     rollups: Rollups,
-    /// Observations written per probe since its last trim to `keep_observations`.
-    since_trim: HashMap<String, u32>,
+    /// Observations written per probe (by config index) since its last trim to
+    /// `keep_observations`.
+    since_trim: Vec<u32>,
 }
 
 /// What one batch did.
@@ -46,9 +49,10 @@ impl Recorder {
             store,
             config: config.clone(),
             index: HashMap::new(),
+            thresholds: Vec::new(),
             states,
             rollups: Rollups::default(),
-            since_trim: HashMap::new(),
+            since_trim: Vec::new(),
         };
         r.set_config(config);
         Ok(r)
@@ -63,7 +67,13 @@ impl Recorder {
             .collect();
         let index = &self.index;
         self.rollups.retain(&|p| index.contains_key(p));
-        self.since_trim.retain(|p, _| index.contains_key(p));
+        self.thresholds = config
+            .probes
+            .iter()
+            .map(|p| super::thresholds(&config, p))
+            .collect();
+        // a probe's count restarts with a new config: at worst one early trim
+        self.since_trim = vec![0; config.probes.len()];
         self.config = config;
     }
 
@@ -147,18 +157,23 @@ impl Recorder {
                     metrics: &r.obs.metrics,
                 },
             )?;
-            let n = self.since_trim.entry(p.id.clone()).or_insert(0);
-            *n += 1;
-            if *n >= trim_every {
-                *n = 0;
-                tx.trim_observations(&p.id, keep)?;
+            if let Some(n) = self.since_trim.get_mut(idx) {
+                *n += 1;
+                if *n >= trim_every {
+                    *n = 0;
+                    tx.trim_observations(&p.id, keep)?;
+                }
             }
             let old = new_states
                 .get(&p.id)
                 .or_else(|| self.states.get(&p.id))
                 .cloned()
                 .unwrap_or_default();
-            let th = super::thresholds(&config, p);
+            let th = self
+                .thresholds
+                .get(idx)
+                .copied()
+                .unwrap_or_else(|| super::thresholds(&config, p));
             let (mut s, mut transition) = state::step(&old, r.obs.health, &th, r.started);
             if transition.is_none()
                 && s.status == Status::Firing

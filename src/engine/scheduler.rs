@@ -2,8 +2,9 @@
 //! schedules in a time zone; due probes are coalesced per tick (one wakeup serves many probes);
 //! a global concurrency limit; never two runs of one probe at once; a per-run timeout; a probe
 //! that hangs or panics is recorded as `unknown`. It must not write the store or decide alerts:
-//! finished observations go to the recorder over a channel, in bursts (one store transaction
-//! per burst).
+//! each finished run goes to the recorder over a channel (the recorder collects them for `FLUSH`
+//! and writes one store transaction per burst; the scheduler never wakes up only to hand runs
+//! over).
 
 use crate::config::{Config, Schedule};
 use crate::probe::{Health, Observation, ProbeCx};
@@ -18,17 +19,19 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 /// Interval (`every`) probes due within this window of the earliest due one run in the same
-/// wakeup: more probes per wakeup, and their answers arrive together. A run may start up to this
-/// early; the schedule does not drift (`next_due` counts from the due time, not the start).
-pub const TICK: Duration = Duration::from_millis(250);
+/// wakeup: more probes per wakeup, and their answers arrive together (on this class of machine a
+/// wakeup costs more than a probe's HTTP exchange; numbers in benches/README.md). A run may start
+/// up to this early; the schedule does not drift (`next_due` counts from the due time, not the
+/// start).
+pub const TICK: Duration = Duration::from_secs(1);
 
 /// The same window for cron probes, which are run at most this early (a job checked at 03:00
 /// should not be looked at long before 03:00).
 pub const CRON_TICK: Duration = Duration::from_millis(50);
 
-/// Finished runs are handed to the recorder in bursts at most this often, so that it writes one
-/// transaction for many observations rather than one per tick (a commit costs more than a row).
-pub const FLUSH: Duration = Duration::from_millis(250);
+/// The recorder collects finished runs for this long after the first one of a burst and writes
+/// them in one transaction (a commit and a thread wakeup cost more than a row).
+pub const FLUSH: Duration = Duration::from_secs(1);
 
 /// Facts handed back to probes as `ProbeCx::prior`, by probe id.
 pub type Priors = Arc<Mutex<HashMap<String, serde_json::Value>>>;
@@ -184,19 +187,17 @@ pub async fn run(
         // config bounds concurrency far below Semaphore::MAX_PERMITS; clamp so it cannot panic
         permits: Semaphore::new(config.daemon.concurrency.clamp(1, Semaphore::MAX_PERMITS)),
         running: (0..n).map(|_| Default::default()).collect(),
-        done: Mutex::new(Vec::new()),
         config,
         http,
         priors,
+        tx,
     });
     let config = &cx.config;
     let mut tasks = tokio::task::JoinSet::new();
-    let mut last_flush = Instant::now();
     loop {
-        let due_at = heap.peek().map(|Reverse((due, _))| *due);
-        // While runs are in flight or finished ones wait, wake up to hand them over.
-        let flush_at = (!tasks.is_empty()).then_some(last_flush + FLUSH);
-        let Some(wake) = due_at.into_iter().chain(flush_at).min() else {
+        // finished runs have sent their results already; only their task slots are reaped here
+        while tasks.try_join_next().is_some() {}
+        let Some(wake) = heap.peek().map(|Reverse((due, _))| *due) else {
             cancel.cancelled().await;
             break;
         };
@@ -205,12 +206,6 @@ pub async fn run(
             _ = tokio::time::sleep_until(wake) => {}
         }
         let now = Instant::now();
-        if now >= last_flush + FLUSH {
-            last_flush = now;
-            // reap finished runs without waiting, then hand their results over in one burst
-            while tasks.try_join_next().is_some() {}
-            flush(&cx.done, &tx).await;
-        }
         let mut not_yet = Vec::new();
         while let Some(Reverse((due, i))) = heap.peek().copied() {
             if due > now + TICK {
@@ -243,7 +238,6 @@ pub async fn run(
             }
         }
     }
-    flush(&cx.done, &tx).await;
 }
 
 /// What every run of one schedule shares (one `Arc` clone per run).
@@ -254,8 +248,8 @@ struct RunCx {
     permits: Semaphore,
     /// Per probe: a run is in progress.
     running: Vec<std::sync::atomic::AtomicBool>,
-    /// Finished runs not yet handed to the recorder.
-    done: Mutex<Vec<Recorded>>,
+    /// To the recorder, which batches what arrives within `FLUSH`.
+    tx: mpsc::Sender<Recorded>,
 }
 
 impl RunCx {
@@ -285,20 +279,8 @@ impl RunCx {
             duration: t0.elapsed(),
             late,
         };
-        if let Ok(mut done) = self.done.lock() {
-            done.push(r);
-        }
-    }
-}
-
-/// Hands finished runs to the recorder back to back, so it takes them as one batch.
-async fn flush(done: &Mutex<Vec<Recorded>>, tx: &mpsc::Sender<Recorded>) {
-    let batch = match done.lock() {
-        Ok(mut d) => std::mem::take(&mut *d),
-        Err(_) => return,
-    };
-    for r in batch {
-        let _ = tx.send(r).await;
+        // the recorder is gone only at shutdown, after the scheduler
+        let _ = self.tx.send(r).await;
     }
 }
 
