@@ -35,9 +35,7 @@ pub fn build_with(opts: ClientOptions) -> reqwest::Client {
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
         .pool_idle_timeout(Duration::from_secs(90))
-        // as many as probes may run at once (config's DEFAULT_CONCURRENCY): a slot's burst to
-        // one host reuses its connections instead of reconnecting every interval
-        .pool_max_idle_per_host(256)
+        .pool_max_idle_per_host(64)
         .redirect(redirect)
         .tls_danger_accept_invalid_certs(!opts.verify_tls)
         .build()
