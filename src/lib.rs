@@ -53,7 +53,10 @@
 //! - `duration.rs`: the one duration parser. `password.rs`: Argon2 hash check and hashing.
 //! - `ledger.rs`: `LessonId`, `Lesson`, the catalog compiled in from `checks/ledger.toml`.
 //! - `probe/mod.rs`: the `Probe` trait, `Observation`, `Health`, `ProbeCx`; `probe_kinds!`
-//!   registers one file per kind (`probe/<kind>.rs`).
+//!   registers one file per kind (`probe/<kind>.rs`). Helpers shared by kinds are `pub mod`:
+//!   `expect.rs` (JSON assertions), `shape.rs` (response-shape memory kept in facts),
+//!   `docmeta.rs` (front matter, dates, timestamps in backup names). A kind remembers what it saw
+//!   across runs in `Observation::facts`, handed back as `ProbeCx::prior`.
 //! - `engine/`: `scheduler.rs` (when and how probes run), `state.rs` (pure state machine),
 //!   `recorder.rs` (applies observations and writes batches), `thresholds` (effective thresholds).
 //! - `delivery/`: `About::alert` (the one place an `Alert` is built), `route.rs` (where),

@@ -52,6 +52,11 @@ pub struct ConfigFile {
     /// Default empty.
     #[serde(default)]
     validate_env: BTreeMap<String, String>,
+    /// Run `validate_command` only when its program is on the validator's PATH: a host (or a
+    /// node path) without the runtime's CLI gets the static checks and a note, not `unknown`.
+    /// Default false (a missing validator is unknown).
+    #[serde(default)]
+    validate_if_present: bool,
     /// Deadline for `validate_command`, e.g. "20s". Default: the probe's timeout.
     #[serde(default, deserialize_with = "crate::duration::de_opt")]
     validate_timeout: Option<Duration>,
@@ -173,10 +178,13 @@ track_keys = true
             Some(argv) if argv.first().is_none_or(|a| a.is_empty()) => {
                 bad.push(Invalid::new("validate_command", "must name a program"));
             }
-            None if !self.validate_env.is_empty() || self.validate_timeout.is_some() => {
+            None if !self.validate_env.is_empty()
+                || self.validate_timeout.is_some()
+                || self.validate_if_present =>
+            {
                 bad.push(Invalid::new(
                     "validate_command",
-                    "expected a command when validate_env or validate_timeout is set",
+                    "expected a command when validate_env, validate_timeout or validate_if_present is set",
                 ));
             }
             _ => {}
@@ -431,6 +439,9 @@ impl ConfigFile {
         };
         let name = argv.join(" ");
         match exec::run(&spec).await {
+            Err(e @ exec::ExecError::NotFound(..)) if self.validate_if_present => f
+                .evidence
+                .push(("validator".into(), format!("skipped: {e}"))),
             Err(e) => f.unknown.push(format!("could not run validator: {e}")),
             Ok(out) if out.code == Some(0) => {
                 // `openclaw config validate --json` exits 0 and answers {"valid": false, ...}:
@@ -1108,6 +1119,12 @@ mod tests {
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("exited 78"), "{}", o.summary);
         assert!(ev(&o, "validate_output")[0].contains("Unrecognized key"));
+        // a validator that is not installed: unknown, or skipped with a note when optional
+        let absent = "path = \"openclaw.json\"\nvalidate_command = [\"openclaw-not-installed\"]";
+        assert_eq!(look(&probe(absent), d).await.health, Health::Unknown);
+        let o = look(&probe(&format!("{absent}\nvalidate_if_present = true")), d).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(ev(&o, "validator")[0].starts_with("skipped: 'openclaw-not-installed' not found"));
 
         let o = look(&probe("path = \"gone/openclaw.json\""), d).await;
         assert_eq!(o.health, Health::Critical);

@@ -18,6 +18,7 @@ mod email;
 mod fleet;
 mod fleet_tree;
 mod hardening;
+mod openclaw_cli;
 mod packs;
 mod probes;
 mod props;
