@@ -274,24 +274,7 @@ impl ShapeMemory {
                 summary: format!("key {} disappeared from the answer", list(&top)),
             });
         }
-        let working = self.working_day(now);
-        for (path, n) in &lists {
-            let was = old_lists.get(path).copied().unwrap_or(0);
-            if *n == 0 && was > 0 && !self.ignored(path) {
-                if working {
-                    v.critical.push(Finding {
-                        key: "shape.lists",
-                        detail: format!("{path}: 0 items on a working day (good runs had {was})"),
-                        summary: format!("{path} is empty on a working day (good runs had {was})"),
-                    });
-                } else {
-                    v.notes.push((
-                        "shape",
-                        format!("{path}: 0 items on a day off (good runs had {was})"),
-                    ));
-                }
-            }
-        }
+        self.check_lists(&lists, &old_lists, now, &mut v);
         if top.is_empty() && v.critical.is_empty() && v.degraded.is_empty() && healthy {
             let mut merged = old_keys.clone();
             merged.extend(keys.iter().cloned());
@@ -313,6 +296,34 @@ impl ShapeMemory {
             v.facts = kept;
         }
         v
+    }
+
+    /// A list full in good runs and empty now: critical on a working day, a note on a day off.
+    fn check_lists(
+        &self,
+        lists: &BTreeMap<String, u64>,
+        old_lists: &BTreeMap<String, u64>,
+        now: DateTime<Utc>,
+        v: &mut Verdict,
+    ) {
+        let working = self.working_day(now);
+        for (path, n) in lists {
+            let was = old_lists.get(path).copied().unwrap_or(0);
+            if *n == 0 && was > 0 && !self.ignored(path) {
+                if working {
+                    v.critical.push(Finding {
+                        key: "shape.lists",
+                        detail: format!("{path}: 0 items on a working day (good runs had {was})"),
+                        summary: format!("{path} is empty on a working day (good runs had {was})"),
+                    });
+                } else {
+                    v.notes.push((
+                        "shape",
+                        format!("{path}: 0 items on a day off (good runs had {was})"),
+                    ));
+                }
+            }
+        }
     }
 
     /// `count == limit` with no cursor: the rest of the data is silently cut off.
