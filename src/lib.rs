@@ -69,7 +69,8 @@
 //!   `chat.rs` (shared delivery for chat webhooks).
 //! - `store/`: SQLite with append-only migrations in `store/migrations/`.
 //! - `status.rs`: lesson state from probe health, shared by CLI and dashboard.
-//! - `web/`: axum server (`mod.rs`: routes, security headers), `auth.rs` (token, basic auth,
+//! - `web/`: axum server (`mod.rs`: routes, security headers; `serve.rs`: accept loop, header and
+//!   idle timeouts, connection cap, EMFILE as the daemon's own fault), `auth.rs` (token, basic auth,
 //!   Host/Origin checks, CSRF), `view.rs` (one snapshot for page, API and metrics), `pages.rs`
 //!   (display structs for the HTML pages, SVG history, forms), `render.rs` + `templates/`
 //!   (minijinja templates, embedded, auto-escaped by `alert::escape::html`), `api.rs` (JSON API, its shapes), `metrics.rs` (/metrics),

@@ -58,3 +58,28 @@ pub fn watchdog_interval() -> Option<std::time::Duration> {
     let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
     (usec > 0).then(|| std::time::Duration::from_micros(usec / 2))
 }
+
+/// Unix ms of the last time ledgerd itself ran out of file descriptors (0: never).
+static FD_EXHAUSTED_AT: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Records that ledgerd itself ran out of file descriptors (an `accept` or a probe got EMFILE).
+pub fn note_fd_exhausted() {
+    FD_EXHAUSTED_AT.store(
+        chrono::Utc::now().timestamp_millis(),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}
+
+/// True when ledgerd ran out of file descriptors within the last `within`.
+pub fn fd_exhausted_within(within: std::time::Duration) -> bool {
+    let at = FD_EXHAUSTED_AT.load(std::sync::atomic::Ordering::Relaxed);
+    let ms = i64::try_from(within.as_millis()).unwrap_or(i64::MAX);
+    at > 0 && chrono::Utc::now().timestamp_millis().saturating_sub(at) < ms
+}
+
+/// The soft limit on open files (`/proc/self/limits`), where it can be read.
+pub fn open_files_limit() -> Option<usize> {
+    let text = crate::read::text(std::path::Path::new("/proc/self/limits"), 64 * 1024).ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}

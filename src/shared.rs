@@ -8,7 +8,7 @@ use crate::store::Store;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{Notify, watch};
@@ -35,6 +35,10 @@ pub struct Liveness {
     pub started: AtomicI64,
     /// Run durations, lateness and last successes for `/metrics`.
     pub runs: RunMetrics,
+    /// Web connections open now, refused at the cap, and failed `accept` calls.
+    pub connections_open: AtomicI64,
+    pub connections_refused: AtomicU64,
+    pub accept_errors: AtomicU64,
 }
 
 /// What the web server shares with the daemon.

@@ -120,6 +120,17 @@ pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Op
         "10s",
         (Duration::from_millis(1), MAX_TIMEOUT),
     );
+    let web_bounds = (Duration::from_millis(100), Duration::from_secs(3600));
+    let web = super::WebLimits {
+        header_timeout: dur(
+            "header_timeout",
+            r.header_timeout.as_deref(),
+            "10s",
+            web_bounds,
+        ),
+        idle_timeout: dur("idle_timeout", r.idle_timeout.as_deref(), "60s", web_bounds),
+        max_connections: r.max_connections.unwrap_or(256),
+    };
     if retention.keep_observations == 0 {
         sink.err("daemon.keep_observations", "must be at least 1");
     }
@@ -129,6 +140,13 @@ pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Op
             "must be at least 1d (the dashboard shows the last 24 hours from it)",
         );
     }
+    count_in(
+        web.max_connections,
+        "daemon.max_connections",
+        (1, 65_536),
+        "",
+        sink,
+    );
     let concurrency = r.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
     let bounds = (1, MAX_CONCURRENCY);
     count_in(concurrency, "daemon.concurrency", bounds, "", sink);
@@ -161,6 +179,7 @@ pub(super) fn build_daemon(r: RawDaemon, base: &Path, sink: &mut Sink<'_>) -> Op
         auth_token,
         basic_auth,
         root,
+        web,
     })
 }
 

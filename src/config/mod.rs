@@ -73,6 +73,26 @@ pub struct Daemon {
     pub basic_auth: Option<BasicAuth>,
     /// `daemon.root` / `--root`: the copied host tree audited instead of this host (canonical).
     pub root: Option<PathBuf>,
+    /// The web server's limits (`header_timeout`, `idle_timeout`, `max_connections`).
+    pub web: WebLimits,
+}
+
+/// Limits of the web server against slow or many clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WebLimits {
+    pub header_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for WebLimits {
+    fn default() -> Self {
+        WebLimits {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 256,
+        }
+    }
 }
 
 /// HTTP basic auth for the web server: a user and an Argon2 PHC hash of the password.

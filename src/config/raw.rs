@@ -51,6 +51,16 @@ pub struct RawDaemon {
     /// The basic-auth password as an Argon2 PHC string (`$argon2id$v=19$m=...`), never the
     /// password itself. Default: none.
     pub basic_auth_password_hash: Option<String>,
+    /// How long a client may take to send a request's headers, counted from when the web server
+    /// starts waiting for them (a new connection, or the end of the previous answer on a
+    /// keep-alive connection); slower is closed. Default "10s".
+    pub header_timeout: Option<String>,
+    /// A web connection on which nothing moves in either direction for this long (a stalled
+    /// upload, a client that stopped reading) is closed. Default "60s".
+    pub idle_timeout: Option<String>,
+    /// Most web connections open at once; past it a new connection is closed at once. Kept
+    /// below the open-files limit (less a reserve of 64 for probes and the store). Default 256.
+    pub max_connections: Option<usize>,
 }
 
 /// Keys every probe table may have; the rest belongs to the kind.

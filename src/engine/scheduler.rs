@@ -77,8 +77,23 @@ pub async fn observe_once(
         );
         obs.health = p.max_health;
     }
+    // out of file descriptors is ledgerd's own fault, not the lesson's: unknown, and reported
+    // as the daemon's fault (/healthz, /metrics), never critical
+    if obs.health != Health::Ok && mentions_fd_exhaustion(&obs) {
+        crate::platform::note_fd_exhausted();
+        obs = Observation::unknown(
+            "ledgerd could not look: it is out of file descriptors (its own fault, not a finding)",
+        )
+        .evidence("error", &obs.summary);
+    }
     // the one place every observation passes: no registered secret leaves it
     obs.scrubbed()
+}
+
+/// Whether an observation failed because this process ran out of file descriptors (EMFILE).
+fn mentions_fd_exhaustion(obs: &Observation) -> bool {
+    let hit = |s: &str| s.contains("Too many open files") || s.contains("os error 24");
+    hit(&obs.summary) || obs.evidence.iter().any(|e| hit(&e.value))
 }
 
 /// Awaits a probe's observation with a deadline (its timeout plus a grace period) and catches

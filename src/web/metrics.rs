@@ -136,6 +136,32 @@ fn register_liveness(reg: &mut Registry, live: &Liveness) {
         "1 while the last store write succeeded",
         writable,
     );
+    let open: Gauge = Gauge::default();
+    open.set(live.connections_open.load(Ordering::Relaxed));
+    reg.register("web_connections_open", "web connections open now", open);
+    for (name, help, v) in [
+        (
+            "web_connections_refused",
+            "web connections closed at once because daemon.max_connections were open",
+            &live.connections_refused,
+        ),
+        (
+            "web_accept_errors",
+            "failed accept calls of the web server (ledgerd's own fault)",
+            &live.accept_errors,
+        ),
+    ] {
+        let c: prometheus_client::metrics::counter::Counter = Default::default();
+        c.inc_by(v.load(Ordering::Relaxed));
+        reg.register(name, help, c);
+    }
+    let fds: Gauge = Gauge::default();
+    fds.set(crate::platform::fd_exhausted_within(std::time::Duration::from_secs(60)) as i64);
+    reg.register(
+        "fd_exhausted",
+        "1 when ledgerd ran out of file descriptors within the last minute",
+        fds,
+    );
 }
 
 /// `probe_health`, `probe_stale`, `probe_last_success_timestamp_seconds`,

@@ -22,6 +22,7 @@ pub mod matrix;
 pub mod metrics;
 pub mod pages;
 pub mod render;
+pub mod serve;
 pub mod view;
 
 /// What every handler gets: the daemon's shared state and this server's CSRF token.
@@ -29,6 +30,8 @@ pub struct Web {
     pub shared: Arc<Shared>,
     /// Random per daemon start, kept in memory; the HTML forms carry it.
     pub csrf: String,
+    /// Basic-auth verification off the runtime, cached and rate-limited.
+    pub verifier: auth::Verifier,
 }
 
 pub type WebState = Arc<Web>;
@@ -61,6 +64,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
     let web: WebState = Arc::new(Web {
         shared,
         csrf: auth::new_csrf_token(),
+        verifier: auth::Verifier::default(),
     });
     Router::new()
         .route("/", get(pages::index))
@@ -89,22 +93,35 @@ pub async fn serve(
     shared: Arc<Shared>,
     cancel: CancellationToken,
 ) {
+    let limits = shared.config.borrow().daemon.web;
+    let live = shared.live.clone();
     let app = router(shared);
-    let _ = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { cancel.cancelled().await })
-        .await;
+    serve::run(listener, app, limits, live, cancel).await;
 }
 
 /// Auth on everything but `/healthz`; Host check against DNS rebinding when there is no auth;
-/// cross-site state changes refused.
+/// cross-site state changes refused. Basic-auth passwords are verified off the runtime
+/// (`auth::Verifier`).
 async fn guard(State(web): State<WebState>, req: Request, next: Next) -> Response {
     if req.uri().path() == "/healthz" {
         return next.run(req).await;
     }
     let config = web.config();
+    let client = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
     let checks = auth::check_host(&config.daemon, req.headers())
         .and_then(|()| auth::check_credentials(&config.daemon, req.headers()))
-        .and_then(|()| auth::check_same_origin(req.method(), req.headers()));
+        .and_then(|c| auth::check_same_origin(req.method(), req.headers()).map(|()| c));
+    let checks = match (checks, &config.daemon.basic_auth) {
+        (Ok(auth::Credentials::Accepted), _) => Ok(()),
+        (Ok(auth::Credentials::Basic { user, password }), Some(basic)) => {
+            web.verifier.verify(basic, &user, &password, client).await
+        }
+        (Ok(auth::Credentials::Basic { .. }), None) => Err(auth::Refusal::Unauthorized),
+        (Err(e), _) => Err(e),
+    };
     match checks {
         Ok(()) => next.run(req).await,
         Err(auth::Refusal::Unauthorized) => {
@@ -122,6 +139,12 @@ async fn guard(State(web): State<WebState>, req: Request, next: Next) -> Respons
         Err(auth::Refusal::Forbidden(why)) => {
             (StatusCode::FORBIDDEN, format!("{why}\n")).into_response()
         }
+        Err(auth::Refusal::TooManyFailures(wait)) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, (wait.as_secs() + 1).to_string())],
+            "too many failed passwords from this address; try again later\n",
+        )
+            .into_response(),
     }
 }
 
@@ -217,6 +240,13 @@ async fn healthz(State(web): State<WebState>) -> impl IntoResponse {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
             "scheduler not running\n".to_string(),
+        );
+    }
+    if crate::platform::fd_exhausted_within(std::time::Duration::from_secs(10)) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "out of file descriptors (ledgerd's own fault): raise LimitNOFILE or lower daemon.max_connections\n"
+                .to_string(),
         );
     }
     if !s.live.store_ok.load(Ordering::Acquire) {

@@ -42,6 +42,7 @@ runtime_dirs = ["/usr/local/bin"]
         "RestartPreventExitStatus=78",
         "WatchdogSec=",
         "ExecReload=",
+        "LimitNOFILE=",
     ] {
         assert!(unit.contains(line), "{line}");
     }
