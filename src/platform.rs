@@ -76,10 +76,3 @@ pub fn fd_exhausted_within(within: std::time::Duration) -> bool {
     let ms = i64::try_from(within.as_millis()).unwrap_or(i64::MAX);
     at > 0 && chrono::Utc::now().timestamp_millis().saturating_sub(at) < ms
 }
-
-/// The soft limit on open files (`/proc/self/limits`), where it can be read.
-pub fn open_files_limit() -> Option<usize> {
-    let text = crate::read::text(std::path::Path::new("/proc/self/limits"), 64 * 1024).ok()?;
-    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3)?.parse().ok()
-}

@@ -28,11 +28,18 @@ pub const FD_RESERVE: usize = 64;
 /// The connection cap in force: `max_connections`, lowered to the soft open-files limit less
 /// `FD_RESERVE` when that is smaller.
 pub fn effective_cap(max_connections: usize) -> usize {
-    match crate::platform::open_files_limit() {
+    match open_files_limit() {
         Some(soft) => max_connections.min(soft.saturating_sub(FD_RESERVE).max(1)),
         None => max_connections,
     }
     .max(1)
+}
+
+/// The soft limit on open files (`/proc/self/limits`), where it can be read.
+pub fn open_files_limit() -> Option<usize> {
+    let text = crate::read::text(std::path::Path::new("/proc/self/limits"), 64 * 1024).ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
 }
 
 pub async fn run(
