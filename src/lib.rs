@@ -36,9 +36,9 @@
 //! - layer 4: `config`
 //! - layer 3: `alert`, `store`
 //! - layer 2: `probe`
-//! - layer 1: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `read`,
+//! - layer 1: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `proc`,
 //!   `redact`, `reroot`, `shell`, `tokens`
-//! - layer 0: `patterns`
+//! - layer 0: `patterns`, `read`
 //!
 //! Rooms: a probe kind (`probe/<kind>.rs`) imports only the probe contract (`probe/mod.rs` and
 //! the helper modules in `probe/`) and the leaves (layers 0 and 1); a channel kind (`alert/<kind>.rs`)
@@ -82,6 +82,8 @@
 //! - `fuzzing.rs` (feature `fuzzing` only): entry points for the fuzz targets in `fuzz/`.
 //! - `tokens.rs`: JWT claims, expiry values and dotenv parsing shared by the credential kinds.
 //! - `patterns.rs`: every static regular expression (compiled with `expect`, forced by one test).
+//! - `proc.rs`: the one reader of a proc tree (pids, comm, cmdline, status, environ, sockets,
+//!   meminfo/loadavg/vmstat/net/tcp), through `read.rs`; used by `process`, `listen_ports`, `resources`.
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
 //! - `reroot.rs`: the one re-anchoring of paths under an audited tree (`--root DIR`): `..` and
 //!   symlinks stay inside it. Used by every kind through `ProbeCx::resolve`/`resolve_inner`.
@@ -127,6 +129,7 @@ pub mod password;
 pub mod patterns;
 pub mod platform;
 pub mod probe;
+pub mod proc;
 pub mod read;
 pub mod redact;
 pub mod reroot;

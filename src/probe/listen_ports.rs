@@ -7,6 +7,7 @@
 //! hold tokens): only the process name.
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use crate::proc::Proc as ProcTree;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -326,18 +327,18 @@ fn sock_addr(a: IpAddr, port: u16) -> String {
 
 /// Reads the socket tables and, for watched listeners, who holds them.
 fn scan(root: &Path, watched: impl Fn(u16) -> bool) -> Result<Scan, String> {
-    let tcp = root.join("net/tcp");
-    let text =
-        std::fs::read_to_string(&tcp).map_err(|e| format!("cannot read {}: {e}", tcp.display()))?;
+    let tree = ProcTree::at(root);
+    let text = tree
+        .system_file("net/tcp")
+        .map_err(|e| format!("cannot read {e}"))?;
     let mut listeners = parse_net_tcp(&text, false);
-    let tcp6 = root.join("net/tcp6");
-    let tcp6_present = match std::fs::read_to_string(&tcp6) {
+    let tcp6_present = match tree.system_file("net/tcp6") {
         Ok(t) => {
             listeners.extend(parse_net_tcp(&t, true));
             true
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
-        Err(e) => return Err(format!("cannot read {}: {e}", tcp6.display())),
+        Err(crate::read::ReadError::Missing { .. }) => false,
+        Err(e) => return Err(format!("cannot read {e}")),
     };
     for l in &mut listeners {
         l.watched = watched(l.port);
@@ -351,34 +352,23 @@ fn scan(root: &Path, watched: impl Fn(u16) -> bool) -> Result<Scan, String> {
     let mut names = HashMap::new();
     let mut fd_dirs_unreadable = 0;
     if !wanted.is_empty() {
-        let rd =
-            std::fs::read_dir(root).map_err(|e| format!("cannot list {}: {e}", root.display()))?;
-        for e in rd.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            let fd_dir = e.path().join("fd");
-            let Ok(fds) = std::fs::read_dir(&fd_dir) else {
+        for pid in tree.pids()? {
+            let Some(inodes) = tree.socket_inodes(pid) else {
                 // Gone already, or another user's process without privileges.
-                if e.path().exists() {
+                if tree.exists(pid) {
                     fd_dirs_unreadable += 1;
                 }
                 continue;
             };
             let mut found = false;
-            for fd in fds.flatten() {
-                let Ok(target) = std::fs::read_link(fd.path()) else {
-                    continue;
-                };
-                if let Some(inode) = socket_inode(&target.to_string_lossy())
-                    && wanted.contains(&inode)
-                {
+            for inode in inodes {
+                if wanted.contains(&inode) {
                     owners.entry(inode).or_default().insert(pid);
                     found = true;
                 }
             }
             if found {
-                names.insert(pid, process_name(&e.path()));
+                names.insert(pid, tree.name(pid));
             }
         }
     }
@@ -389,33 +379,6 @@ fn scan(root: &Path, watched: impl Fn(u16) -> bool) -> Result<Scan, String> {
         fd_dirs_unreadable,
         tcp6_present,
     })
-}
-
-/// `socket:[12345]` → 12345.
-fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
-}
-
-/// `comm`, else the base name of argv[0]; never the arguments.
-fn process_name(pid_dir: &Path) -> String {
-    if let Ok(c) = std::fs::read_to_string(pid_dir.join("comm")) {
-        let c = c.trim();
-        if !c.is_empty() {
-            return c.to_string();
-        }
-    }
-    std::fs::read(pid_dir.join("cmdline"))
-        .ok()
-        .and_then(|b| {
-            let argv0 = b.split(|c| *c == 0).next()?.to_vec();
-            let s = String::from_utf8_lossy(&argv0).into_owned();
-            let base = s.rsplit('/').next().unwrap_or(&s).to_string();
-            (!base.is_empty()).then_some(base)
-        })
-        .unwrap_or_else(|| "?".into())
 }
 
 /// LISTEN rows (state 0A) of `/proc/net/tcp` or `tcp6`.

@@ -6,8 +6,9 @@
 //! of a process's environment it shows `HOME` and nothing else.
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use crate::proc::{Proc as ProcTree, status_field};
 use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -175,12 +176,11 @@ struct Proc {
 
 impl Process {
     fn look(&self) -> Observation {
-        let root = &self.proc_root;
-        let entries = match std::fs::read_dir(root) {
-            Ok(e) => e,
+        let tree = ProcTree::at(&self.proc_root);
+        let pids = match tree.pids() {
+            Ok(p) => p,
             Err(e) => {
-                return Observation::unknown(format!("cannot read {}: {e}", root.display()))
-                    .evidence("proc_root", root.display());
+                return Observation::unknown(e).evidence("proc_root", self.proc_root.display());
             }
         };
         let argv_re = match self.argv_matches.as_deref().map(regex::Regex::new) {
@@ -200,35 +200,28 @@ impl Process {
                 }
             },
         };
-        let mut pids: Vec<u32> = entries
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .collect();
-        pids.sort_unstable();
 
         let mut found = Vec::new();
         for pid in pids {
-            let dir = root.join(pid.to_string());
             // A process can exit between listing and reading: skip what vanished.
-            let Some(comm) = read_trimmed(&dir.join("comm")) else {
+            let Some(comm) = tree.comm(pid) else {
                 continue;
             };
             if self.name.as_ref().is_some_and(|n| *n != comm) {
                 continue;
             }
-            let argv = std::fs::read(dir.join("cmdline"))
-                .map(|b| cmdline_to_string(&b))
-                .unwrap_or_default();
+            let argv = tree.cmdline(pid).unwrap_or_default();
             if argv_re.as_ref().is_some_and(|r| !r.is_match(&argv)) {
                 continue;
             }
-            let status = std::fs::read_to_string(dir.join("status")).unwrap_or_default();
+            let status = tree.status(pid).unwrap_or_default();
             let uid = status_field(&status, "Uid")
                 .and_then(|v| v.split_whitespace().next()?.parse().ok());
             if owner.is_some() && uid != owner {
                 continue;
             }
             let home = if self.expect_home.is_some() {
-                read_home(&dir.join("environ"))
+                tree.environ_var(pid, "HOME")
             } else {
                 Ok(None)
             };
@@ -411,7 +404,8 @@ impl Process {
     /// `nohup`, reparented to PID 1). Without cgroup information, follows PPid up to PID 1 looking
     /// for a service manager. `Err` when the chain cannot be read.
     fn supervised(&self, pid: u32) -> Result<bool, String> {
-        if let Some(cg) = read_trimmed(&self.proc_root.join(pid.to_string()).join("cgroup"))
+        let tree = ProcTree::at(&self.proc_root);
+        if let Some(cg) = tree.cgroup(pid)
             && !cg.is_empty()
         {
             let paths: Vec<&str> = cg.lines().filter_map(|l| l.splitn(3, ':').nth(2)).collect();
@@ -421,7 +415,7 @@ impl Process {
             {
                 return Ok(true);
             }
-            let init = read_trimmed(&self.proc_root.join("1").join("comm")).unwrap_or_default();
+            let init = tree.comm(1).unwrap_or_default();
             if init == "systemd"
                 && paths
                     .iter()
@@ -432,15 +426,14 @@ impl Process {
         }
         let mut cur = pid;
         for _ in 0..MAX_DEPTH {
-            let status =
-                std::fs::read_to_string(self.proc_root.join(cur.to_string()).join("status"))
-                    .map_err(|e| format!("cannot trace ancestry of pid {pid} at pid {cur}: {e}"))?;
+            let status = tree
+                .status(cur)
+                .map_err(|e| format!("cannot trace ancestry of pid {pid} at pid {cur}: {e}"))?;
             let ppid: u32 = status_field(&status, "PPid")
                 .and_then(|v| v.trim().parse().ok())
                 .ok_or_else(|| format!("no PPid for pid {cur} (ancestry of pid {pid})"))?;
             if cur != pid {
-                let comm = read_trimmed(&self.proc_root.join(cur.to_string()).join("comm"))
-                    .unwrap_or_default();
+                let comm = tree.comm(cur).unwrap_or_default();
                 if MANAGERS.contains(&comm.as_str())
                     || (cur == 1 && INIT_MANAGERS.contains(&comm.as_str()))
                 {
@@ -454,38 +447,6 @@ impl Process {
         }
         Err(format!("ancestry of pid {pid} deeper than {MAX_DEPTH}"))
     }
-}
-
-fn read_trimmed(p: &Path) -> Option<String> {
-    std::fs::read_to_string(p)
-        .ok()
-        .map(|s| s.trim_end_matches('\n').to_string())
-}
-
-/// `status` lines are `Key:\tvalue`.
-fn status_field<'a>(status: &'a str, key: &str) -> Option<&'a str> {
-    status.lines().find_map(|l| {
-        let (k, v) = l.split_once(':')?;
-        (k == key).then_some(v.trim())
-    })
-}
-
-fn cmdline_to_string(bytes: &[u8]) -> String {
-    bytes
-        .split(|b| *b == 0)
-        .filter(|a| !a.is_empty())
-        .map(String::from_utf8_lossy)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Only `HOME` is taken from the environment; every other value is dropped unread.
-fn read_home(environ: &Path) -> Result<Option<String>, String> {
-    let bytes = std::fs::read(environ).map_err(|e| e.to_string())?;
-    Ok(bytes
-        .split(|b| *b == 0)
-        .find_map(|kv| kv.strip_prefix(b"HOME="))
-        .map(|v| String::from_utf8_lossy(v).into_owned()))
 }
 
 fn expected_uid(u: &UserSpec) -> Option<u32> {
@@ -563,6 +524,7 @@ fn redact_argv(argv: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
     use std::time::Duration;
 
     fn probe(src: &str) -> Process {

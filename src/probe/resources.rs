@@ -6,6 +6,7 @@
 //! throttles anything, and it is no substitute for deciding where agents run.
 
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use crate::proc::Proc as ProcTree;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -390,11 +391,10 @@ impl Resources {
         cannot: &mut Vec<String>,
         metrics: &mut Vec<(String, f64)>,
     ) {
-        let path = root.join("meminfo");
-        let text = match std::fs::read_to_string(&path) {
+        let text = match ProcTree::at(root).system_file("meminfo") {
             Ok(t) => t,
             Err(e) => {
-                cannot.push(format!("cannot read {}: {e}", path.display()));
+                cannot.push(format!("cannot read {e}"));
                 return;
             }
         };
@@ -422,7 +422,10 @@ impl Resources {
                     });
                 }
             }
-            _ => cannot.push(format!("{} lacks MemTotal or MemAvailable", path.display())),
+            _ => cannot.push(format!(
+                "{} lacks MemTotal or MemAvailable",
+                root.join("meminfo").display()
+            )),
         }
         if let (Some(total), Some(free)) = (field("SwapTotal"), field("SwapFree"))
             && total > 0.0
@@ -447,8 +450,9 @@ impl Resources {
         metrics: &mut Vec<(String, f64)>,
     ) {
         let path = root.join("loadavg");
-        let load5 = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))
+        let load5 = ProcTree::at(root)
+            .system_file("loadavg")
+            .map_err(|e| format!("cannot read {e}"))
             .and_then(|t| {
                 t.split_whitespace()
                     .nth(1)
@@ -489,45 +493,24 @@ impl Resources {
         metrics: &mut Vec<(String, f64)>,
         notes: &mut Vec<(String, String)>,
     ) {
-        let entries = match std::fs::read_dir(root) {
-            Ok(e) => e,
+        let tree = ProcTree::at(root);
+        let pids = match tree.pids() {
+            Ok(p) => p,
             Err(e) => {
-                notes.push((
-                    "process_rss".into(),
-                    format!("cannot list {}: {e}", root.display()),
-                ));
+                notes.push(("process_rss".into(), e));
                 return;
             }
         };
         // (pid, rss bytes) of the largest process per configured name
         let mut largest: Vec<Option<(u32, u64)>> = vec![None; self.process_rss.len()];
-        for entry in entries.take(MAX_PROCS).flatten() {
-            let Some(pid) = entry
-                .file_name()
-                .to_str()
-                .and_then(|s| s.parse::<u32>().ok())
-            else {
-                continue;
-            };
-            let dir = entry.path();
-            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
-            let comm = comm.trim_end_matches('\n');
-            let argv0 = std::fs::read(dir.join("cmdline"))
-                .ok()
-                .and_then(|b| {
-                    let first = b.split(|c| *c == 0).next()?.to_vec();
-                    let s = String::from_utf8_lossy(&first).into_owned();
-                    Some(s.rsplit('/').next().unwrap_or_default().to_string())
-                })
-                .unwrap_or_default();
+        for pid in pids.into_iter().take(MAX_PROCS) {
+            let comm = tree.comm(pid).unwrap_or_default();
+            let argv0 = tree.argv0_base(pid).unwrap_or_default();
             for (i, lim) in self.process_rss.iter().enumerate() {
-                if !name_matches(&lim.name, comm, &argv0) {
+                if !name_matches(&lim.name, &comm, &argv0) {
                     continue;
                 }
-                let Some(rss) = std::fs::read_to_string(dir.join("status"))
-                    .ok()
-                    .and_then(|s| vm_rss_bytes(&s))
-                else {
+                let Some(rss) = tree.status(pid).ok().and_then(|s| vm_rss_bytes(&s)) else {
                     continue;
                 };
                 if largest[i].is_none_or(|(_, r)| rss > r) {
@@ -580,9 +563,9 @@ fn vm_rss_bytes(status: &str) -> Option<u64> {
 
 /// `oom_kill` from vmstat: `Ok(None)` when the kernel does not count it.
 fn read_vmstat_oom(root: &Path) -> Result<Option<u64>, String> {
-    let path = root.join("vmstat");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = ProcTree::at(root)
+        .system_file("vmstat")
+        .map_err(|e| format!("cannot read {e}"))?;
     Ok(text.lines().find_map(|l| {
         let mut it = l.split_whitespace();
         (it.next()? == "oom_kill").then(|| it.next()?.parse().ok())?
