@@ -140,6 +140,25 @@ impl Receiver {
         self.got.0.lock().unwrap().clone()
     }
 
+    /// Waits (condvar with deadline) until what arrived satisfies `done` (e.g. every expected
+    /// lesson was told, in one grouped message or several).
+    pub fn wait_until(
+        &self,
+        what: &str,
+        deadline: Duration,
+        done: impl Fn(&[serde_json::Value]) -> bool,
+    ) -> Vec<serde_json::Value> {
+        let (lock, cv) = &*self.got;
+        let end = Instant::now() + deadline;
+        let mut g = lock.lock().unwrap();
+        while !done(&g) {
+            let left = end.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "timed out waiting for {what}: {:#?}", *g);
+            g = cv.wait_timeout(g, left).unwrap().0;
+        }
+        g.clone()
+    }
+
     /// Waits (condvar with deadline) until at least `n` requests arrived.
     pub fn wait_count(&self, n: usize, deadline: Duration) -> Vec<serde_json::Value> {
         let (lock, cv) = &*self.got;
