@@ -453,8 +453,11 @@ impl LowerHex for String {
     }
 }
 
-/// The HTML escaping of `alert::escape::html` (the dashboard's templates).
-fn html(s: &str) -> String {
+/// The one HTML escaper (re-exported as `alert::escape::html` for Telegram and the dashboard's
+/// templates): `&`, `<`, `>`, `"` and `'` become entities, so a value is inert in text and in
+/// either kind of quoted attribute. It lives here, in a leaf, because the redactor must find a
+/// secret in its escaped form too.
+pub fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {

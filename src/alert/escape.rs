@@ -28,20 +28,7 @@ pub fn slack(s: &str) -> String {
 /// (`parse_mode = "HTML"`) and by the dashboard's template environment (`web::render`).
 /// `&`, `<`, `>`, `"` and `'` become entities (`'` as the numeric `&#39;`, which Telegram accepts
 /// like every numeric entity), so a value is inert in text and in either kind of quoted attribute.
-pub fn html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::redact::html;
 
 /// Inline characters that start markup in CommonMark, GitHub-flavoured markdown, Discord and
 /// Adaptive Cards (`{` and `}` stop `{{DATE(...)}}` functions). CommonMark lets any ASCII
