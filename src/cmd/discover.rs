@@ -466,12 +466,40 @@ fn render(root: &Path, agents: &[Agent]) -> String {
     out.push_str("  \"builtin:fleet.toml\",\n");
     out.push_str("  # the host itself: runtimes, crontabs, file modes, loopback ports, headroom\n");
     out.push_str("  \"builtin:host.toml\",\n");
+    render_kit(&mut out, root);
     for a in agents {
         render_agent(&mut out, a);
     }
     out.push_str("]\n\n");
     render_vars(&mut out);
     out
+}
+
+/// The shared brain and the kit (`/opt/brain/brain`, `/opt/compai`, LESSONS.md §1 layout): one
+/// `builtin:kit.toml` include when either exists, each of its probes switched on only when what it
+/// reads is there (the usage database, the review queue, the connectors, the MCP server's env).
+fn render_kit(out: &mut String, root: &Path) {
+    let brain = "/opt/brain/brain";
+    let kit = "/opt/compai";
+    let has = |p: &str| at(root, Path::new(p)).exists();
+    if !has(brain) && !has(kit) {
+        return;
+    }
+    let on = |p: String| if has(&p) { "true" } else { "false" };
+    let _ = writeln!(
+        out,
+        "  # the shared brain and the kit: brain freshness, LLM routes, review queue, connectors, MCP\n  \
+         # (a probe is off when what it reads was not found)\n  \
+         {{ path = \"builtin:kit.toml\", vars = {{ brain = {}, kit = {}, use_brain_freshness = \"{}\", \
+         use_llm_usage = \"{}\", use_review_queue = \"{}\", use_connectors = \"{}\", use_mcp = \"{}\" }} }},",
+        q(brain),
+        q(kit),
+        on(format!("{brain}/knowledge")),
+        on(format!("{kit}/state/llm-usage.db")),
+        on(format!("{kit}/brain/review")),
+        on(format!("{kit}/connectors")),
+        on(format!("{kit}/services/mcp/.env")),
+    );
 }
 
 fn render_agent(out: &mut String, a: &Agent) {

@@ -27,6 +27,11 @@ fn fleet_host(which: &str) -> (tempfile::TempDir, PathBuf) {
     let tmp = tempfile::tempdir().unwrap();
     let host = tmp.path().join("host");
     copy_tree(&data(&format!("hosts/fleet/{which}")), &host);
+    // the brain's documents were verified last week (a fixed date would go stale with time)
+    let doc = host.join("opt/brain/brain/knowledge/current-state.md");
+    let week_ago = (chrono::Utc::now() - chrono::Duration::days(7)).format("%Y-%m-%d");
+    let text = std::fs::read_to_string(&doc).unwrap();
+    std::fs::write(&doc, text.replace("LAST_WEEK", &week_ago.to_string())).unwrap();
     age_tree(&host, 48 * HOUR);
     for (_, home) in HOMES {
         let oc = host.join(home).join(".openclaw");
