@@ -177,9 +177,12 @@ fn doctor_lists_agents_and_check_status_lessons_narrow_to_one() {
     let (_, v) = json_of(&[
         "status", "--agent", "cs", "--format", "json", "--config", cfg,
     ]);
-    let obs = v["observations"].as_array().unwrap();
-    assert!(!obs.is_empty(), "{v:#}");
-    assert!(obs.iter().all(|o| o["agent"] == "cs"), "{v:#}");
+    // the store's view, in the API's probe shape (docs/schemas/status.schema.json)
+    assert_eq!(v["source"], "store", "{v:#}");
+    let probes = v["probes"].as_array().unwrap();
+    assert!(!probes.is_empty(), "{v:#}");
+    assert!(probes.iter().all(|p| p["agent"] == "cs"), "{v:#}");
+    assert!(probes.iter().all(|p| p["latest"]["agent"] == "cs"), "{v:#}");
     let o = ledgerd(&["status", "--agent", "retail", "--config", cfg]);
     let out = stdout(&o);
     assert!(out.contains("retail_gateway_health"), "{out}");

@@ -763,7 +763,8 @@ fn row11_receiver_answers_are_capped_and_the_cut_reported() {
         ]);
         assert_eq!(got, code, "{channel}: {out}");
         assert!(out.contains(needle), "{channel}: {out}");
-        assert!(rss_kib < 128 * 1024, "{channel}: peak RSS {rss_kib} KiB");
+        // a debug build under load peaks at ~150 MiB here; reading the 1 GiB answer would be ~1 GiB+
+        assert!(rss_kib < 320 * 1024, "{channel}: peak RSS {rss_kib} KiB");
         assert!(took < Duration::from_secs(15), "{channel}: took {took:?}");
     }
 }
