@@ -159,7 +159,7 @@ pub fn plist(data: &[u8]) {
     probe_on_file(
         "plist",
         "ai.openclaw.fuzz.plist",
-        "kind = \"launchd_job\"\nlesson = 3\nplist = \"{file}\"\nhome_root = \"{dir}\"\nruntime_dirs = [\"/opt/homebrew/bin\"]",
+        "kind = \"launchd_job\"\nlesson = 3\ndomain = \"agent\"\nplist = \"{file}\"\nhome_root = \"{dir}\"\nruntime_dirs = [\"/opt/homebrew/bin\"]",
         data,
     );
 }

@@ -196,12 +196,32 @@ pub fn validate_shape(list: &[JsonAssertion], key: &str) -> Vec<Invalid> {
     bad
 }
 
+/// Longest JSONPath accepted, and most filter selectors (`?`) in one: the JSONPath parser
+/// backtracks exponentially in nested filters (found by fuzzing: 26 nested `[?` took over 10 s,
+/// which would hang `doctor` on one config line).
+const MAX_PATH_LEN: usize = 512;
+const MAX_FILTERS: usize = 6;
+
+/// The one way a JSONPath from config is parsed: bounded in length and filter count first.
+pub fn parse_path(s: &str) -> Result<JsonPath, String> {
+    if s.len() > MAX_PATH_LEN {
+        return Err(format!("longer than {MAX_PATH_LEN} characters"));
+    }
+    let filters = s.matches('?').count();
+    if filters > MAX_FILTERS {
+        return Err(format!(
+            "{filters} filter selectors ('?'), at most {MAX_FILTERS}"
+        ));
+    }
+    JsonPath::parse(s).map_err(|e| e.to_string())
+}
+
 /// Compiles every assertion's JSONPath and regexes; every problem at once.
 pub fn compile(list: &[JsonAssertion], key: &str) -> Result<Vec<Compiled>, Vec<Invalid>> {
     let mut bad = Vec::new();
     let mut out = Vec::new();
     for (i, a) in list.iter().enumerate() {
-        let path = JsonPath::parse(&a.path).map_err(|e| {
+        let path = parse_path(&a.path).map_err(|e| {
             Invalid::new(
                 format!("{key}[{i}].path"),
                 format!("invalid JSONPath {:?}: {e}", a.path),
@@ -541,6 +561,15 @@ pub fn clip(text: &str, secrets: &[&str], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nested_filters_found_by_fuzzing_are_refused_before_parsing() {
+        let fuzzed = "$..data[?@[?@.na[?@[?@.n.dd..ata[?@[?@.na[?@[?@[?@.na[?@[?@.n.d..data[?@[?@.na[?@[?@.n.daata[?@[?@.d[?@.n.daata[?@[?@.data.data[?$";
+        let e = parse_path(fuzzed).unwrap_err();
+        assert!(e.contains("filter selectors"), "{e}");
+        assert!(parse_path("$.data[?@.n > 2].id").is_ok());
+        assert!(parse_path(&format!("$.{}", "a".repeat(600))).is_err());
+    }
 
     fn one(src: &str) -> (JsonAssertion, Compiled) {
         let a: JsonAssertion = toml::from_str(src).unwrap();

@@ -482,7 +482,7 @@ enum KeyPath {
 impl KeyPath {
     fn parse(s: &str) -> Result<KeyPath, String> {
         if s.starts_with('$') {
-            serde_json_path::JsonPath::parse(s)
+            super::expect::parse_path(s)
                 .map(KeyPath::Json)
                 .map_err(|e| format!("invalid JSONPath {s:?}: {e}"))
         } else if s.is_empty() || s.split('.').any(str::is_empty) {

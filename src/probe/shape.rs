@@ -9,7 +9,6 @@ use super::Invalid;
 use chrono::{DateTime, Datelike, Utc, Weekday};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use serde_json_path::JsonPath;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
@@ -138,7 +137,7 @@ impl ShapeMemory {
             ));
         }
         if let Some(p) = &self.page_items
-            && let Err(e) = JsonPath::parse(p)
+            && let Err(e) = super::expect::parse_path(p)
         {
             bad.push(Invalid::new(
                 format!("{key}.page_items"),
@@ -146,7 +145,7 @@ impl ShapeMemory {
             ));
         }
         for (i, p) in self.cursor.iter().enumerate() {
-            if let Err(e) = JsonPath::parse(p) {
+            if let Err(e) = super::expect::parse_path(p) {
                 bad.push(Invalid::new(
                     format!("{key}.cursor[{i}]"),
                     format!("invalid JSONPath: {e}"),
@@ -331,7 +330,7 @@ impl ShapeMemory {
         let Some(items) = self.page_items.as_deref() else {
             return;
         };
-        let Ok(path) = JsonPath::parse(items) else {
+        let Ok(path) = super::expect::parse_path(items) else {
             return;
         };
         let Some(count) = path
@@ -354,7 +353,7 @@ impl ShapeMemory {
             return;
         };
         let announced = self.cursor.iter().any(|c| {
-            JsonPath::parse(c).is_ok_and(|p| {
+            super::expect::parse_path(c).is_ok_and(|p| {
                 p.query(doc).all().iter().any(|n| match n {
                     Value::Null | Value::Bool(false) => false,
                     Value::String(s) => !s.is_empty(),

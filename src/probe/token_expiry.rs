@@ -13,7 +13,6 @@ use crate::tokens::{expiry_of_value, from_epoch, jwt_claims, parse_epoch, parse_
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use serde_json_path::JsonPath;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -183,7 +182,7 @@ warn_before = "3d"
             if self.file.is_none() {
                 bad.push(Invalid::new("json_path", "needs file"));
             }
-            if let Err(e) = JsonPath::parse(p) {
+            if let Err(e) = super::expect::parse_path(p) {
                 bad.push(Invalid::new(
                     "json_path",
                     format!("invalid JSONPath {p:?}: {e}"),
@@ -412,7 +411,7 @@ impl TokenExpiry {
     fn read_json_file(&self, bytes: &[u8], jp: &str, path: &Path) -> Result<Found, String> {
         let doc: Value = serde_json::from_slice(bytes)
             .map_err(|e| format!("{} is not JSON: {e}", path.display()))?;
-        let query = JsonPath::parse(jp).map_err(|e| format!("invalid json_path: {e}"))?;
+        let query = super::expect::parse_path(jp).map_err(|e| format!("invalid json_path: {e}"))?;
         let Some(value) = query.query(&doc).first() else {
             return Err(format!(
                 "json_path {jp} matched nothing in {}",
