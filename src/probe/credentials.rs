@@ -213,6 +213,8 @@ struct Agent {
     runtimes: BTreeSet<&'static str>,
 }
 
+/// Every credential in the agent homes, launchd plists and systemd units the settings name
+/// (read under `root` when given).
 fn gather(
     homes: &[PathBuf],
     plists: &[PathBuf],
@@ -223,6 +225,19 @@ fn gather(
         root: root.map(Path::to_path_buf),
         ..Gathered::default()
     };
+    let agents = find_agents(homes, &g);
+    for a in &agents {
+        g.agents.insert(a.name.clone(), a.runtimes.clone());
+        read_home(a, &mut g);
+    }
+    read_plists(plists, &agents, &mut g);
+    read_units(units, &agents, &mut g);
+    g
+}
+
+/// The agent homes the patterns name: directories holding at least one runtime's marker
+/// (`.openclaw`, `.hermes`, `.claude.json`, ...), each home once.
+fn find_agents(homes: &[PathBuf], g: &Gathered) -> Vec<Agent> {
     let mut agents: Vec<Agent> = Vec::new();
     for pattern in homes {
         for home in expand(pattern) {
@@ -257,26 +272,36 @@ fn gather(
             });
         }
     }
-    for a in &agents {
-        g.agents.insert(a.name.clone(), a.runtimes.clone());
-        read_home(a, &mut g);
+    agents
+}
+
+/// `p` as the audited host reads it: inside `tree` under --root, else `p` itself.
+fn reroot(tree: Option<&Path>, p: &str) -> PathBuf {
+    match tree {
+        Some(r) => crate::reroot::under(r, Path::new(p)),
+        None => PathBuf::from(p),
     }
+}
+
+/// The agent a service runs as: by its HOME (rerooted under `tree`), else by user name.
+fn find_agent<'a>(
+    agents: &'a [Agent],
+    tree: Option<&Path>,
+    home: Option<&str>,
+    user: Option<&str>,
+) -> Option<&'a Agent> {
+    if let Some(h) = home {
+        let h = reroot(tree, h);
+        if let Some(a) = agents.iter().find(|a| a.home == h) {
+            return Some(a);
+        }
+    }
+    user.and_then(|u| agents.iter().find(|a| a.name == u))
+}
+
+/// launchd plists: the `EnvironmentVariables` of each, attached to the agent it runs as.
+fn read_plists(plists: &[PathBuf], agents: &[Agent], g: &mut Gathered) {
     let tree = g.root.clone();
-    let reroot = |p: &str| -> PathBuf {
-        match &tree {
-            Some(r) => crate::reroot::under(r, Path::new(p)),
-            None => PathBuf::from(p),
-        }
-    };
-    let find_agent = |home: Option<&str>, user: Option<&str>| -> Option<&Agent> {
-        if let Some(h) = home {
-            let h = reroot(h);
-            if let Some(a) = agents.iter().find(|a| a.home == h) {
-                return Some(a);
-            }
-        }
-        user.and_then(|u| agents.iter().find(|a| a.name == u))
-    };
     for pattern in plists {
         for path in expand(pattern) {
             let bytes = match read::bytes(&g.at(&path), read::SMALL) {
@@ -308,11 +333,11 @@ fn gather(
                 .find(|(k, _)| k == "HOME")
                 .map(|(_, v)| v.as_str());
             let user = d.get("UserName").and_then(|v| v.as_string());
-            match find_agent(home, user) {
+            match find_agent(agents, tree.as_deref(), home, user) {
                 Some(a) => {
                     for (k, v) in &env {
                         push_env(
-                            &mut g,
+                            g,
                             a,
                             Src::ProcessEnv,
                             &format!("{} EnvironmentVariables.{k}", path.display()),
@@ -325,6 +350,12 @@ fn gather(
             }
         }
     }
+}
+
+/// systemd units: `Environment=` lines and `EnvironmentFile=` files of each, attached to the
+/// agent it runs as.
+fn read_units(units: &[PathBuf], agents: &[Agent], g: &mut Gathered) {
+    let tree = g.root.clone();
     for pattern in units {
         for path in expand(pattern) {
             let text = match read::text_lossy(&g.at(&path), read::SMALL) {
@@ -349,6 +380,8 @@ fn gather(
                 }
             });
             let a = find_agent(
+                agents,
+                tree.as_deref(),
                 home.as_deref()
                     .or(user_home.as_deref().filter(|h| !h.is_empty())),
                 unit.user.as_deref(),
@@ -359,7 +392,7 @@ fn gather(
             };
             for (k, v, line) in &unit.env {
                 push_env(
-                    &mut g,
+                    g,
                     a,
                     Src::ProcessEnv,
                     &format!("{}:{line} Environment={k}", path.display()),
@@ -367,38 +400,52 @@ fn gather(
                     v,
                 );
             }
-            for (file, optional) in &unit.env_files {
-                let p = reroot(file);
-                match read::text_lossy(&p, read::SMALL) {
-                    Ok(t) => {
-                        for (line, k, v) in parse_dotenv(&t) {
-                            push_env(
-                                &mut g,
-                                a,
-                                Src::ProcessEnv,
-                                &format!(
-                                    "{}:{line} {k} (EnvironmentFile= of {})",
-                                    p.display(),
-                                    path.display()
-                                ),
-                                &k,
-                                &v,
-                            );
-                        }
-                    }
-                    Err(read::ReadError::Missing { .. }) if *optional => {}
-                    Err(e) => g.unreadable.push((p.display().to_string(), e.to_string())),
-                }
-            }
+            read_unit_env_files(&unit, &path, a, tree.as_deref(), g);
         }
     }
-    g
 }
 
-/// The credentials stored in one agent's home.
+/// The `EnvironmentFile=` files of one unit (a missing optional one is fine).
+fn read_unit_env_files(unit: &Unit, path: &Path, a: &Agent, tree: Option<&Path>, g: &mut Gathered) {
+    for (file, optional) in &unit.env_files {
+        let p = reroot(tree, file);
+        match read::text_lossy(&p, read::SMALL) {
+            Ok(t) => {
+                for (line, k, v) in parse_dotenv(&t) {
+                    push_env(
+                        g,
+                        a,
+                        Src::ProcessEnv,
+                        &format!(
+                            "{}:{line} {k} (EnvironmentFile= of {})",
+                            p.display(),
+                            path.display()
+                        ),
+                        &k,
+                        &v,
+                    );
+                }
+            }
+            Err(read::ReadError::Missing { .. }) if *optional => {}
+            Err(e) => g.unreadable.push((p.display().to_string(), e.to_string())),
+        }
+    }
+}
+
+/// The credentials stored in one agent's home, runtime by runtime.
 fn read_home(a: &Agent, g: &mut Gathered) {
+    read_claude_login(a, g);
+    read_openclaw_profiles(a, g);
+    read_openclaw_dotenv(a, g);
+    read_openclaw_config(a, g);
+    read_codex(a, g);
+    read_hermes(a, g);
+    read_mcp_tokens(a, g);
+}
+
+/// Claude Code login: the account (its uuid identifies the subscription) and the token file.
+fn read_claude_login(a: &Agent, g: &mut Gathered) {
     let h = &a.home;
-    // Claude Code login: the account (its uuid identifies the subscription) and the token file
     if let Some(v) = read_json(&h.join(".claude.json"), g)
         && let Some(acct) = v.get("oauthAccount")
     {
@@ -433,8 +480,12 @@ fn read_home(a: &Agent, g: &mut Gathered) {
             g.creds.push(c);
         }
     }
-    // OpenClaw
-    let oc = h.join(".openclaw");
+}
+
+/// OpenClaw auth profiles (`agents/*/agent/auth-profiles.json`): keys and tokens, with expiry
+/// and refresh.
+fn read_openclaw_profiles(a: &Agent, g: &mut Gathered) {
+    let oc = a.home.join(".openclaw");
     for path in expand(&oc.join("agents/*/agent/auth-profiles.json")) {
         let Some(v) = read_json(&path, g) else {
             continue;
@@ -473,6 +524,11 @@ fn read_home(a: &Agent, g: &mut Gathered) {
             }
         }
     }
+}
+
+/// OpenClaw's `.env`: each variable, or the file noted unreadable.
+fn read_openclaw_dotenv(a: &Agent, g: &mut Gathered) {
+    let oc = a.home.join(".openclaw");
     if let Ok(t) = read::text_lossy(&g.at(&oc.join(".env")), read::SMALL) {
         for (line, k, v) in parse_dotenv(&t) {
             push_env(
@@ -487,6 +543,11 @@ fn read_home(a: &Agent, g: &mut Gathered) {
     } else {
         note_unreadable(&oc.join(".env"), g);
     }
+}
+
+/// `openclaw.json`: its `env` (or `env.vars`) entries and literal `models.providers.*.apiKey`s.
+fn read_openclaw_config(a: &Agent, g: &mut Gathered) {
+    let oc = a.home.join(".openclaw");
     let ocj = oc.join("openclaw.json");
     if ocj.exists() {
         match read::text_lossy(&g.at(&ocj), read::LARGE) {
@@ -534,7 +595,11 @@ fn read_home(a: &Agent, g: &mut Gathered) {
                 .push((ocj.display().to_string(), e.to_string())),
         }
     }
-    // Codex
+}
+
+/// Codex `auth.json`: access and refresh tokens, and an `OPENAI_API_KEY`.
+fn read_codex(a: &Agent, g: &mut Gathered) {
+    let h = &a.home;
     let codex = h.join(".codex/auth.json");
     if let Some(v) = read_json(&codex, g) {
         if let Some(t) = v.pointer("/tokens/access_token").and_then(Value::as_str) {
@@ -581,7 +646,11 @@ fn read_home(a: &Agent, g: &mut Gathered) {
             ));
         }
     }
-    // Hermes
+}
+
+/// Hermes: its `.env` and the provider tokens and keys in `auth.json`.
+fn read_hermes(a: &Agent, g: &mut Gathered) {
+    let h = &a.home;
     let hermes = h.join(".hermes");
     if let Ok(t) = read::text_lossy(&g.at(&hermes.join(".env")), read::SMALL) {
         for (line, k, v) in parse_dotenv(&t) {
@@ -631,7 +700,11 @@ fn read_home(a: &Agent, g: &mut Gathered) {
             }
         }
     }
-    // MCP OAuth tokens (mcp-remote): ~/.mcp-auth/<version>/<hash>_tokens.json
+}
+
+/// MCP OAuth tokens (mcp-remote): `~/.mcp-auth/<version>/<hash>_tokens.json`.
+fn read_mcp_tokens(a: &Agent, g: &mut Gathered) {
+    let h = &a.home;
     let mut mcp = Vec::new();
     walk(&h.join(".mcp-auth"), MCP_DEPTH, &mut mcp);
     for path in mcp {
@@ -1015,127 +1088,31 @@ impl Credentials {
             }
             return o;
         }
-        let mut health = Health::Ok;
-        let mut ev: Vec<(String, String)> = Vec::new();
-        let mut counts = BTreeMap::<&str, usize>::new();
-        // L1: one fingerprint in two or more agents (refresh tokens included: single-use)
-        let mut by_fp: BTreeMap<&str, Vec<&Cred>> = BTreeMap::new();
-        for c in &g.creds {
-            by_fp.entry(c.fp.as_str()).or_default().push(c);
-        }
-        for (fp, cs) in &by_fp {
-            let agents: BTreeSet<&str> = cs.iter().map(|c| c.agent.as_str()).collect();
-            if agents.len() >= 2 {
-                health = health.worst(Health::Critical);
-                *counts.entry("shared (L1)").or_default() += 1;
-                let places: Vec<String> = cs
-                    .iter()
-                    .map(|c| format!("{}: {}", c.agent, c.place))
-                    .collect();
-                ev.push((
-                    format!("L1 shared {fp}"),
-                    format!(
-                        "used by {} agents ({}): {}",
-                        agents.len(),
-                        agents.iter().copied().collect::<Vec<_>>().join(", "),
-                        places.join("; ")
-                    ),
-                ));
-            }
-        }
-        // L1: subscription OAuth on a headless agent
-        for c in &g.creds {
-            let interactive = self
-                .interactive
-                .iter()
-                .flat_map(|s| s.split(','))
-                .any(|s| s.trim() == c.agent);
-            if c.subscription_oauth && !interactive {
-                health = health.worst(Health::Degraded);
-                *counts
-                    .entry("subscription OAuth on headless (L1)")
-                    .or_default() += 1;
-                ev.push((
-                    format!("L1 subscription OAuth {}", c.agent),
-                    format!("{} {} is a sk-ant-oat01 subscription token on a headless agent; use an API key (sk-ant-api03)", c.place, c.fp),
-                ));
-            }
-        }
-        // L2: effective credential per agent, runtime and provider; shadowed sources
-        for (agent, runtimes) in &g.agents {
-            let mine: Vec<&Cred> = g.creds.iter().filter(|c| &c.agent == agent).collect();
-            let providers: BTreeSet<&str> = mine.iter().map(|c| c.provider.as_str()).collect();
-            for rt in runtimes {
-                for p in &providers {
-                    let ranks = chain(rt, p);
-                    let present: Vec<(usize, &Cred)> = mine
-                        .iter()
-                        .filter(|c| c.provider == *p && !c.place.ends_with("refresh_token"))
-                        .filter_map(|c| ranks.iter().position(|r| in_rank(c, r)).map(|i| (i, *c)))
-                        .collect();
-                    let Some(top) = present.iter().map(|(i, _)| *i).min() else {
-                        continue;
-                    };
-                    let eff: Vec<&Cred> = present
-                        .iter()
-                        .filter(|(i, _)| *i == top)
-                        .map(|(_, c)| *c)
-                        .collect();
-                    let eff_fps: BTreeSet<&str> = eff.iter().map(|c| c.fp.as_str()).collect();
-                    let e = eff[0];
-                    ev.push((
-                        format!("effective {agent} {rt}/{p}"),
-                        format!("{} {}", e.place, e.fp),
-                    ));
-                    for (i, c) in &present {
-                        if *i > top && !eff_fps.contains(c.fp.as_str()) {
-                            health = health.worst(Health::Degraded);
-                            *counts.entry("shadowed (L2)").or_default() += 1;
-                            ev.push((
-                                format!("L2 shadowed {agent} {rt}/{p}"),
-                                format!(
-                                    "effective {} {}, shadows {} {}",
-                                    e.place, e.fp, c.place, c.fp
-                                ),
-                            ));
-                        }
-                    }
-                }
-            }
-        }
-        // L10: expiry of credentials with no refresh path
-        let warn = TimeDelta::from_std(self.warn_before).unwrap_or(TimeDelta::MAX);
-        for c in &g.creds {
-            let Some(exp) = c.expires else { continue };
-            let left = exp - now;
-            let at = exp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-            if c.refreshable {
-                continue;
-            }
-            if left <= TimeDelta::zero() {
-                health = health.worst(Health::Critical);
-                *counts.entry("expired (L10)").or_default() += 1;
-                ev.push((
-                    format!("L10 expired {}", c.agent),
-                    format!("{} {} expired {} ago ({at})", c.place, c.fp, short(left)),
-                ));
-            } else if left < warn {
-                health = health.worst(Health::Degraded);
-                *counts.entry("expiring (L10)").or_default() += 1;
-                ev.push((
-                    format!("L10 expiring {}", c.agent),
-                    format!("{} {} expires in {} ({at})", c.place, c.fp, short(left)),
-                ));
-            }
-        }
+        let mut f = Findings {
+            health: Health::Ok,
+            ev: Vec::new(),
+            counts: BTreeMap::new(),
+        };
+        shared_between_agents(&g, &mut f);
+        self.subscription_on_headless(&g, &mut f);
+        effective_and_shadowed(&g, &mut f);
+        self.expiring(&g, now, &mut f);
         for (p, why) in &g.unreadable {
-            health = health.worst(Health::Unknown);
-            *counts.entry("unreadable").or_default() += 1;
-            ev.push(("unreadable".into(), format!("{p}: {why}")));
+            f.flag(
+                Health::Unknown,
+                "unreadable",
+                "unreadable".into(),
+                format!("{p}: {why}"),
+            );
         }
         for p in &g.plists_unattached {
-            ev.push(("no agent for".into(), p.clone()));
+            f.ev.push(("no agent for".into(), p.clone()));
         }
+        let Findings {
+            health,
+            mut ev,
+            counts,
+        } = f;
         let agents = g.agents.len();
         let n = g.creds.len();
         let summary = if counts.is_empty() {
@@ -1160,6 +1137,144 @@ impl Credentials {
         }
         o.metric("credentials", n as f64)
             .metric("agents", agents as f64)
+    }
+
+    /// L1: subscription OAuth on a headless agent (one not listed as interactive).
+    fn subscription_on_headless(&self, g: &Gathered, f: &mut Findings) {
+        for c in &g.creds {
+            let interactive = self
+                .interactive
+                .iter()
+                .flat_map(|s| s.split(','))
+                .any(|s| s.trim() == c.agent);
+            if c.subscription_oauth && !interactive {
+                f.flag(
+                    Health::Degraded,
+                    "subscription OAuth on headless (L1)",
+                    format!("L1 subscription OAuth {}", c.agent),
+                    format!("{} {} is a sk-ant-oat01 subscription token on a headless agent; use an API key (sk-ant-api03)", c.place, c.fp),
+                );
+            }
+        }
+    }
+
+    /// L10: expiry of credentials with no refresh path (expired, or within `warn_before`).
+    fn expiring(&self, g: &Gathered, now: DateTime<Utc>, f: &mut Findings) {
+        let warn = TimeDelta::from_std(self.warn_before).unwrap_or(TimeDelta::MAX);
+        for c in &g.creds {
+            let Some(exp) = c.expires else { continue };
+            let left = exp - now;
+            let at = exp.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            if c.refreshable {
+                continue;
+            }
+            if left <= TimeDelta::zero() {
+                f.flag(
+                    Health::Critical,
+                    "expired (L10)",
+                    format!("L10 expired {}", c.agent),
+                    format!("{} {} expired {} ago ({at})", c.place, c.fp, short(left)),
+                );
+            } else if left < warn {
+                f.flag(
+                    Health::Degraded,
+                    "expiring (L10)",
+                    format!("L10 expiring {}", c.agent),
+                    format!("{} {} expires in {} ({at})", c.place, c.fp, short(left)),
+                );
+            }
+        }
+    }
+}
+
+/// What the judge has found so far: the worst health, a count per kind of finding, and the
+/// evidence (findings and effective credentials).
+struct Findings {
+    health: Health,
+    ev: Vec<(String, String)>,
+    counts: BTreeMap<&'static str, usize>,
+}
+
+impl Findings {
+    /// One finding: the health at least `h`, one more of `kind`, and its evidence.
+    fn flag(&mut self, h: Health, kind: &'static str, key: String, text: String) {
+        self.health = self.health.worst(h);
+        *self.counts.entry(kind).or_default() += 1;
+        self.ev.push((key, text));
+    }
+}
+
+/// L1: one fingerprint in two or more agents (refresh tokens included: single-use).
+fn shared_between_agents(g: &Gathered, f: &mut Findings) {
+    let mut by_fp: BTreeMap<&str, Vec<&Cred>> = BTreeMap::new();
+    for c in &g.creds {
+        by_fp.entry(c.fp.as_str()).or_default().push(c);
+    }
+    for (fp, cs) in &by_fp {
+        let agents: BTreeSet<&str> = cs.iter().map(|c| c.agent.as_str()).collect();
+        if agents.len() >= 2 {
+            let places: Vec<String> = cs
+                .iter()
+                .map(|c| format!("{}: {}", c.agent, c.place))
+                .collect();
+            f.flag(
+                Health::Critical,
+                "shared (L1)",
+                format!("L1 shared {fp}"),
+                format!(
+                    "used by {} agents ({}): {}",
+                    agents.len(),
+                    agents.iter().copied().collect::<Vec<_>>().join(", "),
+                    places.join("; ")
+                ),
+            );
+        }
+    }
+}
+
+/// L2: the effective credential per agent, runtime and provider (as evidence), and the
+/// sources it shadows.
+fn effective_and_shadowed(g: &Gathered, f: &mut Findings) {
+    for (agent, runtimes) in &g.agents {
+        let mine: Vec<&Cred> = g.creds.iter().filter(|c| &c.agent == agent).collect();
+        let providers: BTreeSet<&str> = mine.iter().map(|c| c.provider.as_str()).collect();
+        for rt in runtimes {
+            for p in &providers {
+                let ranks = chain(rt, p);
+                let present: Vec<(usize, &Cred)> = mine
+                    .iter()
+                    .filter(|c| c.provider == *p && !c.place.ends_with("refresh_token"))
+                    .filter_map(|c| ranks.iter().position(|r| in_rank(c, r)).map(|i| (i, *c)))
+                    .collect();
+                let Some(top) = present.iter().map(|(i, _)| *i).min() else {
+                    continue;
+                };
+                let eff: Vec<&Cred> = present
+                    .iter()
+                    .filter(|(i, _)| *i == top)
+                    .map(|(_, c)| *c)
+                    .collect();
+                let eff_fps: BTreeSet<&str> = eff.iter().map(|c| c.fp.as_str()).collect();
+                let e = eff[0];
+                f.ev.push((
+                    format!("effective {agent} {rt}/{p}"),
+                    format!("{} {}", e.place, e.fp),
+                ));
+                for (i, c) in &present {
+                    if *i > top && !eff_fps.contains(c.fp.as_str()) {
+                        f.flag(
+                            Health::Degraded,
+                            "shadowed (L2)",
+                            format!("L2 shadowed {agent} {rt}/{p}"),
+                            format!(
+                                "effective {} {}, shadows {} {}",
+                                e.place, e.fp, c.place, c.fp
+                            ),
+                        );
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -577,17 +577,7 @@ fn check_job(
     r: &mut Report,
 ) -> usize {
     let before = r.problems.len();
-    let home: Option<PathBuf> = vars
-        .get("HOME")
-        .map(PathBuf::from)
-        .or_else(|| cfg.root.clone())
-        .or_else(|| {
-            // under --root this host's user database does not describe the tree
-            job.user
-                .filter(|_| cfg.tree.is_none())
-                .and_then(|u| nix::unistd::User::from_name(u).ok().flatten())
-                .map(|u| u.dir)
-        });
+    let home = job_home(job, vars, cfg);
     let cwd = cfg.root.clone().or_else(|| home.clone());
     let tree = cfg.tree.as_deref();
     let path = in_tree(
@@ -623,18 +613,55 @@ fn check_job(
         .map(|(v, _)| (v.clone(), String::new()))
         .collect();
     let mut script_shown: Option<String> = None;
-    let mut job_path = Some(path.clone());
-    if let Some(why) = &facts.path_dynamic {
-        job_path = None;
+    let job_path = if let Some(why) = &facts.path_dynamic {
         r.notes.push((key.to_string(), why.clone()));
+        None
     } else if let Some(p) = &facts.path_value {
-        job_path = expand_path_value(p, &path, home.as_deref()).map(|v| in_tree(tree, &v));
+        expand_path_value(p, &path, home.as_deref()).map(|v| in_tree(tree, &v))
+    } else {
+        Some(path)
+    };
+    if let Some(cmd_path) = &job_path {
+        let (shown, more) = follow_scripts(&facts, cmd_path, &ctx, cfg, key, &mut provided, r);
+        script_shown = shown;
+        uses.extend(more);
     }
+    report_unset(&uses, &provided, script_shown.is_some(), cfg, key, r);
+    r.problems.len() - before
+}
 
+/// The job's HOME: the crontab's `HOME=`, else `script_root`, else the owner's home directory
+/// from this host's user database (not under `--root`, whose tree it does not describe).
+fn job_home(job: &Job<'_>, vars: &BTreeMap<String, String>, cfg: &Settings) -> Option<PathBuf> {
+    vars.get("HOME")
+        .map(PathBuf::from)
+        .or_else(|| cfg.root.clone())
+        .or_else(|| {
+            // under --root this host's user database does not describe the tree
+            job.user
+                .filter(|_| cfg.tree.is_none())
+                .and_then(|u| nix::unistd::User::from_name(u).ok().flatten())
+                .map(|u| u.dir)
+        })
+}
+
+/// Checks the commands the job line runs on `cmd_path` and reads the scripts among them (each
+/// once, at most MAX_FOLLOWED, when `follow` is on). Returns the last script read and the
+/// variable uses found in the scripts (with where).
+fn follow_scripts(
+    facts: &CodeFacts,
+    cmd_path: &str,
+    ctx: &CodeCtx<'_>,
+    cfg: &Settings,
+    key: &str,
+    provided: &mut Provided,
+    r: &mut Report,
+) -> (Option<String>, Vec<(String, String)>) {
+    let mut script_shown = None;
+    let mut uses = Vec::new();
     let mut followed: BTreeSet<PathBuf> = BTreeSet::new();
     for inv in &facts.invocations {
-        let Some(cmd_path) = &job_path else { break };
-        let Some(script) = check_command(inv, cmd_path, &ctx, key, "", r) else {
+        let Some(script) = check_command(inv, cmd_path, ctx, key, "", r) else {
             continue;
         };
         // Each script is read once per job, and at most MAX_FOLLOWED of them.
@@ -649,90 +676,122 @@ fn check_job(
             break;
         }
         followed.insert(script.path.clone());
-        let shown = script.path.display().to_string();
-        let text = match read_bounded(&script.path, cfg.max_bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                r.unknown
-                    .push((key.to_string(), format!("cannot read script {shown}: {e}")));
-                continue;
-            }
-        };
-        let lang = script.lang.unwrap_or_else(|| lang_of(&script.path, &text));
-        if script.direct {
-            check_shebang(&text, cmd_path, tree, key, &shown, r);
+        if let Some((name, more)) = check_script(&script, cmd_path, ctx, cfg, key, provided, r) {
+            uses.extend(more);
+            script_shown = Some(name);
         }
-        let dir = script.path.parent().map(Path::to_path_buf);
-        let sctx = CodeCtx {
-            home: home.as_deref(),
-            script_dir: dir.as_deref(),
-            cwd: ctx.cwd,
-            tree,
-        };
-        let sf = match lang {
-            Lang::Shell => scan_shell(&text, &sctx),
-            _ => scan_other(&text),
-        };
-        if let Some(line) = sf.too_deep {
-            r.unknown.push((
-                key.to_string(),
-                format!("script {shown}: {}", shell::too_deep_message(line)),
-            ));
-            continue;
-        }
-        let name = script
-            .path
-            .file_name()
-            .map_or(shown.clone(), |n| n.to_string_lossy().into_owned());
-        load_env_files(&sf, &sctx, cfg, &mut provided, key, r);
-        provided.names.extend(sf.assigns.iter().cloned());
-        for (line, msg) in &sf.problems {
-            r.problems
-                .push((key.to_string(), format!("{msg} ({name}:{line})")));
-        }
-        if let Some(line) = sf.eval_at {
-            r.notes.push((
-                key.to_string(),
-                format!("{name}:{line} evals dynamic text: its variables are not checked"),
-            ));
-        }
-        for (v, line) in &sf.uses {
-            uses.push((v.clone(), format!(" ({name}:{line})")));
-        }
-        // Commands inside the script run on the PATH the script ends up with.
-        let spath = if let Some(why) = &sf.path_dynamic {
-            r.notes.push((
-                key.to_string(),
-                format!("{why} in {name}: commands not checked"),
-            ));
-            None
-        } else {
-            match &sf.path_value {
-                Some(p) => {
-                    expand_path_value(p, cmd_path, home.as_deref()).map(|v| in_tree(tree, &v))
-                }
-                None => Some(cmd_path.clone()),
-            }
-        };
-        if let Some(spath) = spath {
-            for sinv in &sf.invocations {
-                let _ = check_command(sinv, &spath, &sctx, key, &name, r);
-            }
-        }
-        script_shown = Some(name);
     }
+    (script_shown, uses)
+}
 
+/// Reads one script the job runs: its shebang, env files, assignments, problems, and the
+/// commands it runs on the PATH it ends up with. Returns the script's name and its variable
+/// uses, or None when it could not be read or judged.
+fn check_script(
+    script: &Script,
+    cmd_path: &str,
+    ctx: &CodeCtx<'_>,
+    cfg: &Settings,
+    key: &str,
+    provided: &mut Provided,
+    r: &mut Report,
+) -> Option<(String, Vec<(String, String)>)> {
+    let tree = ctx.tree;
+    let shown = script.path.display().to_string();
+    let text = match read_bounded(&script.path, cfg.max_bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            r.unknown
+                .push((key.to_string(), format!("cannot read script {shown}: {e}")));
+            return None;
+        }
+    };
+    let lang = script.lang.unwrap_or_else(|| lang_of(&script.path, &text));
+    if script.direct {
+        check_shebang(&text, cmd_path, tree, key, &shown, r);
+    }
+    let dir = script.path.parent().map(Path::to_path_buf);
+    let sctx = CodeCtx {
+        home: ctx.home,
+        script_dir: dir.as_deref(),
+        cwd: ctx.cwd,
+        tree,
+    };
+    let sf = match lang {
+        Lang::Shell => scan_shell(&text, &sctx),
+        _ => scan_other(&text),
+    };
+    if let Some(line) = sf.too_deep {
+        r.unknown.push((
+            key.to_string(),
+            format!("script {shown}: {}", shell::too_deep_message(line)),
+        ));
+        return None;
+    }
+    let name = script
+        .path
+        .file_name()
+        .map_or(shown.clone(), |n| n.to_string_lossy().into_owned());
+    load_env_files(&sf, &sctx, cfg, provided, key, r);
+    provided.names.extend(sf.assigns.iter().cloned());
+    for (line, msg) in &sf.problems {
+        r.problems
+            .push((key.to_string(), format!("{msg} ({name}:{line})")));
+    }
+    if let Some(line) = sf.eval_at {
+        r.notes.push((
+            key.to_string(),
+            format!("{name}:{line} evals dynamic text: its variables are not checked"),
+        ));
+    }
+    let uses = sf
+        .uses
+        .iter()
+        .map(|(v, line)| (v.clone(), format!(" ({name}:{line})")))
+        .collect();
+    // Commands inside the script run on the PATH the script ends up with.
+    let spath = if let Some(why) = &sf.path_dynamic {
+        r.notes.push((
+            key.to_string(),
+            format!("{why} in {name}: commands not checked"),
+        ));
+        None
+    } else {
+        match &sf.path_value {
+            Some(p) => expand_path_value(p, cmd_path, ctx.home).map(|v| in_tree(tree, &v)),
+            None => Some(cmd_path.to_string()),
+        }
+    };
+    if let Some(spath) = spath {
+        for sinv in &sf.invocations {
+            let _ = check_command(sinv, &spath, &sctx, key, &name, r);
+        }
+    }
+    Some((name, uses))
+}
+
+/// Reports each variable the job uses that nothing provides (once per name, with why), then
+/// each `require_env` name it does not get.
+fn report_unset(
+    uses: &[(String, String)],
+    provided: &Provided,
+    ran_script: bool,
+    cfg: &Settings,
+    key: &str,
+    r: &mut Report,
+) {
     let mut reported = BTreeSet::new();
-    for (v, at) in &uses {
+    for (v, at) in uses {
         if provided.assume_all || provided.names.contains(v) || !reported.insert(v.clone()) {
             continue;
         }
         let why = if let Some(late) = provided.late.get(v) {
             format!("{late} sets it only after returning early for non-interactive shells")
         } else if provided.files.is_empty() {
-            match &script_shown {
-                Some(_) => "the script loads no env file".to_string(),
-                None => "the command loads no env file".to_string(),
+            if ran_script {
+                "the script loads no env file".to_string()
+            } else {
+                "the command loads no env file".to_string()
             }
         } else {
             format!(
@@ -754,7 +813,6 @@ fn check_job(
             format!("job does not get ${v} (require_env)"),
         ));
     }
-    r.problems.len() - before
 }
 
 /// The PATH cron gives the job: the crontab's `PATH=` (relative entries against `script_root`)
@@ -1235,9 +1293,26 @@ fn resolve_str(raw: &str, ctx: &CodeCtx<'_>, vars: &BTreeMap<String, String>) ->
 fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
     let prepared = prepare(text);
     let mut f = CodeFacts::default();
+    collect_shell_vars(&prepared, &mut f);
+    scan_literal_heredocs(&prepared.literal, &mut f);
     // Variables with values known statically, for resolving env file paths.
-    let mut known: BTreeMap<String, String> = BTreeMap::new();
+    let known = scan_raw_lines(&prepared.shell, ctx, &mut f);
+    follow_sourced_files(ctx, &mut f);
+    scan_commands(&prepared.shell, ctx, &known, &mut f);
+    f
+}
 
+/// A variable assignment at the start of a line, with an optional `export`/`local`/... keyword.
+static RAW_ASSIGN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"^\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)*)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$",
+    )
+    .ok()
+});
+
+/// Variable uses (environment-style names only) and assignments in the shell code and the
+/// unquoted heredoc bodies.
+fn collect_shell_vars(prepared: &shell::Prepared, f: &mut CodeFacts) {
     for (name, line, kind) in shell::vars(&prepared.shell)
         .into_iter()
         .chain(shell::vars(&prepared.bodies))
@@ -1250,8 +1325,12 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
             _ => {}
         }
     }
-    // Quoted heredoc bodies are other languages (often python reading os.environ).
-    for (start, body) in &prepared.literal {
+}
+
+/// Quoted heredoc bodies are other languages (often python reading os.environ): their facts,
+/// with lines shifted to the body's place in the script.
+fn scan_literal_heredocs(literal: &[(usize, String)], f: &mut CodeFacts) {
+    for (start, body) in literal {
         let sub = scan_other(body);
         for (v, l) in sub.uses {
             f.uses.push((v, start + l - 1));
@@ -1265,8 +1344,16 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
             f.env_files.push(e);
         }
     }
+}
 
-    // Env files and statically known values, line by line on the raw text.
+/// Env files and statically known values, line by line on the raw text: `PATH=` settings,
+/// `source`/`.`, `export $(cat file)`, `xargs < file`. Returns the variables whose values are
+/// known.
+fn scan_raw_lines(
+    shell_text: &str,
+    ctx: &CodeCtx<'_>,
+    f: &mut CodeFacts,
+) -> BTreeMap<String, String> {
     static SOURCE: LazyLock<Option<Regex>> = LazyLock::new(|| {
         Regex::new(r"(?:^\s*|[;&|({!]\s*|\b(?:then|do|else)\s+)(?:source|\.)\s+").ok()
     });
@@ -1274,29 +1361,15 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
         Regex::new(r"(?:export|eval)\s+.*\$\(\s*(?:cat|grep|egrep|sed)\b([^|)]*)").ok()
     });
     static XARGS_IN: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"xargs\s*<\s*").ok());
-    static RAW_ASSIGN: LazyLock<Option<Regex>> = LazyLock::new(|| {
-        Regex::new(r"^\s*(?:export\s+|local\s+|readonly\s+|declare\s+(?:-\w+\s+)*)?([A-Za-z_][A-Za-z0-9_]*)=(.*)$").ok()
-    });
-    for (i, line) in prepared.shell.lines().enumerate() {
+    let mut known: BTreeMap<String, String> = BTreeMap::new();
+    for (i, line) in shell_text.lines().enumerate() {
         let n = i + 1;
         let t = line.trim_start();
         if t.starts_with('#') || t.is_empty() {
             continue;
         }
         if let Some(c) = RAW_ASSIGN.as_ref().and_then(|re| re.captures(t)) {
-            let name = c[1].to_string();
-            let value = read_word(&c[2]);
-            if name == "PATH" {
-                match resolve_str(value, ctx, &known) {
-                    Some(v) if !value.contains("$(") => f.path_value = Some(v),
-                    _ if value.contains("$PATH") || value.contains("${PATH}") => {
-                        f.path_value = Some(value.to_string());
-                    }
-                    _ => f.path_dynamic = Some(format!("PATH set dynamically at line {n}")),
-                }
-            } else if let Some(v) = resolve_str(value, ctx, &known) {
-                known.insert(name, v);
-            }
+            note_assignment(&c[1], read_word(&c[2]), n, ctx, &mut known, f);
         }
         if let Some(re) = SOURCE.as_ref() {
             for m in re.find_iter(line) {
@@ -1335,18 +1408,44 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
             }
         }
     }
-    // A sourced shell file may change PATH; check the ones that can be read (at most
-    // MAX_FOLLOWED of them).
+    known
+}
+
+/// One `name=value` line: a PATH setting goes to the facts (static, extending `$PATH`, or
+/// dynamic); any other name with a resolvable value becomes known.
+fn note_assignment(
+    name: &str,
+    value: &str,
+    n: usize,
+    ctx: &CodeCtx<'_>,
+    known: &mut BTreeMap<String, String>,
+    f: &mut CodeFacts,
+) {
+    if name == "PATH" {
+        match resolve_str(value, ctx, known) {
+            Some(v) if !value.contains("$(") => f.path_value = Some(v),
+            _ if value.contains("$PATH") || value.contains("${PATH}") => {
+                f.path_value = Some(value.to_string());
+            }
+            _ => f.path_dynamic = Some(format!("PATH set dynamically at line {n}")),
+        }
+    } else if let Some(v) = resolve_str(value, ctx, known) {
+        known.insert(name.to_string(), v);
+    }
+}
+
+/// A sourced shell file may change PATH; checks the ones that can be read (at most
+/// MAX_FOLLOWED of them): a readable `PATH=` is taken, anything else marks PATH dynamic.
+fn follow_sourced_files(ctx: &CodeCtx<'_>, f: &mut CodeFacts) {
+    static PATH_TOUCH: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"(^|[^A-Za-z0-9_])PATH\+?=|\b(nvm|fnm|asdf|pyenv|rbenv|conda|shellenv)\b").ok()
+    });
     for e in f.env_files.iter().filter(|e| e.shell).take(MAX_FOLLOWED) {
         let path = e
             .raw
             .as_deref()
             .and_then(|raw| resolve_word(raw, ctx, &BTreeMap::new()));
         let text = path.as_deref().and_then(|p| read_bounded(p, 1 << 20).ok());
-        static PATH_TOUCH: LazyLock<Option<Regex>> = LazyLock::new(|| {
-            Regex::new(r"(^|[^A-Za-z0-9_])PATH\+?=|\b(nvm|fnm|asdf|pyenv|rbenv|conda|shellenv)\b")
-                .ok()
-        });
         let dynamic = match text {
             Some(t) if !PATH_TOUCH.as_ref().is_some_and(|re| re.is_match(&t)) => false,
             Some(t) => {
@@ -1373,29 +1472,51 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
             ));
         }
     }
+}
 
-    // Commands and assignments from the lexed segments.
-    let lexed = shell::lex(&prepared.shell, 1);
+/// Commands and assignments from the lexed segments: each command run (wrappers included),
+/// with the functions the code defines and the directory of a preceding `cd`.
+fn scan_commands(
+    shell_text: &str,
+    ctx: &CodeCtx<'_>,
+    known: &BTreeMap<String, String>,
+    f: &mut CodeFacts,
+) {
+    let lexed = shell::lex(shell_text, 1);
     f.too_deep = lexed.too_deep;
     let segs = lexed.commands;
-    let functions: Arc<BTreeSet<String>> = Arc::new(
-        segs.iter()
-            .filter_map(|s| {
-                let w0 = s.words.first()?;
-                if w0 == "function" {
-                    return s.words.get(1).map(|w| w.trim_end_matches("()").to_string());
-                }
-                if let Some(name) = w0.strip_suffix("()") {
-                    return Some(name.to_string());
-                }
-                (s.words.get(1).map(String::as_str) == Some("()")).then(|| w0.clone())
-            })
-            .collect::<BTreeSet<String>>(),
-    );
-    // Commands the script probes for (`command -v x`, `type x`, `which x`): it copes when
-    // they are missing, so they are not reported.
-    let probed: BTreeSet<String> = segs
-        .iter()
+    let functions = Arc::new(defined_functions(&segs));
+    let probed = probed_commands(&segs);
+    if let Some(line) = dynamic_eval(&segs) {
+        f.uses.clear();
+        f.eval_at = Some(line);
+    }
+    let mut cwd: Option<PathBuf> = None;
+    for seg in &segs {
+        scan_command(seg, ctx, known, &functions, &probed, &mut cwd, f);
+    }
+}
+
+/// Functions the code defines (`name() {`, `name () {`, `function name`).
+fn defined_functions(segs: &[shell::Command]) -> BTreeSet<String> {
+    segs.iter()
+        .filter_map(|s| {
+            let w0 = s.words.first()?;
+            if w0 == "function" {
+                return s.words.get(1).map(|w| w.trim_end_matches("()").to_string());
+            }
+            if let Some(name) = w0.strip_suffix("()") {
+                return Some(name.to_string());
+            }
+            (s.words.get(1).map(String::as_str) == Some("()")).then(|| w0.clone())
+        })
+        .collect()
+}
+
+/// Commands the script probes for (`command -v x`, `type x`, `which x`): it copes when
+/// they are missing, so they are not reported.
+fn probed_commands(segs: &[shell::Command]) -> BTreeSet<String> {
+    segs.iter()
         .map(|s| after_keywords(&s.words))
         .filter(|w| {
             matches!(
@@ -1410,162 +1531,207 @@ fn scan_shell(text: &str, ctx: &CodeCtx<'_>) -> CodeFacts {
                 .filter(|a| !a.starts_with('-') && !a.contains('>'))
         })
         .cloned()
-        .collect();
-    // `eval "$x"` can assign any name: the script's variable uses cannot be judged.
-    if let Some(seg) = segs.iter().find(|s| {
-        let w = after_keywords(&s.words);
-        w.first().is_some_and(|x| x == "eval") && w[1..].iter().any(|a| a.contains('$'))
-    }) {
-        f.uses.clear();
-        f.eval_at = Some(seg.line);
+        .collect()
+}
+
+/// The line of an `eval "$x"`, which can assign any name: the script's variable uses cannot
+/// be judged.
+fn dynamic_eval(segs: &[shell::Command]) -> Option<usize> {
+    segs.iter()
+        .find(|s| {
+            let w = after_keywords(&s.words);
+            w.first().is_some_and(|x| x == "eval") && w[1..].iter().any(|a| a.contains('$'))
+        })
+        .map(|s| s.line)
+}
+
+/// One lexed command: its assignments, a builtin's effect (assigned names, `cd`), or the
+/// invocations it makes (wrappers and what they run).
+fn scan_command(
+    seg: &shell::Command,
+    ctx: &CodeCtx<'_>,
+    known: &BTreeMap<String, String>,
+    functions: &Arc<BTreeSet<String>>,
+    probed: &BTreeSet<String>,
+    cwd: &mut Option<PathBuf>,
+    f: &mut CodeFacts,
+) {
+    // Function definitions (`name() {`, `name () {`, `function name`): not commands.
+    if seg
+        .words
+        .first()
+        .is_some_and(|w| w.ends_with("()") || w == "function")
+        || seg.words.get(1).is_some_and(|w| w == "()")
+    {
+        return;
     }
-    let mut cwd: Option<PathBuf> = None;
-    for seg in &segs {
-        // Function definitions (`name() {`, `name () {`, `function name`): not commands.
-        if seg
-            .words
-            .first()
-            .is_some_and(|w| w.ends_with("()") || w == "function")
-            || seg.words.get(1).is_some_and(|w| w == "()")
+    let words: Vec<String> = seg
+        .words
+        .iter()
+        .map(|w| w.trim_start_matches('(').trim_end_matches(')').to_string())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let i = skip_leading_assignments(&words, &mut f.assigns);
+    let Some(first) = words.get(i) else { return };
+    let rest = &words[i + 1..];
+    if apply_builtin(first, rest, ctx, known, cwd, &mut f.assigns) {
+        return;
+    }
+    let cmd_words = unwrap_wrappers(words[i..].to_vec(), seg.line, cwd.as_deref(), functions, f);
+    let Some(cmd) = cmd_words.first() else {
+        return;
+    };
+    if cmd.starts_with('<')
+        || cmd.starts_with('>')
+        || cmd.chars().next().is_some_and(|c| c.is_ascii_digit())
+            && (cmd.contains('>') || cmd.contains('<'))
+        || probed.contains(cmd)
+    {
+        return;
+    }
+    f.invocations.push(Invocation {
+        words: cmd_words,
+        line: seg.line,
+        cwd: cwd.clone(),
+        functions: functions.clone(),
+    });
+}
+
+/// Skips leading keywords (`if`, `then`, `!`, `time`, ...) and assignments (recorded in
+/// `assigns`); returns the index of the first other word.
+fn skip_leading_assignments(words: &[String], assigns: &mut BTreeSet<String>) -> usize {
+    let mut i = 0;
+    while let Some(w) = words.get(i) {
+        if let Some(eq) = w.find('=')
+            && is_name(w[..eq].trim_end_matches('+'))
         {
+            assigns.insert(w[..eq].trim_end_matches('+').to_string());
+            i += 1;
             continue;
         }
-        let words: Vec<String> = seg
-            .words
-            .iter()
-            .map(|w| w.trim_start_matches('(').trim_end_matches(')').to_string())
-            .filter(|w| !w.is_empty())
-            .collect();
-        let mut i = 0;
-        // Leading keywords and assignments.
-        while let Some(w) = words.get(i) {
-            if let Some(eq) = w.find('=')
-                && is_name(w[..eq].trim_end_matches('+'))
+        if matches!(
+            w.as_str(),
+            "if" | "then"
+                | "else"
+                | "elif"
+                | "while"
+                | "until"
+                | "do"
+                | "!"
+                | "{"
+                | "time"
+                | "exec"
+                | "nohup"
+        ) {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    i
+}
+
+/// A builtin or keyword that runs nothing: records the names it assigns (`for`, `read`,
+/// `export`, `printf -v`, ...) or the directory a `cd` moves to. True when `first` was one.
+fn apply_builtin(
+    first: &str,
+    rest: &[String],
+    ctx: &CodeCtx<'_>,
+    known: &BTreeMap<String, String>,
+    cwd: &mut Option<PathBuf>,
+    assigns: &mut BTreeSet<String>,
+) -> bool {
+    match first {
+        "for" | "select" => {
+            if let Some(v) = rest.first() {
+                assigns.insert(v.clone());
+            }
+            true
+        }
+        "read" | "mapfile" | "readarray" | "local" | "declare" | "typeset" | "readonly"
+        | "getopts" | "export" => {
+            for w in rest {
+                let name = w.split('=').next().unwrap_or("");
+                if is_name(name) && (first != "export" || w.contains('=')) {
+                    assigns.insert(name.to_string());
+                }
+            }
+            true
+        }
+        "printf" => {
+            if let Some(pos) = rest.iter().position(|w| w == "-v")
+                && let Some(v) = rest.get(pos + 1)
             {
-                f.assigns.insert(w[..eq].trim_end_matches('+').to_string());
-                i += 1;
-                continue;
+                assigns.insert(v.clone());
             }
-            if matches!(
-                w.as_str(),
-                "if" | "then"
-                    | "else"
-                    | "elif"
-                    | "while"
-                    | "until"
-                    | "do"
-                    | "!"
-                    | "{"
-                    | "time"
-                    | "exec"
-                    | "nohup"
-            ) {
-                i += 1;
-                continue;
+            true
+        }
+        "cd" => {
+            *cwd = rest
+                .iter()
+                .find(|w| !w.starts_with('-'))
+                .and_then(|d| resolve_word(d, ctx, known));
+            true
+        }
+        "case" | "fi" | "done" | "esac" | "}" | "function" | "[" | "[[" | "test" => true,
+        w if w.starts_with("((")
+            || w.ends_with("()")
+            || rest.first().is_some_and(|r| r == "()") =>
+        {
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Wrappers (`env`, `sudo`, `nice`, `timeout`, `flock`, ...): the wrapper must exist, and so
+/// must what it runs. Records each wrapper as an invocation and returns the wrapped command's
+/// words (empty after `command -x`).
+fn unwrap_wrappers(
+    mut cmd_words: Vec<String>,
+    line: usize,
+    cwd: Option<&Path>,
+    functions: &Arc<BTreeSet<String>>,
+    f: &mut CodeFacts,
+) -> Vec<String> {
+    while let Some(w) = cmd_words.first().cloned() {
+        let skip = match w.as_str() {
+            "env" => Some(skip_args(&cmd_words, &["-u", "-C", "-S"], true)),
+            "sudo" => Some(skip_args(
+                &cmd_words,
+                &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"],
+                true,
+            )),
+            "nice" => Some(skip_args(&cmd_words, &["-n"], false)),
+            "ionice" => Some(skip_args(&cmd_words, &["-c", "-n", "-p"], false)),
+            "timeout" => {
+                Some(skip_args(&cmd_words, &["-s", "-k", "--signal", "--kill-after"], false) + 1)
             }
+            "flock" => Some(skip_args(&cmd_words, &["-w", "-E", "--timeout", "-c"], false) + 1),
+            "nohup" | "setsid" | "chronic" | "stdbuf" | "command" | "exec" | "xargs" => {
+                Some(skip_args(&cmd_words, &[], false))
+            }
+            _ => None,
+        };
+        let Some(n) = skip else { break };
+        if !BUILTINS.contains(&w.as_str()) {
+            f.invocations.push(Invocation {
+                words: vec![w.clone()],
+                line,
+                cwd: cwd.map(Path::to_path_buf),
+                functions: functions.clone(),
+            });
+        }
+        if w == "command" && cmd_words.get(1).is_some_and(|a| a.starts_with('-')) {
+            cmd_words.clear();
             break;
         }
-        let Some(first) = words.get(i) else { continue };
-        let rest = &words[i + 1..];
-        match first.as_str() {
-            "for" | "select" => {
-                if let Some(v) = rest.first() {
-                    f.assigns.insert(v.clone());
-                }
-                continue;
-            }
-            "read" | "mapfile" | "readarray" | "local" | "declare" | "typeset" | "readonly"
-            | "getopts" | "export" => {
-                for w in rest {
-                    let name = w.split('=').next().unwrap_or("");
-                    if is_name(name) && (first != "export" || w.contains('=')) {
-                        f.assigns.insert(name.to_string());
-                    }
-                }
-                continue;
-            }
-            "printf" => {
-                if let Some(pos) = rest.iter().position(|w| w == "-v")
-                    && let Some(v) = rest.get(pos + 1)
-                {
-                    f.assigns.insert(v.clone());
-                }
-                continue;
-            }
-            "cd" => {
-                cwd = rest
-                    .iter()
-                    .find(|w| !w.starts_with('-'))
-                    .and_then(|d| resolve_word(d, ctx, &known));
-                continue;
-            }
-            "case" | "fi" | "done" | "esac" | "}" | "function" | "[" | "[[" | "test" => continue,
-            w if w.starts_with("((")
-                || w.ends_with("()")
-                || rest.first().is_some_and(|r| r == "()") =>
-            {
-                continue;
-            }
-            _ => {}
-        }
-        let mut cmd_words: Vec<String> = words[i..].to_vec();
-        // Wrappers: the wrapper must exist, and so must what it runs.
-        while let Some(w) = cmd_words.first().cloned() {
-            let skip = match w.as_str() {
-                "env" => Some(skip_args(&cmd_words, &["-u", "-C", "-S"], true)),
-                "sudo" => Some(skip_args(
-                    &cmd_words,
-                    &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U"],
-                    true,
-                )),
-                "nice" => Some(skip_args(&cmd_words, &["-n"], false)),
-                "ionice" => Some(skip_args(&cmd_words, &["-c", "-n", "-p"], false)),
-                "timeout" => Some(
-                    skip_args(&cmd_words, &["-s", "-k", "--signal", "--kill-after"], false) + 1,
-                ),
-                "flock" => Some(skip_args(&cmd_words, &["-w", "-E", "--timeout", "-c"], false) + 1),
-                "nohup" | "setsid" | "chronic" | "stdbuf" | "command" | "exec" | "xargs" => {
-                    Some(skip_args(&cmd_words, &[], false))
-                }
-                _ => None,
-            };
-            let Some(n) = skip else { break };
-            if !BUILTINS.contains(&w.as_str()) {
-                f.invocations.push(Invocation {
-                    words: vec![w.clone()],
-                    line: seg.line,
-                    cwd: cwd.clone(),
-                    functions: functions.clone(),
-                });
-            }
-            if w == "command" && cmd_words.get(1).is_some_and(|a| a.starts_with('-')) {
-                cmd_words.clear();
-                break;
-            }
-            cmd_words = cmd_words
-                .get(n.max(1)..)
-                .map(<[String]>::to_vec)
-                .unwrap_or_default();
-        }
-        let Some(cmd) = cmd_words.first() else {
-            continue;
-        };
-        if cmd.starts_with('<')
-            || cmd.starts_with('>')
-            || cmd.chars().next().is_some_and(|c| c.is_ascii_digit())
-                && (cmd.contains('>') || cmd.contains('<'))
-            || probed.contains(cmd)
-        {
-            continue;
-        }
-        f.invocations.push(Invocation {
-            words: cmd_words,
-            line: seg.line,
-            cwd: cwd.clone(),
-            functions: functions.clone(),
-        });
+        cmd_words = cmd_words
+            .get(n.max(1)..)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default();
     }
-    f
+    cmd_words
 }
 
 /// `$NAME` and `${NAME}` in `word` replaced by known values (one pass, linear in the word).
