@@ -891,37 +891,10 @@ fn has_backup(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::SystemTime;
+    use crate::probe::testkit::{self, look_with, set_mtime};
 
     fn probe(src: &str) -> ChangeWindow {
-        let p: ChangeWindow = toml::from_str(src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(
-        p: &ChangeWindow,
-        base: &Path,
-        prior: Option<&Value>,
-        now: DateTime<Utc>,
-    ) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now,
-        };
-        p.observe(&cx).await
-    }
-
-    fn set_mtime(p: &Path, t: DateTime<Utc>) {
-        let f = std::fs::File::options().write(true).open(p).unwrap();
-        f.set_modified(SystemTime::from(t)).unwrap();
+        testkit::parse(src)
     }
 
     fn mins(n: i64) -> chrono::Duration {
@@ -976,7 +949,7 @@ mod tests {
         let p = probe(
             "files = [\"agents/*/openclaw.json\"]\nvalidated_by = \"validated\"\nversioned_key = \"meta.version\"",
         );
-        let o = look(&p, d.path(), None, now).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(
             o.summary
@@ -987,7 +960,7 @@ mod tests {
 
         // without the validation between the waves: 4 at once
         std::fs::remove_file(d.path().join("validated")).unwrap();
-        let o = look(&p, d.path(), None, now).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary.starts_with("4 agents changed within 1h with no validation between: roll out swarm changes in waves"),
@@ -1004,7 +977,7 @@ mod tests {
         let now = Utc::now();
         all_at(d.path(), now - chrono::Duration::days(3));
         let p = probe("files = [\"agents/*/openclaw.json\"]\nmax_changes = 2\nwindow = \"15m\"");
-        let first = look(&p, d.path(), None, now - mins(10)).await;
+        let first = look_with(&p, d.path(), None, now - mins(10)).await;
         assert_eq!(first.health, Health::Ok, "{first:?}");
         let facts = first.facts.unwrap();
         // two files rewritten, mtimes preserved (a copy from elsewhere): the hash still tells
@@ -1012,7 +985,7 @@ mod tests {
             std::fs::write(cfg(d.path(), a), "{\"meta\":{\"version\":\"2026.5.13\"}}").unwrap();
             set_mtime(&cfg(d.path(), a), now - chrono::Duration::days(3));
         }
-        let o = look(&p, d.path(), Some(&facts), now).await;
+        let o = look_with(&p, d.path(), Some(&facts), now).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary.contains("2 agents changed within 15m"),
@@ -1031,7 +1004,7 @@ mod tests {
         let p = probe(
             "files = [\"agents/*/openclaw.json\"]\nversioned_key = \"meta.version\"\nmax_changes = 10",
         );
-        let o = look(&p, d.path(), None, now).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert!(
             o.summary.starts_with(
@@ -1043,12 +1016,12 @@ mod tests {
         // a fresh disagreement is not yet a forgotten node; the first sighting is kept in facts
         let d2 = agents("bad");
         all_at(d2.path(), now - mins(5));
-        let o = look(&p, d2.path(), None, now).await;
+        let o = look_with(&p, d2.path(), None, now).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         let facts = o.facts.unwrap();
         let hr = cfg(d2.path(), "hr").display().to_string();
         assert!(facts["files"][&hr]["disagree_since"].is_string(), "{facts}");
-        let o = look(
+        let o = look_with(
             &p,
             d2.path(),
             Some(&facts),
@@ -1066,7 +1039,7 @@ mod tests {
         let p = probe(
             "files = [\"agents/*/openclaw.json\"]\nrequire_backup = true\nbackup_dir = \"backups\"",
         );
-        let facts = look(&p, d.path(), None, now - mins(20))
+        let facts = look_with(&p, d.path(), None, now - mins(20))
             .await
             .facts
             .unwrap();
@@ -1076,7 +1049,7 @@ mod tests {
         )
         .unwrap();
         set_mtime(&cfg(d.path(), "hub"), now - mins(5));
-        let o = look(&p, d.path(), Some(&facts), now).await;
+        let o = look_with(&p, d.path(), Some(&facts), now).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert!(
             o.summary
@@ -1090,19 +1063,19 @@ mod tests {
         std::fs::write(&bak, "{}").unwrap();
         set_mtime(&bak, now - mins(6));
         assert_eq!(
-            look(&p, d.path(), Some(&facts), now).await.health,
+            look_with(&p, d.path(), Some(&facts), now).await.health,
             Health::Ok
         );
         // so does a copy in backup_dir; an old .bak does not
         set_mtime(&bak, now - chrono::Duration::days(2));
         assert_eq!(
-            look(&p, d.path(), Some(&facts), now).await.health,
+            look_with(&p, d.path(), Some(&facts), now).await.health,
             Health::Degraded
         );
         std::fs::create_dir_all(d.path().join("backups")).unwrap();
         std::fs::write(d.path().join("backups/hub-openclaw.json"), "{}").unwrap();
         assert_eq!(
-            look(&p, d.path(), Some(&facts), now).await.health,
+            look_with(&p, d.path(), Some(&facts), now).await.health,
             Health::Ok
         );
     }
@@ -1117,7 +1090,7 @@ mod tests {
             set_mtime(&cfg(d.path(), a), now - mins(m));
         }
         let p = probe("files = [\"agents/*/openclaw.json\"]\nwindow = \"15m\"");
-        let o = look(&p, d.path(), None, now).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary.starts_with("3 agents changed within 15m at "),
@@ -1133,10 +1106,10 @@ mod tests {
         assert!(o.summary.ends_with("(cs, hr, hub)"), "{}", o.summary);
         // the burst is remembered: a later look (files untouched) still reports it
         let facts = o.facts.unwrap();
-        let later = look(&p, d.path(), Some(&facts), now + mins(60)).await;
+        let later = look_with(&p, d.path(), Some(&facts), now + mins(60)).await;
         assert_eq!(later.health, Health::Critical, "{later:?}");
         // past the lookback it is history
-        let o = look(
+        let o = look_with(
             &p,
             d.path(),
             Some(&facts),
@@ -1146,7 +1119,7 @@ mod tests {
         assert_eq!(o.health, Health::Ok, "{o:?}");
         // a shorter lookback does not see it at all
         let p = probe("files = [\"agents/*/openclaw.json\"]\nwindow = \"15m\"\nlookback = \"2h\"");
-        assert_eq!(look(&p, d.path(), None, now).await.health, Health::Ok);
+        assert_eq!(look_with(&p, d.path(), None, now).await.health, Health::Ok);
     }
 
     #[tokio::test]
@@ -1165,18 +1138,18 @@ mod tests {
         }
         let files = "files = [\"home/cs/.openclaw/openclaw.json\", \"home/cs/.openclaw/workspace*/SOUL.md\", \"home/cs/.openclaw/workspace*/COMPANY_CORE.md\", \"home/cs/.openclaw/workspace*/AGENTS.md\"]";
         let p = probe(&format!("{files}\nscope = \"agent\"\nwindow = \"15m\""));
-        let o = look(&p, d.path(), None, now).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(o.summary, "4 watched files, 4 changed within 15m");
         // the fleet scope names the agent by its home: one agent, still no rollout
         let p = probe(&format!("{files}\nmax_changes = 2"));
-        let o = look(&p, d.path(), None, now).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         // a backup is still required, judged by mtime with no history
         let p = probe(&format!(
             "{files}\nscope = \"agent\"\nrequire_backup = true"
         ));
-        let o = look(&p, d.path(), None, now).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert!(o.summary.contains("SOUL.md at "), "{}", o.summary);
         assert!(o.summary.contains(" (by mtime)"), "{}", o.summary);
@@ -1207,7 +1180,7 @@ mod tests {
         let p = probe(
             "files = [\"Users/*/.openclaw/workspace-*/COMPANY_CORE.md\", \"root/.openclaw/workspace-hub/COMPANY_CORE.md\"]\nversioned_key = \"version\"",
         );
-        let o = look(&p, d.path(), None, now).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert!(
             o.summary.starts_with(
@@ -1220,11 +1193,9 @@ mod tests {
 
     #[test]
     fn validate_names_the_key() {
-        let p: ChangeWindow = toml::from_str(
+        let keys = testkit::invalid_keys::<ChangeWindow>(
             "files = [\"a/**/x\"]\nscope = \"agent\"\nmax_changes = 3\nwindow = \"2h\"\nlookback = \"1h\"",
-        )
-        .unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|b| b.key).collect();
+        );
         assert_eq!(keys, ["files[0]", "max_changes", "lookback"]);
         assert_eq!(
             home_label(Path::new("/root/.openclaw/openclaw.json")),
@@ -1237,7 +1208,7 @@ mod tests {
     async fn no_match_is_unknown() {
         let d = tempfile::tempdir().unwrap();
         let p = probe("files = [\"agents/*/openclaw.json\", \"nothing.json\"]");
-        let o = look(&p, d.path(), None, Utc::now()).await;
+        let o = look_with(&p, d.path(), None, Utc::now()).await;
         assert_eq!(o.health, Health::Unknown);
         assert_eq!(o.summary, "no files match");
     }

@@ -187,26 +187,10 @@ on_fail = "critical"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::Path;
-    use std::time::Duration;
+    use crate::probe::testkit::{self, look};
 
     fn probe(toml_src: &str) -> Command {
-        toml::from_str(toml_src).unwrap()
-    }
-
-    async fn look(p: &Command) -> Observation {
-        let client = reqwest::Client::new();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: Path::new("/"),
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
+        testkit::parse(toml_src)
     }
 
     #[tokio::test]
@@ -215,7 +199,6 @@ mod tests {
             r#"argv = ["sh", "-c", "echo all good"]
 expect_output_contains = ["good"]"#,
         );
-        assert!(ok.validate().is_empty());
         assert_eq!(look(&ok).await.health, Health::Ok);
 
         let bad = probe(r#"argv = ["sh", "-c", "echo boom; exit 3"]"#);
@@ -234,11 +217,10 @@ expect_output_contains = ["good"]"#,
 
     #[test]
     fn invalid_regex_is_reported_with_its_key() {
-        let p = probe(
+        let bad = testkit::invalid::<Command>(
             r#"argv = ["true"]
 forbid_output_matches = ["ok", "("]"#,
         );
-        let bad = p.validate();
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].key, "forbid_output_matches[1]");
     }

@@ -891,33 +891,13 @@ fn ancestors(k: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, look_in, look_with};
     use std::os::unix::fs::PermissionsExt;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hosts/config_file");
 
     fn probe(src: &str) -> ConfigFile {
-        let p: ConfigFile = toml::from_str(src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look_with(p: &ConfigFile, base: &Path, prior: Option<&Value>) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
-    }
-
-    async fn look(p: &ConfigFile, base: &Path) -> Observation {
-        look_with(p, base, None).await
+        testkit::parse(src)
     }
 
     fn ev<'o>(o: &'o Observation, key: &str) -> Vec<&'o str> {
@@ -932,7 +912,7 @@ mod tests {
     async fn forbidden_top_level_heartbeat_is_critical() {
         let p =
             probe("path = \"bad/openclaw.json\"\nforbid = [\"heartbeat\", \"gateway.heartbeat\"]");
-        let o = look(&p, Path::new(FIXTURES)).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary.contains("forbidden key heartbeat present"),
@@ -946,7 +926,7 @@ mod tests {
         let good = probe(
             "path = \"good/openclaw.json\"\nforbid = [\"heartbeat\"]\nrequire = [\"agents.defaults.heartbeat.every\", \"agents.list[0].id\"]",
         );
-        let o = look(&good, Path::new(FIXTURES)).await;
+        let o = look_in(&good, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(ev(&o, "sha256")[0].starts_with("sha256:"));
     }
@@ -954,7 +934,7 @@ mod tests {
     #[tokio::test]
     async fn syntax_errors_carry_line_and_column() {
         let p = probe("path = \"bad/openclaw-broken.json\"");
-        let o = look(&p, Path::new(FIXTURES)).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary.starts_with("openclaw-broken.json:4:5: "),
@@ -968,12 +948,12 @@ mod tests {
             "[gateway]\nport = 18789\nbind = \n",
         )
         .unwrap();
-        let o = look(&probe("path = \"c.toml\""), dir.path()).await;
+        let o = look_in(&probe("path = \"c.toml\""), dir.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.starts_with("c.toml:3:"), "{}", o.summary);
 
         std::fs::write(dir.path().join("c.yaml"), "gateway:\n  port: 1\n bad: [\n").unwrap();
-        let o = look(&probe("path = \"c.yaml\""), dir.path()).await;
+        let o = look_in(&probe("path = \"c.yaml\""), dir.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.starts_with("c.yaml:"), "{}", o.summary);
         assert!(!ev(&o, "line").is_empty());
@@ -993,7 +973,7 @@ mod tests {
         )
         .unwrap();
         let y = probe("path = \"config.yaml\"\nrequire = [\"model.default\", \"platforms[0]\"]");
-        let o = look(&y, dir.path()).await;
+        let o = look_in(&y, dir.path()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         let keys = o.facts.as_ref().unwrap()["keys"].clone();
         assert_eq!(
@@ -1001,11 +981,11 @@ mod tests {
             serde_json::json!(["model.default", "platforms[]", "terminal.backend"])
         );
         let t = probe("path = \"config.toml\"\nrequire = [\"mcp_servers.*.url\"]");
-        assert_eq!(look(&t, dir.path()).await.health, Health::Ok);
+        assert_eq!(look_in(&t, dir.path()).await.health, Health::Ok);
 
         let missing =
             probe("path = \"config.yaml\"\nrequire = [\"model.fallback\", \"model.default\"]");
-        let o = look(&missing, dir.path()).await;
+        let o = look_in(&missing, dir.path()).await;
         assert_eq!(o.health, Health::Critical);
         assert_eq!(
             o.summary,
@@ -1034,16 +1014,16 @@ mod tests {
             r#"{"gateway": {"port": "18789", "token": "s3cret-value"}}"#,
         )
         .unwrap();
-        let o = look(&probe("path = \"ok.json\"\nschema = \"schema.json\""), d).await;
+        let o = look_in(&probe("path = \"ok.json\"\nschema = \"schema.json\""), d).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
 
-        let o = look(&probe("path = \"bad.json\"\nschema = \"schema.json\""), d).await;
+        let o = look_in(&probe("path = \"bad.json\"\nschema = \"schema.json\""), d).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("2 schema violation(s)"), "{}", o.summary);
         assert!(o.summary.contains("/gateway/port"), "{}", o.summary);
         assert!(!format!("{o:?}").contains("s3cret-value"));
 
-        let o = look(
+        let o = look_in(
             &probe("path = \"ok.json\"\nschema = \"broken-schema.json\""),
             d,
         )
@@ -1063,13 +1043,13 @@ mod tests {
         )
         .unwrap();
         let p = probe("path = \"openclaw.json\"");
-        let good = look(&p, dir.path()).await;
+        let good = look_in(&p, dir.path()).await;
         assert_eq!(good.health, Health::Ok);
         let facts = good.facts.clone().unwrap();
 
         // The ByteRover clobber: a minimal config replaced the file.
         std::fs::write(&f, r#"{"plugins": {"entries": {"byterover": {"enabled": true}}}, "agents": {"list": [{"id": "hub"}]}}"#).unwrap();
-        let o = look_with(&p, dir.path(), Some(&facts)).await;
+        let o = look_with(&p, dir.path(), Some(&facts), chrono::Utc::now()).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert_eq!(ev(&o, "removed_keys"), ["channels, gateway"]);
         let kept = o
@@ -1084,14 +1064,14 @@ mod tests {
         // still missing a day later: taken as intended, the new keys become the baseline
         let mut later = kept.clone();
         later["removed_since"] = (chrono::Utc::now().timestamp() - 25 * 3600).into();
-        let o = look_with(&p, dir.path(), Some(&later)).await;
+        let o = look_with(&p, dir.path(), Some(&later), chrono::Utc::now()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(ev(&o, "accepted_removal")[0].contains("channels, gateway"));
         assert!(o.facts.as_ref().unwrap().get("removed_since").is_none());
 
         // Keys back: ok again.
         std::fs::write(&f, r#"{"gateway": {"port": 1, "auth": {"token": "y"}}, "channels": {"slack": {"enabled": false}}, "agents": {"list": []}, "new": 1}"#).unwrap();
-        let o = look_with(&p, dir.path(), Some(&facts)).await;
+        let o = look_with(&p, dir.path(), Some(&facts), chrono::Utc::now()).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert_eq!(ev(&o, "removed_keys"), ["agents.list[]"]);
     }
@@ -1114,26 +1094,26 @@ mod tests {
                 d.display()
             ))
         };
-        assert_eq!(look(&cfg("good"), d).await.health, Health::Ok);
-        let o = look(&cfg("bad"), d).await;
+        assert_eq!(look_in(&cfg("good"), d).await.health, Health::Ok);
+        let o = look_in(&cfg("bad"), d).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("exited 78"), "{}", o.summary);
         assert!(ev(&o, "validate_output")[0].contains("Unrecognized key"));
         // a validator that is not installed: unknown, or skipped with a note when optional
         let absent = "path = \"openclaw.json\"\nvalidate_command = [\"openclaw-not-installed\"]";
-        assert_eq!(look(&probe(absent), d).await.health, Health::Unknown);
-        let o = look(&probe(&format!("{absent}\nvalidate_if_present = true")), d).await;
+        assert_eq!(look_in(&probe(absent), d).await.health, Health::Unknown);
+        let o = look_in(&probe(&format!("{absent}\nvalidate_if_present = true")), d).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(ev(&o, "validator")[0].starts_with("skipped: 'openclaw-not-installed' not found"));
 
-        let o = look(&probe("path = \"gone/openclaw.json\""), d).await;
+        let o = look_in(&probe("path = \"gone/openclaw.json\""), d).await;
         assert_eq!(o.health, Health::Critical);
         assert!(
             o.summary.starts_with("config file missing"),
             "{}",
             o.summary
         );
-        let o = look(&probe("path = \"gone/config.toml\"\noptional = true"), d).await;
+        let o = look_in(&probe("path = \"gone/config.toml\"\noptional = true"), d).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(
             o.summary.starts_with("not present (optional)"),
@@ -1142,13 +1122,13 @@ mod tests {
         );
         // optional only forgives absence: a broken file is still judged
         std::fs::write(d.join("broken.json"), "{").unwrap();
-        let o = look(&probe("path = \"broken.json\"\noptional = true"), d).await;
+        let o = look_in(&probe("path = \"broken.json\"\noptional = true"), d).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
 
         // Tests run as root, so a mode-000 file is still readable: a directory in place of the
         // file is the unreadable case.
         std::fs::create_dir(d.join("dir.json")).unwrap();
-        let o = look(&probe("path = \"dir.json\""), d).await;
+        let o = look_in(&probe("path = \"dir.json\""), d).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
     }
 
@@ -1168,11 +1148,9 @@ mod tests {
         for bad in ["", "a..b", "a[", "a[x]", "a]b"] {
             assert!(parse_key_path(bad).is_err(), "{bad}");
         }
-        let p: ConfigFile = toml::from_str(
+        let keys = testkit::invalid_keys::<ConfigFile>(
             "path = \"x.conf\"\nforbid = [\"ok\", \"a..b\"]\nvalidate_env = { A = \"b\" }",
-        )
-        .unwrap();
-        let keys: Vec<_> = p.validate().into_iter().map(|i| i.key).collect();
+        );
         assert_eq!(keys, ["format", "forbid[1]", "validate_command"]);
     }
 
@@ -1211,7 +1189,7 @@ expect = [
 ]"#
             )
         };
-        let o = look(
+        let o = look_in(
             &probe(&src("good.json").replace(
                 "{ path = \"$.gateway.auth.token\", equals = \"other\" },\n",
                 "",
@@ -1221,7 +1199,7 @@ expect = [
         .await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(ev(&o, "format"), ["json5"]);
-        let o = look(&probe(&src("bad.json")), d.path()).await;
+        let o = look_in(&probe(&src("bad.json")), d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         let all = format!("{o:?}");
         for needle in [
@@ -1235,7 +1213,7 @@ expect = [
         }
         // a value under a secret-looking key is never quoted
         assert!(!all.contains("fixture-secret-token"), "{all}");
-        let o = look(
+        let o = look_in(
             &probe("path = \"broken.json\"\nformat = \"json5\""),
             d.path(),
         )
@@ -1243,7 +1221,7 @@ expect = [
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.starts_with("broken.json:3:"), "{}", o.summary);
         // strict JSON stays strict
-        let o = look(&probe("path = \"good.json\"\nformat = \"json\""), d.path()).await;
+        let o = look_in(&probe("path = \"good.json\"\nformat = \"json\""), d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
     }
 

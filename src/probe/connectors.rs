@@ -568,6 +568,7 @@ fn shown_url(u: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, assert_health, look_in, text};
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::{IntoResponse, Redirect, Response};
     use axum::routing::get as aget;
@@ -600,39 +601,11 @@ mod tests {
                     "<html><form action=/login><input type=\"password\" name=pw></form></html>"
                 }),
             );
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-        addr
+        testkit::serve(app).await
     }
 
     fn probe() -> Connectors {
-        let p: Connectors = toml::from_str("registry = \"connectors\"").unwrap();
-        assert!(p.validate().is_empty());
-        p
-    }
-
-    async fn look(p: &Connectors, base: &Path) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
-    }
-
-    fn text(o: &Observation) -> String {
-        let mut t = format!("{}\n", o.summary);
-        for e in &o.evidence {
-            t.push_str(&format!("{}: {}\n", e.key, e.value));
-        }
-        t
+        testkit::parse("registry = \"connectors\"")
     }
 
     fn write(dir: &Path, name: &str, v: serde_json::Value) {
@@ -660,8 +633,8 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let addr = serve().await;
         good(d.path(), addr);
-        let o = look(&probe(), d.path()).await;
-        assert_eq!(o.health, Health::Ok, "{}", text(&o));
+        let o = look_in(&probe(), d.path()).await;
+        assert_health(&o, Health::Ok);
         assert_eq!(
             o.summary,
             "2 connector(s): adapters declared, smoke requests pass"
@@ -692,8 +665,8 @@ mod tests {
             "holded-scraper.json",
             serde_json::json!({"name": "holded-scraper", "type": "owned_adapter", "session": true, "health_url": format!("http://{addr}/page/health")}),
         );
-        let o = look(&probe(), d.path()).await;
-        assert_eq!(o.health, Health::Critical, "{}", text(&o));
+        let o = look_in(&probe(), d.path()).await;
+        assert_health(&o, Health::Critical);
         let t = text(&o);
         assert!(
             t.contains("lesson 6: connector stockagile: GET http://127.0.0.1:")
@@ -728,14 +701,14 @@ mod tests {
     #[tokio::test]
     async fn missing_registry_or_token_is_unknown() {
         let d = tempfile::tempdir().unwrap();
-        let o = look(&probe(), d.path()).await;
+        let o = look_in(&probe(), d.path()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         write(
             d.path(),
             "x.json",
             serde_json::json!({"name": "x", "smoke": {"url": "http://127.0.0.1:9/", "auth": {"scheme": "x-api-key", "token_file": "nope.token"}}}),
         );
-        let o = look(&probe(), d.path()).await;
+        let o = look_in(&probe(), d.path()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.summary.contains("nope.token: no such file"), "{o:?}");
     }
@@ -752,9 +725,9 @@ mod tests {
             Some(("X-Shopify-Access-Token".to_string(), ""))
         );
         assert!(header_for("basic", &a).is_err());
-        let p: Connectors =
-            toml::from_str("registry = \"r\"\nlogin_markers = []\nmax_connectors = 0").unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        let keys = testkit::invalid_keys::<Connectors>(
+            "registry = \"r\"\nlogin_markers = []\nmax_connectors = 0",
+        );
         assert_eq!(keys, ["login_markers", "max_connectors"]);
     }
 }

@@ -1281,6 +1281,7 @@ fn effective_and_shadowed(g: &Gathered, f: &mut Findings) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, assert_health, look_under, text};
     use base64::Engine as _;
 
     fn jwt(exp: i64) -> String {
@@ -1293,66 +1294,36 @@ mod tests {
         )
     }
 
-    fn put(root: &Path, rel: &str, text: &str) {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-
     fn probe(extra: &str) -> Credentials {
-        toml::from_str(&format!(
+        testkit::parse(&format!(
             "homes = [\"/home/*\", \"/Users/*\", \"/root\"]\nplists = [\"/Library/LaunchDaemons/ai.openclaw.*.plist\"]\nunits = [\"/etc/systemd/system/openclaw-*.service\"]\nwarn_before = \"3d\"\n{extra}"
         ))
-        .unwrap()
-    }
-
-    async fn look(p: &Credentials, root: &Path) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: Path::new("/"),
-            root: Some(root),
-            agent: None,
-            now: Utc::now(),
-        };
-        p.observe(&cx).await
-    }
-
-    fn text(o: &Observation) -> String {
-        let mut t = format!("{}\n", o.summary);
-        for e in &o.evidence {
-            t.push_str(&format!("{}: {}\n", e.key, e.value));
-        }
-        t
     }
 
     /// A clean two-agent host: each agent its own key, nothing shadowed, nothing expiring.
     fn clean(root: &Path) {
-        put(
+        testkit::put(
             root,
             "root/.openclaw/agents/main/agent/auth-profiles.json",
             r#"{"version":1,"profiles":{"anthropic:default":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-hub-fixture-not-a-key"}}}"#,
         );
-        put(
+        testkit::put(
             root,
             "Users/cs/.openclaw/agents/main/agent/auth-profiles.json",
             r#"{"version":1,"profiles":{"anthropic:default":{"type":"api_key","provider":"anthropic","key":"sk-ant-api03-cs-fixture-not-a-key"}}}"#,
         );
-        put(
+        testkit::put(
             root,
             "Users/cs/.openclaw/openclaw.json",
             "// JSON5\n{ gateway: { port: 18791, }, }\n",
         );
-        put(
+        testkit::put(
             root,
             "Library/LaunchDaemons/ai.openclaw.cs.plist",
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <plist version="1.0"><dict><key>UserName</key><string>cs</string><key>EnvironmentVariables</key><dict><key>HOME</key><string>/Users/cs</string><key>PATH</key><string>/usr/bin:/bin</string></dict></dict></plist>"#,
         );
-        put(
+        testkit::put(
             root,
             "etc/systemd/system/openclaw-hub.service",
             "[Service]\nUser=root\nEnvironmentFile=-/etc/openclaw/hub.env\n",
@@ -1363,8 +1334,8 @@ mod tests {
     async fn clean_host_is_ok() {
         let d = tempfile::tempdir().unwrap();
         clean(d.path());
-        let o = look(&probe(""), d.path()).await;
-        assert_eq!(o.health, Health::Ok, "{}", text(&o));
+        let o = look_under(&probe(""), d.path()).await;
+        assert_health(&o, Health::Ok);
         assert!(
             o.summary.contains("2 credentials across 2 agents"),
             "{}",
@@ -1382,12 +1353,12 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         clean(d.path());
         // the hub's key copied into finance's dotenv and the hub's unit EnvironmentFile
-        put(
+        testkit::put(
             d.path(),
             "home/finance/.openclaw/.env",
             "export ANTHROPIC_API_KEY=\"sk-ant-api03-hub-fixture-not-a-key\"\n",
         );
-        let o = look(&probe(""), d.path()).await;
+        let o = look_under(&probe(""), d.path()).await;
         let t = text(&o);
         assert_eq!(o.health, Health::Critical, "{t}");
         assert!(t.contains("L1 shared sha256:"), "{t}");
@@ -1404,18 +1375,18 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         clean(d.path());
         // the cached Claude login outranks the profile and the plist's key (11b L2)
-        put(
+        testkit::put(
             d.path(),
             "Users/cs/.claude.json",
             r#"{"oauthAccount":{"accountUuid":"0000-cs-account","emailAddress":"cs@example.invalid"}}"#,
         );
-        put(
+        testkit::put(
             d.path(),
             "Library/LaunchDaemons/ai.openclaw.cs.plist",
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <plist version="1.0"><dict><key>UserName</key><string>cs</string><key>EnvironmentVariables</key><dict><key>HOME</key><string>/Users/cs</string><key>ANTHROPIC_API_KEY</key><string>sk-ant-api03-cs-plist-fixture-key</string></dict></dict></plist>"#,
         );
-        let o = look(&probe(""), d.path()).await;
+        let o = look_under(&probe(""), d.path()).await;
         let t = text(&o);
         assert_eq!(o.health, Health::Degraded, "{t}");
         assert!(t.contains("L2 shadowed cs openclaw/anthropic"), "{t}");
@@ -1435,7 +1406,7 @@ mod tests {
         clean(d.path());
         let soon = Utc::now().timestamp() + 86_400;
         let gone = Utc::now().timestamp() - 3600;
-        put(
+        testkit::put(
             d.path(),
             "home/retail/.openclaw/agents/main/agent/auth-profiles.json",
             &format!(
@@ -1443,18 +1414,18 @@ mod tests {
                 soon * 1000
             ),
         );
-        put(
+        testkit::put(
             d.path(),
             "home/mkt/.hermes/.env",
             &format!("GATEWAY_SESSION_TOKEN={}\n", jwt(gone)),
         );
         // the founder is interactive: a subscription token there is fine
-        put(
+        testkit::put(
             d.path(),
             "Users/founder/.claude/.credentials.json",
             r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-founder-fixture","refreshToken":"r-founder-fixture-refresh","expiresAt":1}}"#,
         );
-        let o = look(&probe("interactive = [\"founder\"]"), d.path()).await;
+        let o = look_under(&probe("interactive = [\"founder\"]"), d.path()).await;
         let t = text(&o);
         assert_eq!(o.health, Health::Critical, "{t}");
         assert!(t.contains("L1 subscription OAuth retail"), "{t}");
@@ -1474,12 +1445,12 @@ mod tests {
     #[tokio::test]
     async fn nothing_to_look_at_or_unreadable_is_unknown() {
         let d = tempfile::tempdir().unwrap();
-        let o = look(&probe(""), d.path()).await;
-        assert_eq!(o.health, Health::Unknown, "{}", text(&o));
+        let o = look_under(&probe(""), d.path()).await;
+        assert_health(&o, Health::Unknown);
         clean(d.path());
-        put(d.path(), "root/.codex/auth.json", "{ not json");
-        let o = look(&probe(""), d.path()).await;
-        assert_eq!(o.health, Health::Unknown, "{}", text(&o));
+        testkit::put(d.path(), "root/.codex/auth.json", "{ not json");
+        let o = look_under(&probe(""), d.path()).await;
+        assert_health(&o, Health::Unknown);
         assert!(
             text(&o).contains("root/.codex/auth.json: not JSON"),
             "{}",

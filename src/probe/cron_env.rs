@@ -1881,43 +1881,12 @@ fn scan_other(text: &str) -> CodeFacts {
 mod tests {
     use super::*;
     use crate::probe::Health;
-    use std::os::unix::fs::PermissionsExt;
-    use std::time::Duration;
+    use crate::probe::testkit::{self, evidence, look_in, write};
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hosts/cron_env");
 
-    fn write(path: &Path, text: &str, mode: u32) {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
-    }
-
     fn probe(src: &str) -> CronEnv {
-        let p: CronEnv = toml::from_str(src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &CronEnv) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: Path::new(FIXTURES),
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
-    }
-
-    fn evidence(o: &Observation) -> String {
-        o.evidence
-            .iter()
-            .map(|e| format!("{} -> {}\n", e.key, e.value))
-            .collect()
+        testkit::parse(src)
     }
 
     /// The bad twin: the script uses $SHOPIFY_TOKEN and `node` and loads nothing.
@@ -1942,7 +1911,7 @@ mod tests {
             x.join("crontab").display(),
             bin.display()
         ));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Critical, "{}", evidence(&o));
         let ev = evidence(&o);
         let key = format!("{}:2", x.join("crontab").display());
@@ -1987,7 +1956,7 @@ mod tests {
             0o600,
         );
         let p = probe(&format!("crontabs = [\"{}\"]", x.join("crontab").display()));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
         assert!(!format!("{o:?}").contains("shpat_secret_value"));
     }
@@ -1998,7 +1967,7 @@ mod tests {
             let p = probe(&format!(
                 "crontabs = [\"{twin}/crontab\"]\nscript_root = \"{twin}\"\ncron_path = \"/nonexistent\""
             ));
-            let o = look(&p).await;
+            let o = look_in(&p, Path::new(FIXTURES)).await;
             assert_eq!(o.health, want, "{twin}: {}", evidence(&o));
             if twin == "bad" {
                 let ev = evidence(&o);
@@ -2018,7 +1987,7 @@ mod tests {
             0o600,
         );
         let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
         assert!(o.summary.starts_with("1 cron jobs"), "{}", o.summary);
 
@@ -2026,7 +1995,7 @@ mod tests {
             "crontabs = [\"{}\"]\nrequire_env = [\"FOO\", \"HELPDESK_API_URL\"]",
             tab.display()
         ));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Critical);
         assert!(
             evidence(&o).contains("job does not get $HELPDESK_API_URL (require_env)"),
@@ -2040,7 +2009,7 @@ mod tests {
             0o600,
         );
         let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Critical);
         let ev = evidence(&o);
         assert!(
@@ -2075,7 +2044,7 @@ mod tests {
             etc.join("crontab").display(),
             etc.join("cron.d").display()
         ));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Critical, "{}", evidence(&o));
         let ev = evidence(&o);
         assert!(
@@ -2100,14 +2069,14 @@ mod tests {
             "crontabs = [\"{}\"]",
             dir.path().join("agent").display()
         ));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Unknown, "{}", evidence(&o));
 
         let p = probe(&format!(
             "crontabs = [\"{}\"]",
             dir.path().join("nobody").display()
         ));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
         assert!(evidence(&o).contains("no crontab at path"));
     }
@@ -2125,24 +2094,33 @@ mod tests {
             "user_crontab = true\ncrontab_command = [\"{}\", \"-l\"]",
             fake.display()
         ));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
         assert!(evidence(&o).contains("no crontab for the daemon user"));
 
         write(&fake, "#!/bin/sh\necho '@daily echo $TOKEN'\n", 0o755);
-        assert_eq!(look(&p).await.health, Health::Critical);
+        assert_eq!(
+            look_in(&p, Path::new(FIXTURES)).await.health,
+            Health::Critical
+        );
 
         write(
             &fake,
             "#!/bin/sh\necho 'permission denied' >&2\nexit 1\n",
             0o755,
         );
-        assert_eq!(look(&p).await.health, Health::Unknown);
+        assert_eq!(
+            look_in(&p, Path::new(FIXTURES)).await.health,
+            Health::Unknown
+        );
 
         // a configured command that does not exist is a blind spot; only the default `crontab`
         // missing means "no cron here"
         let p = probe("user_crontab = true\ncrontab_command = [\"/nonexistent/crontab\", \"-l\"]");
-        assert_eq!(look(&p).await.health, Health::Unknown);
+        assert_eq!(
+            look_in(&p, Path::new(FIXTURES)).await.health,
+            Health::Unknown
+        );
         assert!(is_default_crontab(&["crontab".into(), "-l".into()]));
         assert!(!is_default_crontab(&[
             "/usr/bin/crontab".into(),
@@ -2185,7 +2163,7 @@ mod tests {
             "crontabs = [\"{}\"]\ncron_path = \"/usr/bin:/bin\"",
             home.join("crontab").display()
         ));
-        let o = look(&p).await;
+        let o = look_in(&p, Path::new(FIXTURES)).await;
         let ev = evidence(&o);
         assert_eq!(o.health, Health::Critical, "{ev}");
         assert!(

@@ -468,28 +468,11 @@ fn group_name(gid: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, look_in};
     use std::os::unix::fs::PermissionsExt;
-    use std::time::Duration;
 
     fn probe(toml_src: &str) -> FileMode {
-        let p: FileMode = toml::from_str(toml_src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &FileMode, base: &Path) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
+        testkit::parse(toml_src)
     }
 
     fn mk(p: &Path, mode: u32, dir: bool) {
@@ -526,7 +509,7 @@ mod tests {
     async fn sane_tree_is_ok() {
         let tmp = openclaw_home();
         let p = probe(&format!("{PATHS}owner = {}", me()));
-        let o = look(&p, tmp.path()).await;
+        let o = look_in(&p, tmp.path()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(o.summary.starts_with("8 entries checked"), "{}", o.summary);
     }
@@ -546,7 +529,7 @@ mod tests {
         )
         .unwrap();
         let p = probe(PATHS);
-        let o = look(&p, tmp.path()).await;
+        let o = look_in(&p, tmp.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         let offenders: Vec<&str> = o
             .evidence
@@ -576,7 +559,7 @@ mod tests {
         let p = probe(&format!(
             "paths = [\".openclaw/credentials\"]\nowner = {other}"
         ));
-        let o = look(&p, tmp.path()).await;
+        let o = look_in(&p, tmp.path()).await;
         assert_eq!(o.health, Health::Critical);
         assert!(
             o.summary.contains(&format!("expected {other}")),
@@ -599,14 +582,14 @@ mod tests {
             "paths = [\".openclaw/plugins\"]\nexclude = [\"node_modules/.cache\", \"*.log\"]",
         );
         // "node_modules/.cache" is config-relative: not under plugins, so .cache/x is still found.
-        let o = look(&p, tmp.path()).await;
+        let o = look_in(&p, tmp.path()).await;
         assert_eq!(o.health, Health::Critical);
         assert!(o.summary.starts_with("1 entry"), "{}", o.summary);
         let p =
             probe("paths = [\".openclaw/plugins\"]\nexclude = [\"**/node_modules/**\", \"*.log\"]");
-        assert_eq!(look(&p, tmp.path()).await.health, Health::Ok);
+        assert_eq!(look_in(&p, tmp.path()).await.health, Health::Ok);
         let p = probe("paths = [\".openclaw/plugins\"]\nmax_depth = 1\nexclude = [\"*.log\"]");
-        assert_eq!(look(&p, tmp.path()).await.health, Health::Ok);
+        assert_eq!(look_in(&p, tmp.path()).await.health, Health::Ok);
     }
 
     #[tokio::test]
@@ -615,12 +598,12 @@ mod tests {
         let oc = tmp.path().join(".openclaw");
         std::os::unix::fs::symlink(&oc, oc.join("plugins/slack/loop")).unwrap();
         let p = probe("paths = [\".openclaw\"]\nfollow_symlinks = true\nmax_depth = 50");
-        let o = look(&p, tmp.path()).await;
+        let o = look_in(&p, tmp.path()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(o.summary.starts_with("9 entries"), "{}", o.summary);
 
         let p = probe("paths = [\".openclaw\"]\nmax_entries = 3");
-        let o = look(&p, tmp.path()).await;
+        let o = look_in(&p, tmp.path()).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert_eq!(o.summary, "walk stopped after 3 entries");
     }
@@ -629,13 +612,13 @@ mod tests {
     async fn missing_path_is_unknown_unless_optional() {
         let tmp = openclaw_home();
         let p = probe("paths = [\".openclaw/extensions\"]");
-        let o = look(&p, tmp.path()).await;
+        let o = look_in(&p, tmp.path()).await;
         assert_eq!(o.health, Health::Unknown);
         assert!(o.summary.contains("path does not exist"), "{}", o.summary);
         let p = probe("paths = [\".openclaw/extensions\"]\noptional = true");
-        assert_eq!(look(&p, tmp.path()).await.health, Health::Ok);
+        assert_eq!(look_in(&p, tmp.path()).await.health, Health::Ok);
         let p = probe("paths = [\".openclaw\"]\nowner = \"no-such-user-ledgerd\"");
-        assert_eq!(look(&p, tmp.path()).await.health, Health::Unknown);
+        assert_eq!(look_in(&p, tmp.path()).await.health, Health::Unknown);
     }
 
     #[tokio::test]
@@ -648,7 +631,7 @@ mod tests {
         let locked = tmp.path().join(".openclaw/plugins/slack");
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).unwrap();
         let p = probe("paths = [\".openclaw/plugins\"]");
-        let o = look(&p, tmp.path()).await;
+        let o = look_in(&p, tmp.path()).await;
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.evidence.iter().any(|e| e.key == "unreadable"));
@@ -668,9 +651,9 @@ mod tests {
 
     #[test]
     fn validate_reports_bad_keys() {
-        let p: FileMode =
-            toml::from_str("paths = []\nmax_entries = 0\nowner = \"\"\nexclude = [\"\"]").unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        let keys = testkit::invalid_keys::<FileMode>(
+            "paths = []\nmax_entries = 0\nowner = \"\"\nexclude = [\"\"]",
+        );
         assert_eq!(keys, vec!["paths", "max_entries", "owner", "exclude[0]"]);
     }
 }

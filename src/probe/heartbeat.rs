@@ -561,36 +561,10 @@ fn time_in_line(line: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::SystemTime;
+    use crate::probe::testkit::{self, at, look_with, set_mtime};
 
     fn probe(src: &str) -> Heartbeat {
-        let p: Heartbeat = toml::from_str(src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look_at(p: &Heartbeat, now: DateTime<Utc>, base: &Path) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now,
-        };
-        p.observe(&cx).await
-    }
-
-    fn set_mtime(p: &Path, t: DateTime<Utc>) {
-        let f = std::fs::File::options().write(true).open(p).unwrap();
-        f.set_modified(SystemTime::from(t)).unwrap();
-    }
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+        testkit::parse(src)
     }
 
     #[tokio::test]
@@ -601,24 +575,27 @@ mod tests {
         let now = at("2026-05-12T12:00:00Z");
         set_mtime(&f, now - chrono::Duration::minutes(10));
         let p = probe("path = \"beat\"\nmax_age = \"30m\"");
-        let o = look_at(&p, now, d.path()).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(o.summary, "last heartbeat 10m ago");
 
         set_mtime(&f, now - chrono::Duration::hours(2));
-        let o = look_at(&p, now, d.path()).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Critical);
         assert_eq!(o.summary, "last heartbeat 2h ago (max 30m)");
         assert!(o.evidence.iter().any(|e| e.key == "last_heartbeat"));
 
         let missing = probe("path = \"nope\"\ninterval = \"15m\"");
-        let o = look_at(&missing, now, d.path()).await;
+        let o = look_with(&missing, d.path(), None, now).await;
         assert_eq!(o.health, Health::Critical);
         assert!(o.summary.starts_with("no heartbeat at "), "{}", o.summary);
 
         // a path through a regular file cannot be looked at: not "missing", unknown
         let odd = probe("path = \"beat/inner\"\nmax_age = \"1m\"");
-        assert_eq!(look_at(&odd, now, d.path()).await.health, Health::Unknown);
+        assert_eq!(
+            look_with(&odd, d.path(), None, now).await.health,
+            Health::Unknown
+        );
     }
 
     #[tokio::test]
@@ -634,18 +611,18 @@ mod tests {
         let p = probe(
             "path = \"beats.jsonl\"\nsource = \"last_line\"\nfield = \"ts\"\ninterval = \"60s\"",
         );
-        let o = look_at(&p, now, d.path()).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
 
         let log = d.path().join("hub.log");
         std::fs::write(&log, "1778576400\theartbeat\thub\tacme\n").unwrap(); // 2026-05-12T09:00Z
         let p = probe("path = \"hub.log\"\nsource = \"last_line\"\ninterval = \"60s\"");
-        let o = look_at(&p, now, d.path()).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert_eq!(o.summary, "last heartbeat 3h ago (max 2m)");
 
         std::fs::write(&log, "garbage without a time\n").unwrap();
-        let o = look_at(&p, now, d.path()).await;
+        let o = look_with(&p, d.path(), None, now).await;
         assert_eq!(o.health, Health::Critical);
         assert!(o.summary.contains("unreadable heartbeat"), "{}", o.summary);
     }
@@ -667,14 +644,14 @@ active_hours = "08:00-23:00"
 active_timezone = "Europe/Madrid""#,
         );
         // 23:30 Madrid (21:30Z): outside the window, stale is fine
-        let o = look_at(&p, at("2026-05-12T21:30:00Z"), d.path()).await;
+        let o = look_with(&p, d.path(), None, at("2026-05-12T21:30:00Z")).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(o.summary.contains("outside active hours"));
         // 08:20 Madrid: the window opened 20m ago, the first beat is not due yet
-        let o = look_at(&p, at("2026-05-12T06:20:00Z"), d.path()).await;
+        let o = look_with(&p, d.path(), None, at("2026-05-12T06:20:00Z")).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         // 12:00 Madrid: stale inside the window
-        let o = look_at(&p, at("2026-05-12T10:00:00Z"), d.path()).await;
+        let o = look_with(&p, d.path(), None, at("2026-05-12T10:00:00Z")).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert_eq!(o.summary, "last heartbeat 4h ago (max 1h)");
 
@@ -683,7 +660,7 @@ active_timezone = "Europe/Madrid""#,
         let p = probe(
             "path = \"n.json\"\nsource = \"json_field\"\nfield = \"hb.at\"\nmax_age = \"5m\"",
         );
-        let o = look_at(&p, at("2026-05-12T10:01:00Z"), d.path()).await;
+        let o = look_with(&p, d.path(), None, at("2026-05-12T10:01:00Z")).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
     }
 
@@ -699,10 +676,10 @@ schema = "../watchdog-state.schema.json"
 require_keys = ["current_version"]
 forbid_keys = ["gateway.heartbeat"]"#;
         let p = probe(src);
-        let good = look_at(&p, now, &data.join("good")).await;
+        let good = look_with(&p, &data.join("good"), None, now).await;
         assert_eq!(good.health, Health::Ok, "{good:?}");
 
-        let bad = look_at(&p, now, &data.join("bad")).await;
+        let bad = look_with(&p, &data.join("bad"), None, now).await;
         assert_eq!(bad.health, Health::Critical, "{bad:?}");
         assert!(
             bad.summary.contains("heartbeat schema drift"),
@@ -724,7 +701,9 @@ forbid_keys = ["gateway.heartbeat"]"#;
 
         let broken = probe(&src.replace("../watchdog-state.schema.json", "heartbeat.json.missing"));
         assert_eq!(
-            look_at(&broken, now, &data.join("good")).await.health,
+            look_with(&broken, &data.join("good"), None, now)
+                .await
+                .health,
             Health::Unknown
         );
     }

@@ -831,6 +831,7 @@ fn describe_send_error(e: &reqwest::Error, timeout: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, look};
     use axum::Json;
     use axum::http::{HeaderMap, StatusCode};
     use axum::routing::get;
@@ -884,31 +885,11 @@ mod tests {
                 "/big",
                 get(|| async { format!("[{}1]", "1,".repeat(40_000)) }),
             );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        addr
+        testkit::serve(app).await
     }
 
     fn probe(src: &str) -> Http {
-        let p: Http = toml::from_str(src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &Http) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: Path::new("/"),
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
+        testkit::parse(src)
     }
 
     fn ev<'a>(o: &'a Observation, key: &str) -> &'a str {
@@ -1143,10 +1124,7 @@ max_body_bytes = 1000"#
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        addr
+        testkit::serve(app).await
     }
 
     async fn look_at(p: &Http, prior: Option<&Value>, now: &str) -> Observation {
@@ -1208,7 +1186,7 @@ shape = {{ page_items = "$.data" }}"#
 
     #[test]
     fn validate_reports_bad_jsonpath_regex_and_empty_assertion() {
-        let p: Http = toml::from_str(
+        let keys = testkit::invalid_keys::<Http>(
             r#"url = "http://127.0.0.1:18789/health"
 expect_json = [
   { path = "$.[", exists = true },
@@ -1216,9 +1194,7 @@ expect_json = [
   { path = "$.ok" },
 ]
 body_matches = ["ok", "["]"#,
-        )
-        .unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|b| b.key).collect();
+        );
         assert_eq!(
             keys,
             [
@@ -1228,14 +1204,12 @@ body_matches = ["ok", "["]"#,
                 "body_matches[1]"
             ]
         );
-        let p: Http = toml::from_str(
+        let keys = testkit::invalid_keys::<Http>(
             r#"url = "ftp://x"
 bearer_token_env = "A"
 bearer_token_file = "/b"
 expect_status = [99]"#,
-        )
-        .unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|b| b.key).collect();
+        );
         assert_eq!(keys, ["url", "bearer_token_file", "expect_status[0]"]);
         assert!(toml::from_str::<Http>("url = \"http://x\"\nmax_latency = \"fast\"").is_err());
     }

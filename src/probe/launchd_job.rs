@@ -620,17 +620,13 @@ fn last_exit_nonzero(last: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit;
+    use crate::probe::testkit::{self, look};
     use std::os::unix::fs::PermissionsExt;
 
     fn fixture(rel: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/data/hosts/launchd")
             .join(rel)
-    }
-
-    async fn look(p: &LaunchdJob) -> Observation {
-        testkit::look(p).await
     }
 
     fn probe(toml_src: &str) -> LaunchdJob {
@@ -905,9 +901,9 @@ mod tests {
 
     #[test]
     fn validate_needs_a_domain_and_absolute_runtime_dirs() {
-        let p: LaunchdJob =
-            toml::from_str("plist = \"/tmp/x.plist\"\nruntime_dirs = [\"bin\"]").unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        let keys = testkit::invalid_keys::<LaunchdJob>(
+            "plist = \"/tmp/x.plist\"\nruntime_dirs = [\"bin\"]",
+        );
         assert_eq!(keys, vec!["domain", "runtime_dirs[0]"]);
     }
 }

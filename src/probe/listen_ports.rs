@@ -432,28 +432,11 @@ fn parse_hex_addr(hex: &str, v6: bool) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, look};
     use std::os::unix::fs::symlink;
-    use std::time::Duration;
 
     fn probe(toml_src: &str) -> ListenPorts {
-        let p: ListenPorts = toml::from_str(toml_src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &ListenPorts) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: Path::new("/"),
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
+        testkit::parse(toml_src)
     }
 
     /// Copies a fixture `proc/net` into a temp dir and adds fake processes:
@@ -617,8 +600,8 @@ mod tests {
 
     #[test]
     fn validate_rejects_bad_ranges_and_empty_config() {
-        let p: ListenPorts = toml::from_str("loopback_only = [\"18799-18789\", \"x\", 0]").unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        let keys =
+            testkit::invalid_keys::<ListenPorts>("loopback_only = [\"18799-18789\", \"x\", 0]");
         assert_eq!(
             keys,
             vec!["loopback_only[0]", "loopback_only[1]", "loopback_only[2]"]

@@ -763,6 +763,7 @@ fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, look_with, text};
 
     /// 2026-07-20 is a Monday; busy hours 09:00-18:00 Europe/Madrid (UTC+2).
     fn now() -> DateTime<Utc> {
@@ -843,35 +844,9 @@ mod tests {
         } else {
             "db = \"usage.db\"\n"
         };
-        let p: LlmUsage = toml::from_str(&format!(
+        testkit::parse(&format!(
             "{db}busy_hours = \"09:00-18:00\"\nbusy_timezone = \"Europe/Madrid\"\nmin_calls = 10\n{extra}"
         ))
-        .unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &LlmUsage, base: &Path) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now: now(),
-        };
-        p.observe(&cx).await
-    }
-
-    fn text(o: &Observation) -> String {
-        let mut t = format!("{}\n", o.summary);
-        for e in &o.evidence {
-            t.push_str(&format!("{}: {}\n", e.key, e.value));
-        }
-        t
     }
 
     #[tokio::test]
@@ -881,7 +856,7 @@ mod tests {
         // the writer holds an open write transaction while ledgerd reads
         writer.execute_batch("BEGIN IMMEDIATE;").unwrap();
         insert(&writer, &healthy()[..1]);
-        let o = look(&probe(""), d.path()).await;
+        let o = look_with(&probe(""), d.path(), None, now()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(
             o.summary.starts_with("120 calls on 1 caller/route pairs"),
@@ -939,7 +914,13 @@ mod tests {
             }
         }
         make_db(&d.path().join("usage.db"), &rows);
-        let o = look(&probe("free_tier = [\"*/qwen-turbo\"]"), d.path()).await;
+        let o = look_with(
+            &probe("free_tier = [\"*/qwen-turbo\"]"),
+            d.path(),
+            None,
+            now(),
+        )
+        .await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         let t = text(&o);
         assert!(
@@ -964,9 +945,11 @@ mod tests {
     async fn idle_subscription_is_degraded() {
         let d = tempfile::tempdir().unwrap();
         make_db(&d.path().join("usage.db"), &healthy());
-        let o = look(
+        let o = look_with(
             &probe("subscription_routes = [\"openai-codex/*\"]"),
             d.path(),
+            None,
+            now(),
         )
         .await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
@@ -979,25 +962,23 @@ mod tests {
     #[tokio::test]
     async fn missing_db_wrong_table_or_corrupt_file_is_unknown() {
         let d = tempfile::tempdir().unwrap();
-        let o = look(&probe(""), d.path()).await;
+        let o = look_with(&probe(""), d.path(), None, now()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(!d.path().join("usage.db").exists(), "never created");
         make_db(&d.path().join("usage.db"), &healthy());
-        let o = look(&probe("table = \"calls\""), d.path()).await;
+        let o = look_with(&probe("table = \"calls\""), d.path(), None, now()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.summary.contains("no such table: calls"), "{o:?}");
         std::fs::write(d.path().join("junk.db"), vec![7u8; 8192]).unwrap();
-        let o = look(&probe("db = \"junk.db\""), d.path()).await;
+        let o = look_with(&probe("db = \"junk.db\""), d.path(), None, now()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
     }
 
     #[test]
     fn validate_names_the_key() {
-        let p: LlmUsage = toml::from_str(
+        let keys = testkit::invalid_keys::<LlmUsage>(
             "db = \"x\"\ntable = \"a;drop\"\ncolumns = { ts = \"t s\" }\nbusy_hours = \"9-5\"\nbusy_timezone = \"Mars/Base\"\nmax_error_rate = 2.0",
-        )
-        .unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        );
         assert_eq!(
             keys,
             [

@@ -935,12 +935,12 @@ async fn read_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, assert_health, look_in, text};
     use axum::extract::{Query, State};
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::{IntoResponse, Response};
     use axum::routing::{get, post};
     use std::net::SocketAddr;
-    use std::path::Path;
     use std::sync::{Arc, Mutex};
 
     const KEY: &str = "lgm_0123456789abcdef0123456789abcdef";
@@ -1049,39 +1049,11 @@ mod tests {
             .route("/sse", get(sse_get))
             .route("/messages", post(sse_post))
             .with_state(srv);
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = l.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-        addr
+        testkit::serve(app).await
     }
 
     fn probe(src: &str) -> Mcp {
-        let p: Mcp = toml::from_str(src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &Mcp, base: &Path) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
-    }
-
-    fn text(o: &Observation) -> String {
-        let mut t = format!("{}\n", o.summary);
-        for e in &o.evidence {
-            t.push_str(&format!("{}: {}\n", e.key, e.value));
-        }
-        t
+        testkit::parse(src)
     }
 
     fn setup() -> tempfile::TempDir {
@@ -1102,8 +1074,8 @@ mod tests {
         let p = probe(&format!(
             "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\"\nsamples = 4"
         ));
-        let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Ok, "{}", text(&o));
+        let o = look_in(&p, d.path()).await;
+        assert_health(&o, Health::Ok);
         let t = text(&o);
         assert!(t.contains("tools: 2"), "{t}");
         assert!(t.contains("over 4 calls"), "{t}");
@@ -1119,8 +1091,8 @@ mod tests {
         let p = probe(&format!(
             "transport = \"sse\"\nurl = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nsamples = 3"
         ));
-        let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Ok, "{}", text(&o));
+        let o = look_in(&p, d.path()).await;
+        assert_health(&o, Health::Ok);
         assert!(text(&o).contains("over 3 calls"), "{}", text(&o));
     }
 
@@ -1135,8 +1107,8 @@ mod tests {
         let p = probe(&format!(
             "url = \"http://{addr}/mcp\"\nbearer_token_file = \"mcp.key\"\nsamples = 3\nmax_p95 = \"50ms\""
         ));
-        let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Degraded, "{}", text(&o));
+        let o = look_in(&p, d.path()).await;
+        assert_health(&o, Health::Degraded);
         assert!(o.summary.contains("tools/list p95 1"), "{o:?}");
         assert!(o.summary.contains("over 3 calls"), "{o:?}");
         assert!(o.summary.contains("limit 50ms"), "{o:?}");
@@ -1154,8 +1126,8 @@ mod tests {
         let p = probe(&format!(
             "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\""
         ));
-        let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Critical, "{}", text(&o));
+        let o = look_in(&p, d.path()).await;
+        assert_health(&o, Health::Critical);
         let t = text(&o);
         assert!(
             t.contains("lesson 13: brain-mcp: GET http://127.0.0.1:")
@@ -1176,7 +1148,7 @@ mod tests {
         let p = probe(&format!(
             "url = \"http://{addr}/mcp\"\nbearer_token_file = \"bad.key\""
         ));
-        let o = look(&p, d.path()).await;
+        let o = look_in(&p, d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("initialize failed: HTTP 401"), "{o:?}");
         assert!(!text(&o).contains("lgm_wrong_key"), "{o:?}");
@@ -1184,18 +1156,16 @@ mod tests {
         let p = probe(
             "url = \"http://127.0.0.1:9/mcp\"\nbearer_token_file = \"none.key\"\ncheck_unauthenticated = false",
         );
-        let o = look(&p, d.path()).await;
+        let o = look_in(&p, d.path()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.summary.contains("none.key: no such file"), "{o:?}");
     }
 
     #[test]
     fn validate_names_the_key() {
-        let p: Mcp = toml::from_str(
+        let keys = testkit::invalid_keys::<Mcp>(
             "url = \"ftp://x\"\nbearer_token_file = \"a\"\nbearer_token_env = \"B\"\nsamples = 0\nenv_expect = { A = \"b\" }",
-        )
-        .unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        );
         assert_eq!(keys, ["url", "bearer_token_file", "samples", "env_expect"]);
     }
 

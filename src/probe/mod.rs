@@ -457,8 +457,12 @@ pub fn kind_names() -> Vec<&'static str> {
     KINDS.iter().map(|k| k.kind).collect()
 }
 
-/// The probe test kit: parse a kind from TOML, look once with a test `ProbeCx`, read evidence,
-/// write fixture files. Shared by every kind's tests instead of a copy per file.
+/// The probe test kit, the one way a kind's tests build a probe from TOML (`parse`, `invalid`,
+/// `invalid_keys`),
+/// look once with a test `ProbeCx` (`look`, `look_in`, `look_with`, `look_under`, `observe` with
+/// `At`), assert a
+/// finding (`assert_health`, `has`, `text`, `ev`) and lay out fixtures (`write`, `put`,
+/// `set_mtime`, `at`, `serve` for a loopback server). Shared by every kind's tests instead of a copy per file.
 #[cfg(test)]
 pub mod testkit {
     use super::*;
@@ -472,14 +476,75 @@ pub mod testkit {
         p
     }
 
+    /// Parses a kind's keys that must not validate; returns what `validate` reports.
+    pub fn invalid<P: Probe>(toml_src: &str) -> Vec<Invalid> {
+        let p: P = toml::from_str(toml_src).unwrap_or_else(|e| panic!("{e}"));
+        let bad = p.validate();
+        assert!(!bad.is_empty(), "{toml_src} should not validate");
+        bad
+    }
+
+    /// The keys `validate` names for a kind's keys that must not validate, in its order.
+    pub fn invalid_keys<P: Probe>(toml_src: &str) -> Vec<String> {
+        invalid::<P>(toml_src).into_iter().map(|i| i.key).collect()
+    }
+
+    /// Where and when a test looks: the parts of `ProbeCx` a test varies. The default looks
+    /// from `/`, now, with no prior facts, no root, no agent and a 5 s timeout.
+    #[derive(Clone, Copy)]
+    pub struct At<'a> {
+        pub base: &'a Path,
+        pub prior: Option<&'a serde_json::Value>,
+        pub now: DateTime<Utc>,
+        pub root: Option<&'a Path>,
+        pub agent: Option<&'a str>,
+        pub timeout: Duration,
+    }
+
+    impl Default for At<'_> {
+        fn default() -> Self {
+            At {
+                base: Path::new("/"),
+                prior: None,
+                now: Utc::now(),
+                root: None,
+                agent: None,
+                timeout: Duration::from_secs(5),
+            }
+        }
+    }
+
+    /// Looks once as `at` says, through the one shared HTTP client.
+    pub async fn observe<P: Probe>(p: &P, at: At<'_>) -> Observation {
+        let client = crate::http_client::shared();
+        let cx = ProbeCx {
+            probe_id: "t",
+            http: &client,
+            timeout: at.timeout,
+            prior: at.prior,
+            base_dir: at.base,
+            root: at.root,
+            agent: at.agent,
+            now: at.now,
+        };
+        p.observe(&cx).await
+    }
+
     /// Looks once with relative paths resolved against `/`.
     pub async fn look<P: Probe>(p: &P) -> Observation {
-        look_with(p, Path::new("/"), None, Utc::now()).await
+        observe(p, At::default()).await
     }
 
     /// Looks once with relative paths resolved against `base`.
     pub async fn look_in<P: Probe>(p: &P, base: &Path) -> Observation {
-        look_with(p, base, None, Utc::now()).await
+        observe(
+            p,
+            At {
+                base,
+                ..At::default()
+            },
+        )
+        .await
     }
 
     /// Looks once with a base dir, the prior facts and the clock given (5 s timeout).
@@ -489,18 +554,43 @@ pub mod testkit {
         prior: Option<&serde_json::Value>,
         now: DateTime<Utc>,
     ) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now,
-        };
-        p.observe(&cx).await
+        observe(
+            p,
+            At {
+                base,
+                prior,
+                now,
+                ..At::default()
+            },
+        )
+        .await
+    }
+
+    /// Looks once at a copied host tree `root` (`--root`), relative paths against `/`.
+    pub async fn look_under<P: Probe>(p: &P, root: &Path) -> Observation {
+        observe(
+            p,
+            At {
+                root: Some(root),
+                ..At::default()
+            },
+        )
+        .await
+    }
+
+    /// Asserts the observation's health, showing its summary and evidence when it differs.
+    #[track_caller]
+    pub fn assert_health(o: &Observation, want: Health) {
+        assert_eq!(o.health, want, "{}", text(o));
+    }
+
+    /// The summary, then every evidence row as `key: value` lines.
+    pub fn text(o: &Observation) -> String {
+        let mut t = format!("{}\n", o.summary);
+        for e in &o.evidence {
+            t.push_str(&format!("{}: {}\n", e.key, e.value));
+        }
+        t
     }
 
     /// Every evidence row as `key -> value` lines.
@@ -520,14 +610,51 @@ pub mod testkit {
             .collect()
     }
 
+    /// Whether an evidence row named `key` contains `needle`.
+    pub fn has(o: &Observation, key: &str, needle: &str) -> bool {
+        o.evidence
+            .iter()
+            .any(|e| e.key == key && e.value.contains(needle))
+    }
+
     /// Writes `text` to `path` (parents created) with Unix `mode`.
     pub fn write(path: &Path, text: &str, mode: u32) {
         use std::os::unix::fs::PermissionsExt;
+        put_at(path, text);
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// Writes `text` to `dir/rel` (parents created, default mode); returns the path.
+    pub fn put(dir: &Path, rel: &str, text: &str) -> PathBuf {
+        let path = dir.join(rel);
+        put_at(&path, text);
+        path
+    }
+
+    fn put_at(path: &Path, text: &str) {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).unwrap();
         }
         std::fs::write(path, text).unwrap();
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// Serves `app` on a fresh loopback port until the test's runtime ends; returns its address.
+    pub async fn serve(app: axum::Router) -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        addr
+    }
+
+    /// Sets a file's modification time.
+    pub fn set_mtime(path: &Path, t: DateTime<Utc>) {
+        let f = std::fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(std::time::SystemTime::from(t)).unwrap();
+    }
+
+    /// An RFC 3339 instant, for a test's clock.
+    pub fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
     }
 }
 

@@ -765,33 +765,7 @@ fn eval_time(v: &Value) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, ev, write};
-    use std::time::SystemTime;
-
-    fn set_mtime(p: &Path, t: DateTime<Utc>) {
-        let f = std::fs::File::options().write(true).open(p).unwrap();
-        f.set_modified(SystemTime::from(t)).unwrap();
-    }
-
-    fn at(s: &str) -> DateTime<Utc> {
-        docmeta::parse_date(s).unwrap()
-    }
-
-    /// Looks once as the probe of `agent`.
-    async fn look_as(p: &ModelSwap, base: &Path, agent: &str, now: DateTime<Utc>) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: base,
-            root: None,
-            agent: Some(agent),
-            now,
-        };
-        p.observe(&cx).await
-    }
+    use crate::probe::testkit::{self, At, at, ev, observe, set_mtime, write};
 
     fn oc(primary: &str) -> String {
         format!(
@@ -869,7 +843,16 @@ mod tests {
         let now = at("2026-05-20T00:00:00Z");
         // the prompt was revised after the swap, but no evaluation ran: half reviewed
         std::fs::create_dir_all(d.path().join("evals")).unwrap();
-        let o = look_as(&p, d.path(), "cs", now).await;
+        let o = observe(
+            &p,
+            At {
+                base: d.path(),
+                agent: Some("cs"),
+                now: now,
+                ..At::default()
+            },
+        )
+        .await;
         assert_eq!(o.health, Health::Degraded, "{o:#?}");
         assert!(
             o.summary
@@ -884,7 +867,17 @@ mod tests {
             0o644,
         );
         assert_eq!(
-            look_as(&p, d.path(), "cs", now).await.health,
+            observe(
+                &p,
+                At {
+                    base: d.path(),
+                    agent: Some("cs"),
+                    now: now,
+                    ..At::default()
+                }
+            )
+            .await
+            .health,
             Health::Degraded
         );
         write(
@@ -892,7 +885,16 @@ mod tests {
             "{\"finished_at\":\"2026-05-14T09:00:00Z\",\"model\":\"gpt-5.4\",\"passed\":20}",
             0o644,
         );
-        let o = look_as(&p, d.path(), "cs", now).await;
+        let o = observe(
+            &p,
+            At {
+                base: d.path(),
+                agent: Some("cs"),
+                now: now,
+                ..At::default()
+            },
+        )
+        .await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(
             o.summary
@@ -972,7 +974,16 @@ mod tests {
         write(&d.path().join("SOUL.md"), "# x\n", 0o644);
         set_mtime(&d.path().join("SOUL.md"), at("2026-05-01T00:00:00Z"));
         let p: ModelSwap = testkit::parse("config = \"openclaw.json\"\nprompts = [\"SOUL.md\"]");
-        let o = look_as(&p, d.path(), "hub", at("2026-05-20T00:00:00Z")).await;
+        let o = observe(
+            &p,
+            At {
+                base: d.path(),
+                agent: Some("hub"),
+                now: at("2026-05-20T00:00:00Z"),
+                ..At::default()
+            },
+        )
+        .await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary.starts_with(
@@ -1005,11 +1016,9 @@ mod tests {
 
     #[test]
     fn validate_names_the_key() {
-        let p: ModelSwap = toml::from_str(
+        let keys = testkit::invalid_keys::<ModelSwap>(
             "config = \"x.json\"\nprompts = [\"a/*/SOUL.md\"]\nbackups = false\nbackup_dir = \"b\"",
-        )
-        .unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|b| b.key).collect();
+        );
         assert_eq!(keys, ["prompts[0]", "backup_dir"]);
         assert!(
             toml::from_str::<ModelSwap>("config = \"x\"\nprompts = []\nruntime = \"gpt\"").is_err()

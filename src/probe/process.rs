@@ -524,28 +524,12 @@ fn redact_argv(argv: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, look};
     use std::path::Path;
     use std::time::Duration;
 
     fn probe(src: &str) -> Process {
-        let p: Process = toml::from_str(src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &Process) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: Path::new("/"),
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
+        testkit::parse(src)
     }
 
     struct Fake<'a> {

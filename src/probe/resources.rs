@@ -607,6 +607,7 @@ fn fmt_bytes(b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, look_with};
 
     const MEMINFO_TIGHT: &str = "MemTotal:       16000000 kB\nMemFree:          100000 kB\nMemAvailable:     800000 kB\nSwapTotal:       4000000 kB\nSwapFree:        1000000 kB\n";
     const MEMINFO_DIRE: &str = "MemTotal:       16000000 kB\nMemAvailable:     160000 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
@@ -628,29 +629,11 @@ mod tests {
 
     /// Disk checks off (thresholds 100) so fixture runs do not depend on the test host's disk.
     fn probe(root: &Path, extra: &str) -> Resources {
-        let p: Resources = toml::from_str(&format!(
+        testkit::parse(&format!(
             "proc_root = \"{}\"\nmounts = [\"{}\"]\nmax_disk_used_percent = 100\nmax_inode_used_percent = 100\ncores = 2\n{extra}",
             root.display(),
             root.display()
         ))
-        .unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &Resources, prior: Option<&Value>, now: DateTime<Utc>) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior,
-            base_dir: Path::new("/"),
-            root: None,
-            agent: None,
-            now,
-        };
-        p.observe(&cx).await
     }
 
     #[tokio::test]
@@ -659,7 +642,7 @@ mod tests {
         let p = probe(d.path(), "");
         let now = Utc::now();
         // a single spike: no prior
-        let first = look(&p, None, now).await;
+        let first = look_with(&p, Path::new("/"), None, now).await;
         assert_eq!(first.health, Health::Ok, "{first:?}");
         assert!(
             first.summary.contains("not yet for 5m"),
@@ -679,7 +662,13 @@ mod tests {
         assert_eq!(facts["oom_kill"], 3);
 
         // the same condition 6 minutes later: sustained
-        let later = look(&p, Some(&facts), now + chrono::Duration::minutes(6)).await;
+        let later = look_with(
+            &p,
+            Path::new("/"),
+            Some(&facts),
+            now + chrono::Duration::minutes(6),
+        )
+        .await;
         assert_eq!(later.health, Health::Degraded, "{later:?}");
         assert!(
             later
@@ -705,14 +694,14 @@ mod tests {
         let d = fixture(Some(MEMINFO_DIRE), "0.1 0.1 0.1", 3);
         let p = probe(d.path(), "");
         let since = json!({ "since": { "mem": (now - chrono::Duration::minutes(30)).to_rfc3339() }, "oom_kill": 3 });
-        let o = look(&p, Some(&since), now).await;
+        let o = look_with(&p, Path::new("/"), Some(&since), now).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("critical below 2%"), "{}", o.summary);
 
         // recovered: ok, and the first-exceeded time is dropped
         let d = fixture(Some(MEMINFO_FINE), "0.1 0.1 0.1", 3);
         let p = probe(d.path(), "");
-        let o = look(&p, Some(&since), now).await;
+        let o = look_with(&p, Path::new("/"), Some(&since), now).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(o.facts.unwrap()["since"], json!({}));
     }
@@ -722,11 +711,14 @@ mod tests {
         let d = fixture(Some(MEMINFO_FINE), "0.1 0.1 0.1", 7);
         let p = probe(d.path(), "");
         let prior = json!({ "since": {}, "oom_kill": 5 });
-        let o = look(&p, Some(&prior), Utc::now()).await;
+        let o = look_with(&p, Path::new("/"), Some(&prior), Utc::now()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert_eq!(o.summary, "2 OOM kills since last check");
         // no prior: recorded, not judged
-        assert_eq!(look(&p, None, Utc::now()).await.health, Health::Ok);
+        assert_eq!(
+            look_with(&p, Path::new("/"), None, Utc::now()).await.health,
+            Health::Ok
+        );
     }
 
     #[tokio::test]
@@ -737,7 +729,7 @@ mod tests {
             d.path().display()
         ))
         .unwrap();
-        let o = look(&p, None, Utc::now()).await;
+        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
         assert!(
             matches!(o.health, Health::Degraded | Health::Critical),
             "{o:?}"
@@ -754,13 +746,18 @@ mod tests {
             d.path().display()
         ))
         .unwrap();
-        assert_eq!(look(&gone, None, Utc::now()).await.health, Health::Unknown);
+        assert_eq!(
+            look_with(&gone, Path::new("/"), None, Utc::now())
+                .await
+                .health,
+            Health::Unknown
+        );
     }
 
     #[tokio::test]
     async fn missing_meminfo_is_unknown() {
         let d = fixture(None, "0.1 0.1 0.1", 0);
-        let o = look(&probe(d.path(), ""), None, Utc::now()).await;
+        let o = look_with(&probe(d.path(), ""), Path::new("/"), None, Utc::now()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.summary.contains("meminfo"), "{}", o.summary);
     }
@@ -781,7 +778,7 @@ mod tests {
             d.path(),
             "sustain = \"0s\"\nprocess_rss = [{ name = \"openclaw-gateway\", max_rss = \"2GiB\" }]",
         );
-        let o = look(&p, None, Utc::now()).await;
+        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert!(
             o.summary

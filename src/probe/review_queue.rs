@@ -509,7 +509,7 @@ fn walk_approval(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use crate::probe::testkit::{self, look_in, text};
 
     fn write(dir: &Path, rel: &str, body: &str) {
         let p = dir.join(rel);
@@ -518,32 +518,7 @@ mod tests {
     }
 
     fn probe(src: &str) -> ReviewQueue {
-        let p: ReviewQueue = toml::from_str(src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &ReviewQueue, base: &Path) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
-    }
-
-    fn text(o: &Observation) -> String {
-        let mut t = format!("{}\n", o.summary);
-        for e in &o.evidence {
-            t.push_str(&format!("{}: {}\n", e.key, e.value));
-        }
-        t
+        testkit::parse(src)
     }
 
     const ITEM: &str = "# Review required · evt-1\n\n## Decision summary\n\n- **Action:** `auto_send`\n- **Category:** order_status\n";
@@ -572,7 +547,7 @@ governance = ["governance.yml"]
         );
         write(d.path(), "factory.yml", FACTORY);
         write(d.path(), "governance.yml", GOV_OK);
-        let o = look(&probe(PROBE), d.path()).await;
+        let o = look_in(&probe(PROBE), d.path()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(o.summary.contains("2 auto-sent item(s)"), "{o:?}");
     }
@@ -597,7 +572,7 @@ governance = ["governance.yml"]
             "governance.yml",
             "authority_matrix:\n  customer_facing:\n    approval_required: false\nloops:\n  - id: refunds\n    risk_class: money\n    approval_required: false\n",
         );
-        let o = look(&probe(PROBE), d.path()).await;
+        let o = look_in(&probe(PROBE), d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         let t = text(&o);
         assert!(
@@ -631,36 +606,35 @@ promoted_file = "factory.yml"
 "#,
         );
         // no factory file: nothing is promoted, so the auto-sent item is a violation
-        let o = look(&p, d.path()).await;
+        let o = look_in(&p, d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             text(&o).contains("factory.yml: no such file; nothing is promoted"),
             "{o:?}"
         );
         write(d.path(), "factory.yml", "domain: cs\n");
-        let o = look(&p, d.path()).await;
+        let o = look_in(&p, d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             text(&o).contains("no key promoted_categories; nothing is promoted"),
             "{o:?}"
         );
         write(d.path(), "factory.yml", "promoted_categories: 3\n");
-        let o = look(&p, d.path()).await;
+        let o = look_in(&p, d.path()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(
             o.summary.contains("promoted_categories is not a list"),
             "{o:?}"
         );
         write(d.path(), "factory.yml", "promoted_categories: [\n");
-        let o = look(&p, d.path()).await;
+        let o = look_in(&p, d.path()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.summary.contains("not YAML"), "{o:?}");
     }
 
     #[test]
     fn validate_names_the_key() {
-        let p: ReviewQueue = toml::from_str("queue = \"r\"\ncategory_pattern = \"x\"").unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        let keys = testkit::invalid_keys::<ReviewQueue>("queue = \"r\"\ncategory_pattern = \"x\"");
         assert_eq!(keys, ["category_pattern"]);
         let p: ReviewQueue = toml::from_str("").unwrap();
         assert_eq!(p.validate()[0].key, "queue");

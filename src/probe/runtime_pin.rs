@@ -285,36 +285,18 @@ fn shown(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::probe::Health;
+    use crate::probe::testkit::{self, look_with};
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
     fn probe(src: &str) -> RuntimePin {
-        toml::from_str(src).unwrap()
+        testkit::parse(src)
     }
 
     fn fake_bin(dir: &Path, name: &str, script: &str) {
         let p = dir.join(name);
         std::fs::write(&p, format!("#!/bin/sh\n{script}\n")).unwrap();
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
-    }
-
-    async fn look_at(
-        p: &RuntimePin,
-        prior: Option<&serde_json::Value>,
-        now: DateTime<Utc>,
-    ) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior,
-            base_dir: Path::new("/"),
-            root: None,
-            agent: None,
-            now,
-        };
-        p.observe(&cx).await
     }
 
     fn node_probe(dir: &Path, extra: &str) -> RuntimePin {
@@ -330,7 +312,7 @@ mod tests {
         fake_bin(dir.path(), "node", "echo v25.6.1");
         let p = node_probe(dir.path(), "require = \"^22\"");
         assert!(p.validate().is_empty());
-        let o = look_at(&p, None, Utc::now()).await;
+        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert_eq!(o.summary, "node 25.6.1 does not satisfy ^22");
         let program = dir.path().join("node").display().to_string();
@@ -341,7 +323,7 @@ mod tests {
         );
 
         fake_bin(dir.path(), "node", "echo v22.11.0");
-        let o = look_at(&p, None, Utc::now()).await;
+        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(o.facts.as_ref().unwrap()["baseline"], "22.11.0");
     }
@@ -358,7 +340,7 @@ mod tests {
         let prior =
             serde_json::json!({"baseline": "22.11.0", "current": "22.11.0", "changed_at": null});
 
-        let o = look_at(&p, Some(&prior), t0).await;
+        let o = look_with(&p, Path::new("/"), Some(&prior), t0).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert_eq!(
             o.summary,
@@ -371,13 +353,13 @@ mod tests {
 
         // Still within settle_after: degraded, and the change time is kept.
         let later = t0 + chrono::Duration::hours(23);
-        let o = look_at(&p, Some(&facts), later).await;
+        let o = look_with(&p, Path::new("/"), Some(&facts), later).await;
         assert_eq!(o.health, Health::Degraded);
         assert_eq!(o.facts.as_ref().unwrap()["changed_at"], t0.to_rfc3339());
 
         // Past settle_after: the new version is the baseline.
         let settled = t0 + chrono::Duration::hours(25);
-        let o = look_at(&p, Some(&facts), settled).await;
+        let o = look_with(&p, Path::new("/"), Some(&facts), settled).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(o.facts.as_ref().unwrap()["baseline"], "22.12.0");
         assert!(o.facts.as_ref().unwrap()["changed_at"].is_null());
@@ -405,7 +387,7 @@ mod tests {
             "argv = [\"node\", \"--version\"]\npath = \"{}\"\nrequire = \"^22\"",
             dir.path().display()
         ));
-        let o = look_at(&p, None, Utc::now()).await;
+        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("not found on PATH"), "{}", o.summary);
 
@@ -414,7 +396,7 @@ mod tests {
             dir.path().display()
         ));
         assert!(p.validate().is_empty());
-        let o = look_at(&p, None, Utc::now()).await;
+        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
         assert_eq!(o.health, Health::Ok);
         assert_eq!(o.summary, "node not installed (optional)");
 
@@ -423,12 +405,12 @@ mod tests {
             "node",
             "echo 'segmentation fault, no digits here'",
         );
-        let o = look_at(&p, None, Utc::now()).await;
+        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.evidence.iter().any(|e| e.key == "output"));
 
         fake_bin(dir.path(), "node", "echo v22.1.0; exit 3");
-        let o = look_at(&p, None, Utc::now()).await;
+        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
     }
 
@@ -454,10 +436,9 @@ mod tests {
 
     #[test]
     fn invalid_requirement_and_conflicting_path() {
-        let p = probe(
+        let keys = testkit::invalid_keys::<RuntimePin>(
             "argv = [\"node\"]\nrequire = \"twenty-two\"\npath = \"/a\"\nenv = { PATH = \"/b\" }",
         );
-        let keys: Vec<_> = p.validate().into_iter().map(|i| i.key).collect();
         assert_eq!(keys, ["require", "env.PATH"]);
         assert!(toml::from_str::<RuntimePin>("argv = [\"x\"]\nsettle_after = \"soon\"").is_err());
     }

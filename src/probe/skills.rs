@@ -274,7 +274,7 @@ fn shown(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use crate::probe::testkit::{self, look_in, text};
 
     fn skill(root: &Path, rel: &str) {
         let d = root.join(rel);
@@ -283,35 +283,9 @@ mod tests {
     }
 
     fn probe(extra: &str) -> Skills {
-        let p: Skills = toml::from_str(&format!(
+        testkit::parse(&format!(
             "agent = \"cs\"\nworkspace = [\"home/cs/.openclaw/skills\", \"home/cs/.openclaw/workspace-cs/skills\"]\nshared = \"brain/knowledge/skills\"\n{extra}"
         ))
-        .unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &Skills, base: &Path) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: base,
-            root: None,
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        p.observe(&cx).await
-    }
-
-    fn text(o: &Observation) -> String {
-        let mut t = format!("{}\n", o.summary);
-        for e in &o.evidence {
-            t.push_str(&format!("{}: {}\n", e.key, e.value));
-        }
-        t
     }
 
     #[tokio::test]
@@ -332,7 +306,7 @@ mod tests {
         std::fs::create_dir_all(r.join("home/cs/.openclaw/skills/notes")).unwrap();
         // a skill inside a category folder counts by its own slug
         skill(r, "home/cs/.openclaw/skills/support/refund-policy");
-        let o = look(&probe(""), r).await;
+        let o = look_in(&probe(""), r).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(
             o.summary,
@@ -341,7 +315,7 @@ mod tests {
 
         skill(r, "home/cs/.openclaw/workspace-cs/skills/vip-returns");
         skill(r, "home/cs/.openclaw/skills/scratch");
-        let o = look(&probe("ignore = [\"scratch\"]"), r).await;
+        let o = look_in(&probe("ignore = [\"scratch\"]"), r).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert_eq!(
             o.summary,
@@ -363,8 +337,8 @@ mod tests {
         skill(r, "brain/knowledge/skills/refund-policy");
         skill(r, "brain/knowledge/skills/brand-voice");
         skill(r, "home/cs/.openclaw/skills/refund-policy");
-        assert_eq!(look(&probe(""), r).await.health, Health::Ok);
-        let o = look(&probe("require_local = true"), r).await;
+        assert_eq!(look_in(&probe(""), r).await.health, Health::Ok);
+        let o = look_in(&probe("require_local = true"), r).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert!(
             o.summary
@@ -378,21 +352,21 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let r = d.path();
         skill(r, "home/cs/.openclaw/skills/refund-policy");
-        let o = look(&probe(""), r).await;
+        let o = look_in(&probe(""), r).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("shared skills folder"), "{o:?}");
         // the shared path is a file: cannot list it
         std::fs::create_dir_all(r.join("brain/knowledge")).unwrap();
         std::fs::write(r.join("brain/knowledge/skills"), "x").unwrap();
-        let o = look(&probe(""), r).await;
+        let o = look_in(&probe(""), r).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
     }
 
     #[test]
     fn validate_names_the_key() {
-        let p: Skills =
-            toml::from_str("agent = \"\"\nworkspace = []\nshared = \"x\"\nmax_skills = 0").unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        let keys = testkit::invalid_keys::<Skills>(
+            "agent = \"\"\nworkspace = []\nshared = \"x\"\nmax_skills = 0",
+        );
         assert_eq!(keys, ["agent", "workspace", "max_skills"]);
     }
 }

@@ -1259,22 +1259,10 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
-    use crate::probe::testkit::{self, ev};
+    use crate::probe::testkit::{self, ev, look, look_under, look_with};
 
     fn probe(toml_src: &str) -> SystemdUnit {
         testkit::parse(toml_src)
-    }
-
-    async fn look_at(
-        p: &SystemdUnit,
-        prior: Option<&serde_json::Value>,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Observation {
-        testkit::look_with(p, Path::new("/"), prior, now).await
-    }
-
-    async fn look(p: &SystemdUnit) -> Observation {
-        testkit::look(p).await
     }
 
     fn write(p: &Path, text: &str) {
@@ -1614,7 +1602,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             prog.display().to_string()
         ));
         let t0 = chrono::Utc::now();
-        let o = look_at(&p, None, t0).await;
+        let o = look_with(&p, Path::new("/"), None, t0).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(ev(&o, "n_restarts"), vec!["2"]);
         assert!(!o.evidence.iter().any(|e| e.value.contains("abc")));
@@ -1627,7 +1615,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "brain-qmd-update.timer\n",
         );
         let t1 = t0 + chrono::Duration::minutes(5);
-        let o = look_at(&p, Some(&facts), t1).await;
+        let o = look_with(&p, Path::new("/"), Some(&facts), t1).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary.contains("crash loop: 4 restarts"),
@@ -1637,7 +1625,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
 
         // Same jump but the earlier sample is outside the window: no crash loop.
         let t2 = t0 + chrono::Duration::minutes(30);
-        let o = look_at(&p, Some(&facts), t2).await;
+        let o = look_with(&p, Path::new("/"), Some(&facts), t2).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
 
         // Failed with start-limit-hit, and the timer vanished from list-timers.
@@ -1681,11 +1669,9 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
 
     #[test]
     fn validate_reports_bad_keys() {
-        let p: SystemdUnit = toml::from_str(
+        let keys = testkit::invalid_keys::<SystemdUnit>(
             "unit = \"gateway\"\nforking_commands = [\"(\"]\nexpected_timers = [\"x.service\"]\nrestart_window = \"0s\"",
-        )
-        .unwrap();
-        let keys: Vec<String> = p.validate().into_iter().map(|i| i.key).collect();
+        );
         assert_eq!(
             keys,
             vec![
@@ -1754,18 +1740,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         let p = probe(
             "unit = \"openclaw-hub.service\"\nunit_dirs = [\"/etc/systemd/system\"]\nuse_systemctl = true\n",
         );
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: Path::new("/"),
-            root: Some(root),
-            agent: None,
-            now: chrono::Utc::now(),
-        };
-        let o = p.observe(&cx).await;
+        let o = look_under(&p, root).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary

@@ -715,6 +715,7 @@ fn human(d: TimeDelta) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit::{self, look, put};
     use base64::Engine as _;
 
     /// A JWT with any signature; only the payload matters here.
@@ -733,24 +734,7 @@ mod tests {
     }
 
     fn probe(src: &str) -> TokenExpiry {
-        let p: TokenExpiry = toml::from_str(src).unwrap();
-        assert!(p.validate().is_empty(), "{:?}", p.validate());
-        p
-    }
-
-    async fn look(p: &TokenExpiry) -> Observation {
-        let client = crate::http_client::shared();
-        let cx = ProbeCx {
-            probe_id: "t",
-            http: &client,
-            timeout: Duration::from_secs(5),
-            prior: None,
-            base_dir: Path::new("/"),
-            root: None,
-            agent: None,
-            now: Utc::now(),
-        };
-        p.observe(&cx).await
+        testkit::parse(src)
     }
 
     fn ev<'a>(o: &'a Observation, key: &str) -> &'a str {
@@ -767,18 +751,12 @@ mod tests {
         assert!(!serde_json::to_string(o).unwrap().contains(secret));
     }
 
-    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-        let p = dir.join(name);
-        std::fs::write(&p, text).unwrap();
-        p
-    }
-
     #[tokio::test]
     async fn expired_jwt_is_critical_and_never_shown() {
         let dir = tempfile::tempdir().unwrap();
         let token =
             jwt(serde_json::json!({"sub": "agent-cs", "iss": "auth.example", "exp": exp_in(-3)}));
-        let f = write(dir.path(), "token", &format!("{token}\n"));
+        let f = put(dir.path(), "token", &format!("{token}\n"));
         let o = look(&probe(&format!("file = {:?}", f.display().to_string()))).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.starts_with("JWT from file "), "{}", o.summary);
@@ -814,14 +792,14 @@ mod tests {
     async fn jwt_without_exp_and_opaque_keys_are_unknown() {
         let dir = tempfile::tempdir().unwrap();
         let token = jwt(serde_json::json!({"sub": "x"}));
-        let f = write(dir.path(), "token", &token);
+        let f = put(dir.path(), "token", &token);
         let o = look(&probe(&format!("file = {:?}", f.display().to_string()))).await;
         assert_eq!(o.health, Health::Unknown);
         assert_eq!(o.summary, "no expiry found in JWT payload (no exp claim)");
         assert_never_shows(&o, &token);
 
         let key = "sk-ant-api03-abcdefghijklmnop";
-        let f = write(dir.path(), "key", key);
+        let f = put(dir.path(), "key", key);
         let o = look(&probe(&format!("file = {:?}", f.display().to_string()))).await;
         assert_eq!(o.health, Health::Unknown);
         assert!(o.summary.starts_with("no expiry found"), "{}", o.summary);
@@ -853,7 +831,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let future = (Utc::now() + TimeDelta::days(60)).timestamp_millis();
         let past = (Utc::now() - TimeDelta::hours(2)).timestamp_millis();
-        let ok = write(
+        let ok = put(
             dir.path(),
             "ok.json",
             &format!(r#"{{"access_token": "opaque-secret-1234", "expires_at": {future}}}"#),
@@ -863,7 +841,7 @@ mod tests {
         assert_eq!(ev(&o, "format"), "JSON field expires_at");
         assert_never_shows(&o, "opaque-secret-1234");
 
-        let bad = write(
+        let bad = put(
             dir.path(),
             "bad.json",
             &format!(
@@ -885,7 +863,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let token = jwt(serde_json::json!({"exp": exp_in(5)}));
         let auth = serde_json::json!({"tokens": {"access_token": token, "refresh_token": "rt-secret-5678"}});
-        let f = write(dir.path(), "auth.json", &auth.to_string());
+        let f = put(dir.path(), "auth.json", &auth.to_string());
         let o = look(&probe(&format!(
             "file = {:?}\njson_path = \"$.tokens.access_token\"\nformat = \"jwt\"",
             f.display().to_string()
@@ -927,7 +905,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (cert, key) = cert_expiring_in_3_days();
         // A key block first: the probe takes the first CERTIFICATE block.
-        let f = write(
+        let f = put(
             dir.path(),
             "mcp.pem",
             &format!("{}{}", key.serialize_pem(), cert.pem()),
@@ -938,7 +916,7 @@ mod tests {
         assert_eq!(ev(&o, "fingerprint"), der_fingerprint(cert.der()));
         assert_never_shows(&o, &key.serialize_pem());
 
-        let not_pem = write(dir.path(), "empty.pem", "nothing here\n");
+        let not_pem = put(dir.path(), "empty.pem", "nothing here\n");
         let o = look(&probe(&format!(
             "pem_file = {:?}",
             not_pem.display().to_string()
@@ -1044,7 +1022,7 @@ mod tests {
     async fn dotenv_key_and_optional() {
         let d = tempfile::tempdir().unwrap();
         let token = jwt(serde_json::json!({"exp": exp_in(1)}));
-        let env = write(
+        let env = put(
             d.path(),
             ".env",
             &format!("# keys\nOTHER=1\nexport ANTHROPIC_AUTH_TOKEN=\"{token}\"\n"),
