@@ -848,7 +848,7 @@ mod tests {
             At {
                 base: d.path(),
                 agent: Some("cs"),
-                now: now,
+                now,
                 ..At::default()
             },
         )
@@ -872,7 +872,7 @@ mod tests {
                 At {
                     base: d.path(),
                     agent: Some("cs"),
-                    now: now,
+                    now,
                     ..At::default()
                 }
             )
@@ -890,7 +890,7 @@ mod tests {
             At {
                 base: d.path(),
                 agent: Some("cs"),
-                now: now,
+                now,
                 ..At::default()
             },
         )
