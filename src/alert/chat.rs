@@ -1,11 +1,14 @@
 //! Plumbing shared by the chat channels (slack, discord, telegram, teams, mattermost, ntfy,
 //! gotify, whatsapp): sending one HTTP request and classifying the answer with
-//! `SendError::from_status` (never a retry loop: the outbox retries), the state word and colour
+//! `SendError::from_status` (never a retry loop: the outbox retries), the checks of the URL and
+//! template keys they share, the state word and colour
 //! of an alert, and the short facts every layout shows. It must not build a vendor's payload and
 //! never formats a URL or token into an error (reqwest errors are stripped of their URL).
 
-use super::{Alert, Event, SendError};
-use crate::probe::Health;
+use super::template::MessageTemplate;
+use super::{Alert, Event, SendCx, SendError};
+use crate::probe::{Health, Invalid};
+use crate::redact::Secret;
 use std::time::Duration;
 
 /// A receiver's answer to a successful (2xx) request.
@@ -49,6 +52,29 @@ pub async fn deliver(
     }
 }
 
+/// `deliver`, naming the receiver by what it is and the fingerprint of its secret
+/// (`slack webhook sha256:ab12…`), never the secret itself.
+pub async fn deliver_to(
+    req: reqwest::RequestBuilder,
+    timeout: Duration,
+    name: &str,
+    secret: &Secret,
+) -> Result<Answer, SendError> {
+    deliver(req, timeout, &format!("{name} {}", secret.fingerprint())).await
+}
+
+/// Posts `payload` as JSON to a webhook whose URL is the secret; `name` says what it is
+/// (`teams webhook`).
+pub async fn post_webhook(
+    cx: &SendCx<'_>,
+    name: &str,
+    url: &Secret,
+    payload: &serde_json::Value,
+) -> Result<Answer, SendError> {
+    let req = cx.http.post(url.expose()).json(payload);
+    deliver_to(req, cx.timeout, name, url).await
+}
+
 /// `{"parameters":{"retry_after":N}}` (Telegram) or `{"retry_after":N.N}` (Discord).
 fn body_retry_after(body: &str) -> Option<Duration> {
     let v: serde_json::Value = serde_json::from_str(body).ok()?;
@@ -60,17 +86,23 @@ fn body_retry_after(body: &str) -> Option<Duration> {
 }
 
 /// Checks an `http(s)` URL key; the message never shows the value (it may hold a token).
-pub fn check_url(key: &str, url: &str, problems: &mut Vec<crate::probe::Invalid>) {
+pub fn check_url(key: &str, url: &str, problems: &mut Vec<Invalid>) {
     match reqwest::Url::parse(url) {
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
-        Ok(_) => problems.push(crate::probe::Invalid::new(
-            key,
-            "expected an http:// or https:// URL",
-        )),
-        Err(e) => problems.push(crate::probe::Invalid::new(
+        Ok(_) => problems.push(Invalid::new(key, "expected an http:// or https:// URL")),
+        Err(e) => problems.push(Invalid::new(
             key,
             format!("invalid URL ({}): {e}", crate::redact::fingerprint(url)),
         )),
+    }
+}
+
+/// Checks the optional `template` key (a minijinja message template).
+pub fn check_template(template: Option<&MessageTemplate>, problems: &mut Vec<Invalid>) {
+    if let Some(t) = template
+        && let Err(e) = t.check()
+    {
+        problems.push(Invalid::new("template", e));
     }
 }
 

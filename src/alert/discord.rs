@@ -4,7 +4,7 @@
 //! mentions broken. Embed limits (10 embeds, 6000 characters in all) are kept by shrinking text.
 //! Formats and delivers only; the outbox retries.
 
-use super::chat::{self, deliver};
+use super::chat;
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, SendCx, SendError, render};
@@ -51,11 +51,7 @@ username = "ledgerd"
         if let Some(u) = &self.avatar_url {
             chat::check_url("avatar_url", u, &mut p);
         }
-        if let Some(t) = &self.template
-            && let Err(e) = t.check()
-        {
-            p.push(Invalid::new("template", e));
-        }
+        chat::check_template(self.template.as_ref(), &mut p);
         p
     }
 
@@ -68,8 +64,7 @@ username = "ledgerd"
             url.query_pairs_mut().append_pair("thread_id", t);
         }
         let req = cx.http.post(url).json(&payload);
-        let what = format!("discord webhook {}", self.webhook_url.fingerprint());
-        let a = deliver(req, cx.timeout, &what).await?;
+        let a = chat::deliver_to(req, cx.timeout, "discord webhook", &self.webhook_url).await?;
         let id = serde_json::from_str::<Value>(&a.body)
             .ok()
             .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(String::from));

@@ -4,7 +4,7 @@
 //! `client::notification.click.url` to the dashboard. Formats and delivers only; the outbox
 //! retries.
 
-use super::chat::{self, deliver};
+use super::chat;
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, Event, SendCx, SendError, render};
@@ -57,11 +57,7 @@ critical_priority = 8
         if self.critical_priority > 10 {
             p.push(Invalid::new("critical_priority", "expected 0 to 10"));
         }
-        if let Some(t) = &self.template
-            && let Err(e) = t.check()
-        {
-            p.push(Invalid::new("template", e));
-        }
+        chat::check_template(self.template.as_ref(), &mut p);
         p
     }
 
@@ -73,8 +69,7 @@ critical_priority = 8
             .post(url)
             .header("X-Gotify-Key", self.token.expose())
             .json(&payload);
-        let what = format!("gotify {}", self.token.fingerprint());
-        let a = deliver(req, cx.timeout, &what).await?;
+        let a = chat::deliver_to(req, cx.timeout, "gotify", &self.token).await?;
         let id = serde_json::from_str::<Value>(&a.body)
             .ok()
             .and_then(|v| v.get("id").and_then(|i| i.as_i64()));

@@ -3,7 +3,7 @@
 //! markdown-escaped and `@` mentions are broken (a zero-width space after `@`), so `@channel` or
 //! `@all` in a response body notifies nobody. Formats and delivers only; the outbox retries.
 
-use super::chat::{self, deliver};
+use super::chat;
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, SendCx, SendError, render};
@@ -52,19 +52,13 @@ username = "ledgerd"
         if let Some(u) = &self.icon_url {
             chat::check_url("icon_url", u, &mut p);
         }
-        if let Some(t) = &self.template
-            && let Err(e) = t.check()
-        {
-            p.push(Invalid::new("template", e));
-        }
+        chat::check_template(self.template.as_ref(), &mut p);
         p
     }
 
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
         let payload = self.payload(alerts)?;
-        let req = cx.http.post(self.webhook_url.expose()).json(&payload);
-        let what = format!("mattermost webhook {}", self.webhook_url.fingerprint());
-        let a = deliver(req, cx.timeout, &what).await?;
+        let a = chat::post_webhook(cx, "mattermost webhook", &self.webhook_url, &payload).await?;
         Ok(format!("HTTP {}", a.status))
     }
 }

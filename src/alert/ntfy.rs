@@ -4,7 +4,7 @@
 //! text; the message is kept under ntfy's 4096-byte limit (beyond it ntfy turns the message into
 //! an attachment). Formats and delivers only; the outbox retries.
 
-use super::chat::{self, deliver};
+use super::chat;
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, Event, SendCx, SendError, render};
@@ -66,11 +66,7 @@ url = "${NTFY_URL:-https://ntfy.sh/ledgerd-example-topic}"
                 "set either 'token' or 'username'/'password', not both",
             ));
         }
-        if let Some(t) = &self.template
-            && let Err(e) = t.check()
-        {
-            p.push(Invalid::new("template", e));
-        }
+        chat::check_template(self.template.as_ref(), &mut p);
         p
     }
 
@@ -85,8 +81,7 @@ url = "${NTFY_URL:-https://ntfy.sh/ledgerd-example-topic}"
         } else if let (Some(u), Some(pw)) = (&self.username, &self.password) {
             req = req.basic_auth(u, Some(pw.expose()));
         }
-        let what = format!("ntfy {}", self.url.fingerprint());
-        let a = deliver(req, cx.timeout, &what).await?;
+        let a = chat::deliver_to(req, cx.timeout, "ntfy", &self.url).await?;
         let id = serde_json::from_str::<Value>(&a.body)
             .ok()
             .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(String::from));

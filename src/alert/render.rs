@@ -129,36 +129,15 @@ pub fn group_body(alerts: &[Alert]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::{Evidence, Health};
+    use crate::alert::chat::testkit::sample_alert;
 
     #[test]
     fn title_and_body_cite_the_lesson() {
         let a = Alert {
-            event: Event::Firing,
-            lesson: 14,
-            lessons: vec![14],
-            rule: "Cron is not your shell".into(),
-            lesson_title: "Cron jobs failed because env vars were missing".into(),
-            fix: "Source config explicitly inside cron scripts".into(),
-            probe: "agent-crontab".into(),
-            kind: "cron_env".into(),
-            host: "vps-1".into(),
-            agent: None,
-            health: Health::Critical,
-            summary: "1 job lacks SHOPIFY_TOKEN".into(),
-            expected: Some("every variable a job uses is set".into()),
-            evidence: vec![Evidence {
-                key: "crontab:3".into(),
-                value: "uses $SHOPIFY_TOKEN".into(),
-            }],
             since: chrono::DateTime::from_timestamp(0, 0).unwrap(),
             at: chrono::DateTime::from_timestamp(60, 0).unwrap(),
-            url: "http://127.0.0.1:9477/probe/agent-crontab".into(),
             incident: 1,
-            ack: None,
-            suppressed: Vec::new(),
-            class: String::new(),
-            owner: String::new(),
+            ..sample_alert()
         };
         assert_eq!(
             title(&a),

@@ -4,7 +4,7 @@
 //! free text (observed, expected, evidence) goes into `rich_text` elements, which Slack does not
 //! parse for markup. Formats and delivers only; the outbox retries.
 
-use super::chat::{self, deliver};
+use super::chat;
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, SendCx, SendError, render};
@@ -50,19 +50,13 @@ webhook_url = "${SLACK_WEBHOOK_URL:-https://hooks.slack.com/services/T000/B000/X
     fn validate(&self) -> Vec<Invalid> {
         let mut p = Vec::new();
         chat::check_url("webhook_url", self.webhook_url.expose(), &mut p);
-        if let Some(t) = &self.template
-            && let Err(e) = t.check()
-        {
-            p.push(Invalid::new("template", e));
-        }
+        chat::check_template(self.template.as_ref(), &mut p);
         p
     }
 
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
         let payload = self.payload(alerts)?;
-        let req = cx.http.post(self.webhook_url.expose()).json(&payload);
-        let what = format!("slack webhook {}", self.webhook_url.fingerprint());
-        let a = deliver(req, cx.timeout, &what).await?;
+        let a = chat::post_webhook(cx, "slack webhook", &self.webhook_url, &payload).await?;
         Ok(format!("HTTP {} {}", a.status, a.body.trim()))
     }
 }

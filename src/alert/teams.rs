@@ -5,7 +5,7 @@
 //! markdown-escaped, `{{DATE()}}` functions included. Formats and delivers only; the outbox
 //! retries.
 
-use super::chat::{self, Tone, deliver};
+use super::chat::{self, Tone};
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, SendCx, SendError, render};
@@ -42,19 +42,13 @@ webhook_url = "${TEAMS_WEBHOOK_URL:-https://prod-00.westeurope.logic.azure.com/w
     fn validate(&self) -> Vec<Invalid> {
         let mut p = Vec::new();
         chat::check_url("webhook_url", self.webhook_url.expose(), &mut p);
-        if let Some(t) = &self.template
-            && let Err(e) = t.check()
-        {
-            p.push(Invalid::new("template", e));
-        }
+        chat::check_template(self.template.as_ref(), &mut p);
         p
     }
 
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
         let payload = self.payload(alerts)?;
-        let req = cx.http.post(self.webhook_url.expose()).json(&payload);
-        let what = format!("teams webhook {}", self.webhook_url.fingerprint());
-        let a = deliver(req, cx.timeout, &what).await?;
+        let a = chat::post_webhook(cx, "teams webhook", &self.webhook_url, &payload).await?;
         Ok(format!("HTTP {}", a.status))
     }
 }

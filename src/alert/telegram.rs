@@ -4,7 +4,7 @@
 //! Telegram's 4096 characters. Formats and delivers only; the outbox retries (Telegram's
 //! `parameters.retry_after` is honoured). The token is in the URL path: it never reaches an error.
 
-use super::chat::{self, deliver};
+use super::chat;
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, Event, SendCx, SendError, render};
@@ -78,11 +78,7 @@ chat_id = -1001234567890          # or "@channelusername"
                 "expected a numeric chat id or '@channelusername'",
             ));
         }
-        if let Some(t) = &self.template
-            && let Err(e) = t.check()
-        {
-            p.push(Invalid::new("template", e));
-        }
+        chat::check_template(self.template.as_ref(), &mut p);
         p
     }
 
@@ -95,7 +91,7 @@ chat_id = -1001234567890          # or "@channelusername"
         );
         let req = cx.http.post(url).json(&payload);
         let what = format!("telegram bot {}", self.bot_token.fingerprint());
-        let a = deliver(req, cx.timeout, &what).await?;
+        let a = chat::deliver(req, cx.timeout, &what).await?;
         let v: Value = serde_json::from_str(&a.body).unwrap_or(Value::Null);
         if v.get("ok") == Some(&Value::Bool(false)) {
             // a 200 that is not a success is not proof (lesson 26)

@@ -28,14 +28,9 @@ headers = { Authorization = "Bearer ${LEDGERD_WEBHOOK_TOKEN:-dev}" }
 "#;
 
     fn validate(&self) -> Vec<Invalid> {
-        match reqwest::Url::parse(self.url.expose()) {
-            Ok(u) if u.scheme() == "http" || u.scheme() == "https" => Vec::new(),
-            Ok(_) => vec![Invalid::new("url", "expected an http:// or https:// URL")],
-            Err(e) => vec![Invalid::new(
-                "url",
-                format!("invalid URL ({}): {e}", self.url.fingerprint()),
-            )],
-        }
+        let mut p = Vec::new();
+        super::chat::check_url("url", self.url.expose(), &mut p);
+        p
     }
 
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {

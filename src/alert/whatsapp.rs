@@ -6,7 +6,7 @@
 //! format. Graph API rate-limit codes that come back as HTTP 400 are retryable. Formats and
 //! delivers only; the outbox retries.
 
-use super::chat::{self, deliver};
+use super::chat;
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, SendCx, SendError, render};
@@ -124,11 +124,7 @@ to = "+4915112345678"
                 "expected an approved template name (lowercase letters, digits, '_')",
             ));
         }
-        if let Some(t) = &self.template
-            && let Err(e) = t.check()
-        {
-            p.push(Invalid::new("template", e));
-        }
+        chat::check_template(self.template.as_ref(), &mut p);
         for (i, t) in self.template_params.iter().enumerate() {
             if let Err(e) = t.check() {
                 p.push(Invalid::new(format!("template_params[{i}]"), e));
@@ -150,8 +146,9 @@ to = "+4915112345678"
             .post(url)
             .bearer_auth(self.access_token.expose())
             .json(&payload);
-        let what = format!("whatsapp {}", self.access_token.fingerprint());
-        let a = deliver(req, cx.timeout, &what).await.map_err(graph_retry)?;
+        let a = chat::deliver_to(req, cx.timeout, "whatsapp", &self.access_token)
+            .await
+            .map_err(graph_retry)?;
         let v: Value = serde_json::from_str(&a.body).unwrap_or(Value::Null);
         Ok(match v.pointer("/messages/0/id").and_then(|i| i.as_str()) {
             Some(id) => format!("HTTP {} message {id}", a.status),
