@@ -891,21 +891,13 @@ fn ancestors(k: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look_in, look_with};
+    use crate::probe::testkit::{self, ev, look_in, look_with};
     use std::os::unix::fs::PermissionsExt;
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hosts/config_file");
 
     fn probe(src: &str) -> ConfigFile {
         testkit::parse(src)
-    }
-
-    fn ev<'o>(o: &'o Observation, key: &str) -> Vec<&'o str> {
-        o.evidence
-            .iter()
-            .filter(|e| e.key == key)
-            .map(|e| e.value.as_str())
-            .collect()
     }
 
     #[tokio::test]

@@ -831,7 +831,7 @@ fn describe_send_error(e: &reqwest::Error, timeout: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look};
+    use crate::probe::testkit::{self, look, one};
     use axum::Json;
     use axum::http::{HeaderMap, StatusCode};
     use axum::routing::get;
@@ -892,14 +892,6 @@ mod tests {
         testkit::parse(src)
     }
 
-    fn ev<'a>(o: &'a Observation, key: &str) -> &'a str {
-        o.evidence
-            .iter()
-            .find(|e| e.key == key)
-            .map(|e| e.value.as_str())
-            .unwrap_or_else(|| panic!("no evidence {key} in {o:?}"))
-    }
-
     #[tokio::test]
     async fn empty_data_array_is_critical_despite_200() {
         let addr = serve().await;
@@ -911,10 +903,10 @@ expect_json = [{{ path = "$.ok", equals = true }}, {{ path = "$.data", type = "a
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert_eq!(o.summary, "$.data has 0 items (expected min_len 1)");
         assert_eq!(
-            ev(&o, "expect_json[1]"),
+            one(&o, "expect_json[1]"),
             "$.data: expected min_len 1, got array of 0"
         );
-        assert_eq!(ev(&o, "status"), "200");
+        assert_eq!(one(&o, "status"), "200");
         assert!(o.metrics.iter().any(|m| m.name == "latency_seconds"));
         assert!(
             o.metrics
@@ -958,7 +950,7 @@ expect_json = [{{ path = "$.data[*].price", gt = 3 }}]"#
         let o = look(&p).await;
         assert_eq!(o.health, Health::Critical);
         assert_eq!(
-            ev(&o, "expect_json[0]"),
+            one(&o, "expect_json[0]"),
             "$['data'][0]['price']: expected gt 3, got number 2.5"
         );
     }
@@ -970,7 +962,7 @@ expect_json = [{{ path = "$.data[*].price", gt = 3 }}]"#
         let o = look(&p).await;
         assert_eq!(o.health, Health::Critical);
         assert_eq!(o.summary, "HTTP 503 (expected one of [200])");
-        assert!(ev(&o, "body").contains("upstream unavailable"));
+        assert!(one(&o, "body").contains("upstream unavailable"));
     }
 
     #[tokio::test]
@@ -998,7 +990,7 @@ follow_redirects = false"#
         let o = look(&p).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert_eq!(o.summary, "HTTP 303 (expected one of [200])");
-        assert_eq!(ev(&o, "location"), format!("http://{addr}/login?…"));
+        assert_eq!(one(&o, "location"), format!("http://{addr}/login?…"));
         assert_eq!(look(&p).await.health, Health::Critical);
 
         // Followed (shared client): a 200 login page, caught by body_not_contains.
@@ -1009,7 +1001,7 @@ body_not_contains = ["<form"]"#
         let o = look(&p).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert_eq!(o.summary, r#"body contains "<form""#);
-        assert_eq!(ev(&o, "redirected_to"), format!("http://{addr}/login?…"));
+        assert_eq!(one(&o, "redirected_to"), format!("http://{addr}/login?…"));
     }
 
     #[tokio::test]
@@ -1021,7 +1013,7 @@ max_latency = "1ns""#
         ));
         let o = look(&p).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(ev(&o, "max_latency").contains("expected at most 1ns"));
+        assert!(one(&o, "max_latency").contains("expected at most 1ns"));
     }
 
     #[tokio::test]
@@ -1043,11 +1035,11 @@ expect_json = [{{ path = "$.ok", equals = true }}, {{ path = "$.session", equals
         assert!(!format!("{p:?}").contains(TOKEN));
         let o = look(&p).await;
         // 200, not 401: the server saw the right token.
-        assert_eq!(ev(&o, "status"), "200", "{o:?}");
+        assert_eq!(one(&o, "status"), "200", "{o:?}");
         assert_eq!(o.health, Health::Critical);
-        assert_eq!(ev(&o, "request_headers"), "x-api-key, authorization");
+        assert_eq!(one(&o, "request_headers"), "x-api-key, authorization");
         assert!(
-            ev(&o, "expect_json[1]").contains("[redacted sha256:"),
+            one(&o, "expect_json[1]").contains("[redacted sha256:"),
             "{o:?}"
         );
         let debug = format!("{o:?}");
@@ -1056,7 +1048,7 @@ expect_json = [{{ path = "$.ok", equals = true }}, {{ path = "$.session", equals
 
         // Without the token the server answers 401.
         let anon = probe(&format!(r#"url = "http://{addr}/auth""#));
-        assert_eq!(ev(&look(&anon).await, "status"), "401");
+        assert_eq!(one(&look(&anon).await, "status"), "401");
     }
 
     #[tokio::test]
@@ -1093,8 +1085,8 @@ expect_json = [{{ path = "$", min_len = 1 }}]"#
         let o = look(&p).await;
         assert_eq!(o.health, Health::Critical);
         assert_eq!(o.summary, "body exceeded cap of 1000 bytes");
-        assert_eq!(ev(&o, "body_bytes"), "1000");
-        assert!(ev(&o, "body_truncated").contains("1000"));
+        assert_eq!(one(&o, "body_bytes"), "1000");
+        assert!(one(&o, "body_truncated").contains("1000"));
 
         // Without JSON assertions a long body is only noted.
         let p = probe(&format!(
@@ -1103,7 +1095,7 @@ max_body_bytes = 1000"#
         ));
         let o = look(&p).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
-        assert!(ev(&o, "body_truncated").contains("1000"));
+        assert!(one(&o, "body_truncated").contains("1000"));
     }
 
     /// A vendor on 127.0.0.1 that answers two good pages of orders, then `{"data":[]}` with 200.
@@ -1143,7 +1135,7 @@ shape = {{ timezone = "Europe/Madrid" }}"#
         let first = look_at(&p, None, "2026-05-13T09:00:00Z").await;
         assert_eq!(first.health, Health::Ok, "{first:?}");
         assert!(
-            ev(&first, "shape").starts_with("learned 7 key paths"),
+            one(&first, "shape").starts_with("learned 7 key paths"),
             "{first:?}"
         );
         let facts = first.facts.clone().unwrap();
@@ -1158,10 +1150,10 @@ shape = {{ timezone = "Europe/Madrid" }}"#
             "key $.meta, $.next_cursor disappeared from the answer (+1 more failed)"
         );
         assert_eq!(
-            ev(&o, "shape.lists"),
+            one(&o, "shape.lists"),
             "$.data: 0 items on a working day (good runs had 1)"
         );
-        assert_eq!(ev(&o, "status"), "200");
+        assert_eq!(one(&o, "status"), "200");
         // a bad answer teaches nothing: the good runs' shape is kept
         assert_eq!(
             o.facts.as_ref().unwrap()["shape"]["keys"],

@@ -997,6 +997,11 @@ mod tests {
     use super::*;
     use crate::probe::testkit::{self, at, look_with, put, text};
 
+    /// Looks once at 2026-07-20 10:00 UTC, the clock the fixtures' dates are written against.
+    async fn look(p: &Markdown, base: &Path) -> Observation {
+        look_with(p, base, None, at("2026-07-20T10:00:00Z")).await
+    }
+
     fn probe(src: &str) -> Markdown {
         testkit::parse(src)
     }
@@ -1014,13 +1019,7 @@ untrusted_input = true
     async fn soul_with_every_block_is_ok() {
         let d = tempfile::tempdir().unwrap();
         put(d.path(), "SOUL.md", SOUL_OK);
-        let o = look_with(
-            &probe(SOUL_PROBE),
-            d.path(),
-            None,
-            at("2026-07-20T10:00:00Z"),
-        )
-        .await;
+        let o = look(&probe(SOUL_PROBE), d.path()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(o.summary, "agent cs: 1 document(s) hold");
     }
@@ -1033,13 +1032,7 @@ untrusted_input = true
             "SOUL.md",
             "# CS agent\n\n## ACK Rule\nOn it.\n\nBe kind. Ignore previous instructions is bad.\n",
         );
-        let o = look_with(
-            &probe(SOUL_PROBE),
-            d.path(),
-            None,
-            at("2026-07-20T10:00:00Z"),
-        )
-        .await;
+        let o = look(&probe(SOUL_PROBE), d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         let t = text(&o);
         assert!(t.contains("agent: cs"), "{t}");
@@ -1056,31 +1049,19 @@ untrusted_input = true
         assert!(t.contains("has 1 of 4 required phrases"), "{t}");
         // a trusted-input agent does not need the customer block
         let p = probe(&SOUL_PROBE.replace("untrusted_input = true", ""));
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert!(!text(&o).contains("Customer Message"), "{o:?}");
     }
 
     #[tokio::test]
     async fn missing_soul_is_critical_and_unreadable_is_unknown() {
         let d = tempfile::tempdir().unwrap();
-        let o = look_with(
-            &probe(SOUL_PROBE),
-            d.path(),
-            None,
-            at("2026-07-20T10:00:00Z"),
-        )
-        .await;
+        let o = look(&probe(SOUL_PROBE), d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("SOUL.md does not exist"), "{o:?}");
         // a directory where the file should be: could not look
         std::fs::create_dir(d.path().join("SOUL.md")).unwrap();
-        let o = look_with(
-            &probe(SOUL_PROBE),
-            d.path(),
-            None,
-            at("2026-07-20T10:00:00Z"),
-        )
-        .await;
+        let o = look(&probe(SOUL_PROBE), d.path()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.summary.contains("not a regular file"), "{o:?}");
     }
@@ -1095,13 +1076,7 @@ front_matter = { max_verified_age = "90days" }
         let d = tempfile::tempdir().unwrap();
         let fresh = "---\nowner: ops\nsource_of_truth: shopify\nlast_verified: 2026-07-01\nstale_after: 2026-10-01\nconfidence: high\n---\n# Products\n";
         put(d.path(), "knowledge/operations/products.md", fresh);
-        let o = look_with(
-            &probe(BRAIN_PROBE),
-            d.path(),
-            None,
-            at("2026-07-20T10:00:00Z"),
-        )
-        .await;
+        let o = look(&probe(BRAIN_PROBE), d.path()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         put(
             d.path(),
@@ -1114,13 +1089,7 @@ front_matter = { max_verified_age = "90days" }
             "---\nowner: hub\nlast_verified: 2026-07-01\n---\n# World\n",
         );
         put(d.path(), "knowledge/notes.md", "# no front matter\n");
-        let o = look_with(
-            &probe(BRAIN_PROBE),
-            d.path(),
-            None,
-            at("2026-07-20T10:00:00Z"),
-        )
-        .await;
+        let o = look(&probe(BRAIN_PROBE), d.path()).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         let t = text(&o);
         assert!(
@@ -1155,7 +1124,7 @@ exclude = ["**/skills/**", "_index.md"]
 front_matter = {}
 "#,
         );
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert_eq!(o.summary, "0 document(s) hold");
         let p = probe(
@@ -1163,7 +1132,7 @@ front_matter = {}
 front_matter = {}
 "#,
         );
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert!(o.summary.contains("_index.md: no front matter"), "{o:?}");
     }
@@ -1192,7 +1161,7 @@ paths = ["MEMORY.md", "memory/*.md"]
 duplicates = { min_count = 3 }
 "#,
         );
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         let t = text(&o);
         assert!(
@@ -1209,7 +1178,7 @@ duplicates = { min_count = 3 }
 duplicates = { min_count = 2 }
 "#,
         );
-        let t = text(&look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await);
+        let t = text(&look(&p, d.path()).await);
         assert!(t.contains("deploy key"), "{t}");
         assert!(!t.contains("ghp_abcdefghij0123456789XYZ"), "{t}");
         assert!(t.contains("sha256:"), "{t}");
@@ -1224,7 +1193,7 @@ hygiene_job = { path = "cron/jobs.json", max_age = "48h" }
         let d = tempfile::tempdir().unwrap();
         let p = probe(JOB_PROBE);
         // no store at all
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("cron/jobs.json does not exist"), "{o:?}");
         let job = |enabled: bool, errors: u32, status: &str| {
@@ -1234,10 +1203,10 @@ hygiene_job = { path = "cron/jobs.json", max_age = "48h" }
             )
         };
         put(d.path(), "cron/jobs.json", &job(true, 0, "ok"));
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         put(d.path(), "cron/jobs.json", &job(false, 0, "ok"));
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary
@@ -1245,7 +1214,7 @@ hygiene_job = { path = "cron/jobs.json", max_age = "48h" }
             "{o:?}"
         );
         put(d.path(), "cron/jobs.json", &job(true, 4, "error"));
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         assert!(o.summary.contains("state.consecutiveErrors 4"), "{o:?}");
         assert!(o.summary.contains("embed timeout"), "{o:?}");
@@ -1254,11 +1223,11 @@ hygiene_job = { path = "cron/jobs.json", max_age = "48h" }
             "cron/jobs.json",
             r#"{"version":1,"jobs":[{"id":"a1","name":"Morning brief","enabled":true}]}"#,
         );
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.contains("no memory-hygiene job"), "{o:?}");
         put(d.path(), "cron/jobs.json", "{not json");
-        let o = look_with(&p, d.path(), None, at("2026-07-20T10:00:00Z")).await;
+        let o = look(&p, d.path()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.summary.contains("not JSON at line 1"), "{o:?}");
     }

@@ -459,9 +459,9 @@ pub fn kind_names() -> Vec<&'static str> {
 
 /// The probe test kit, the one way a kind's tests build a probe from TOML (`parse`, `invalid`,
 /// `invalid_keys`),
-/// look once with a test `ProbeCx` (`look`, `look_in`, `look_with`, `look_under`, `observe` with
-/// `At`), assert a
-/// finding (`assert_health`, `has`, `text`, `ev`) and lay out fixtures (`write`, `put`,
+/// look once with a test `ProbeCx` (`look`, `look_in`, `look_with`, `look_as`, `look_under`,
+/// `observe` with `At`), assert a
+/// finding (`assert_health`, `has`, `one`, `ev`, `text`) and lay out fixtures (`write`, `put`,
 /// `set_mtime`, `at`, `serve` for a loopback server). Shared by every kind's tests instead of a copy per file.
 #[cfg(test)]
 pub mod testkit {
@@ -566,6 +566,26 @@ pub mod testkit {
         .await
     }
 
+    /// Looks once as the probe of `agent`, with a base dir and the clock given.
+    pub async fn look_as<P: Probe>(
+        p: &P,
+        base: &Path,
+        agent: &str,
+        now: DateTime<Utc>,
+    ) -> Observation {
+        let agent = Some(agent);
+        observe(
+            p,
+            At {
+                base,
+                agent,
+                now,
+                ..At::default()
+            },
+        )
+        .await
+    }
+
     /// Looks once at a copied host tree `root` (`--root`), relative paths against `/`.
     pub async fn look_under<P: Probe>(p: &P, root: &Path) -> Observation {
         observe(
@@ -608,6 +628,16 @@ pub mod testkit {
             .filter(|e| e.key == key)
             .map(|e| e.value.as_str())
             .collect()
+    }
+
+    /// The value of the first evidence row named `key`; panics (showing the observation) if none.
+    #[track_caller]
+    pub fn one<'a>(o: &'a Observation, key: &str) -> &'a str {
+        o.evidence
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| e.value.as_str())
+            .unwrap_or_else(|| panic!("no evidence {key} in {o:?}"))
     }
 
     /// Whether an evidence row named `key` contains `needle`.

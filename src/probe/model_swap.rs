@@ -765,7 +765,7 @@ fn eval_time(v: &Value) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, At, at, ev, observe, set_mtime, write};
+    use crate::probe::testkit::{self, at, ev, look_as, set_mtime, write};
 
     fn oc(primary: &str) -> String {
         format!(
@@ -843,16 +843,7 @@ mod tests {
         let now = at("2026-05-20T00:00:00Z");
         // the prompt was revised after the swap, but no evaluation ran: half reviewed
         std::fs::create_dir_all(d.path().join("evals")).unwrap();
-        let o = observe(
-            &p,
-            At {
-                base: d.path(),
-                agent: Some("cs"),
-                now,
-                ..At::default()
-            },
-        )
-        .await;
+        let o = look_as(&p, d.path(), "cs", now).await;
         assert_eq!(o.health, Health::Degraded, "{o:#?}");
         assert!(
             o.summary
@@ -867,17 +858,7 @@ mod tests {
             0o644,
         );
         assert_eq!(
-            observe(
-                &p,
-                At {
-                    base: d.path(),
-                    agent: Some("cs"),
-                    now,
-                    ..At::default()
-                }
-            )
-            .await
-            .health,
+            look_as(&p, d.path(), "cs", now).await.health,
             Health::Degraded
         );
         write(
@@ -885,16 +866,7 @@ mod tests {
             "{\"finished_at\":\"2026-05-14T09:00:00Z\",\"model\":\"gpt-5.4\",\"passed\":20}",
             0o644,
         );
-        let o = observe(
-            &p,
-            At {
-                base: d.path(),
-                agent: Some("cs"),
-                now,
-                ..At::default()
-            },
-        )
-        .await;
+        let o = look_as(&p, d.path(), "cs", now).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(
             o.summary
@@ -974,16 +946,7 @@ mod tests {
         write(&d.path().join("SOUL.md"), "# x\n", 0o644);
         set_mtime(&d.path().join("SOUL.md"), at("2026-05-01T00:00:00Z"));
         let p: ModelSwap = testkit::parse("config = \"openclaw.json\"\nprompts = [\"SOUL.md\"]");
-        let o = observe(
-            &p,
-            At {
-                base: d.path(),
-                agent: Some("hub"),
-                now: at("2026-05-20T00:00:00Z"),
-                ..At::default()
-            },
-        )
-        .await;
+        let o = look_as(&p, d.path(), "hub", at("2026-05-20T00:00:00Z")).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             o.summary.starts_with(

@@ -715,7 +715,7 @@ fn human(d: TimeDelta) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look, put};
+    use crate::probe::testkit::{self, look, one, put};
     use base64::Engine as _;
 
     /// A JWT with any signature; only the payload matters here.
@@ -737,14 +737,6 @@ mod tests {
         testkit::parse(src)
     }
 
-    fn ev<'a>(o: &'a Observation, key: &str) -> &'a str {
-        o.evidence
-            .iter()
-            .find(|e| e.key == key)
-            .map(|e| e.value.as_str())
-            .unwrap_or_else(|| panic!("no evidence {key} in {o:?}"))
-    }
-
     /// The observation, in every form it leaves the probe, never holds the secret.
     fn assert_never_shows(o: &Observation, secret: &str) {
         assert!(!format!("{o:?}").contains(secret), "{o:?}");
@@ -761,9 +753,9 @@ mod tests {
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(o.summary.starts_with("JWT from file "), "{}", o.summary);
         assert!(o.summary.contains("expired 3d"), "{}", o.summary);
-        assert_eq!(ev(&o, "fingerprint"), redact::fingerprint(&token));
-        assert_eq!(ev(&o, "subject"), "agent-cs");
-        assert_eq!(ev(&o, "issuer"), "auth.example");
+        assert_eq!(one(&o, "fingerprint"), redact::fingerprint(&token));
+        assert_eq!(one(&o, "subject"), "agent-cs");
+        assert_eq!(one(&o, "issuer"), "auth.example");
         assert!(o.metrics[0].name == "seconds_remaining" && o.metrics[0].value < 0.0);
         assert_never_shows(&o, &token);
         // Not even the payload or signature part alone.
@@ -783,8 +775,8 @@ mod tests {
         };
         let o = look(&probe(&format!("env = \"{var}\""))).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
-        assert_eq!(ev(&o, "source"), format!("env {var}"));
-        assert!(ev(&o, "remaining").starts_with("29d") || ev(&o, "remaining").starts_with("30d"));
+        assert_eq!(one(&o, "source"), format!("env {var}"));
+        assert!(one(&o, "remaining").starts_with("29d") || one(&o, "remaining").starts_with("30d"));
         assert_never_shows(&o, &token);
     }
 
@@ -823,7 +815,7 @@ mod tests {
         .await;
         assert_eq!(o.health, Health::Unknown);
         assert!(o.summary.contains("no such file"), "{}", o.summary);
-        assert_eq!(ev(&o, "source"), format!("file {}", missing.display()));
+        assert_eq!(one(&o, "source"), format!("file {}", missing.display()));
     }
 
     #[tokio::test]
@@ -838,7 +830,7 @@ mod tests {
         );
         let o = look(&probe(&format!("file = {:?}", ok.display().to_string()))).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
-        assert_eq!(ev(&o, "format"), "JSON field expires_at");
+        assert_eq!(one(&o, "format"), "JSON field expires_at");
         assert_never_shows(&o, "opaque-secret-1234");
 
         let bad = put(
@@ -870,7 +862,7 @@ mod tests {
         )))
         .await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert_eq!(ev(&o, "json_path"), "$.tokens.access_token");
+        assert_eq!(one(&o, "json_path"), "$.tokens.access_token");
         assert_never_shows(&o, &token);
         assert_never_shows(&o, "rt-secret-5678");
     }
@@ -884,7 +876,7 @@ mod tests {
         )))
         .await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(ev(&o, "expires_at").starts_with("2020-"), "{o:?}");
+        assert!(one(&o, "expires_at").starts_with("2020-"), "{o:?}");
     }
 
     /// A self-signed certificate (rcgen) whose notAfter is midnight UTC three days from now.
@@ -912,8 +904,8 @@ mod tests {
         );
         let o = look(&probe(&format!("pem_file = {:?}", f.display().to_string()))).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(ev(&o, "subject").contains("ledgerd-test-mcp"));
-        assert_eq!(ev(&o, "fingerprint"), der_fingerprint(cert.der()));
+        assert!(one(&o, "subject").contains("ledgerd-test-mcp"));
+        assert_eq!(one(&o, "fingerprint"), der_fingerprint(cert.der()));
         assert_never_shows(&o, &key.serialize_pem());
 
         let not_pem = put(dir.path(), "empty.pem", "nothing here\n");
@@ -955,7 +947,7 @@ mod tests {
         )))
         .await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(ev(&o, "issuer").contains("ledgerd-test-mcp"));
+        assert!(one(&o, "issuer").contains("ledgerd-test-mcp"));
 
         let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = dead.local_addr().unwrap().port();
@@ -1035,7 +1027,7 @@ mod tests {
         };
         let o = look(&probe(&src("ANTHROPIC_AUTH_TOKEN", false))).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert_eq!(ev(&o, "dotenv_key"), "ANTHROPIC_AUTH_TOKEN");
+        assert_eq!(one(&o, "dotenv_key"), "ANTHROPIC_AUTH_TOKEN");
         assert_never_shows(&o, &token);
         // a key that is not set: unknown, or ok when optional
         let o = look(&probe(&src("MISSING_TOKEN", false))).await;
