@@ -891,7 +891,7 @@ fn has_backup(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look_with, set_mtime};
+    use crate::probe::testkit::{self, assert_finding, look_with, set_mtime};
 
     fn probe(src: &str) -> ChangeWindow {
         testkit::parse(src)
@@ -986,12 +986,7 @@ mod tests {
             set_mtime(&cfg(d.path(), a), now - chrono::Duration::days(3));
         }
         let o = look_with(&p, d.path(), Some(&facts), now).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(
-            o.summary.contains("2 agents changed within 15m"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Critical, "2 agents changed within 15m");
         assert!(o.summary.contains("cs, hr"), "{}", o.summary);
     }
 
@@ -1150,8 +1145,7 @@ mod tests {
             "{files}\nscope = \"agent\"\nrequire_backup = true"
         ));
         let o = look_with(&p, d.path(), None, now).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(o.summary.contains("SOUL.md at "), "{}", o.summary);
+        assert_finding(&o, Health::Degraded, "SOUL.md at ");
         assert!(o.summary.contains(" (by mtime)"), "{}", o.summary);
     }
 

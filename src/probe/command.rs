@@ -187,7 +187,7 @@ on_fail = "critical"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look};
+    use crate::probe::testkit::{self, assert_finding, look};
 
     fn probe(toml_src: &str) -> Command {
         testkit::parse(toml_src)
@@ -203,8 +203,7 @@ expect_output_contains = ["good"]"#,
 
         let bad = probe(r#"argv = ["sh", "-c", "echo boom; exit 3"]"#);
         let o = look(&bad).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(o.summary.contains("exit code 3"), "{}", o.summary);
+        assert_finding(&o, Health::Critical, "exit code 3");
         assert!(
             o.evidence
                 .iter()

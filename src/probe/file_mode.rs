@@ -468,7 +468,7 @@ fn group_name(gid: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look_in};
+    use crate::probe::testkit::{self, assert_finding, look_in};
     use std::os::unix::fs::PermissionsExt;
 
     fn probe(toml_src: &str) -> FileMode {
@@ -560,12 +560,7 @@ mod tests {
             "paths = [\".openclaw/credentials\"]\nowner = {other}"
         ));
         let o = look_in(&p, tmp.path()).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary.contains(&format!("expected {other}")),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Critical, &format!("expected {other}"));
     }
 
     #[tokio::test]
@@ -613,8 +608,7 @@ mod tests {
         let tmp = openclaw_home();
         let p = probe("paths = [\".openclaw/extensions\"]");
         let o = look_in(&p, tmp.path()).await;
-        assert_eq!(o.health, Health::Unknown);
-        assert!(o.summary.contains("path does not exist"), "{}", o.summary);
+        assert_finding(&o, Health::Unknown, "path does not exist");
         let p = probe("paths = [\".openclaw/extensions\"]\noptional = true");
         assert_eq!(look_in(&p, tmp.path()).await.health, Health::Ok);
         let p = probe("paths = [\".openclaw\"]\nowner = \"no-such-user-ledgerd\"");

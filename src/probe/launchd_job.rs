@@ -620,7 +620,7 @@ fn last_exit_nonzero(last: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look};
+    use crate::probe::testkit::{self, assert_finding, look};
     use std::os::unix::fs::PermissionsExt;
 
     fn fixture(rel: &str) -> PathBuf {
@@ -708,8 +708,7 @@ mod tests {
         let deep = format!("{}echo{}", "$(".repeat(6000), ")".repeat(6000));
         let (tmp, p) = install(sh(&deep), "LaunchDaemons");
         let o = look(&for_plist(tmp.path(), &p, "")).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.contains("deeper than 64 levels"), "{}", o.summary);
+        assert_finding(&o, Health::Unknown, "deeper than 64 levels");
     }
 
     #[tokio::test]
@@ -746,12 +745,7 @@ mod tests {
             "LaunchDaemons",
         );
         let o = look(&for_plist(tmp.path(), &p, "")).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary.contains("Users/hub but cs's home is"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Critical, "Users/hub but cs's home is");
 
         let (tmp, p) = install(|t| t, "LaunchDaemons");
         let job: LaunchdJob = toml::from_str(&format!(
@@ -761,8 +755,7 @@ mod tests {
         ))
         .unwrap();
         let o = look(&job).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(o.summary.contains("UserName is cs, expected hub"));
+        assert_finding(&o, Health::Critical, "UserName is cs, expected hub");
     }
 
     #[tokio::test]
@@ -795,10 +788,10 @@ mod tests {
     async fn gui_need_versus_domain() {
         let (tmp, p) = install(|t| t, "LaunchDaemons");
         let o = look(&for_plist(tmp.path(), &p, "needs_gui = true")).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary
-                .contains("needs a GUI session but is installed as a LaunchDaemon")
+        assert_finding(
+            &o,
+            Health::Critical,
+            "needs a GUI session but is installed as a LaunchDaemon",
         );
 
         let p = probe(&format!(
@@ -815,20 +808,15 @@ mod tests {
                 .to_string()
         ));
         let o = look(&p).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary.contains("LimitLoadToSessionType Aqua"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Critical, "LimitLoadToSessionType Aqua");
 
         let (tmp, p) = install(|t| t, "LaunchAgents");
         let o = look(&for_plist(tmp.path(), &p, "")).await;
         if !cfg!(target_os = "macos") {
-            assert_eq!(o.health, Health::Degraded, "{o:?}");
-            assert!(
-                o.summary
-                    .contains("headless job installed as a LaunchAgent")
+            assert_finding(
+                &o,
+                Health::Degraded,
+                "headless job installed as a LaunchAgent",
             );
             assert_eq!(ev(&o, "domain"), Some("LaunchAgent"));
         }
@@ -865,28 +853,17 @@ mod tests {
         // unknown with the reason, read without blocking and never whole.
         nix::unistd::mkfifo(&lib.join("fifo.plist"), nix::sys::stat::Mode::S_IRWXU).unwrap();
         let o = look(&job("fifo.plist")).await;
-        assert_eq!(o.health, Health::Unknown);
-        assert!(
-            o.summary.contains("not a regular file (a FIFO)"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Unknown, "not a regular file (a FIFO)");
         std::os::unix::fs::symlink("/dev/zero", lib.join("zero.plist")).unwrap();
         let o = look(&job("zero.plist")).await;
         assert!(o.summary.contains("a character device"), "{}", o.summary);
         let big = std::fs::File::create(lib.join("big.plist")).unwrap();
         big.set_len(1 << 30).unwrap(); // sparse: 1 GiB of NULs
         let o = look(&job("big.plist")).await;
-        assert_eq!(o.health, Health::Unknown);
-        assert!(
-            o.summary.contains("truncated at 1048576 bytes"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Unknown, "truncated at 1048576 bytes");
         std::fs::write(lib.join("junk.plist"), "just some text = 1\n[Service]\n").unwrap();
         let o = look(&job("junk.plist")).await;
-        assert_eq!(o.health, Health::Unknown);
-        assert!(o.summary.contains("not a plist"), "{}", o.summary);
+        assert_finding(&o, Health::Unknown, "not a plist");
     }
 
     #[test]

@@ -763,7 +763,7 @@ fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look_with, text};
+    use crate::probe::testkit::{self, assert_finding, look_with, text};
 
     /// 2026-07-20 is a Monday; busy hours 09:00-18:00 Europe/Madrid (UTC+2).
     fn now() -> DateTime<Utc> {
@@ -952,10 +952,10 @@ mod tests {
             now(),
         )
         .await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(
-            o.summary.contains("paid subscription route openai-codex/* carried no calls in 7days while metered routes carried 120 calls (1.20 spent)"),
-            "{o:?}"
+        assert_finding(
+            &o,
+            Health::Degraded,
+            "paid subscription route openai-codex/* carried no calls in 7days while metered routes carried 120 calls (1.20 spent)",
         );
     }
 
@@ -967,8 +967,7 @@ mod tests {
         assert!(!d.path().join("usage.db").exists(), "never created");
         make_db(&d.path().join("usage.db"), &healthy());
         let o = look_with(&probe("table = \"calls\""), d.path(), None, now()).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.contains("no such table: calls"), "{o:?}");
+        assert_finding(&o, Health::Unknown, "no such table: calls");
         std::fs::write(d.path().join("junk.db"), vec![7u8; 8192]).unwrap();
         let o = look_with(&probe("db = \"junk.db\""), d.path(), None, now()).await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");

@@ -995,7 +995,7 @@ fn check_hygiene_job(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, at, look_with, put, text};
+    use crate::probe::testkit::{self, assert_finding, at, look_with, put, text};
 
     /// Looks once at 2026-07-20 10:00 UTC, the clock the fixtures' dates are written against.
     async fn look(p: &Markdown, base: &Path) -> Observation {
@@ -1057,13 +1057,11 @@ untrusted_input = true
     async fn missing_soul_is_critical_and_unreadable_is_unknown() {
         let d = tempfile::tempdir().unwrap();
         let o = look(&probe(SOUL_PROBE), d.path()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("SOUL.md does not exist"), "{o:?}");
+        assert_finding(&o, Health::Critical, "SOUL.md does not exist");
         // a directory where the file should be: could not look
         std::fs::create_dir(d.path().join("SOUL.md")).unwrap();
         let o = look(&probe(SOUL_PROBE), d.path()).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.contains("not a regular file"), "{o:?}");
+        assert_finding(&o, Health::Unknown, "not a regular file");
     }
 
     const BRAIN_PROBE: &str = r#"agent = "brain"
@@ -1133,8 +1131,7 @@ front_matter = {}
 "#,
         );
         let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(o.summary.contains("_index.md: no front matter"), "{o:?}");
+        assert_finding(&o, Health::Degraded, "_index.md: no front matter");
     }
 
     #[tokio::test]
@@ -1194,8 +1191,7 @@ hygiene_job = { path = "cron/jobs.json", max_age = "48h" }
         let p = probe(JOB_PROBE);
         // no store at all
         let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("cron/jobs.json does not exist"), "{o:?}");
+        assert_finding(&o, Health::Critical, "cron/jobs.json does not exist");
         let job = |enabled: bool, errors: u32, status: &str| {
             format!(
                 r#"{{"version":1,"jobs":[{{"id":"a1","agentId":"cs","name":"Morning brief","enabled":true,"schedule":{{"kind":"cron","expr":"0 8 * * *"}},"state":{{}}}},
@@ -1207,16 +1203,14 @@ hygiene_job = { path = "cron/jobs.json", max_age = "48h" }
         assert_eq!(o.health, Health::Ok, "{o:?}");
         put(d.path(), "cron/jobs.json", &job(false, 0, "ok"));
         let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(
-            o.summary
-                .contains("memory-hygiene job jobs[1] \"SuperMemory Dedup\" (id b2) is disabled"),
-            "{o:?}"
+        assert_finding(
+            &o,
+            Health::Critical,
+            "memory-hygiene job jobs[1] \"SuperMemory Dedup\" (id b2) is disabled",
         );
         put(d.path(), "cron/jobs.json", &job(true, 4, "error"));
         let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(o.summary.contains("state.consecutiveErrors 4"), "{o:?}");
+        assert_finding(&o, Health::Degraded, "state.consecutiveErrors 4");
         assert!(o.summary.contains("embed timeout"), "{o:?}");
         put(
             d.path(),
@@ -1224,12 +1218,10 @@ hygiene_job = { path = "cron/jobs.json", max_age = "48h" }
             r#"{"version":1,"jobs":[{"id":"a1","name":"Morning brief","enabled":true}]}"#,
         );
         let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("no memory-hygiene job"), "{o:?}");
+        assert_finding(&o, Health::Critical, "no memory-hygiene job");
         put(d.path(), "cron/jobs.json", "{not json");
         let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.contains("not JSON at line 1"), "{o:?}");
+        assert_finding(&o, Health::Unknown, "not JSON at line 1");
     }
 
     #[test]

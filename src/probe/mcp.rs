@@ -935,7 +935,7 @@ async fn read_answer(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, assert_health, look_in, text};
+    use crate::probe::testkit::{self, assert_finding, assert_health, look_in, text};
     use axum::extract::{Query, State};
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::{IntoResponse, Response};
@@ -1149,16 +1149,14 @@ mod tests {
             "url = \"http://{addr}/mcp\"\nbearer_token_file = \"bad.key\""
         ));
         let o = look_in(&p, d.path()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("initialize failed: HTTP 401"), "{o:?}");
+        assert_finding(&o, Health::Critical, "initialize failed: HTTP 401");
         assert!(!text(&o).contains("lgm_wrong_key"), "{o:?}");
         // the token file is missing and the server is down: nothing can be judged
         let p = probe(
             "url = \"http://127.0.0.1:9/mcp\"\nbearer_token_file = \"none.key\"\ncheck_unauthenticated = false",
         );
         let o = look_in(&p, d.path()).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.contains("none.key: no such file"), "{o:?}");
+        assert_finding(&o, Health::Unknown, "none.key: no such file");
     }
 
     #[test]

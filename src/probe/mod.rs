@@ -461,7 +461,7 @@ pub fn kind_names() -> Vec<&'static str> {
 /// `invalid_keys`),
 /// look once with a test `ProbeCx` (`look`, `look_in`, `look_with`, `look_as`, `look_under`,
 /// `observe` with `At`), assert a
-/// finding (`assert_health`, `has`, `one`, `ev`, `text`) and lay out fixtures (`write`, `put`,
+/// finding (`assert_finding`, `assert_health`, `has`, `one`, `ev`, `text`) and lay out fixtures (`write`, `put`,
 /// `set_mtime`, `at`, `serve` for a loopback server). Shared by every kind's tests instead of a copy per file.
 #[cfg(test)]
 pub mod testkit {
@@ -602,6 +602,13 @@ pub mod testkit {
     #[track_caller]
     pub fn assert_health(o: &Observation, want: Health) {
         assert_eq!(o.health, want, "{}", text(o));
+    }
+
+    /// Asserts a finding: the observation's health, and that its summary says `needle`.
+    #[track_caller]
+    pub fn assert_finding(o: &Observation, want: Health, needle: &str) {
+        assert_health(o, want);
+        assert!(o.summary.contains(needle), "{needle:?} not in: {}", text(o));
     }
 
     /// The summary, then every evidence row as `key: value` lines.

@@ -524,7 +524,7 @@ fn redact_argv(argv: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look};
+    use crate::probe::testkit::{self, assert_finding, look};
     use std::path::Path;
     use std::time::Duration;
 
@@ -675,15 +675,13 @@ require_supervisor = true"#,
             )
         };
         let o = look(&probe(&src(""))).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("2 processes match"), "{}", o.summary);
+        assert_finding(&o, Health::Critical, "2 processes match");
         let o = look(&probe(&src("owned_by = 1002"))).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         let o = look(&probe(&src("owned_by = \"root\""))).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         let o = look(&probe(&src("owned_by = 4242"))).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("no process matches"), "{}", o.summary);
+        assert_finding(&o, Health::Critical, "no process matches");
         let o = look(&probe(&src("owned_by = \"\""))).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         let o = look(&probe(&src("owned_by = \"no-such-user-xyz\""))).await;
@@ -716,35 +714,20 @@ require_supervisor = true"#,
             "proc_root = \"{root}\"\nargv_matches = 'openclaw gateway run'\nmax_count = 1"
         ));
         let o = look(&two).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary.contains("at most 1 (pids 100, 200)"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Critical, "at most 1 (pids 100, 200)");
         assert!(!format!("{:?}", o.evidence).contains("hunter22"));
 
         let user = probe(&format!(
             "proc_root = \"{root}\"\nargv_matches = 'gateway run'\nuser = 0"
         ));
         let o = look(&user).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary.contains("wrong user: pid 200 as uid 4242"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Critical, "wrong user: pid 200 as uid 4242");
 
         let home = probe(&format!(
             "proc_root = \"{root}\"\nargv_matches = 'gateway run'\nexpect_home = \"/root\""
         ));
         let o = look(&home).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary.contains("200 has HOME=/var/empty"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Critical, "200 has HOME=/var/empty");
 
         let orphan = probe(&format!(
             "proc_root = \"{root}\"\nargv_matches = 'gateway run'\nrequire_supervisor = true"
@@ -813,12 +796,7 @@ require_supervisor = true"#,
             t.path().display()
         ));
         let o = look(&p).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(
-            o.summary.contains("cannot read environ of pid 400"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Unknown, "cannot read environ of pid 400");
 
         // another problem wins over the unreadable environ
         let p = probe(&format!(

@@ -607,7 +607,7 @@ fn fmt_bytes(b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look_with};
+    use crate::probe::testkit::{self, assert_finding, look_with};
 
     const MEMINFO_TIGHT: &str = "MemTotal:       16000000 kB\nMemFree:          100000 kB\nMemAvailable:     800000 kB\nSwapTotal:       4000000 kB\nSwapFree:        1000000 kB\n";
     const MEMINFO_DIRE: &str = "MemTotal:       16000000 kB\nMemAvailable:     160000 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
@@ -643,12 +643,7 @@ mod tests {
         let now = Utc::now();
         // a single spike: no prior
         let first = look_with(&p, Path::new("/"), None, now).await;
-        assert_eq!(first.health, Health::Ok, "{first:?}");
-        assert!(
-            first.summary.contains("not yet for 5m"),
-            "{}",
-            first.summary
-        );
+        assert_finding(&first, Health::Ok, "not yet for 5m");
         assert!(
             first
                 .evidence
@@ -669,13 +664,10 @@ mod tests {
             now + chrono::Duration::minutes(6),
         )
         .await;
-        assert_eq!(later.health, Health::Degraded, "{later:?}");
-        assert!(
-            later
-                .summary
-                .contains("memory available 5.0% (min 10%) for 6m"),
-            "{}",
-            later.summary
+        assert_finding(
+            &later,
+            Health::Degraded,
+            "memory available 5.0% (min 10%) for 6m",
         );
         assert!(
             later.summary.contains("swap 75.0% used"),
@@ -695,8 +687,7 @@ mod tests {
         let p = probe(d.path(), "");
         let since = json!({ "since": { "mem": (now - chrono::Duration::minutes(30)).to_rfc3339() }, "oom_kill": 3 });
         let o = look_with(&p, Path::new("/"), Some(&since), now).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("critical below 2%"), "{}", o.summary);
+        assert_finding(&o, Health::Critical, "critical below 2%");
 
         // recovered: ok, and the first-exceeded time is dropped
         let d = fixture(Some(MEMINFO_FINE), "0.1 0.1 0.1", 3);
@@ -758,8 +749,7 @@ mod tests {
     async fn missing_meminfo_is_unknown() {
         let d = fixture(None, "0.1 0.1 0.1", 0);
         let o = look_with(&probe(d.path(), ""), Path::new("/"), None, Utc::now()).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.contains("meminfo"), "{}", o.summary);
+        assert_finding(&o, Health::Unknown, "meminfo");
     }
 
     #[tokio::test]
@@ -779,12 +769,10 @@ mod tests {
             "sustain = \"0s\"\nprocess_rss = [{ name = \"openclaw-gateway\", max_rss = \"2GiB\" }]",
         );
         let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(
-            o.summary
-                .contains("openclaw-gateway pid 4242 RSS 3.00GiB (max 2GiB)"),
-            "{}",
-            o.summary
+        assert_finding(
+            &o,
+            Health::Degraded,
+            "openclaw-gateway pid 4242 RSS 3.00GiB (max 2GiB)",
         );
     }
 }

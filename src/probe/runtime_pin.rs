@@ -285,7 +285,7 @@ fn shown(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::probe::Health;
-    use crate::probe::testkit::{self, look_with};
+    use crate::probe::testkit::{self, assert_finding, look_with};
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
@@ -388,8 +388,7 @@ mod tests {
             dir.path().display()
         ));
         let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("not found on PATH"), "{}", o.summary);
+        assert_finding(&o, Health::Critical, "not found on PATH");
 
         let p = probe(&format!(
             "argv = [\"node\", \"--version\"]\nenv = {{ PATH = \"{}\" }}\noptional = true",

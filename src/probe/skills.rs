@@ -274,7 +274,7 @@ fn shown(names: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, look_in, text};
+    use crate::probe::testkit::{self, assert_finding, look_in, text};
 
     fn skill(root: &Path, rel: &str) {
         let d = root.join(rel);
@@ -339,11 +339,10 @@ mod tests {
         skill(r, "home/cs/.openclaw/skills/refund-policy");
         assert_eq!(look_in(&probe(""), r).await.health, Health::Ok);
         let o = look_in(&probe("require_local = true"), r).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(
-            o.summary
-                .contains("1 shared skill(s) missing from agent cs's workspace: brand-voice"),
-            "{o:?}"
+        assert_finding(
+            &o,
+            Health::Degraded,
+            "1 shared skill(s) missing from agent cs's workspace: brand-voice",
         );
     }
 
@@ -353,8 +352,7 @@ mod tests {
         let r = d.path();
         skill(r, "home/cs/.openclaw/skills/refund-policy");
         let o = look_in(&probe(""), r).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("shared skills folder"), "{o:?}");
+        assert_finding(&o, Health::Critical, "shared skills folder");
         // the shared path is a file: cannot list it
         std::fs::create_dir_all(r.join("brain/knowledge")).unwrap();
         std::fs::write(r.join("brain/knowledge/skills"), "x").unwrap();

@@ -1259,7 +1259,7 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
     use std::path::Path;
 
-    use crate::probe::testkit::{self, ev, look, look_under, look_with};
+    use crate::probe::testkit::{self, assert_finding, ev, look, look_under, look_with};
 
     fn probe(toml_src: &str) -> SystemdUnit {
         testkit::parse(toml_src)
@@ -1306,13 +1306,10 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         let bad = GOOD.replace("Environment=OPENCLAW_NO_RESPAWN=1\n", "");
         write(&tmp.path().join("openclaw-gateway.service"), &bad);
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(
-            o.summary.contains(
-                "Type=simple but ExecStart forks (openclaw gateway without OPENCLAW_NO_RESPAWN=1)"
-            ),
-            "{}",
-            o.summary
+        assert_finding(
+            &o,
+            Health::Critical,
+            "Type=simple but ExecStart forks (openclaw gateway without OPENCLAW_NO_RESPAWN=1)",
         );
         // ExecStart starts on line 10 and continues on 11.
         assert!(
@@ -1334,24 +1331,14 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "[Service]\nExecStart=/bin/sh -c \"/usr/bin/worker --once &\"\nRestart=no\n",
         );
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(
-            o.summary.contains("ExecStart forks (matches /&\\s*$/)"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Critical, "ExecStart forks (matches /&\\s*$/)");
         let deep = format!("{}echo{}", "$(".repeat(6000), ")".repeat(6000));
         write(
             &unit,
             &format!("[Service]\nExecStart=/bin/sh -c \"{deep}\"\nRestart=no\n"),
         );
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(
-            o.summary.contains("command nesting deeper than 64 levels"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Unknown, "command nesting deeper than 64 levels");
     }
 
     /// Issue 10 rows 2, 3 and 6: a FIFO, a device or junk where the unit file, a drop-in or an
@@ -1362,12 +1349,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         let unit = tmp.path().join("openclaw-gateway.service");
         nix::unistd::mkfifo(&unit, nix::sys::stat::Mode::S_IRWXU).unwrap();
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(
-            o.summary.contains("not a regular file (a FIFO)"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Unknown, "not a regular file (a FIFO)");
         std::fs::remove_file(&unit).unwrap();
         std::os::unix::fs::symlink("/dev/zero", &unit).unwrap();
         let o = look(&files_only(tmp.path(), "")).await;
@@ -1379,8 +1361,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             .collect();
         write(&unit, &junk);
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.contains("not a unit file"), "{}", o.summary);
+        assert_finding(&o, Health::Unknown, "not a unit file");
         write(&unit, &"\0".repeat(4096));
         let o = look(&files_only(tmp.path(), "")).await;
         assert!(
@@ -1400,23 +1381,13 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             ),
         );
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(
-            o.summary.contains("env.fifo: not a regular file (a FIFO)"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Unknown, "env.fifo: not a regular file (a FIFO)");
         write(&unit, GOOD);
         let dropin = tmp.path().join("openclaw-gateway.service.d/x.conf");
         std::fs::create_dir_all(dropin.parent().unwrap()).unwrap();
         nix::unistd::mkfifo(&dropin, nix::sys::stat::Mode::S_IRWXU).unwrap();
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(
-            o.summary.contains("x.conf: not a regular file (a FIFO)"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Unknown, "x.conf: not a regular file (a FIFO)");
     }
 
     #[tokio::test]
@@ -1458,8 +1429,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "[Service]\nExecStart=/usr/bin/somed --foreground\n",
         );
         let o = look(&p).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("matches /--daemon\\b/"), "{}", o.summary);
+        assert_finding(&o, Health::Critical, "matches /--daemon\\b/");
     }
 
     #[tokio::test]
@@ -1471,12 +1441,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "[Service]\nType=forking\nUser=hub\nExecStart=/usr/local/bin/openclaw gateway run\nRestart=always\n",
         );
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(
-            o.summary.contains("RestartPreventExitStatus"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Degraded, "RestartPreventExitStatus");
         assert!(!o.summary.contains("HOME"), "{}", o.summary);
         // sudo -u without User= loses HOME (lesson 3); sudo -H and su - keep it
         write(
@@ -1484,8 +1449,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "[Service]\nType=forking\nExecStart=/usr/bin/sudo -u hub /usr/local/bin/openclaw gateway run\nRestart=always\nRestartPreventExitStatus=78\n",
         );
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(o.summary.contains("sudo -u hub"), "{}", o.summary);
+        assert_finding(&o, Health::Degraded, "sudo -u hub");
         for ok in [
             "/usr/bin/sudo -H -u hub /usr/local/bin/openclaw gateway run",
             "/bin/su - hub -c '/usr/local/bin/openclaw gateway run'",
@@ -1527,18 +1491,17 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
     async fn missing_unit_and_env_file_are_critical() {
         let tmp = tempfile::tempdir().unwrap();
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(o.summary.contains("unit not installed"), "{}", o.summary);
+        assert_finding(&o, Health::Critical, "unit not installed");
 
         write(
             &tmp.path().join("openclaw-gateway.service"),
             "[Service]\nType=forking\nEnvironmentFile=/etc/openclaw/hub.env\nExecStart=/usr/local/bin/openclaw gateway run\n",
         );
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary
-                .contains("EnvironmentFile /etc/openclaw/hub.env does not exist")
+        assert_finding(
+            &o,
+            Health::Critical,
+            "EnvironmentFile /etc/openclaw/hub.env does not exist",
         );
         assert!(ev(&o, "offending")[0].contains(":3: EnvironmentFile=/etc/openclaw/hub.env"));
     }
@@ -1549,8 +1512,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         std::os::unix::fs::symlink("/dev/null", tmp.path().join("openclaw-gateway.service"))
             .unwrap();
         let o = look(&files_only(tmp.path(), "")).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(o.summary.contains("masked"));
+        assert_finding(&o, Health::Critical, "masked");
 
         // A unit "file" that is a directory cannot be read: unknown, not critical.
         let tmp = tempfile::tempdir().unwrap();
@@ -1616,12 +1578,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         );
         let t1 = t0 + chrono::Duration::minutes(5);
         let o = look_with(&p, Path::new("/"), Some(&facts), t1).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(
-            o.summary.contains("crash loop: 4 restarts"),
-            "{}",
-            o.summary
-        );
+        assert_finding(&o, Health::Critical, "crash loop: 4 restarts");
 
         // Same jump but the earlier sample is outside the window: no crash loop.
         let t2 = t0 + chrono::Duration::minutes(30);
@@ -1631,8 +1588,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         // Failed with start-limit-hit, and the timer vanished from list-timers.
         fake_systemctl(&bin, &show("failed", "start-limit-hit", 6), "\n");
         let o = look(&p).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(o.summary.contains("start limit hit"), "{}", o.summary);
+        assert_finding(&o, Health::Critical, "start limit hit");
         assert!(
             o.summary
                 .contains("timer brain-qmd-update.timer not listed")
@@ -1699,12 +1655,10 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             ))
         };
         let o = look(&pat("openclaw-*.service")).await;
-        assert_eq!(o.health, Health::Ok, "{o:?}");
-        assert!(o.summary.contains("2 units match"), "{}", o.summary);
+        assert_finding(&o, Health::Ok, "2 units match");
         // named, a masked unit is a finding
         let o = look(&pat("openclaw-old.service")).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.contains("masked"), "{}", o.summary);
+        assert_finding(&o, Health::Critical, "masked");
         // a bad match is named in the pattern's finding
         write(
             &d.join("openclaw-b.service"),
@@ -1741,12 +1695,10 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "unit = \"openclaw-hub.service\"\nunit_dirs = [\"/etc/systemd/system\"]\nuse_systemctl = true\n",
         );
         let o = look_under(&p, root).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(
-            o.summary
-                .contains("EnvironmentFile /etc/openclaw/link.env does not exist"),
-            "{}",
-            o.summary
+        assert_finding(
+            &o,
+            Health::Critical,
+            "EnvironmentFile /etc/openclaw/link.env does not exist",
         );
         let t = testkit::evidence(&o);
         assert!(t.contains("systemctl -> not available under --root"), "{t}");
