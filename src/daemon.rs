@@ -37,22 +37,13 @@ pub enum DaemonError {
     SchedulerDied(String),
 }
 
+/// Runs the daemon until SIGTERM/SIGINT (or the scheduler dies): store, recorder thread,
+/// delivery tasks, web server, then the supervising loop; on the way out, flushes the recorder and
+/// makes one last delivery pass.
 pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), DaemonError> {
     let config = Arc::new(config);
     let state_dir = config.daemon.state_dir.clone();
-    // PRAGMA quick_check first: a damaged store is moved aside (never written over), a fresh
-    // one is created, and the operator is told which file and why
-    let (store, damaged) = Store::open_checked(&state_dir)?;
-    if let Some(d) = &damaged {
-        tracing::error!(file = %d.file.display(), moved_to = %d.moved_to.display(), why = %d.why, "the store is damaged: moved it aside and started a fresh one (history before now is in the moved file)");
-    }
-    let priors: Priors = Arc::new(std::sync::Mutex::new(
-        store
-            .states()?
-            .into_iter()
-            .filter_map(|r| r.facts.map(|f| (r.probe, f)))
-            .collect::<HashMap<_, _>>(),
-    ));
+    let (store, priors) = open_store(&state_dir)?;
     let recorder = Recorder::new(store, config.clone())?;
     let (config_tx, config_rx) = watch::channel(config.clone());
     let live = Arc::new(Liveness {
@@ -73,30 +64,8 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
             .map_err(DaemonError::Signals)?
     };
 
-    // outbox worker
     let cancel_all = CancellationToken::new();
-    let outbox_task = tokio::spawn(crate::delivery::outbox::run(
-        std::sync::Mutex::new(Store::open(&state_dir)?),
-        config_rx.clone(),
-        http.clone(),
-        wake.clone(),
-        cancel_all.clone(),
-    ));
-
-    // re-posts of still-firing alerts for receivers that forget them (delivery::repost)
-    let repost_task = tokio::spawn(crate::delivery::repost::run(
-        std::sync::Mutex::new(Store::open(&state_dir)?),
-        config_rx.clone(),
-        wake.clone(),
-        cancel_all.clone(),
-    ));
-
-    let digest_task = tokio::spawn(crate::delivery::digest::run(
-        std::sync::Mutex::new(Store::open(&state_dir)?),
-        config_rx.clone(),
-        wake.clone(),
-        cancel_all.clone(),
-    ));
+    let delivery_tasks = spawn_delivery(&state_dir, &config_rx, &http, &wake, &cancel_all)?;
 
     // web
     let listener = tokio::net::TcpListener::bind(config.daemon.listen)
@@ -114,6 +83,106 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
     let web_task = tokio::spawn(crate::web::serve(listener, shared, cancel_all.clone()));
     tracing::info!(listen = %config.daemon.listen, probes = config.probes.len(), channels = config.channels.len(), state_dir = %state_dir.display(), config = %config.origin.display(), "ledgerd running");
 
+    let running = Running {
+        config_path: config_path.as_deref(),
+        http: &http,
+        priors: &priors,
+        obs_tx: &obs_tx,
+        live: &live,
+        config_tx: &config_tx,
+    };
+    let fatal = supervise(config, &running).await?;
+
+    crate::platform::notify_stopping();
+    tracing::info!("shutting down: flushing observations");
+    drop(obs_tx);
+    let _ = tokio::task::spawn_blocking(move || rec_handle.join()).await;
+    // stop the outbox worker first (it finishes the send in progress), then one last delivery
+    // pass for what the final batch queued: never two senders on one outbox
+    cancel_all.cancel();
+    for task in delivery_tasks {
+        let _ = task.await;
+    }
+    if let Ok(store) = Store::open(&state_dir).map(std::sync::Mutex::new) {
+        let cfg = config_rx.borrow().clone();
+        let _ = tokio::time::timeout(
+            Duration::from_secs(3),
+            crate::delivery::outbox::deliver_due(&store, &cfg, &http),
+        )
+        .await;
+    }
+    let _ = web_task.await;
+    if let Some(why) = fatal {
+        return Err(DaemonError::SchedulerDied(why));
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Opens the store after PRAGMA quick_check: a damaged store is moved aside (never written
+/// over), a fresh one is created, and the operator is told which file and why. Returns it with
+/// the facts each probe last recorded (the scheduler's priors).
+fn open_store(state_dir: &std::path::Path) -> Result<(Store, Priors), DaemonError> {
+    let (store, damaged) = Store::open_checked(state_dir)?;
+    if let Some(d) = &damaged {
+        tracing::error!(file = %d.file.display(), moved_to = %d.moved_to.display(), why = %d.why, "the store is damaged: moved it aside and started a fresh one (history before now is in the moved file)");
+    }
+    let priors: Priors = Arc::new(std::sync::Mutex::new(
+        store
+            .states()?
+            .into_iter()
+            .filter_map(|r| r.facts.map(|f| (r.probe, f)))
+            .collect::<HashMap<_, _>>(),
+    ));
+    Ok((store, priors))
+}
+
+/// Starts the delivery tasks, each with its own store connection: the outbox worker, the
+/// re-posts of still-firing alerts for receivers that forget them (delivery::repost), and the
+/// digests. In that order, which is also the order they are awaited at shutdown.
+fn spawn_delivery(
+    state_dir: &std::path::Path,
+    config_rx: &watch::Receiver<Arc<Config>>,
+    http: &reqwest::Client,
+    wake: &Arc<Notify>,
+    cancel_all: &CancellationToken,
+) -> Result<[tokio::task::JoinHandle<()>; 3], DaemonError> {
+    let outbox_task = tokio::spawn(crate::delivery::outbox::run(
+        std::sync::Mutex::new(Store::open(state_dir)?),
+        config_rx.clone(),
+        http.clone(),
+        wake.clone(),
+        cancel_all.clone(),
+    ));
+    let repost_task = tokio::spawn(crate::delivery::repost::run(
+        std::sync::Mutex::new(Store::open(state_dir)?),
+        config_rx.clone(),
+        wake.clone(),
+        cancel_all.clone(),
+    ));
+    let digest_task = tokio::spawn(crate::delivery::digest::run(
+        std::sync::Mutex::new(Store::open(state_dir)?),
+        config_rx.clone(),
+        wake.clone(),
+        cancel_all.clone(),
+    ));
+    Ok([outbox_task, repost_task, digest_task])
+}
+
+/// What the supervising loop hands each scheduler and each reload.
+struct Running<'a> {
+    config_path: Option<&'a std::path::Path>,
+    http: &'a reqwest::Client,
+    priors: &'a Priors,
+    obs_tx: &'a mpsc::Sender<Recorded>,
+    live: &'a Arc<Liveness>,
+    config_tx: &'a watch::Sender<Arc<Config>>,
+}
+
+/// Installs the signal handlers, tells the service manager it is ready, then runs the
+/// scheduler until a stop signal, restarting it with the new config on each reload (SIGHUP or a
+/// changed config file). Returns why the scheduler died, if it did (fatal).
+async fn supervise(config: Arc<Config>, run: &Running<'_>) -> Result<Option<String>, DaemonError> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signals)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signals)?;
@@ -125,15 +194,15 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
     let mut file_check = tokio::time::interval(Duration::from_secs(2));
     let mut fingerprint = files_fingerprint(&config.files);
     let mut current = config;
-    let mut fatal = None;
+    let live = run.live;
 
     loop {
         let sched_cancel = CancellationToken::new();
         let mut sched = tokio::spawn(scheduler::run(
             current.clone(),
-            http.clone(),
-            priors.clone(),
-            obs_tx.clone(),
+            run.http.clone(),
+            run.priors.clone(),
+            run.obs_tx.clone(),
             sched_cancel.clone(),
             DRAIN,
         ));
@@ -155,14 +224,14 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
                 _ = int.recv() => break Next::Stop,
                 _ = hup.recv() => {
                     tracing::info!("SIGHUP: reloading config");
-                    if let Some(c) = try_reload(config_path.as_deref(), &current) { current = c; break Next::Reload; }
+                    if let Some(c) = try_reload(run.config_path, &current) { current = c; break Next::Reload; }
                 }
                 _ = file_check.tick() => {
                     let fp = files_fingerprint(&current.files);
                     if fp != fingerprint {
                         fingerprint = fp;
                         tracing::info!("config file changed: reloading");
-                        if let Some(c) = try_reload(config_path.as_deref(), &current) { current = c; break Next::Reload; }
+                        if let Some(c) = try_reload(run.config_path, &current) { current = c; break Next::Reload; }
                     }
                 }
                 _ = watchdog.tick() => {
@@ -179,41 +248,13 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
         live.scheduler_running.store(false, Ordering::Release);
         match next {
             Next::Reload => {}
-            Next::Stop => break,
-            Next::Died(why) => {
-                fatal = Some(why);
-                break;
-            }
+            Next::Stop => return Ok(None),
+            Next::Died(why) => return Ok(Some(why)),
         }
         fingerprint = files_fingerprint(&current.files);
-        let _ = config_tx.send(current.clone());
+        let _ = run.config_tx.send(current.clone());
         tracing::info!(probes = current.probes.len(), "config reloaded");
     }
-
-    crate::platform::notify_stopping();
-    tracing::info!("shutting down: flushing observations");
-    drop(obs_tx);
-    let _ = tokio::task::spawn_blocking(move || rec_handle.join()).await;
-    // stop the outbox worker first (it finishes the send in progress), then one last delivery
-    // pass for what the final batch queued: never two senders on one outbox
-    cancel_all.cancel();
-    let _ = outbox_task.await;
-    let _ = repost_task.await;
-    let _ = digest_task.await;
-    if let Ok(store) = Store::open(&state_dir).map(std::sync::Mutex::new) {
-        let cfg = config_rx.borrow().clone();
-        let _ = tokio::time::timeout(
-            Duration::from_secs(3),
-            crate::delivery::outbox::deliver_due(&store, &cfg, &http),
-        )
-        .await;
-    }
-    let _ = web_task.await;
-    if let Some(why) = fatal {
-        return Err(DaemonError::SchedulerDied(why));
-    }
-    tracing::info!("stopped");
-    Ok(())
 }
 
 /// Why the signal loop ended.

@@ -5,11 +5,13 @@
 
 use super::{EXIT_OK, EXIT_VIOLATION, Paint};
 use crate::cli::Format;
+use crate::config::Config;
 use crate::engine::scheduler::observe_once;
 use crate::probe::{Health, Observation};
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
+/// Runs the selected probes once and prints what they see; returns the exit code.
 pub fn run(
     path: Option<&Path>,
     root: Option<&Path>,
@@ -33,7 +35,39 @@ pub fn run(
             return Ok(super::EXIT_ERROR);
         }
     }
-    let selected: Vec<usize> = config
+    let selected = select(&config, probes, lessons, &agents);
+    let results = observe_selected(&config, &selected)?;
+    let health: HashMap<String, Health> = results
+        .iter()
+        .map(|(i, o)| (config.probes[*i].id.clone(), o.health))
+        .collect();
+    let mut violated: BTreeSet<u32> = BTreeSet::new();
+    for (i, o) in &results {
+        if !o.health.is_ok() {
+            violated.extend(config.probes[*i].lessons.iter().map(|l| l.0));
+        }
+    }
+    let exit = if violated.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_VIOLATION
+    };
+    if format == Format::Json {
+        print_json(&config, &results, &health, &violated)?;
+    } else {
+        print_text(&config, &results, &violated, paint);
+    }
+    Ok(exit)
+}
+
+/// The indexes of the probes selected by id, lesson and agent (an empty filter selects all).
+fn select(
+    config: &Config,
+    probes: &[String],
+    lessons: &[u32],
+    agents: &[Option<String>],
+) -> Vec<usize> {
+    config
         .probes
         .iter()
         .enumerate()
@@ -41,7 +75,15 @@ pub fn run(
         .filter(|(_, p)| lessons.is_empty() || p.lessons.iter().any(|l| lessons.contains(&l.0)))
         .filter(|(_, p)| agents.is_empty() || agents.contains(&p.agent))
         .map(|(i, _)| i)
-        .collect();
+        .collect()
+}
+
+/// Runs the selected probes once, `concurrency` at a time, on a runtime of its own, with the
+/// facts a store holds (if one exists) as priors.
+fn observe_selected(
+    config: &Config,
+    selected: &[usize],
+) -> anyhow::Result<Vec<(usize, Observation)>> {
     let priors: HashMap<String, serde_json::Value> =
         crate::store::Store::open_existing(&config.daemon.state_dir)
             .ok()
@@ -73,50 +115,53 @@ pub fn run(
     });
     // A probe that timed out may have left a blocking thread behind: do not wait for it.
     rt.shutdown_timeout(std::time::Duration::from_millis(200));
-    let health: HashMap<String, Health> = results
-        .iter()
-        .map(|(i, o)| (config.probes[*i].id.clone(), o.health))
-        .collect();
-    let mut violated: BTreeSet<u32> = BTreeSet::new();
-    for (i, o) in &results {
-        if !o.health.is_ok() {
-            violated.extend(config.probes[*i].lessons.iter().map(|l| l.0));
-        }
-    }
-    let exit = if violated.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_VIOLATION
+    Ok(results)
+}
+
+/// Prints the results as one JSON document (`json::CheckOutput`).
+fn print_json(
+    config: &Config,
+    results: &[(usize, Observation)],
+    health: &HashMap<String, Health>,
+    violated: &BTreeSet<u32>,
+) -> anyhow::Result<()> {
+    let out = super::json::CheckOutput {
+        host: config.daemon.host.clone(),
+        root: config.daemon.root.clone(),
+        results: results
+            .iter()
+            .map(|(i, o)| {
+                let p = &config.probes[*i];
+                super::json::CheckResult {
+                    probe: p.id.clone(),
+                    kind: p.kind().to_string(),
+                    agent: p.agent.clone(),
+                    lessons: p.lessons.clone(),
+                    shadow: p.mode == crate::config::Mode::Shadow,
+                    observation: o.clone(),
+                }
+            })
+            .collect(),
+        lessons: crate::status::lessons_where(config, health, |p| health.contains_key(&p.id))
+            .into_iter()
+            .filter(|l| !l.probes.is_empty())
+            .collect(),
+        agents: agent_rows(config, health),
+        violated_lessons: violated.iter().copied().collect(),
     };
-    if format == Format::Json {
-        let out = super::json::CheckOutput {
-            host: config.daemon.host.clone(),
-            root: config.daemon.root.clone(),
-            results: results
-                .iter()
-                .map(|(i, o)| {
-                    let p = &config.probes[*i];
-                    super::json::CheckResult {
-                        probe: p.id.clone(),
-                        kind: p.kind().to_string(),
-                        agent: p.agent.clone(),
-                        lessons: p.lessons.clone(),
-                        shadow: p.mode == crate::config::Mode::Shadow,
-                        observation: o.clone(),
-                    }
-                })
-                .collect(),
-            lessons: crate::status::lessons_where(&config, &health, |p| health.contains_key(&p.id))
-                .into_iter()
-                .filter(|l| !l.probes.is_empty())
-                .collect(),
-            agents: agent_rows(&config, &health),
-            violated_lessons: violated.iter().copied().collect(),
-        };
-        super::json::print(&out)?;
-        return Ok(exit);
-    }
-    let mut sorted = results.clone();
+    super::json::print(&out)?;
+    Ok(())
+}
+
+/// Prints one line per probe, worst first (with the lesson's rule, the expectation and the
+/// evidence when it is not ok), then the counts and the lessons not holding.
+fn print_text(
+    config: &Config,
+    results: &[(usize, Observation)],
+    violated: &BTreeSet<u32>,
+    paint: Paint,
+) {
+    let mut sorted = results.to_vec();
     sorted.sort_by_key(|(i, o)| {
         (
             std::cmp::Reverse(o.health.rank()),
@@ -170,7 +215,6 @@ pub fn run(
             format!(" — lessons not holding: {}", v.join(", "))
         }
     ));
-    Ok(exit)
 }
 
 /// Prints one line (or the JSON document) scrubbed of registered secrets.

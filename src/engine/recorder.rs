@@ -108,6 +108,8 @@ impl Recorder {
         out
     }
 
+    /// Writes each run of the batch (probes without dependencies first), steps its state and
+    /// records the transitions, then commits and logs them.
     fn record_batch(&mut self, batch: &[Recorded]) -> Result<BatchOutcome, StoreError> {
         let config = self.config.clone();
         let keep = config.daemon.retention.keep_observations.max(1);
@@ -131,32 +133,9 @@ impl Recorder {
             };
             let p = &config.probes[idx];
             let ts = r.started.timestamp_millis();
-            let body = serde_json::to_string(&r.obs).unwrap_or_else(|_| "{}".into());
-            tx.observation(&NewObservation {
-                probe: &p.id,
-                lesson: p.primary_lesson().0,
-                ts,
-                health: r.obs.health.as_str(),
-                summary: &r.obs.summary,
-                body: &body,
-                duration_ms: r.duration.as_millis() as i64,
-                late_ms: r.late.as_millis() as i64,
-                agent: p.agent.as_deref(),
-            })?;
+            write_run(&tx, &mut self.rollups, p, r)?;
             out.observations += 1;
             newest = newest.max(ts);
-            self.rollups.add(
-                &tx,
-                &p.id,
-                &Run {
-                    ts,
-                    lesson: p.primary_lesson().0,
-                    health: r.obs.health.as_str(),
-                    duration_us: r.duration.as_micros().min(u64::MAX as u128) as u64,
-                    late_ms: r.late.as_millis() as i64,
-                    metrics: &r.obs.metrics,
-                },
-            )?;
             if let Some(n) = self.since_trim.get_mut(idx) {
                 *n += 1;
                 if *n >= trim_every {
@@ -185,122 +164,17 @@ impl Recorder {
             }
             if let Some(t) = transition {
                 out.transitions += 1;
-                let lesson = p.primary_lesson().0;
-                let health = r.obs.health.as_str();
-                let mut obs = r.obs.clone();
-                if t == Transition::Flapping {
-                    let (failures, _) = s.recent(th.flap_window);
-                    obs.summary = format!(
-                        "flapping ({failures} failures in the last {} runs): {}",
-                        th.flap_window.min(s.runs),
-                        obs.summary
-                    );
-                }
-                let incident = match t {
-                    Transition::Fired | Transition::Flapping => {
-                        let opened = s.since.unwrap_or(r.started).timestamp_millis();
-                        let id = tx.open_incident(
-                            &p.id,
-                            lesson,
-                            opened,
-                            health,
-                            &obs.summary,
-                            p.agent.as_deref(),
-                        )?;
-                        s.incident = Some(id);
-                        Some(id)
-                    }
-                    Transition::Escalated => {
-                        if let Some(id) = s.incident {
-                            tx.update_incident(id, health, &obs.summary)?;
-                        }
-                        s.incident
-                    }
-                    Transition::Reminder | Transition::Unmuted => s.incident,
-                    Transition::Resolved => {
-                        if let Some(id) = old.incident {
-                            tx.close_incident(id, ts)?;
-                        }
-                        s.incident = None;
-                        old.incident
-                    }
-                };
-                let mut muted = muted_reason(&config, p, &silences, ts, &new_states, &self.states);
-                if muted.is_none()
-                    && t == Transition::Reminder
-                    && let Some(by) = incident.map(|id| tx.acked_by(id)).transpose()?.flatten()
-                {
-                    muted = Some(format!("acknowledged by {by}"));
-                }
-                let obs_json = serde_json::to_string(&obs).ok();
-                let tid = tx.transition(
-                    &p.id,
-                    lesson,
+                let cx = RunCx {
+                    config: &config,
+                    p,
+                    r,
                     ts,
-                    t.as_str(),
-                    health,
-                    &obs.summary,
-                    incident,
-                    muted.as_deref(),
-                    p.agent.as_deref(),
-                    obs_json.as_deref(),
-                )?;
-                let since = if t == Transition::Resolved {
-                    old.since.unwrap_or(r.started)
-                } else {
-                    s.since.unwrap_or(r.started)
+                    th: &th,
+                    silences: &silences,
                 };
-                let a = build_alert(&config, p, &obs, t, since, r.started, incident.unwrap_or(0));
-                if muted.is_none() {
-                    let channels = if t == Transition::Resolved {
-                        let told = incident
-                            .map(|id| tx.incident_channels(id))
-                            .transpose()?
-                            .unwrap_or_default();
-                        crate::delivery::route::resolved_channels(&config, p, &told)
-                    } else {
-                        crate::delivery::route::channels_for(&config, p, r.obs.health)
-                    };
-                    let payload = serde_json::to_string(&a).unwrap_or_default();
-                    for ch in channels {
-                        let key = format!("{}:{tid}:{ch}", incident.unwrap_or(0));
-                        let wait = config
-                            .channels
-                            .iter()
-                            .find(|c| c.id == ch)
-                            .map_or(0, |c| c.group_wait.as_millis() as i64);
-                        if tx.enqueue(&key, &ch, &payload, ts, ts + wait)? {
-                            out.queued += 1;
-                        }
-                    }
-                }
-                if matches!(t, Transition::Fired | Transition::Flapping) {
-                    // children's alerts still waiting in the outbox (group_wait) are inhibited
-                    for child in config
-                        .probes
-                        .iter()
-                        .filter(|q| q.depends_on.contains(&p.id))
-                    {
-                        let n = tx.inhibit_pending(
-                            &child.id,
-                            &format!("parent probe '{}' is failing", p.id),
-                        )?;
-                        if n > 0 {
-                            if let Some(cs) = new_states.get_mut(&child.id) {
-                                cs.notified = false;
-                            } else if let Some(mut cs) = self.states.get(&child.id).cloned() {
-                                cs.notified = false;
-                                new_states.insert(child.id.clone(), cs);
-                            }
-                        }
-                    }
-                }
-                if t != Transition::Resolved {
-                    s.notified = s.notified || muted.is_none();
-                }
-                if matches!(t, Transition::Fired | Transition::Flapping) {
-                    s.notified = muted.is_none();
-                }
+                let (a, muted, queued) =
+                    record_transition(&tx, &cx, t, &mut s, &old, &mut new_states, &self.states)?;
+                out.queued += queued;
                 logs.push((t, a, muted));
             }
             let facts = r.obs.facts.as_ref().map(|f| f.to_string());
@@ -313,19 +187,245 @@ impl Recorder {
         }
         tx.commit()?;
         self.states.extend(new_states);
-        for (t, a, muted) in logs {
-            let title = alert::render::title(&a);
-            let muted = muted.unwrap_or_default();
-            match t {
-                Transition::Resolved => {
-                    tracing::info!(lesson = a.lesson, probe = %a.probe, muted = %muted, "{title}")
-                }
-                _ => {
-                    tracing::warn!(lesson = a.lesson, probe = %a.probe, agent = a.agent.as_deref().unwrap_or(""), health = %a.health, summary = %a.summary, muted = %muted, "{title}")
-                }
+        log_transitions(logs);
+        Ok(out)
+    }
+}
+
+/// One run being recorded: its probe, when it started (ms), the probe's thresholds and the
+/// silences in force.
+struct RunCx<'a> {
+    config: &'a Config,
+    p: &'a ProbeConfig,
+    r: &'a Recorded,
+    ts: i64,
+    th: &'a state::Thresholds,
+    silences: &'a [crate::store::SilenceRow],
+}
+
+/// Writes one run's observation and adds it to the probe's rollups.
+fn write_run(
+    tx: &crate::store::Batch<'_>,
+    rollups: &mut Rollups,
+    p: &ProbeConfig,
+    r: &Recorded,
+) -> Result<(), StoreError> {
+    let ts = r.started.timestamp_millis();
+    let body = serde_json::to_string(&r.obs).unwrap_or_else(|_| "{}".into());
+    tx.observation(&NewObservation {
+        probe: &p.id,
+        lesson: p.primary_lesson().0,
+        ts,
+        health: r.obs.health.as_str(),
+        summary: &r.obs.summary,
+        body: &body,
+        duration_ms: r.duration.as_millis() as i64,
+        late_ms: r.late.as_millis() as i64,
+        agent: p.agent.as_deref(),
+    })?;
+    rollups.add(
+        tx,
+        &p.id,
+        &Run {
+            ts,
+            lesson: p.primary_lesson().0,
+            health: r.obs.health.as_str(),
+            duration_us: r.duration.as_micros().min(u64::MAX as u128) as u64,
+            late_ms: r.late.as_millis() as i64,
+            metrics: &r.obs.metrics,
+        },
+    )
+}
+
+/// Records one transition: its incident, the transition row, the alert queued to its
+/// channels unless muted, and its children's pending alerts inhibited when it fires. Updates
+/// `s` (incident, notified). Returns the alert, why it was muted, and how many rows were queued.
+fn record_transition(
+    tx: &crate::store::Batch<'_>,
+    cx: &RunCx<'_>,
+    t: Transition,
+    s: &mut ProbeState,
+    old: &ProbeState,
+    new_states: &mut HashMap<String, ProbeState>,
+    stored: &HashMap<String, ProbeState>,
+) -> Result<(Alert, Option<String>, usize), StoreError> {
+    let (config, p, r, ts) = (cx.config, cx.p, cx.r, cx.ts);
+    let lesson = p.primary_lesson().0;
+    let health = r.obs.health.as_str();
+    let mut obs = r.obs.clone();
+    if t == Transition::Flapping {
+        let (failures, _) = s.recent(cx.th.flap_window);
+        obs.summary = format!(
+            "flapping ({failures} failures in the last {} runs): {}",
+            cx.th.flap_window.min(s.runs),
+            obs.summary
+        );
+    }
+    let incident = track_incident(tx, cx, t, s, old, &obs.summary)?;
+    let mut muted = muted_reason(config, p, cx.silences, ts, new_states, stored);
+    if muted.is_none()
+        && t == Transition::Reminder
+        && let Some(by) = incident.map(|id| tx.acked_by(id)).transpose()?.flatten()
+    {
+        muted = Some(format!("acknowledged by {by}"));
+    }
+    let obs_json = serde_json::to_string(&obs).ok();
+    let tid = tx.transition(
+        &p.id,
+        lesson,
+        ts,
+        t.as_str(),
+        health,
+        &obs.summary,
+        incident,
+        muted.as_deref(),
+        p.agent.as_deref(),
+        obs_json.as_deref(),
+    )?;
+    let since = if t == Transition::Resolved {
+        old.since.unwrap_or(r.started)
+    } else {
+        s.since.unwrap_or(r.started)
+    };
+    let a = build_alert(config, p, &obs, t, since, r.started, incident.unwrap_or(0));
+    let queued = if muted.is_none() {
+        enqueue_alert(tx, cx, t, incident, tid, &a)?
+    } else {
+        0
+    };
+    if matches!(t, Transition::Fired | Transition::Flapping) {
+        inhibit_children(tx, config, p, new_states, stored)?;
+    }
+    if t != Transition::Resolved {
+        s.notified = s.notified || muted.is_none();
+    }
+    if matches!(t, Transition::Fired | Transition::Flapping) {
+        s.notified = muted.is_none();
+    }
+    Ok((a, muted, queued))
+}
+
+/// The incident a transition belongs to: opened when it fires or flaps, updated when it
+/// escalates, closed when it resolves (then the closed one is returned).
+fn track_incident(
+    tx: &crate::store::Batch<'_>,
+    cx: &RunCx<'_>,
+    t: Transition,
+    s: &mut ProbeState,
+    old: &ProbeState,
+    summary: &str,
+) -> Result<Option<i64>, StoreError> {
+    let (p, r) = (cx.p, cx.r);
+    let health = r.obs.health.as_str();
+    Ok(match t {
+        Transition::Fired | Transition::Flapping => {
+            let opened = s.since.unwrap_or(r.started).timestamp_millis();
+            let id = tx.open_incident(
+                &p.id,
+                p.primary_lesson().0,
+                opened,
+                health,
+                summary,
+                p.agent.as_deref(),
+            )?;
+            s.incident = Some(id);
+            Some(id)
+        }
+        Transition::Escalated => {
+            if let Some(id) = s.incident {
+                tx.update_incident(id, health, summary)?;
+            }
+            s.incident
+        }
+        Transition::Reminder | Transition::Unmuted => s.incident,
+        Transition::Resolved => {
+            if let Some(id) = old.incident {
+                tx.close_incident(id, cx.ts)?;
+            }
+            s.incident = None;
+            old.incident
+        }
+    })
+}
+
+/// Queues the alert in the outbox for each channel it routes to (a resolution goes to the
+/// channels that were told of the incident), each after its channel's `group_wait`. Returns
+/// how many rows were new.
+fn enqueue_alert(
+    tx: &crate::store::Batch<'_>,
+    cx: &RunCx<'_>,
+    t: Transition,
+    incident: Option<i64>,
+    tid: i64,
+    a: &Alert,
+) -> Result<usize, StoreError> {
+    let (config, p, ts) = (cx.config, cx.p, cx.ts);
+    let channels = if t == Transition::Resolved {
+        let told = incident
+            .map(|id| tx.incident_channels(id))
+            .transpose()?
+            .unwrap_or_default();
+        crate::delivery::route::resolved_channels(config, p, &told)
+    } else {
+        crate::delivery::route::channels_for(config, p, cx.r.obs.health)
+    };
+    let payload = serde_json::to_string(a).unwrap_or_default();
+    let mut queued = 0;
+    for ch in channels {
+        let key = format!("{}:{tid}:{ch}", incident.unwrap_or(0));
+        let wait = config
+            .channels
+            .iter()
+            .find(|c| c.id == ch)
+            .map_or(0, |c| c.group_wait.as_millis() as i64);
+        if tx.enqueue(&key, &ch, &payload, ts, ts + wait)? {
+            queued += 1;
+        }
+    }
+    Ok(queued)
+}
+
+/// A parent fired: its children's alerts still waiting in the outbox (group_wait) are
+/// inhibited, and those children count as not notified.
+fn inhibit_children(
+    tx: &crate::store::Batch<'_>,
+    config: &Config,
+    p: &ProbeConfig,
+    new_states: &mut HashMap<String, ProbeState>,
+    stored: &HashMap<String, ProbeState>,
+) -> Result<(), StoreError> {
+    for child in config
+        .probes
+        .iter()
+        .filter(|q| q.depends_on.contains(&p.id))
+    {
+        let n = tx.inhibit_pending(&child.id, &format!("parent probe '{}' is failing", p.id))?;
+        if n > 0 {
+            if let Some(cs) = new_states.get_mut(&child.id) {
+                cs.notified = false;
+            } else if let Some(mut cs) = stored.get(&child.id).cloned() {
+                cs.notified = false;
+                new_states.insert(child.id.clone(), cs);
             }
         }
-        Ok(out)
+    }
+    Ok(())
+}
+
+/// Logs each transition of a committed batch (the log channel): resolutions at info, the rest
+/// at warn, with why it was muted.
+fn log_transitions(logs: Vec<(Transition, Alert, Option<String>)>) {
+    for (t, a, muted) in logs {
+        let title = alert::render::title(&a);
+        let muted = muted.unwrap_or_default();
+        match t {
+            Transition::Resolved => {
+                tracing::info!(lesson = a.lesson, probe = %a.probe, muted = %muted, "{title}")
+            }
+            _ => {
+                tracing::warn!(lesson = a.lesson, probe = %a.probe, agent = a.agent.as_deref().unwrap_or(""), health = %a.health, summary = %a.summary, muted = %muted, "{title}")
+            }
+        }
     }
 }
 
