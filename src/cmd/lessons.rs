@@ -17,12 +17,9 @@ pub fn run(
         Ok(c) => c,
         Err(code) => return Ok(code),
     };
-    let only: Option<Option<String>> = match agent {
-        None => None,
-        Some(a) => match super::agent_args(&config, &[a.to_string()]) {
-            Ok(mut v) => v.pop(),
-            Err(code) => return Ok(code),
-        },
+    let only = match super::agent_arg(&config, agent) {
+        Ok(only) => only,
+        Err(code) => return Ok(code),
     };
     let health = super::stored_health(&config);
     let states = match &only {

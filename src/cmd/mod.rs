@@ -186,6 +186,15 @@ pub fn stored_health(config: &Config) -> std::collections::HashMap<String, crate
     out
 }
 
+/// Resolves one optional `--agent` value: `None` when not given (every probe), `Some(None)` for
+/// `-` (host-wide probes), `Some(Some(agent))` otherwise; `Err(exit code)` as `agent_args`.
+pub fn agent_arg(config: &Config, agent: Option<&str>) -> Result<Option<Option<String>>, u8> {
+    match agent {
+        None => Ok(None),
+        Some(a) => Ok(agent_args(config, &[a.to_string()])?.pop()),
+    }
+}
+
 /// Resolves `--agent` values: `-` is the host-wide probes (`None`), anything else must be an
 /// agent some probe belongs to. Prints the problem and returns `Err(exit code)` otherwise.
 pub fn agent_args(config: &Config, args: &[String]) -> Result<Vec<Option<String>>, u8> {

@@ -18,12 +18,9 @@ pub fn run(
         Err(code) => return Ok(code),
     };
     // `--agent cs`: only cs's probes; `--agent -`: only host-wide ones
-    let only: Option<Option<String>> = match agent {
-        None => None,
-        Some(a) => match super::agent_args(&config, &[a.to_string()]) {
-            Ok(mut v) => v.pop(),
-            Err(code) => return Ok(code),
-        },
+    let only = match super::agent_arg(&config, agent) {
+        Ok(only) => only,
+        Err(code) => return Ok(code),
     };
     let keep = |a: &Option<String>| only.as_ref().is_none_or(|o| o == a);
     if let Some(mut probes) = from_api(&config) {
