@@ -10,6 +10,7 @@
 //! secrets), and it never edits the file or runs a `--fix`.
 
 use super::expect::{self, JsonAssertion};
+use super::schema;
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::exec::{self, ExecSpec};
 use serde::Deserialize;
@@ -28,8 +29,17 @@ pub struct ConfigFile {
     /// "auto".
     #[serde(default)]
     format: Format,
-    /// A JSON Schema file (draft detected from `$schema`), read at each run. Default none.
-    schema: Option<PathBuf>,
+    /// A JSON Schema the document must match: a file (draft detected from `$schema`, read at
+    /// each run) or a schema shipped in the binary, `builtin:NAME` (`builtin:openclaw-2026.9.6`:
+    /// OpenClaw's own `openclaw.json` schema at that version, generated from its npm package).
+    /// Each violation is reported at its key path, at most 100 counted. Default none.
+    schema: Option<String>,
+    /// Judge `schema` only when `validate_command` gave no verdict here: its program is not on
+    /// the validator's PATH (`validate_if_present`), the probe audits a copied tree (`--root`),
+    /// or it could not run. The runtime's own validator knows the version installed; the schema
+    /// knows the version it was generated from. Default false (the schema is always judged).
+    #[serde(default)]
+    schema_if_no_validator: bool,
     /// Key paths that must exist, like `gateway.port` or `agents.list[0].id`; `*` matches any key
     /// or element (the path must match at least once). Default none.
     #[serde(default)]
@@ -146,14 +156,16 @@ path = "/Users/hub/.openclaw/openclaw.json"
 format = "json5"
 # sections a minimal "fresh" config lacks (the ByteRover clobber, lesson 16)
 require = ["gateway.port", "gateway.auth", "channels", "agents.list[0].id", "bindings"]
-# invalid since the heartbeat moved to agents.defaults.heartbeat (lesson 28)
-forbid = ["heartbeat", "gateway.heartbeat"]
-# a plugin entry takes enabled, hooks, subagent and config only (the ByteRover `source`, lesson 16)
-expect = [{ path = "$.plugins.entries.*", allowed_keys = ["enabled", "hooks", "subagent", "config"] }]
-# the runtime's own read-only check; never `doctor --fix`
+# the runtime's own read-only check when `openclaw` is on PATH; never `doctor --fix`
 validate_command = ["openclaw", "config", "validate", "--json"]
+validate_if_present = true
 validate_env = { PATH = "/opt/homebrew/bin:/usr/local/bin:/usr/bin:/bin", HOME = "/Users/hub" }
 validate_timeout = "30s"
+# else OpenClaw's own schema at 2026.9.6, shipped in the binary: every unknown key at its path, such
+# as a top-level heartbeat (valid only under agents.defaults, lesson 28) or a plugin entry's
+# `source` (lesson 16)
+schema = "builtin:openclaw-2026.9.6"
+schema_if_no_validator = true
 track_keys = true
 "#;
 
@@ -188,6 +200,18 @@ track_keys = true
                 ));
             }
             _ => {}
+        }
+        if let Some(schema) = &self.schema
+            && let Err(e) = schema::Source::parse(schema)
+        {
+            bad.push(Invalid::new("schema", e));
+        }
+        if self.schema_if_no_validator && (self.schema.is_none() || self.validate_command.is_none())
+        {
+            bad.push(Invalid::new(
+                "schema_if_no_validator",
+                "needs both schema and validate_command",
+            ));
         }
         if self.max_file_bytes == 0 {
             bad.push(Invalid::new("max_file_bytes", "must be at least 1"));
@@ -244,16 +268,24 @@ track_keys = true
         let mut f = Findings::default();
         self.check_keys(&doc, &mut f);
         self.check_expect(&doc, &mut f);
-        if let Some(schema) = &self.schema {
-            check_schema(&cx.resolve(schema), doc.clone(), &mut f).await;
-        }
+        let mut verdict = false;
         if let Some(argv) = &self.validate_command {
             if cx.root().is_some() {
                 // the runtime installed here is not the audited tree's; its file is still judged
                 f.evidence
                     .push(("validator".into(), super::NOT_UNDER_ROOT.into()));
             } else {
-                self.run_validator(argv, cx, &mut f).await;
+                verdict = self.run_validator(argv, cx, &mut f).await;
+            }
+        }
+        if let Some(schema) = &self.schema {
+            if self.schema_if_no_validator && verdict {
+                f.evidence.push((
+                    "schema".into(),
+                    format!("{schema}: not judged, the validator answered"),
+                ));
+            } else {
+                check_schema(schema, cx, doc.clone(), &mut f).await;
             }
         }
         let keys = leaf_paths(&doc);
@@ -429,7 +461,8 @@ impl ConfigFile {
         }
     }
 
-    async fn run_validator(&self, argv: &[String], cx: &ProbeCx<'_>, f: &mut Findings) {
+    /// Runs the validator; true when it gave a verdict (valid or not).
+    async fn run_validator(&self, argv: &[String], cx: &ProbeCx<'_>, f: &mut Findings) -> bool {
         let spec = ExecSpec {
             argv,
             env: self.validate_env.clone(),
@@ -439,10 +472,15 @@ impl ConfigFile {
         };
         let name = argv.join(" ");
         match exec::run(&spec).await {
-            Err(e @ exec::ExecError::NotFound(..)) if self.validate_if_present => f
-                .evidence
-                .push(("validator".into(), format!("skipped: {e}"))),
-            Err(e) => f.unknown.push(format!("could not run validator: {e}")),
+            Err(e @ exec::ExecError::NotFound(..)) if self.validate_if_present => {
+                f.evidence
+                    .push(("validator".into(), format!("skipped: {e}")));
+                false
+            }
+            Err(e) => {
+                f.unknown.push(format!("could not run validator: {e}"));
+                false
+            }
             Ok(out) if out.code == Some(0) => {
                 // `openclaw config validate --json` exits 0 and answers {"valid": false, ...}:
                 // the verdict is in the JSON, not the exit code
@@ -454,6 +492,7 @@ impl ConfigFile {
                         crate::redact::truncate(&issues.join("; "), 300),
                     ));
                 }
+                true
             }
             Ok(out) => {
                 let code = out.code.map_or("signal".to_string(), |c| c.to_string());
@@ -476,6 +515,7 @@ impl ConfigFile {
                         crate::redact::truncate(text.trim(), 300),
                     ));
                 }
+                true
             }
         }
     }
@@ -653,30 +693,39 @@ fn toml_to_json(v: toml::Value) -> Value {
     }
 }
 
-async fn check_schema(schema_path: &Path, doc: Value, f: &mut Findings) {
-    let shown = schema_path.display().to_string();
-    let path = schema_path.to_path_buf();
-    let outcome = tokio::task::spawn_blocking(move || -> Result<Vec<String>, String> {
-        let text = crate::read::text_lossy(&path, crate::read::LARGE)
-            .map_err(|e| format!("cannot read: {}", e.reason()))?;
-        let schema: Value =
-            serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
-        let validator =
-            jsonschema::validator_for(&schema).map_err(|e| format!("does not compile: {e}"))?;
-        let errors = validator
-            .iter_errors(&doc)
-            .map(|e| {
-                let at = e.instance_path().to_string();
-                let at = if at.is_empty() {
-                    "(root)".to_string()
-                } else {
-                    at
-                };
-                // `masked` keeps instance values (possible secrets) out of the message.
-                format!("{at}: {}", e.masked())
-            })
-            .collect();
-        Ok(errors)
+/// Schema violations shown in the summary; up to [`SHOWN_SCHEMA_EVIDENCE`] are kept as evidence.
+const SHOWN_SCHEMA_EVIDENCE: usize = 20;
+
+/// Judges the document against `schema` (`builtin:NAME`, compiled once per process, or a file
+/// read and compiled at each run), on the blocking pool.
+async fn check_schema(schema: &str, cx: &ProbeCx<'_>, doc: Value, f: &mut Findings) {
+    let source = match schema::Source::parse(schema) {
+        Ok(s) => s,
+        Err(e) => {
+            f.unknown.push(format!("schema {schema}: {e}"));
+            return;
+        }
+    };
+    let (shown, file) = match source {
+        schema::Source::Builtin(name) => (format!("builtin:{name}"), None),
+        schema::Source::File(p) => {
+            let path = cx.resolve(Path::new(p));
+            (path.display().to_string(), Some(path))
+        }
+    };
+    let name = shown.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let validator = match file {
+            None => schema::builtin(name.trim_start_matches("builtin:"))?,
+            Some(path) => {
+                let text = crate::read::text_lossy(&path, crate::read::LARGE)
+                    .map_err(|e| format!("cannot read: {}", e.reason()))?;
+                let schema: Value =
+                    serde_json::from_str(&text).map_err(|e| format!("not valid JSON: {e}"))?;
+                std::sync::Arc::new(schema::compile(&schema)?)
+            }
+        };
+        Ok::<_, String>(schema::violations(&validator, &doc, schema::MAX_VIOLATIONS))
     })
     .await;
     match outcome {
@@ -685,27 +734,34 @@ async fn check_schema(schema_path: &Path, doc: Value, f: &mut Findings) {
             f.unknown.push(format!("schema {shown} {e}"));
             f.evidence.push(("schema".into(), shown));
         }
-        Ok(Ok(errors)) if errors.is_empty() => {}
-        Ok(Ok(errors)) => {
-            let first: Vec<&str> = errors
+        Ok(Ok((found, _))) if found.is_empty() => {
+            f.evidence
+                .push(("schema".into(), format!("{shown}: matches")));
+        }
+        Ok(Ok((found, more))) => {
+            let count = if more {
+                format!("{}+", found.len())
+            } else {
+                found.len().to_string()
+            };
+            let first: Vec<String> = found
                 .iter()
                 .take(SHOWN_SCHEMA_ERRORS)
-                .map(String::as_str)
+                .map(ToString::to_string)
                 .collect();
-            let more = errors.len().saturating_sub(SHOWN_SCHEMA_ERRORS);
-            let tail = if more > 0 {
-                format!(" (+{more} more)")
-            } else {
-                String::new()
+            let rest = found.len().saturating_sub(SHOWN_SCHEMA_ERRORS);
+            let tail = match (rest, more) {
+                (0, false) => String::new(),
+                (n, false) => format!(" (+{n} more)"),
+                (n, true) => format!(" (+{n} more and others not counted)"),
             };
             f.critical.push(format!(
-                "{} schema violation(s): {}{tail}",
-                errors.len(),
+                "{count} schema violation(s) ({shown}): {}{tail}",
                 first.join("; ")
             ));
             f.evidence.push(("schema".into(), shown));
-            for e in first {
-                f.evidence.push(("schema_error".into(), e.to_string()));
+            for v in found.iter().take(SHOWN_SCHEMA_EVIDENCE) {
+                f.evidence.push(("schema_error".into(), v.to_string()));
             }
         }
     }
@@ -1006,7 +1062,8 @@ mod tests {
 
         let o = look_in(&probe("path = \"bad.json\"\nschema = \"schema.json\""), d).await;
         assert_finding(&o, Health::Critical, "2 schema violation(s)");
-        assert!(o.summary.contains("/gateway/port"), "{}", o.summary);
+        assert!(o.summary.contains("gateway.port: "), "{}", o.summary);
+        assert!(o.summary.contains("gateway.token: "), "{}", o.summary);
         assert!(!format!("{o:?}").contains("s3cret-value"));
 
         let o = look_in(
@@ -1015,6 +1072,91 @@ mod tests {
         )
         .await;
         assert_finding(&o, Health::Unknown, "does not compile");
+    }
+
+    #[tokio::test]
+    async fn builtin_openclaw_schema_judges_keys_when_the_validator_cannot() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let good = "// hub\n{\n  gateway: { port: 18789, bind: \"loopback\", auth: { mode: \"token\" } },\n  agents: { defaults: { heartbeat: { every: \"30m\" } }, list: [{ id: \"hub\" }] },\n  channels: { slack: { enabled: true, dmPolicy: \"allowlist\" } },\n  plugins: { entries: { acpx: { enabled: true, hooks: {}, subagent: {}, config: {} } } },\n  cron: { enabled: true },\n}\n";
+        std::fs::write(d.join("good.json"), good).unwrap();
+        std::fs::write(
+            d.join("bad.json"),
+            good.replace(
+                "cron: { enabled: true }",
+                "cron: { jobs: [] }, heartbeat: {}",
+            )
+            .replace(
+                "subagent: {},",
+                "subagent: {}, source: \"git+https://sk-ant-secret@x\",",
+            )
+            .replace("bind: \"loopback\"", "bind: \"everywhere\""),
+        )
+        .unwrap();
+        let bin = d.join("openclaw");
+        std::fs::write(&bin, "#!/bin/sh\necho '{\"valid\":true}'\n").unwrap();
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let cfg = |file: &str, validator: &str| {
+            probe(&format!(
+                "path = \"{file}\"\nformat = \"json5\"\nschema = \"builtin:openclaw-2026.9.6\"\nschema_if_no_validator = true\nvalidate_command = [\"{validator}\", \"config\", \"validate\", \"--json\"]\nvalidate_if_present = true\nvalidate_env = {{ PATH = \"{}:/usr/bin:/bin\" }}",
+                d.display()
+            ))
+        };
+        // no CLI here: OpenClaw's own schema judges every key
+        let o = look_in(&cfg("good.json", "openclaw-not-installed"), d).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert_eq!(ev(&o, "schema"), ["builtin:openclaw-2026.9.6: matches"]);
+        let o = look_in(&cfg("bad.json", "openclaw-not-installed"), d).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        for want in [
+            "4 schema violation(s) (builtin:openclaw-2026.9.6)",
+            "heartbeat: unknown key",
+            "cron.jobs: unknown key",
+            "plugins.entries.acpx.source: unknown key",
+            "gateway.bind: ",
+        ] {
+            assert!(o.summary.contains(want), "{want}: {}", o.summary);
+        }
+        assert_eq!(ev(&o, "schema_error").len(), 4);
+        assert!(!format!("{o:?}").contains("sk-ant-secret"));
+        assert!(!format!("{o:?}").contains("everywhere"));
+        // the CLI answered: its verdict stands, the schema of one version is not judged
+        let o = look_in(&cfg("bad.json", "openclaw"), d).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert_eq!(
+            ev(&o, "schema"),
+            ["builtin:openclaw-2026.9.6: not judged, the validator answered"]
+        );
+        // a document breaking thousands of rules is counted up to the bound
+        let many: serde_json::Map<String, Value> =
+            (0..150).map(|i| (format!("k{i}"), Value::Null)).collect();
+        std::fs::write(d.join("many.json"), Value::Object(many).to_string()).unwrap();
+        let o = look_in(
+            &probe("path = \"many.json\"\nschema = \"builtin:openclaw-2026.9.6\""),
+            d,
+        )
+        .await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert!(
+            o.summary.starts_with("many.json: 100+ schema violation(s)")
+                && o.summary.ends_with("(+95 more and others not counted)"),
+            "{}",
+            o.summary
+        );
+        assert_eq!(ev(&o, "schema_error").len(), SHOWN_SCHEMA_EVIDENCE);
+        // configuration mistakes are refused before any run
+        let p: ConfigFile =
+            toml::from_str("path = \"a.json\"\nschema = \"builtin:openclaw-1.0\"").unwrap();
+        assert!(
+            p.validate()[0]
+                .message
+                .contains("builtin:openclaw-2026.9.6")
+        );
+        let p: ConfigFile = toml::from_str(
+            "path = \"a.json\"\nschema = \"builtin:openclaw-2026.9.6\"\nschema_if_no_validator = true",
+        )
+        .unwrap();
+        assert_eq!(p.validate()[0].key, "schema_if_no_validator");
     }
 
     #[tokio::test]

@@ -31,6 +31,7 @@ mod process;
 mod resources;
 mod review_queue;
 mod runtime_pin;
+pub mod schema;
 pub mod shape;
 mod skills;
 mod systemd_unit;

@@ -219,11 +219,20 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (25, "retail_gateway_unit", "Type=simple but ExecStart forks"),
     (5, "hub_openclaw_channels", "mattermost"),
     (11, "retail_openclaw_retired", "openclaw-supermemory"),
-    (16, "finance_openclaw_json", "source"),
+    // without the OpenClaw CLI (under --root it is never run), OpenClaw's own schema at 2026.9.6
+    (
+        16,
+        "finance_openclaw_json",
+        "plugins.entries.@byterover/byterover.source: unknown key",
+    ),
     (18, "people_openclaw_permissions", "approve-reads"),
     (20, "finance_openclaw_bind", "lan"),
     (24, "cs_openclaw_free_models", ":free"),
-    (28, "hub_openclaw_json", "heartbeat"),
+    (
+        28,
+        "hub_openclaw_json",
+        "1 schema violation(s) (builtin:openclaw-2026.9.6): heartbeat: unknown key",
+    ),
     (14, "finance_agent_cron_env", "SHOPIFY_TOKEN"),
     (19, "retail_openclaw_modes", "home/retail/.openclaw/plugins"),
     (22, "people_soul", "Security & Safety"),

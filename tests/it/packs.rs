@@ -227,7 +227,7 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (
         16,
         "cs_openclaw_json",
-        "$['plugins']['entries']['@byterover/byterover'] has keys outside the allowed set: source",
+        "plugins.entries.@byterover/byterover: Unrecognized key: \"source\"",
     ),
     (
         18,
@@ -273,7 +273,7 @@ const PLANTED: &[(u64, &str, &str)] = &[
     ),
     (25, "cs_gateway_process", "2 processes match"),
     (26, "cs_gateway_health", "$.ok"),
-    (28, "cs_openclaw_json", "forbidden key heartbeat"),
+    (28, "cs_openclaw_json", "Unrecognized key: \"heartbeat\""),
     (28, "cs_watchdog_heartbeat", "last heartbeat 3h "),
     (28, "cs_watchdog_heartbeat", "current_version"),
     (31, "cs_agent_changes", "config changed without a backup"),
