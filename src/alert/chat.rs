@@ -355,6 +355,14 @@ pub mod testkit {
         pub fn json(&self) -> serde_json::Value {
             serde_json::from_slice(&self.body).expect("JSON body")
         }
+        /// Asserts this was a JSON `POST` to `uri` (path and query).
+        #[track_caller]
+        pub fn assert_json_post(&self, uri: &str) {
+            assert_eq!(self.method, "POST");
+            assert_eq!(self.uri, uri);
+            let ct = self.header("content-type").unwrap_or_default();
+            assert!(ct.starts_with("application/json"), "content-type {ct:?}");
+        }
     }
 
     /// Status, headers and body the capture answers with.

@@ -248,13 +248,7 @@ mod tests {
             .unwrap();
         assert_eq!(out, "HTTP 200 message 987");
         let r = cap.last();
-        assert_eq!(r.method, "POST");
-        assert_eq!(r.uri, format!("{HOOK_PATH}?wait=true"));
-        assert!(
-            r.header("content-type")
-                .unwrap()
-                .starts_with("application/json")
-        );
+        r.assert_json_post(&format!("{HOOK_PATH}?wait=true"));
         let v = r.json();
         assert_eq!(v["allowed_mentions"], json!({"parse": []}));
         let e = &v["embeds"][0];

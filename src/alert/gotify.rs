@@ -138,14 +138,8 @@ mod tests {
             "HTTP 200 message 25"
         );
         let r = cap.last();
-        assert_eq!(r.method, "POST");
-        assert_eq!(r.uri, "/gotify/message");
+        r.assert_json_post("/gotify/message");
         assert_eq!(r.header("x-gotify-key"), Some("SECRETappkey"));
-        assert!(
-            r.header("content-type")
-                .unwrap()
-                .starts_with("application/json")
-        );
         let v = r.json();
         assert_eq!(v["priority"], 8);
         assert_eq!(v["extras"]["client::display"]["contentType"], "text/plain");

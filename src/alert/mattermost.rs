@@ -164,13 +164,7 @@ mod tests {
         let ch = channel(&cap, "channel = \"ops\"\nusername = \"ledgerd\"");
         assert_eq!(send_with(&ch, &[sample_alert()]).await.unwrap(), "HTTP 200");
         let r = cap.last();
-        assert_eq!(r.method, "POST");
-        assert_eq!(r.uri, PATH);
-        assert!(
-            r.header("content-type")
-                .unwrap()
-                .starts_with("application/json")
-        );
+        r.assert_json_post(PATH);
         let v = r.json();
         assert_eq!(v["channel"], "ops");
         assert_eq!(v["username"], "ledgerd");

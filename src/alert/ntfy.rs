@@ -199,14 +199,8 @@ mod tests {
             "HTTP 200 message abc123"
         );
         let r = cap.last();
-        assert_eq!(r.method, "POST");
-        assert_eq!(r.uri, "/sub/");
+        r.assert_json_post("/sub/");
         assert_eq!(r.header("authorization"), Some("Bearer tk_SECRETtoken"));
-        assert!(
-            r.header("content-type")
-                .unwrap()
-                .starts_with("application/json")
-        );
         let mut v = r.json();
         assert_eq!(v["topic"], "ledgerd-SECRETtopic");
         assert_eq!(v["priority"], 5);

@@ -230,13 +230,7 @@ mod tests {
         let out = send_with(&ch, &[sample_alert()]).await.unwrap();
         assert!(out.starts_with("HTTP 200"));
         let r = cap.last();
-        assert_eq!(r.method, "POST");
-        assert_eq!(r.uri, HOOK_PATH);
-        assert!(
-            r.header("content-type")
-                .unwrap()
-                .starts_with("application/json")
-        );
+        r.assert_json_post(HOOK_PATH);
         let v = r.json();
         assert_eq!(v["blocks"][0]["type"], "header");
         assert_eq!(v["blocks"][0]["text"]["type"], "plain_text");

@@ -218,13 +218,7 @@ mod tests {
             .unwrap();
         assert_eq!(out, "HTTP 202");
         let r = cap.last();
-        assert_eq!(r.method, "POST");
-        assert_eq!(r.uri, PATH);
-        assert!(
-            r.header("content-type")
-                .unwrap()
-                .starts_with("application/json")
-        );
+        r.assert_json_post(PATH);
         let v = r.json();
         assert_eq!(v["type"], "message");
         let att = &v["attachments"][0];

@@ -275,13 +275,7 @@ mod tests {
             .unwrap();
         assert_eq!(out, "HTTP 200 message 42");
         let r = cap.last();
-        assert_eq!(r.method, "POST");
-        assert_eq!(r.uri, format!("/bot{TOKEN}/sendMessage"));
-        assert!(
-            r.header("content-type")
-                .unwrap()
-                .starts_with("application/json")
-        );
+        r.assert_json_post(&format!("/bot{TOKEN}/sendMessage"));
         let v = r.json();
         assert_eq!(v["chat_id"], -100123);
         assert_eq!(v["parse_mode"], "HTML");

@@ -349,14 +349,8 @@ mod tests {
             "HTTP 200 message wamid.X1"
         );
         let r = cap.last();
-        assert_eq!(r.method, "POST");
-        assert_eq!(r.uri, "/v21.0/1065/messages");
+        r.assert_json_post("/v21.0/1065/messages");
         assert_eq!(r.header("authorization"), Some("Bearer EAAG-SECRET"));
-        assert!(
-            r.header("content-type")
-                .unwrap()
-                .starts_with("application/json")
-        );
         let v = r.json();
         assert_eq!(v["messaging_product"], "whatsapp");
         assert_eq!(v["recipient_type"], "individual");
