@@ -665,6 +665,29 @@ mod tests {
             .unwrap();
         assert_eq!(buckets.len(), 1, "{buckets:?}");
         assert_eq!((buckets[0].worst, buckets[0].count), (3, 61));
+
+        // the next hour closes the first: its row keeps its percentiles, not its histogram (only
+        // the open hour needs one, to resume after a restart)
+        r.record(&[run(T0 + 3_600_000, Health::Ok, 5, 0.5)])
+            .unwrap();
+        r.flush().unwrap();
+        let h = &rollups(&r, 3600);
+        assert_eq!(h.len(), 2);
+        assert_eq!(h[0].runs, 61);
+        assert!(close(h[0].duration_p50_ms, 100.0), "{h:?}");
+        let db = rusqlite::Connection::open_with_flags(
+            dir.path().join("state").join(crate::store::DB_FILE),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        let sketches: Vec<(i64, bool)> = db
+            .prepare("SELECT start, sketch IS NOT NULL FROM rollups WHERE period_s = 3600 ORDER BY start")
+            .unwrap()
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(sketches, [(T0, false), (T0 + 3_600_000, true)]);
     }
 
     #[test]

@@ -272,10 +272,12 @@ impl Rollups {
             let start = period_start(run.ts, *period_s);
             let current = slots[tier].as_ref().map(|a| a.start);
             if current != Some(start) {
+                // a period that ends is written without its histogram (hour rows had one only
+                // to resume after a restart): ~290 bytes less per stored hour row
                 if let Some(old) = slots[tier].take()
-                    && old.dirty
+                    && (old.dirty || *period_s >= 3600)
                 {
-                    write(b, probe, *period_s, &old)?;
+                    write(b, probe, *period_s, &old, Open::No)?;
                 }
                 slots[tier] = Some(match b.rollup(probe, *period_s, start)? {
                     Some((row, sketch)) => Acc::from_row(&row, sketch),
@@ -286,7 +288,7 @@ impl Rollups {
                 acc.add(run);
                 if acc.written_at.is_none() {
                     // a new period shows up at once; later runs every FLUSH_MS
-                    write(b, probe, *period_s, acc)?;
+                    write(b, probe, *period_s, acc, Open::Yes)?;
                     acc.dirty = false;
                     acc.written_at = Some(run.ts);
                 }
@@ -306,7 +308,7 @@ impl Rollups {
         for (probe, slots) in &mut self.open {
             for (tier, period_s) in PERIODS_S.iter().enumerate() {
                 if let Some(acc) = slots[tier].as_mut().filter(|a| a.dirty) {
-                    write(b, probe, *period_s, acc)?;
+                    write(b, probe, *period_s, acc, Open::Yes)?;
                     acc.dirty = false;
                     acc.written_at = Some(now_ms);
                     n += 1;
@@ -330,15 +332,23 @@ impl Rollups {
     }
 }
 
-fn write(b: &Batch<'_>, probe: &str, period_s: i64, a: &Acc) -> Result<(), StoreError> {
+/// Whether a written period may still get runs (then an hour row keeps its histogram).
+#[derive(Clone, Copy, PartialEq)]
+enum Open {
+    Yes,
+    No,
+}
+
+fn write(b: &Batch<'_>, probe: &str, period_s: i64, a: &Acc, open: Open) -> Result<(), StoreError> {
     let (p50, p95) = a.percentiles();
     let metrics = (!a.metrics.is_empty()).then(|| {
         let m: BTreeMap<&String, [f64; 2]> =
             a.metrics.iter().map(|(k, v)| (k, [v.0, v.1])).collect();
         serde_json::to_string(&m).unwrap_or_default()
     });
-    // only hour rows keep their histogram: 5-minute rows are many and short-lived
-    let sketch = (period_s >= 3600).then(|| a.sketch.to_bytes());
+    // only open hour rows keep their histogram, to resume after a restart: 5-minute rows are
+    // many and short-lived, and a closed period's percentiles are in p50_us/p95_us
+    let sketch = (period_s >= 3600 && open == Open::Yes).then(|| a.sketch.to_bytes());
     let mut st = b.tx.prepare_cached(
         "INSERT OR REPLACE INTO rollups (probe, period_s, start, lesson, runs, ok, degraded, critical, unknown, p50_us, p95_us, max_us, late_max_ms, metrics, sketch)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
