@@ -1145,18 +1145,13 @@ mod tests {
         );
         assert_eq!(ev(&o, "schema_error").len(), SHOWN_SCHEMA_EVIDENCE);
         // configuration mistakes are refused before any run
-        let p: ConfigFile =
-            toml::from_str("path = \"a.json\"\nschema = \"builtin:openclaw-1.0\"").unwrap();
-        assert!(
-            p.validate()[0]
-                .message
-                .contains("builtin:openclaw-2026.9.6")
-        );
-        let p: ConfigFile = toml::from_str(
+        let bad =
+            testkit::invalid::<ConfigFile>("path = \"a.json\"\nschema = \"builtin:openclaw-1.0\"");
+        assert!(bad[0].message.contains("builtin:openclaw-2026.9.6"));
+        let bad = testkit::invalid::<ConfigFile>(
             "path = \"a.json\"\nschema = \"builtin:openclaw-2026.9.6\"\nschema_if_no_validator = true",
-        )
-        .unwrap();
-        assert_eq!(p.validate()[0].key, "schema_if_no_validator");
+        );
+        assert_eq!(bad[0].key, "schema_if_no_validator");
     }
 
     #[tokio::test]

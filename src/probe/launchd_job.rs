@@ -748,12 +748,11 @@ mod tests {
         assert_finding(&o, Health::Critical, "Users/hub but cs's home is");
 
         let (tmp, p) = install(|t| t, "LaunchDaemons");
-        let job: LaunchdJob = toml::from_str(&format!(
+        let job = probe(&format!(
             "plist = {:?}\nhome_root = {:?}\nexpect_user = \"hub\"",
             p.display().to_string(),
             tmp.path().join("Users").display().to_string()
-        ))
-        .unwrap();
+        ));
         let o = look(&job).await;
         assert_finding(&o, Health::Critical, "UserName is cs, expected hub");
     }

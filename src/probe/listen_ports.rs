@@ -605,7 +605,6 @@ mod tests {
             keys,
             vec!["loopback_only[0]", "loopback_only[1]", "loopback_only[2]"]
         );
-        let p: ListenPorts = toml::from_str("").unwrap();
-        assert_eq!(p.validate().len(), 1);
+        assert_eq!(testkit::invalid::<ListenPorts>("").len(), 1);
     }
 }

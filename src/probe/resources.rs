@@ -715,11 +715,10 @@ mod tests {
     #[tokio::test]
     async fn real_statvfs_with_zero_threshold_fires() {
         let d = fixture(Some(MEMINFO_FINE), "0.1 0.1 0.1", 0);
-        let p: Resources = toml::from_str(&format!(
+        let p: Resources = testkit::parse(&format!(
             "proc_root = \"{0}\"\nmounts = [\"{0}\"]\nmax_disk_used_percent = 0\nmax_inode_used_percent = 0\nsustain = \"0s\"\ncores = 2",
             d.path().display()
-        ))
-        .unwrap();
+        ));
         let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
         assert!(
             matches!(o.health, Health::Degraded | Health::Critical),
@@ -732,11 +731,10 @@ mod tests {
         );
         assert!(o.summary.contains("inodes"), "{}", o.summary);
 
-        let gone: Resources = toml::from_str(&format!(
+        let gone: Resources = testkit::parse(&format!(
             "proc_root = \"{0}\"\nmounts = [\"{0}/no-such-mount\"]",
             d.path().display()
-        ))
-        .unwrap();
+        ));
         assert_eq!(
             look_with(&gone, Path::new("/"), None, Utc::now())
                 .await
