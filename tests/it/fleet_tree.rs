@@ -245,6 +245,7 @@ const PLANTED: &[(u64, &str, &str)] = &[
         "cs_model_swap",
         "agent cs: primary model anthropic/claude-sonnet-4-5 → openai/gpt-5.4 (changed 2026-09-01 07:00 UTC) with no prompt edit and no evaluation record since",
     ),
+    (8, "brain_freshness", "current-state.md"),
     (31, "fleet_rollout", "3 agents changed within 15m at "),
     (31, "fleet_rollout", "(cs, finance, root)"),
     (
