@@ -209,12 +209,14 @@ backup_dir = "/Users/Shared/agents-config/backups"
         let prior = cx.prior.cloned();
         let now = cx.now;
         let agent = cx.agent.map(str::to_string);
+        let root = cx.root().map(Path::to_path_buf);
         let this = self.clone();
         let run = move || {
             let places = Places {
                 marker: marker.as_deref(),
                 backup_dir: backup_dir.as_deref(),
                 agent: agent.as_deref(),
+                root: root.as_deref(),
             };
             this.look(&patterns, &places, prior, now)
         };
@@ -231,6 +233,9 @@ struct Places<'a> {
     backup_dir: Option<&'a Path>,
     /// The probe's agent (agent scope names it).
     agent: Option<&'a str>,
+    /// The audited host tree (`--root`): every directory a pattern walks and every match is
+    /// re-anchored inside it, so a symlinked directory in the tree cannot lead the walk out.
+    root: Option<&'a Path>,
 }
 
 /// One watched file as seen now.
@@ -276,7 +281,7 @@ impl ChangeWindow {
         let mut notes: Vec<(String, String)> = Vec::new();
         let mut paths: BTreeMap<PathBuf, String> = BTreeMap::new();
         for (raw, p) in patterns {
-            let found = expand(p);
+            let found = expand(p, places.root);
             if found.is_empty() {
                 notes.push(("no_match".into(), raw.clone()));
             }
@@ -736,11 +741,13 @@ fn file_name(p: &Path) -> String {
 
 /// Expands a path whose segments may each hold one `*`; returns (path, agent) of regular files.
 /// The agent is what the first `*` matched (without leading or trailing `-`, `_`, `.`), else the
-/// home folder above the first dot-folder, else the path.
-fn expand(p: &Path) -> Vec<(PathBuf, String)> {
+/// home folder above the first dot-folder, else the path. Under `root` every directory read and
+/// every match is resolved inside the tree (`reroot::under`): a link to a directory outside it is
+/// followed as the audited host would, re-anchored, never to this machine's files.
+fn expand(p: &Path, root: Option<&Path>) -> Vec<(PathBuf, String)> {
     let comps: Vec<Component<'_>> = p.components().collect();
     let mut out = Vec::new();
-    walk(&comps, PathBuf::new(), None, &mut out);
+    walk(&comps, PathBuf::new(), None, root, &mut out);
     out.sort();
     out.truncate(MAX_FILES);
     out
@@ -750,23 +757,28 @@ fn walk(
     comps: &[Component<'_>],
     at: PathBuf,
     label: Option<String>,
+    root: Option<&Path>,
     out: &mut Vec<(PathBuf, String)>,
 ) {
     if out.len() >= MAX_FILES {
         return;
     }
+    let inside = |p: PathBuf| match root {
+        Some(r) => crate::reroot::under(r, &p),
+        None => p,
+    };
     let Some(star) = comps
         .iter()
         .position(|c| c.as_os_str().to_string_lossy().contains('*'))
     else {
-        let path: PathBuf = at.join(comps.iter().collect::<PathBuf>());
+        let path = inside(at.join(comps.iter().collect::<PathBuf>()));
         if path.is_file() {
             let label = label.unwrap_or_else(|| home_label(&path));
             out.push((path, label));
         }
         return;
     };
-    let parent = at.join(comps[..star].iter().collect::<PathBuf>());
+    let parent = inside(at.join(comps[..star].iter().collect::<PathBuf>()));
     let seg = comps[star].as_os_str().to_string_lossy().into_owned();
     let Some((prefix, suffix)) = seg.split_once('*') else {
         return;
@@ -791,7 +803,7 @@ fn walk(
         let next = label
             .clone()
             .or_else(|| (!matched.is_empty()).then_some(matched));
-        walk(&comps[star + 1..], parent.join(&name), next, out);
+        walk(&comps[star + 1..], parent.join(&name), next, root, out);
     }
 }
 
@@ -1196,6 +1208,50 @@ mod tests {
             "root"
         );
         assert_eq!(home_label(Path::new("/etc/x.json")), "/etc/x.json");
+    }
+
+    #[tokio::test]
+    async fn under_root_a_linked_directory_does_not_lead_the_glob_outside() {
+        let d = tempfile::tempdir().unwrap();
+        let (host, outside) = (d.path().join("host"), d.path().join("outside"));
+        for dir in [host.join("home/cs/.openclaw"), outside.join(".openclaw")] {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("openclaw.json"), "{}").unwrap();
+        }
+        // a home linked to a directory outside the tree, by absolute and by climbing path
+        std::os::unix::fs::symlink(&outside, host.join("home/evil")).unwrap();
+        std::os::unix::fs::symlink("../../outside", host.join("home/up")).unwrap();
+        let p = probe("files = [\"/home/*/.openclaw/openclaw.json\"]\nscope = \"fleet\"");
+        let files = |o: &Observation| -> Vec<String> {
+            o.facts.as_ref().unwrap()["files"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .cloned()
+                .collect()
+        };
+        let at = testkit::At {
+            root: Some(&host),
+            ..testkit::At::default()
+        };
+        let o = testkit::observe(&p, at).await;
+        let seen = files(&o);
+        assert_eq!(
+            seen,
+            [host
+                .join("home/cs/.openclaw/openclaw.json")
+                .display()
+                .to_string()],
+            "{o:?}"
+        );
+        assert!(!format!("{o:?}").contains("outside"), "{o:?}");
+        // the links are real: walked from the tree's own path without a root, both lead out
+        let p = probe(&format!(
+            "files = [\"{}/home/*/.openclaw/openclaw.json\"]\nscope = \"fleet\"",
+            host.display()
+        ));
+        let o = testkit::observe(&p, testkit::At::default()).await;
+        assert_eq!(files(&o).len(), 3, "{o:?}");
     }
 
     #[tokio::test]
