@@ -20,7 +20,14 @@ fn cli_bin() -> Option<PathBuf> {
             std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/ledgerd-tests/openclaw"))
         })?;
     let bin = dir.join("node_modules/.bin");
-    (bin.join("openclaw").exists() && bin.join("node").exists()).then_some(bin)
+    let installed = bin.join("openclaw").exists() && bin.join("node").exists();
+    // CI (.ci/run) asks for the CLI: then a missing one is a failure, not a skip
+    assert!(
+        installed || std::env::var("LEDGERD_INSTALL_OPENCLAW").as_deref() != Ok("1"),
+        "LEDGERD_INSTALL_OPENCLAW=1 but the OpenClaw CLI is not in {} (see tests/run.sh's output)",
+        bin.display()
+    );
+    installed.then_some(bin)
 }
 
 fn check(tmp: &Path, bin: &Path, config: &str) -> Value {
