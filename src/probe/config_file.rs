@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// The config file (`~/` and paths relative to the config file are resolved). Required.
@@ -79,7 +79,9 @@ pub struct ConfigFile {
     /// forever). Default "24h".
     #[serde(default = "default_accept", deserialize_with = "crate::duration::de")]
     accept_removed_after: Duration,
-    /// Files larger than this are not parsed (unknown), bytes. Default 8388608 (8 MiB).
+    /// Files larger than this are not parsed (unknown), bytes. Default 8388608 (8 MiB). TOML
+    /// files past 1 MiB are not parsed whatever this says (the TOML parser needs ~75 bytes of
+    /// memory per byte), nor YAML past 250,000 nodes, nor any document nested past 128 levels.
     #[serde(default = "default_max_bytes")]
     max_file_bytes: u64,
     /// A missing file is fine ("not present", ok) instead of critical: for configs that only
@@ -142,6 +144,16 @@ const SHOWN_SCHEMA_ERRORS: usize = 5;
 const MAX_TRACKED_KEYS: usize = 20_000;
 /// Removed key paths named in the summary.
 const SHOWN_REMOVED: usize = 8;
+/// Matches of one `forbid` pattern named in the summary and evidence.
+const SHOWN_FORBIDDEN: usize = 8;
+/// TOML documents past this many bytes are not parsed (unknown): the toml crate builds a spanned
+/// tree of its own before the JSON one, ~75 bytes of memory per byte of input at worst (an
+/// 8 MiB TOML array peaked at 665 MB, 2 MiB at 155 MB), where JSON and JSON5 stay below ~20
+/// and YAML has its parser's node budget.
+const TOML_MAX_BYTES: usize = 1024 * 1024;
+/// Nesting the JSON5 parser is given (it recurses without a limit of its own: 100,000 `[`
+/// overflowed the stack); serde_json's own limit is the same.
+const MAX_NESTING: usize = 128;
 
 impl Probe for ConfigFile {
     const KIND: &'static str = "config_file";
@@ -243,31 +255,47 @@ track_keys = true
                     .evidence("path", &shown);
             }
         };
-        let fp = crate::redact::fingerprint(&text);
         let file_name = path
             .file_name()
             .map_or(shown.clone(), |n| n.to_string_lossy().into_owned());
-        let base = |o: Observation| {
+        // Parsing, the key checks, assertions and leaf key paths run on the blocking pool (an
+        // 8 MiB document takes seconds to parse in a debug build). The one tree comes back only
+        // when a schema may judge it after the validator, and goes on to the blocking pool again
+        // for that, never copied.
+        let this = self.clone();
+        let work = super::blocking(move || this.judge(format, text)).await;
+        let base = |o: Observation, fp: &str| {
             o.evidence("path", &shown)
                 .evidence("format", format.name())
-                .evidence("sha256", &fp)
+                .evidence("sha256", fp)
         };
-        let doc = match parse(format, &text) {
-            Ok(v) => v,
-            Err(e) => {
-                return base(Observation::critical(format!(
-                    "{file_name}:{}:{}: {}",
-                    e.line, e.column, e.message
-                )))
+        let Judged { fp, parsed } = match work {
+            Ok(j) => j,
+            Err(o) => return o.evidence("path", &shown),
+        };
+        let (mut f, keys, doc) = match parsed {
+            Ok(x) => x,
+            Err(NotParsed::Syntax(e)) => {
+                return base(
+                    Observation::critical(format!(
+                        "{file_name}:{}:{}: {}",
+                        e.line, e.column, e.message
+                    )),
+                    &fp,
+                )
                 .expected(format!("valid {}", format.name()))
                 .evidence("line", e.line)
                 .evidence("column", e.column);
             }
+            Err(NotParsed::Budget(why)) => {
+                // the file may well be valid: nothing is judged, and it says why
+                return base(
+                    Observation::unknown(format!("{file_name}: not parsed: {why}")),
+                    &fp,
+                )
+                .expected(format!("valid {}", format.name()));
+            }
         };
-
-        let mut f = Findings::default();
-        self.check_keys(&doc, &mut f);
-        self.check_expect(&doc, &mut f);
         let mut verdict = false;
         if let Some(argv) = &self.validate_command {
             if cx.root().is_some() {
@@ -278,17 +306,18 @@ track_keys = true
                 verdict = self.run_validator(argv, cx, &mut f).await;
             }
         }
-        if let Some(schema) = &self.schema {
+        if let (Some(schema), Some(doc)) = (&self.schema, doc) {
             if self.schema_if_no_validator && verdict {
                 f.evidence.push((
                     "schema".into(),
                     format!("{schema}: not judged, the validator answered"),
                 ));
+                // a large tree is freed off the runtime's threads too
+                let _freed = tokio::task::spawn_blocking(move || drop(doc));
             } else {
-                check_schema(schema, cx, doc.clone(), &mut f).await;
+                check_schema(schema, cx, doc, &mut f).await;
             }
         }
-        let keys = leaf_paths(&doc);
         let mut removed = if self.track_keys {
             removed_keys(cx.prior, &keys)
         } else {
@@ -348,7 +377,7 @@ track_keys = true
             };
             Observation::new(health, format!("{file_name}: {}", lines.join("; ")))
         };
-        obs = base(obs).expected(self.expectation());
+        obs = base(obs, &fp).expected(self.expectation());
         for (k, v) in &f.evidence {
             obs.push_evidence(k.clone(), v);
         }
@@ -413,16 +442,44 @@ impl ConfigFile {
         parts.join("; ")
     }
 
+    /// The blocking half of a run: fingerprint, parse, keys, assertions and leaf key paths of
+    /// `text`. The document tree is freed here unless a schema is to judge it.
+    fn judge(&self, format: Format, text: String) -> Judged {
+        let fp = crate::redact::fingerprint(&text);
+        let doc = match parse(format, &text) {
+            Ok(v) => v,
+            Err(e) => {
+                return Judged { fp, parsed: Err(e) };
+            }
+        };
+        drop(text);
+        let mut f = Findings::default();
+        self.check_keys(&doc, &mut f);
+        self.check_expect(&doc, &mut f);
+        let keys = leaf_paths(&doc);
+        let doc = self.schema.is_some().then_some(doc);
+        Judged {
+            fp,
+            parsed: Ok((f, keys, doc)),
+        }
+    }
+
     fn check_keys(&self, doc: &Value, f: &mut Findings) {
         for p in &self.forbid {
             let Ok(segs) = parse_key_path(p) else {
                 continue;
             };
-            for (found, v) in matches(doc, &segs) {
-                f.critical.push(format!("forbidden key {found} present"));
-                f.evidence.push((
-                    "forbidden_key".into(),
-                    format!("{found} ({})", type_name(v)),
+            // a pattern like `*` on a huge document matches everything: name the first few
+            let (found, total) = matches(doc, &segs, SHOWN_FORBIDDEN);
+            for (at, v) in &found {
+                f.critical.push(format!("forbidden key {at} present"));
+                f.evidence
+                    .push(("forbidden_key".into(), format!("{at} ({})", type_name(v))));
+            }
+            if total > found.len() {
+                f.critical.push(format!(
+                    "{} more forbidden keys matching {p} present",
+                    total - found.len()
                 ));
             }
         }
@@ -430,7 +487,7 @@ impl ConfigFile {
             let Ok(segs) = parse_key_path(p) else {
                 continue;
             };
-            if matches(doc, &segs).is_empty() {
+            if matches(doc, &segs, 1).1 == 0 {
                 f.critical.push(format!("required key {p} missing"));
                 f.evidence.push(("missing_key".into(), p.clone()));
             }
@@ -452,7 +509,6 @@ impl ConfigFile {
         // values under secret-looking keys are never quoted
         let mut secrets = Vec::new();
         secret_values(doc, false, &mut secrets);
-        let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
         for (i, (a, c)) in self.expect.iter().zip(&compiled).enumerate() {
             if let Some((detail, summary)) = a.check(c, doc, &secrets) {
                 f.critical.push(summary);
@@ -585,9 +641,9 @@ fn invalid_verdict(stdout: &str) -> Option<Vec<String>> {
 }
 
 /// String values below keys that look secret (token, secret, password, key).
-fn secret_values(v: &Value, secret: bool, out: &mut Vec<String>) {
+fn secret_values<'v>(v: &'v Value, secret: bool, out: &mut Vec<&'v str>) {
     match v {
-        Value::String(s) if secret && !s.is_empty() => out.push(s.clone()),
+        Value::String(s) if secret && !s.is_empty() => out.push(s),
         Value::Array(a) => a.iter().for_each(|x| secret_values(x, secret, out)),
         Value::Object(o) => {
             for (k, x) in o {
@@ -610,48 +666,87 @@ struct SyntaxError {
     message: String,
 }
 
-fn parse(format: Format, text: &str) -> Result<Value, SyntaxError> {
+/// Why a document has no tree: a syntax error (critical: the runtime would not load it either),
+/// or a parser budget it exceeds, nesting or size (unknown: it may well be valid, it was not
+/// judged).
+#[derive(Debug)]
+enum NotParsed {
+    Syntax(SyntaxError),
+    Budget(String),
+}
+
+/// What the blocking half of a run hands back: the file's fingerprint, and the findings and leaf
+/// key paths of its document and the document itself when a schema is to judge it (or why there
+/// is none).
+struct Judged {
+    fp: String,
+    parsed: Result<(Findings, BTreeSet<String>, Option<Value>), NotParsed>,
+}
+
+/// Parses `text` into one JSON tree, with memory proportional to the input (each format goes
+/// straight into `serde_json::Value`, never through a second tree) and bounded nesting.
+fn parse(format: Format, text: &str) -> Result<Value, NotParsed> {
     match format {
-        Format::Json | Format::Auto => serde_json::from_str(text).map_err(|e| {
-            let full = e.to_string();
-            let message = full
-                .rfind(" at line ")
-                .map_or(full.as_str(), |i| &full[..i])
-                .to_string();
-            SyntaxError {
-                line: e.line(),
-                column: e.column(),
-                message,
+        Format::Json | Format::Auto => serde_json::from_str(text).map_err(json_error),
+        Format::Json5 => {
+            // most JSON5 configs are plain JSON: the strict parser first, it is the faster one
+            if let Ok(v) = serde_json::from_str(text) {
+                return Ok(v);
             }
-        }),
-        Format::Json5 => json5::from_str::<Value>(text).map_err(|e| {
-            let full = e.to_string();
-            let message = full
-                .rfind(" at ")
-                .map_or(full.as_str(), |i| &full[..i])
-                .to_string();
-            let (line, column) = e.position().map_or((0, 0), |p| (p.line + 1, p.column + 1));
-            SyntaxError {
-                line,
-                column,
-                message,
+            if let Some((line, column)) = nested_deeper_than(text, MAX_NESTING) {
+                return Err(NotParsed::Budget(format!(
+                    "nested deeper than {MAX_NESTING} levels at line {line}, column {column}"
+                )));
             }
-        }),
-        Format::Toml => match toml::from_str::<toml::Table>(text) {
-            Ok(t) => Ok(toml_to_json(toml::Value::Table(t))),
-            Err(e) => {
-                let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
-                Err(SyntaxError {
+            json5::from_str::<Value>(text).map_err(|e| {
+                let full = e.to_string();
+                let message = full
+                    .rfind(" at ")
+                    .map_or(full.as_str(), |i| &full[..i])
+                    .to_string();
+                let (line, column) = e.position().map_or((0, 0), |p| (p.line + 1, p.column + 1));
+                NotParsed::Syntax(SyntaxError {
                     line,
                     column,
-                    message: e.message().trim().replace('\n', " "),
+                    message,
                 })
+            })
+        }
+        Format::Toml if text.len() > TOML_MAX_BYTES => Err(NotParsed::Budget(format!(
+            "{} bytes is past the TOML parsing budget of {TOML_MAX_BYTES} bytes (1 MiB)",
+            text.len()
+        ))),
+        // straight into a JSON tree (a `toml::Table` converted afterwards held both at once)
+        Format::Toml => match toml::from_str::<Value>(text) {
+            Ok(mut v) => {
+                if !v.is_object() {
+                    v = Value::Object(serde_json::Map::new());
+                }
+                toml_datetimes_to_strings(&mut v);
+                Ok(v)
+            }
+            Err(e) => {
+                let message = e.message().trim().replace('\n', " ");
+                let (line, column) = e.span().map_or((0, 0), |s| line_col(text, s.start));
+                if message.contains("recursion") {
+                    return Err(NotParsed::Budget(format!(
+                        "nested deeper than the TOML parser allows at line {line}, column {column}"
+                    )));
+                }
+                Err(NotParsed::Syntax(SyntaxError {
+                    line,
+                    column,
+                    message,
+                }))
             }
         },
         Format::Yaml => serde_saphyr::from_str::<Value>(text).map_err(|e| {
             let (line, column) = e
                 .location()
                 .map_or((0, 0), |l| (l.line() as usize, l.column() as usize));
+            if let Some(why) = yaml_budget(&e) {
+                return NotParsed::Budget(format!("{why} at line {line}, column {column}"));
+            }
             let plain = e
                 .without_snippet()
                 .render_with_options(serde_saphyr::render_options! {
@@ -662,13 +757,123 @@ fn parse(format: Format, text: &str) -> Result<Value, SyntaxError> {
                 .map_or(plain.as_str(), |i| &plain[..i])
                 .trim()
                 .replace('\n', " ");
-            SyntaxError {
+            if message.contains("recursion limit") {
+                return NotParsed::Budget(format!(
+                    "nested deeper than the YAML parser allows at line {line}, column {column}"
+                ));
+            }
+            NotParsed::Syntax(SyntaxError {
                 line,
                 column,
                 message,
-            }
+            })
         }),
     }
+}
+
+fn json_error(e: serde_json::Error) -> NotParsed {
+    let full = e.to_string();
+    let message = full
+        .rfind(" at line ")
+        .map_or(full.as_str(), |i| &full[..i])
+        .to_string();
+    if message == "recursion limit exceeded" {
+        return NotParsed::Budget(format!(
+            "nested deeper than {MAX_NESTING} levels at line {}, column {}",
+            e.line(),
+            e.column()
+        ));
+    }
+    NotParsed::Syntax(SyntaxError {
+        line: e.line(),
+        column: e.column(),
+        message,
+    })
+}
+
+/// The YAML parser's budget that `e` reports exceeded, in words: the budget bounds memory and
+/// time (nodes, events, aliases, depth), so past it the file is not judged, not called invalid.
+fn yaml_budget(e: &serde_saphyr::Error) -> Option<String> {
+    use serde_saphyr::Error as E;
+    use serde_saphyr::budget::BudgetBreach as B;
+    let mut e = e;
+    loop {
+        match e {
+            E::WithSnippet { error, .. } | E::AliasError { error, .. } => e = error,
+            E::Budget { breach, .. } => {
+                let b = serde_saphyr::budget::Budget::default();
+                return Some(match breach {
+                    B::Nodes { .. } => format!("more than {} YAML nodes", b.max_nodes),
+                    B::Events { .. } => format!("more than {} YAML events", b.max_events),
+                    B::Depth { .. } => format!("nested deeper than {} levels", b.max_depth),
+                    B::Aliases { .. } => format!("more than {} YAML aliases", b.max_aliases),
+                    B::Anchors { .. } => format!("more than {} YAML anchors", b.max_anchors),
+                    other => format!("beyond the YAML parser's budget ({other:?})"),
+                });
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// TOML datetimes reach a JSON tree as `{"$__toml_private_datetime": "…"}`: the string itself,
+/// as `toml::Value`'s display gave it before.
+fn toml_datetimes_to_strings(v: &mut Value) {
+    const FIELD: &str = "$__toml_private_datetime";
+    match v {
+        Value::Object(m) => {
+            if m.len() == 1
+                && let Some(Value::String(s)) = m.get_mut(FIELD)
+            {
+                let s = std::mem::take(s);
+                *v = Value::String(s);
+                return;
+            }
+            m.values_mut().for_each(toml_datetimes_to_strings);
+        }
+        Value::Array(a) => a.iter_mut().for_each(toml_datetimes_to_strings),
+        _ => {}
+    }
+}
+
+/// Where JSON5 `text` first nests deeper than `limit` arrays and objects (1-based line and
+/// column), skipping strings and comments; `None` when it never does. Linear, no recursion.
+fn nested_deeper_than(text: &str, limit: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(line_col(text, i));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// 1-based line and column (in characters) of a byte offset.
@@ -677,20 +882,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     (line, column)
-}
-
-fn toml_to_json(v: toml::Value) -> Value {
-    match v {
-        toml::Value::String(s) => Value::String(s),
-        toml::Value::Integer(i) => Value::from(i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
-        toml::Value::Boolean(b) => Value::Bool(b),
-        toml::Value::Datetime(d) => Value::String(d.to_string()),
-        toml::Value::Array(a) => Value::Array(a.into_iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => {
-            Value::Object(t.into_iter().map(|(k, v)| (k, toml_to_json(v))).collect())
-        }
-    }
 }
 
 /// Schema violations shown in the summary; up to [`SHOWN_SCHEMA_EVIDENCE`] are kept as evidence.
@@ -816,16 +1007,30 @@ fn parse_key_path(s: &str) -> Result<Vec<Seg>, String> {
     Ok(segs)
 }
 
-/// Every concrete path (and its value) that `segs` matches in `doc`.
-fn matches<'v>(doc: &'v Value, segs: &[Seg]) -> Vec<(String, &'v Value)> {
-    let mut out = Vec::new();
+/// The first `keep` concrete paths (and their values) that `segs` matches in `doc`, and how
+/// many match in all.
+fn matches<'v>(doc: &'v Value, segs: &[Seg], keep: usize) -> (Vec<(String, &'v Value)>, usize) {
+    let mut out = Matches {
+        found: Vec::new(),
+        total: 0,
+        keep,
+    };
     walk(doc, segs, String::new(), &mut out);
-    out
+    (out.found, out.total)
 }
 
-fn walk<'v>(v: &'v Value, segs: &[Seg], at: String, out: &mut Vec<(String, &'v Value)>) {
+struct Matches<'v> {
+    found: Vec<(String, &'v Value)>,
+    total: usize,
+    keep: usize,
+}
+
+fn walk<'v>(v: &'v Value, segs: &[Seg], at: String, out: &mut Matches<'v>) {
     let Some((first, rest)) = segs.split_first() else {
-        out.push((at, v));
+        out.total += 1;
+        if out.found.len() < out.keep {
+            out.found.push((at, v));
+        }
         return;
     };
     let key = |k: &str| {
@@ -1025,6 +1230,12 @@ mod tests {
         );
         let t = probe("path = \"config.toml\"\nrequire = [\"mcp_servers.*.url\"]");
         assert_eq!(look_in(&t, dir.path()).await.health, Health::Ok);
+        // a TOML datetime is a string leaf, as in the file (not the toml crate's private map)
+        let o = look_in(&t, dir.path()).await;
+        assert_eq!(
+            o.facts.as_ref().unwrap()["keys"],
+            serde_json::json!(["mcp_servers.brain.since", "mcp_servers.brain.url", "model"])
+        );
 
         let missing =
             probe("path = \"config.yaml\"\nrequire = [\"model.fallback\", \"model.default\"]");
@@ -1357,5 +1568,101 @@ expect = [
         );
         assert_eq!(invalid_verdict("{\"valid\": true, \"issues\": []}"), None);
         assert_eq!(invalid_verdict("not json"), None);
+    }
+
+    /// Issue 10 row 3: nesting past the parsers' limits is `unknown` naming the limit, never a
+    /// crash (100,000 `[` in a JSON5 file overflowed the stack and aborted the process) and
+    /// never a syntax finding; nesting at the limit still parses.
+    #[tokio::test]
+    async fn nesting_past_the_limit_is_unknown_not_a_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        // a comment makes it JSON5 proper, so the JSON5 parser is the one asked
+        std::fs::write(d.join("deep.json5"), format!("// hostile\n{deep}")).unwrap();
+        std::fs::write(d.join("deep.json"), &deep).unwrap();
+        std::fs::write(d.join("deep.yaml"), &deep).unwrap();
+        std::fs::write(d.join("deep.toml"), format!("a = {deep}\n")).unwrap();
+        for (file, needle) in [
+            (
+                "deep.json5",
+                "nested deeper than 128 levels at line 2, column 129",
+            ),
+            ("deep.json", "nested deeper than 128 levels at line 1"),
+            ("deep.yaml", "nested deeper than"),
+            ("deep.toml", "nested deeper than the TOML parser allows"),
+        ] {
+            let o = look_in(&probe(&format!("path = \"{file}\"")), d).await;
+            assert_eq!(o.health, Health::Unknown, "{file}: {o:?}");
+            assert!(
+                o.summary.starts_with(&format!("{file}: not parsed: ")),
+                "{o:?}"
+            );
+            assert!(o.summary.contains(needle), "{file}: {}", o.summary);
+            assert!(o.facts.is_none());
+        }
+        // exactly at the limit, with strings and comments holding brackets: parsed
+        let at = format!(
+            "// [[[ not counted\n{}\"]]]\", '[[' /* {{{{ */ {}",
+            "[".repeat(MAX_NESTING),
+            "]".repeat(MAX_NESTING)
+        );
+        std::fs::write(d.join("at.json5"), at).unwrap();
+        let o = look_in(&probe("path = \"at.json5\""), d).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert_eq!(nested_deeper_than("{a: [[1]]}", 2), Some((1, 6)));
+        assert_eq!(nested_deeper_than("{a: '[[[[', b: \"\\\"[[\"}", 1), None);
+    }
+
+    /// A YAML document past the YAML parser's node budget is `unknown` naming the budget (it
+    /// was reported as a critical syntax error "budget breached"); so is TOML past 1 MiB (an
+    /// 8 MiB TOML file peaked at 665 MB).
+    #[tokio::test]
+    async fn yaml_and_toml_past_their_budgets_are_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big.yaml"), "- 0\n".repeat(300_000)).unwrap();
+        let o = look_in(&probe("path = \"big.yaml\""), dir.path()).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(
+            o.summary
+                .starts_with("big.yaml: not parsed: more than 250000 YAML nodes at line "),
+            "{}",
+            o.summary
+        );
+        let toml = format!("a = [{}0]\n", "0,".repeat(TOML_MAX_BYTES / 2));
+        std::fs::write(dir.path().join("big.toml"), &toml).unwrap();
+        let o = look_in(&probe("path = \"big.toml\""), dir.path()).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert_eq!(
+            o.summary,
+            format!(
+                "big.toml: not parsed: {} bytes is past the TOML parsing budget of 1048576 bytes (1 MiB)",
+                toml.len()
+            )
+        );
+        // at the budget it is parsed
+        let toml = format!("a = [{}0]\n", "0,".repeat(TOML_MAX_BYTES / 2 - 4));
+        assert!(toml.len() <= TOML_MAX_BYTES);
+        std::fs::write(dir.path().join("big.toml"), &toml).unwrap();
+        let o = look_in(&probe("path = \"big.toml\""), dir.path()).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+    }
+
+    /// A `forbid` pattern matching a huge number of keys names the first few and counts the
+    /// rest, instead of one summary line per match.
+    #[tokio::test]
+    async fn forbid_matches_are_capped() {
+        let dir = tempfile::tempdir().unwrap();
+        let body: Vec<String> = (0..5000).map(|i| format!("\"k{i}\": {i}")).collect();
+        std::fs::write(dir.path().join("c.json"), format!("{{{}}}", body.join(","))).unwrap();
+        let o = look_in(&probe("path = \"c.json\"\nforbid = [\"*\"]"), dir.path()).await;
+        assert_eq!(o.health, Health::Critical, "{o:?}");
+        assert_eq!(ev(&o, "forbidden_key").len(), SHOWN_FORBIDDEN);
+        assert!(
+            o.summary
+                .ends_with("; 4992 more forbidden keys matching * present"),
+            "{}",
+            o.summary
+        );
     }
 }

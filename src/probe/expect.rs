@@ -16,7 +16,7 @@ use serde_json_path::JsonPath;
 pub const QUOTE_MAX: usize = 120;
 
 /// One assertion on a JSON document. When the path selects several nodes, every node must pass.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct JsonAssertion {
     /// JSONPath (RFC 9535) selecting the value(s) to check, e.g. "$.data" or

@@ -1,8 +1,9 @@
 //! Issue 10's hostile inputs against the real binary, one test per row this file covers: a
-//! crontab line nested 6,000 deep (row 1), FIFOs and devices where files are expected (rows 2
-//! and 3), a crontab past its cap (row 5), junk as a unit file (row 6), secrets echoed back
-//! (row 7), and receivers and children that do not stop (row 11). Everything runs in temp dirs
-//! against loopback.
+//! crontab line nested 6,000 deep (row 1), FIFOs and devices where files are expected and the
+//! memory of `config_file`'s parsers (rows 2 and 3), a crontab past its cap (row 5), junk as a
+//! unit file (row 6), secrets echoed back (row 7), connection floods and fd exhaustion (row 8),
+//! and receivers and children that do not stop (row 11). Everything runs in temp dirs against
+//! loopback.
 
 use crate::cli::write_config;
 use crate::support::*;
@@ -734,6 +735,76 @@ fn run_measured(args: &[&str]) -> (i32, String, i64, Duration) {
         -1
     };
     (code, text, usage.ru_maxrss, start.elapsed())
+}
+
+/// Row 3: a `config_file` probe's memory is proportional to its file. `ledgerd check` on 8 MiB
+/// of JSON and of JSON5 in the worst shape for a JSON tree (`[0,0,…]`: 32 bytes of tree per 2
+/// bytes of input) peaks under 24× the file above `check` on an empty file (~17× measured; it
+/// was ~97× before, 8 MB → 774 MB); YAML past its parser's node budget and TOML past 1 MiB are
+/// `unknown` naming the budget (an 8 MiB TOML array peaked at 665 MB), and so is JSON5 nested
+/// 100,000 deep (it overflowed the stack and aborted the process).
+#[test]
+fn row3_config_file_memory_is_proportional_to_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let size: usize = 8 * 1024 * 1024 - 64; // under the default max_file_bytes
+    let zeros = |len: usize| format!("[{}0]", "0,".repeat((len - 3) / 2));
+    let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+    let files = [
+        "empty.json",
+        "big.json",
+        "big.json5",
+        "big.yaml",
+        "big.toml",
+        "deep.json5",
+    ];
+    for file in files {
+        let text = match file {
+            "empty.json" => "{}".to_string(),
+            "big.json" => zeros(size),
+            // a comment makes it JSON5 proper: the JSON5 parser reads it, not the strict one
+            "big.json5" => format!("// json5\n{}", zeros(size - 9)),
+            "big.yaml" => "- 0\n".repeat(size / 4),
+            "big.toml" => format!("a = {}\n", zeros(size - 5)),
+            _ => format!("// json5\n{deep}"),
+        };
+        let dir = tmp.path().join(file.replace('.', "_"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join(file), text).unwrap();
+    }
+    drop(deep);
+    // (the texts are dropped before any child is spawned: a child's peak counts what it shared
+    // with this process at fork)
+    let mut peak = std::collections::BTreeMap::new();
+    for file in files {
+        let dir = tmp.path().join(file.replace('.', "_"));
+        let cfg = write_config(
+            &dir,
+            &format!(
+                "[probe.cf]\nkind = \"config_file\"\nlesson = 4\ntimeout = \"300s\"\npath = \"{file}\"\n"
+            ),
+        );
+        let (code, out, rss_kib, _) = run_measured(&["check", "--config", cfg.to_str().unwrap()]);
+        let want = match file {
+            "empty.json" | "big.json" | "big.json5" => "leaf keys",
+            "big.yaml" => "not parsed: more than 250000 YAML nodes at line 250000",
+            "big.toml" => "past the TOML parsing budget of 1048576 bytes (1 MiB)",
+            _ => "not parsed: nested deeper than 128 levels at line 2, column 129",
+        };
+        assert!(out.contains(want), "{file} (exit {code}): {out}");
+        assert!(code == 0 || code == 1, "{file}: exit {code}: {out}");
+        peak.insert(file, rss_kib);
+    }
+    let base = peak["empty.json"];
+    for (file, kib) in &peak {
+        let over = (kib - base) * 1024;
+        let ratio = over as f64 / size as f64;
+        assert!(
+            ratio < 24.0,
+            "{file}: peak {kib} KiB, {ratio:.1}× the file over {base} KiB"
+        );
+    }
+    // the worst shape does cost memory: the measure measures
+    assert!(peak["big.json"] - base > (size / 1024) as i64, "{peak:?}");
 }
 
 /// Row 11: receivers that answer with 1 GiB (a webhook and Alertmanager answering 200, a webhook
