@@ -251,14 +251,7 @@ body_not_contains = ["<form"]
         {
             return o.evidence("url", display_url(&self.url));
         }
-        let compiled = match self.cache.compiled.get_or_init(|| {
-            self.compile().map_err(|bad| {
-                bad.iter()
-                    .map(|b| format!("{}: {}", b.key, b.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })
-        }) {
+        let compiled = match self.compiled() {
             Ok(c) => c,
             Err(e) => return Observation::unknown(format!("invalid probe config: {e}")),
         };
@@ -282,53 +275,14 @@ body_not_contains = ["<form"]
             secrets.push(t.expose());
         }
 
-        let req = match url {
-            Some(u) => self.client(cx).request(method, u.clone()),
-            None => self.client(cx).request(method, &self.url),
-        };
-        let mut req = req.timeout(cx.timeout);
-        for (name, value) in &self.headers {
-            req = req.header(name.as_str(), value.expose());
-        }
-        if let Some(t) = &token {
-            req = req.bearer_auth(t.expose());
-        }
-        if let Some(b) = &self.body {
-            req = req.body(b.clone());
-        } else if let Some(j) = &self.body_json {
-            req = req.json(j);
-        }
-
+        let req = self.request(cx, method, url.as_ref(), token.as_ref());
         let started = Instant::now();
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => {
-                let why = redact::redact(&describe_send_error(&e, cx.timeout), &secrets);
-                let health = if e.is_builder() {
-                    Health::Unknown
-                } else {
-                    Health::Critical
-                };
-                return Observation::new(health, format!("{target}: {why}"))
-                    .expected(self.expected_text())
-                    .evidence("request", target)
-                    .evidence("error", why)
-                    .metric("latency_seconds", started.elapsed().as_secs_f64());
-            }
+            Err(e) => return self.send_failed(&e, cx, target, &secrets, started),
         };
         let status = resp.status().as_u16();
-        // Where a redirect points (not followed) or led (followed): a login page means the
-        // session behind the endpoint expired (lesson 10).
-        let location = resp
-            .headers()
-            .get(reqwest::header::LOCATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|loc| resp.url().join(loc).ok())
-            .map(|u| display_url(u.as_str()));
-        let redirected_to = url
-            .as_ref()
-            .is_some_and(|asked| asked != resp.url())
-            .then(|| display_url(resp.url().as_str()));
+        let (location, redirected_to) = redirect_targets(&resp, url.as_ref());
         let mut failures = Vec::new();
         let status_ok = self.expect_status.contains(&status);
         if status_ok {
@@ -353,8 +307,8 @@ body_not_contains = ["<form"]
             }
         };
         let latency = started.elapsed();
-        let text = String::from_utf8_lossy(&body);
         if status_ok {
+            let text = String::from_utf8_lossy(&body);
             self.check_body(&text, truncated, &secrets, compiled, &mut failures);
             self.check_json(&body, truncated, &secrets, compiled, &mut failures);
         }
@@ -374,51 +328,29 @@ body_not_contains = ["<form"]
             }
             _ => (Vec::new(), None, Vec::new()),
         };
-
-        let mut obs = match (failures.first(), slow) {
-            (Some(first), _) => {
-                let mut s = first.summary.clone();
-                if failures.len() > 1 {
-                    s.push_str(&format!(" (+{} more failed)", failures.len() - 1));
-                }
-                Observation::critical(s)
-            }
-            (None, _) if !warnings.is_empty() => Observation::degraded(
-                warnings
-                    .iter()
-                    .map(|w| w.summary.as_str())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
-            (None, Some(max)) => Observation::degraded(format!(
-                "{target}: slow answer, {} (expected at most {})",
-                fmt_latency(latency),
-                humantime::format_duration(max)
-            )),
-            (None, None) => Observation::ok(format!(
-                "{target}: {status} in {}, {} checks passed",
-                fmt_latency(latency),
-                self.check_count()
-            )),
+        let answer = Answer {
+            target,
+            status,
+            latency,
+            body: &body,
+            truncated,
+            failures,
+            warnings,
+            slow,
         };
-        obs = obs
+        let mut obs = self
+            .verdict(&answer)
             .expected(self.expected_text())
             .evidence("request", target)
             .evidence("status", status);
-        let mut sent: Vec<&str> = self.headers.keys().map(String::as_str).collect();
-        if token.is_some() {
-            sent.push("authorization");
-        }
-        if !sent.is_empty() {
-            obs = obs.evidence("request_headers", sent.join(", "));
-        }
+        obs = self.request_evidence(obs, token.is_some());
         if let Some(loc) = location.filter(|_| (300..400).contains(&status)) {
             obs = obs.evidence("location", redact::redact(&loc, &secrets));
         }
         if let Some(to) = redirected_to {
             obs = obs.evidence("redirected_to", redact::redact(&to, &secrets));
         }
-        for f in failures.iter().chain(&warnings) {
+        for f in answer.failures.iter().chain(&answer.warnings) {
             obs = obs.evidence(&f.key, &f.detail);
         }
         for (k, v) in notes {
@@ -427,32 +359,158 @@ body_not_contains = ["<form"]
         if let Some(f) = shape_facts {
             obs = obs.facts(serde_json::json!({ "shape": f }));
         }
-        if let Some(max) = slow {
-            obs = obs.evidence(
-                "max_latency",
-                format!(
-                    "took {}, expected at most {}",
-                    fmt_latency(latency),
-                    humantime::format_duration(max)
-                ),
-            );
-        }
-        obs = obs.evidence("body_bytes", body.len());
-        if truncated {
-            obs = obs.evidence(
-                "body_truncated",
-                format!("body exceeded max_body_bytes {}", self.max_body_bytes),
-            );
-        }
-        if !failures.is_empty() && !text.trim().is_empty() {
-            obs = obs.evidence("body", clip(text.trim(), &secrets, QUOTE_MAX * 2));
-        }
-        obs.metric("latency_seconds", latency.as_secs_f64())
+        self.answer_evidence(obs, &answer, &secrets)
+            .metric("latency_seconds", latency.as_secs_f64())
             .metric("status_code", f64::from(status))
     }
 }
 
 impl Http {
+    /// The compiled expectations (compiled once; the error joins every invalid key).
+    fn compiled(&self) -> Result<&Compiled, &String> {
+        self.cache
+            .compiled
+            .get_or_init(|| {
+                self.compile().map_err(|bad| {
+                    bad.iter()
+                        .map(|b| format!("{}: {}", b.key, b.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+            })
+            .as_ref()
+    }
+
+    /// The request: method and URL, the timeout, the configured headers, the bearer token and
+    /// the body.
+    fn request(
+        &self,
+        cx: &ProbeCx<'_>,
+        method: reqwest::Method,
+        url: Option<&reqwest::Url>,
+        token: Option<&Secret>,
+    ) -> reqwest::RequestBuilder {
+        let req = match url {
+            Some(u) => self.client(cx).request(method, u.clone()),
+            None => self.client(cx).request(method, &self.url),
+        };
+        let mut req = req.timeout(cx.timeout);
+        for (name, value) in &self.headers {
+            req = req.header(name.as_str(), value.expose());
+        }
+        if let Some(t) = token {
+            req = req.bearer_auth(t.expose());
+        }
+        if let Some(b) = &self.body {
+            req = req.body(b.clone());
+        } else if let Some(j) = &self.body_json {
+            req = req.json(j);
+        }
+        req
+    }
+
+    /// The request could not be sent or got no answer: critical, or unknown when the request
+    /// itself could not be built.
+    fn send_failed(
+        &self,
+        e: &reqwest::Error,
+        cx: &ProbeCx<'_>,
+        target: &str,
+        secrets: &[&str],
+        started: Instant,
+    ) -> Observation {
+        let why = redact::redact(&describe_send_error(e, cx.timeout), secrets);
+        let health = if e.is_builder() {
+            Health::Unknown
+        } else {
+            Health::Critical
+        };
+        Observation::new(health, format!("{target}: {why}"))
+            .expected(self.expected_text())
+            .evidence("request", target)
+            .evidence("error", why)
+            .metric("latency_seconds", started.elapsed().as_secs_f64())
+    }
+
+    /// The headline: the first failure (critical), else the shape warnings or a slow answer
+    /// (degraded), else ok with the status, latency and checks passed.
+    fn verdict(&self, a: &Answer<'_>) -> Observation {
+        match (a.failures.first(), a.slow) {
+            (Some(first), _) => {
+                let mut s = first.summary.clone();
+                if a.failures.len() > 1 {
+                    s.push_str(&format!(" (+{} more failed)", a.failures.len() - 1));
+                }
+                Observation::critical(s)
+            }
+            (None, _) if !a.warnings.is_empty() => Observation::degraded(
+                a.warnings
+                    .iter()
+                    .map(|w| w.summary.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            (None, Some(max)) => Observation::degraded(format!(
+                "{}: slow answer, {} (expected at most {})",
+                a.target,
+                fmt_latency(a.latency),
+                humantime::format_duration(max)
+            )),
+            (None, None) => Observation::ok(format!(
+                "{}: {} in {}, {} checks passed",
+                a.target,
+                a.status,
+                fmt_latency(a.latency),
+                self.check_count()
+            )),
+        }
+    }
+
+    /// The names of the headers sent (values never), `authorization` when a token was.
+    fn request_evidence(&self, obs: Observation, token: bool) -> Observation {
+        let mut sent: Vec<&str> = self.headers.keys().map(String::as_str).collect();
+        if token {
+            sent.push("authorization");
+        }
+        if sent.is_empty() {
+            obs
+        } else {
+            obs.evidence("request_headers", sent.join(", "))
+        }
+    }
+
+    /// The answer's own evidence: how slow it was, its size, whether it was truncated, and a
+    /// quote of the body when a check failed.
+    fn answer_evidence(
+        &self,
+        mut obs: Observation,
+        a: &Answer<'_>,
+        secrets: &[&str],
+    ) -> Observation {
+        if let Some(max) = a.slow {
+            obs = obs.evidence(
+                "max_latency",
+                format!(
+                    "took {}, expected at most {}",
+                    fmt_latency(a.latency),
+                    humantime::format_duration(max)
+                ),
+            );
+        }
+        obs = obs.evidence("body_bytes", a.body.len());
+        if a.truncated {
+            obs = obs.evidence(
+                "body_truncated",
+                format!("body exceeded max_body_bytes {}", self.max_body_bytes),
+            );
+        }
+        let text = String::from_utf8_lossy(a.body);
+        if !a.failures.is_empty() && !text.trim().is_empty() {
+            obs = obs.evidence("body", clip(text.trim(), secrets, QUOTE_MAX * 2));
+        }
+        obs
+    }
+
     /// The shared client when the options are the defaults; otherwise one built for this probe.
     fn client<'a>(&'a self, cx: &'a ProbeCx<'_>) -> &'a reqwest::Client {
         let opts = ClientOptions {
@@ -705,6 +763,36 @@ impl Http {
         }
         redact::truncate(&parts.join("; "), 300)
     }
+}
+
+/// What one request got back, for the verdict and its evidence.
+struct Answer<'a> {
+    target: &'a str,
+    status: u16,
+    latency: std::time::Duration,
+    body: &'a [u8],
+    truncated: bool,
+    failures: Vec<Failure>,
+    warnings: Vec<Failure>,
+    slow: Option<std::time::Duration>,
+}
+
+/// Where a redirect points (not followed) and where one led (followed): a login page means the
+/// session behind the endpoint expired (lesson 10).
+fn redirect_targets(
+    resp: &reqwest::Response,
+    asked: Option<&reqwest::Url>,
+) -> (Option<String>, Option<String>) {
+    let location = resp
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|loc| resp.url().join(loc).ok())
+        .map(|u| display_url(u.as_str()));
+    let redirected_to = asked
+        .is_some_and(|asked| asked != resp.url())
+        .then(|| display_url(resp.url().as_str()));
+    (location, redirected_to)
 }
 
 /// Checks `expect_headers`; values of headers whose name looks secret show only a fingerprint.

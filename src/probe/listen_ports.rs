@@ -144,7 +144,6 @@ single_listener = true
         };
 
         let mut items: Vec<(Health, String)> = Vec::new();
-        let mut o_ev: Vec<(String, String)> = Vec::new();
         let watched: Vec<&Listener> = scan.listeners.iter().filter(|l| l.watched).collect();
         for l in &watched {
             if loopback_only(l.port) && !is_loopback(l.addr) {
@@ -164,51 +163,9 @@ single_listener = true
             }
         }
         if self.single_listener {
-            let mut by_port: BTreeMap<u16, Vec<&Listener>> = BTreeMap::new();
-            for l in &watched {
-                by_port.entry(l.port).or_default().push(l);
-            }
-            for (port, ls) in by_port {
-                let groups = owner_groups(&ls, &scan.owners);
-                if groups.len() > 1 {
-                    let who = groups
-                        .iter()
-                        .map(|g| {
-                            g.iter()
-                                .map(|pid| format!("pid {pid} ({})", scan.name(*pid)))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" vs ");
-                    items.push((
-                        Health::Critical,
-                        format!("two processes listen for one service on port {port}: {who}"),
-                    ));
-                }
-            }
+            items.extend(shared_ports(&watched, &scan));
         }
-        for l in watched.iter().take(MAX_LISTED) {
-            o_ev.push((
-                "listener".into(),
-                format!("{} {}", sock_addr(l.addr, l.port), scan.owner_text(l.inode)),
-            ));
-        }
-        if watched.len() > MAX_LISTED {
-            o_ev.push(("listeners_total".into(), watched.len().to_string()));
-        }
-        if scan.fd_dirs_unreadable > 0 {
-            o_ev.push((
-                "fd_dirs_unreadable".into(),
-                format!(
-                    "{} processes' fd directories could not be read; their sockets show pid unknown",
-                    scan.fd_dirs_unreadable
-                ),
-            ));
-        }
-        if !scan.tcp6_present {
-            o_ev.push(("tcp6".into(), "net/tcp6 absent (IPv6 disabled)".into()));
-        }
+        let o_ev = scan_evidence(&watched, &scan);
 
         let health = items.iter().fold(Health::Ok, |acc, (h, _)| acc.worst(*h));
         let summary = if items.is_empty() {
@@ -223,32 +180,95 @@ single_listener = true
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        let mut expected = Vec::new();
-        if !self.loopback_only.is_empty() {
-            expected.push(format!(
-                "ports {} on 127.0.0.0/8 or ::1 only",
-                ranges
-                    .iter()
-                    .map(|(lo, hi)| if lo == hi {
-                        lo.to_string()
-                    } else {
-                        format!("{lo}-{hi}")
-                    })
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ));
-        }
-        if !self.expect_listening.is_empty() {
-            expected.push(format!("listening: {:?}", self.expect_listening));
-        }
         let mut o = Observation::new(health, summary)
-            .expected(expected.join("; "))
+            .expected(expected_text(self, &ranges))
             .metric("watched_listeners", watched.len() as f64);
         for (k, v) in o_ev {
             o.push_evidence(k, v);
         }
         o
     }
+}
+
+/// `single_listener`: the watched ports where two unrelated processes (not parent and child)
+/// listen, each a critical finding naming them.
+fn shared_ports(watched: &[&Listener], scan: &Scan) -> Vec<(Health, String)> {
+    let mut items = Vec::new();
+    let mut by_port: BTreeMap<u16, Vec<&Listener>> = BTreeMap::new();
+    for l in watched {
+        by_port.entry(l.port).or_default().push(l);
+    }
+    for (port, ls) in by_port {
+        let groups = owner_groups(&ls, &scan.owners);
+        if groups.len() > 1 {
+            let who = groups
+                .iter()
+                .map(|g| {
+                    g.iter()
+                        .map(|pid| format!("pid {pid} ({})", scan.name(*pid)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .collect::<Vec<_>>()
+                .join(" vs ");
+            items.push((
+                Health::Critical,
+                format!("two processes listen for one service on port {port}: {who}"),
+            ));
+        }
+    }
+    items
+}
+
+/// Evidence from the scan: the watched listeners (at most MAX_LISTED), unreadable fd
+/// directories, and an absent tcp6 table.
+fn scan_evidence(watched: &[&Listener], scan: &Scan) -> Vec<(String, String)> {
+    let mut o_ev: Vec<(String, String)> = Vec::new();
+    for l in watched.iter().take(MAX_LISTED) {
+        o_ev.push((
+            "listener".into(),
+            format!("{} {}", sock_addr(l.addr, l.port), scan.owner_text(l.inode)),
+        ));
+    }
+    if watched.len() > MAX_LISTED {
+        o_ev.push(("listeners_total".into(), watched.len().to_string()));
+    }
+    if scan.fd_dirs_unreadable > 0 {
+        o_ev.push((
+            "fd_dirs_unreadable".into(),
+            format!(
+                "{} processes' fd directories could not be read; their sockets show pid unknown",
+                scan.fd_dirs_unreadable
+            ),
+        ));
+    }
+    if !scan.tcp6_present {
+        o_ev.push(("tcp6".into(), "net/tcp6 absent (IPv6 disabled)".into()));
+    }
+    o_ev
+}
+
+/// What the probe expects: the loopback-only port ranges and the ports that must listen.
+fn expected_text(p: &ListenPorts, ranges: &[(u16, u16)]) -> String {
+    let mut expected = Vec::new();
+    if !p.loopback_only.is_empty() {
+        expected.push(format!(
+            "ports {} on 127.0.0.0/8 or ::1 only",
+            ranges
+                .iter()
+                .map(|(lo, hi)| if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo}-{hi}")
+                })
+                .collect::<Vec<_>>()
+                .join(",")
+        ));
+    }
+    if !p.expect_listening.is_empty() {
+        expected.push(format!("listening: {:?}", p.expect_listening));
+    }
+    expected.join("; ")
 }
 
 /// One LISTEN socket.

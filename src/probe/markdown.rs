@@ -304,47 +304,7 @@ impl Markdown {
         let who = self.who();
         let mut findings: Vec<Finding> = Vec::new();
         let mut unreadable: Vec<String> = Vec::new();
-        let mut files: Vec<PathBuf> = Vec::new();
-        let mut capped = false;
-        for p in patterns {
-            let s = p.to_string_lossy();
-            if s.contains(['*', '?']) {
-                let mut found = Vec::new();
-                capped |= expand_glob(&s, self.max_files, &mut found);
-                files.extend(found.into_iter().map(|f| match tree {
-                    Some(t) => crate::reroot::under(t, &f),
-                    None => f,
-                }));
-            } else {
-                files.push(p.clone());
-            }
-        }
-        let excludes: Vec<(Regex, bool)> = self
-            .exclude
-            .iter()
-            .filter(|g| !g.trim().is_empty())
-            .filter_map(|g| {
-                Regex::new(&glob_to_regex(g))
-                    .ok()
-                    .map(|r| (r, !g.contains('/')))
-            })
-            .collect();
-        files.retain(|f| {
-            let full = f.to_string_lossy();
-            let name = f
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            !excludes
-                .iter()
-                .any(|(re, name_only)| re.is_match(if *name_only { &name } else { &full }))
-        });
-        files.sort();
-        files.dedup();
-        if files.len() > self.max_files {
-            files.truncate(self.max_files);
-            capped = true;
-        }
+        let (files, capped) = self.matched_files(patterns, tree);
         let mut docs: Vec<(PathBuf, String)> = Vec::new();
         for f in &files {
             match read::text_lossy(f, self.max_file_bytes) {
@@ -394,17 +354,88 @@ impl Markdown {
             }
         }
 
+        self.report(
+            &who,
+            &findings,
+            &unreadable,
+            docs.len(),
+            job.is_some(),
+            capped,
+        )
+        .metric("files", docs.len() as f64)
+        .metric("findings", findings.len() as f64)
+    }
+
+    /// The files the patterns name: globs expanded (at most `max_files` each, re-anchored under
+    /// `tree`), `exclude` globs removed (a glob without '/' matches the file name), sorted,
+    /// deduplicated and capped at `max_files`. True when a cap was hit.
+    fn matched_files(&self, patterns: &[PathBuf], tree: Option<&Path>) -> (Vec<PathBuf>, bool) {
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut capped = false;
+        for p in patterns {
+            let s = p.to_string_lossy();
+            if s.contains(['*', '?']) {
+                let mut found = Vec::new();
+                capped |= expand_glob(&s, self.max_files, &mut found);
+                files.extend(found.into_iter().map(|f| match tree {
+                    Some(t) => crate::reroot::under(t, &f),
+                    None => f,
+                }));
+            } else {
+                files.push(p.clone());
+            }
+        }
+        let excludes: Vec<(Regex, bool)> = self
+            .exclude
+            .iter()
+            .filter(|g| !g.trim().is_empty())
+            .filter_map(|g| {
+                Regex::new(&glob_to_regex(g))
+                    .ok()
+                    .map(|r| (r, !g.contains('/')))
+            })
+            .collect();
+        files.retain(|f| {
+            let full = f.to_string_lossy();
+            let name = f
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            !excludes
+                .iter()
+                .any(|(re, name_only)| re.is_match(if *name_only { &name } else { &full }))
+        });
+        files.sort();
+        files.dedup();
+        if files.len() > self.max_files {
+            files.truncate(self.max_files);
+            capped = true;
+        }
+        (files, capped)
+    }
+
+    /// The observation before its metrics: the first finding as headline (worst health), or
+    /// unknown when only reading failed, or ok; then the findings, unreadable files and caps.
+    fn report(
+        &self,
+        who: &str,
+        findings: &[Finding],
+        unreadable: &[String],
+        docs: usize,
+        job: bool,
+        capped: bool,
+    ) -> Observation {
         let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.health));
         let mut obs = if findings.is_empty() && !unreadable.is_empty() {
             Observation::unknown(format!("{who}cannot read: {}", unreadable[0]))
         } else if findings.is_empty() {
-            let mut s = format!("{who}{} document(s) hold", docs.len());
-            if job.is_some() {
+            let mut s = format!("{who}{} document(s) hold", docs);
+            if job {
                 s.push_str("; hygiene job healthy");
             }
             Observation::ok(s)
         } else {
-            let mut s = format!("{who}{}", strip_who(&findings[0].detail, &who));
+            let mut s = format!("{who}{}", strip_who(&findings[0].detail, who));
             if findings.len() > 1 {
                 s.push_str(&format!(" (+{} more)", findings.len() - 1));
             }
@@ -414,7 +445,7 @@ impl Markdown {
         if let Some(a) = &self.agent {
             obs = obs.evidence("agent", a);
         }
-        obs = obs.evidence("files", docs.len());
+        obs = obs.evidence("files", docs);
         for f in findings.iter().take(MAX_LISTED) {
             obs = obs.evidence(&f.key, &f.detail);
         }
@@ -433,8 +464,7 @@ impl Markdown {
                 format!("stopped at {} files; not all were judged", self.max_files),
             );
         }
-        obs.metric("files", docs.len() as f64)
-            .metric("findings", findings.len() as f64)
+        obs
     }
 
     fn expected_text(&self) -> String {
@@ -933,49 +963,7 @@ fn check_hygiene_job(
     // healthy if any enabled matching job is healthy
     let mut first_problem = None;
     for (i, j) in enabled {
-        let state = j.get("state").cloned().unwrap_or(Value::Null);
-        let errors = state
-            .get("consecutiveErrors")
-            .and_then(Value::as_u64)
-            .unwrap_or(0);
-        let status = state
-            .get("lastStatus")
-            .or_else(|| state.get("lastRunStatus"))
-            .and_then(Value::as_str)
-            .unwrap_or("");
-        let last_run = state
-            .get("lastRunAtMs")
-            .and_then(Value::as_i64)
-            .and_then(DateTime::<Utc>::from_timestamp_millis);
-        let problem = if errors > 0 || status == "error" {
-            let err = state
-                .get("lastError")
-                .and_then(Value::as_str)
-                .map(|e| format!(", lastError {:?}", crate::redact::truncate(e, 80)))
-                .unwrap_or_default();
-            Some(format!(
-                "memory-hygiene job {} is failing: state.consecutiveErrors {errors}, state.lastStatus {status:?}{err}",
-                label(*i, j)
-            ))
-        } else if let Some(max) = spec.max_age {
-            match last_run {
-                None => Some(format!(
-                    "memory-hygiene job {} has never run (no state.lastRunAtMs)",
-                    label(*i, j)
-                )),
-                Some(t) if now.signed_duration_since(t).to_std().is_ok_and(|a| a > max) => {
-                    Some(format!(
-                        "memory-hygiene job {} last ran {} (max age {})",
-                        label(*i, j),
-                        t.to_rfc3339(),
-                        humantime::format_duration(max)
-                    ))
-                }
-                Some(_) => None,
-            }
-        } else {
-            None
-        };
+        let problem = job_problem(spec, j, &label(*i, j), now);
         match problem {
             None => return Ok(None),
             Some(p) => {
@@ -990,6 +978,51 @@ fn check_hygiene_job(
         key: "hygiene_job".into(),
         detail: format!("{p} in {file}"),
     }))
+}
+
+/// Why one enabled hygiene job is unhealthy (`label` names it): failing (consecutive errors or
+/// last status "error"), never run, or last run longer ago than `max_age`; None when healthy.
+fn job_problem(spec: &HygieneJob, j: &Value, label: &str, now: DateTime<Utc>) -> Option<String> {
+    let state = j.get("state").cloned().unwrap_or(Value::Null);
+    let errors = state
+        .get("consecutiveErrors")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    let status = state
+        .get("lastStatus")
+        .or_else(|| state.get("lastRunStatus"))
+        .and_then(Value::as_str)
+        .unwrap_or("");
+    let last_run = state
+        .get("lastRunAtMs")
+        .and_then(Value::as_i64)
+        .and_then(DateTime::<Utc>::from_timestamp_millis);
+    if errors > 0 || status == "error" {
+        let err = state
+            .get("lastError")
+            .and_then(Value::as_str)
+            .map(|e| format!(", lastError {:?}", crate::redact::truncate(e, 80)))
+            .unwrap_or_default();
+        Some(format!(
+            "memory-hygiene job {label} is failing: state.consecutiveErrors {errors}, state.lastStatus {status:?}{err}"
+        ))
+    } else if let Some(max) = spec.max_age {
+        match last_run {
+            None => Some(format!(
+                "memory-hygiene job {label} has never run (no state.lastRunAtMs)"
+            )),
+            Some(t) if now.signed_duration_since(t).to_std().is_ok_and(|a| a > max) => {
+                Some(format!(
+                    "memory-hygiene job {label} last ran {} (max age {})",
+                    t.to_rfc3339(),
+                    humantime::format_duration(max)
+                ))
+            }
+            Some(_) => None,
+        }
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -235,10 +235,10 @@ impl Process {
         self.judge(&found)
     }
 
+    /// Judges the matching processes: their count, user, HOME and supervisor.
     fn judge(&self, found: &[Proc]) -> Observation {
         let mut problems: Vec<(Health, String)> = Vec::new();
         let mut undetermined: Vec<String> = Vec::new();
-        let mut orphans: Vec<u32> = Vec::new();
         let n = found.len();
         let pid_list = found
             .iter()
@@ -268,72 +268,11 @@ impl Process {
             ));
         }
 
-        if let Some(user) = &self.user {
-            match expected_uid(user) {
-                Some(want) => {
-                    let wrong: Vec<String> = found
-                        .iter()
-                        .filter(|p| p.uid != Some(want))
-                        .map(|p| format!("{} as {}", p.pid, describe_uid(p.uid)))
-                        .collect();
-                    if !wrong.is_empty() {
-                        problems.push((
-                            Health::Critical,
-                            format!(
-                                "wrong user: pid {} (expected {})",
-                                wrong.join(", "),
-                                describe_uid(Some(want))
-                            ),
-                        ));
-                    }
-                }
-                None => undetermined.push(format!(
-                    "user {} does not exist on this host",
-                    user_label(user)
-                )),
-            }
-        }
+        self.check_user(found, &mut problems, &mut undetermined);
 
-        if let Some(want) = &self.expect_home {
-            let mut wrong = Vec::new();
-            for p in found {
-                match &p.home {
-                    Ok(Some(h)) if h == want => {}
-                    Ok(Some(h)) => wrong.push(format!("{} has HOME={h}", p.pid)),
-                    Ok(None) => wrong.push(format!("{} has no HOME", p.pid)),
-                    Err(e) => {
-                        undetermined.push(format!("cannot read environ of pid {}: {e}", p.pid))
-                    }
-                }
-            }
-            if !wrong.is_empty() {
-                problems.push((
-                    Health::Critical,
-                    format!("HOME mismatch: pid {} (expected {want})", wrong.join(", ")),
-                ));
-            }
-        }
+        self.check_home(found, &mut problems, &mut undetermined);
 
-        if self.require_supervisor {
-            for p in found {
-                match self.supervised(p.pid) {
-                    Ok(true) => {}
-                    Ok(false) => orphans.push(p.pid),
-                    Err(e) => undetermined.push(e),
-                }
-            }
-            if !orphans.is_empty() {
-                let list = orphans
-                    .iter()
-                    .map(u32::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                problems.push((
-                    Health::Degraded,
-                    format!("orphan not under a service manager: pid {list}"),
-                ));
-            }
-        }
+        let orphans = self.check_supervisors(found, &mut problems, &mut undetermined);
 
         let mut obs = if let Some(worst) = problems.iter().map(|(h, _)| *h).reduce(Health::worst) {
             let text: Vec<&str> = problems.iter().map(|(_, s)| s.as_str()).collect();
@@ -372,6 +311,102 @@ impl Process {
             obs = obs.evidence(format!("pid {}", p.pid), desc);
         }
         obs
+    }
+
+    /// `user`: every matching process runs as that user (undetermined when the user does not
+    /// exist on this host).
+    fn check_user(
+        &self,
+        found: &[Proc],
+        problems: &mut Vec<(Health, String)>,
+        undetermined: &mut Vec<String>,
+    ) {
+        if let Some(user) = &self.user {
+            match expected_uid(user) {
+                Some(want) => {
+                    let wrong: Vec<String> = found
+                        .iter()
+                        .filter(|p| p.uid != Some(want))
+                        .map(|p| format!("{} as {}", p.pid, describe_uid(p.uid)))
+                        .collect();
+                    if !wrong.is_empty() {
+                        problems.push((
+                            Health::Critical,
+                            format!(
+                                "wrong user: pid {} (expected {})",
+                                wrong.join(", "),
+                                describe_uid(Some(want))
+                            ),
+                        ));
+                    }
+                }
+                None => undetermined.push(format!(
+                    "user {} does not exist on this host",
+                    user_label(user)
+                )),
+            }
+        }
+    }
+
+    /// `expect_home`: every matching process has that HOME in its environment.
+    fn check_home(
+        &self,
+        found: &[Proc],
+        problems: &mut Vec<(Health, String)>,
+        undetermined: &mut Vec<String>,
+    ) {
+        if let Some(want) = &self.expect_home {
+            let mut wrong = Vec::new();
+            for p in found {
+                match &p.home {
+                    Ok(Some(h)) if h == want => {}
+                    Ok(Some(h)) => wrong.push(format!("{} has HOME={h}", p.pid)),
+                    Ok(None) => wrong.push(format!("{} has no HOME", p.pid)),
+                    Err(e) => {
+                        undetermined.push(format!("cannot read environ of pid {}: {e}", p.pid))
+                    }
+                }
+            }
+            if !wrong.is_empty() {
+                problems.push((
+                    Health::Critical,
+                    format!("HOME mismatch: pid {} (expected {want})", wrong.join(", ")),
+                ));
+            }
+        }
+    }
+
+    /// `require_supervisor`: every matching process has a service manager among its
+    /// ancestors; returns the orphans' pids.
+    fn check_supervisors(
+        &self,
+        found: &[Proc],
+        problems: &mut Vec<(Health, String)>,
+        undetermined: &mut Vec<String>,
+    ) -> Vec<u32> {
+        let mut orphans: Vec<u32> = Vec::new();
+        if !self.require_supervisor {
+            return orphans;
+        }
+        for p in found {
+            match self.supervised(p.pid) {
+                Ok(true) => {}
+                Ok(false) => orphans.push(p.pid),
+                Err(e) => undetermined.push(e),
+            }
+        }
+        if !orphans.is_empty() {
+            let list = orphans
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            problems.push((
+                Health::Degraded,
+                format!("orphan not under a service manager: pid {list}"),
+            ));
+        }
+        orphans
     }
 
     fn expectation(&self) -> String {

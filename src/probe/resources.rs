@@ -184,6 +184,8 @@ struct Breach {
 }
 
 impl Resources {
+    /// Reads the mounts and /proc, judges each breach against `sustain`, and keeps the
+    /// first-exceeded times and the OOM count as facts.
     fn look(
         &self,
         proc_root: &Path,
@@ -215,23 +217,7 @@ impl Resources {
             self.check_memory(proc_root, &mut breaches, &mut cannot, &mut metrics);
             self.check_load(proc_root, &mut breaches, &mut cannot, &mut metrics);
             if self.oom_kills {
-                match read_vmstat_oom(proc_root) {
-                    Ok(Some(n)) => {
-                        metrics.push(("oom_kills_total".into(), n as f64));
-                        if let Some(before) = oom_now
-                            && n > before
-                        {
-                            oom_problem =
-                                Some(format!("{} OOM kills since last check", n - before));
-                        }
-                        oom_now = Some(n);
-                    }
-                    Ok(None) => notes.push((
-                        "oom_kill".into(),
-                        "not counted by this kernel's vmstat".into(),
-                    )),
-                    Err(e) => notes.push(("oom_kill".into(), e)),
-                }
+                oom_problem = self.check_oom(proc_root, &mut oom_now, &mut metrics, &mut notes);
             }
             if !self.process_rss.is_empty() {
                 self.check_rss(proc_root, &mut breaches, &mut metrics, &mut notes);
@@ -239,47 +225,7 @@ impl Resources {
         }
 
         // Sustain: a breach counts once it has lasted `sustain`; first-exceeded times live in facts.
-        let prior_since = prior
-            .as_ref()
-            .and_then(|p| p.get("since"))
-            .and_then(Value::as_object);
-        let mut since_facts = Map::new();
-        let mut problems: Vec<(Health, String)> = Vec::new();
-        let mut pending: Vec<(String, String)> = Vec::new();
-        for b in &breaches {
-            let since = prior_since
-                .and_then(|m| m.get(&b.key))
-                .and_then(Value::as_str)
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|t| t.with_timezone(&Utc))
-                .filter(|t| *t <= now)
-                .unwrap_or(now);
-            since_facts.insert(b.key.clone(), json!(since.to_rfc3339()));
-            let lasted = now
-                .signed_duration_since(since)
-                .to_std()
-                .unwrap_or_default();
-            if lasted >= self.sustain {
-                let lasted = humantime::format_duration(Duration::from_secs(lasted.as_secs()));
-                if b.critical {
-                    problems.push((
-                        Health::Critical,
-                        format!("{} for {lasted} (critical level)", b.text),
-                    ));
-                } else {
-                    problems.push((Health::Degraded, format!("{} for {lasted}", b.text)));
-                }
-            } else {
-                pending.push((
-                    b.key.clone(),
-                    format!(
-                        "{}: above threshold since {}, not yet sustained",
-                        b.text,
-                        since.to_rfc3339()
-                    ),
-                ));
-            }
-        }
+        let (since_facts, mut problems, pending) = self.sustained(&breaches, prior.as_ref(), now);
         if let Some(p) = oom_problem {
             problems.insert(0, (Health::Critical, p));
         }
@@ -327,6 +273,91 @@ impl Resources {
             facts["oom_kill"] = json!(n);
         }
         obs.facts(facts)
+    }
+
+    /// OOM kills from vmstat: the counter as a metric, and a problem when it grew since the
+    /// last check (`oom_now` holds the last count and is updated).
+    fn check_oom(
+        &self,
+        proc_root: &Path,
+        oom_now: &mut Option<u64>,
+        metrics: &mut Vec<(String, f64)>,
+        notes: &mut Vec<(String, String)>,
+    ) -> Option<String> {
+        let mut problem = None;
+        match read_vmstat_oom(proc_root) {
+            Ok(Some(n)) => {
+                metrics.push(("oom_kills_total".into(), n as f64));
+                if let Some(before) = *oom_now
+                    && n > before
+                {
+                    problem = Some(format!("{} OOM kills since last check", n - before));
+                }
+                *oom_now = Some(n);
+            }
+            Ok(None) => notes.push((
+                "oom_kill".into(),
+                "not counted by this kernel's vmstat".into(),
+            )),
+            Err(e) => notes.push(("oom_kill".into(), e)),
+        }
+        problem
+    }
+
+    /// Which breaches have lasted `sustain` (problems, critical at the critical level) and which
+    /// not yet (pending evidence), with the first-exceeded time of each for the facts.
+    #[allow(clippy::type_complexity)]
+    fn sustained(
+        &self,
+        breaches: &[Breach],
+        prior: Option<&Value>,
+        now: DateTime<Utc>,
+    ) -> (
+        Map<String, Value>,
+        Vec<(Health, String)>,
+        Vec<(String, String)>,
+    ) {
+        let prior_since = prior
+            .and_then(|p| p.get("since"))
+            .and_then(Value::as_object);
+        let mut since_facts = Map::new();
+        let mut problems: Vec<(Health, String)> = Vec::new();
+        let mut pending: Vec<(String, String)> = Vec::new();
+        for b in breaches {
+            let since = prior_since
+                .and_then(|m| m.get(&b.key))
+                .and_then(Value::as_str)
+                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+                .map(|t| t.with_timezone(&Utc))
+                .filter(|t| *t <= now)
+                .unwrap_or(now);
+            since_facts.insert(b.key.clone(), json!(since.to_rfc3339()));
+            let lasted = now
+                .signed_duration_since(since)
+                .to_std()
+                .unwrap_or_default();
+            if lasted >= self.sustain {
+                let lasted = humantime::format_duration(Duration::from_secs(lasted.as_secs()));
+                if b.critical {
+                    problems.push((
+                        Health::Critical,
+                        format!("{} for {lasted} (critical level)", b.text),
+                    ));
+                } else {
+                    problems.push((Health::Degraded, format!("{} for {lasted}", b.text)));
+                }
+            } else {
+                pending.push((
+                    b.key.clone(),
+                    format!(
+                        "{}: above threshold since {}, not yet sustained",
+                        b.text,
+                        since.to_rfc3339()
+                    ),
+                ));
+            }
+        }
+        (since_facts, problems, pending)
     }
 
     fn check_mount(
