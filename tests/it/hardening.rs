@@ -1048,3 +1048,98 @@ fn row8_healthz_answers_while_wrong_passwords_are_verified() {
     assert!(ok == 200 || ok == 429, "{ok}");
     assert_eq!(d.stop(), Some(0), "{}", d.log());
 }
+
+/// Count of `t`'s observations in `health` whose summary contains `needle` (empty: any).
+fn observations_of(state: &Path, health: &str, needle: &str) -> i64 {
+    rusqlite::Connection::open_with_flags(
+        state.join("ledgerd.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .ok()
+    .and_then(|c| {
+        c.query_row(
+            "SELECT COUNT(*) FROM observations WHERE probe = 't' AND health = ?1 AND instr(summary, ?2) > 0",
+            [health, needle],
+            |r| r.get(0),
+        )
+        .ok()
+    })
+    .unwrap_or(0)
+}
+
+/// Row 8: a daemon out of file descriptors reports its own fault, not every lesson violated.
+/// The running daemon's soft open-files limit is lowered to what it holds plus four, and idle
+/// connections take the rest: `accept` fails with EMFILE and the `command` probe cannot spawn.
+/// Its observations meanwhile are `unknown` naming the daemon's fault, never critical or
+/// degraded; once the connections close, `/healthz` is 503 naming the fault and `/metrics` says
+/// `ledgerd_fd_exhausted 1`.
+#[test]
+#[allow(unsafe_code)]
+fn row8_fd_exhaustion_is_the_daemons_fault_not_a_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config.toml");
+    let state = tmp.path().join("state");
+    let port = free_port();
+    std::fs::write(
+        &cfg,
+        format!(
+            "[daemon]\nstate_dir = \"{}\"\nlisten = \"127.0.0.1:{port}\"\nheader_timeout = \"120s\"\nidle_timeout = \"120s\"\n\n[probe.t]\nkind = \"command\"\nlesson = 4\nevery = \"1s\"\nargv = [\"true\"]\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut d = Daemon::start(&cfg, &tmp.path().join("d.log"));
+    wait_for("healthz", Duration::from_secs(30), || {
+        get(&format!("{base}/healthz")).filter(|(s, _)| *s == 200)
+    });
+    wait_for("a first ok run", Duration::from_secs(30), || {
+        (observations_of(&state, "ok", "") > 0).then_some(())
+    });
+    let pid = d.child.as_ref().unwrap().id() as libc::pid_t;
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count() as u64;
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    let low = |old: &libc::rlimit| libc::rlimit {
+        rlim_cur: open + 4,
+        rlim_max: old.rlim_max,
+    };
+    // SAFETY: prlimit with valid pointers to rlimit values that outlive the calls
+    assert_eq!(
+        unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, std::ptr::null(), &mut old) },
+        0
+    );
+    let new = low(&old);
+    // SAFETY: as above
+    assert_eq!(
+        unsafe { libc::prlimit(pid, libc::RLIMIT_NOFILE, &new, std::ptr::null_mut()) },
+        0
+    );
+    let idle: Vec<std::net::TcpStream> = (0..32)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).unwrap())
+        .collect();
+    wait_for(
+        "a run that could not look for want of file descriptors",
+        Duration::from_secs(30),
+        || (observations_of(&state, "unknown", "out of file descriptors") > 0).then_some(()),
+    );
+    drop(idle);
+    let (_, body) = wait_for("healthz 503", Duration::from_secs(8), || {
+        get(&format!("{base}/healthz")).filter(|(s, _)| *s == 503)
+    });
+    assert!(
+        body.contains("out of file descriptors (ledgerd's own fault)"),
+        "{body}"
+    );
+    let (_, metrics) = get(&format!("{base}/metrics")).unwrap();
+    assert!(metrics.contains("ledgerd_fd_exhausted 1"), "{metrics}");
+    assert!(d.log().contains("out_of_file_descriptors"), "{}", d.log());
+    for health in ["critical", "degraded"] {
+        assert_eq!(observations_of(&state, health, ""), 0, "{health}");
+    }
+    assert_eq!(d.stop(), Some(0), "{}", d.log());
+}
