@@ -238,22 +238,9 @@ track_keys = true
         let Some(format) = self.format.resolve(&path) else {
             return Observation::unknown(format!("cannot tell the format of {shown}"));
         };
-        let text = match read_bounded(&path, self.max_file_bytes).await {
+        let text = match self.read_text(&path, &shown).await {
             Ok(t) => t,
-            Err(Read::Missing) if self.optional => {
-                return Observation::ok(format!("not present (optional): {shown}"))
-                    .evidence("path", &shown);
-            }
-            Err(Read::Missing) => {
-                // A gateway without its config crash-loops: this is the failure, not a blind spot.
-                return Observation::critical(format!("config file missing: {shown}"))
-                    .expected("the config file exists")
-                    .evidence("path", &shown);
-            }
-            Err(Read::Unreadable(e)) => {
-                return Observation::unknown(format!("cannot read {shown}: {e}"))
-                    .evidence("path", &shown);
-            }
+            Err(o) => return o,
         };
         let file_name = path
             .file_name()
@@ -318,8 +305,48 @@ track_keys = true
                 check_schema(schema, cx, doc, &mut f).await;
             }
         }
+        let (removed, removed_since) = self.track_removed(cx, &keys, &mut f);
+        let obs = self.headline(f, &file_name, format, keys.len(), |o| base(o, &fp));
+        self.remember(obs, cx, &keys, &removed, removed_since, &fp)
+            .metric("leaf_keys", keys.len() as f64)
+    }
+}
+
+impl ConfigFile {
+    /// Reads the file through the bounded reader; a missing or unreadable file is the
+    /// observation itself.
+    async fn read_text(&self, path: &Path, shown: &str) -> Result<String, Observation> {
+        match read_bounded(path, self.max_file_bytes).await {
+            Ok(t) => Ok(t),
+            Err(Read::Missing) if self.optional => {
+                Err(Observation::ok(format!("not present (optional): {shown}"))
+                    .evidence("path", shown))
+            }
+            Err(Read::Missing) => {
+                // A gateway without its config crash-loops: this is the failure, not a blind spot.
+                Err(
+                    Observation::critical(format!("config file missing: {shown}"))
+                        .expected("the config file exists")
+                        .evidence("path", shown),
+                )
+            }
+            Err(Read::Unreadable(e)) => {
+                Err(Observation::unknown(format!("cannot read {shown}: {e}"))
+                    .evidence("path", shown))
+            }
+        }
+    }
+
+    /// Key paths that disappeared since the last good version (lesson 16), and since when; a
+    /// removal older than `accept_removed_after` is taken as intended.
+    fn track_removed(
+        &self,
+        cx: &ProbeCx<'_>,
+        keys: &BTreeSet<String>,
+        f: &mut Findings,
+    ) -> (Vec<String>, i64) {
         let mut removed = if self.track_keys {
-            removed_keys(cx.prior, &keys)
+            removed_keys(cx.prior, keys)
         } else {
             Vec::new()
         };
@@ -362,12 +389,23 @@ track_keys = true
             f.evidence.push(("removed_keys".into(), removed.join(", ")));
         }
 
+        (removed, removed_since)
+    }
+
+    /// The observation's health and summary from the findings, with their evidence.
+    fn headline(
+        &self,
+        f: Findings,
+        file_name: &str,
+        format: Format,
+        leaf_keys: usize,
+        base: impl FnOnce(Observation) -> Observation,
+    ) -> Observation {
         let health = f.health();
         let mut obs = if health == Health::Ok {
             Observation::ok(format!(
-                "{file_name} is valid {} with {} leaf keys",
+                "{file_name} is valid {} with {leaf_keys} leaf keys",
                 format.name(),
-                keys.len()
             ))
         } else {
             let lines = match health {
@@ -377,24 +415,38 @@ track_keys = true
             };
             Observation::new(health, format!("{file_name}: {}", lines.join("; ")))
         };
-        obs = base(obs, &fp).expected(self.expectation());
+        obs = base(obs).expected(self.expectation());
         for (k, v) in &f.evidence {
             obs.push_evidence(k.clone(), v);
         }
-        // Remember only good versions, so a clobbered file keeps being compared with the last
-        // good one until the keys come back.
-        if health == Health::Ok && self.track_keys {
+        obs
+    }
+
+    /// Facts for the next run: the keys of a good version, or the last good keys and since when
+    /// some are missing. Only good versions are remembered, so a clobbered file keeps being
+    /// compared with the last good one until the keys come back.
+    fn remember(
+        &self,
+        obs: Observation,
+        cx: &ProbeCx<'_>,
+        keys: &BTreeSet<String>,
+        removed: &[String],
+        removed_since: i64,
+        fp: &str,
+    ) -> Observation {
+        if obs.health == Health::Ok && self.track_keys {
             let kept: Vec<&String> = keys.iter().take(MAX_TRACKED_KEYS).collect();
-            obs = obs.facts(serde_json::json!({ "keys": kept, "sha256": fp }));
+            obs.facts(serde_json::json!({ "keys": kept, "sha256": fp }))
         } else if !removed.is_empty()
             && let Some(mut baseline) = cx.prior.cloned()
             && let Some(map) = baseline.as_object_mut()
         {
             // keep the last good keys as the baseline, and remember since when they are missing
             map.insert("removed_since".into(), removed_since.into());
-            obs = obs.facts(baseline);
+            obs.facts(baseline)
+        } else {
+            obs
         }
-        obs.metric("leaf_keys", keys.len() as f64)
     }
 }
 

@@ -550,3 +550,87 @@ fn one_duration_parser() {
         }
     }
 }
+
+/// Functions (name, first line, length in lines) in `text`'s non-test part longer than `limit`:
+/// from the `fn` line to the first line that is the function's own indentation and `}`.
+fn long_functions(text: &str, limit: usize) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text
+        .lines()
+        .take_while(|l| l.trim() != "#[cfg(test)]")
+        .collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let indent = &line[..line.len() - trimmed.len()];
+        let mut rest = trimmed;
+        for prefix in [
+            "pub(crate) ",
+            "pub(super) ",
+            "pub ",
+            "const ",
+            "async ",
+            "unsafe ",
+        ] {
+            rest = rest.strip_prefix(prefix).unwrap_or(rest);
+        }
+        let Some(name) = rest.strip_prefix("fn ") else {
+            continue;
+        };
+        let name: String = name
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let close = format!("{indent}}}");
+        let mut end = None;
+        for (j, l) in lines.iter().enumerate().skip(i) {
+            let l = l.trim_end();
+            if j == i && l.ends_with('}') && l.contains('{') {
+                end = Some(j);
+                break;
+            }
+            if l.ends_with(';') && !lines[i..j].iter().any(|k| k.trim_end().ends_with('{')) {
+                break; // a declaration without a body
+            }
+            if j > i && l == close {
+                end = Some(j);
+                break;
+            }
+        }
+        if let Some(end) = end
+            && end - i + 1 > limit
+        {
+            out.push((name, i + 1, end - i + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_in_src_is_longer_than_120_lines() {
+    let mut files = Vec::new();
+    rust_files(&src(), &mut files);
+    let mut long = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(src()).unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&f).unwrap();
+        for (name, line, n) in long_functions(&text, 120) {
+            long.push(format!("{rel}:{line} {name}: {n} lines"));
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "split these into one function per step:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn the_function_length_check_sees_long_functions_only_outside_tests() {
+    let body = "    let x = 1;\n".repeat(130);
+    let text = format!(
+        "pub async fn big() {{\n{body}}}\n\nfn small() {{\n    x();\n}}\n\n#[cfg(test)]\nmod tests {{\n    fn big_test() {{\n{body}    }}\n}}\n"
+    );
+    let long = long_functions(&text, 120);
+    assert_eq!(long, vec![("big".to_string(), 1, 132)]);
+    assert!(long_functions(&text, 200).is_empty());
+}
