@@ -77,7 +77,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
     let shared = Arc::new(Shared {
         config: config_rx.clone(),
         live: live.clone(),
-        store: std::sync::Mutex::new(Store::open(&state_dir)?),
+        store: std::sync::Mutex::new(Store::open_side(&state_dir)?),
         wake_outbox: wake.clone(),
     });
     let web_task = tokio::spawn(crate::web::serve(listener, shared, cancel_all.clone()));
@@ -103,7 +103,7 @@ pub async fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Dae
     for task in delivery_tasks {
         let _ = task.await;
     }
-    if let Ok(store) = Store::open(&state_dir).map(std::sync::Mutex::new) {
+    if let Ok(store) = Store::open_side(&state_dir).map(std::sync::Mutex::new) {
         let cfg = config_rx.borrow().clone();
         let _ = tokio::time::timeout(
             Duration::from_secs(3),
@@ -148,20 +148,20 @@ fn spawn_delivery(
     cancel_all: &CancellationToken,
 ) -> Result<[tokio::task::JoinHandle<()>; 3], DaemonError> {
     let outbox_task = tokio::spawn(crate::delivery::outbox::run(
-        std::sync::Mutex::new(Store::open(state_dir)?),
+        std::sync::Mutex::new(Store::open_side(state_dir)?),
         config_rx.clone(),
         http.clone(),
         wake.clone(),
         cancel_all.clone(),
     ));
     let repost_task = tokio::spawn(crate::delivery::repost::run(
-        std::sync::Mutex::new(Store::open(state_dir)?),
+        std::sync::Mutex::new(Store::open_side(state_dir)?),
         config_rx.clone(),
         wake.clone(),
         cancel_all.clone(),
     ));
     let digest_task = tokio::spawn(crate::delivery::digest::run(
-        std::sync::Mutex::new(Store::open(state_dir)?),
+        std::sync::Mutex::new(Store::open_side(state_dir)?),
         config_rx.clone(),
         wake.clone(),
         cancel_all.clone(),

@@ -178,6 +178,16 @@ mod tests {
         a.iter().map(|s| s.to_string()).collect()
     }
 
+    /// What the tests run: `argv` with a clean environment, `timeout` and 100 bytes of output.
+    fn capped(argv: &[String], timeout: Duration) -> ExecSpec<'_> {
+        ExecSpec {
+            argv,
+            timeout,
+            max_output_bytes: 100,
+            ..Default::default()
+        }
+    }
+
     /// Whether `pid` still runs (a zombie waiting for its reaper does not).
     fn alive(pid: &str) -> bool {
         std::fs::read_to_string(format!("/proc/{pid}/stat"))
@@ -197,12 +207,7 @@ mod tests {
             "-c",
             &format!("sleep 300 & echo $! > '{}'; wait", pidfile.display()),
         ]);
-        let spec = ExecSpec {
-            argv: &a,
-            timeout: Duration::from_millis(500),
-            max_output_bytes: 100,
-            ..Default::default()
-        };
+        let spec = capped(&a, Duration::from_millis(500));
         let e = run(&spec).await.unwrap_err();
         assert!(matches!(e, ExecError::Timeout(..)), "{e}");
         let pid = std::fs::read_to_string(&pidfile)
@@ -223,12 +228,7 @@ mod tests {
             "-c",
             "echo ${HOME:-nohome}; head -c 5000 /dev/zero | tr '\\0' x",
         ]);
-        let spec = ExecSpec {
-            argv: &a,
-            timeout: Duration::from_secs(5),
-            max_output_bytes: 100,
-            ..Default::default()
-        };
+        let spec = capped(&a, Duration::from_secs(5));
         let out = run(&spec).await.unwrap();
         assert_eq!(out.code, Some(0));
         assert!(out.stdout.starts_with("nohome\n"), "{}", out.stdout);
@@ -239,20 +239,10 @@ mod tests {
     #[tokio::test]
     async fn timeout_and_not_found_are_errors() {
         let a = argv(&["sleep", "5"]);
-        let spec = ExecSpec {
-            argv: &a,
-            timeout: Duration::from_millis(100),
-            max_output_bytes: 100,
-            ..Default::default()
-        };
+        let spec = capped(&a, Duration::from_millis(100));
         assert!(matches!(run(&spec).await, Err(ExecError::Timeout(..))));
         let a = argv(&["definitely-not-a-command-xyz"]);
-        let spec = ExecSpec {
-            argv: &a,
-            timeout: Duration::from_secs(1),
-            max_output_bytes: 100,
-            ..Default::default()
-        };
+        let spec = capped(&a, Duration::from_secs(1));
         assert!(matches!(run(&spec).await, Err(ExecError::NotFound(..))));
     }
 }

@@ -127,7 +127,10 @@ fn probe_on_file(name: &str, file_name: &str, probe_toml: &str, data: &[u8]) {
     else {
         return;
     };
-    let http = crate::http_client::shared();
+    // one client for the whole fuzz run, as in the daemon: building one loads the system's CA
+    // store, which was 90% of an exec's time (2 execs/s for jwt)
+    static HTTP: OnceLock<reqwest::Client> = OnceLock::new();
+    let http = HTTP.get_or_init(crate::http_client::shared).clone();
     let obs = rt.block_on(crate::engine::scheduler::observe_once(
         config, 0, &http, None,
     ));

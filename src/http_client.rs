@@ -87,3 +87,24 @@ pub async fn read_capped(
     }
     Ok((body, false))
 }
+
+/// A TLS server configuration presenting `cert` (signed for `key`), with the same crypto provider
+/// as the client; for tests that stand up a TLS endpoint on 127.0.0.1.
+#[cfg(test)]
+pub fn test_tls_server(
+    cert: &rcgen::Certificate,
+    key: &rcgen::KeyPair,
+) -> std::sync::Arc<tokio_rustls::rustls::ServerConfig> {
+    use tokio_rustls::rustls;
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    std::sync::Arc::new(server)
+}

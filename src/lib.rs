@@ -36,8 +36,8 @@
 //! - layer 4: `config`
 //! - layer 3: `alert`, `store`
 //! - layer 2: `probe`
-//! - layer 1: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `proc`,
-//!   `redact`, `reroot`, `shell`, `tokens`
+//! - layer 1: `cli`, `duration`, `exec`, `http_client`, `ledger`, `password`, `platform`, `plistdoc`,
+//!   `proc`, `redact`, `reroot`, `shell`, `tokens`
 //! - layer 0: `patterns`, `read`
 //!
 //! Rooms: a probe kind (`probe/<kind>.rs`) imports only the probe contract (`probe/mod.rs` and
@@ -55,7 +55,8 @@
 //! - `probe/mod.rs`: the `Probe` trait, `Observation`, `Health`, `ProbeCx`; `probe_kinds!`
 //!   registers one file per kind (`probe/<kind>.rs`). Helpers shared by kinds are `pub mod`:
 //!   `expect.rs` (JSON assertions), `shape.rs` (response-shape memory kept in facts),
-//!   `docmeta.rs` (front matter, dates, timestamps in backup names). A kind remembers what it saw
+//!   `docmeta.rs` (front matter, dates, timestamps in backup names), `json5doc.rs` (the one
+//!   JSON5 parser, nesting bounded before the json5 crate recurses). A kind remembers what it saw
 //!   across runs in `Observation::facts`, handed back as `ProbeCx::prior`.
 //! - `engine/`: `scheduler.rs` (when and how probes run), `state.rs` (pure state machine),
 //!   `recorder.rs` (applies observations and writes batches), `thresholds` (effective thresholds).
@@ -84,6 +85,7 @@
 //! - `patterns.rs`: every static regular expression (compiled with `expect`, forced by one test).
 //! - `proc.rs`: the one reader of a proc tree (pids, comm, cmdline, status, environ, sockets,
 //!   meminfo/loadavg/vmstat/net/tcp), through `read.rs`; used by `process`, `listen_ports`, `resources`.
+//! - `plistdoc.rs`: the one plist parser (nesting and binary expansion bounded before `plist`).
 //! - `read.rs`: the one bounded file reader (regular files only, a cap, "truncated at N").
 //! - `reroot.rs`: the one re-anchoring of paths under an audited tree (`--root DIR`): `..` and
 //!   symlinks stay inside it. Used by every kind through `ProbeCx::resolve`/`resolve_inner`.
@@ -128,6 +130,7 @@ pub mod ledger;
 pub mod password;
 pub mod patterns;
 pub mod platform;
+pub mod plistdoc;
 pub mod probe;
 pub mod proc;
 pub mod read;

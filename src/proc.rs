@@ -55,14 +55,19 @@ impl<'a> Proc<'a> {
         crate::read::bytes(&self.pid_dir(pid).join(name), PER_PROCESS)
     }
 
-    /// `comm` without its newline (the kernel cuts it to 15 bytes).
-    pub fn comm(&self, pid: u32) -> Option<String> {
-        let b = self.per_process(pid, "comm").ok()?;
+    /// A per-process file as text, its trailing newlines trimmed.
+    fn text_trimmed(&self, pid: u32, name: &str) -> Option<String> {
+        let b = self.per_process(pid, name).ok()?;
         Some(
             String::from_utf8_lossy(&b)
                 .trim_end_matches('\n')
                 .to_string(),
         )
+    }
+
+    /// `comm` without its newline (the kernel cuts it to 15 bytes).
+    pub fn comm(&self, pid: u32) -> Option<String> {
+        self.text_trimmed(pid, "comm")
     }
 
     /// `cmdline` with its NUL-separated arguments joined by spaces.
@@ -102,12 +107,7 @@ impl<'a> Proc<'a> {
 
     /// The `cgroup` file, trimmed.
     pub fn cgroup(&self, pid: u32) -> Option<String> {
-        let b = self.per_process(pid, "cgroup").ok()?;
-        Some(
-            String::from_utf8_lossy(&b)
-                .trim_end_matches('\n')
-                .to_string(),
-        )
+        self.text_trimmed(pid, "cgroup")
     }
 
     /// One variable of the process's environment; every other value is dropped unread.

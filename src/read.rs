@@ -127,6 +127,17 @@ pub fn bytes(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
     Ok(buf)
 }
 
+/// The first `n` bytes of a regular file (fewer when it is shorter), to sniff what it is (an
+/// executable's magic number) without reading the rest.
+pub fn head(path: &Path, n: u64) -> Result<Vec<u8>, ReadError> {
+    let file = open_regular(path)?;
+    let mut buf = Vec::new();
+    file.take(n)
+        .read_to_end(&mut buf)
+        .map_err(|e| io_error(path, e))?;
+    Ok(buf)
+}
+
 /// The whole file as UTF-8 text, at most `cap` bytes; invalid UTF-8 is `NotUtf8` with the offset.
 pub fn text(path: &Path, cap: u64) -> Result<String, ReadError> {
     let buf = bytes(path, cap)?;
@@ -161,8 +172,13 @@ pub fn tail(path: &Path, max: u64) -> Result<(String, bool), ReadError> {
         .map_err(|e| io_error(path, e))?;
     let mut text = String::from_utf8_lossy(&buf).into_owned();
     let cut = start > 0;
-    if cut && let Some(nl) = text.find('\n') {
-        text.drain(..=nl);
+    if cut {
+        // a cut file's first line is partial: drop it, even when it is the only one (a tail
+        // with no full line is empty, never a fragment judged as the last line)
+        match text.find('\n') {
+            Some(nl) => drop(text.drain(..=nl)),
+            None => text.clear(),
+        }
     }
     Ok((text, cut))
 }
@@ -268,5 +284,10 @@ mod tests {
         let (t, cut) = tail(&p, 8).unwrap();
         assert!(cut);
         assert_eq!(t, "three\n");
+        // a last line longer than the tail is no line at all, never a fragment of one
+        std::fs::write(&p, b"one\n0123456789abcdef\n").unwrap();
+        assert_eq!(tail(&p, 8).unwrap(), (String::new(), true));
+        std::fs::write(&p, b"0123456789abcdef").unwrap();
+        assert_eq!(tail(&p, 8).unwrap(), (String::new(), true));
     }
 }

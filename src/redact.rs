@@ -135,6 +135,15 @@ pub const MIN_SECRET_CHARS: usize = 4;
 pub const MIN_ENV_SECRET_CHARS: usize = 8;
 /// Length of the windows that catch part of a secret (a value cut by an output or body cap).
 pub const PART_CHARS: usize = 12;
+/// Longest value matched in all its encoded forms and by windows over its whole length. A longer
+/// value (a whole credential file read as one) is matched by the windows of its first and last
+/// [`EDGE_CHARS`] only, each extended over as much of the value as the text follows: its
+/// encoded forms and middle windows would cost time and memory for nothing a cut output shows
+/// (each window used to keep its own copy of the value around it: memory in the square of the
+/// value's length).
+pub const MAX_WHOLE_CHARS: usize = 4096;
+/// With a value past [`MAX_WHOLE_CHARS`]: how much of its start and end is windowed.
+pub const EDGE_CHARS: usize = 256;
 
 /// Environment variables whose values are not secrets (paths, names, locales): `register_env`
 /// skips them so that `${HOME}/.openclaw` does not scrub every path under the home directory.
@@ -175,9 +184,12 @@ struct Registry {
 /// One automaton over every form of every registered secret.
 struct Matcher {
     ac: aho_corasick::AhoCorasick,
-    /// Per pattern: the replacement text and, for a window of the raw value, the secret before
-    /// and after the window (to extend a partial match as far as the text follows the secret).
-    patterns: Vec<(String, Option<(String, String)>)>,
+    /// Per secret: the value and its replacement text.
+    secrets: Vec<(String, String)>,
+    /// Per pattern: its secret (an index into `secrets`) and, for a window of the raw value, the
+    /// window's byte range in it (to extend a partial match as far as the text follows the
+    /// secret).
+    patterns: Vec<(usize, Option<(usize, usize)>)>,
 }
 
 static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(Default::default);
@@ -262,10 +274,12 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
         else {
             break;
         };
-        let (replacement, around) = &m.patterns[hit.pattern().as_usize()];
+        let (secret, window) = m.patterns[hit.pattern().as_usize()];
+        let (value, replacement) = &m.secrets[secret];
         let (mut start, mut end) = (hit.start(), hit.end());
         // a window of the raw value: extend over as much of the secret as the text follows
-        if let Some((before, rest)) = around {
+        if let Some((from, to)) = window {
+            let (before, rest) = (&value[..from], &value[to..]);
             end += text[end..]
                 .bytes()
                 .zip(rest.bytes())
@@ -323,31 +337,45 @@ pub fn scrub_json(v: &mut serde_json::Value) {
 
 fn build_matcher(secrets: &VecDeque<String>) -> Option<Matcher> {
     let mut pats: Vec<String> = Vec::new();
-    let mut patterns: Vec<(String, Option<(String, String)>)> = Vec::new();
+    let mut patterns: Vec<(usize, Option<(usize, usize)>)> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
+    let mut kept: Vec<(String, String)> = Vec::with_capacity(secrets.len());
     for s in secrets {
-        let replacement = format!("[redacted {}]", fingerprint(s));
-        for form in forms(s) {
-            if seen.insert(form.clone()) {
-                pats.push(form);
-                patterns.push((replacement.clone(), None));
+        let idx = kept.len();
+        let whole = s.len() <= MAX_WHOLE_CHARS;
+        if whole {
+            for form in forms(s) {
+                if seen.insert(form.clone()) {
+                    pats.push(form);
+                    patterns.push((idx, None));
+                }
             }
         }
-        for (window, before, rest) in windows(s) {
-            if seen.insert(window.clone()) {
-                pats.push(window);
-                patterns.push((replacement.clone(), Some((before, rest))));
+        for (from, to) in windows(s, whole) {
+            let window = &s[from..to];
+            if seen.insert(window.to_string()) {
+                pats.push(window.to_string());
+                patterns.push((idx, Some((from, to))));
             }
         }
+        kept.push((s.clone(), format!("[redacted {}]", fingerprint(s))));
     }
     if pats.is_empty() {
         return None;
     }
+    // a contiguous NFA, never the DFA the builder picks for few patterns: the DFA's build time
+    // grew with the square of a long pattern (one 4,000-character value: 11 s in a debug build,
+    // 2,000 `[`: 32 s, on the runtime's thread); the NFA builds in milliseconds
     let ac = aho_corasick::AhoCorasick::builder()
         .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
         .build(&pats)
         .ok()?;
-    Some(Matcher { ac, patterns })
+    Some(Matcher {
+        ac,
+        secrets: kept,
+        patterns,
+    })
 }
 
 /// The whole-value forms a secret may be shown in: itself, URL-encoded (upper and lower case
@@ -384,11 +412,15 @@ fn forms(s: &str) -> Vec<String> {
     out
 }
 
-/// Every `PART_CHARS`-long window of a secret that lies inside one token-like run (letters,
-/// digits, `-_+=~`; not `.`, `:` or `/`, so the `http://127.0.0.1:` of a webhook URL scrubs no
-/// other URL) and has a letter and a digit, with the value before and after it.
-fn windows(s: &str) -> Vec<(String, String, String)> {
+/// The byte ranges of every `PART_CHARS`-long window of a secret that lies inside one
+/// token-like run (letters, digits, `-_+=~`; not `.`, `:` or `/`, so the `http://127.0.0.1:` of
+/// a webhook URL scrubs no other URL) and has a letter and a digit. With `whole` false (a value
+/// past [`MAX_WHOLE_CHARS`]) only windows starting in its first or ending in its last
+/// [`EDGE_CHARS`] bytes.
+fn windows(s: &str, whole: bool) -> Vec<(usize, usize)> {
     let token = |c: char| c.is_ascii_alphanumeric() || "-_+=~".contains(c);
+    let in_edges =
+        |from: usize| whole || from < EDGE_CHARS || from + PART_CHARS + EDGE_CHARS > s.len();
     let chars: Vec<(usize, char)> = s.char_indices().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -406,10 +438,11 @@ fn windows(s: &str) -> Vec<(String, String, String)> {
         for &(from, _) in &chars[run_start..last] {
             let to = from + PART_CHARS;
             let win = &s[from..to];
-            if win.bytes().any(|b| b.is_ascii_alphabetic())
+            if in_edges(from)
+                && win.bytes().any(|b| b.is_ascii_alphabetic())
                 && win.bytes().any(|b| b.is_ascii_digit())
             {
-                out.push((win.to_string(), s[..from].to_string(), s[to..].to_string()));
+                out.push((from, to));
             }
         }
     }
@@ -458,14 +491,20 @@ impl LowerHex for String {
 /// either kind of quoted attribute. It lives here, in a leaf, because the redactor must find a
 /// secret in its escaped form too.
 pub fn html(s: &str) -> String {
+    entities(s, true)
+}
+
+/// `&`, `<` and `>` as entities, and with `quotes` also `"` (`&quot;`) and `'` (`&#39;`): `html`
+/// and Slack's mrkdwn (`alert::escape::slack`, which has no quote entities) both escape through it.
+pub fn entities(s: &str, quotes: bool) -> String {
     let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars() {
         match c {
             '&' => out.push_str("&amp;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
+            '"' if quotes => out.push_str("&quot;"),
+            '\'' if quotes => out.push_str("&#39;"),
             _ => out.push(c),
         }
     }
@@ -492,6 +531,39 @@ mod tests {
         assert!(r.contains("sha256:"));
         assert_eq!(truncate("abcdef", 3), "abc… (6 chars)");
         assert_eq!(truncate("abc", 3), "abc");
+    }
+
+    /// A long value (a whole credential file read as one) registers in bounded time and memory
+    /// and is still scrubbed whole, and cut at its start or end; its middle windows are not kept.
+    #[test]
+    fn long_values_are_scrubbed_by_their_edges() {
+        register(&"[".repeat(4000));
+        // letters and digits from a linear congruential generator: no repeated 12-character run
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        let long: String = (0..60_000)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[(x >> 59) as usize])
+            })
+            .collect();
+        register(&long);
+        let fp = fingerprint(&long);
+        for text in [
+            format!("x {long} y"),
+            format!("head {}", &long[..300]),
+            format!("{} tail", &long[long.len() - 300..]),
+        ] {
+            let out = scrub(&text);
+            assert!(out.contains(&format!("[redacted {fp}]")), "{}", &out[..80]);
+            assert!(!out.contains(&long[..20]), "{}", &out[..80]);
+            assert!(!out.contains(&long[long.len() - 20..]), "{}", &out[..80]);
+        }
+        // the middle alone matches no kept window
+        assert!(windows(&long, false).len() <= 2 * EDGE_CHARS);
+        let middle = &long[30_000..30_100];
+        assert_eq!(scrub(middle), middle);
     }
 
     #[test]

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v dbus-run-session >/dev/null 2>&1 || need+=(dbus-daemon dbus-bin)
 command -v sh >/dev/null 2>&1 || need+=(dash)
+# GNU time: the hardening tests measure a child's own peak RSS with it (tests/it/hardening.rs)
+[ -x /usr/bin/time ] || need+=(time)
 # the dashboard's browser test and the metrics/rules checks (tests/it/web.rs)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 # promtool, and the Prometheus server the fleet test runs (tests/it/fleet.rs): one package
@@ -46,6 +48,17 @@ if [ "${LEDGERD_INSTALL_OPENCLAW:-0}" = 1 ] && [ ! -x "$oc_dir/node_modules/.bin
 fi
 # dbus-daemon needs a machine id
 [ -s /etc/machine-id ] || [ -s /var/lib/dbus/machine-id ] || dbus-uuidgen --ensure 2>/dev/null || true
+
+# The distributed binary is glibc static-pie (`cargo build-static`, deploy/README.md). Link
+# `ledgerd` with the same flag in the test profile (the suite's dependencies are reused; a release
+# build takes ~25 minutes here) and keep a copy for tests/it/dist.rs to check; the suite's own
+# build relinks target/debug/ledgerd dynamically right after.
+tdir="${CARGO_TARGET_DIR:-target}"
+cargo rustc --quiet --bin ledgerd -- -C target-feature=+crt-static
+mkdir -p "$tdir/static-check"
+cp "$tdir/debug/ledgerd" "$tdir/static-check/ledgerd"
+LEDGERD_STATIC_ARTIFACT="$(cd "$tdir/static-check" && pwd)/ledgerd"
+export LEDGERD_STATIC_ARTIFACT
 
 # The suite runs inside a private session bus so the desktop channel has a real D-Bus.
 dbus-run-session -- cargo test --all-targets "$@"

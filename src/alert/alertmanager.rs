@@ -15,7 +15,7 @@ use crate::redact::Secret;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// Labels ledgerd sets itself; `labels` may not override them.
@@ -60,7 +60,17 @@ pub struct Alertmanager {
     basic_auth_password: Option<Secret>,
     /// Bearer token (a secret; `bearer_token_file` works). Default none.
     bearer_token: Option<Secret>,
+    /// The severities posted as firing per alert series (host, probe), as bits: `WARNING` and
+    /// `CRITICAL`. An end is posted only for a severity that was posted: ending a series
+    /// Alertmanager never had makes a member list it as resolved in its next notification, and
+    /// in an HA pair the two members then disagree and both notify. Empty after a restart or a
+    /// reload: then both severities are ended, as before.
+    #[serde(skip)]
+    posted: std::sync::Mutex<HashMap<String, u8>>,
 }
+
+const WARNING: u8 = 1;
+const CRITICAL: u8 = 2;
 
 fn default_alertname() -> String {
     "LedgerLessonViolated".into()
@@ -152,10 +162,10 @@ impl Alertmanager {
         m
     }
 
-    /// The postable alerts for `alerts` at `now`. A resolved alert is posted once per severity
-    /// (its firing severity is not on the resolved `Alert`; an alert that never fired is
-    /// dropped by Alertmanager without a notification). A critical firing alert also ends its
-    /// "warning" twin, which exists when the probe escalated from degraded.
+    /// The postable alerts for `alerts` at `now`. A resolved alert ends each severity this
+    /// channel posted for it (both when it does not know, after a restart). A critical firing
+    /// alert also ends its "warning" twin when one was posted (the probe escalated from
+    /// degraded).
     pub fn postable(&self, alerts: &[Alert], now: DateTime<Utc>) -> Vec<Value> {
         let ahead = chrono::Duration::from_std(self.repost_every.saturating_mul(3))
             .unwrap_or(chrono::Duration::minutes(6));
@@ -173,16 +183,29 @@ impl Alertmanager {
                 }
                 v
             };
+            let series = format!("{}\u{0}{}", a.host, a.probe);
+            let mut posted = self.posted.lock().unwrap_or_else(|e| e.into_inner());
             if a.event == Event::Resolved {
                 let ended = a.at.min(now).max(a.since);
-                out.push(one("critical", ended));
-                out.push(one("warning", ended));
+                // kept, not removed: each HA member's delivery of this resolve asks the same question
+                let bits = posted.get(&series).copied().unwrap_or(WARNING | CRITICAL);
+                for (bit, sev) in [(CRITICAL, "critical"), (WARNING, "warning")] {
+                    if bits & bit != 0 {
+                        out.push(one(sev, ended));
+                    }
+                }
                 continue;
             }
             let sev = severity(a.health);
             out.push(one(sev, now + ahead));
+            let bits = posted.entry(series).or_insert(0);
             if sev == "critical" {
-                out.push(one("warning", now));
+                *bits |= CRITICAL;
+                if *bits & WARNING != 0 {
+                    out.push(one("warning", now));
+                }
+            } else {
+                *bits |= WARNING;
             }
         }
         out
@@ -193,7 +216,6 @@ impl Channel for Alertmanager {
     const KIND: &'static str = "alertmanager";
     const SUMMARY: &'static str = "Prometheus Alertmanager (POST /api/v2/alerts; labels lesson, probe, host, severity; re-posted while firing, endsAt on resolve)";
     const EXAMPLE: &'static str = r#"[channel.am]
-kind = "alertmanager"
 url = "http://127.0.0.1:9093"
 # an HA cluster instead: every alert goes to every member
 # urls = ["http://127.0.0.1:9093", "http://127.0.0.1:9094"]
@@ -319,22 +341,11 @@ repost_every = "2m"
                 e.without_url()
             ))
         })?;
-        let status = resp.status();
-        let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
-        let cap = crate::http_client::RECEIVER_BODY_CAP;
-        let (text, cut) = crate::http_client::text_capped(resp, cap).await;
-        let note = crate::http_client::cut_note(cut, cap);
-        match SendError::from_status(status, retry_after.as_ref(), &text) {
-            Some(e) => Err(SendError {
-                message: format!("{}{note}", e.message),
-                ..e
-            }),
-            None => Ok(format!(
-                "HTTP {}, {} postable alerts{note}",
-                status.as_u16(),
-                body.len()
-            )),
-        }
+        let (status, note) = SendError::check_answer(resp).await?;
+        Ok(format!(
+            "HTTP {status}, {} postable alerts{note}",
+            body.len()
+        ))
     }
 }
 
@@ -420,37 +431,46 @@ mod tests {
     }
 
     #[test]
-    fn critical_ends_its_warning_twin_and_resolved_ends_both() {
-        let am = channel("").unwrap();
+    fn warning_twins_are_ended_only_when_posted_and_an_unknown_series_ends_both() {
         let now = DateTime::from_timestamp(2_000, 0).unwrap();
+        let sev = |p: &[Value]| -> Vec<String> {
+            p.iter()
+                .map(|v| v["labels"]["severity"].as_str().unwrap().to_string())
+                .collect()
+        };
+        // straight to critical: no warning twin was ever posted, so none is ended (an HA
+        // member would list the never-fired twin as resolved and notify a second time)
+        let am = channel("").unwrap();
         let p = am.postable(&[alert(Event::Firing, Health::Critical)], now);
-        assert_eq!(p.len(), 2);
-        assert_eq!(p[0]["labels"]["severity"], "critical");
+        assert_eq!(sev(&p), ["critical"]);
         assert_eq!(p[0]["endsAt"], "1970-01-01T00:39:20.000Z", "now + 3 × 2m");
-        assert_eq!(p[1]["labels"]["severity"], "warning");
+        let r = am.postable(&[alert(Event::Resolved, Health::Ok)], now);
+        assert_eq!(sev(&r), ["critical"]);
+        assert!(r.iter().all(|v| v["endsAt"] == "1970-01-01T00:17:40.000Z"));
+        // the same resolve delivered to the second HA member: the same answer
+        let r2 = am.postable(&[alert(Event::Resolved, Health::Ok)], now);
+        assert_eq!(sev(&r2), ["critical"]);
+
+        // degraded, then escalated: the critical post ends the warning twin; resolve ends both
+        let am = channel("").unwrap();
+        let u = am.postable(&[alert(Event::Reminder, Health::Unknown)], now);
+        assert_eq!(sev(&u), ["warning"]);
+        let p = am.postable(&[alert(Event::Firing, Health::Critical)], now);
+        assert_eq!(sev(&p), ["critical", "warning"]);
         assert_eq!(p[1]["endsAt"], "1970-01-01T00:33:20.000Z", "ended now");
         let r = am.postable(&[alert(Event::Resolved, Health::Ok)], now);
-        let sev: Vec<&str> = r
-            .iter()
-            .map(|v| v["labels"]["severity"].as_str().unwrap())
-            .collect();
-        assert_eq!(sev, ["critical", "warning"]);
-        assert!(r.iter().all(|v| v["endsAt"] == "1970-01-01T00:17:40.000Z"));
-        let u = am.postable(&[alert(Event::Reminder, Health::Unknown)], now);
-        assert_eq!(u.len(), 1);
-        assert_eq!(u[0]["labels"]["severity"], "warning");
+        assert_eq!(sev(&r), ["critical", "warning"]);
+
+        // a resolve this channel knows nothing of (after a restart) ends both
+        let am = channel("").unwrap();
+        let r = am.postable(&[alert(Event::Resolved, Health::Ok)], now);
+        assert_eq!(sev(&r), ["critical", "warning"]);
     }
 
     #[test]
     fn validation_names_the_key() {
-        let keys = |extra: &str| -> Vec<String> {
-            channel(extra)
-                .err()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|i| i.key)
-                .collect()
-        };
+        use crate::alert::chat::testkit::refused_keys;
+        let keys = |extra: &str| refused_keys(channel(extra));
         assert_eq!(keys("labels = { severity = \"x\" }"), ["labels.severity"]);
         assert_eq!(keys("labels = { \"1a\" = \"x\" }"), ["labels.1a"]);
         assert_eq!(keys("repost_every = \"100ms\""), ["repost_every"]);
@@ -460,14 +480,7 @@ mod tests {
         let two = ha("urls = [\"http://127.0.0.1:9093\", \"http://127.0.0.1:9094/\"]").unwrap();
         assert_eq!(two.members(), 2);
         assert_eq!(two.endpoint(1), "http://127.0.0.1:9094/api/v2/alerts");
-        let errs = |t: &str| -> Vec<String> {
-            ha(t)
-                .err()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|i| i.key)
-                .collect()
-        };
+        let errs = |t: &str| refused_keys(ha(t));
         assert_eq!(
             errs("url = \"http://a:1\"\nurls = [\"http://b:1\"]"),
             ["urls"]
@@ -529,11 +542,8 @@ mod tests {
         let am = super::super::parse_kind::<Alertmanager>(v).unwrap();
         let http = crate::http_client::shared();
         let cx = SendCx {
-            member: 0,
-            channel_id: "am",
-            http: &http,
             timeout: Duration::from_secs(5),
-            idempotency_key: "7:1:am",
+            ..crate::alert::chat::testkit::send_cx(&http, "am", "7:1:am")
         };
         let receipt = am
             .send(&cx, &[alert(Event::Firing, Health::Degraded)])

@@ -443,6 +443,29 @@ pub mod testkit {
         pub fn last(&self) -> Request {
             self.requests().last().cloned().expect("a request")
         }
+
+        /// Parses channel `C` from `toml_text`, with `{url}` replaced by this server's URL at
+        /// `path` and `extra` appended as further lines; panics on an invalid table.
+        pub fn channel<C: crate::alert::Channel>(
+            &self,
+            path: &str,
+            toml_text: &str,
+            extra: &str,
+        ) -> C {
+            let text = toml_text.replace("{url}", &self.url(path));
+            parse::<C>(&format!("{text}\n{extra}")).unwrap()
+        }
+
+        /// Sends `alerts` through `ch` (which must succeed) and returns the JSON body this server
+        /// received last.
+        pub async fn send_json<C: crate::alert::Channel>(
+            &self,
+            ch: &C,
+            alerts: &[Alert],
+        ) -> serde_json::Value {
+            send_with(ch, alerts).await.unwrap();
+            self.last().json()
+        }
     }
 
     pub async fn send_with<C: crate::alert::Channel>(
@@ -450,14 +473,39 @@ pub mod testkit {
         alerts: &[Alert],
     ) -> Result<String, SendError> {
         let http = crate::http_client::shared();
-        let cx = SendCx {
+        ch.send(&send_cx(&http, "test", "idem-1"), alerts).await
+    }
+
+    /// What a test sends with: member 0 of `channel_id` through `http`, a 10 s timeout.
+    pub fn send_cx<'a>(
+        http: &'a reqwest::Client,
+        channel_id: &'a str,
+        idempotency_key: &'a str,
+    ) -> SendCx<'a> {
+        SendCx {
             member: 0,
-            channel_id: "test",
-            http: &http,
+            channel_id,
+            http,
             timeout: Duration::from_secs(10),
-            idempotency_key: "idem-1",
-        };
-        ch.send(&cx, alerts).await
+            idempotency_key,
+        }
+    }
+
+    /// Asserts that a JSON value is a string starting with `prefix`.
+    #[track_caller]
+    pub fn assert_text_starts(v: &serde_json::Value, prefix: &str) {
+        let s = v.as_str().unwrap_or_else(|| panic!("not a string: {v}"));
+        assert!(s.starts_with(prefix), "{prefix:?} does not start {s:?}");
+    }
+
+    /// The keys a channel's table was refused at, in order; none when it was valid.
+    pub fn refused_keys<C>(parsed: Result<C, Vec<crate::probe::Invalid>>) -> Vec<String> {
+        parsed
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| i.key)
+            .collect()
     }
 
     /// Parses a channel's TOML table as the loader does (kind-specific keys only) and validates.

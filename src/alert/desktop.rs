@@ -23,7 +23,6 @@ impl Channel for Desktop {
     const KIND: &'static str = "desktop";
     const SUMMARY: &'static str = "desktop notification via the session D-Bus (notify-rust)";
     const EXAMPLE: &'static str = r#"[channel.desk]
-kind = "desktop"
 app_name = "ledgerd"
 "#;
 

@@ -38,7 +38,6 @@ impl Channel for Discord {
     const SUMMARY: &'static str =
         "Discord webhook with one embed per alert (colour by health), no mentions";
     const EXAMPLE: &'static str = r##"[channel.ops_discord]
-kind = "discord"
 # a secret: prefer webhook_url_file = "/etc/ledgerd/discord.url"
 webhook_url = "${DISCORD_WEBHOOK_URL:-https://discord.com/api/webhooks/000/XXXX}"
 username = "ledgerd"
@@ -232,11 +231,7 @@ mod tests {
     const HOOK_PATH: &str = "/api/webhooks/123/SECRETtok";
 
     fn channel(cap: &Capture, extra: &str) -> Discord {
-        parse::<Discord>(&format!(
-            "webhook_url = \"{}\"\n{extra}",
-            cap.url(HOOK_PATH)
-        ))
-        .unwrap()
+        cap.channel(HOOK_PATH, "webhook_url = \"{url}\"", extra)
     }
 
     #[tokio::test]
@@ -266,10 +261,7 @@ mod tests {
     #[tokio::test]
     async fn hostile_text_is_escaped_and_pings_nobody() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[hostile_alert()])
-            .await
-            .unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&channel(&cap, ""), &[hostile_alert()]).await;
         let s = v["embeds"].to_string();
         assert!(!s.contains("@everyone"), "{s}");
         assert!(!s.contains("[click]"), "{s}");
@@ -281,18 +273,12 @@ mod tests {
     #[tokio::test]
     async fn groups_keep_discord_limits() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[sample_alert(), second_alert()])
-            .await
-            .unwrap();
-        let v = cap.last().json();
+        let v = cap
+            .send_json(&channel(&cap, ""), &[sample_alert(), second_alert()])
+            .await;
         assert_eq!(v["embeds"].as_array().unwrap().len(), 2);
         assert_eq!(v["embeds"][1]["color"], 0xECB22E);
-        assert!(
-            v["content"]
-                .as_str()
-                .unwrap()
-                .starts_with("2 alerts on vps-1")
-        );
+        assert_text_starts(&v["content"], "2 alerts on vps-1");
         assert_snapshot("discord-group", &v, &["SECRETtok"]);
         let mut many = Vec::new();
         for i in 0..14 {
@@ -300,8 +286,7 @@ mod tests {
             a.summary = format!("{i} {}", "x".repeat(3000));
             many.push(a);
         }
-        send_with(&channel(&cap, ""), &many).await.unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&channel(&cap, ""), &many).await;
         let embeds = v["embeds"].as_array().unwrap();
         assert_eq!(embeds.len(), 10);
         assert!(embeds_len(embeds) <= TOTAL, "{}", embeds_len(embeds));

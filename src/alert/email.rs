@@ -168,7 +168,6 @@ impl Channel for Email {
     const KIND: &'static str = "email";
     const SUMMARY: &'static str = "plain-text mail over SMTP with STARTTLS (lettre, rustls)";
     const EXAMPLE: &'static str = r#"[channel.mail]
-kind = "email"
 host = "smtp.example.org"
 port = 587
 starttls = "required"
@@ -255,9 +254,8 @@ subject_prefix = "[ledgerd] "
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::chat::testkit::sample_alert;
+    use crate::alert::chat::testkit::{refused_keys, sample_alert, send_cx};
     use std::sync::{Arc, Mutex};
-    use std::time::Duration;
     use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
     use tokio_rustls::rustls;
 
@@ -388,14 +386,8 @@ mod tests {
 
     async fn send(ch: &Email) -> Result<String, SendError> {
         let http = crate::http_client::shared();
-        let cx = SendCx {
-            member: 0,
-            channel_id: "mail",
-            http: &http,
-            timeout: Duration::from_secs(10),
-            idempotency_key: "3:12:mail",
-        };
-        ch.send(&cx, &[alert()]).await
+        ch.send(&send_cx(&http, "mail", "3:12:mail"), &[alert()])
+            .await
     }
 
     #[tokio::test]
@@ -471,19 +463,10 @@ mod tests {
             .unwrap()
             .signed_by(&key, &issuer)
             .unwrap();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let server = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![leaf.der().clone()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-            )
-            .unwrap();
+        let server = crate::http_client::test_tls_server(&leaf, &key);
         let (addr, seen) = smtp_server(Plan {
             rcpt_reply: "250 ok",
-            tls: Some(Arc::new(server)),
+            tls: Some(server),
         })
         .await;
         let base = format!(
@@ -516,14 +499,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let keys = |t: &str| -> Vec<String> {
-            channel(t)
-                .err()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|i| i.key)
-                .collect()
-        };
+        let keys = |t: &str| refused_keys(channel(t));
         let ok =
             "host = \"smtp.example.org\"\nfrom = \"a@example.org\"\nto = [\"b@example.org\"]\n";
         assert!(keys(ok).is_empty());

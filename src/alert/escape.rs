@@ -12,16 +12,7 @@ const ZWSP: char = '\u{200B}';
 /// `<!channel>`, `<@U123>` and `<http://x|y>` stay text. Slack has no escape for `*_~\``;
 /// channels keep free probed text out of mrkdwn (`rich_text`, `plain_text`) where it matters.
 pub fn slack(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    crate::redact::entities(s, false)
 }
 
 /// HTML text and attribute values: the codebase's one HTML escaper, used by Telegram

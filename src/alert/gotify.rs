@@ -40,7 +40,6 @@ impl Channel for Gotify {
     const KIND: &'static str = "gotify";
     const SUMMARY: &'static str = "Gotify POST /message (X-Gotify-Key), plain-text message, priority by health, click to dashboard";
     const EXAMPLE: &'static str = r#"[channel.gotify]
-kind = "gotify"
 url = "https://gotify.example.com"
 # a secret: prefer token_file = "/etc/ledgerd/gotify.token"
 token = "${GOTIFY_TOKEN:-AbCdEf123456}"
@@ -120,11 +119,11 @@ mod tests {
     use crate::alert::chat::testkit::*;
 
     fn channel(cap: &Capture, extra: &str) -> Gotify {
-        parse::<Gotify>(&format!(
-            "url = \"{}\"\ntoken = \"SECRETappkey\"\n{extra}",
-            cap.url("/gotify/")
-        ))
-        .unwrap()
+        cap.channel(
+            "/gotify/",
+            "url = \"{url}\"\ntoken = \"SECRETappkey\"",
+            extra,
+        )
     }
 
     #[tokio::test]
@@ -153,28 +152,19 @@ mod tests {
     #[tokio::test]
     async fn hostile_plain_text_groups_and_template() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[hostile_alert()])
-            .await
-            .unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&channel(&cap, ""), &[hostile_alert()]).await;
         assert_eq!(v["extras"]["client::display"]["contentType"], "text/plain");
         assert!(v["message"].as_str().unwrap().contains(HOSTILE));
         let mut resolved = sample_alert();
         resolved.event = Event::Resolved;
-        send_with(
-            &channel(&cap, "critical_priority = 10"),
-            &[resolved, second_alert()],
-        )
-        .await
-        .unwrap();
-        let v = cap.last().json();
+        let v = cap
+            .send_json(
+                &channel(&cap, "critical_priority = 10"),
+                &[resolved, second_alert()],
+            )
+            .await;
         assert_eq!(v["priority"], 5);
-        assert!(
-            v["title"]
-                .as_str()
-                .unwrap()
-                .starts_with("2 alerts on vps-1")
-        );
+        assert_text_starts(&v["title"], "2 alerts on vps-1");
         assert_snapshot("gotify-group", &v, &["SECRETappkey"]);
         let ch = channel(&cap, "template = \"{{ alert.probe }}!\"");
         send_with(&ch, &[sample_alert()]).await.unwrap();

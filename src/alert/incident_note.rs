@@ -27,7 +27,6 @@ impl Channel for IncidentNote {
     const SUMMARY: &'static str =
         "write and update a markdown incident note per incident, in the ledger's incident format";
     const EXAMPLE: &'static str = r#"[channel.brain_health]
-kind = "incident_note"
 # the company brain's health folder: a degraded check opens a task there
 dir = "${LEDGERD_NOTES_DIR:-/tmp/ledgerd-notes}"
 group_wait = "0s"
@@ -246,7 +245,7 @@ fn update_note(text: &str, a: &Alert) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alert::chat::testkit::sample_alert;
+    use crate::alert::chat::testkit::{sample_alert, send_cx};
 
     #[tokio::test]
     async fn writes_then_updates_without_touching_human_text() {
@@ -256,11 +255,8 @@ mod tests {
         };
         let http = crate::http_client::shared();
         let cx = SendCx {
-            member: 0,
-            channel_id: "notes",
-            http: &http,
             timeout: std::time::Duration::from_secs(5),
-            idempotency_key: "k",
+            ..send_cx(&http, "notes", "k")
         };
         let mut a = sample_alert();
         a.class = "process_management".into();

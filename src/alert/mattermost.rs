@@ -38,7 +38,6 @@ impl Channel for Mattermost {
     const SUMMARY: &'static str =
         "Mattermost incoming webhook with coloured attachments and fields, no mentions";
     const EXAMPLE: &'static str = r#"[channel.ops_mattermost]
-kind = "mattermost"
 # a secret: prefer webhook_url_file = "/etc/ledgerd/mattermost.url"
 webhook_url = "${MATTERMOST_WEBHOOK_URL:-https://chat.example.com/hooks/xxxxxxxxxxxxxxxxxxxxxxxxxx}"
 # channel = "ops-alerts"
@@ -154,7 +153,7 @@ mod tests {
     const PATH: &str = "/hooks/SECRETkey123";
 
     fn channel(cap: &Capture, extra: &str) -> Mattermost {
-        parse::<Mattermost>(&format!("webhook_url = \"{}\"\n{extra}", cap.url(PATH))).unwrap()
+        cap.channel(PATH, "webhook_url = \"{url}\"", extra)
     }
 
     #[tokio::test]
@@ -185,10 +184,7 @@ mod tests {
     #[tokio::test]
     async fn hostile_text_neither_formats_nor_mentions() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[hostile_alert()])
-            .await
-            .unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&channel(&cap, ""), &[hostile_alert()]).await;
         let s = v["attachments"].to_string();
         assert!(!s.contains("@everyone") && !s.contains("@U123"), "{s}");
         assert!(!s.contains("[click]"), "{s}");
@@ -199,22 +195,15 @@ mod tests {
     #[tokio::test]
     async fn groups_as_attachments() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[sample_alert(), second_alert()])
-            .await
-            .unwrap();
-        let v = cap.last().json();
+        let v = cap
+            .send_json(&channel(&cap, ""), &[sample_alert(), second_alert()])
+            .await;
         assert_eq!(v["attachments"].as_array().unwrap().len(), 2);
-        assert!(
-            v["text"]
-                .as_str()
-                .unwrap()
-                .starts_with("#### 2 alerts on vps-1")
-        );
+        assert_text_starts(&v["text"], "#### 2 alerts on vps-1");
         assert_eq!(v["attachments"][1]["color"], "#ECB22E");
         assert_snapshot("mattermost-group", &v, &["SECRETkey123"]);
         let many: Vec<Alert> = (0..12).map(|_| sample_alert()).collect();
-        send_with(&channel(&cap, ""), &many).await.unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&channel(&cap, ""), &many).await;
         assert_eq!(v["attachments"].as_array().unwrap().len(), 11);
     }
 
@@ -225,8 +214,7 @@ mod tests {
             &cap,
             "template = \"**{{ alert.probe }}** {{ alert.summary }}\"",
         );
-        send_with(&ch, &[hostile_alert()]).await.unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&ch, &[hostile_alert()]).await;
         let t = v["text"].as_str().unwrap();
         assert!(
             t.starts_with("**agent-crontab** body: \\<!channel\\> \\<@\u{200B}U123\\>"),

@@ -165,6 +165,23 @@ impl SendError {
             retry_after,
         })
     }
+    /// Reads a receiver's answer (at most `RECEIVER_BODY_CAP`) and classifies it as
+    /// `from_status` does: `Ok` with the status and a note when the body was cut; the error's
+    /// message carries the same note.
+    pub async fn check_answer(resp: reqwest::Response) -> Result<(u16, String), SendError> {
+        let status = resp.status();
+        let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
+        let cap = crate::http_client::RECEIVER_BODY_CAP;
+        let (text, cut) = crate::http_client::text_capped(resp, cap).await;
+        let note = crate::http_client::cut_note(cut, cap);
+        match SendError::from_status(status, retry_after.as_ref(), &text) {
+            Some(e) => Err(SendError {
+                message: format!("{}{note}", e.message),
+                ..e
+            }),
+            None => Ok((status.as_u16(), note)),
+        }
+    }
     /// Classifies a transport error: always retryable (timeouts, refused connections).
     /// The URL is left out: webhook URLs and bot tokens in paths are secrets.
     pub fn from_reqwest(e: reqwest::Error) -> Self {
@@ -209,7 +226,8 @@ pub fn parse_queue(queue: &str) -> (&str, usize) {
 pub trait Channel: DeserializeOwned + Debug + Send + Sync + 'static {
     const KIND: &'static str;
     const SUMMARY: &'static str;
-    /// A commented `[channel.<id>]` table; a test loads it through the real loader.
+    /// A commented `[channel.<id>]` table without its `kind` key, which
+    /// `ChannelKindInfo::example` adds from `KIND`; a test loads the result through the real loader.
     const EXAMPLE: &'static str;
     fn validate(&self) -> Vec<Invalid> {
         Vec::new()
@@ -237,7 +255,15 @@ pub trait Channel: DeserializeOwned + Debug + Send + Sync + 'static {
 pub struct ChannelKindInfo {
     pub kind: &'static str,
     pub summary: &'static str,
-    pub example: &'static str,
+    /// The kind's `EXAMPLE`: its table without the `kind` key.
+    pub table: &'static str,
+}
+
+impl ChannelKindInfo {
+    /// The example config: `table` with `kind = "<kind>"` as its first key.
+    pub fn example(&self) -> String {
+        crate::probe::with_kind(self.table, self.kind)
+    }
 }
 
 /// A channel kind's table through the one kind parser (`probe::parse_kind`).
@@ -256,7 +282,7 @@ macro_rules! channel_kinds {
             $(ChannelKindInfo {
                 kind: <$module::$ty as Channel>::KIND,
                 summary: <$module::$ty as Channel>::SUMMARY,
-                example: <$module::$ty as Channel>::EXAMPLE,
+                table: <$module::$ty as Channel>::EXAMPLE,
             },)*
         ];
 

@@ -38,7 +38,6 @@ impl Channel for Ntfy {
     const SUMMARY: &'static str =
         "ntfy publish (JSON): title, plain message, priority by health, tags, click to dashboard";
     const EXAMPLE: &'static str = r#"[channel.phone]
-kind = "ntfy"
 # server + topic; a secret on public servers: url_file = "/etc/ledgerd/ntfy.url" works too
 url = "${NTFY_URL:-https://ntfy.sh/ledgerd-example-topic}"
 # token = "${NTFY_TOKEN:-}"        # or token_file = "/etc/ledgerd/ntfy.token"
@@ -182,11 +181,7 @@ mod tests {
     use crate::alert::chat::testkit::*;
 
     fn channel(cap: &Capture, extra: &str) -> Ntfy {
-        parse::<Ntfy>(&format!(
-            "url = \"{}\"\n{extra}",
-            cap.url("/sub/ledgerd-SECRETtopic")
-        ))
-        .unwrap()
+        cap.channel("/sub/ledgerd-SECRETtopic", "url = \"{url}\"", extra)
     }
 
     #[tokio::test]
@@ -227,12 +222,7 @@ mod tests {
         send_with(&ch, &[resolved, second_alert()]).await.unwrap();
         let mut v = cap.last().json();
         assert_eq!(v["priority"], 4);
-        assert!(
-            v["title"]
-                .as_str()
-                .unwrap()
-                .starts_with("2 alerts on vps-1")
-        );
+        assert_text_starts(&v["title"], "2 alerts on vps-1");
         v["topic"] = "<topic>".into();
         assert_snapshot("ntfy-group", &v, &["SECRETtopic", "SECRETpw"]);
         let many: Vec<Alert> = (0..40).map(|_| hostile_alert()).collect();

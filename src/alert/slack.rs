@@ -38,7 +38,6 @@ impl Channel for Slack {
     const SUMMARY: &'static str =
         "Slack incoming webhook with Block Kit (header, fields, evidence, dashboard link)";
     const EXAMPLE: &'static str = r##"[channel.ops_slack]
-kind = "slack"
 # a secret: prefer webhook_url_file = "/etc/ledgerd/slack.url"
 webhook_url = "${SLACK_WEBHOOK_URL:-https://hooks.slack.com/services/T000/B000/XXXX}"
 # channel = "#ops"               # legacy webhooks only, like username and icon_emoji
@@ -213,11 +212,7 @@ mod tests {
     const HOOK_PATH: &str = "/services/T000/B000/SECRETxyz";
 
     fn channel(cap: &Capture, extra: &str) -> Slack {
-        parse::<Slack>(&format!(
-            "webhook_url = \"{}\"\n{extra}",
-            cap.url(HOOK_PATH)
-        ))
-        .unwrap()
+        cap.channel(HOOK_PATH, "webhook_url = \"{url}\"", extra)
     }
 
     #[tokio::test]
@@ -241,12 +236,7 @@ mod tests {
             v["blocks"].as_array().unwrap().last().unwrap()["type"],
             "context"
         );
-        assert!(
-            v["text"]
-                .as_str()
-                .unwrap()
-                .starts_with("L14 · Cron is not your shell")
-        );
+        assert_text_starts(&v["text"], "L14 · Cron is not your shell");
         assert_eq!(v["username"], "ledgerd");
         assert!(v.get("channel").is_none());
         assert_snapshot("slack", &v, &["SECRETxyz"]);
@@ -255,10 +245,7 @@ mod tests {
     #[tokio::test]
     async fn hostile_text_stays_text() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[hostile_alert()])
-            .await
-            .unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&channel(&cap, ""), &[hostile_alert()]).await;
         // anything Slack parses as mrkdwn holds no raw < > (no mention, no link)
         fn mrkdwn_texts(v: &Value, out: &mut Vec<String>) {
             match v {
@@ -291,10 +278,9 @@ mod tests {
     #[tokio::test]
     async fn groups_several_alerts_in_one_message() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[sample_alert(), second_alert()])
-            .await
-            .unwrap();
-        let v = cap.last().json();
+        let v = cap
+            .send_json(&channel(&cap, ""), &[sample_alert(), second_alert()])
+            .await;
         assert_eq!(cap.requests().len(), 1);
         let header = v["blocks"][0]["text"]["text"].as_str().unwrap();
         assert!(header.starts_with("2 alerts on vps-1"), "{header}");
@@ -303,8 +289,7 @@ mod tests {
         assert!(s.contains("by ana at"));
         assert_snapshot("slack-group", &v, &["SECRETxyz"]);
         let many: Vec<Alert> = (0..12).map(|_| sample_alert()).collect();
-        send_with(&channel(&cap, ""), &many).await.unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&channel(&cap, ""), &many).await;
         assert!(v["blocks"].as_array().unwrap().len() <= 50);
         assert!(v.to_string().contains("…and 4 more"));
     }
@@ -316,8 +301,7 @@ mod tests {
             &cap,
             "template = \"*{{ alert.probe }}* {{ alert.summary }}\"",
         );
-        send_with(&ch, &[hostile_alert()]).await.unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&ch, &[hostile_alert()]).await;
         let t = v["blocks"][1]["text"]["text"].as_str().unwrap();
         assert!(
             t.starts_with("*agent-crontab* body: &lt;!channel&gt; &lt;@U123&gt;"),

@@ -33,7 +33,6 @@ impl Channel for Teams {
     const KIND: &'static str = "teams";
     const SUMMARY: &'static str = "Microsoft Teams Workflows webhook with an Adaptive Card (facts, evidence, dashboard button)";
     const EXAMPLE: &'static str = r#"[channel.ops_teams]
-kind = "teams"
 # a secret: prefer webhook_url_file = "/etc/ledgerd/teams.url"
 webhook_url = "${TEAMS_WEBHOOK_URL:-https://prod-00.westeurope.logic.azure.com/workflows/000/triggers/manual/paths/invoke}"
 # template = "**{{ alert.probe }}** on {{ alert.host }}: {{ alert.summary }}"
@@ -206,7 +205,7 @@ mod tests {
     const PATH: &str = "/workflows/abc/triggers/manual/paths/invoke?api-version=1&sig=SECRETsig";
 
     fn channel(cap: &Capture, extra: &str) -> Teams {
-        parse::<Teams>(&format!("webhook_url = \"{}\"\n{extra}", cap.url(PATH))).unwrap()
+        cap.channel(PATH, "webhook_url = \"{url}\"", extra)
     }
 
     #[tokio::test]
@@ -244,8 +243,7 @@ mod tests {
         let cap = Capture::start().await;
         let mut a = hostile_alert();
         a.summary.push_str(" {{DATE(2017-02-14T06:08:39Z, SHORT)}}");
-        send_with(&channel(&cap, ""), &[a]).await.unwrap();
-        let s = cap.last().json().to_string();
+        let s = cap.send_json(&channel(&cap, ""), &[a]).await.to_string();
         assert!(!s.contains("[click]"), "{s}");
         assert!(!s.contains(" *bold*"), "{s}");
         assert!(!s.contains("{{DATE"), "{s}");
@@ -256,10 +254,9 @@ mod tests {
     #[tokio::test]
     async fn groups_in_containers() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[sample_alert(), second_alert()])
-            .await
-            .unwrap();
-        let v = cap.last().json();
+        let v = cap
+            .send_json(&channel(&cap, ""), &[sample_alert(), second_alert()])
+            .await;
         let body = v["attachments"][0]["content"]["body"]
             .as_array()
             .unwrap()
@@ -270,8 +267,7 @@ mod tests {
         assert_eq!(body[2]["style"], "warning");
         assert_snapshot("teams-group", &v, &["SECRETsig"]);
         let many: Vec<Alert> = (0..13).map(|_| sample_alert()).collect();
-        send_with(&channel(&cap, ""), &many).await.unwrap();
-        let s = cap.last().json().to_string();
+        let s = cap.send_json(&channel(&cap, ""), &many).await.to_string();
         assert!(s.contains("…and 3 more"));
     }
 
@@ -282,8 +278,7 @@ mod tests {
             &cap,
             "template = \"**{{ alert.probe }}** {{ alert.summary }}\"",
         );
-        send_with(&ch, &[hostile_alert()]).await.unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&ch, &[hostile_alert()]).await;
         let t = v["attachments"][0]["content"]["body"][1]["text"]
             .as_str()
             .unwrap();

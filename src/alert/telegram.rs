@@ -51,7 +51,6 @@ impl Channel for Telegram {
     const KIND: &'static str = "telegram";
     const SUMMARY: &'static str = "Telegram Bot API sendMessage (HTML, escaped), no link previews";
     const EXAMPLE: &'static str = r#"[channel.ops_telegram]
-kind = "telegram"
 # a secret: prefer bot_token_file = "/etc/ledgerd/telegram.token"
 bot_token = "${TELEGRAM_BOT_TOKEN:-123456:replace-me}"
 chat_id = -1001234567890          # or "@channelusername"
@@ -259,11 +258,11 @@ mod tests {
     const TOKEN: &str = "123456:SECRETtoken";
 
     fn channel(cap: &Capture, extra: &str) -> Telegram {
-        parse::<Telegram>(&format!(
-            "bot_token = \"{TOKEN}\"\nchat_id = -100123\napi_base = \"{}\"\n{extra}",
-            cap.url("")
-        ))
-        .unwrap()
+        cap.channel(
+            "",
+            &format!("bot_token = \"{TOKEN}\"\nchat_id = -100123\napi_base = \"{{url}}\""),
+            extra,
+        )
     }
 
     #[tokio::test]
@@ -290,10 +289,10 @@ mod tests {
     #[tokio::test]
     async fn hostile_text_is_html_escaped() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[hostile_alert()])
-            .await
-            .unwrap();
-        let t = cap.last().json()["text"].as_str().unwrap().to_string();
+        let t = cap.send_json(&channel(&cap, ""), &[hostile_alert()]).await["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(!t.contains("<b>x</b>"), "{t}");
         assert!(!t.contains("<@U123>"), "{t}");
         assert!(t.contains("&lt;b&gt;x&lt;/b&gt; &amp;amp;"), "{t}");
@@ -314,13 +313,12 @@ mod tests {
     #[tokio::test]
     async fn groups_and_fits_the_limit() {
         let cap = Capture::start().await;
-        send_with(
-            &channel(&cap, "quiet_when_resolved = true"),
-            &[sample_alert(), second_alert()],
-        )
-        .await
-        .unwrap();
-        let v = cap.last().json();
+        let v = cap
+            .send_json(
+                &channel(&cap, "quiet_when_resolved = true"),
+                &[sample_alert(), second_alert()],
+            )
+            .await;
         let t = v["text"].as_str().unwrap();
         assert!(t.starts_with("<b>2 alerts on vps-1"), "{t}");
         assert!(t.contains("hub_gateway") && t.contains("agent-crontab"));
@@ -334,10 +332,9 @@ mod tests {
                 a
             })
             .collect();
-        send_with(&channel(&cap, "quiet_when_resolved = true"), &many)
-            .await
-            .unwrap();
-        let v = cap.last().json();
+        let v = cap
+            .send_json(&channel(&cap, "quiet_when_resolved = true"), &many)
+            .await;
         assert!(v["text"].as_str().unwrap().chars().count() <= MAX_TEXT);
         assert_eq!(v["disable_notification"], true);
     }
@@ -349,8 +346,10 @@ mod tests {
             &cap,
             "template = \"<b>{{ alert.probe }}</b> {{ alert.summary }}\"",
         );
-        send_with(&ch, &[hostile_alert()]).await.unwrap();
-        let t = cap.last().json()["text"].as_str().unwrap().to_string();
+        let t = cap.send_json(&ch, &[hostile_alert()]).await["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(
             t.starts_with("<b>agent-crontab</b> body: &lt;!channel&gt;"),
             "{t}"

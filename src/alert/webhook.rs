@@ -22,7 +22,6 @@ impl Channel for Webhook {
     const SUMMARY: &'static str =
         "POST the alert as JSON (lesson, rule, probe, agent, host, health, evidence, title, text)";
     const EXAMPLE: &'static str = r#"[channel.ops_webhook]
-kind = "webhook"
 url = "http://127.0.0.1:8788/ledgerd"     # or url_file = "/etc/ledgerd/webhook.url"
 headers = { Authorization = "Bearer ${LEDGERD_WEBHOOK_TOKEN:-dev}" }
 "#;
@@ -69,17 +68,7 @@ headers = { Authorization = "Bearer ${LEDGERD_WEBHOOK_TOKEN:-dev}" }
                 e.without_url()
             ))
         })?;
-        let status = resp.status();
-        let retry_after = resp.headers().get(reqwest::header::RETRY_AFTER).cloned();
-        let cap = crate::http_client::RECEIVER_BODY_CAP;
-        let (body, cut) = crate::http_client::text_capped(resp, cap).await;
-        let note = crate::http_client::cut_note(cut, cap);
-        match SendError::from_status(status, retry_after.as_ref(), &body) {
-            Some(e) => Err(SendError {
-                message: format!("{}{note}", e.message),
-                ..e
-            }),
-            None => Ok(format!("HTTP {}{note}", status.as_u16())),
-        }
+        let (status, note) = SendError::check_answer(resp).await?;
+        Ok(format!("HTTP {status}{note}"))
     }
 }

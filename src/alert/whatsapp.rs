@@ -71,7 +71,6 @@ impl Channel for Whatsapp {
     const SUMMARY: &'static str =
         "WhatsApp Business Cloud API message (text, or an approved template with parameters)";
     const EXAMPLE: &'static str = r#"[channel.oncall_whatsapp]
-kind = "whatsapp"
 phone_number_id = "106540352242922"
 # a secret: prefer access_token_file = "/etc/ledgerd/whatsapp.token"
 access_token = "${WHATSAPP_TOKEN:-EAAG-replace-me}"
@@ -327,11 +326,7 @@ mod tests {
     use crate::alert::chat::testkit::*;
 
     fn channel(cap: &Capture, extra: &str) -> Whatsapp {
-        parse::<Whatsapp>(&format!(
-            "api_base = \"{}\"\nphone_number_id = \"1065\"\naccess_token = \"EAAG-SECRET\"\nto = \"+4915112345678\"\n{extra}",
-            cap.url("")
-        ))
-        .unwrap()
+        cap.channel("", "api_base = \"{url}\"\nphone_number_id = \"1065\"\naccess_token = \"EAAG-SECRET\"\nto = \"+4915112345678\"", extra)
     }
 
     #[tokio::test]
@@ -357,12 +352,7 @@ mod tests {
         assert_eq!(v["to"], "4915112345678");
         assert_eq!(v["type"], "text");
         assert_eq!(v["text"]["preview_url"], false);
-        assert!(
-            v["text"]["body"]
-                .as_str()
-                .unwrap()
-                .starts_with("*L14 · Cron is not your shell")
-        );
+        assert_text_starts(&v["text"]["body"], "*L14 · Cron is not your shell");
         assert_snapshot("whatsapp", &v, &["EAAG-SECRET"]);
     }
 
@@ -390,8 +380,7 @@ mod tests {
         assert!(!p1.contains("*bold*") && !p1.contains('\n'), "{p1}");
         let mut b = sample_alert();
         b.summary = "a\nb\t\tc      d".into();
-        send_with(&ch, &[b]).await.unwrap();
-        let v = cap.last().json();
+        let v = cap.send_json(&ch, &[b]).await;
         assert_eq!(
             v["template"]["components"][0]["parameters"][1]["text"],
             "a b c d"
@@ -408,25 +397,16 @@ mod tests {
     #[tokio::test]
     async fn hostile_text_does_not_format_and_groups_fit() {
         let cap = Capture::start().await;
-        send_with(&channel(&cap, ""), &[hostile_alert()])
-            .await
-            .unwrap();
-        let body = cap.last().json()["text"]["body"]
+        let body = cap.send_json(&channel(&cap, ""), &[hostile_alert()]).await["text"]["body"]
             .as_str()
             .unwrap()
             .to_string();
         assert!(!body.contains("*bold*"), "{body}");
         assert!(body.contains("*\u{200B}bold*\u{200B}"));
-        send_with(&channel(&cap, ""), &[sample_alert(), second_alert()])
-            .await
-            .unwrap();
-        let v = cap.last().json();
-        assert!(
-            v["text"]["body"]
-                .as_str()
-                .unwrap()
-                .starts_with("*2 alerts on vps-1")
-        );
+        let v = cap
+            .send_json(&channel(&cap, ""), &[sample_alert(), second_alert()])
+            .await;
+        assert_text_starts(&v["text"]["body"], "*2 alerts on vps-1");
         assert_snapshot("whatsapp-group", &v, &["EAAG-SECRET"]);
         let many: Vec<Alert> = (0..25)
             .map(|_| {
@@ -435,8 +415,7 @@ mod tests {
                 a
             })
             .collect();
-        send_with(&channel(&cap, ""), &many).await.unwrap();
-        let body = cap.last().json()["text"]["body"]
+        let body = cap.send_json(&channel(&cap, ""), &many).await["text"]["body"]
             .as_str()
             .unwrap()
             .to_string();

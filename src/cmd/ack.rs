@@ -42,11 +42,7 @@ pub fn run(
         Ok(outcome) => {
             println!(
                 "incident #{incident} acknowledged by {by}; notified channels: {}",
-                if outcome.queued.is_empty() {
-                    "none".into()
-                } else {
-                    outcome.queued.join(", ")
-                }
+                super::names_or_none(&outcome.queued)
             );
             Ok(EXIT_OK)
         }

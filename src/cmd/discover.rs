@@ -1,7 +1,7 @@
 //! `ledgerd discover [--root DIR]`: finds the OpenClaw and Hermes agents of this host (or of a
 //! copied host tree) and prints a complete, commented config for them: one pack include per agent
-//! with the values it inferred (agent, user, home, gateway port, unit or plist or `@reboot` line,
-//! node PATH, crontab), the fleet pack once, and the policy values an operator must confirm as
+//! with the values it inferred (agent, user, home, gateway port, workspace, system or user unit or
+//! plist or `@reboot` line, node PATH, crontab), the fleet pack once, and the policy values an operator must confirm as
 //! `[vars]` with the ledger's defaults. It owns only finding and writing: what the packs check
 //! lives in the packs. It reads through `crate::read`, resolves every path with
 //! `crate::reroot` (so a link in a copied tree cannot lead out of it), never writes a file and
@@ -22,6 +22,8 @@ const UNIT_DIRS: &[&str] = &[
     "/usr/lib/systemd/system",
     "/lib/systemd/system",
 ];
+/// Where a user's own systemd units live, under the home.
+const USER_UNIT_DIR: &str = ".config/systemd/user";
 /// launchd job directories (system-wide); per-user LaunchAgents are read from each home too.
 const PLIST_DIRS: &[&str] = &["/Library/LaunchDaemons", "/Library/LaunchAgents"];
 /// Per-user crontabs: Debian, RHEL, macOS (`/usr/lib/cron` is a link to `/var/at`).
@@ -62,6 +64,8 @@ struct Agent {
     /// Host path of the home.
     home: PathBuf,
     port: Option<u16>,
+    /// Host path of the workspace `openclaw.json` names, when it names one.
+    workspace: Option<PathBuf>,
     start: Start,
     /// The agent user's crontab (host path): the one found, else this OS's place for it.
     crontab: PathBuf,
@@ -195,10 +199,13 @@ fn agent(
         start.reboot = Some(tab.clone());
     }
     let crontab = crontab_of(root, user, home, reboot.map(|r| r.1.clone()));
-    let port = match runtime {
-        Runtime::OpenClaw => gateway_port(root, home, &mut notes),
+    let config = match runtime {
+        Runtime::OpenClaw => openclaw_config(root, home, &mut notes),
         Runtime::Hermes => None,
     };
+    let port = config
+        .as_ref()
+        .and_then(|v| gateway_port(v, home, &mut notes));
     if start.unit.is_none() && start.plist.is_none() && start.reboot.is_none() {
         notes.push(format!(
             "no {gateway} unit, launchd plist or @reboot crontab line found for this agent: how does it start?"
@@ -214,12 +221,14 @@ fn agent(
     } else {
         user.to_string()
     };
+    let workspace = config.as_ref().and_then(|v| workspace_of(v, &id, home));
     Agent {
         id: sanitize(&id),
         runtime,
         user: user.to_string(),
         home: home.to_path_buf(),
         port,
+        workspace,
         start,
         crontab,
         watchdog: at(root, &home.join(".openclaw/watchdog-state.json")).is_file(),
@@ -276,8 +285,8 @@ fn crontab_of(root: &Path, user: &str, home: &Path, reboot: Option<PathBuf>) -> 
     }
 }
 
-/// `gateway.port` of `~/.openclaw/openclaw.json` (JSON5).
-fn gateway_port(root: &Path, home: &Path, notes: &mut Vec<String>) -> Option<u16> {
+/// `~/.openclaw/openclaw.json` (JSON5), or a note saying why it could not be read.
+fn openclaw_config(root: &Path, home: &Path, notes: &mut Vec<String>) -> Option<serde_json::Value> {
     let file = home.join(".openclaw/openclaw.json");
     let text = match crate::read::text(&at(root, &file), crate::read::LARGE) {
         Ok(t) => t,
@@ -286,13 +295,17 @@ fn gateway_port(root: &Path, home: &Path, notes: &mut Vec<String>) -> Option<u16
             return None;
         }
     };
-    let v: serde_json::Value = match json5::from_str(&text) {
-        Ok(v) => v,
+    match crate::probe::json5doc::parse(&text) {
+        Ok(v) => Some(v),
         Err(e) => {
             notes.push(format!("{} is not valid JSON5: {e}", file.display()));
-            return None;
+            None
         }
-    };
+    }
+}
+
+/// `gateway.port` of the agent's `openclaw.json`.
+fn gateway_port(v: &serde_json::Value, home: &Path, notes: &mut Vec<String>) -> Option<u16> {
     let port = v
         .pointer("/gateway/port")
         .and_then(serde_json::Value::as_u64)
@@ -300,10 +313,46 @@ fn gateway_port(root: &Path, home: &Path, notes: &mut Vec<String>) -> Option<u16
     if port.is_none() {
         notes.push(format!(
             "{} sets no gateway.port: OpenClaw's default {DEFAULT_PORT} assumed",
-            file.display()
+            home.join(".openclaw/openclaw.json").display()
         ));
     }
     port
+}
+
+/// The workspace `openclaw.json` gives the agent (host path): its `agents.list` entry's
+/// `workspace` (the entry with its id, else the default one, else the only one), else
+/// `agents.defaults.workspace`; `~` is the agent's home. OpenClaw's own default is
+/// `~/.openclaw/workspace`, the ledger's layout `~/.openclaw/workspace-<agent>`: the file decides.
+fn workspace_of(v: &serde_json::Value, id: &str, home: &Path) -> Option<PathBuf> {
+    let list = v
+        .pointer("/agents/list")
+        .and_then(serde_json::Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let entry = list
+        .iter()
+        .find(|e| e.get("id").and_then(|i| i.as_str()) == Some(id))
+        .or_else(|| {
+            list.iter()
+                .find(|e| e.get("default").and_then(serde_json::Value::as_bool) == Some(true))
+        })
+        .or_else(|| list.first().filter(|_| list.len() == 1));
+    let ws = entry
+        .and_then(|e| e.get("workspace"))
+        .or_else(|| v.pointer("/agents/defaults/workspace"))
+        .and_then(serde_json::Value::as_str)?;
+    let path = if let Some(rest) = ws.strip_prefix("~/") {
+        home.join(rest)
+    } else if ws.starts_with('/') {
+        PathBuf::from(ws)
+    } else {
+        return None;
+    };
+    // `..` would leave the home: keep the pack's default rather than guess
+    (!path
+        .components()
+        .any(|c| c == std::path::Component::ParentDir))
+    .then_some(path)
 }
 
 /// Every OpenClaw/Hermes unit and plist on the host.
@@ -327,6 +376,7 @@ fn find_jobs(root: &Path) -> Vec<Job> {
             }
         }
     }
+    jobs.extend(find_user_units(root));
     let mut plist_dirs: Vec<(PathBuf, bool)> = PLIST_DIRS
         .iter()
         .map(|d| (PathBuf::from(d), d.ends_with("LaunchAgents")))
@@ -348,6 +398,47 @@ fn find_jobs(root: &Path) -> Vec<Job> {
         }
     }
     jobs
+}
+
+/// systemd user units (`~/.config/systemd/user/openclaw-gateway.service`, what `openclaw onboard`
+/// and `openclaw gateway install` write on Linux): they run as the home's user, with its HOME.
+fn find_user_units(root: &Path) -> Vec<Job> {
+    let mut homes: Vec<(String, PathBuf)> = Vec::new();
+    for base in HOME_GLOBS {
+        for n in names(root, base) {
+            homes.push((n.clone(), Path::new(base).join(n)));
+        }
+    }
+    for h in ROOT_HOMES {
+        homes.push(("root".into(), PathBuf::from(h)));
+    }
+    let mut jobs = Vec::new();
+    for (user, home) in homes {
+        let dir = home.join(USER_UNIT_DIR);
+        for n in names(root, &dir.display().to_string()) {
+            let runtime = if n.starts_with("openclaw-") {
+                Runtime::OpenClaw
+            } else if n.starts_with("hermes-") {
+                Runtime::Hermes
+            } else {
+                continue;
+            };
+            if !n.ends_with(".service") {
+                continue;
+            }
+            if let Some(mut j) = read_unit(root, &dir.join(&n), &n, runtime) {
+                j.user.get_or_insert_with(|| user.clone());
+                j.home.get_or_insert_with(|| home.display().to_string());
+                jobs.push(j);
+            }
+        }
+    }
+    jobs
+}
+
+/// Whether a unit file (host path) is a systemd user unit.
+fn is_user_unit(file: &Path) -> bool {
+    file.parent().is_some_and(|d| d.ends_with(USER_UNIT_DIR))
 }
 
 /// `User=`, `Environment=HOME=`/`PATH=` of a unit (main file only; drop-ins are the probe's).
@@ -382,9 +473,7 @@ fn read_unit(root: &Path, file: &Path, name: &str, runtime: Runtime) -> Option<J
 /// `UserName` and `EnvironmentVariables.{HOME,PATH}` of a launchd plist.
 fn read_plist(root: &Path, file: &Path, name: &str, gui: bool) -> Option<Job> {
     let bytes = crate::read::bytes(&at(root, file), crate::read::SMALL).ok()?;
-    let plist::Value::Dictionary(d) =
-        plist::Value::from_reader(std::io::Cursor::new(bytes)).ok()?
-    else {
+    let plist::Value::Dictionary(d) = crate::plistdoc::parse(&bytes).ok()? else {
         return None;
     };
     let env = d
@@ -527,7 +616,14 @@ fn render_agent(out: &mut String, a: &Agent) {
         vars.push(("use_launchd", q(&plist.is_some().to_string())));
         if let Some((name, file)) = unit {
             vars.push(("unit", q(name)));
-            how.push(format!("systemd unit {}", file.display()));
+            if is_user_unit(file) {
+                // the system manager does not know it: judge its files (the pack looks in the
+                // home's unit folder too); `systemctl --user` needs the user's session bus
+                vars.push(("use_systemctl", q("false")));
+                how.push(format!("systemd user unit {}", file.display()));
+            } else {
+                how.push(format!("systemd unit {}", file.display()));
+            }
         }
         if let Some((file, gui)) = plist {
             vars.push(("plist", q(&file.display().to_string())));
@@ -543,6 +639,10 @@ fn render_agent(out: &mut String, a: &Agent) {
         }
         vars.push(("crontab", q(&a.crontab.display().to_string())));
         vars.push(("use_watchdog", q(&a.watchdog.to_string())));
+        let default_ws = a.home.join(format!(".openclaw/workspace-{}", a.id));
+        if let Some(ws) = a.workspace.as_ref().filter(|w| **w != default_ws) {
+            vars.push(("workspace", q(&ws.display().to_string())));
+        }
     }
     if a.runtime == Runtime::Hermes {
         if let Some((_, file)) = &a.start.unit {
@@ -660,5 +760,44 @@ mod tests {
         );
         assert_eq!(sanitize("Retail-2"), "retail_2");
         assert_eq!(sanitize("9x"), "a9x");
+    }
+
+    #[test]
+    fn user_units_are_told_apart() {
+        assert!(is_user_unit(Path::new(
+            "/home/relay/.config/systemd/user/openclaw-gateway.service"
+        )));
+        assert!(!is_user_unit(Path::new(
+            "/etc/systemd/system/openclaw-relay.service"
+        )));
+    }
+
+    #[test]
+    fn workspace_from_openclaw_json() {
+        let home = Path::new("/Users/cs");
+        let v = |t: &str| json5::from_str::<serde_json::Value>(t).unwrap();
+        // OpenClaw's default workspace, named in agents.defaults
+        let d = v(
+            r#"{ agents: { defaults: { workspace: "~/.openclaw/workspace" }, list: [{ id: "cs" }] } }"#,
+        );
+        assert_eq!(
+            workspace_of(&d, "cs", home),
+            Some(PathBuf::from("/Users/cs/.openclaw/workspace"))
+        );
+        // the agent's own list entry wins, then the default entry
+        let l = v(
+            r#"{ agents: { defaults: { workspace: "~/w" }, list: [{ id: "x", default: true, workspace: "/srv/x" }, { id: "cs", workspace: "~/.openclaw/ws-cs" }] } }"#,
+        );
+        assert_eq!(
+            workspace_of(&l, "cs", home),
+            Some(PathBuf::from("/Users/cs/.openclaw/ws-cs"))
+        );
+        assert_eq!(workspace_of(&l, "hub", home), Some(PathBuf::from("/srv/x")));
+        // none named, a relative one, one leaving the home through ..: the pack's default stays
+        assert_eq!(workspace_of(&v("{ agents: {} }"), "cs", home), None);
+        let rel = v(r#"{ agents: { defaults: { workspace: "ws" } } }"#);
+        assert_eq!(workspace_of(&rel, "cs", home), None);
+        let up = v(r#"{ agents: { defaults: { workspace: "~/../other/ws" } } }"#);
+        assert_eq!(workspace_of(&up, "cs", home), None);
     }
 }

@@ -6,7 +6,7 @@
 //! the two cannot drift. This module only declares shapes and prints them; it must not compute
 //! anything a command decides.
 
-use crate::ledger::LessonId;
+use crate::ledger::{Lesson, LessonId};
 use crate::probe::Observation;
 use crate::status::{LessonState, LessonStatus};
 use serde::Serialize;
@@ -98,14 +98,9 @@ pub struct DoctorAgent {
 /// One lesson in `ledgerd lessons --format json` (`docs/schemas/lessons.schema.json`).
 #[derive(Debug, Serialize)]
 pub struct LessonEntry {
-    pub number: u32,
-    pub title: String,
-    pub fix: String,
-    pub rule: String,
-    pub class: String,
-    pub audience: String,
-    pub audience_inferred: bool,
-    pub owner: String,
+    /// The catalog's lesson: number, title, fix, rule, class, audience, audience_inferred, owner.
+    #[serde(flatten)]
+    pub lesson: Lesson,
     pub probes: Vec<String>,
     pub state: LessonState,
     /// Per agent that guards the lesson: its state over that agent's probes.

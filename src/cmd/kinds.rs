@@ -14,14 +14,14 @@ pub fn run(examples: bool) -> anyhow::Result<u8> {
         };
         println!("  {:<14} {} [{lessons}]", k.kind, k.summary);
         if examples {
-            println!("\n{}", indent(k.example));
+            println!("\n{}", indent(&k.example()));
         }
     }
     println!("Channel kinds:");
     for k in crate::alert::CHANNEL_KINDS {
         println!("  {:<14} {}", k.kind, k.summary);
         if examples {
-            println!("\n{}", indent(k.example));
+            println!("\n{}", indent(&k.example()));
         }
     }
     Ok(EXIT_OK)

@@ -13,12 +13,8 @@ pub fn run(
     format: Format,
     paint: Paint,
 ) -> anyhow::Result<u8> {
-    let config = match super::load_or_report(path) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
-    let only = match super::agent_arg(&config, agent) {
-        Ok(only) => only,
+    let (config, only) = match super::load_with_agent(path, agent) {
+        Ok(v) => v,
         Err(code) => return Ok(code),
     };
     let health = super::stored_health(&config);
@@ -63,14 +59,7 @@ pub fn run(
                     })
                     .collect();
                 super::json::LessonEntry {
-                    number: l.number,
-                    title: l.title.clone(),
-                    fix: l.fix.clone(),
-                    rule: l.rule.clone(),
-                    class: l.class.clone(),
-                    audience: l.audience.clone(),
-                    audience_inferred: l.audience_inferred,
-                    owner: l.owner.clone(),
+                    lesson: l.clone(),
                     probes: s.probes.clone(),
                     state: s.state,
                     agents,
@@ -93,11 +82,7 @@ pub fn run(
         );
         println!("      failed: {}", l.title);
         println!("      fix:    {}", l.fix);
-        let probes = if s.probes.is_empty() {
-            "none".to_string()
-        } else {
-            s.probes.join(", ")
-        };
+        let probes = super::names_or_none(&s.probes);
         println!("      state:  {}   probes: {probes}", paint.state(s.state));
         let agents = per_agent(i);
         if !config.agents().is_empty() && !agents.is_empty() {

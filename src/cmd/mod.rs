@@ -186,6 +186,16 @@ pub fn stored_health(config: &Config) -> std::collections::HashMap<String, crate
     out
 }
 
+/// `load_or_report`, then `agent_arg` on the loaded config: what `status` and `lessons` start with.
+pub fn load_with_agent(
+    path: Option<&std::path::Path>,
+    agent: Option<&str>,
+) -> Result<(Config, Option<Option<String>>), u8> {
+    let config = load_or_report(path)?;
+    let only = agent_arg(&config, agent)?;
+    Ok((config, only))
+}
+
 /// Resolves one optional `--agent` value: `None` when not given (every probe), `Some(None)` for
 /// `-` (host-wide probes), `Some(Some(agent))` otherwise; `Err(exit code)` as `agent_args`.
 pub fn agent_arg(config: &Config, agent: Option<&str>) -> Result<Option<Option<String>>, u8> {
@@ -193,6 +203,15 @@ pub fn agent_arg(config: &Config, agent: Option<&str>) -> Result<Option<Option<S
         None => Ok(None),
         Some(a) => Ok(agent_args(config, &[a.to_string()])?.pop()),
     }
+}
+
+/// The names an unknown one was looked for among, for an error message: `a, b` or `none`.
+pub fn names_or_none<S: AsRef<str>>(names: &[S]) -> String {
+    if names.is_empty() {
+        return "none".to_string();
+    }
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    names.join(", ")
 }
 
 /// Resolves `--agent` values: `-` is the host-wide probes (`None`), anything else must be an
@@ -206,11 +225,7 @@ pub fn agent_args(config: &Config, args: &[String]) -> Result<Vec<Option<String>
             a => {
                 eprintln!(
                     "ledgerd: no probe belongs to agent '{a}' (agents: {}; `-` for host-wide probes)",
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
+                    names_or_none(&known)
                 );
                 Err(EXIT_ERROR)
             }

@@ -92,11 +92,7 @@ fn targets_exist(
         if !agents.iter().any(|x| x == a) {
             eprintln!(
                 "ledgerd: no probe belongs to agent '{a}' (agents: {})",
-                if agents.is_empty() {
-                    "none".into()
-                } else {
-                    agents.join(", ")
-                }
+                super::names_or_none(&agents)
             );
             return false;
         }
@@ -201,17 +197,13 @@ struct Listed {
 impl Listed {
     /// What it matches, e.g. "agent cs, lesson L19".
     fn describe(&self) -> String {
-        let v: Vec<String> = [
-            self.agent.clone().map(|a| format!("agent {a}")),
-            self.lesson.map(|l| format!("lesson L{l}")),
-            self.probe.clone().map(|p| format!("probe {p}")),
-            self.tag.clone().map(|t| format!("tag {t}")),
-            self.host.clone().map(|h| format!("host {h}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        v.join(", ")
+        crate::store::describe_matchers(
+            self.agent.as_deref(),
+            self.lesson,
+            self.probe.as_deref(),
+            self.tag.as_deref(),
+            self.host.as_deref(),
+        )
     }
 
     fn from_store(s: crate::store::SilenceRow) -> Self {
@@ -233,17 +225,9 @@ impl Listed {
     fn from_config(s: &crate::config::Silence) -> Self {
         Listed {
             id: None,
-            lesson: s.lesson,
-            probe: s.probe.clone(),
-            tag: s.tag.clone(),
-            host: s.host.clone(),
-            agent: s.agent.clone(),
-            reason: s.reason.clone(),
-            created_by: s.by.clone(),
-            expires: s.expires,
-            removed: None,
             file: Some(s.file.clone()),
             key: Some(s.key.clone()),
+            ..Listed::from_store(s.to_row())
         }
     }
 }

@@ -13,13 +13,9 @@ pub fn run(
     format: Format,
     paint: Paint,
 ) -> anyhow::Result<u8> {
-    let config = match super::load_or_report(path) {
-        Ok(c) => c,
-        Err(code) => return Ok(code),
-    };
     // `--agent cs`: only cs's probes; `--agent -`: only host-wide ones
-    let only = match super::agent_arg(&config, agent) {
-        Ok(only) => only,
+    let (config, only) = match super::load_with_agent(path, agent) {
+        Ok(v) => v,
         Err(code) => return Ok(code),
     };
     let keep = |a: &Option<String>| only.as_ref().is_none_or(|o| o == a);

@@ -16,11 +16,7 @@ pub fn run(path: Option<&Path>, channel: &str) -> anyhow::Result<u8> {
         let ids: Vec<&str> = config.channels.iter().map(|c| c.id.as_str()).collect();
         eprintln!(
             "ledgerd: no channel '{channel}' (configured: {})",
-            if ids.is_empty() {
-                "none".into()
-            } else {
-                ids.join(", ")
-            }
+            super::names_or_none(&ids)
         );
         return Ok(EXIT_ERROR);
     };

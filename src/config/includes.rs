@@ -149,25 +149,9 @@ fn pack_defaults(
     env: &dyn Fn(&str) -> Option<String>,
     errors: &mut Vec<(String, String)>,
 ) {
-    let Some(t) = v.as_table() else {
-        errors.push(("vars".into(), "expected a table of variables".into()));
+    let Some(mut pending) = scalar_vars(v, |k| vars.contains_key(k), errors) else {
         return;
     };
-    let mut pending: BTreeMap<String, String> = BTreeMap::new();
-    for (k, val) in t {
-        if vars.contains_key(k) {
-            continue;
-        }
-        match scalar(val) {
-            Some(s) => {
-                pending.insert(k.clone(), s);
-            }
-            None => errors.push((
-                format!("vars.{k}"),
-                "expected a string, number or boolean".into(),
-            )),
-        }
-    }
     while !pending.is_empty() {
         let mut progress = false;
         let names: Vec<String> = pending.keys().cloned().collect();
@@ -224,6 +208,33 @@ fn scalar(val: &toml::Value) -> Option<String> {
     }
 }
 
+/// The values of a `[vars]` table but those `skip` names, each as a string; a value that is no
+/// string, number or boolean is an error at `vars.<name>`, and `None` (with an error) when `v`
+/// is no table.
+fn scalar_vars(
+    v: &toml::Value,
+    skip: impl Fn(&str) -> bool,
+    errors: &mut Vec<(String, String)>,
+) -> Option<BTreeMap<String, String>> {
+    let Some(t) = v.as_table() else {
+        errors.push(("vars".into(), "expected a table of variables".into()));
+        return None;
+    };
+    let mut out = BTreeMap::new();
+    for (k, val) in t.iter().filter(|(k, _)| !skip(k)) {
+        match scalar(val) {
+            Some(s) => {
+                out.insert(k.clone(), s);
+            }
+            None => errors.push((
+                format!("vars.{k}"),
+                "expected a string, number or boolean".into(),
+            )),
+        }
+    }
+    Some(out)
+}
+
 /// Expands `${VAR}` in one file's tables. The main file's `[vars]` (whose values may use the
 /// built-ins and the environment) join `vars` and apply everywhere; an included file's own
 /// `[vars]` fill in what `vars` leaves unset. Errors are (key path, message) in this file.
@@ -246,22 +257,7 @@ pub(super) fn expand_doc(
     if is_main && let Some(v) = table.get_mut("vars") {
         let lookup = |name: &str| builtin_var(name).or_else(|| env_fn(name));
         env::expand_tree(v, "vars", &lookup, errors);
-        match v.as_table() {
-            Some(t) => {
-                for (k, val) in t {
-                    match scalar(val) {
-                        Some(s) => {
-                            vars.insert(k.clone(), s);
-                        }
-                        None => errors.push((
-                            format!("vars.{k}"),
-                            "expected a string, number or boolean".into(),
-                        )),
-                    }
-                }
-            }
-            None => errors.push(("vars".into(), "expected a table of variables".into())),
-        }
+        vars.extend(scalar_vars(v, |_| false, errors).unwrap_or_default());
     }
     // a pack's own [vars] are its defaults: they fill in what the include's vars and the main
     // [vars] leave unset, and may refer to each other

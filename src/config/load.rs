@@ -144,8 +144,9 @@ impl<'e> Loader<'e> {
                 return;
             }
         };
-        let mut env_errors = Vec::new();
-        expand_doc(&mut table, is_main, &mut vars, self.env, &mut env_errors);
+        // expansion's errors, then the includes' (reported in that order)
+        let mut doc_errors = Vec::new();
+        expand_doc(&mut table, is_main, &mut vars, self.env, &mut doc_errors);
         let base_dir =
             if file.starts_with("<embedded>") || file.to_string_lossy().starts_with("builtin:") {
                 PathBuf::from("/")
@@ -154,32 +155,21 @@ impl<'e> Loader<'e> {
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| PathBuf::from("."))
             };
-        {
-            let mut sink = Sink {
-                file,
-                src: Some(&src),
-                errors: &mut self.errors,
-            };
-            for (k, m) in env_errors {
-                sink.err(k, m);
-            }
-        }
         // includes: top-level `include` and, in the main file, `daemon.include`; each entry is a
         // path or { path, vars, prefix }
         let mut includes: Vec<Include> = Vec::new();
-        let mut inc_errors = Vec::new();
         collect_includes(
             "include",
             table.get("include"),
             &mut includes,
-            &mut inc_errors,
+            &mut doc_errors,
         );
         if let Some(toml::Value::Table(d)) = table.get("daemon") {
             collect_includes(
                 "daemon.include",
                 d.get("include"),
                 &mut includes,
-                &mut inc_errors,
+                &mut doc_errors,
             );
         }
         {
@@ -188,7 +178,7 @@ impl<'e> Loader<'e> {
                 src: Some(&src),
                 errors: &mut self.errors,
             };
-            for (k, m) in inc_errors {
+            for (k, m) in doc_errors {
                 sink.err(k, m);
             }
         }

@@ -224,6 +224,24 @@ pub struct Silence {
 }
 
 impl Silence {
+    /// This waiver as a store row: id 0 and created 0 (a config waiver has neither), never
+    /// removed (it ends by editing the config).
+    pub fn to_row(&self) -> crate::store::SilenceRow {
+        crate::store::SilenceRow {
+            id: 0,
+            lesson: self.lesson,
+            probe: self.probe.clone(),
+            tag: self.tag.clone(),
+            host: self.host.clone(),
+            agent: self.agent.clone(),
+            reason: self.reason.clone(),
+            created_by: self.by.clone(),
+            created: 0,
+            expires: self.expires,
+            removed: None,
+        }
+    }
+
     /// True when this waiver covers the target at `now_ms`.
     pub fn covers(&self, t: &crate::store::SilenceTarget<'_>, now_ms: i64) -> bool {
         let lesson_ok = self.lesson.is_none_or(|l| t.lessons.contains(&l));

@@ -14,7 +14,9 @@ pub mod route;
 use crate::alert::{Alert, Event};
 use crate::config::Config;
 use crate::probe::Health;
+use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
+use std::sync::Mutex;
 
 /// What an alert is about. `alert` is the one place an `Alert` is assembled: the lesson's
 /// words from the catalog, host and dashboard link from the daemon settings; callers add
@@ -64,5 +66,17 @@ impl About<'_> {
             ack: None,
             suppressed: Vec::new(),
         }
+    }
+}
+
+/// Runs one short store operation under the lock (never held across an await); shared by
+/// `outbox` and `repost`.
+pub(crate) fn with<T>(
+    store: &Mutex<Store>,
+    f: impl FnOnce(&Store) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    match store.lock() {
+        Ok(s) => f(&s),
+        Err(poisoned) => f(&poisoned.into_inner()),
     }
 }

@@ -6,9 +6,10 @@
 //! (`<id>@<n>`): its rows are split into per-member rows here, so each member keeps its own
 //! order, backoff, storm cap and error, and a dead member never holds up a live one.
 
+use super::with;
 use crate::alert::{Alert, Event, SendCx, SendError};
 use crate::config::{ChannelConfig, Config};
-use crate::store::{OutboxRow, Store, StoreError};
+use crate::store::{OutboxRow, Store};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -25,17 +26,6 @@ pub fn backoff(attempts: i64, retry_after: Option<Duration>) -> Duration {
         .min(Duration::from_secs(3600));
     let jitter_ms = (base.as_millis() as u64 / 5).max(1);
     base + Duration::from_millis(rand::random::<u64>() % jitter_ms)
-}
-
-/// Runs one short store operation under the lock (never held across an await).
-fn with<T>(
-    store: &Mutex<Store>,
-    f: impl FnOnce(&Store) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    match store.lock() {
-        Ok(s) => f(&s),
-        Err(poisoned) => f(&poisoned.into_inner()),
-    }
 }
 
 /// Delivers everything due now, one message per channel head: the head and the rows queued

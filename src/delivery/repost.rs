@@ -5,6 +5,7 @@
 //! when (pure); `run` reads the store and queues. It must not deliver anything or format text, and
 //! it never re-posts what a channel was not sent (muted or routed elsewhere).
 
+use super::with;
 use crate::alert::{Alert, Event};
 use crate::config::Config;
 use crate::store::{Store, StoreError};
@@ -41,17 +42,6 @@ pub fn due_reposts(
                 .is_some_and(|p| !p.pending && p.at_ms.saturating_add(every_ms) <= now_ms)
         })
         .collect()
-}
-
-/// Runs one short store operation under the lock (never held across an await).
-fn with<T>(
-    store: &Mutex<Store>,
-    f: impl FnOnce(&Store) -> Result<T, StoreError>,
-) -> Result<T, StoreError> {
-    match store.lock() {
-        Ok(s) => f(&s),
-        Err(poisoned) => f(&poisoned.into_inner()),
-    }
 }
 
 /// How often to look: a quarter of the shortest period, between 250 ms and 30 s; `None` when no

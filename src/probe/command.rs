@@ -76,7 +76,6 @@ impl Probe for Command {
     // what the operator's own command checks: no lesson of its own, and never in a shipped config
     const LESSONS: &'static [u32] = &[];
     const EXAMPLE: &'static str = r#"[probe.gateway_config_validate]
-kind = "command"
 lesson = 4
 every = "5m"
 # argv, never a shell; never a command that changes anything (no --fix)

@@ -10,6 +10,8 @@
 //! secrets), and it never edits the file or runs a `--fix`.
 
 use super::expect::{self, JsonAssertion};
+use super::json5doc::{self, Json5Error, MAX_NESTING, line_col};
+use super::pathglob;
 use super::schema;
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::exec::{self, ExecSpec};
@@ -23,6 +25,10 @@ use std::time::Duration;
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// The config file (`~/` and paths relative to the config file are resolved). Required.
+    /// A `*` in any segment judges every file it matches (OpenClaw's per-agent session stores,
+    /// `~/.openclaw/agents/*/sessions/sessions.json`), each finding naming its file; with a
+    /// pattern, `track_keys` is off and `schema`/`validate_command` are not allowed, and no
+    /// match is "not present" with `optional`, else critical.
     path: PathBuf,
     /// "auto" (by extension: .json, .json5, .toml, .yaml/.yml), "json", "json5" (comments,
     /// trailing commas, unquoted keys: OpenClaw's `openclaw.json`), "toml" or "yaml". Default
@@ -71,9 +77,9 @@ pub struct ConfigFile {
     #[serde(default, deserialize_with = "crate::duration::de_opt")]
     validate_timeout: Option<Duration>,
     /// Remember the leaf key paths of each good observation and report keys that disappeared
-    /// since (degraded until they come back). Array indexes are collapsed to `[]`. Default true.
-    #[serde(default = "yes")]
-    track_keys: bool,
+    /// since (degraded until they come back). Array indexes are collapsed to `[]`. Default true
+    /// for one file, false (and not allowed) for a `path` with `*`.
+    track_keys: Option<bool>,
     /// After this long, a removal nobody reverted is taken as intended: the current keys become
     /// the baseline and the probe is ok again (so a deliberate cleanup does not stay degraded
     /// forever). Default "24h".
@@ -131,13 +137,12 @@ fn default_accept() -> Duration {
     Duration::from_secs(24 * 3600)
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_max_bytes() -> u64 {
     8 * 1024 * 1024
 }
 
+/// Most files a `path` pattern judges in one run.
+const MAX_MATCHED_FILES: usize = 256;
 /// Schema errors listed in the summary and evidence.
 const SHOWN_SCHEMA_ERRORS: usize = 5;
 /// Leaf key paths remembered per observation.
@@ -151,16 +156,12 @@ const SHOWN_FORBIDDEN: usize = 8;
 /// 8 MiB TOML array peaked at 665 MB, 2 MiB at 155 MB), where JSON and JSON5 stay below ~20
 /// and YAML has its parser's node budget.
 const TOML_MAX_BYTES: usize = 1024 * 1024;
-/// Nesting the JSON5 parser is given (it recurses without a limit of its own: 100,000 `[`
-/// overflowed the stack); serde_json's own limit is the same.
-const MAX_NESTING: usize = 128;
 
 impl Probe for ConfigFile {
     const KIND: &'static str = "config_file";
     const SUMMARY: &'static str = "parse a JSON/JSON5/TOML/YAML config and check syntax, schema, required and forbidden keys, value assertions (allowlists, denylists, allowed keys), its validator, and keys lost since the last good version";
     const LESSONS: &'static [u32] = &[4, 5, 11, 16, 18, 20, 24, 28];
     const EXAMPLE: &'static str = r#"[probe.hub_openclaw_json]
-kind = "config_file"
 lessons = [4, 16, 28]
 every = "5m"
 path = "/Users/hub/.openclaw/openclaw.json"
@@ -228,12 +229,30 @@ track_keys = true
         if self.max_file_bytes == 0 {
             bad.push(Invalid::new("max_file_bytes", "must be at least 1"));
         }
+        if pathglob::is_pattern(&self.path) {
+            let per_file = [
+                ("track_keys", self.track_keys == Some(true)),
+                ("schema", self.schema.is_some()),
+                ("validate_command", self.validate_command.is_some()),
+            ];
+            for (key, set) in per_file {
+                if set {
+                    bad.push(Invalid::new(
+                        key,
+                        "not with a `*` in path (each match is judged by the assertions alone)",
+                    ));
+                }
+            }
+        }
         bad.extend(expect::validate(&self.expect, "expect"));
         bad
     }
 
     async fn observe(&self, cx: &ProbeCx<'_>) -> Observation {
         let path = cx.resolve(&self.path);
+        if pathglob::is_pattern(&self.path) {
+            return self.observe_each(cx, path).await;
+        }
         let shown = path.display().to_string();
         let Some(format) = self.format.resolve(&path) else {
             return Observation::unknown(format!("cannot tell the format of {shown}"));
@@ -313,6 +332,106 @@ track_keys = true
 }
 
 impl ConfigFile {
+    fn tracks_keys(&self) -> bool {
+        self.track_keys
+            .unwrap_or_else(|| !pathglob::is_pattern(&self.path))
+    }
+
+    /// Every file a `path` with `*` matches, each parsed and judged by `require`, `forbid` and
+    /// `expect`; findings name their file.
+    async fn observe_each(&self, cx: &ProbeCx<'_>, pattern: PathBuf) -> Observation {
+        let shown = pattern.display().to_string();
+        let (files, more) =
+            match super::blocking(move || pathglob::files(&pattern, MAX_MATCHED_FILES)).await {
+                Ok(found) => found,
+                Err(o) => return o.evidence("path", &shown),
+            };
+        let files: Vec<PathBuf> = files.into_iter().map(|f| cx.reanchor(f)).collect();
+        if files.is_empty() {
+            let obs = if self.optional {
+                Observation::ok(format!("no file matches {shown} (optional)"))
+            } else {
+                Observation::critical(format!("no file matches {shown}"))
+                    .expected("at least one file matches")
+            };
+            return obs.evidence("path", &shown);
+        }
+        let mut f = Findings::default();
+        for file in &files {
+            self.judge_one(file, &mut f).await;
+        }
+        let health = f.health();
+        let mut obs = if health == Health::Ok {
+            Observation::ok(format!("{} file(s) matching {shown} pass", files.len()))
+        } else {
+            let lines = match health {
+                Health::Critical => &f.critical,
+                Health::Degraded => &f.degraded,
+                _ => &f.unknown,
+            };
+            Observation::new(health, lines.join("; "))
+        };
+        obs = obs
+            .expected(self.expectation())
+            .evidence("path", &shown)
+            .evidence("files", files.len());
+        if more {
+            obs = obs.evidence(
+                "not_judged",
+                format!("more than {MAX_MATCHED_FILES} files match; the first are judged"),
+            );
+        }
+        for (k, v) in &f.evidence {
+            obs.push_evidence(k.clone(), v);
+        }
+        obs.metric("files", files.len() as f64)
+    }
+
+    /// One match of a `path` pattern: read, parsed and judged, its findings prefixed with it.
+    async fn judge_one(&self, file: &Path, f: &mut Findings) {
+        let shown = file.display().to_string();
+        let Some(format) = self.format.resolve(file) else {
+            f.unknown.push(format!("cannot tell the format of {shown}"));
+            return;
+        };
+        let text = match read_bounded(file, self.max_file_bytes).await {
+            Ok(t) => t,
+            // gone between listing and reading: nothing to judge
+            Err(Read::Missing) => return,
+            Err(Read::Unreadable(e)) => {
+                f.unknown.push(format!("cannot read {shown}: {e}"));
+                return;
+            }
+        };
+        let this = self.clone();
+        let parsed = match super::blocking(move || this.judge(format, text)).await {
+            Ok(j) => j.parsed,
+            Err(o) => {
+                f.unknown.push(format!("{shown}: {}", o.summary));
+                return;
+            }
+        };
+        match parsed {
+            Ok((one, _, _)) => {
+                f.critical
+                    .extend(one.critical.iter().map(|l| format!("{shown}: {l}")));
+                f.degraded
+                    .extend(one.degraded.iter().map(|l| format!("{shown}: {l}")));
+                f.unknown
+                    .extend(one.unknown.iter().map(|l| format!("{shown}: {l}")));
+                f.evidence.extend(
+                    one.evidence
+                        .into_iter()
+                        .map(|(k, v)| (k, format!("{shown}: {v}"))),
+                );
+            }
+            Err(NotParsed::Syntax(e)) => f
+                .critical
+                .push(format!("{shown}:{}:{}: {}", e.line, e.column, e.message)),
+            Err(NotParsed::Budget(why)) => f.unknown.push(format!("{shown}: not parsed: {why}")),
+        }
+    }
+
     /// Reads the file through the bounded reader; a missing or unreadable file is the
     /// observation itself.
     async fn read_text(&self, path: &Path, shown: &str) -> Result<String, Observation> {
@@ -345,7 +464,7 @@ impl ConfigFile {
         keys: &BTreeSet<String>,
         f: &mut Findings,
     ) -> (Vec<String>, i64) {
-        let mut removed = if self.track_keys {
+        let mut removed = if self.tracks_keys() {
             removed_keys(cx.prior, keys)
         } else {
             Vec::new()
@@ -434,7 +553,7 @@ impl ConfigFile {
         removed_since: i64,
         fp: &str,
     ) -> Observation {
-        if obs.health == Health::Ok && self.track_keys {
+        if obs.health == Health::Ok && self.tracks_keys() {
             let kept: Vec<&String> = keys.iter().take(MAX_TRACKED_KEYS).collect();
             obs.facts(serde_json::json!({ "keys": kept, "sha256": fp }))
         } else if !removed.is_empty()
@@ -740,30 +859,18 @@ struct Judged {
 fn parse(format: Format, text: &str) -> Result<Value, NotParsed> {
     match format {
         Format::Json | Format::Auto => serde_json::from_str(text).map_err(json_error),
-        Format::Json5 => {
-            // most JSON5 configs are plain JSON: the strict parser first, it is the faster one
-            if let Ok(v) = serde_json::from_str(text) {
-                return Ok(v);
-            }
-            if let Some((line, column)) = nested_deeper_than(text, MAX_NESTING) {
-                return Err(NotParsed::Budget(format!(
-                    "nested deeper than {MAX_NESTING} levels at line {line}, column {column}"
-                )));
-            }
-            json5::from_str::<Value>(text).map_err(|e| {
-                let full = e.to_string();
-                let message = full
-                    .rfind(" at ")
-                    .map_or(full.as_str(), |i| &full[..i])
-                    .to_string();
-                let (line, column) = e.position().map_or((0, 0), |p| (p.line + 1, p.column + 1));
-                NotParsed::Syntax(SyntaxError {
-                    line,
-                    column,
-                    message,
-                })
-            })
-        }
+        Format::Json5 => json5doc::parse(text).map_err(|e| match e {
+            e @ Json5Error::TooDeep { .. } => NotParsed::Budget(e.to_string()),
+            Json5Error::Syntax {
+                line,
+                column,
+                message,
+            } => NotParsed::Syntax(SyntaxError {
+                line,
+                column,
+                message,
+            }),
+        }),
         Format::Toml if text.len() > TOML_MAX_BYTES => Err(NotParsed::Budget(format!(
             "{} bytes is past the TOML parsing budget of {TOML_MAX_BYTES} bytes (1 MiB)",
             text.len()
@@ -886,54 +993,6 @@ fn toml_datetimes_to_strings(v: &mut Value) {
         Value::Array(a) => a.iter_mut().for_each(toml_datetimes_to_strings),
         _ => {}
     }
-}
-
-/// Where JSON5 `text` first nests deeper than `limit` arrays and objects (1-based line and
-/// column), skipping strings and comments; `None` when it never does. Linear, no recursion.
-fn nested_deeper_than(text: &str, limit: usize) -> Option<(usize, usize)> {
-    let b = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            q @ (b'"' | b'\'') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'[' | b'{' => {
-                depth += 1;
-                if depth > limit {
-                    return Some(line_col(text, i));
-                }
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let before = text.get(..offset.min(text.len())).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// Schema violations shown in the summary; up to [`SHOWN_SCHEMA_EVIDENCE`] are kept as evidence.
@@ -1235,12 +1294,7 @@ mod tests {
     async fn syntax_errors_carry_line_and_column() {
         let p = probe("path = \"bad/openclaw-broken.json\"");
         let o = look_in(&p, Path::new(FIXTURES)).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(
-            o.summary.starts_with("openclaw-broken.json:4:5: "),
-            "{}",
-            o.summary
-        );
+        testkit::assert_starts(&o, Health::Critical, "openclaw-broken.json:4:5: ");
 
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(
@@ -1249,13 +1303,11 @@ mod tests {
         )
         .unwrap();
         let o = look_in(&probe("path = \"c.toml\""), dir.path()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.starts_with("c.toml:3:"), "{}", o.summary);
+        testkit::assert_starts(&o, Health::Critical, "c.toml:3:");
 
         std::fs::write(dir.path().join("c.yaml"), "gateway:\n  port: 1\n bad: [\n").unwrap();
         let o = look_in(&probe("path = \"c.yaml\""), dir.path()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.starts_with("c.yaml:"), "{}", o.summary);
+        testkit::assert_starts(&o, Health::Critical, "c.yaml:");
         assert!(!ev(&o, "line").is_empty());
     }
 
@@ -1491,19 +1543,9 @@ mod tests {
         assert!(ev(&o, "validator")[0].starts_with("skipped: 'openclaw-not-installed' not found"));
 
         let o = look_in(&probe("path = \"gone/openclaw.json\""), d).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary.starts_with("config file missing"),
-            "{}",
-            o.summary
-        );
+        testkit::assert_starts(&o, Health::Critical, "config file missing");
         let o = look_in(&probe("path = \"gone/config.toml\"\noptional = true"), d).await;
-        assert_eq!(o.health, Health::Ok, "{o:?}");
-        assert!(
-            o.summary.starts_with("not present (optional)"),
-            "{}",
-            o.summary
-        );
+        testkit::assert_starts(&o, Health::Ok, "not present (optional)");
         // optional only forgives absence: a broken file is still judged
         std::fs::write(d.join("broken.json"), "{").unwrap();
         let o = look_in(&probe("path = \"broken.json\"\noptional = true"), d).await;
@@ -1596,14 +1638,13 @@ expect = [
             assert!(all.contains(needle), "{needle} not in {all}");
         }
         // a value under a secret-looking key is never quoted
-        assert!(!all.contains("fixture-secret-token"), "{all}");
+        testkit::assert_lacks(&all, &["fixture-secret-token"]);
         let o = look_in(
             &probe("path = \"broken.json\"\nformat = \"json5\""),
             d.path(),
         )
         .await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.starts_with("broken.json:3:"), "{}", o.summary);
+        testkit::assert_starts(&o, Health::Critical, "broken.json:3:");
         // strict JSON stays strict
         let o = look_in(&probe("path = \"good.json\"\nformat = \"json\""), d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
@@ -1662,8 +1703,6 @@ expect = [
         std::fs::write(d.join("at.json5"), at).unwrap();
         let o = look_in(&probe("path = \"at.json5\""), d).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
-        assert_eq!(nested_deeper_than("{a: [[1]]}", 2), Some((1, 6)));
-        assert_eq!(nested_deeper_than("{a: '[[[[', b: \"\\\"[[\"}", 1), None);
     }
 
     /// A YAML document past the YAML parser's node budget is `unknown` naming the budget (it
@@ -1674,12 +1713,10 @@ expect = [
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("big.yaml"), "- 0\n".repeat(300_000)).unwrap();
         let o = look_in(&probe("path = \"big.yaml\""), dir.path()).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(
-            o.summary
-                .starts_with("big.yaml: not parsed: more than 250000 YAML nodes at line "),
-            "{}",
-            o.summary
+        testkit::assert_starts(
+            &o,
+            Health::Unknown,
+            "big.yaml: not parsed: more than 250000 YAML nodes at line ",
         );
         let toml = format!("a = [{}0]\n", "0,".repeat(TOML_MAX_BYTES / 2));
         std::fs::write(dir.path().join("big.toml"), &toml).unwrap();
@@ -1716,5 +1753,109 @@ expect = [
             "{}",
             o.summary
         );
+    }
+
+    /// OpenClaw's per-agent session store (`agents/<agentId>/sessions/sessions.json`: session key
+    /// → entry), with a model override on one session.
+    fn session_store(dir: &Path, agent: &str, model: &str) {
+        let s = dir.join("agents").join(agent).join("sessions");
+        std::fs::create_dir_all(&s).unwrap();
+        std::fs::write(
+            s.join("sessions.json"),
+            format!(
+                r#"{{
+  "agent:{agent}:main": {{ "sessionId": "6f1c0e52-4d1b-4c55-9d0e-1a2b3c4d5e6f", "updatedAt": 1790000000000, "chatType": "direct" }},
+  "agent:{agent}:slack:channel:c0123abc": {{
+    "sessionId": "0b7e2d9a-7c1f-4e8b-a2d4-5f6e7d8c9b0a",
+    "updatedAt": 1790003600000,
+    "providerOverride": "openrouter",
+    "modelOverride": "{model}",
+    "modelOverrideSource": "user",
+    "inputTokens": 1200,
+    "outputTokens": 300
+  }}
+}}"#
+            ),
+        )
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_path_pattern_judges_every_match_and_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        session_store(d, "cs", "anthropic/claude-sonnet-4-5");
+        session_store(d, "retail", "meta-llama/llama-3.3-70b-instruct:free");
+        let src = "path = \"agents/*/sessions/sessions.json\"\nformat = \"json\"\noptional = true\n\
+                   expect = [{ path = \"$.*.modelOverride\", not_matches_any = \":free$\", optional = true }]";
+        let p = probe(src);
+        let o = look_in(&p, d).await;
+        assert_finding(
+            &o,
+            Health::Critical,
+            "agents/retail/sessions/sessions.json: ",
+        );
+        assert!(
+            o.summary.contains(
+                "$['agent:retail:slack:channel:c0123abc']['modelOverride'] is string \"meta-llama/llama-3.3-70b-instruct:free\""
+            ),
+            "{o:?}"
+        );
+        assert!(!o.summary.contains("agents/cs/"), "{o:?}");
+        assert_eq!(ev(&o, "files"), ["2"]);
+
+        // no free override left: ok, every match judged
+        session_store(d, "retail", "openai/gpt-5.4");
+        let o = look_in(&p, d).await;
+        assert_finding(&o, Health::Ok, "2 file(s) matching ");
+
+        // one store broken: critical at its line, the other still judged
+        std::fs::write(
+            d.join("agents/cs/sessions/sessions.json"),
+            "{\n  \"a\": ,\n}",
+        )
+        .unwrap();
+        let o = look_in(&p, d).await;
+        assert_finding(&o, Health::Critical, "agents/cs/sessions/sessions.json:2:");
+
+        // one store too large to read: unknown, said of that file
+        let small = probe(&format!("{src}\nmax_file_bytes = 100"));
+        session_store(d, "cs", "x");
+        let o = look_in(&small, d).await;
+        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        assert!(o.summary.contains("cannot read "), "{o:?}");
+
+        // nothing matches: optional is ok, else critical
+        let empty = tempfile::tempdir().unwrap();
+        let o = look_in(&p, empty.path()).await;
+        assert_finding(&o, Health::Ok, "no file matches ");
+        let required = probe(&src.replace("optional = true\n", ""));
+        let o = look_in(&required, empty.path()).await;
+        assert_finding(&o, Health::Critical, "no file matches ");
+
+        // under --root the pattern is expanded inside the tree
+        let tree = tempfile::tempdir().unwrap();
+        session_store(&tree.path().join("srv"), "retail", "qwen/qwen3-coder:free");
+        let rooted = probe(&src.replace("path = \"agents/*", "path = \"/srv/agents/*"));
+        let o = testkit::look_under(&rooted, tree.path()).await;
+        assert_finding(
+            &o,
+            Health::Critical,
+            &format!(
+                "{}/srv/agents/retail/sessions/sessions.json: ",
+                tree.path().display()
+            ),
+        );
+    }
+
+    #[test]
+    fn a_path_pattern_refuses_per_file_settings() {
+        let keys = testkit::invalid_keys::<ConfigFile>(
+            "path = \"/a/*/s.json\"\ntrack_keys = true\nschema = \"s.json\"\nvalidate_command = [\"true\"]",
+        );
+        assert_eq!(keys, ["track_keys", "schema", "validate_command"]);
+        // a pattern alone is fine, and tracks no keys
+        assert!(!probe("path = \"/a/*/s.json\"").tracks_keys());
+        assert!(probe("path = \"/a/s.json\"").tracks_keys());
     }
 }

@@ -13,7 +13,7 @@
 //!            "auth":{"scheme":"Token|Bearer|x-api-key|header","header","token_file","token_env"}}}`
 //! (`owner` is accepted for `owner_role`, `health` for `health_url`).
 
-use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use super::{Health, Invalid, Observation, Probe, ProbeCx, shown_url};
 use crate::http_client::{self, ClientOptions};
 use crate::read;
 use crate::redact::{self, Secret};
@@ -64,7 +64,6 @@ impl Probe for Connectors {
     const SUMMARY: &'static str = "connector registry: owned adapters declare health and owner; smoke requests with the declared auth scheme; session adapters that need a re-login";
     const LESSONS: &'static [u32] = &[17, 6, 10];
     const EXAMPLE: &'static str = r#"[probe.connectors]
-kind = "connectors"
 lessons = [17, 6, 10]
 every = "30m"
 # one JSON file per connector: name, owned, session, health_url, owner_role, runbook, smoke.auth
@@ -117,15 +116,17 @@ registry = "/opt/compai/connectors"
         let (mut findings, unknown) = (pass.findings, pass.unknown);
 
         findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
-        let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
-        let mut obs = if let Some((_, _, _, d)) = findings.first() {
-            let mut s = d.clone();
-            if findings.len() > 1 {
-                s.push_str(&format!(" (+{} more)", findings.len() - 1));
-            }
-            Observation::new(worst, s)
+        let mut obs = if let Some(o) = super::led_by(&findings, |f| f.0, |f| f.3.clone()) {
+            o
         } else if let Some(u) = unknown.first() {
             Observation::unknown(format!("cannot judge {u}"))
+        } else if entries.len() > self.max_connectors {
+            // a partial read is not judged clean: the entries past the cap may be the bad ones
+            Observation::unknown(format!(
+                "not judged: {} connectors, more than max_connectors ({}); the first {judged} pass",
+                entries.len(),
+                self.max_connectors
+            ))
         } else {
             Observation::ok(format!(
                 "{judged} connector(s): adapters declared, smoke requests pass"
@@ -552,19 +553,6 @@ impl Connectors {
     }
 }
 
-/// The URL as shown: no query string, no credentials.
-fn shown_url(u: &str) -> String {
-    match reqwest::Url::parse(u) {
-        Ok(mut p) => {
-            let _ = p.set_password(None);
-            let _ = p.set_username("");
-            p.set_query(None);
-            p.to_string()
-        }
-        Err(_) => "(invalid URL)".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -638,6 +626,24 @@ mod tests {
         assert_eq!(
             o.summary,
             "2 connector(s): adapters declared, smoke requests pass"
+        );
+    }
+
+    /// More connectors than `max_connectors`, the first of them fine: not judged clean.
+    #[tokio::test]
+    async fn a_registry_past_max_connectors_is_unknown_not_ok() {
+        let d = tempfile::tempdir().unwrap();
+        let addr = serve().await;
+        good(d.path(), addr);
+        let mut p = probe();
+        p.max_connectors = 1;
+        let o = look_in(&p, d.path()).await;
+        assert_health(&o, Health::Unknown);
+        assert!(
+            o.summary
+                .starts_with("not judged: 2 connectors, more than max_connectors (1)"),
+            "{}",
+            o.summary
         );
     }
 

@@ -82,7 +82,6 @@ impl Probe for Credentials {
     const SUMMARY: &'static str = "credentials each agent can use: shared across agents, shadowed by precedence, subscription OAuth on headless agents, expiry (fingerprints only)";
     const LESSONS: &'static [u32] = &[1, 2, 10];
     const EXAMPLE: &'static str = r#"[probe.fleet_credentials]
-kind = "credentials"
 lessons = [1, 2, 10]
 every = "15m"
 # every agent home on this host (the Mac mini's agents are macOS users; the hub runs as root)
@@ -167,6 +166,9 @@ enum Src {
     OpenclawDotenv,
     OpenclawConfigEnv,
     OpenclawProviderKey,
+    /// A channel's own token in `openclaw.json` (`channels.slack.botToken`): shared or not (L1),
+    /// never part of a model provider's precedence chain.
+    OpenclawChannelToken,
     McpTokens,
 }
 
@@ -312,12 +314,17 @@ fn read_plists(plists: &[PathBuf], agents: &[Agent], g: &mut Gathered) {
                     continue;
                 }
             };
-            let Ok(plist::Value::Dictionary(d)) =
-                plist::Value::from_reader(std::io::Cursor::new(bytes))
-            else {
-                g.unreadable
-                    .push((path.display().to_string(), "not a plist dictionary".into()));
-                continue;
+            let d = match crate::plistdoc::parse(&bytes) {
+                Ok(plist::Value::Dictionary(d)) => d,
+                Ok(_) => {
+                    g.unreadable
+                        .push((path.display().to_string(), "not a plist dictionary".into()));
+                    continue;
+                }
+                Err(e) => {
+                    g.unreadable.push((path.display().to_string(), e));
+                    continue;
+                }
             };
             let env: Vec<(String, String)> = d
                 .get("EnvironmentVariables")
@@ -551,7 +558,7 @@ fn read_openclaw_config(a: &Agent, g: &mut Gathered) {
     let ocj = oc.join("openclaw.json");
     if ocj.exists() {
         match read::text_lossy(&g.at(&ocj), read::LARGE) {
-            Ok(t) => match json5::from_str::<Value>(&t) {
+            Ok(t) => match super::json5doc::parse(&t) {
                 Ok(v) => {
                     if let Some(env) = v.get("env").and_then(Value::as_object) {
                         let vars = env.get("vars").and_then(Value::as_object).unwrap_or(env);
@@ -585,6 +592,7 @@ fn read_openclaw_config(a: &Agent, g: &mut Gathered) {
                             }
                         }
                     }
+                    read_channel_tokens(a, g, &ocj, &v);
                 }
                 Err(e) => g
                     .unreadable
@@ -597,41 +605,60 @@ fn read_openclaw_config(a: &Agent, g: &mut Gathered) {
     }
 }
 
+/// Keys of a channel's config (or of one of its `accounts`) that hold its secret.
+const CHANNEL_SECRET_KEYS: &[&str] = &[
+    "botToken",
+    "appToken",
+    "userToken",
+    "token",
+    "signingSecret",
+    "webhookSecret",
+    "accessToken",
+    "password",
+];
+
+/// The channels' own tokens in `openclaw.json` (`channels.<name>.botToken`, and per account under
+/// `channels.<name>.accounts.<id>`): one bot token in two agents splits its events between them
+/// (lesson 1). `${VAR}` references are resolved elsewhere (the environment), not here.
+fn read_channel_tokens(a: &Agent, g: &mut Gathered, ocj: &Path, v: &Value) {
+    let Some(chs) = v.get("channels").and_then(Value::as_object) else {
+        return;
+    };
+    for (name, body) in chs {
+        let mut places: Vec<(String, &Value)> = vec![(format!("channels.{name}"), body)];
+        if let Some(accts) = body.get("accounts").and_then(Value::as_object) {
+            for (id, acct) in accts {
+                places.push((format!("channels.{name}.accounts.{id}"), acct));
+            }
+        }
+        for (at, obj) in places {
+            for key in CHANNEL_SECRET_KEYS {
+                if let Some(s) = obj.get(*key).and_then(Value::as_str)
+                    && s.len() >= MIN_SECRET_CHARS
+                    && !s.starts_with("${")
+                {
+                    g.creds.push(cred(
+                        a,
+                        Src::OpenclawChannelToken,
+                        format!("{} {at}.{key}", ocj.display()),
+                        None,
+                        name,
+                        s,
+                    ));
+                }
+            }
+        }
+    }
+}
+
 /// Codex `auth.json`: access and refresh tokens, and an `OPENAI_API_KEY`.
 fn read_codex(a: &Agent, g: &mut Gathered) {
     let h = &a.home;
     let codex = h.join(".codex/auth.json");
     if let Some(v) = read_json(&codex, g) {
-        if let Some(t) = v.pointer("/tokens/access_token").and_then(Value::as_str) {
-            let mut c = cred(
-                a,
-                Src::CodexTokens,
-                format!("{} tokens.access_token", codex.display()),
-                None,
-                "openai",
-                t,
-            );
-            c.refreshable = v
-                .pointer("/tokens/refresh_token")
-                .and_then(Value::as_str)
-                .is_some_and(|r| !r.is_empty());
-            g.creds.push(c);
-        }
-        if let Some(t) = v.pointer("/tokens/refresh_token").and_then(Value::as_str)
-            && t.len() >= MIN_SECRET_CHARS
-        {
-            // single-use refresh tokens: a copy shared between agents kills both (L1)
-            let mut c = cred(
-                a,
-                Src::CodexTokens,
-                format!("{} tokens.refresh_token", codex.display()),
-                None,
-                "openai",
-                t,
-            );
-            c.refreshable = true;
-            c.expires = None;
-            g.creds.push(c);
+        if let Some(tokens) = v.get("tokens") {
+            let place = format!("{} tokens.", codex.display());
+            push_token_pair(a, g, Src::CodexTokens, &place, tokens, "openai");
         }
         if let Some(k) = v.get("OPENAI_API_KEY").and_then(Value::as_str)
             && k.len() >= MIN_SECRET_CHARS
@@ -717,36 +744,35 @@ fn read_mcp_tokens(a: &Agent, g: &mut Gathered) {
         let Some(v) = read_json(&path, g) else {
             continue;
         };
-        if let Some(t) = v.get("access_token").and_then(Value::as_str) {
-            let mut c = cred(
-                a,
-                Src::McpTokens,
-                format!("{} access_token", path.display()),
-                None,
-                "mcp",
-                t,
-            );
-            c.refreshable = v
-                .get("refresh_token")
-                .and_then(Value::as_str)
-                .is_some_and(|r| !r.is_empty());
-            g.creds.push(c);
-        }
-        if let Some(t) = v.get("refresh_token").and_then(Value::as_str)
-            && t.len() >= MIN_SECRET_CHARS
-        {
-            let mut c = cred(
-                a,
-                Src::McpTokens,
-                format!("{} refresh_token", path.display()),
-                None,
-                "mcp",
-                t,
-            );
-            c.refreshable = true;
-            c.expires = None;
-            g.creds.push(c);
-        }
+        let place = format!("{} ", path.display());
+        push_token_pair(a, g, Src::McpTokens, &place, &v, "mcp");
+    }
+}
+
+/// The OAuth token pair in `tokens` (`access_token`, `refresh_token`), named `<place><key>`: the
+/// access token (refreshable when a refresh token is there) and the refresh token, single-use:
+/// a copy shared between agents kills both (L1).
+fn push_token_pair(
+    a: &Agent,
+    g: &mut Gathered,
+    src: Src,
+    place: &str,
+    tokens: &Value,
+    provider: &str,
+) {
+    let token = |key: &str| tokens.get(key).and_then(Value::as_str);
+    if let Some(t) = token("access_token") {
+        let mut c = cred(a, src, format!("{place}access_token"), None, provider, t);
+        c.refreshable = token("refresh_token").is_some_and(|r| !r.is_empty());
+        g.creds.push(c);
+    }
+    if let Some(t) = token("refresh_token")
+        && t.len() >= MIN_SECRET_CHARS
+    {
+        let mut c = cred(a, src, format!("{place}refresh_token"), None, provider, t);
+        c.refreshable = true;
+        c.expires = None;
+        g.creds.push(c);
     }
 }
 
@@ -770,7 +796,7 @@ fn note_unreadable(path: &Path, g: &mut Gathered) {
 /// A JSON (or JSON5) file; `None` when absent (silently) or unreadable (noted).
 fn read_json(path: &Path, g: &mut Gathered) -> Option<Value> {
     match read::text_lossy(&g.at(path), read::SMALL) {
-        Ok(t) => match serde_json::from_str(&t).or_else(|_| json5::from_str(&t)) {
+        Ok(t) => match super::json5doc::parse(&t) {
             Ok(v) => Some(v),
             Err(e) => {
                 g.unreadable
@@ -943,67 +969,12 @@ fn unit_words(v: &str) -> Vec<String> {
     words
 }
 
-/// Expands `*` in any segment of an absolute or relative path, bounded by `MAX_MATCHES`.
+/// Expands `*` in any segment of an absolute or relative path, bounded by `MAX_MATCHES`; only
+/// paths that exist.
 pub(super) fn expand(pattern: &Path) -> Vec<PathBuf> {
-    let mut out = vec![PathBuf::new()];
-    for comp in pattern.components() {
-        let part = comp.as_os_str().to_string_lossy();
-        if !part.contains('*') {
-            for p in &mut out {
-                p.push(comp.as_os_str());
-            }
-            continue;
-        }
-        let mut next = Vec::new();
-        for dir in &out {
-            let Ok(rd) = std::fs::read_dir(if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            }) else {
-                continue;
-            };
-            let mut names: Vec<String> = rd
-                .take(MAX_MATCHES)
-                .filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| !n.starts_with('.') || part.starts_with('.'))
-                .filter(|n| star_match(&part, n))
-                .collect();
-            names.sort();
-            for n in names {
-                if next.len() < MAX_MATCHES {
-                    next.push(dir.join(n));
-                }
-            }
-        }
-        out = next;
-    }
+    let mut out = super::pathglob::expand(pattern, MAX_MATCHES, MAX_MATCHES);
     out.retain(|p| p.exists());
     out
-}
-
-/// `*` matches any run of characters within one name.
-pub(super) fn star_match(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first)
-        || !name[first.len()..].ends_with(last)
-        || name.len() < first.len() + last.len()
-    {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
 }
 
 /// Regular files below `dir`, at most `depth` levels, bounded by `MAX_MATCHES`; links not followed.
@@ -1348,6 +1319,34 @@ mod tests {
         );
     }
 
+    /// Codex's and mcp-remote's OAuth pairs: a refresh token copied between agents is shared
+    /// (single-use: both die), named by file and key, never shown.
+    #[tokio::test]
+    async fn copied_oauth_refresh_tokens_are_shared() {
+        let d = tempfile::tempdir().unwrap();
+        clean(d.path());
+        let codex = r#"{"tokens":{"access_token":"codex-access-fixture-1","refresh_token":"codex-refresh-fixture-shared"}}"#;
+        testkit::put(d.path(), "root/.codex/auth.json", codex);
+        testkit::put(d.path(), "Users/cs/.codex/auth.json", codex);
+        let mcp = r#"{"access_token":"mcp-access-fixture-9","refresh_token":"mcp-refresh-fixture-shared"}"#;
+        testkit::put(d.path(), "root/.mcp-auth/v1/abc_tokens.json", mcp);
+        testkit::put(d.path(), "Users/cs/.mcp-auth/v1/abc_tokens.json", mcp);
+        let o = look_under(&probe(""), d.path()).await;
+        let t = testkit::assert_says(
+            &o,
+            Health::Critical,
+            &[
+                "root/.codex/auth.json tokens.refresh_token",
+                "Users/cs/.codex/auth.json tokens.refresh_token",
+                "root/.mcp-auth/v1/abc_tokens.json refresh_token",
+            ],
+        );
+        testkit::assert_lacks(
+            &t,
+            &["codex-refresh-fixture", "mcp-refresh-fixture", "fixture-1"],
+        );
+    }
+
     #[tokio::test]
     async fn shared_token_is_critical_and_names_agents_files_and_keys() {
         let d = tempfile::tempdir().unwrap();
@@ -1359,15 +1358,56 @@ mod tests {
             "export ANTHROPIC_API_KEY=\"sk-ant-api03-hub-fixture-not-a-key\"\n",
         );
         let o = look_under(&probe(""), d.path()).await;
-        let t = text(&o);
-        assert_eq!(o.health, Health::Critical, "{t}");
-        assert!(t.contains("L1 shared sha256:"), "{t}");
-        assert!(t.contains("used by 2 agents (finance, root)"), "{t}");
-        assert!(
-            t.contains("home/finance/.openclaw/.env:1 ANTHROPIC_API_KEY"),
-            "{t}"
+        let t = testkit::assert_says(
+            &o,
+            Health::Critical,
+            &[
+                "L1 shared sha256:",
+                "used by 2 agents (finance, root)",
+                "home/finance/.openclaw/.env:1 ANTHROPIC_API_KEY",
+            ],
         );
         assert!(!t.contains("sk-ant-api03-hub"), "never the value: {t}");
+    }
+
+    /// One Slack bot token in two agents' openclaw.json (one per account): shared, never shown;
+    /// distinct tokens and `${VAR}` references are fine.
+    #[tokio::test]
+    async fn shared_channel_token_in_openclaw_json() {
+        let d = tempfile::tempdir().unwrap();
+        clean(d.path());
+        testkit::put(
+            d.path(),
+            "Users/cs/.openclaw/openclaw.json",
+            "{ gateway: { port: 18791 }, channels: { slack: { botToken: \"xoxb-111-222-fixtureSharedBot\", appToken: \"${SLACK_APP_TOKEN}\" } } }\n",
+        );
+        testkit::put(
+            d.path(),
+            "root/.openclaw/openclaw.json",
+            "{ channels: { defaults: { groupPolicy: \"allowlist\" }, slack: { accounts: { ops: { botToken: \"xoxb-111-222-fixtureSharedBot\" } } }, telegram: { botToken: \"7301:fixture-telegram-own\" } } }\n",
+        );
+        let o = look_under(&probe(""), d.path()).await;
+        let t = testkit::assert_says(
+            &o,
+            Health::Critical,
+            &[
+                "used by 2 agents (cs, root)",
+                "Users/cs/.openclaw/openclaw.json channels.slack.botToken",
+                "root/.openclaw/openclaw.json channels.slack.accounts.ops.botToken",
+            ],
+        );
+        assert!(!t.contains("fixtureSharedBot"), "never the value: {t}");
+        assert!(
+            !t.contains("L2 shadowed"),
+            "a channel token shadows no model key: {t}"
+        );
+        // each agent its own bot token: nothing shared
+        testkit::put(
+            d.path(),
+            "root/.openclaw/openclaw.json",
+            "{ channels: { slack: { botToken: \"xoxb-111-333-fixtureRootBot\" } } }\n",
+        );
+        assert_health(&look_under(&probe(""), d.path()).await, Health::Ok);
     }
 
     #[tokio::test]
@@ -1387,10 +1427,14 @@ mod tests {
 <plist version="1.0"><dict><key>UserName</key><string>cs</string><key>EnvironmentVariables</key><dict><key>HOME</key><string>/Users/cs</string><key>ANTHROPIC_API_KEY</key><string>sk-ant-api03-cs-plist-fixture-key</string></dict></dict></plist>"#,
         );
         let o = look_under(&probe(""), d.path()).await;
-        let t = text(&o);
-        assert_eq!(o.health, Health::Degraded, "{t}");
-        assert!(t.contains("L2 shadowed cs openclaw/anthropic"), "{t}");
-        assert!(t.contains(".claude.json oauthAccount sha256:"), "{t}");
+        let t = testkit::assert_says(
+            &o,
+            Health::Degraded,
+            &[
+                "L2 shadowed cs openclaw/anthropic",
+                ".claude.json oauthAccount sha256:",
+            ],
+        );
         assert!(
             t.contains("shadows ")
                 && t.contains(
@@ -1426,10 +1470,8 @@ mod tests {
             r#"{"claudeAiOauth":{"accessToken":"sk-ant-oat01-founder-fixture","refreshToken":"r-founder-fixture-refresh","expiresAt":1}}"#,
         );
         let o = look_under(&probe("interactive = [\"founder\"]"), d.path()).await;
-        let t = text(&o);
-        assert_eq!(o.health, Health::Critical, "{t}");
-        assert!(t.contains("L1 subscription OAuth retail"), "{t}");
-        assert!(!t.contains("L1 subscription OAuth founder"), "{t}");
+        let t = testkit::assert_says(&o, Health::Critical, &["L1 subscription OAuth retail"]);
+        testkit::assert_lacks(&t, &["L1 subscription OAuth founder"]);
         assert!(
             t.contains("L10 expiring retail") && t.contains("expires in 23h"),
             "{t}"
@@ -1439,7 +1481,7 @@ mod tests {
             "{t}"
         );
         // a refreshable access token past its expiry is the runtime's business
-        assert!(!t.contains("L10 expired founder"), "{t}");
+        testkit::assert_lacks(&t, &["L10 expired founder"]);
     }
 
     #[tokio::test]
@@ -1481,14 +1523,6 @@ mod tests {
         assert_eq!(u.env[0].0, "HOME");
         assert_eq!(u.env[1], ("A".into(), "b".into(), 5));
         assert_eq!(u.env_files, vec![("/etc/x.env".into(), true)]);
-    }
-
-    #[test]
-    fn stars() {
-        assert!(star_match("ai.openclaw.*.plist", "ai.openclaw.cs.plist"));
-        assert!(!star_match("ai.openclaw.*.plist", "ai.openclaw.plist"));
-        assert!(star_match("*_tokens.json", "abc_tokens.json"));
-        assert!(star_match("openclaw-*.service", "openclaw-hub.service"));
     }
 
     #[test]

@@ -116,7 +116,6 @@ impl Probe for CronEnv {
         "check that cron jobs get the env vars and commands their command lines and scripts use";
     const LESSONS: &'static [u32] = &[14];
     const EXAMPLE: &'static str = r#"[probe.vps_cron_env]
-kind = "cron_env"
 lesson = 14
 every = "1h"
 # the VPS ran its crons as root; the kit crons live in /etc/cron.d
@@ -622,7 +621,15 @@ fn check_job(
         Some(path)
     };
     if let Some(cmd_path) = &job_path {
-        let (shown, more) = follow_scripts(&facts, cmd_path, &ctx, cfg, key, &mut provided, r);
+        let mut f = Follow {
+            cmd_path,
+            ctx: &ctx,
+            cfg,
+            key,
+            provided: &mut provided,
+            r: &mut *r,
+        };
+        let (shown, more) = follow_scripts(&facts, &mut f);
         script_shown = shown;
         uses.extend(more);
     }
@@ -645,38 +652,45 @@ fn job_home(job: &Job<'_>, vars: &BTreeMap<String, String>, cfg: &Settings) -> O
         })
 }
 
+/// What following one job's scripts works with: the PATH its commands run on, where paths
+/// resolve, the probe's settings, the finding key, and what it fills in (the names the job is
+/// given, and the report).
+struct Follow<'a, 'c> {
+    cmd_path: &'a str,
+    ctx: &'a CodeCtx<'c>,
+    cfg: &'a Settings,
+    key: &'a str,
+    provided: &'a mut Provided,
+    r: &'a mut Report,
+}
+
 /// Checks the commands the job line runs on `cmd_path` and reads the scripts among them (each
 /// once, at most MAX_FOLLOWED, when `follow` is on). Returns the last script read and the
 /// variable uses found in the scripts (with where).
 fn follow_scripts(
     facts: &CodeFacts,
-    cmd_path: &str,
-    ctx: &CodeCtx<'_>,
-    cfg: &Settings,
-    key: &str,
-    provided: &mut Provided,
-    r: &mut Report,
+    f: &mut Follow<'_, '_>,
 ) -> (Option<String>, Vec<(String, String)>) {
     let mut script_shown = None;
     let mut uses = Vec::new();
     let mut followed: BTreeSet<PathBuf> = BTreeSet::new();
     for inv in &facts.invocations {
-        let Some(script) = check_command(inv, cmd_path, ctx, key, "", r) else {
+        let Some(script) = check_command(inv, f.cmd_path, f.ctx, f.key, "", f.r) else {
             continue;
         };
         // Each script is read once per job, and at most MAX_FOLLOWED of them.
-        if !cfg.follow || followed.contains(&script.path) {
+        if !f.cfg.follow || followed.contains(&script.path) {
             continue;
         }
         if followed.len() >= MAX_FOLLOWED {
-            r.notes.push((
-                key.to_string(),
+            f.r.notes.push((
+                f.key.to_string(),
                 format!("runs more than {MAX_FOLLOWED} scripts; the rest are not read"),
             ));
             break;
         }
         followed.insert(script.path.clone());
-        if let Some((name, more)) = check_script(&script, cmd_path, ctx, cfg, key, provided, r) {
+        if let Some((name, more)) = check_script(&script, f) {
             uses.extend(more);
             script_shown = Some(name);
         }
@@ -689,16 +703,25 @@ fn follow_scripts(
 /// uses, or None when it could not be read or judged.
 fn check_script(
     script: &Script,
-    cmd_path: &str,
-    ctx: &CodeCtx<'_>,
-    cfg: &Settings,
-    key: &str,
-    provided: &mut Provided,
-    r: &mut Report,
+    f: &mut Follow<'_, '_>,
 ) -> Option<(String, Vec<(String, String)>)> {
+    let Follow {
+        cmd_path,
+        ctx,
+        cfg,
+        key,
+        provided,
+        r,
+    } = f;
     let tree = ctx.tree;
     let shown = script.path.display().to_string();
+    // a compiled program run directly (ELF, Mach-O) is not a script: nothing to read in it
+    // (its bytes scanned as shell were junk findings, and a large one was "truncated")
+    if script.direct && crate::read::head(&script.path, 4).is_ok_and(|m| is_executable_binary(&m)) {
+        return None;
+    }
     let text = match read_bounded(&script.path, cfg.max_bytes) {
+        Ok(t) if t.contains('\0') => return None,
         Ok(t) => t,
         Err(e) => {
             r.unknown
@@ -768,6 +791,17 @@ fn check_script(
         }
     }
     Some((name, uses))
+}
+
+/// An ELF or Mach-O (thin or universal) executable's first bytes.
+fn is_executable_binary(magic: &[u8]) -> bool {
+    matches!(
+        magic,
+        [0x7f, b'E', b'L', b'F']
+            | [0xfe, 0xed, 0xfa, 0xce | 0xcf]
+            | [0xce | 0xcf, 0xfa, 0xed, 0xfe]
+            | [0xca, 0xfe, 0xba, 0xbe]
+    )
 }
 
 /// Reports each variable the job uses that nothing provides (once per name, with why), then
@@ -970,6 +1004,14 @@ fn check_command(
             return None;
         }
         if !p.is_file() {
+            // a FIFO, device or directory: cron cannot run it and nothing here can read it
+            r.unknown.push((
+                key.to_string(),
+                format!(
+                    "command '{}' is not a regular file; not judged{at}",
+                    p.display()
+                ),
+            ));
             return None;
         }
         if exec::which(&p.display().to_string(), "").is_none() {
@@ -1020,6 +1062,16 @@ fn script_arg(
     };
     let arg = resolve_str(arg, ctx, &BTreeMap::new())?;
     let p = resolve_path(&arg, ctx, inv.cwd.as_deref())?;
+    if p.exists() && !p.is_file() {
+        r.unknown.push((
+            key.to_string(),
+            format!(
+                "script '{}' is not a regular file; not judged{at}",
+                p.display()
+            ),
+        ));
+        return None;
+    }
     if !p.is_file() {
         r.problems.push((
             key.to_string(),
@@ -1961,6 +2013,58 @@ mod tests {
         assert!(!format!("{o:?}").contains("shpat_secret_value"));
     }
 
+    /// A job whose command or script is a FIFO was judged ok (nothing read, nothing said).
+    #[tokio::test]
+    async fn fifo_command_or_script_is_unknown_not_ok() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("job.sh");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        for (cmd, want) in [
+            (
+                fifo.display().to_string(),
+                "is not a regular file; not judged",
+            ),
+            (
+                format!("/bin/sh {}", fifo.display()),
+                "is not a regular file; not judged",
+            ),
+        ] {
+            let tab = dir.path().join("crontab");
+            write(&tab, &format!("*/5 * * * * {cmd}\n"), 0o600);
+            let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
+            let o = look_in(&p, Path::new(FIXTURES)).await;
+            assert_eq!(o.health, Health::Unknown, "{cmd}: {}", evidence(&o));
+            let ev = evidence(&o);
+            assert!(
+                ev.contains(&fifo.display().to_string()) && ev.contains(want),
+                "{ev}"
+            );
+        }
+    }
+
+    /// A job running a compiled program (/bin/true) read the binary as a shell script: 100
+    /// such jobs took 5 s and reported "command '       ' not on cron PATH (true:1)".
+    #[tokio::test]
+    async fn a_compiled_program_is_not_read_as_a_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("prog");
+        let mut elf = b"\x7fELF\x02\x01\x01\0".to_vec();
+        elf.extend_from_slice(
+            b"  $(   `x  \0\0 $UNSET_VAR ; nosuchcmd\n"
+                .repeat(50_000)
+                .as_slice(),
+        );
+        write(&bin, "", 0o755);
+        std::fs::write(&bin, &elf).unwrap();
+        let tab = dir.path().join("crontab");
+        write(&tab, &format!("*/5 * * * * {}\n", bin.display()), 0o600);
+        let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
+        let o = look_in(&p, Path::new(FIXTURES)).await;
+        assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
+        assert!(is_executable_binary(&[0xcf, 0xfa, 0xed, 0xfe]));
+        assert!(!is_executable_binary(b"#!/b"));
+    }
+
     #[tokio::test]
     async fn committed_fixtures_bad_and_good() {
         for (twin, want) in [("bad", Health::Critical), ("good", Health::Ok)] {
@@ -1971,8 +2075,10 @@ mod tests {
             assert_eq!(o.health, want, "{twin}: {}", evidence(&o));
             if twin == "bad" {
                 let ev = evidence(&o);
-                assert!(ev.contains("$SHOPIFY_TOKEN"), "{ev}");
-                assert!(ev.contains("command 'node' not on cron PATH"), "{ev}");
+                testkit::assert_contains(
+                    &ev,
+                    &["$SHOPIFY_TOKEN", "command 'node' not on cron PATH"],
+                );
             }
         }
     }
@@ -2012,9 +2118,9 @@ mod tests {
         let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Critical);
         let ev = evidence(&o);
-        assert!(
-            ev.contains("job uses $FOO but cron does not set it and the command loads no env file"),
-            "{ev}"
+        testkit::assert_contains(
+            &ev,
+            &["job uses $FOO but cron does not set it and the command loads no env file"],
         );
         assert!(!ev.contains("IGNORED"), "text after % is stdin: {ev}");
     }
@@ -2047,11 +2153,8 @@ mod tests {
         let o = look_in(&p, Path::new(FIXTURES)).await;
         assert_eq!(o.health, Health::Critical, "{}", evidence(&o));
         let ev = evidence(&o);
-        assert!(
-            ev.contains("brain-sync:1 -> job uses $BRAIN_REMOTE"),
-            "{ev}"
-        );
-        assert!(!ev.contains("NOPE"), "{ev}");
+        testkit::assert_contains(&ev, &["brain-sync:1 -> job uses $BRAIN_REMOTE"]);
+        testkit::assert_lacks(&ev, &["NOPE"]);
         assert!(
             !ev.contains("crontab:3"),
             "run-parts is on the crontab's PATH: {ev}"
@@ -2166,23 +2269,19 @@ mod tests {
         let o = look_in(&p, Path::new(FIXTURES)).await;
         let ev = evidence(&o);
         assert_eq!(o.health, Health::Critical, "{ev}");
-        assert!(
-            ev.contains("job uses $HOLDED_API_KEY but cron does not set it and"),
-            "{ev}"
+        testkit::assert_contains(
+            &ev,
+            &[
+                "job uses $HOLDED_API_KEY but cron does not set it and",
+                ".bashrc:4 sets it only after returning early",
+                "job uses $STOCK_TOKEN",
+            ],
         );
-        assert!(
-            ev.contains(".bashrc:4 sets it only after returning early"),
-            "{ev}"
-        );
-        assert!(ev.contains("job uses $STOCK_TOKEN"), "{ev}");
         assert!(
             !ev.contains("STOCK_URL") && !ev.contains("SET_HERE"),
             "{ev}"
         );
-        assert!(
-            ev.contains("opens the literal path '$HOME/.bashrc'"),
-            "{ev}"
-        );
+        testkit::assert_contains(&ev, &["opens the literal path '$HOME/.bashrc'"]);
         assert!(
             !ev.contains("weekly"),
             "case patterns are not commands: {ev}"

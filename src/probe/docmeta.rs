@@ -117,22 +117,23 @@ mod tests {
     fn backup_names_carry_times() {
         let b = "openclaw.json";
         let t = |n: &str| name_timestamp(n, b).map(|t| t.to_rfc3339());
-        assert_eq!(
-            t("openclaw.json.bak-20260512T1000").as_deref(),
-            Some("2026-05-12T10:00:00+00:00")
-        );
-        assert_eq!(
-            t("openclaw.json.bak-2026-05-12T10:00:00Z").as_deref(),
-            Some("2026-05-12T10:00:00+00:00")
-        );
-        assert_eq!(
-            t("openclaw.json.bak.20260512-101500").as_deref(),
-            Some("2026-05-12T10:15:00+00:00")
-        );
-        assert_eq!(
-            t("openclaw.json.bak-1778580000").as_deref(),
-            Some("2026-05-12T10:00:00+00:00")
-        );
+        for (name, want) in [
+            (
+                "openclaw.json.bak-20260512T1000",
+                "2026-05-12T10:00:00+00:00",
+            ),
+            (
+                "openclaw.json.bak-2026-05-12T10:00:00Z",
+                "2026-05-12T10:00:00+00:00",
+            ),
+            (
+                "openclaw.json.bak.20260512-101500",
+                "2026-05-12T10:15:00+00:00",
+            ),
+            ("openclaw.json.bak-1778580000", "2026-05-12T10:00:00+00:00"),
+        ] {
+            assert_eq!(t(name).as_deref(), Some(want), "{name}");
+        }
         assert_eq!(t("openclaw.json.bak"), None);
         assert_eq!(t("openclaw.json.bak.1"), None);
         assert_eq!(t("other.json.bak-20260512"), None);

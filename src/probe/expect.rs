@@ -1,9 +1,10 @@
 //! JSON value assertions shared by kinds (`http`'s `expect_json`, `config_file`'s `expect`): one
 //! vocabulary (`exists`, `equals`, `type`, `min_len`/`max_len`, `matches`, `lt`/`gt`, `in`/`not_in`,
-//! `matches_any`/`not_matches_any`, `allowed_keys`/`forbidden_keys`, `optional`), parsed, validated
-//! and compiled once, judged on a `serde_json::Value`. Lists may be given as TOML arrays or as one
-//! comma-separated string, so a pack can take them from a var. It quotes observed values only
-//! through `describe`, which redacts the secrets it is given and truncates; it does no I/O.
+//! `matches_any`/`not_matches_any`, `allowed_keys`/`forbidden_keys`, `optional`, `message`),
+//! parsed, validated and compiled once, judged on a `serde_json::Value`. Lists may be given as TOML
+//! arrays or as one comma-separated string, so a pack can take them from a var. It quotes observed
+//! values only through `describe`, which redacts the secrets it is given and truncates; it does no
+//! I/O.
 
 use super::Invalid;
 use crate::redact;
@@ -67,6 +68,16 @@ pub struct JsonAssertion {
     /// do not count (a disabled channel is not a listener). Default false.
     #[serde(default)]
     pub enabled_only: bool,
+    /// The finding's phrase when this assertion fails, in place of the generated one (the
+    /// evidence keeps that): for a path that does not speak for itself, such as a filter
+    /// selecting a gateway bound off loopback without auth. Default: the generated phrase.
+    pub message: Option<String>,
+}
+
+/// A path that may select several nodes (wildcard, descendant, union or filter): its findings name
+/// the node they are about, not the path.
+fn selects_many(path: &str) -> bool {
+    path.contains('*') || path.contains("..") || path.contains("[?") || path.contains("',")
 }
 
 fn split_list(s: &str) -> Vec<String> {
@@ -213,7 +224,37 @@ pub fn parse_path(s: &str) -> Result<JsonPath, String> {
             "{filters} filter selectors ('?'), at most {MAX_FILTERS}"
         ));
     }
-    JsonPath::parse(s).map_err(|e| e.to_string())
+    if let Some(at) = unterminated_string(s) {
+        return Err(format!(
+            "the string literal opened at byte {at} is not closed"
+        ));
+    }
+    // serde_json_path 0.7.2 panics ("we do not use streaming parsers") when the input ends
+    // inside a `\u` escape; the check above refuses every such input first (found by the
+    // jsonpath fuzz target: `$["\u`). The unwind guard keeps any other parser panic a
+    // config error rather than a crash.
+    match std::panic::catch_unwind(|| JsonPath::parse(s)) {
+        Ok(parsed) => parsed.map_err(|e| e.to_string()),
+        Err(_) => Err("the JSONPath parser failed on this input".into()),
+    }
+}
+
+/// Where a quoted string literal that runs to the end of `s` starts (RFC 9535: quotes only
+/// open string literals; a backslash escapes the next character inside one).
+fn unterminated_string(s: &str) -> Option<usize> {
+    let mut open: Option<(usize, char)> = None;
+    let mut escaped = false;
+    for (i, c) in s.char_indices() {
+        match open {
+            None if c == '"' || c == '\'' => open = Some((i, c)),
+            None => {}
+            Some(_) if escaped => escaped = false,
+            Some(_) if c == '\\' => escaped = true,
+            Some((_, q)) if c == q => open = None,
+            Some(_) => {}
+        }
+    }
+    open.map(|(i, _)| i)
 }
 
 /// Compiles every assertion's JSONPath and regexes; every problem at once.
@@ -366,47 +407,28 @@ fn disabled(v: &Value) -> bool {
 
 impl JsonAssertion {
     fn checks(&self) -> Vec<Check<'_>> {
-        let mut c = Vec::new();
-        if let Some(v) = &self.equals {
-            c.push(Check::Equals(v));
-        }
-        if let Some(t) = self.json_type {
-            c.push(Check::Type(t));
-        }
-        if let Some(n) = self.min_len {
-            c.push(Check::MinLen(n));
-        }
-        if let Some(n) = self.max_len {
-            c.push(Check::MaxLen(n));
-        }
-        if let Some(re) = &self.matches {
-            c.push(Check::Matches(re));
-        }
-        if let Some(x) = self.lt {
-            c.push(Check::Lt(x));
-        }
-        if let Some(x) = self.gt {
-            c.push(Check::Gt(x));
-        }
-        if let Some(v) = &self.one_of {
-            c.push(Check::In(v));
-        }
-        if let Some(v) = &self.not_in {
-            c.push(Check::NotIn(v));
-        }
-        if let Some(v) = &self.matches_any {
-            c.push(Check::MatchesAny(v));
-        }
-        if let Some(v) = &self.not_matches_any {
-            c.push(Check::NotMatchesAny(v));
-        }
-        if let Some(v) = &self.allowed_keys {
-            c.push(Check::AllowedKeys(v, self.enabled_only));
-        }
-        if let Some(v) = &self.forbidden_keys {
-            c.push(Check::ForbiddenKeys(v, self.enabled_only));
-        }
-        c
+        [
+            self.equals.as_ref().map(Check::Equals),
+            self.json_type.map(Check::Type),
+            self.min_len.map(Check::MinLen),
+            self.max_len.map(Check::MaxLen),
+            self.matches.as_deref().map(Check::Matches),
+            self.lt.map(Check::Lt),
+            self.gt.map(Check::Gt),
+            self.one_of.as_deref().map(Check::In),
+            self.not_in.as_deref().map(Check::NotIn),
+            self.matches_any.as_deref().map(Check::MatchesAny),
+            self.not_matches_any.as_deref().map(Check::NotMatchesAny),
+            self.allowed_keys
+                .as_deref()
+                .map(|v| Check::AllowedKeys(v, self.enabled_only)),
+            self.forbidden_keys
+                .as_deref()
+                .map(|v| Check::ForbiddenKeys(v, self.enabled_only)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// "path exists", "path in [a, b]", ...: what passing looks like, one phrase per check.
@@ -425,8 +447,17 @@ impl JsonAssertion {
         parts
     }
 
-    /// `None` when the assertion holds, else (evidence detail, summary phrase).
+    /// `None` when the assertion holds, else (evidence detail, summary phrase); the summary is
+    /// `message` when one is set.
     pub fn check(&self, c: &Compiled, doc: &Value, secrets: &[&str]) -> Option<(String, String)> {
+        let (detail, summary) = self.judge(c, doc, secrets)?;
+        match &self.message {
+            Some(m) => Some((format!("{detail} ({m})"), m.clone())),
+            None => Some((detail, summary)),
+        }
+    }
+
+    fn judge(&self, c: &Compiled, doc: &Value, secrets: &[&str]) -> Option<(String, String)> {
         let nodes = c.path.query_located(doc).all();
         let p = &self.path;
         let checks = self.checks();
@@ -438,7 +469,7 @@ impl JsonAssertion {
                 ));
             }
             Some(false) if !nodes.is_empty() => {
-                let at = if nodes.len() > 1 || p.contains('*') {
+                let at = if nodes.len() > 1 || selects_many(p) {
                     nodes[0].location().to_string()
                 } else {
                     p.clone()
@@ -461,7 +492,7 @@ impl JsonAssertion {
                 format!("{p} is missing (expected {})", first.describe()),
             ));
         }
-        let many = nodes.len() > 1 || p.contains('*');
+        let many = nodes.len() > 1 || selects_many(p);
         for node in &nodes {
             let v = node.node();
             let Some((failed, part)) = checks
@@ -561,12 +592,33 @@ pub fn clip(text: &str, secrets: &[&str], max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit;
+
+    #[test]
+    fn a_path_ending_inside_a_unicode_escape_is_an_error_not_a_panic() {
+        // found by the jsonpath fuzz target: serde_json_path 0.7.2 reaches unreachable!() here
+        for p in [
+            r#"$["\u"#,
+            r#"$['\uD8"#,
+            r#"$[?@.a == "\uD800\u"#,
+            r#"$["\"#,
+            r#"$["abc"#,
+        ] {
+            let e = parse_path(p).unwrap_err();
+            testkit::assert_contains(&e, &["not closed"]);
+        }
+        // closed literals with escapes (and quotes of the other kind inside) still parse
+        assert!(parse_path(r#"$["\u00e9"]"#).is_ok());
+        assert!(parse_path(r#"$["it's"]"#).is_ok());
+        assert!(parse_path(r#"$['say \'hi\'']"#).is_ok());
+        assert!(parse_path(r#"$[?@.a == "x\"y"]"#).is_ok());
+    }
 
     #[test]
     fn nested_filters_found_by_fuzzing_are_refused_before_parsing() {
         let fuzzed = "$..data[?@[?@.na[?@[?@.n.dd..ata[?@[?@.na[?@[?@[?@.na[?@[?@.n.d..data[?@[?@.na[?@[?@.n.daata[?@[?@.d[?@.n.daata[?@[?@.data.data[?$";
         let e = parse_path(fuzzed).unwrap_err();
-        assert!(e.contains("filter selectors"), "{e}");
+        testkit::assert_contains(&e, &["filter selectors"]);
         assert!(parse_path("$.data[?@.n > 2].id").is_ok());
         assert!(parse_path(&format!("$.{}", "a".repeat(600))).is_err());
     }
@@ -588,11 +640,11 @@ mod tests {
         let doc = serde_json::json!({"gateway": {"bind": "lan"}, "m": ["a/x:free", "b/y"]});
         let (a, c) = one("path = \"$.gateway.bind\"\nin = \"loopback, auto\"");
         let (detail, summary) = a.check(&c, &doc, &[]).unwrap();
-        assert!(
-            summary.contains("$.gateway.bind is string \"lan\" (expected in [loopback, auto])"),
-            "{summary}"
+        testkit::assert_contains(
+            &summary,
+            &["$.gateway.bind is string \"lan\" (expected in [loopback, auto])"],
         );
-        assert!(detail.contains("expected in"), "{detail}");
+        testkit::assert_contains(&detail, &["expected in"]);
         let (a, c) = one("path = \"$.gateway.bind\"\nnot_in = [\"lan\"]");
         assert!(a.check(&c, &doc, &[]).is_some());
         let (a, c) = one("path = \"$.m[*]\"\nnot_matches_any = \":free$\"");
@@ -615,19 +667,37 @@ mod tests {
             "path = \"$.plugins.entries.*\"\nallowed_keys = [\"enabled\", \"hooks\", \"subagent\", \"config\"]",
         );
         let (detail, summary) = a.check(&c, &doc, &[]).unwrap();
-        assert!(
-            summary.contains(
-                "$['plugins']['entries']['bad'] has keys outside the allowed set: source"
-            ),
-            "{summary}"
+        testkit::assert_contains(
+            &summary,
+            &["$['plugins']['entries']['bad'] has keys outside the allowed set: source"],
         );
-        assert!(detail.contains("keys source"), "{detail}");
+        testkit::assert_contains(&detail, &["keys source"]);
         let (a, c) = one("path = \"$.channels\"\nallowed_keys = \"slack\"\nenabled_only = true");
         assert!(a.check(&c, &doc, &[]).is_none());
         let (a, c) =
             one("path = \"$.plugins.entries\"\nforbidden_keys = \"openclaw-supermemory, bad\"");
         let (_, summary) = a.check(&c, &doc, &[]).unwrap();
-        assert!(summary.contains("has forbidden keys: bad"), "{summary}");
+        testkit::assert_contains(&summary, &["has forbidden keys: bad"]);
+    }
+
+    #[test]
+    fn message_replaces_the_summary_and_the_filter_judges_one_key_by_another() {
+        let path = "$[?@.bind && @.bind != 'loopback' && !@.auth.mode]";
+        let src = format!(
+            "path = \"{path}\"\nexists = false\nmessage = \"bound off loopback without auth\""
+        );
+        let (a, c) = one(&src);
+        let open = serde_json::json!({"gateway": {"bind": "lan", "port": 1}});
+        let (detail, summary) = a.check(&c, &open, &[]).unwrap();
+        assert_eq!(summary, "bound off loopback without auth");
+        testkit::assert_contains(
+            &detail,
+            &["expected to be absent", "(bound off loopback without auth)"],
+        );
+        let authed = serde_json::json!({"gateway": {"bind": "lan", "auth": {"mode": "token"}}});
+        assert!(a.check(&c, &authed, &[]).is_none());
+        let local = serde_json::json!({"gateway": {"bind": "loopback"}});
+        assert!(a.check(&c, &local, &[]).is_none());
     }
 
     #[test]

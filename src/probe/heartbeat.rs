@@ -80,7 +80,6 @@ impl Probe for Heartbeat {
     const SUMMARY: &'static str = "a heartbeat file is fresh (mtime, last line or JSON field), in active hours, and matches its schema";
     const LESSONS: &'static [u32] = &[28];
     const EXAMPLE: &'static str = r#"[probe.hub_watchdog_heartbeat]
-kind = "heartbeat"
 lesson = 28
 every = "5m"
 # the OpenClaw heartbeat runs every 30m, 08:00-23:00 Europe/Madrid; no report is red
@@ -269,7 +268,16 @@ impl Heartbeat {
         // Through the bounded reader (`look` runs on the blocking pool): a FIFO is refused,
         // a document past MAX_DOC_BYTES is "truncated at N", a log is read from its tail.
         let read = if self.source == Source::LastLine {
-            crate::read::tail(path, TAIL_BYTES).map(|(t, _)| t)
+            match crate::read::tail(path, TAIL_BYTES) {
+                // the tail of a long file with no full line: its last line is too long to judge
+                Ok((t, true)) if t.trim().is_empty() => {
+                    return Err(format!(
+                        "cannot read {}: its last line is longer than {TAIL_BYTES} bytes; not judged",
+                        path.display()
+                    ));
+                }
+                r => r.map(|(t, _)| t),
+            }
         } else {
             crate::read::text_lossy(path, MAX_DOC_BYTES)
         };
@@ -587,8 +595,7 @@ mod tests {
 
         let missing = probe("path = \"nope\"\ninterval = \"15m\"");
         let o = look_with(&missing, d.path(), None, now).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(o.summary.starts_with("no heartbeat at "), "{}", o.summary);
+        testkit::assert_starts(&o, Health::Critical, "no heartbeat at ");
 
         // a path through a regular file cannot be looked at: not "missing", unknown
         let odd = probe("path = \"beat/inner\"\nmax_age = \"1m\"");
@@ -624,6 +631,20 @@ mod tests {
         std::fs::write(&log, "garbage without a time\n").unwrap();
         let o = look_with(&p, d.path(), None, now).await;
         assert_finding(&o, Health::Critical, "unreadable heartbeat");
+
+        // a last line longer than the tail was "heartbeat file is empty" (or a fragment of it
+        // judged); now unknown, naming the file
+        for tail in ["\n", ""] {
+            let long = format!("1778576400 ok\n{}{tail}", "x".repeat(100_000));
+            std::fs::write(&log, long).unwrap();
+            let o = look_with(&p, d.path(), None, now).await;
+            assert_finding(
+                &o,
+                Health::Unknown,
+                "its last line is longer than 65536 bytes",
+            );
+            assert!(o.summary.contains("hub.log"), "{o:?}");
+        }
     }
 
     #[tokio::test]

@@ -144,7 +144,6 @@ impl Probe for Http {
         "request a URL and assert on status, headers, body and JSON content, not just a 200";
     const LESSONS: &'static [u32] = &[10, 26];
     const EXAMPLE: &'static str = r#"[probe.hub_gateway_health]
-kind = "http"
 lesson = 26
 every = "30s"
 # the hub's OpenClaw gateway; a 200 alone proves nothing, so check what it says

@@ -71,7 +71,6 @@ impl Probe for LaunchdJob {
     const SUMMARY: &'static str = "audit a launchd plist: HOME of UserName, PATH, RunAtLoad/KeepAlive, daemon vs agent, log dirs, last exit";
     const LESSONS: &'static [u32] = &[3];
     const EXAMPLE: &'static str = r#"[probe.cs_gateway_launchd]
-kind = "launchd_job"
 lesson = 3
 every = "10m"
 # the CS agent's gateway runs headless as the macOS user "cs" (lesson 3: a daemon without HOME
@@ -183,7 +182,8 @@ home_root = "/Users"
 
 /// Reads and parses the plist through the bounded reader (at most `read::SMALL` bytes; a job
 /// plist is a few KiB). Missing is critical (the job is not installed); a FIFO, device or
-/// oversized file is unknown; a file that looks like a plist but does not parse is critical
+/// oversized file is unknown, and so is a plist nested or expanding past `plistdoc`'s bounds; a
+/// file that looks like a plist but does not parse is critical
 /// (launchd refuses it); anything else is unknown ("not a plist").
 fn read_plist(path: &Path) -> Result<plist::Dictionary, Box<Observation>> {
     let bytes = match crate::read::bytes(path, crate::read::SMALL) {
@@ -197,7 +197,16 @@ fn read_plist(path: &Path) -> Result<plist::Dictionary, Box<Observation>> {
         }
         Err(e) => return Err(Box::new(super::unreadable("plist", &e))),
     };
-    let value = match plist::Value::from_reader(std::io::Cursor::new(&bytes)) {
+    // nesting or expansion past the shared bounds: not judged (the crate would overflow the
+    // stack or build billions of values)
+    if let Err(e) = crate::plistdoc::shape(&bytes) {
+        return Err(Box::new(
+            Observation::unknown(format!("{}: {e}", path.display()))
+                .expected("a launchd job plist")
+                .evidence("plist", path.display()),
+        ));
+    }
+    let value = match crate::plistdoc::parse(&bytes) {
         Ok(v) => v,
         Err(e) if looks_like_plist(&bytes) => {
             return Err(Box::new(
@@ -734,8 +743,7 @@ mod tests {
         assert_eq!(o.health, Health::Critical);
         let s = &o.summary;
         assert!(s.starts_with("EnvironmentVariables.HOME missing"), "{s}");
-        assert!(s.contains("PATH lacks /opt/homebrew/bin"), "{s}");
-        assert!(s.contains("KeepAlive is false"), "{s}");
+        testkit::assert_contains(s, &["PATH lacks /opt/homebrew/bin", "KeepAlive is false"]);
     }
 
     #[tokio::test]
@@ -777,10 +785,15 @@ mod tests {
         }
         assert_eq!(o.health, Health::Degraded, "{o:?}");
         let s = &o.summary;
-        assert!(s.contains("PATH lacks /opt/homebrew/bin"), "{s}");
-        assert!(s.contains("RunAtLoad is not true"), "{s}");
-        assert!(s.contains("StandardOutPath directory"), "{s}");
-        assert!(s.contains("not writable"), "{s}");
+        testkit::assert_contains(
+            s,
+            &[
+                "PATH lacks /opt/homebrew/bin",
+                "RunAtLoad is not true",
+                "StandardOutPath directory",
+                "not writable",
+            ],
+        );
     }
 
     #[tokio::test]
@@ -833,17 +846,11 @@ mod tests {
             ))
         };
         let o = look(&job("ai.openclaw.hr.plist")).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(o.summary.starts_with("job not installed"), "{}", o.summary);
+        testkit::assert_starts(&o, Health::Critical, "job not installed");
 
         std::fs::write(lib.join("broken.plist"), "<plist><dict><key>Label</key>").unwrap();
         let o = look(&job("broken.plist")).await;
-        assert_eq!(o.health, Health::Critical);
-        assert!(
-            o.summary.starts_with("unparseable plist: "),
-            "{}",
-            o.summary
-        );
+        testkit::assert_starts(&o, Health::Critical, "unparseable plist: ");
 
         std::fs::create_dir(lib.join("dir.plist")).unwrap();
         assert_eq!(look(&job("dir.plist")).await.health, Health::Unknown);

@@ -74,7 +74,6 @@ impl Probe for ListenPorts {
     const SUMMARY: &'static str = "check TCP listeners from /proc: loopback-only ports, expected listeners, one process per port";
     const LESSONS: &'static [u32] = &[20, 25];
     const EXAMPLE: &'static str = r#"[probe.gateway_ports_loopback]
-kind = "listen_ports"
 lessons = [20, 25]
 every = "1m"
 # OpenClaw gateways bind loopback; the Tailscale port-forwarder is the only way in (lesson 20)
@@ -536,18 +535,14 @@ mod tests {
         let o = look(&p).await;
         assert_eq!(o.health, Health::Critical);
         let s = &o.summary;
-        assert!(
-            s.contains("0.0.0.0:18789 listens beyond loopback (pid 100 (openclaw-gatewa))"),
-            "{s}"
-        );
-        assert!(
-            s.contains("[::]:18790 listens beyond loopback (pid 300 (python3))"),
-            "{s}"
-        );
-        assert!(s.contains("nothing listens on port 18794"), "{s}");
-        assert!(
-            s.contains("two processes listen for one service on port 18790: pid 200 (openclaw) vs pid 300 (python3)"),
-            "{s}"
+        testkit::assert_contains(
+            s,
+            &[
+                "0.0.0.0:18789 listens beyond loopback (pid 100 (openclaw-gatewa))",
+                "[::]:18790 listens beyond loopback (pid 300 (python3))",
+                "nothing listens on port 18794",
+                "two processes listen for one service on port 18790: pid 200 (openclaw) vs pid 300 (python3)",
+            ],
         );
     }
 

@@ -202,13 +202,15 @@ fn glob_re(g: &str) -> Option<Regex> {
 }
 
 const MAX_LISTED: usize = 12;
+/// Longest text read from one column of one row (provider, model, caller, error, time), in
+/// characters; longer values are cut by SQLite before they are copied.
+const MAX_TEXT: usize = 1024;
 
 impl Probe for LlmUsage {
     const KIND: &'static str = "llm_usage";
     const SUMMARY: &'static str = "LLM usage database: routes that collapse at peak, same-provider fallbacks, idle paid subscriptions, free-tier routes";
     const LESSONS: &'static [u32] = &[21, 29, 24];
     const EXAMPLE: &'static str = r#"[probe.llm_routes]
-kind = "llm_usage"
 lessons = [21, 29, 24]
 every = "1h"
 # the kit's usage database, opened read-only; never locks the writer
@@ -424,16 +426,23 @@ impl LlmUsage {
             .map_err(|e| describe_sql(&e, db))?;
         let c = &self.columns;
         let q = |s: &str| format!("\"{s}\"");
+        // a text value is cut to MAX_TEXT characters inside SQLite: 40 rows of a 20 MB provider
+        // name took 1.7 GB of RSS once copied into routes; numbers keep their type
+        let t = |s: &str| {
+            format!(
+                "CASE WHEN typeof(\"{s}\") = 'text' THEN substr(\"{s}\", 1, {MAX_TEXT}) ELSE \"{s}\" END"
+            )
+        };
         let sql = format!(
             "SELECT {}, {}, {}, {}, {}, {}, {}, {} FROM {} WHERE {} >= ?1 ORDER BY {} DESC LIMIT ?2",
-            q(&c.ts),
-            q(&c.provider),
-            q(&c.model),
-            q(&c.caller),
-            q(&c.ok),
-            q(&c.error),
-            q(&c.latency_ms),
-            q(&c.cost),
+            t(&c.ts),
+            t(&c.provider),
+            t(&c.model),
+            t(&c.caller),
+            t(&c.ok),
+            t(&c.error),
+            t(&c.latency_ms),
+            t(&c.cost),
             q(&self.table),
             q(&c.ts),
             q(&c.ts),
@@ -552,22 +561,14 @@ impl LlmUsage {
         self.judge_free_tiers(&calls, &mut findings);
 
         findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
-        let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
-        let mut obs = match findings.first() {
-            None => Observation::ok(format!(
+        let mut obs = super::led_by(&findings, |f| f.0, |f| f.3.clone()).unwrap_or_else(|| {
+            Observation::ok(format!(
                 "{} calls on {} caller/route pairs in {}: no route collapses at peak",
                 calls.len(),
                 routes,
                 humantime::format_duration(self.window)
-            )),
-            Some((_, _, _, d)) => {
-                let mut s = d.clone();
-                if findings.len() > 1 {
-                    s.push_str(&format!(" (+{} more)", findings.len() - 1));
-                }
-                Observation::new(worst, s)
-            }
-        };
+            ))
+        });
         obs = obs.expected(expected).evidence("db", db.display());
         for (_, lesson, key, detail) in findings.iter().take(MAX_LISTED) {
             obs = obs.evidence(key, format!("lesson {lesson}: {detail}"));
@@ -763,7 +764,7 @@ fn parse_iso(s: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, assert_finding, look_with, text};
+    use crate::probe::testkit::{self, assert_finding, look_with};
 
     /// 2026-07-20 is a Monday; busy hours 09:00-18:00 Europe/Madrid (UTC+2).
     fn now() -> DateTime<Utc> {
@@ -873,6 +874,34 @@ mod tests {
         );
     }
 
+    /// Huge text columns are cut inside SQLite: 40 rows of a 20 MB provider took 1.7 GB RSS.
+    #[test]
+    fn huge_text_columns_are_cut_before_they_are_copied() {
+        let d = tempfile::tempdir().unwrap();
+        let path = d.path().join("usage.db");
+        let huge = "x".repeat(200_000);
+        let mut rows = healthy();
+        for r in &mut rows {
+            r.provider = &huge;
+            r.caller = &huge;
+        }
+        drop(make_db(&path, &rows));
+        let (calls, capped) = probe("")
+            .read_calls(&path, now() - chrono::Duration::days(7))
+            .unwrap();
+        assert!(!capped);
+        assert_eq!(calls.len(), 120);
+        for c in &calls {
+            assert_eq!(c.provider.len(), MAX_TEXT);
+            assert_eq!(c.caller.len(), MAX_TEXT);
+            assert_eq!(c.route.len(), MAX_TEXT + "/sonnet-4.5".len());
+            assert!(
+                c.ok && c.latency_ms >= 900.0 && c.cost > 0.0,
+                "numbers keep their type"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn busy_hour_failures_are_a_peak_collapse() {
         let d = tempfile::tempdir().unwrap();
@@ -921,24 +950,17 @@ mod tests {
             now(),
         )
         .await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        let t = text(&o);
-        assert!(
-            t.contains("collapses at peak: caller ops:summaries route qwen/qwen-turbo: busy 135 calls, errors 67% (429 67%), p95 9.0s; quiet 225 calls, errors 0%, p95 0.7s"),
-            "{t}"
-        );
-        assert!(
-            t.contains("lesson 21: caller ops:summaries fell back from qwen/qwen-turbo to qwen/qwen-plus (90 times): same provider"),
-            "{t}"
-        );
-        assert!(
-            t.contains(
-                "lesson 24: caller ops:summaries uses free-tier route qwen/qwen-turbo (360 calls)"
-            ),
-            "{t}"
+        let t = testkit::assert_says(
+            &o,
+            Health::Critical,
+            &[
+                "collapses at peak: caller ops:summaries route qwen/qwen-turbo: busy 135 calls, errors 67% (429 67%), p95 9.0s; quiet 225 calls, errors 0%, p95 0.7s",
+                "lesson 21: caller ops:summaries fell back from qwen/qwen-turbo to qwen/qwen-plus (90 times): same provider",
+                "lesson 24: caller ops:summaries uses free-tier route qwen/qwen-turbo (360 calls)",
+            ],
         );
         assert!(!t.contains("sk-live"), "error texts are never quoted: {t}");
-        assert!(!t.contains("anthropic/sonnet"), "{t}");
+        testkit::assert_lacks(&t, &["anthropic/sonnet"]);
     }
 
     #[tokio::test]

@@ -159,7 +159,6 @@ impl Probe for Markdown {
     const SUMMARY: &'static str = "markdown documents: front-matter freshness, required sections and phrases, duplicate facts, the memory-hygiene job";
     const LESSONS: &'static [u32] = &[7, 8, 22, 23];
     const EXAMPLE: &'static str = r#"[probe.cs_soul]
-kind = "markdown"
 lessons = [22, 23]
 every = "1h"
 agent = "cs"
@@ -425,21 +424,21 @@ impl Markdown {
         job: bool,
         capped: bool,
     ) -> Observation {
-        let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.health));
-        let mut obs = if findings.is_empty() && !unreadable.is_empty() {
+        let led = super::led_by(
+            findings,
+            |f| f.health,
+            |f| format!("{who}{}", strip_who(&f.detail, who)),
+        );
+        let mut obs = if let Some(o) = led {
+            o
+        } else if !unreadable.is_empty() {
             Observation::unknown(format!("{who}cannot read: {}", unreadable[0]))
-        } else if findings.is_empty() {
+        } else {
             let mut s = format!("{who}{} document(s) hold", docs);
             if job {
                 s.push_str("; hygiene job healthy");
             }
             Observation::ok(s)
-        } else {
-            let mut s = format!("{who}{}", strip_who(&findings[0].detail, who));
-            if findings.len() > 1 {
-                s.push_str(&format!(" (+{} more)", findings.len() - 1));
-            }
-            Observation::new(worst, s)
         };
         obs = obs.expected(self.expected_text());
         if let Some(a) = &self.agent {
@@ -1066,20 +1065,16 @@ untrusted_input = true
             "# CS agent\n\n## ACK Rule\nOn it.\n\nBe kind. Ignore previous instructions is bad.\n",
         );
         let o = look(&probe(SOUL_PROBE), d.path()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        let t = text(&o);
-        assert!(t.contains("agent: cs"), "{t}");
-        assert!(
-            t.contains("SOUL.md: lacks section \"## Security & Safety\""),
-            "{t}"
+        testkit::assert_says(
+            &o,
+            Health::Critical,
+            &[
+                "agent: cs",
+                "SOUL.md: lacks section \"## Security & Safety\"",
+                "lacks section \"Customer Message Processing\" (the agent reads untrusted input)",
+                "has 1 of 4 required phrases",
+            ],
         );
-        assert!(
-            t.contains(
-                "lacks section \"Customer Message Processing\" (the agent reads untrusted input)"
-            ),
-            "{t}"
-        );
-        assert!(t.contains("has 1 of 4 required phrases"), "{t}");
         // a trusted-input agent does not need the customer block
         let p = probe(&SOUL_PROBE.replace("untrusted_input = true", ""));
         let o = look(&p, d.path()).await;
@@ -1121,22 +1116,17 @@ front_matter = { max_verified_age = "90days" }
         );
         put(d.path(), "knowledge/notes.md", "# no front matter\n");
         let o = look(&probe(BRAIN_PROBE), d.path()).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        let t = text(&o);
-        assert!(
-            t.contains("policies.md: stale since 2026-02-09 (stale_after 30)"),
-            "{t}"
+        let t = testkit::assert_says(
+            &o,
+            Health::Degraded,
+            &[
+                "policies.md: stale since 2026-02-09 (stale_after 30)",
+                "policies.md: last_verified 2026-01-10 is 191 days old",
+                "current-state.md: missing source_of_truth, stale_after, confidence",
+                "notes.md: no front matter",
+            ],
         );
-        assert!(
-            t.contains("policies.md: last_verified 2026-01-10 is 191 days old"),
-            "{t}"
-        );
-        assert!(
-            t.contains("current-state.md: missing source_of_truth, stale_after, confidence"),
-            "{t}"
-        );
-        assert!(t.contains("notes.md: no front matter"), "{t}");
-        assert!(!t.contains("products.md"), "{t}");
+        testkit::assert_lacks(&t, &["products.md"]);
     }
 
     #[tokio::test]
@@ -1192,11 +1182,12 @@ duplicates = { min_count = 3 }
 "#,
         );
         let o = look(&p, d.path()).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        let t = text(&o);
-        assert!(
-            t.contains("\"- Ana Ruiz is the CEO.\" appears 3 times (in MEMORY.md, 2026-07-01.md, 2026-07-02.md)"),
-            "{t}"
+        let t = testkit::assert_says(
+            &o,
+            Health::Degraded,
+            &[
+                "\"- Ana Ruiz is the CEO.\" appears 3 times (in MEMORY.md, 2026-07-01.md, 2026-07-02.md)",
+            ],
         );
         assert!(
             !t.contains("deploy key"),
@@ -1209,9 +1200,9 @@ duplicates = { min_count = 2 }
 "#,
         );
         let t = text(&look(&p, d.path()).await);
-        assert!(t.contains("deploy key"), "{t}");
-        assert!(!t.contains("ghp_abcdefghij0123456789XYZ"), "{t}");
-        assert!(t.contains("sha256:"), "{t}");
+        testkit::assert_contains(&t, &["deploy key"]);
+        testkit::assert_lacks(&t, &["ghp_abcdefghij0123456789XYZ"]);
+        testkit::assert_contains(&t, &["sha256:"]);
     }
 
     const JOB_PROBE: &str = r#"agent = "cs"

@@ -8,7 +8,7 @@
 //! Tokens are sent, never shown (only a fingerprint); the server's answers are parsed, not
 //! quoted. It only calls `initialize`, `notifications/initialized` and `tools/list`: never a tool.
 
-use super::{Health, Invalid, Observation, Probe, ProbeCx};
+use super::{Health, Invalid, Observation, Probe, ProbeCx, shown_url};
 use crate::read;
 use crate::redact::{self, Secret};
 use serde::{Deserialize, Deserializer};
@@ -96,7 +96,6 @@ impl Probe for Mcp {
     const SUMMARY: &'static str = "MCP server: initialize + tools/list latency p50/p95 with auth, refused without it, auth mode in its env file";
     const LESSONS: &'static [u32] = &[27, 13];
     const EXAMPLE: &'static str = r#"[probe.brain_mcp]
-kind = "mcp"
 lessons = [27, 13]
 every = "1m"
 name = "brain-mcp"
@@ -466,13 +465,8 @@ impl Mcp {
             metrics,
         } = found;
         findings.sort_by_key(|f| std::cmp::Reverse(f.0.rank()));
-        let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(f.0));
-        let mut obs = if let Some((_, _, _, d)) = findings.first() {
-            let mut s = d.clone();
-            if findings.len() > 1 {
-                s.push_str(&format!(" (+{} more)", findings.len() - 1));
-            }
-            Observation::new(worst, s)
+        let mut obs = if let Some(o) = super::led_by(&findings, |f| f.0, |f| f.3.clone()) {
+            o
         } else if let Some(u) = unknown.first() {
             Observation::unknown(format!("{name}: cannot look: {}", redact_all(u, secrets)))
         } else {
@@ -558,19 +552,6 @@ fn parse_env(text: &str) -> BTreeMap<String, String> {
         }
     }
     out
-}
-
-/// The URL as shown: no query string, no credentials.
-fn shown_url(u: &str) -> String {
-    match reqwest::Url::parse(u) {
-        Ok(mut p) => {
-            let _ = p.set_password(None);
-            let _ = p.set_username("");
-            p.set_query(None);
-            p.to_string()
-        }
-        Err(_) => "(invalid URL)".into(),
-    }
 }
 
 fn ms(d: Duration) -> String {
@@ -767,16 +748,14 @@ impl Session {
         let mut endpoint = None;
         let mut read = 0usize;
         while endpoint.is_none() {
-            let chunk = tokio::time::timeout(left(deadline), resp.chunk())
-                .await
-                .map_err(|_| "timed out waiting for the endpoint event".to_string())?
-                .map_err(|e| send_error(&e))?
-                .ok_or("event stream ended before the endpoint event")?;
-            read += chunk.len();
-            if read > MAX_BODY {
-                return Err("event stream sent no endpoint event in 4 MiB".into());
-            }
-            for (ev, data) in parser.push(&chunk) {
+            let waiting = Waiting {
+                timeout: "timed out waiting for the endpoint event",
+                ended: "event stream ended before the endpoint event",
+                too_much: "event stream sent no endpoint event in 4 MiB",
+            };
+            for (ev, data) in
+                next_events(&mut resp, &mut parser, &mut read, deadline, waiting).await?
+            {
                 if ev == "endpoint" {
                     endpoint = Some(
                         base.join(data.trim())
@@ -831,21 +810,14 @@ impl Session {
                 drop(resp);
                 let mut read = 0usize;
                 loop {
-                    let chunk = tokio::time::timeout(left(deadline), stream.chunk())
-                        .await
-                        .map_err(|_| "timed out waiting for the answer".to_string())?
-                        .map_err(|e| send_error(&e))?
-                        .ok_or("event stream ended")?;
-                    read += chunk.len();
-                    if read > MAX_BODY {
-                        return Err("no answer in 4 MiB of events".into());
-                    }
-                    for (_, data) in parser.push(&chunk) {
-                        if let Ok(v) = serde_json::from_str::<Value>(&data)
-                            && v.get("id").and_then(Value::as_u64) == Some(id)
-                        {
-                            return Ok(v);
-                        }
+                    let waiting = Waiting {
+                        timeout: "timed out waiting for the answer",
+                        ended: "event stream ended",
+                        too_much: "no answer in 4 MiB of events",
+                    };
+                    let events = next_events(stream, parser, &mut read, deadline, waiting).await?;
+                    if let Some(v) = answer_among(events, id) {
+                        return Ok(v);
                     }
                 }
             }
@@ -894,6 +866,42 @@ fn check_result(answer: &Value) -> Result<(), String> {
 }
 
 /// Reads a POST's answer: JSON, or an event stream read until the message with `id`.
+/// What a wait on an event stream says when it times out, when the stream ends, and when 4 MiB
+/// pass without what it waits for.
+struct Waiting {
+    timeout: &'static str,
+    ended: &'static str,
+    too_much: &'static str,
+}
+
+/// The events in the next chunk of an event stream, counting the bytes in `read`.
+async fn next_events(
+    resp: &mut reqwest::Response,
+    parser: &mut SseParser,
+    read: &mut usize,
+    deadline: Instant,
+    waiting: Waiting,
+) -> Result<Vec<(String, String)>, String> {
+    let chunk = tokio::time::timeout(left(deadline), resp.chunk())
+        .await
+        .map_err(|_| waiting.timeout.to_string())?
+        .map_err(|e| send_error(&e))?
+        .ok_or(waiting.ended)?;
+    *read += chunk.len();
+    if *read > MAX_BODY {
+        return Err(waiting.too_much.into());
+    }
+    Ok(parser.push(&chunk))
+}
+
+/// The JSON-RPC answer with `id` among the events' data, if there.
+fn answer_among(events: Vec<(String, String)>, id: u64) -> Option<Value> {
+    events
+        .into_iter()
+        .filter_map(|(_, data)| serde_json::from_str::<Value>(&data).ok())
+        .find(|v| v.get("id").and_then(Value::as_u64) == Some(id))
+}
+
 async fn read_answer(
     mut resp: reqwest::Response,
     id: u64,
@@ -915,14 +923,8 @@ async fn read_answer(
         if body.len() + chunk.len() > MAX_BODY {
             return Err("answer larger than 4 MiB".into());
         }
-        if is_sse {
-            for (_, data) in parser.push(&chunk) {
-                if let Ok(v) = serde_json::from_str::<Value>(&data)
-                    && v.get("id").and_then(Value::as_u64) == Some(id)
-                {
-                    return Ok(v);
-                }
-            }
+        if is_sse && let Some(v) = answer_among(parser.push(&chunk), id) {
+            return Ok(v);
         }
         body.extend_from_slice(&chunk);
     }
@@ -1077,9 +1079,7 @@ mod tests {
         let o = look_in(&p, d.path()).await;
         assert_health(&o, Health::Ok);
         let t = text(&o);
-        assert!(t.contains("tools: 2"), "{t}");
-        assert!(t.contains("over 4 calls"), "{t}");
-        assert!(t.contains("/sse: refused"), "{t}");
+        testkit::assert_contains(&t, &["tools: 2", "over 4 calls", "/sse: refused"]);
         assert!(!t.contains(KEY), "{t}");
         assert!(t.contains(&redact::fingerprint(KEY)), "{t}");
     }
@@ -1134,10 +1134,7 @@ mod tests {
                 && t.contains("/sse without credentials answered 200 (expected 401 or 403): auth is not enforced"),
             "{t}"
         );
-        assert!(
-            t.contains("sets MCP_AUTH_MODE=\"off\" (expected \"enforce\")"),
-            "{t}"
-        );
+        testkit::assert_contains(&t, &["sets MCP_AUTH_MODE=\"off\" (expected \"enforce\")"]);
     }
 
     #[tokio::test]

@@ -21,12 +21,14 @@ pub mod expect;
 mod file_mode;
 mod heartbeat;
 mod http;
+pub mod json5doc;
 mod launchd_job;
 mod listen_ports;
 mod llm_usage;
 mod markdown;
 mod mcp;
 mod model_swap;
+pub mod pathglob;
 mod process;
 mod resources;
 mod review_queue;
@@ -36,6 +38,7 @@ pub mod shape;
 mod skills;
 mod systemd_unit;
 mod token_expiry;
+pub mod users;
 
 /// How a lesson holds according to one observation. `Unknown` means "could not look"
 /// (permission denied, tool missing, timed out), never "target down".
@@ -306,6 +309,35 @@ pub async fn blocking<T: Send + 'static>(
         .map_err(|e| Observation::unknown(format!("probe work did not finish: {e}")))
 }
 
+/// A URL as evidence and summaries show it: no query string, no credentials.
+pub fn shown_url(u: &str) -> String {
+    match reqwest::Url::parse(u) {
+        Ok(mut p) => {
+            let _ = p.set_password(None);
+            let _ = p.set_username("");
+            p.set_query(None);
+            p.to_string()
+        }
+        Err(_) => "(invalid URL)".into(),
+    }
+}
+
+/// The observation a list of findings makes: the worst health among them, summarised by the
+/// first one (`lead`), with " (+N more)" when there are more; `None` without findings.
+pub fn led_by<T>(
+    findings: &[T],
+    health: impl Fn(&T) -> Health,
+    lead: impl FnOnce(&T) -> String,
+) -> Option<Observation> {
+    let first = findings.first()?;
+    let worst = findings.iter().fold(Health::Ok, |h, f| h.worst(health(f)));
+    let mut s = lead(first);
+    if findings.len() > 1 {
+        s.push_str(&format!(" (+{} more)", findings.len() - 1));
+    }
+    Some(Observation::new(worst, s))
+}
+
 /// The `unknown` observation for a file that could not be read in full (`what` names its role,
 /// e.g. "unit file"): "cannot read unit file /x.service: not a regular file (a FIFO)".
 pub fn unreadable(what: &str, e: &crate::read::ReadError) -> Observation {
@@ -346,7 +378,8 @@ pub trait Probe: DeserializeOwned + Debug + Send + Sync + 'static {
     /// the operator's own command checks" (`command`): any lesson in an operator's config, and
     /// never used by a shipped probe.
     const LESSONS: &'static [u32];
-    /// A commented TOML `[probe.<id>]` table; a test parses it through the real loader.
+    /// A commented TOML `[probe.<id>]` table without its `kind` key, which `KindInfo::example`
+    /// adds from `KIND`; a test parses the result through the real loader.
     const EXAMPLE: &'static str;
     /// Cross-field checks at load; every problem at once.
     fn validate(&self) -> Vec<Invalid> {
@@ -362,7 +395,24 @@ pub struct KindInfo {
     pub kind: &'static str,
     pub summary: &'static str,
     pub lessons: &'static [u32],
-    pub example: &'static str,
+    /// The kind's `EXAMPLE`: its table without the `kind` key.
+    pub table: &'static str,
+}
+
+impl KindInfo {
+    /// The example config: `table` with `kind = "<kind>"` as its first key.
+    pub fn example(&self) -> String {
+        with_kind(self.table, self.kind)
+    }
+}
+
+/// A one-table TOML example (`[probe.<id>]` or `[channel.<id>]` on its first line) with
+/// `kind = "<kind>"` added as the table's first key: kinds' examples do not repeat their `KIND`.
+pub fn with_kind(table: &str, kind: &str) -> String {
+    match table.split_once('\n') {
+        Some((header, rest)) => format!("{header}\nkind = \"{kind}\"\n{rest}"),
+        None => format!("{table}\nkind = \"{kind}\"\n"),
+    }
 }
 
 /// Parses a kind's own table (probe or channel kind: the common keys already removed) and runs
@@ -398,7 +448,7 @@ macro_rules! probe_kinds {
                 kind: <$module::$ty as Probe>::KIND,
                 summary: <$module::$ty as Probe>::SUMMARY,
                 lessons: <$module::$ty as Probe>::LESSONS,
-                example: <$module::$ty as Probe>::EXAMPLE,
+                table: <$module::$ty as Probe>::EXAMPLE,
             },)*
         ];
 
@@ -462,12 +512,29 @@ pub fn kind_names() -> Vec<&'static str> {
 /// `invalid_keys`),
 /// look once with a test `ProbeCx` (`look`, `look_in`, `look_with`, `look_as`, `look_under`,
 /// `observe` with `At`), assert a
-/// finding (`assert_finding`, `assert_health`, `has`, `one`, `ev`, `text`) and lay out fixtures (`write`, `put`,
+/// finding (`assert_finding`, `assert_health`, `assert_starts`, `assert_ends`, `assert_says`,
+/// `has`, `one`, `ev`, `text`, `assert_contains`, `assert_lacks`) and lay out fixtures (`write`, `put`,
 /// `set_mtime`, `at`, `serve` for a loopback server). Shared by every kind's tests instead of a copy per file.
 #[cfg(test)]
 pub mod testkit {
     use super::*;
     use chrono::{DateTime, Utc};
+
+    /// Asserts that `text` contains every needle; a failure names the missing one and the text.
+    #[track_caller]
+    pub fn assert_contains(text: &str, needles: &[&str]) {
+        for n in needles {
+            assert!(text.contains(n), "missing {n:?} in: {text}");
+        }
+    }
+
+    /// Asserts that `text` contains none of the needles.
+    #[track_caller]
+    pub fn assert_lacks(text: &str, needles: &[&str]) {
+        if let Some(n) = needles.iter().find(|n| text.contains(**n)) {
+            panic!("unexpected {n:?} in: {text}");
+        }
+    }
 
     /// Parses a kind's keys and asserts they validate.
     pub fn parse<P: Probe>(toml_src: &str) -> P {
@@ -612,6 +679,38 @@ pub mod testkit {
         assert!(o.summary.contains(needle), "{needle:?} not in: {}", text(o));
     }
 
+    /// Asserts the observation's health and that its summary starts with `prefix`.
+    #[track_caller]
+    pub fn assert_starts(o: &Observation, want: Health, prefix: &str) {
+        assert_health(o, want);
+        assert!(
+            o.summary.starts_with(prefix),
+            "{prefix:?} does not start: {}",
+            text(o)
+        );
+    }
+
+    /// Asserts the observation's health and that its summary ends with `suffix`.
+    #[track_caller]
+    pub fn assert_ends(o: &Observation, want: Health, suffix: &str) {
+        assert_health(o, want);
+        assert!(
+            o.summary.ends_with(suffix),
+            "{suffix:?} does not end: {}",
+            text(o)
+        );
+    }
+
+    /// Asserts the observation's health and that its `text` (summary and evidence) says every
+    /// needle; returns that text for further checks.
+    #[track_caller]
+    pub fn assert_says(o: &Observation, want: Health, needles: &[&str]) -> String {
+        assert_health(o, want);
+        let t = text(o);
+        assert_contains(&t, needles);
+        t
+    }
+
     /// The summary, then every evidence row as `key: value` lines.
     pub fn text(o: &Observation) -> String {
         let mut t = format!("{}\n", o.summary);
@@ -706,7 +805,7 @@ mod tests {
     fn every_example_parses_and_validates() {
         for k in KINDS {
             let mut doc: toml::Table =
-                toml::from_str(k.example).unwrap_or_else(|e| panic!("{}: {e}", k.kind));
+                toml::from_str(&k.example()).unwrap_or_else(|e| panic!("{}: {e}", k.kind));
             let probes = doc
                 .remove("probe")
                 .unwrap_or_else(|| panic!("{}: no [probe.*]", k.kind));

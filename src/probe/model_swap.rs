@@ -3,7 +3,9 @@
 //! changed primary model judged as a behaviour change (lesson 30: "Provider swaps are behavior
 //! changes"): it needs a later edit of the agent's prompt (SOUL.md or the configured prompt files)
 //! and an evaluation record since the swap. Without history it dates a swap from the config's
-//! backups (`openclaw.json.bak*`: names with a timestamp, else mtimes). It only reads: it never
+//! backups (`openclaw.json.bak*`: names with a timestamp, else mtimes). A model pinned to one
+//! OpenClaw session (`modelOverride` in the agent's session store) that differs from the
+//! configured primary is a swap too, dated by the session's `updatedAt`. It only reads: it never
 //! rolls a model back, runs an evaluation or edits a prompt, and it shows model ids, paths and
 //! dates, never prompt text.
 
@@ -49,6 +51,14 @@ pub struct ModelSwap {
     /// An extra directory of config backups (file names containing the config's name).
     /// Default none.
     backup_dir: Option<PathBuf>,
+    /// OpenClaw session stores, a path with `*` for the agent id
+    /// (`~/.openclaw/agents/*/sessions/sessions.json`: session key → entry). A session whose
+    /// `modelOverride` (after `providerOverride`, set by `/model` or `sessions.patch`) names
+    /// another model than its agent's configured primary bypasses the routes: it is judged as a
+    /// swap of its own, dated by the entry's `updatedAt`. A runtime fallback
+    /// (`modelOverrideSource = "auto"`) to a configured fallback is not a swap. Stores that
+    /// cannot be read or parsed are named in evidence. Default none; OpenClaw only.
+    sessions: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -96,7 +106,6 @@ impl Probe for ModelSwap {
         "a changed primary model with no later prompt edit and no evaluation record since";
     const LESSONS: &'static [u32] = &[30];
     const EXAMPLE: &'static str = r#"[probe.cs_model_swap]
-kind = "model_swap"
 lesson = 30
 every = "15m"
 agent = "cs"
@@ -106,6 +115,8 @@ prompts = ["/Users/cs/.openclaw/workspace-cs/SOUL.md", "/Users/cs/.openclaw/work
 # one JSON line per evaluation run: {"ts": "...", "agent": "cs", "model": "...", "passed": 20}
 evals = "/opt/brain/evals/model-evals.jsonl"
 grace = "24h"
+# a session pinned to another model with `/model` bypasses the routes: a swap of its own
+sessions = "/Users/cs/.openclaw/agents/*/sessions/sessions.json"
 "#;
 
     fn validate(&self) -> Vec<Invalid> {
@@ -134,6 +145,12 @@ grace = "24h"
         if self.backup_dir.is_some() && !self.backups {
             bad.push(Invalid::new("backup_dir", "only used with backups = true"));
         }
+        if self.sessions.is_some() && self.runtime() != Runtime::Openclaw {
+            bad.push(Invalid::new(
+                "sessions",
+                "OpenClaw session stores: only with runtime = \"openclaw\"",
+            ));
+        }
         bad
     }
 
@@ -143,6 +160,8 @@ grace = "24h"
             prompts: self.prompts.iter().map(|p| cx.resolve(p)).collect(),
             evals: self.evals.as_ref().map(|p| cx.resolve(p)),
             backup_dir: self.backup_dir.as_ref().map(|p| cx.resolve(p)),
+            sessions: self.sessions.as_ref().map(|p| cx.resolve(p)),
+            root: cx.root().map(Path::to_path_buf),
         };
         let this = self.clone();
         let prior = cx.prior.cloned();
@@ -160,6 +179,9 @@ struct Paths {
     prompts: Vec<PathBuf>,
     evals: Option<PathBuf>,
     backup_dir: Option<PathBuf>,
+    sessions: Option<PathBuf>,
+    /// The audited tree (`--root`): session stores found by expansion are re-anchored in it.
+    root: Option<PathBuf>,
 }
 
 /// One model route: where it is configured and what it names.
@@ -237,7 +259,29 @@ impl ModelSwap {
         }
         let prompts = prompt_times(&p.prompts);
         let evals = p.evals.as_ref().map(|e| read_evals(e, agent));
-        let mut obs = self.judge(&routes, &swaps, &prompts, evals.as_ref(), agent, now);
+        // session overrides are judged with the routes, never remembered as routes
+        let mut judged_routes = routes.clone();
+        let mut judged_swaps = swaps.clone();
+        let mut store_notes = Vec::new();
+        if let Some(pattern) = &p.sessions {
+            for (key, route, swap) in
+                session_swaps(pattern, p.root.as_deref(), &routes, &mut store_notes)
+            {
+                judged_routes.insert(key.clone(), route);
+                judged_swaps.insert(key, Some(swap));
+            }
+        }
+        let mut obs = self.judge(
+            &judged_routes,
+            &judged_swaps,
+            &prompts,
+            evals.as_ref(),
+            agent,
+            now,
+        );
+        for n in store_notes {
+            obs = obs.evidence("sessions", n);
+        }
         obs = obs.evidence("config", p.config.display());
         for (path, (t, how)) in &prompts {
             obs = obs.evidence("prompt", format!("{}: {} ({how})", path.display(), day(*t)));
@@ -289,8 +333,14 @@ impl ModelSwap {
         let mut evidence: Vec<(&str, String)> = Vec::new();
         for (key, route) in routes {
             let who = route_name(key, agent);
+            let session = key.starts_with(SESSION_KEY);
+            let what = if session {
+                "session model override"
+            } else {
+                "primary model"
+            };
             evidence.push((
-                "route",
+                if session { "session" } else { "route" },
                 format!(
                     "{who}: {} (fallbacks: {})",
                     route.primary,
@@ -324,7 +374,7 @@ impl ModelSwap {
             let prompt_ok = prompt_after.is_some();
             let eval_ok = evals.is_none() || eval_after.is_some();
             let head = format!(
-                "{who}: primary model {} → {} (changed {})",
+                "{who}: {what} {} → {} (changed {})",
                 s.previous,
                 route.primary,
                 stamp(s.at)
@@ -389,8 +439,14 @@ impl ModelSwap {
     }
 }
 
-/// "defaults" names the probe's agent; a list entry its id.
+/// "defaults" names the probe's agent; a list entry its id; a session its agent and key.
 fn route_name(key: &str, agent: Option<&str>) -> String {
+    if let Some((id, session)) = key
+        .strip_prefix(SESSION_KEY)
+        .and_then(|rest| rest.split_once('\u{0}'))
+    {
+        return format!("agent {id} session {session}");
+    }
     match key.strip_prefix("agents.list:") {
         Some(id) => format!("agent {id}"),
         None => match agent {
@@ -525,7 +581,7 @@ fn read_routes(path: &Path, rt: Runtime) -> Result<Routes, Box<Observation>> {
         .ok()
         .map(DateTime::<Utc>::from);
     let doc: Value = match rt {
-        Runtime::Openclaw => json5::from_str(&text).map_err(|e| e.to_string()),
+        Runtime::Openclaw => super::json5doc::parse(&text).map_err(|e| e.to_string()),
         Runtime::Hermes => serde_saphyr::from_str(&text).map_err(|e| e.to_string()),
     }
     .map_err(|e| {
@@ -651,6 +707,123 @@ fn expand_name(p: &Path) -> Vec<PathBuf> {
         .filter(|p| p.is_file())
         .collect();
     out.sort();
+    out
+}
+
+/// Prefix of a session override's key among the judged routes: `session:<agentId>\0<sessionKey>`.
+const SESSION_KEY: &str = "session:";
+/// Most session stores read.
+const MAX_STORES: usize = 64;
+/// Most sessions of one store looked at.
+const MAX_SESSIONS: usize = 10_000;
+/// Largest session store read (token counts and delivery state of every session).
+const MAX_STORE_BYTES: u64 = crate::read::LARGE;
+
+/// The sessions of the stores `pattern` matches whose model override differs from their agent's
+/// configured primary (the `agents.list:<id>` route, else `agents.defaults`): each as a route
+/// (the override) and its swap (from the primary, at the entry's `updatedAt`, else the store's
+/// mtime). Stores that cannot be read or parsed go to `notes`.
+fn session_swaps(
+    pattern: &Path,
+    root: Option<&Path>,
+    routes: &BTreeMap<String, Route>,
+    notes: &mut Vec<String>,
+) -> Vec<(String, Route, Swap)> {
+    let (stores, more) = super::pathglob::files(pattern, MAX_STORES);
+    if more {
+        notes.push(format!(
+            "more than {MAX_STORES} stores match; the first are read"
+        ));
+    }
+    let mut out = Vec::new();
+    for store in stores {
+        let store = match root {
+            Some(r) => crate::reroot::under(r, &store),
+            None => store,
+        };
+        let doc: Value = match crate::read::text(&store, MAX_STORE_BYTES)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        {
+            Ok(v) => v,
+            Err(e) => {
+                notes.push(format!("{}: {e}", store.display()));
+                continue;
+            }
+        };
+        // agents/<agentId>/sessions/sessions.json
+        let dir_agent = store
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::file_name)
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mtime = std::fs::metadata(&store)
+            .and_then(|m| m.modified())
+            .ok()
+            .map(DateTime::<Utc>::from);
+        let Some(sessions) = doc.as_object() else {
+            notes.push(format!("{}: not a JSON object", store.display()));
+            continue;
+        };
+        for (skey, entry) in sessions.iter().take(MAX_SESSIONS) {
+            let Some(model) = entry
+                .get("modelOverride")
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|m| !m.is_empty())
+            else {
+                continue;
+            };
+            let over = match entry.get("providerOverride").and_then(Value::as_str) {
+                Some(p)
+                    if !p.trim().is_empty() && !model.starts_with(&format!("{}/", p.trim())) =>
+                {
+                    format!("{}/{model}", p.trim())
+                }
+                _ => model.to_string(),
+            };
+            // "agent:<agentId>:<rest>" names the agent; else the store's folder does
+            let id = skey
+                .strip_prefix("agent:")
+                .and_then(|r| r.split(':').next())
+                .filter(|i| !i.is_empty())
+                .unwrap_or(&dir_agent);
+            let Some(configured) = routes
+                .get(&format!("agents.list:{id}"))
+                .or_else(|| routes.get("agents.defaults"))
+            else {
+                continue;
+            };
+            if same_model(&over, &configured.primary) {
+                continue;
+            }
+            let auto = entry.get("modelOverrideSource").and_then(Value::as_str) == Some("auto");
+            if auto && configured.fallbacks.iter().any(|f| same_model(f, &over)) {
+                continue;
+            }
+            let at = entry
+                .get("updatedAt")
+                .and_then(Value::as_i64)
+                .and_then(DateTime::<Utc>::from_timestamp_millis)
+                .or(mtime);
+            let Some(at) = at else {
+                continue;
+            };
+            out.push((
+                format!("{SESSION_KEY}{id}\u{0}{skey}"),
+                Route {
+                    primary: over,
+                    fallbacks: Vec::new(),
+                },
+                Swap {
+                    previous: configured.primary.clone(),
+                    at,
+                    dated_by: format!("session store {}", store.display()),
+                },
+            ));
+        }
+    }
     out
 }
 
@@ -844,12 +1017,10 @@ mod tests {
         // the prompt was revised after the swap, but no evaluation ran: half reviewed
         std::fs::create_dir_all(d.path().join("evals")).unwrap();
         let o = look_as(&p, d.path(), "cs", now).await;
-        assert_eq!(o.health, Health::Degraded, "{o:#?}");
-        assert!(
-            o.summary
-                .ends_with("with no evaluation record since: half reviewed"),
-            "{}",
-            o.summary
+        testkit::assert_ends(
+            &o,
+            Health::Degraded,
+            "with no evaluation record since: half reviewed",
         );
         // an evaluation of another agent or another model does not count; this one does
         write(
@@ -867,12 +1038,10 @@ mod tests {
             0o644,
         );
         let o = look_as(&p, d.path(), "cs", now).await;
-        assert_eq!(o.health, Health::Ok, "{o:?}");
-        assert!(
-            o.summary
-                .ends_with("reviewed: SOUL.md edited 2026-05-13 00:00, evaluated 2026-05-14 09:00"),
-            "{}",
-            o.summary
+        testkit::assert_ends(
+            &o,
+            Health::Ok,
+            "reviewed: SOUL.md edited 2026-05-13 00:00, evaluated 2026-05-14 09:00",
         );
     }
 
@@ -903,12 +1072,7 @@ mod tests {
         );
         set_mtime(&cfg, at("2026-05-03T09:00:00Z"));
         let o = testkit::look_with(&p, d.path(), Some(&facts), at("2026-05-03T10:00:00Z")).await;
-        assert_eq!(o.health, Health::Degraded, "{o:?}");
-        assert!(
-            o.summary.ends_with("review pending, no prompt edit since"),
-            "{}",
-            o.summary
-        );
+        testkit::assert_ends(&o, Health::Degraded, "review pending, no prompt edit since");
         assert_eq!(
             ev(&o, "route"),
             ["route model: openrouter/deepseek-v3 (fallbacks: gpt-4o)"]
@@ -942,13 +1106,10 @@ mod tests {
         set_mtime(&d.path().join("SOUL.md"), at("2026-05-01T00:00:00Z"));
         let p: ModelSwap = testkit::parse("config = \"openclaw.json\"\nprompts = [\"SOUL.md\"]");
         let o = look_as(&p, d.path(), "hub", at("2026-05-20T00:00:00Z")).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(
-            o.summary.starts_with(
-                "agent hr: primary model anthropic/claude-sonnet-4-5 → openai/gpt-5.4 (changed 2026-05-10 00:00 UTC)"
-            ),
-            "{}",
-            o.summary
+        testkit::assert_starts(
+            &o,
+            Health::Critical,
+            "agent hr: primary model anthropic/claude-sonnet-4-5 → openai/gpt-5.4 (changed 2026-05-10 00:00 UTC)",
         );
         assert_eq!(
             ev(&o, "route"),
@@ -964,12 +1125,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p: ModelSwap = testkit::parse("config = \"openclaw.json\"\nprompts = [\"SOUL.md\"]");
         let o = testkit::look_in(&p, d.path()).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.starts_with("cannot read config"), "{}", o.summary);
+        testkit::assert_starts(&o, Health::Unknown, "cannot read config");
         write(&d.path().join("openclaw.json"), "{ agents: ", 0o600);
         let o = testkit::look_in(&p, d.path()).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
-        assert!(o.summary.starts_with("cannot parse"), "{}", o.summary);
+        testkit::assert_starts(&o, Health::Unknown, "cannot parse");
     }
 
     #[test]
@@ -981,5 +1140,94 @@ mod tests {
         assert!(
             toml::from_str::<ModelSwap>("config = \"x\"\nprompts = []\nruntime = \"gpt\"").is_err()
         );
+    }
+
+    /// OpenClaw's session store for agent `agent` (session key → entry), as the gateway writes it.
+    fn store(d: &Path, agent: &str, sessions: &str) {
+        write(
+            &d.join(format!(".openclaw/agents/{agent}/sessions/sessions.json")),
+            &format!("{{\n{sessions}\n}}\n"),
+            0o600,
+        );
+    }
+
+    fn session(key: &str, provider: &str, model: &str, source: &str, updated_ms: i64) -> String {
+        format!(
+            "  \"{key}\": {{ \"sessionId\": \"0b7e2d9a-7c1f-4e8b-a2d4-5f6e7d8c9b0a\", \"updatedAt\": {updated_ms}, \"providerOverride\": \"{provider}\", \"modelOverride\": \"{model}\", \"modelOverrideSource\": \"{source}\", \"totalTokens\": 5200 }}"
+        )
+    }
+
+    #[tokio::test]
+    async fn a_session_override_off_the_primary_is_a_swap_and_the_primary_or_a_fallback_is_not() {
+        // no config swap: gpt-5.4 has been the primary since before any backup
+        let d = tempfile::tempdir().unwrap();
+        let oc_dir = d.path().join(".openclaw");
+        write(&oc_dir.join("openclaw.json"), &oc("openai/gpt-5.4"), 0o600);
+        write(
+            &oc_dir.join("workspace-cs/SOUL.md"),
+            "---\nupdated: 2026-05-01\n---\n# CS\n",
+            0o644,
+        );
+        // 2026-05-12 10:00 UTC
+        let may12 = 1_778_580_000_000_i64;
+        let p: ModelSwap = testkit::parse(
+            "config = \".openclaw/openclaw.json\"\nprompts = [\".openclaw/workspace-cs/SOUL.md\"]\n\
+             sessions = \".openclaw/agents/*/sessions/sessions.json\"",
+        );
+        // pinned to the primary itself, and a runtime fallback to the configured fallback
+        store(
+            d.path(),
+            "cs",
+            &[
+                session("agent:cs:main", "openai", "gpt-5.4", "user", may12),
+                session(
+                    "agent:cs:slack:channel:c01",
+                    "anthropic",
+                    "claude-opus-4-6",
+                    "auto",
+                    may12,
+                ),
+            ]
+            .join(",\n"),
+        );
+        let o = look_as(&p, d.path(), "cs", at("2026-05-20T00:00:00Z")).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        // a user pin to a free tier: a swap the routes never show, unreviewed after the grace
+        store(
+            d.path(),
+            "cs",
+            &session(
+                "agent:cs:slack:channel:c02",
+                "openrouter",
+                "meta-llama/llama-3.3-70b-instruct:free",
+                "user",
+                may12,
+            ),
+        );
+        let o = look_as(&p, d.path(), "cs", at("2026-05-20T00:00:00Z")).await;
+        assert_finding(
+            &o,
+            Health::Critical,
+            "agent cs session agent:cs:slack:channel:c02: session model override openai/gpt-5.4 → \
+             openrouter/meta-llama/llama-3.3-70b-instruct:free (changed 2026-05-12 10:00 UTC) \
+             with no prompt edit",
+        );
+        assert!(
+            ev(&o, "swap")[0].contains("(dated by session store "),
+            "{o:?}"
+        );
+        // sessions are judged, never remembered as routes
+        let facts = o.facts.clone().unwrap();
+        assert_eq!(facts["routes"].as_object().unwrap().len(), 1, "{facts}");
+        // a broken store is named, not judged
+        store(d.path(), "cs", "\"agent:cs:main\": ");
+        let o = look_as(&p, d.path(), "cs", at("2026-05-20T00:00:00Z")).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(ev(&o, "sessions")[0].contains("sessions.json: "), "{o:?}");
+        // OpenClaw only
+        let bad = testkit::invalid_keys::<ModelSwap>(
+            "config = \"config.yaml\"\nprompts = [\"SOUL.md\"]\nsessions = \"agents/*/sessions/sessions.json\"",
+        );
+        assert_eq!(bad, ["sessions"]);
     }
 }

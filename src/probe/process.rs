@@ -5,6 +5,7 @@
 //! or an orphan). It only reads the proc tree: it never signals, restarts or adopts a process, and
 //! of a process's environment it shows `HOME` and nothing else.
 
+use super::users::{self, UserSpec};
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
 use crate::proc::{Proc as ProcTree, status_field};
 use serde::Deserialize;
@@ -41,21 +42,6 @@ pub struct Process {
     /// PID 1 named systemd/init) among their ancestors as orphans (degraded). Default false.
     #[serde(default)]
     require_supervisor: bool,
-}
-
-/// A user given by name or by uid.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(untagged)]
-enum UserSpec {
-    Uid(u32),
-    Name(String),
-}
-
-impl UserSpec {
-    /// An empty name (a pack variable left empty) means "no user given".
-    fn is_empty(&self) -> bool {
-        matches!(self, UserSpec::Name(n) if n.trim().is_empty())
-    }
 }
 
 fn default_proc_root() -> PathBuf {
@@ -98,7 +84,6 @@ impl Probe for Process {
         "count matching processes and check their user, HOME and service-manager ancestry";
     const LESSONS: &'static [u32] = &[3, 25];
     const EXAMPLE: &'static str = r#"[probe.hub_gateway_process]
-kind = "process"
 lessons = [3, 25]
 every = "1m"
 # exactly one hub gateway, owned by the hub user, with the hub's HOME (lesson 3: `sudo -u`
@@ -133,6 +118,9 @@ require_supervisor = true
             && n.is_empty()
         {
             bad.push(Invalid::new("user", "expected a user name or uid"));
+        }
+        for (key, u) in [("user", &self.user), ("owned_by", &self.owned_by)] {
+            bad.extend(u.as_ref().and_then(|u| u.invalid(key)));
         }
         if let Some(max) = self.max_count
             && max < self.min_count
@@ -190,12 +178,12 @@ impl Process {
         };
         let owner = match self.owned_by.as_ref().filter(|u| !u.is_empty()) {
             None => None,
-            Some(u) => match expected_uid(u) {
+            Some(u) => match u.uid() {
                 Some(uid) => Some(uid),
                 None => {
                     return Observation::unknown(format!(
                         "owned_by: user {} does not exist on this host",
-                        user_label(u)
+                        u.label()
                     ));
                 }
             },
@@ -299,7 +287,7 @@ impl Process {
         for p in found.iter().take(MAX_LISTED) {
             let mut desc = format!(
                 "user {}; argv {}",
-                describe_uid(p.uid),
+                users::describe(p.uid),
                 redact_argv(&p.argv)
             );
             if let Ok(Some(h)) = &p.home {
@@ -322,12 +310,12 @@ impl Process {
         undetermined: &mut Vec<String>,
     ) {
         if let Some(user) = &self.user {
-            match expected_uid(user) {
+            match user.uid() {
                 Some(want) => {
                     let wrong: Vec<String> = found
                         .iter()
                         .filter(|p| p.uid != Some(want))
-                        .map(|p| format!("{} as {}", p.pid, describe_uid(p.uid)))
+                        .map(|p| format!("{} as {}", p.pid, users::describe(p.uid)))
                         .collect();
                     if !wrong.is_empty() {
                         problems.push((
@@ -335,15 +323,14 @@ impl Process {
                             format!(
                                 "wrong user: pid {} (expected {})",
                                 wrong.join(", "),
-                                describe_uid(Some(want))
+                                users::describe(Some(want))
                             ),
                         ));
                     }
                 }
-                None => undetermined.push(format!(
-                    "user {} does not exist on this host",
-                    user_label(user)
-                )),
+                None => {
+                    undetermined.push(format!("user {} does not exist on this host", user.label()))
+                }
             }
         }
     }
@@ -423,7 +410,7 @@ impl Process {
             parts.push(format!("argv /{r}/"));
         }
         if let Some(u) = &self.user {
-            parts.push(format!("user {}", user_label(u)));
+            parts.push(format!("user {}", u.label()));
         }
         if let Some(h) = &self.expect_home {
             parts.push(format!("HOME {h}"));
@@ -481,36 +468,6 @@ impl Process {
             cur = ppid;
         }
         Err(format!("ancestry of pid {pid} deeper than {MAX_DEPTH}"))
-    }
-}
-
-fn expected_uid(u: &UserSpec) -> Option<u32> {
-    match u {
-        UserSpec::Uid(n) => Some(*n),
-        UserSpec::Name(n) => match n.parse::<u32>() {
-            Ok(uid) => Some(uid),
-            Err(_) => nix::unistd::User::from_name(n)
-                .ok()
-                .flatten()
-                .map(|u| u.uid.as_raw()),
-        },
-    }
-}
-
-fn user_label(u: &UserSpec) -> String {
-    match u {
-        UserSpec::Uid(n) => n.to_string(),
-        UserSpec::Name(n) => n.clone(),
-    }
-}
-
-fn describe_uid(uid: Option<u32>) -> String {
-    let Some(uid) = uid else {
-        return "unknown uid".into();
-    };
-    match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
-        Ok(Some(u)) => format!("{} (uid {uid})", u.name),
-        _ => format!("uid {uid}"),
     }
 }
 
@@ -680,12 +637,9 @@ require_supervisor = true"#,
         let o = look(&p).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         let all = format!("{:?}", o.evidence);
-        assert!(all.contains("HOME /root"), "{all}");
-        assert!(!all.contains("s3cr3t"), "{all}");
-        assert!(!all.contains("sk-live"), "{all}");
-        assert!(!all.contains("sk-env"), "{all}");
-        assert!(all.contains("--token [redacted]"), "{all}");
-        assert!(all.contains("OPENAI_API_KEY=[redacted]"), "{all}");
+        testkit::assert_contains(&all, &["HOME /root"]);
+        testkit::assert_lacks(&all, &["s3cr3t", "sk-live", "sk-env"]);
+        testkit::assert_contains(&all, &["--token [redacted]", "OPENAI_API_KEY=[redacted]"]);
     }
 
     #[tokio::test]

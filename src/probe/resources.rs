@@ -1,12 +1,14 @@
 //! `resources`: the host's headroom (lesson 12, "architecture follows operational load"): disk
 //! and inode use per mount, available memory, swap, load per core, OOM kills and the RSS of named
-//! processes. A threshold counts only when it has been exceeded continuously for `sustain`
+//! processes, optionally only those of one user (one agent's gateway on a host running one per
+//! agent user). A threshold counts only when it has been exceeded continuously for `sustain`
 //! (first-exceeded times are kept in facts), so a single spike is never reported; OOM kills are
 //! reported at once. It reads `statvfs` and the proc tree only: it never frees, kills or
 //! throttles anything, and it is no substitute for deciding where agents run.
 
+use super::users::{self, UserSpec};
 use super::{Health, Invalid, Observation, Probe, ProbeCx};
-use crate::proc::Proc as ProcTree;
+use crate::proc::{Proc as ProcTree, status_field};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -44,10 +46,10 @@ pub struct Resources {
     /// Default true.
     #[serde(default = "default_true")]
     oom_kills: bool,
-    /// Per-process RSS limits: `{ name = "openclaw-gateway", max_rss = "2GiB" }`. `name` is
-    /// compared with `comm` (also when the kernel cut it to 15 bytes) and argv[0]'s file name.
-    /// Sizes take B, K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024) or KB/MB/GB/TB (powers of 1000).
-    /// Default none.
+    /// Per-process RSS limits: `{ name = "openclaw-gateway", max_rss = "2GiB", user = "cs" }`.
+    /// `name` is compared with `comm` (also when the kernel cut it to 15 bytes) and argv[0]'s file
+    /// name; with `user`, only that user's processes count (the largest is judged). Sizes take B,
+    /// K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024) or KB/MB/GB/TB (powers of 1000). Default none.
     #[serde(default)]
     process_rss: Vec<RssLimit>,
     /// How long a threshold must be exceeded continuously before it is reported. Default "5m".
@@ -64,6 +66,27 @@ struct RssLimit {
     name: String,
     /// Largest healthy resident set size of one such process, e.g. "2GiB".
     max_rss: String,
+    /// Count only processes owned by this user: a user name (from `/etc/passwd`, else the
+    /// system's user database) or a numeric uid, compared with the real uid in `status`. On a
+    /// host running one gateway per agent user, each agent's limit then judges its own gateway,
+    /// not the largest of all. A name unknown on this host makes this limit unknown. Empty or
+    /// absent: every user's processes.
+    user: Option<UserSpec>,
+}
+
+impl RssLimit {
+    /// The user filter, when one is given (an empty pack variable is none).
+    fn user(&self) -> Option<&UserSpec> {
+        self.user.as_ref().filter(|u| !u.is_empty())
+    }
+
+    /// The limit's key in facts, metrics and evidence: the name, and `@user` with a user.
+    fn key(&self) -> String {
+        match self.user() {
+            Some(u) => format!("{}@{}", self.name, u.label()),
+            None => self.name.clone(),
+        }
+    }
 }
 
 fn default_proc_root() -> PathBuf {
@@ -102,7 +125,6 @@ impl Probe for Resources {
     const SUMMARY: &'static str = "disk, inodes, memory, swap, load, OOM kills and process RSS, thresholds sustained over a window";
     const LESSONS: &'static [u32] = &[12];
     const EXAMPLE: &'static str = r#"[probe.vps_headroom]
-kind = "resources"
 lesson = 12
 every = "1m"
 # the VPS that once ran six ~1 GB agents plus gateway, MCP and crons (lesson 12)
@@ -112,7 +134,12 @@ min_mem_available_percent = 15
 max_swap_used_percent = 40
 max_load_per_core = 1.5
 oom_kills = true
-process_rss = [{ name = "openclaw-gateway", max_rss = "2GiB" }, { name = "hermes", max_rss = "1500MiB" }]
+# one gateway per agent user: each limit judges that user's gateway, not the largest of all
+process_rss = [
+  { name = "openclaw-gateway", max_rss = "2GiB", user = "cs" },
+  { name = "openclaw-gateway", max_rss = "2GiB", user = "retail" },
+  { name = "hermes", max_rss = "1500MiB" },
+]
 sustain = "10m"
 "#;
 
@@ -148,6 +175,9 @@ sustain = "10m"
                     format!("process_rss[{i}].name"),
                     "must not be empty",
                 ));
+            }
+            if let Some(u) = &r.user {
+                bad.extend(u.invalid(&format!("process_rss[{i}].user")));
             }
             if parse_size(&r.max_rss).is_none() {
                 bad.push(Invalid::new(
@@ -220,7 +250,13 @@ impl Resources {
                 oom_problem = self.check_oom(proc_root, &mut oom_now, &mut metrics, &mut notes);
             }
             if !self.process_rss.is_empty() {
-                self.check_rss(proc_root, &mut breaches, &mut metrics, &mut notes);
+                self.check_rss(
+                    proc_root,
+                    &mut breaches,
+                    &mut cannot,
+                    &mut metrics,
+                    &mut notes,
+                );
             }
         }
 
@@ -517,10 +553,13 @@ impl Resources {
         }
     }
 
+    /// The largest matching process per limit (of its user, when it names one), judged against
+    /// `max_rss`. A limit whose user does not exist here cannot be judged.
     fn check_rss(
         &self,
         root: &Path,
         breaches: &mut Vec<Breach>,
+        cannot: &mut Vec<String>,
         metrics: &mut Vec<(String, f64)>,
         notes: &mut Vec<(String, String)>,
     ) {
@@ -532,41 +571,80 @@ impl Resources {
                 return;
             }
         };
-        // (pid, rss bytes) of the largest process per configured name
-        let mut largest: Vec<Option<(u32, u64)>> = vec![None; self.process_rss.len()];
+        // the uid each limit counts: Ok(None) every user's, Err the user is unknown here
+        let owners: Vec<Result<Option<u32>, String>> = self
+            .process_rss
+            .iter()
+            .enumerate()
+            .map(|(i, lim)| match lim.user() {
+                None => Ok(None),
+                Some(u) => u.uid().map(Some).ok_or_else(|| {
+                    format!(
+                        "process_rss[{i}].user: user {} does not exist on this host",
+                        u.label()
+                    )
+                }),
+            })
+            .collect();
+        // (pid, uid, rss bytes) of the largest process per configured limit
+        let mut largest: Vec<Option<(u32, Option<u32>, u64)>> = vec![None; self.process_rss.len()];
         for pid in pids.into_iter().take(MAX_PROCS) {
             let comm = tree.comm(pid).unwrap_or_default();
             let argv0 = tree.argv0_base(pid).unwrap_or_default();
+            let mut status: Option<Option<String>> = None;
             for (i, lim) in self.process_rss.iter().enumerate() {
                 if !name_matches(&lim.name, &comm, &argv0) {
                     continue;
                 }
-                let Some(rss) = tree.status(pid).ok().and_then(|s| vm_rss_bytes(&s)) else {
+                let Ok(owner) = &owners[i] else {
                     continue;
                 };
-                if largest[i].is_none_or(|(_, r)| rss > r) {
-                    largest[i] = Some((pid, rss));
+                let Some(st) = status.get_or_insert_with(|| tree.status(pid).ok()) else {
+                    continue;
+                };
+                let uid = status_field(st, "Uid")
+                    .and_then(|v| v.split_whitespace().next()?.parse::<u32>().ok());
+                if owner.is_some() && uid != *owner {
+                    continue;
+                }
+                let Some(rss) = vm_rss_bytes(st) else {
+                    continue;
+                };
+                if largest[i].is_none_or(|(_, _, r)| rss > r) {
+                    largest[i] = Some((pid, uid, rss));
                 }
             }
         }
-        for (lim, top) in self.process_rss.iter().zip(largest) {
-            let Some((pid, rss)) = top else {
-                notes.push((format!("rss:{}", lim.name), "no such process".into()));
+        for ((lim, top), owner) in self.process_rss.iter().zip(largest).zip(owners) {
+            let key = lim.key();
+            if let Err(e) = owner {
+                cannot.push(e);
+                continue;
+            }
+            let whose = match lim.user() {
+                Some(u) => format!(" of user {}", u.label()),
+                None => String::new(),
+            };
+            let Some((pid, uid, rss)) = top else {
+                notes.push((format!("rss:{key}"), format!("no such process{whose}")));
                 continue;
             };
-            metrics.push((format!("rss_bytes:{}", lim.name), rss as f64));
+            let who = match uid {
+                Some(_) => format!("{} pid {pid} ({})", lim.name, users::describe(uid)),
+                None => format!("{} pid {pid}", lim.name),
+            };
+            metrics.push((format!("rss_bytes:{key}"), rss as f64));
+            notes.push((
+                format!("rss:{key}"),
+                format!("{who}: RSS {}", fmt_bytes(rss)),
+            ));
             let Some(max) = parse_size(&lim.max_rss) else {
                 continue;
             };
             if rss > max {
                 breaches.push(Breach {
-                    key: format!("rss:{}", lim.name),
-                    text: format!(
-                        "{} pid {pid} RSS {} (max {})",
-                        lim.name,
-                        fmt_bytes(rss),
-                        lim.max_rss
-                    ),
+                    key: format!("rss:{key}"),
+                    text: format!("{who} RSS {} (max {})", fmt_bytes(rss), lim.max_rss),
                     critical: false,
                 });
             }
@@ -803,5 +881,142 @@ mod tests {
             Health::Degraded,
             "openclaw-gateway pid 4242 RSS 3.00GiB (max 2GiB)",
         );
+    }
+
+    fn gateway(root: &Path, pid: u32, uid: u32, rss_kb: u64) {
+        let pdir = root.join(pid.to_string());
+        std::fs::create_dir_all(&pdir).unwrap();
+        std::fs::write(pdir.join("comm"), "openclaw-gatewa\n").unwrap();
+        std::fs::write(pdir.join("cmdline"), b"openclaw-gateway\0").unwrap();
+        std::fs::write(
+            pdir.join("status"),
+            format!(
+                "Name:\topenclaw-gatewa\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\nVmRSS:\t {rss_kb} kB\n"
+            ),
+        )
+        .unwrap();
+    }
+
+    #[tokio::test]
+    async fn process_rss_of_one_user_judges_that_users_gateway_only() {
+        let d = fixture(Some(MEMINFO_FINE), "0.1 0.1 0.1", 0);
+        // two agents' gateways on one host: uid 1002's is over the limit, uid 1003's is not
+        gateway(d.path(), 4242, 1002, 3 * 1024 * 1024);
+        gateway(d.path(), 4343, 1003, 1024 * 1024);
+        let limit = |user: &str| {
+            probe(
+                d.path(),
+                &format!(
+                    "sustain = \"0s\"\nprocess_rss = [{{ name = \"openclaw-gateway\", max_rss = \"2GiB\"{user} }}]"
+                ),
+            )
+        };
+        let o = look_with(&limit(", user = 1003"), Path::new("/"), None, Utc::now()).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(
+            o.evidence
+                .iter()
+                .any(|e| e.key == "rss:openclaw-gateway@1003"
+                    && e.value.starts_with("openclaw-gateway pid 4343 (")
+                    && e.value.ends_with("RSS 1.00GiB")),
+            "{o:?}"
+        );
+        let o = look_with(
+            &limit(", user = \"1002\""),
+            Path::new("/"),
+            None,
+            Utc::now(),
+        )
+        .await;
+        assert_finding(&o, Health::Degraded, "openclaw-gateway pid 4242 (");
+        assert!(
+            o.summary.contains("uid 1002) RSS 3.00GiB (max 2GiB)"),
+            "{o:?}"
+        );
+        // an empty user (a pack variable left empty): every user's, so the largest
+        let o = look_with(&limit(", user = \"\""), Path::new("/"), None, Utc::now()).await;
+        assert_finding(&o, Health::Degraded, "pid 4242");
+        // a user with no gateway: nothing to judge, said so
+        let o = look_with(&limit(", user = 1004"), Path::new("/"), None, Utc::now()).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
+        assert!(
+            o.evidence
+                .iter()
+                .any(|e| e.key == "rss:openclaw-gateway@1004"
+                    && e.value == "no such process of user 1004"),
+            "{o:?}"
+        );
+        // a user unknown on this host: that limit cannot be judged
+        let o = look_with(
+            &limit(", user = \"no-such-user-xyz\""),
+            Path::new("/"),
+            None,
+            Utc::now(),
+        )
+        .await;
+        assert_finding(
+            &o,
+            Health::Unknown,
+            "process_rss[0].user: user no-such-user-xyz does not exist on this host",
+        );
+    }
+
+    #[test]
+    fn process_rss_user_shape_is_checked_at_its_key_path() {
+        let bad = testkit::invalid::<Resources>(
+            "process_rss = [{ name = \"a\", max_rss = \"1GiB\", user = \"cs\" }, { name = \"b\", max_rss = \"1GiB\", user = \"bad user\" }]",
+        );
+        assert_eq!(bad.len(), 1, "{bad:?}");
+        assert_eq!(bad[0].key, "process_rss[1].user");
+    }
+
+    /// A real process of this test's user, under a name no other process has: counted with this
+    /// user, not with another user that exists here (nobody, uid 65534).
+    #[tokio::test]
+    async fn real_process_counts_for_its_own_user_only() {
+        let d = tempfile::tempdir().unwrap();
+        let name = format!("lgrss{}", std::process::id());
+        let exe = d.path().join(&name);
+        std::os::unix::fs::symlink("/bin/sleep", &exe).unwrap();
+        let mut child = std::process::Command::new(&exe).arg("60").spawn().unwrap();
+        let me = nix::unistd::User::from_uid(nix::unistd::getuid())
+            .unwrap()
+            .unwrap()
+            .name;
+        let limit = |user: &str| -> Resources {
+            testkit::parse(&format!(
+                "mounts = [\"{}\"]\nmax_disk_used_percent = 100\nmax_inode_used_percent = 100\n\
+                 min_mem_available_percent = 0\nmax_swap_used_percent = 100\nmax_load_per_core = 100000\n\
+                 oom_kills = false\nsustain = \"0s\"\n\
+                 process_rss = [{{ name = \"{name}\", max_rss = \"1B\", user = {user} }}]",
+                d.path().display()
+            ))
+        };
+        let mine = look_with(
+            &limit(&format!("\"{me}\"")),
+            Path::new("/"),
+            None,
+            Utc::now(),
+        )
+        .await;
+        let nobody = look_with(&limit("\"nobody\""), Path::new("/"), None, Utc::now()).await;
+        let uid_65534 = look_with(&limit("65534"), Path::new("/"), None, Utc::now()).await;
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_finding(
+            &mine,
+            Health::Degraded,
+            &format!("{name} pid {} ({me} (uid ", child.id()),
+        );
+        for o in [nobody, uid_65534] {
+            assert_eq!(o.health, Health::Ok, "{o:?}");
+            assert!(
+                o.evidence
+                    .iter()
+                    .any(|e| e.key.starts_with(&format!("rss:{name}@"))
+                        && e.value.starts_with("no such process of user ")),
+                "{o:?}"
+            );
+        }
     }
 }

@@ -98,7 +98,6 @@ impl Probe for ReviewQueue {
     const SUMMARY: &'static str = "auto-sent review items outside the promoted categories; approval switched off for customer-facing or money classes";
     const LESSONS: &'static [u32] = &[9];
     const EXAMPLE: &'static str = r#"[probe.cs_review_queue]
-kind = "review_queue"
 lesson = 9
 every = "15m"
 agent = "cs"
@@ -235,15 +234,16 @@ impl ReviewQueue {
             capped,
         } = found;
 
-        let worst = findings.iter().fold(Health::Ok, |h, (f, _, _)| h.worst(*f));
-        let mut obs = if let Some((_, _, first)) = findings.first() {
-            let mut s = first.clone();
-            if findings.len() > 1 {
-                s.push_str(&format!(" (+{} more)", findings.len() - 1));
-            }
-            Observation::new(worst, s)
+        let mut obs = if let Some(o) = super::led_by(&findings, |f| f.0, |f| f.2.clone()) {
+            o
         } else if let Some(u) = unknown.first() {
             Observation::unknown(format!("{who}cannot judge: {u}"))
+        } else if capped {
+            // a partial read is not judged clean: the items past the cap may be the bad ones
+            Observation::unknown(format!(
+                "{who}not judged: the queue holds more than max_items ({}); the first {items} auto-sent item(s) are in promoted categories",
+                self.max_items
+            ))
         } else {
             Observation::ok(format!(
                 "{who}{items} auto-sent item(s), all in promoted categories; {} governance file(s) keep approval on",
@@ -551,6 +551,21 @@ governance = ["governance.yml"]
         assert_finding(&o, Health::Ok, "2 auto-sent item(s)");
     }
 
+    /// A queue longer than `max_items` whose first items are fine is not judged clean: the
+    /// items past the cap are unread.
+    #[tokio::test]
+    async fn a_queue_past_max_items_is_unknown_not_ok() {
+        let d = tempfile::tempdir().unwrap();
+        write(d.path(), "review/auto-sent/cs/evt-1.md", ITEM);
+        write(d.path(), "review/auto-sent/cs/evt-2.md", ITEM);
+        write(d.path(), "factory.yml", FACTORY);
+        write(d.path(), "governance.yml", GOV_OK);
+        let o = look_in(&probe(&format!("{PROBE}\nmax_items = 1")), d.path()).await;
+        assert_finding(&o, Health::Unknown, "more than max_items (1)");
+        let o = look_in(&probe(PROBE), d.path()).await;
+        assert_finding(&o, Health::Ok, "2 auto-sent item(s)");
+    }
+
     #[tokio::test]
     async fn unpromoted_category_and_approval_off_are_critical() {
         let d = tempfile::tempdir().unwrap();
@@ -572,27 +587,17 @@ governance = ["governance.yml"]
             "authority_matrix:\n  customer_facing:\n    approval_required: false\nloops:\n  - id: refunds\n    risk_class: money\n    approval_required: false\n",
         );
         let o = look_in(&probe(PROBE), d.path()).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        let t = text(&o);
-        assert!(
-            t.contains(
-                "evt-9.md auto-sent in domain cs with category international_shipping, not promoted"
-            ),
-            "{t}"
+        let t = testkit::assert_says(
+            &o,
+            Health::Critical,
+            &[
+                "evt-9.md auto-sent in domain cs with category international_shipping, not promoted",
+                "evt-4.md auto-sent in domain finance with category (none)",
+                "governance.yml: authority_matrix.customer_facing.approval_required = false for class customer_facing",
+                "loops[0].approval_required = false for class money",
+            ],
         );
-        assert!(
-            t.contains("evt-4.md auto-sent in domain finance with category (none)"),
-            "{t}"
-        );
-        assert!(
-            t.contains("governance.yml: authority_matrix.customer_facing.approval_required = false for class customer_facing"),
-            "{t}"
-        );
-        assert!(
-            t.contains("loops[0].approval_required = false for class money"),
-            "{t}"
-        );
-        assert!(!t.contains("evt-1.md"), "{t}");
+        testkit::assert_lacks(&t, &["evt-1.md"]);
     }
 
     #[tokio::test]

@@ -51,7 +51,6 @@ impl Probe for RuntimePin {
         "check a runtime's version on a service's PATH against a semver pin and report upgrades";
     const LESSONS: &'static [u32] = &[32];
     const EXAMPLE: &'static str = r#"[probe.agent_node_pin]
-kind = "runtime_pin"
 lesson = 32
 every = "1h"
 # the PATH the LaunchDaemon gives the gateway (from its plist), not your shell's

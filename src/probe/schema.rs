@@ -163,6 +163,7 @@ fn join(path: &str, key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::testkit;
     use serde_json::json;
 
     #[test]
@@ -176,7 +177,7 @@ mod tests {
             Ok(Source::File("/etc/x.schema.json"))
         );
         let e = Source::parse("builtin:openclaw-1.0").unwrap_err();
-        assert!(e.contains("builtin:openclaw-2026.9.6"), "{e}");
+        testkit::assert_contains(&e, &["builtin:openclaw-2026.9.6"]);
         assert!(Source::parse(" ").is_err());
     }
 

@@ -524,18 +524,13 @@ mod tests {
         let v = m.judge(&json!({"a": 1, "b": 2}), None, None, true, t);
         let mut prior = json!({ "shape": v.facts });
         let new = json!({"a": 1});
-        let v = m.judge(&new, Some(&prior), None, true, t);
-        assert_eq!(v.critical.len(), 1);
-        prior = json!({ "shape": v.facts });
-        let v = m.judge(
-            &new,
-            Some(&prior),
-            None,
-            true,
-            t + chrono::Duration::hours(2),
-        );
-        assert_eq!(v.critical.len(), 1);
-        prior = json!({ "shape": v.facts });
+        // reported when it changes and 2 h later, adopted after a day
+        for hours in [0, 2] {
+            let later = t + chrono::Duration::hours(hours);
+            let v = m.judge(&new, Some(&prior), None, true, later);
+            assert_eq!(v.critical.len(), 1, "after {hours} h");
+            prior = json!({ "shape": v.facts });
+        }
         let v = m.judge(
             &new,
             Some(&prior),

@@ -49,7 +49,6 @@ impl Probe for Skills {
         "skills in an agent's workspace that the shared brain's skills folder lacks (and back)";
     const LESSONS: &'static [u32] = &[15];
     const EXAMPLE: &'static str = r#"[probe.cs_skills]
-kind = "skills"
 lesson = 15
 every = "6h"
 agent = "cs"
@@ -138,6 +137,32 @@ fn list(dir: &Path, max: usize) -> Result<Option<Listing>, String> {
 }
 
 impl Skills {
+    /// The shared folder does not exist: critical when the agent has skills of its own (they are
+    /// siloed) or must mirror the shared ones; an agent with no skills at all has nothing siloed.
+    fn no_shared_folder(&self, workspace: &[PathBuf], shared: &Path) -> Observation {
+        let agent = self.agent.as_deref().unwrap_or("(none)");
+        let own: BTreeSet<String> = workspace
+            .iter()
+            .filter_map(|d| list(d, self.max_skills).ok().flatten())
+            .flat_map(|l| l.skills.into_keys())
+            .filter(|s| !self.ignore.iter().any(|i| i == s))
+            .collect();
+        if own.is_empty() && !self.require_local {
+            return Observation::ok(format!(
+                "agent {agent} has no skills of its own and no shared skills folder ({}): nothing siloed",
+                shared.display()
+            ));
+        }
+        let mut o = Observation::critical(format!(
+            "agent {agent}: shared skills folder {} does not exist",
+            shared.display()
+        ));
+        for slug in own.iter().take(20) {
+            o.push_evidence("only_local", slug);
+        }
+        o
+    }
+
     fn look(&self, workspace: &[PathBuf], shared: &Path) -> Observation {
         let agent = self.agent.as_deref().unwrap_or("(none)");
         let expected = if self.require_local {
@@ -155,12 +180,7 @@ impl Skills {
         };
         let shared_list = match list(shared, self.max_skills) {
             Ok(Some(l)) => l,
-            Ok(None) => {
-                return base(Observation::critical(format!(
-                    "agent {agent}: shared skills folder {} does not exist",
-                    shared.display()
-                )));
-            }
+            Ok(None) => return base(self.no_shared_folder(workspace, shared)),
             Err(e) => return base(Observation::unknown(format!("cannot list {e}"))),
         };
         let shared_real = std::fs::canonicalize(shared).unwrap_or_else(|_| shared.to_path_buf());
@@ -322,7 +342,7 @@ mod tests {
             "1 skill(s) only in agent cs's workspace: vip-returns"
         );
         let t = text(&o);
-        assert!(t.contains("agent: cs"), "{t}");
+        testkit::assert_contains(&t, &["agent: cs"]);
         assert!(
             t.contains("only_local: skill vip-returns of agent cs: ")
                 && t.contains("workspace-cs/skills/vip-returns/SKILL.md"),
@@ -350,6 +370,13 @@ mod tests {
     async fn missing_shared_folder_is_critical_and_unlistable_is_unknown() {
         let d = tempfile::tempdir().unwrap();
         let r = d.path();
+        // no brain and no skills of its own (a host without a shared brain): nothing siloed
+        std::fs::create_dir_all(r.join("home/cs/.openclaw/workspace-cs/skills")).unwrap();
+        let o = look_in(&probe(""), r).await;
+        assert_finding(&o, Health::Ok, "no skills of its own");
+        // ...unless it must mirror the shared skills
+        let o = look_in(&probe("require_local = true"), r).await;
+        assert_finding(&o, Health::Critical, "shared skills folder");
         skill(r, "home/cs/.openclaw/skills/refund-policy");
         let o = look_in(&probe(""), r).await;
         assert_finding(&o, Health::Critical, "shared skills folder");

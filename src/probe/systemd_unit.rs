@@ -162,7 +162,6 @@ impl Probe for SystemdUnit {
     const SUMMARY: &'static str = "audit a systemd unit: Type vs forking ExecStart, restart loops, RestartPreventExitStatus, HOME, EnvironmentFile, timers";
     const LESSONS: &'static [u32] = &[3, 4, 25];
     const EXAMPLE: &'static str = r#"[probe.hub_gateway_unit]
-kind = "systemd_unit"
 lessons = [3, 4, 25]
 every = "5m"
 # the hub gateway on the VPS; openclaw forks unless OPENCLAW_NO_RESPAWN=1 (lesson 25)
@@ -1234,12 +1233,22 @@ fn load_unit(
                 if fname.ends_with(".conf") {
                     by_name.entry(fname).or_insert_with(|| e.path());
                 }
+                // past the cap the effective unit is unknown: the drop-ins left out (the last
+                // one applied wins) could change anything, so none is judged
+                if by_name.len() > MAX_DROPINS {
+                    return Err(LoadError::Unreadable(ReadError::Io {
+                        message: format!(
+                            "more than {MAX_DROPINS} drop-ins (.conf); the effective unit is not judged"
+                        ),
+                        path: dd,
+                    }));
+                }
             }
         }
     }
     let mut dropins = Vec::new();
     // A drop-in that cannot be read leaves the effective unit unknown: not judged without it.
-    for p in by_name.into_values().take(MAX_DROPINS) {
+    for p in by_name.into_values() {
         let t =
             crate::read::text(&inside(&p), crate::read::SMALL).map_err(LoadError::Unreadable)?;
         unit.apply_text(&t, &p, &mut warnings);
@@ -1388,6 +1397,25 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         nix::unistd::mkfifo(&dropin, nix::sys::stat::Mode::S_IRWXU).unwrap();
         let o = look(&files_only(tmp.path(), "")).await;
         assert_finding(&o, Health::Unknown, "x.conf: not a regular file (a FIFO)");
+    }
+
+    /// 300 drop-ins: the 256 first were applied and the rest (the last applied wins) silently
+    /// left out, so a forking Type in zz.conf was judged "looks right"; now unknown.
+    #[tokio::test]
+    async fn dropins_past_the_cap_are_unknown_not_judged_without_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(&tmp.path().join("openclaw-gateway.service"), GOOD);
+        let d = tmp.path().join("openclaw-gateway.service.d");
+        for i in 0..300 {
+            write(
+                &d.join(format!("{i:03}.conf")),
+                "[Service]\nEnvironment=A=1\n",
+            );
+        }
+        write(&d.join("zz.conf"), "[Service]\nType=forking\n");
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_finding(&o, Health::Unknown, "more than 256 drop-ins (.conf)");
+        assert!(o.summary.contains("openclaw-gateway.service.d"), "{o:?}");
     }
 
     #[tokio::test]
@@ -1665,12 +1693,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "[Service]\nType=simple\nExecStart=/usr/local/bin/openclaw gateway run\n",
         );
         let o = look(&pat("openclaw-*.service")).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(
-            o.summary.starts_with("openclaw-b.service: "),
-            "{}",
-            o.summary
-        );
+        testkit::assert_starts(&o, Health::Critical, "openclaw-b.service: ");
         // nothing matching is critical
         let o = look(&pat("hermes-*.service")).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
@@ -1701,7 +1724,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "EnvironmentFile /etc/openclaw/link.env does not exist",
         );
         let t = testkit::evidence(&o);
-        assert!(t.contains("systemctl -> not available under --root"), "{t}");
+        testkit::assert_contains(&t, &["systemctl -> not available under --root"]);
         assert!(
             t.contains(&root.join("etc/systemd/system").display().to_string()),
             "{t}"

@@ -19,7 +19,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio_rustls::rustls;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct TokenExpiry {
     /// Source: environment variable holding the credential (the daemon's own environment).
@@ -121,7 +121,6 @@ impl Probe for TokenExpiry {
     const SUMMARY: &'static str = "when a token, JWT, auth.json field or TLS certificate expires (never shows the credential)";
     const LESSONS: &'static [u32] = &[10];
     const EXAMPLE: &'static str = r#"[probe.codex_access_token]
-kind = "token_expiry"
 lesson = 10
 every = "1h"
 # the Codex CLI login on the founder Mac; its refresh token is single-use, so a copied
@@ -320,6 +319,15 @@ impl TokenExpiry {
                 Some(format!("{} does not exist", path.display()))
             }
             Ok(text) => {
+                if let Some(jp) = &self.json_path {
+                    // a JSON store without this token (a Hermes auth.json with no Codex login)
+                    let doc: Value = serde_json::from_str(&text).ok()?;
+                    let query = super::expect::parse_path(jp).ok()?;
+                    return query
+                        .query(&doc)
+                        .is_empty()
+                        .then(|| format!("{jp} is not set in {}", path.display()));
+                }
                 let key = self.dotenv_key.as_ref()?;
                 (!crate::tokens::parse_dotenv(&text)
                     .iter()
@@ -357,26 +365,12 @@ impl TokenExpiry {
         if let Some(p) = &self.file {
             let path = cx.resolve(p);
             let bytes = read_small(&path).await?;
-            if let Some(key) = &self.dotenv_key {
-                let text = String::from_utf8_lossy(&bytes);
-                let found = crate::tokens::parse_dotenv(&text)
-                    .into_iter()
-                    .rev()
-                    .find(|(_, k, _)| k == key);
-                return match found {
-                    Some((_, _, v)) => self.read_credential(v.trim()).map_err(Fail::unknown),
-                    None => Err(Fail::unknown(format!(
-                        "{key} is not set in {}",
-                        path.display()
-                    ))),
-                };
-            }
-            let Some(jp) = &self.json_path else {
-                let text = String::from_utf8_lossy(&bytes);
-                return self.read_credential(text.trim()).map_err(Fail::unknown);
-            };
-            return self
-                .read_json_file(&bytes, jp, &path)
+            // parsing and registering the credential with the redactor are CPU work: off the
+            // runtime's threads, so the probe's timeout fires on time whatever the file holds
+            let me = self.clone();
+            return super::blocking(move || me.read_file(&bytes, &path))
+                .await
+                .map_err(|o| Fail::unknown(o.summary))?
                 .map_err(Fail::unknown);
         }
         if let Some(p) = &self.pem_file {
@@ -389,6 +383,26 @@ impl TokenExpiry {
             return cert_info(&der).map_err(Fail::unknown);
         }
         Err(Fail::unknown("no source configured"))
+    }
+
+    /// The credential in a file's bytes: a dotenv key's value, the JSON value at `json_path`, or
+    /// the whole file.
+    fn read_file(&self, bytes: &[u8], path: &Path) -> Result<Found, String> {
+        if let Some(key) = &self.dotenv_key {
+            let text = String::from_utf8_lossy(bytes);
+            let found = crate::tokens::parse_dotenv(&text)
+                .into_iter()
+                .rev()
+                .find(|(_, k, _)| k == key);
+            return match found {
+                Some((_, _, v)) => self.read_credential(v.trim()),
+                None => Err(format!("{key} is not set in {}", path.display())),
+            };
+        }
+        match &self.json_path {
+            Some(jp) => self.read_json_file(bytes, jp, path),
+            None => self.read_credential(String::from_utf8_lossy(bytes).trim()),
+        }
     }
 
     /// A credential given as text: detect its format and find its expiry.
@@ -750,8 +764,7 @@ mod tests {
             jwt(serde_json::json!({"sub": "agent-cs", "iss": "auth.example", "exp": exp_in(-3)}));
         let f = put(dir.path(), "token", &format!("{token}\n"));
         let o = look(&probe(&format!("file = {:?}", f.display().to_string()))).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        assert!(o.summary.starts_with("JWT from file "), "{}", o.summary);
+        testkit::assert_starts(&o, Health::Critical, "JWT from file ");
         assert!(o.summary.contains("expired 3d"), "{}", o.summary);
         assert_eq!(one(&o, "fingerprint"), redact::fingerprint(&token));
         assert_eq!(one(&o, "subject"), "agent-cs");
@@ -793,8 +806,7 @@ mod tests {
         let key = "sk-ant-api03-abcdefghijklmnop";
         let f = put(dir.path(), "key", key);
         let o = look(&probe(&format!("file = {:?}", f.display().to_string()))).await;
-        assert_eq!(o.health, Health::Unknown);
-        assert!(o.summary.starts_with("no expiry found"), "{}", o.summary);
+        testkit::assert_starts(&o, Health::Unknown, "no expiry found");
         assert_never_shows(&o, key);
     }
 
@@ -912,28 +924,14 @@ mod tests {
             not_pem.display().to_string()
         )))
         .await;
-        assert_eq!(o.health, Health::Unknown);
-        assert!(
-            o.summary.starts_with("no CERTIFICATE block"),
-            "{}",
-            o.summary
-        );
+        testkit::assert_starts(&o, Health::Unknown, "no CERTIFICATE block");
     }
 
     #[tokio::test]
     async fn tls_endpoint_expiring_in_3_days_is_degraded_and_down_is_critical() {
         let (cert, key) = cert_expiring_in_3_days();
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let server = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
-            )
-            .unwrap();
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let server = crate::http_client::test_tls_server(&cert, &key);
+        let acceptor = tokio_rustls::TlsAcceptor::from(server);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(async move {
@@ -1037,6 +1035,28 @@ mod tests {
         assert_eq!(look(&probe(&gone)).await.health, Health::Ok);
         let o = look(&probe(&src("ANTHROPIC_AUTH_TOKEN", true))).await;
         assert_eq!(o.health, Health::Degraded, "{o:?}");
+        // a JSON store without the token (auth.json with no Codex login): unknown, ok when optional
+        let auth = put(d.path(), "auth.json", r#"{"version":1,"providers":{}}"#);
+        let jp = |optional: bool| {
+            format!(
+                "file = \"{}\"\njson_path = \"$.providers['openai-codex'].tokens.access_token\"\nformat = \"jwt\"\noptional = {optional}",
+                auth.display()
+            )
+        };
+        assert_finding(
+            &look(&probe(&jp(false))).await,
+            Health::Unknown,
+            "matched nothing",
+        );
+        assert_finding(&look(&probe(&jp(true))).await, Health::Ok, "(optional)");
+        // not JSON at all is never taken for an absent token
+        let junk = put(d.path(), "junk.json", "{not json");
+        let o = look(&probe(&format!(
+            "file = \"{}\"\njson_path = \"$.a\"\noptional = true",
+            junk.display()
+        )))
+        .await;
+        assert_ne!(o.health, Health::Ok, "{o:?}");
         let bad = testkit::invalid_keys::<TokenExpiry>("env = \"X\"\ndotenv_key = \"X\"");
         assert!(bad.iter().any(|k| k == "dotenv_key"));
     }

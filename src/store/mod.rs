@@ -173,18 +173,36 @@ impl SilenceRow {
 
     /// What it matches, e.g. "agent cs, lesson L19".
     pub fn describe(&self) -> String {
-        let v: Vec<String> = [
-            self.agent.clone().map(|a| format!("agent {a}")),
-            self.lesson.map(|l| format!("lesson L{l}")),
-            self.probe.clone().map(|p| format!("probe {p}")),
-            self.tag.clone().map(|t| format!("tag {t}")),
-            self.host.clone().map(|h| format!("host {h}")),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        v.join(", ")
+        describe_matchers(
+            self.agent.as_deref(),
+            self.lesson,
+            self.probe.as_deref(),
+            self.tag.as_deref(),
+            self.host.as_deref(),
+        )
     }
+}
+
+/// What a silence with these matchers matches, e.g. "agent cs, lesson L19" (the one wording for
+/// the store's silences and the config's waivers).
+pub fn describe_matchers(
+    agent: Option<&str>,
+    lesson: Option<u32>,
+    probe: Option<&str>,
+    tag: Option<&str>,
+    host: Option<&str>,
+) -> String {
+    let v: Vec<String> = [
+        agent.map(|a| format!("agent {a}")),
+        lesson.map(|l| format!("lesson L{l}")),
+        probe.map(|p| format!("probe {p}")),
+        tag.map(|t| format!("tag {t}")),
+        host.map(|h| format!("host {h}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    v.join(", ")
 }
 
 /// A new silence; at least one matcher must be set (checked by `add_silence`).
@@ -271,6 +289,9 @@ fn move_aside(file: &Path) -> Result<PathBuf, StoreError> {
     }
     Ok(moved)
 }
+
+/// Page cache of a side connection, KiB (see `Store::open_side`).
+pub const SIDE_CACHE_KIB: i64 = 256;
 
 impl Store {
     /// Opens (creating the directory with mode 0700 and the file with mode 0600) and migrates.
@@ -360,6 +381,17 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Opens like `open`, with SQLite's page cache capped at `SIDE_CACHE_KIB` instead of its
+    /// 2 MB default: for the daemon's side connections (web, outbox, re-posts, digests), which
+    /// read a few rows at a time; only the recorder's connection needs the larger cache.
+    pub fn open_side(state_dir: &Path) -> Result<Store, StoreError> {
+        let store = Store::open(state_dir)?;
+        store
+            .conn
+            .pragma_update(None, "cache_size", -SIDE_CACHE_KIB)?;
+        Ok(store)
     }
 
     fn configure(&self) -> Result<(), StoreError> {
@@ -1309,6 +1341,20 @@ impl Batch<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn side_connections_have_the_small_page_cache_and_the_recorders_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = |s: &Store| -> i64 {
+            s.conn
+                .pragma_query_value(None, "cache_size", |r| r.get(0))
+                .unwrap()
+        };
+        let main = Store::open(dir.path()).unwrap();
+        let side = Store::open_side(dir.path()).unwrap();
+        assert_eq!(cache(&side), -SIDE_CACHE_KIB);
+        assert_eq!(cache(&main), -2000, "SQLite's default, for the recorder");
+    }
 
     #[test]
     fn a_file_that_is_not_a_database_is_moved_aside_and_a_clean_store_passes() {

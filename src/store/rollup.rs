@@ -127,7 +127,9 @@ struct Acc {
     sketch: Sketch,
     max_us: i64,
     late_max_ms: i64,
-    metrics: BTreeMap<String, (f64, f64)>,
+    /// Metric name, min, max; sorted by name (at most `MAX_METRICS`: a sorted vector is a
+    /// fifth of a `BTreeMap`'s memory for the few metrics a probe has, times two per probe).
+    metrics: Vec<(Box<str>, f64, f64)>,
     /// Percentiles of runs recorded before a restart whose samples are gone (5-minute rows keep
     /// no histogram): used while no new sample is in.
     stored_p: Option<(i64, i64)>,
@@ -148,7 +150,7 @@ impl Acc {
             sketch: Sketch::default(),
             max_us: 0,
             late_max_ms: 0,
-            metrics: BTreeMap::new(),
+            metrics: Vec::new(),
             stored_p: None,
             dirty: false,
             written_at: None,
@@ -167,7 +169,7 @@ impl Acc {
         a.metrics = r
             .metrics
             .iter()
-            .map(|(k, m)| (k.clone(), (m.min, m.max)))
+            .map(|(k, m)| (Box::from(k.as_str()), m.min, m.max))
             .collect();
         match sketch {
             Some(s) if s.count() > 0 => a.sketch = s,
@@ -197,11 +199,20 @@ impl Acc {
             if !m.value.is_finite() {
                 continue;
             }
-            if let Some(e) = self.metrics.get_mut(&m.name) {
-                e.0 = e.0.min(m.value);
-                e.1 = e.1.max(m.value);
-            } else if self.metrics.len() < MAX_METRICS {
-                self.metrics.insert(m.name.clone(), (m.value, m.value));
+            match self
+                .metrics
+                .binary_search_by(|e| (*e.0).cmp(m.name.as_str()))
+            {
+                Ok(i) => {
+                    let e = &mut self.metrics[i];
+                    e.1 = e.1.min(m.value);
+                    e.2 = e.2.max(m.value);
+                }
+                Err(i) if self.metrics.len() < MAX_METRICS => {
+                    self.metrics
+                        .insert(i, (Box::from(m.name.as_str()), m.value, m.value));
+                }
+                Err(_) => {}
             }
         }
         self.dirty = true;
@@ -342,8 +353,11 @@ enum Open {
 fn write(b: &Batch<'_>, probe: &str, period_s: i64, a: &Acc, open: Open) -> Result<(), StoreError> {
     let (p50, p95) = a.percentiles();
     let metrics = (!a.metrics.is_empty()).then(|| {
-        let m: BTreeMap<&String, [f64; 2]> =
-            a.metrics.iter().map(|(k, v)| (k, [v.0, v.1])).collect();
+        let m: BTreeMap<&str, [f64; 2]> = a
+            .metrics
+            .iter()
+            .map(|(k, lo, hi)| (&**k, [*lo, *hi]))
+            .collect();
         serde_json::to_string(&m).unwrap_or_default()
     });
     // only open hour rows keep their histogram, to resume after a restart: 5-minute rows are

@@ -7,7 +7,7 @@
 use super::WebState;
 use super::view::{LessonView, ProbeView, Snapshot};
 use crate::delivery::ack::{self, AckError, AckOutcome};
-use crate::status::LessonState;
+use crate::status::{LessonState, LessonStatus};
 use crate::store::{IncidentRow, NewSilence, ObservationRow, RollupRow, SilenceRow, TransitionRow};
 use axum::Json;
 use axum::Router;
@@ -88,14 +88,10 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 /// A lesson in the API.
 #[derive(Debug, Serialize)]
 pub struct LessonJson {
-    pub number: u32,
-    pub rule: String,
-    pub title: String,
-    pub class: String,
-    pub state: LessonState,
-    pub probes: Vec<String>,
-    /// Probes that have not reported yet.
-    pub pending: Vec<String>,
+    /// number, rule, title, class, state, probes and pending (the probes that have not
+    /// reported yet), as `status` computes them for the CLI too.
+    #[serde(flatten)]
+    pub status: LessonStatus,
     /// Earliest start of a failing streak among its probes (unix ms).
     pub since: Option<i64>,
     /// Oldest latest-observation time among its probes (unix ms).
@@ -106,13 +102,7 @@ pub struct LessonJson {
 impl LessonJson {
     fn from_view(l: &LessonView) -> Self {
         LessonJson {
-            number: l.status.number,
-            rule: l.status.rule.clone(),
-            title: l.status.title.clone(),
-            class: l.status.class.clone(),
-            state: l.status.state,
-            probes: l.status.probes.clone(),
-            pending: l.status.pending.clone(),
+            status: l.status.clone(),
             since: l.since,
             checked: l.checked,
             stale: l.stale,

@@ -7,7 +7,7 @@
 //! - `up` 1; `build_info{version}` 1; `scheduler_running`, `store_writable` 0/1
 //! - `probe_health{probe,lesson,kind[,agent]}`: 0 ok, 1 degraded, 2 critical, 3 unknown (or never
 //!   ran); `agent` only on probes that belong to one
-//! - `probe_stale{probe}` 1 when the latest observation is older than twice the interval
+//! - `probe_stale{probe}` 1 when the latest observation is older than twice the interval plus 5 s
 //! - `probe_last_success_timestamp_seconds{probe}`; `probe_duration_seconds{probe}` histogram
 //! - `lesson_state{lesson,state}`: 1 for the lesson's current state, 0 for the other four; and
 //!   per agent `lesson_state{agent,lesson,state}` over that agent's probes, for the lessons it
@@ -114,31 +114,30 @@ fn read_store(
 
 /// `up`, `build_info`, `scheduler_running`, `store_writable`.
 fn register_liveness(reg: &mut Registry, live: &Liveness) {
-    let up: Gauge = Gauge::default();
-    up.set(1);
-    reg.register("up", "1 while ledgerd serves this endpoint", up);
+    gauge(reg, "up", "1 while ledgerd serves this endpoint", 1);
     let build = Family::<Labels, Gauge>::default();
     build
         .get_or_create(&labels(&[("version", env!("CARGO_PKG_VERSION"))]))
         .set(1);
     reg.register("build_info", "ledgerd version (value is always 1)", build);
-    let running: Gauge = Gauge::default();
-    running.set(live.scheduler_running.load(Ordering::Acquire) as i64);
-    reg.register(
+    gauge(
+        reg,
         "scheduler_running",
         "1 while the probe scheduler runs",
-        running,
+        live.scheduler_running.load(Ordering::Acquire) as i64,
     );
-    let writable: Gauge = Gauge::default();
-    writable.set(live.store_ok.load(Ordering::Acquire) as i64);
-    reg.register(
+    gauge(
+        reg,
         "store_writable",
         "1 while the last store write succeeded",
-        writable,
+        live.store_ok.load(Ordering::Acquire) as i64,
     );
-    let open: Gauge = Gauge::default();
-    open.set(live.connections_open.load(Ordering::Relaxed));
-    reg.register("web_connections_open", "web connections open now", open);
+    gauge(
+        reg,
+        "web_connections_open",
+        "web connections open now",
+        live.connections_open.load(Ordering::Relaxed),
+    );
     for (name, help, v) in [
         (
             "web_connections_refused",
@@ -155,13 +154,19 @@ fn register_liveness(reg: &mut Registry, live: &Liveness) {
         c.inc_by(v.load(Ordering::Relaxed));
         reg.register(name, help, c);
     }
-    let fds: Gauge = Gauge::default();
-    fds.set(crate::platform::fd_exhausted_within(std::time::Duration::from_secs(60)) as i64);
-    reg.register(
+    gauge(
+        reg,
         "fd_exhausted",
         "1 when ledgerd ran out of file descriptors within the last minute",
-        fds,
+        crate::platform::fd_exhausted_within(std::time::Duration::from_secs(60)) as i64,
     );
+}
+
+/// Registers a plain gauge set to `value`.
+fn gauge(reg: &mut Registry, name: &str, help: &str, value: i64) {
+    let g: Gauge = Gauge::default();
+    g.set(value);
+    reg.register(name, help, g);
 }
 
 /// `probe_health`, `probe_stale`, `probe_last_success_timestamp_seconds`,
@@ -200,7 +205,7 @@ fn register_probes(reg: &mut Registry, snap: &Snapshot, runs: &RunMetrics) {
     );
     reg.register(
         "probe_stale",
-        "1 when the probe's latest observation is older than twice its interval",
+        "1 when the probe's latest observation is older than twice its interval plus 5 s",
         stale,
     );
     reg.register_with_unit(
@@ -300,21 +305,18 @@ fn register_delivery(reg: &mut Registry, snap: &Snapshot, channels: &[ChannelCou
         "Notifications given up on per channel (permanent failures)",
         failed,
     );
-    let depth_g: Gauge = Gauge::default();
-    depth_g.set(depth);
-    reg.register(
+    gauge(
+        reg,
         "outbox_depth",
         "Notifications waiting for delivery",
-        depth_g,
+        depth,
     );
-    let open: Gauge = Gauge::default();
-    open.set(
-        snap.probes
-            .iter()
-            .filter(|p| p.open_incident.is_some())
-            .count() as i64,
-    );
-    reg.register("open_incidents", "Open incidents", open);
+    let open = snap
+        .probes
+        .iter()
+        .filter(|p| p.open_incident.is_some())
+        .count();
+    gauge(reg, "open_incidents", "Open incidents", open as i64);
 }
 
 /// The classic Prometheus text format (0.0.4), for clients that ask for `text/plain` only

@@ -778,17 +778,32 @@ fn api_error(e: ApiError, back: &str) -> Response {
     form_error(e.0, &e.1, back)
 }
 
+/// The checks a form acting on one stored row starts with: its `back` page, the CSRF token, and
+/// the row id from the path (`what` names a bad one). `Err` is the answer to send instead.
+fn form_target(
+    web: &WebState,
+    form: &HashMap<String, String>,
+    id: &str,
+    what: &str,
+) -> Result<(i64, String), Box<Response>> {
+    let back = safe_back(form.get("back").map(String::as_str), "/");
+    if let Some(r) = csrf_refusal(web, form, &back) {
+        return Err(Box::new(r));
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(Box::new(form_error(StatusCode::BAD_REQUEST, what, &back)));
+    };
+    Ok((id, back))
+}
+
 pub async fn form_ack(
     State(web): State<WebState>,
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let back = safe_back(form.get("back").map(String::as_str), "/");
-    if let Some(r) = csrf_refusal(&web, &form, &back) {
-        return r;
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return form_error(StatusCode::BAD_REQUEST, "not an incident id", &back);
+    let (id, back) = match form_target(&web, &form, &id, "not an incident id") {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     let by = form.get("by").map(String::as_str).unwrap_or("");
     let note = form.get("note").map(String::as_str);
@@ -825,12 +840,9 @@ pub async fn form_unsilence(
     Path(id): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let back = safe_back(form.get("back").map(String::as_str), "/");
-    if let Some(r) = csrf_refusal(&web, &form, &back) {
-        return r;
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return form_error(StatusCode::BAD_REQUEST, "not a silence id", &back);
+    let (id, back) = match form_target(&web, &form, &id, "not a silence id") {
+        Ok(v) => v,
+        Err(r) => return *r,
     };
     match api::remove(&web, id) {
         Ok(()) => see_other(&back),
@@ -890,19 +902,7 @@ pub async fn agent(State(web): State<WebState>, Path(id): Path<String>) -> Respo
                 .silences
                 .iter()
                 .filter(|s| s.expires > now)
-                .map(|s| SilenceRow {
-                    id: 0,
-                    lesson: s.lesson,
-                    probe: s.probe.clone(),
-                    tag: s.tag.clone(),
-                    host: s.host.clone(),
-                    agent: s.agent.clone(),
-                    reason: s.reason.clone(),
-                    created_by: s.by.clone(),
-                    created: 0,
-                    expires: s.expires,
-                    removed: None,
-                }),
+                .map(crate::config::Silence::to_row),
         );
         silences.retain(|s| key.is_some() && s.agent.as_deref() == key);
         (

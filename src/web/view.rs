@@ -114,7 +114,7 @@ impl Snapshot {
 }
 
 /// Builds the snapshot. `started_ms` is when the daemon started (a probe that never ran is stale
-/// only once the daemon has been up for twice its interval).
+/// only once the daemon has been up for twice its interval plus the grace).
 pub fn snapshot(config: Arc<Config>, store: &Store, now_ms: i64, started_ms: i64) -> Snapshot {
     let stored = Stored::read(store, now_ms);
     let newest = stored
@@ -196,8 +196,19 @@ impl Stored {
     }
 }
 
+/// Slack on top of twice the interval before a probe is stale: runs start on 1 s scheduling slots
+/// and the recorder writes a burst of results a second after its first one, so a healthy probe's
+/// newest stored observation can be ~2 s older than its interval says, more on a loaded host.
+pub const STALE_GRACE_MS: i64 = 5_000;
+
+/// A probe is stale when its newest observation is older than twice its interval plus
+/// [`STALE_GRACE_MS`]; one never observed is stale once the daemon has been up that long.
+pub fn is_stale(age_ms: Option<i64>, up_ms: i64, interval_ms: i64) -> bool {
+    age_ms.unwrap_or(up_ms) > 2 * interval_ms + STALE_GRACE_MS
+}
+
 /// One probe as shown: its config facts with what the store holds for it, its freshness (stale
-/// past twice its interval) and the silence covering it, if any.
+/// past twice its interval plus a grace) and the silence covering it, if any.
 fn probe_view(
     p: &ProbeConfig,
     stored: &Stored,
@@ -209,10 +220,7 @@ fn probe_view(
     let st = stored.states.get(&p.id);
     let interval_ms = p.nominal_interval().as_millis() as i64;
     let age_ms = obs.as_ref().map(|o| (now_ms - o.ts).max(0));
-    let stale = match age_ms {
-        Some(a) => a > 2 * interval_ms,
-        None => now_ms - started_ms > 2 * interval_ms,
-    };
+    let stale = is_stale(age_ms, now_ms - started_ms, interval_ms);
     let lessons: Vec<u32> = p.lessons.iter().map(|l| l.0).collect();
     ProbeView {
         id: p.id.clone(),
@@ -309,5 +317,19 @@ mod tests {
         assert_eq!(short_age(3 * 3_600_000), "3 h");
         assert_eq!(short_age(3 * 86_400_000), "3 d");
         assert_eq!(short_age(-5), "0 s");
+    }
+
+    #[test]
+    fn staleness_allows_two_intervals_and_the_grace() {
+        // a 1 s probe written by the recorder's one-second bursts is not stale at 2.9 s
+        assert!(!is_stale(Some(2_900), 60_000, 1_000));
+        assert!(!is_stale(Some(2_000 + STALE_GRACE_MS), 60_000, 1_000));
+        assert!(is_stale(Some(2_001 + STALE_GRACE_MS), 60_000, 1_000));
+        // a 1 min probe: fresh at 2 min, stale past 2 min 5 s
+        assert!(!is_stale(Some(120_000), 0, 60_000));
+        assert!(is_stale(Some(125_001), 0, 60_000));
+        // never observed: judged by the daemon's uptime
+        assert!(!is_stale(None, 125_000, 60_000));
+        assert!(is_stale(None, 125_001, 60_000));
     }
 }

@@ -85,7 +85,7 @@ fn every_kind_example_loads_through_the_real_loader() {
     // gather each example from the library directly, write one config per example
     for k in ledgerd::probe::KINDS {
         let path = tmp.path().join(format!("{}.toml", k.kind));
-        std::fs::write(&path, k.example).unwrap();
+        std::fs::write(&path, k.example()).unwrap();
         let o = ledgerd_env(
             &["doctor", "--config", path.to_str().unwrap()],
             &[("LEDGERD_WEBHOOK_TOKEN", "t")],
@@ -106,7 +106,7 @@ fn every_kind_example_loads_through_the_real_loader() {
             &path,
             format!(
                 "[probe.sh]\nkind = \"command\"\nlesson = 4\nargv = [\"true\"]\n\n{}",
-                k.example
+                k.example()
             ),
         )
         .unwrap();

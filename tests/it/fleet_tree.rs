@@ -58,7 +58,7 @@ fn fleet_host(which: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// `discover --root`, then `doctor` on its output unchanged; returns the config file.
-fn discovered(tmp: &Path, host: &Path) -> (PathBuf, String) {
+pub(crate) fn discovered(tmp: &Path, host: &Path) -> (PathBuf, String) {
     let o = ledgerd(&["discover", "--root", host.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = stdout(&o);
@@ -76,7 +76,7 @@ fn discovered(tmp: &Path, host: &Path) -> (PathBuf, String) {
 }
 
 /// `check --root --format json`: (exit code, results, whole stdout).
-fn check_root(config: &Path, host: &Path) -> (i32, Vec<Value>, String) {
+pub(crate) fn check_root(config: &Path, host: &Path) -> (i32, Vec<Value>, String) {
     let o = ledgerd(&[
         "check",
         "--root",
@@ -97,7 +97,7 @@ fn is_live_host_unknown_or_ok(r: &Value) -> bool {
     r["observation"]["health"] == "ok" || is_live_host_unknown(r)
 }
 
-fn is_live_host_unknown(r: &Value) -> bool {
+pub(crate) fn is_live_host_unknown(r: &Value) -> bool {
     r["observation"]["health"] == "unknown"
         && r["observation"]["summary"]
             .as_str()
@@ -228,6 +228,17 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (18, "people_openclaw_permissions", "approve-reads"),
     (20, "finance_openclaw_bind", "lan"),
     (24, "cs_openclaw_free_models", ":free"),
+    // a session pinned to a free tier (modelOverride in the session store) bypasses the routes
+    (
+        24,
+        "retail_openclaw_session_models",
+        "home/retail/.openclaw/agents/retail/sessions/sessions.json: $['agent:retail:slack:channel:c07ret41l']['modelOverride'] is string \"meta-llama/llama-3.3-70b-instruct:free\"",
+    ),
+    (
+        30,
+        "retail_model_swap",
+        "agent retail session agent:retail:slack:channel:c07ret41l: session model override anthropic/claude-sonnet-4-5 → openrouter/meta-llama/llama-3.3-70b-instruct:free (changed 2026-09-20 10:00 UTC)",
+    ),
     (
         28,
         "hub_openclaw_json",

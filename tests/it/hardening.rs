@@ -62,6 +62,79 @@ fn row1_deeply_nested_crontab_line_is_a_finding_not_a_crash() {
     );
 }
 
+/// A binary plist of `n` objects where object i is an array of `fan` references to i+1.
+fn bplist_chain(n: usize, fan: u8) -> Vec<u8> {
+    let mut body = b"bplist00".to_vec();
+    let mut offs = Vec::new();
+    for i in 0..n {
+        offs.push(u32::try_from(body.len()).unwrap());
+        if i + 1 < n {
+            body.push(0xA0 | fan);
+            for _ in 0..fan {
+                body.extend_from_slice(&u32::try_from(i + 1).unwrap().to_be_bytes());
+            }
+        } else {
+            body.push(0xA0);
+        }
+    }
+    let table = body.len() as u64;
+    for o in offs {
+        body.extend_from_slice(&o.to_be_bytes());
+    }
+    body.extend_from_slice(&[0, 0, 0, 0, 0, 0, 4, 4]);
+    for v in [n as u64, 0, table] {
+        body.extend_from_slice(&v.to_be_bytes());
+    }
+    body
+}
+
+/// A launchd plist of 50,000 nested arrays (binary) or 40,000 nested dicts (XML) was a stack
+/// overflow (exit 134), and 40 arrays each holding the next twice (2^40 values once the
+/// crate copies shared references) took over 1 GB and the whole timeout; now each is a fast
+/// `unknown` naming the file and the bound, and the process exits normally.
+#[test]
+fn deep_and_exploding_plists_are_unknown_not_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let xml = format!(
+        "<?xml version=\"1.0\"?><plist version=\"1.0\"><dict><key>a</key>{}<true/>{}</dict></plist>",
+        "<dict><key>k</key>".repeat(40_000),
+        "</dict>".repeat(40_000)
+    );
+    let cases: [(&str, Vec<u8>, &str); 3] = [
+        (
+            "deep_b",
+            bplist_chain(50_000, 1),
+            "nesting deeper than 128 levels",
+        ),
+        ("deep_x", xml.into_bytes(), "nesting deeper than 128 levels"),
+        (
+            "laughs",
+            bplist_chain(40, 2),
+            "expands to more than 100000 values",
+        ),
+    ];
+    let mut cfg = String::new();
+    for (name, bytes, _) in &cases {
+        std::fs::write(tmp.path().join(format!("{name}.plist")), bytes).unwrap();
+        cfg.push_str(&format!(
+            "[probe.{name}]\nkind = \"launchd_job\"\nlesson = 3\ndomain = \"daemon\"\nplist = \"{name}.plist\"\ntimeout = \"20s\"\n"
+        ));
+    }
+    let cfg = write_config(tmp.path(), &cfg);
+    let (code, v, took) = check(&cfg);
+    assert_eq!(code, 1, "{v}");
+    assert!(took < Duration::from_secs(15), "{took:?}");
+    for (name, _, want) in &cases {
+        let o = observation(&v, name);
+        assert_eq!(o["health"], "unknown", "{o}");
+        let text = o.to_string();
+        assert!(
+            text.contains(&format!("{name}.plist")) && text.contains(want),
+            "{o}"
+        );
+    }
+}
+
 fn mkfifo(p: &Path) {
     nix::unistd::mkfifo(p, nix::sys::stat::Mode::S_IRWXU).unwrap();
 }
@@ -700,41 +773,36 @@ fn huge_answer_server(status: u16) -> std::net::SocketAddr {
     addr
 }
 
-/// Runs `ledgerd <args>` and returns (exit code, stdout + stderr, peak RSS in KiB, time taken),
-/// the peak measured by `wait4` for this child alone (which also reaps it).
-#[allow(clippy::zombie_processes, unsafe_code)]
+/// Runs `ledgerd <args>` and returns (exit code, stdout + stderr, peak RSS in KiB, time taken).
 fn run_measured(args: &[&str]) -> (i32, String, i64, Duration) {
-    use std::io::Read;
+    // Peak RSS through GNU time (tests/run.sh installs it), which forks ledgerd from its own
+    // small process. Our own wait4 would not do: Command spawns with vfork, and at exec Linux
+    // folds the spawning process's peak (this test binary's, 180 MB while other tests run) into
+    // the child's ru_maxrss, so every child measured the same.
     let start = Instant::now();
-    let mut child = std::process::Command::new(bin())
+    let report = tempfile::NamedTempFile::new().unwrap();
+    let o = std::process::Command::new("/usr/bin/time")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(report.path())
+        .arg(bin())
         .args(args)
         .env_remove("LEDGERD_CONFIG")
         .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
-    let t = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
-    let mut text = String::new();
-    let _ = out.read_to_string(&mut text);
-    text.push_str(&t.join().unwrap());
-    let mut status = 0;
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(r, pid);
-    let code = if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        -1
-    };
-    (code, text, usage.ru_maxrss, start.elapsed())
+        .output()
+        .expect("/usr/bin/time (Debian package time; tests/run.sh installs it)");
+    let took = start.elapsed();
+    let mut text = String::from_utf8_lossy(&o.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&o.stderr));
+    let rss = std::fs::read_to_string(report.path()).unwrap();
+    // GNU time writes "Command exited with non-zero status N" before the figure
+    let kib: i64 = rss
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or_else(|| panic!("time's report: {rss:?}"));
+    (o.status.code().unwrap_or(-1), text, kib, took)
 }
 
 /// Row 3: a `config_file` probe's memory is proportional to its file. `ledgerd check` on 8 MiB
@@ -1142,4 +1210,104 @@ fn row8_fd_exhaustion_is_the_daemons_fault_not_a_finding() {
         assert_eq!(observations_of(&state, health, ""), 0, "{health}");
     }
     assert_eq!(d.stop(), Some(0), "{}", d.log());
+}
+
+/// Rows 1 and 3, found again in agents' own files: a `.claude.json` or `openclaw.json` nested
+/// 300,000 deep overflowed the stack of `credentials`, `model_swap` and `discover` (abort, exit
+/// 134: the JSON5 parser recurses without a limit), and a long token file kept `token_expiry`
+/// on the runtime's thread for minutes registering it with the redactor (its timeout could not
+/// fire). Now each is a finding naming the nesting limit, `check` answers within its timeouts,
+/// and `discover` notes the file and goes on.
+#[test]
+fn rows1_3_deep_agent_files_and_long_credentials_are_findings_not_crashes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let home = d.join("root/home/ana");
+    std::fs::create_dir_all(home.join(".openclaw")).unwrap();
+    let deep = "[".repeat(300_000);
+    std::fs::write(home.join(".claude.json"), &deep).unwrap();
+    std::fs::write(
+        home.join(".openclaw/openclaw.json"),
+        format!("// hostile\n{deep}"),
+    )
+    .unwrap();
+    // 600,000 letters and digits with no repeated run: a "credential" file just under its cap
+    let mut x: u64 = 7;
+    let long: String = (0..600_000)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            char::from(b"abcdefghijkmnpqrstuvwxyz23456789"[(x >> 59) as usize])
+        })
+        .collect();
+    std::fs::write(d.join("tok"), &long).unwrap();
+    // and a launchd plist nested 50,000 deep where credentials and discover read plists
+    let daemons = d.join("root/Library/LaunchDaemons");
+    std::fs::create_dir_all(&daemons).unwrap();
+    std::fs::write(
+        daemons.join("ai.openclaw.deep.plist"),
+        bplist_chain(50_000, 1),
+    )
+    .unwrap();
+    let cfg = write_config(
+        d,
+        &format!(
+            r#"[probe.creds]
+kind = "credentials"
+lessons = [1, 2, 10]
+timeout = "10s"
+homes = ["{home}"]
+plists = ["{root}/Library/LaunchDaemons/ai.openclaw.*.plist"]
+
+[probe.swap]
+kind = "model_swap"
+lesson = 30
+timeout = "10s"
+config = "{home}/.openclaw/openclaw.json"
+prompts = ["{home}/.openclaw/SOUL.md"]
+
+[probe.rollout]
+kind = "change_window"
+lessons = [31]
+timeout = "10s"
+files = ["{root}/home/*/.openclaw/openclaw.json"]
+versioned_key = "version"
+
+[probe.token]
+kind = "token_expiry"
+lesson = 10
+timeout = "5s"
+file = "tok"
+"#,
+            home = home.display(),
+            root = d.join("root").display()
+        ),
+    );
+    let (code, v, took) = check(&cfg);
+    assert!(code == 0 || code == 1, "exit {code}: {v}");
+    assert!(took < Duration::from_secs(60), "check took {took:?}");
+    let creds = observation(&v, "creds").to_string();
+    assert!(creds.contains("nested deeper than 128 levels"), "{creds}");
+    let swap = observation(&v, "swap");
+    assert_eq!(swap["health"], "unknown", "{swap}");
+    assert!(
+        swap.to_string().contains("nested deeper than 128 levels"),
+        "{swap}"
+    );
+    let token = observation(&v, "token");
+    assert_eq!(token["health"], "unknown", "{token}");
+    let all = v.to_string();
+    assert!(
+        !all.contains(&long[..24]),
+        "the token file's text leaked: {token}"
+    );
+
+    let o = ledgerd(&["discover", "--root", d.join("root").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("nested deeper than 128 levels"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -16,6 +16,7 @@ mod desktop;
 mod dist;
 mod email;
 mod fleet;
+mod fleet2_tree;
 mod fleet_tree;
 mod hardening;
 mod openclaw_cli;

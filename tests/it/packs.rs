@@ -246,10 +246,11 @@ const PLANTED: &[(u64, &str, &str)] = &[
     ),
     (24, "cs_openclaw_free_models", "qwen3-coder:free"),
     (4, "cs_gateway_unit", "RestartPreventExitStatus"),
+    (12, "cs_gateway_resources", "openclaw-gateway pid 4242 ("),
     (
         12,
         "cs_gateway_resources",
-        "openclaw-gateway pid 4242 RSS 3.50GiB",
+        "uid 1001) RSS 3.50GiB (max 2GiB)",
     ),
     (12, "cs_gateway_resources", "memory available 4.0%"),
     (14, "cs_agent_cron_env", "$HELPDESK_API_URL"),
@@ -343,7 +344,7 @@ fn openclaw_pack_is_silent_on_the_clean_twin() {
     let cfg = openclaw_config(tmp.path(), &host, &gateway.url("/health"));
     let (code, results, v) = check_json(&cfg);
     // every probe of the pack ran (launchd and systemd both on for the fixture) and holds
-    assert_eq!(results.len(), 19, "{v:#}");
+    assert_eq!(results.len(), 21, "{v:#}");
     for r in &results {
         assert_eq!(r["observation"]["health"], "ok", "{r:#}");
     }
@@ -383,12 +384,12 @@ fn every_embedded_pack_validates_with_doctor() {
         (
             "openclaw",
             r#"include = [{ path = "builtin:openclaw.toml", prefix = "cs_", vars = { agent = "cs", use_systemd = true, use_launchd = true, use_proc = true } }]"#,
-            22,
+            24,
         ),
         (
             "hermes",
             r#"include = [{ path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing", use_proc = true, use_skills_check = true } }]"#,
-            12,
+            14,
         ),
         ("kit", r#"include = ["builtin:kit.toml"]"#, 5),
         ("fleet", r#"include = ["builtin:fleet.toml"]"#, 2),
@@ -664,6 +665,32 @@ fn kind_matrix_resources() {
         12,
         "cannot statvfs",
     );
+}
+
+/// The pack's `gateway_user` scopes its RSS limit: another agent user's probe does not judge the
+/// cs gateway (uid 1001) that is over the limit, and cs's own does.
+#[test]
+fn openclaw_pack_weighs_only_its_own_users_gateway() {
+    let (tmp, host) = openclaw_host("bad");
+    let gateway = Receiver::start();
+    let cfg = openclaw_config(tmp.path(), &host, &gateway.url("/health"));
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    for (user, over) in [("1002", false), ("1001", true)] {
+        write(
+            &cfg,
+            &text.replace(
+                "use_knowledge = false",
+                &format!("use_knowledge = false, gateway_user = \"{user}\""),
+            ),
+        );
+        let (_, results, _) = check_json(&cfg);
+        let r = result(&results, "cs_gateway_resources");
+        let t = text_of(r);
+        assert_eq!(t.contains("RSS 3.50GiB (max 2GiB)"), over, "{user}: {t}");
+        if !over {
+            assert!(t.contains("no such process of user 1002"), "{t}");
+        }
+    }
 }
 
 #[test]

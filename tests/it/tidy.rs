@@ -508,7 +508,7 @@ fn shipped_probes_cite_only_lessons_their_kind_can_check() {
         }
     }
     for k in ledgerd::probe::KINDS {
-        texts.push((format!("{} EXAMPLE", k.kind), k.example.to_string()));
+        texts.push((format!("{} EXAMPLE", k.kind), k.example()));
     }
     let mut seen = 0;
     for (origin, text) in &texts {

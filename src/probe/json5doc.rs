@@ -1,0 +1,143 @@
+//! The one JSON5 reader (OpenClaw's `openclaw.json`, session stores, Claude's `.claude.json`):
+//! strict JSON first (most files are plain JSON and serde_json is the faster parser, with its own
+//! nesting limit), then JSON5 only after a linear pre-scan has refused anything nested deeper
+//! than [`MAX_NESTING`] (the json5 crate recurses without a limit: 100,000 `[` overflowed the
+//! stack and aborted the process). Every kind and `discover` parse JSON5 through [`parse`]; it
+//! reads no files and must not call `json5::from_str` on unchecked text anywhere else.
+
+use serde_json::Value;
+
+/// Deepest nesting of arrays and objects accepted; serde_json's own limit is the same.
+pub const MAX_NESTING: usize = 128;
+
+/// Why a JSON5 text was not parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Json5Error {
+    /// Nested deeper than [`MAX_NESTING`] (1-based line and column of the first level past it):
+    /// not judged, not called invalid.
+    TooDeep { line: usize, column: usize },
+    /// Not JSON5: the parser's message (without its position) and where (1-based; 0 unknown).
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}
+
+impl std::fmt::Display for Json5Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Json5Error::TooDeep { line, column } => write!(
+                f,
+                "nested deeper than {MAX_NESTING} levels at line {line}, column {column}"
+            ),
+            Json5Error::Syntax {
+                line,
+                column,
+                message,
+            } => write!(f, "{message} at line {line}, column {column}"),
+        }
+    }
+}
+
+/// Parses JSON5 (or JSON) text into one JSON tree with bounded nesting.
+pub fn parse(text: &str) -> Result<Value, Json5Error> {
+    if let Ok(v) = serde_json::from_str(text) {
+        return Ok(v);
+    }
+    if let Some((line, column)) = nested_deeper_than(text, MAX_NESTING) {
+        return Err(Json5Error::TooDeep { line, column });
+    }
+    json5::from_str::<Value>(text).map_err(|e| {
+        let full = e.to_string();
+        let message = full
+            .rfind(" at ")
+            .map_or(full.as_str(), |i| &full[..i])
+            .to_string();
+        let (line, column) = e.position().map_or((0, 0), |p| (p.line + 1, p.column + 1));
+        Json5Error::Syntax {
+            line,
+            column,
+            message,
+        }
+    })
+}
+
+/// Where JSON5 `text` first nests deeper than `limit` arrays and objects (1-based line and
+/// column), skipping strings and comments; `None` when it never does. Linear, no recursion.
+pub fn nested_deeper_than(text: &str, limit: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > limit {
+                    return Some(line_col(text, i));
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset.min(text.len())).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_found_outside_strings_and_comments() {
+        assert_eq!(nested_deeper_than("{a: [[1]]}", 2), Some((1, 6)));
+        assert_eq!(nested_deeper_than("{a: '[[[[', b: \"\\\"[[\"}", 1), None);
+        assert_eq!(nested_deeper_than("// [[[[\n/* [[[ */ [1]", 1), None);
+    }
+
+    #[test]
+    fn json5_parses_and_deep_text_is_refused_not_a_crash() {
+        let v = parse("{a: 1, // c\n b: [1, 2,],}").unwrap();
+        assert_eq!(v["b"][1], 2);
+        // deep enough to overflow the json5 crate's recursion on a 2 MB stack
+        let deep = "[".repeat(300_000);
+        assert_eq!(
+            parse(&deep),
+            Err(Json5Error::TooDeep {
+                line: 1,
+                column: MAX_NESTING + 1
+            })
+        );
+        let e = parse("{a: }").unwrap_err();
+        assert!(matches!(e, Json5Error::Syntax { line: 1, .. }), "{e}");
+        let ok = format!("{}{}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
+        assert!(parse(&ok).is_ok());
+    }
+}
