@@ -56,7 +56,8 @@
 //!   registers one file per kind (`probe/<kind>.rs`). Helpers shared by kinds are `pub mod`:
 //!   `expect.rs` (JSON assertions), `shape.rs` (response-shape memory kept in facts),
 //!   `docmeta.rs` (front matter, dates, timestamps in backup names), `json5doc.rs` (the one
-//!   JSON5 parser, nesting bounded before the json5 crate recurses). A kind remembers what it saw
+//!   JSON5 parser, nesting bounded before the json5 crate recurses), `hermes_env.rs` (dotenv as
+//!   a document; Hermes' `.env` with the platforms its gateway derives from it). A kind remembers what it saw
 //!   across runs in `Observation::facts`, handed back as `ProbeCx::prior`.
 //! - `engine/`: `scheduler.rs` (when and how probes run), `state.rs` (pure state machine),
 //!   `recorder.rs` (applies observations and writes batches), `thresholds` (effective thresholds).

@@ -31,8 +31,12 @@ pub struct ConfigFile {
     /// match is "not present" with `optional`, else critical.
     path: PathBuf,
     /// "auto" (by extension: .json, .json5, .toml, .yaml/.yml), "json", "json5" (comments,
-    /// trailing commas, unquoted keys: OpenClaw's `openclaw.json`), "toml" or "yaml". Default
-    /// "auto".
+    /// trailing commas, unquoted keys: OpenClaw's `openclaw.json`), "toml", "yaml", "dotenv"
+    /// (`KEY=value` lines as one object of strings) or "hermes_env" (Hermes' `~/.hermes/.env` as
+    /// its gateway reads it: the dotenv keys plus `platforms.<name>.enabled` for every platform
+    /// the variables turn on, and `platforms.api_server.host` from `API_SERVER_HOST`). Values of
+    /// the dotenv formats are never quoted in evidence except `*_HOST`, `*_PORT`, `*_ENABLED`.
+    /// Default "auto".
     #[serde(default)]
     format: Format,
     /// A JSON Schema the document must match: a file (draft detected from `$schema`, read at
@@ -106,6 +110,11 @@ enum Format {
     Json5,
     Toml,
     Yaml,
+    /// `KEY=value` lines (`export`, quotes, `#` comments) as one object of strings.
+    Dotenv,
+    /// Hermes' `.env` with the platforms its gateway derives from it (`hermes_env` module).
+    #[serde(rename = "hermes_env")]
+    HermesEnv,
 }
 
 impl Format {
@@ -129,6 +138,8 @@ impl Format {
             Format::Json5 => "json5",
             Format::Toml => "toml",
             Format::Yaml => "yaml",
+            Format::Dotenv => "dotenv",
+            Format::HermesEnv => "hermes_env",
         }
     }
 }
@@ -626,7 +637,7 @@ impl ConfigFile {
         drop(text);
         let mut f = Findings::default();
         self.check_keys(&doc, &mut f);
-        self.check_expect(&doc, &mut f);
+        self.check_expect(&doc, format, &mut f);
         let keys = leaf_paths(&doc);
         let doc = self.schema.is_some().then_some(doc);
         Judged {
@@ -665,7 +676,7 @@ impl ConfigFile {
         }
     }
 
-    fn check_expect(&self, doc: &Value, f: &mut Findings) {
+    fn check_expect(&self, doc: &Value, format: Format, f: &mut Findings) {
         if self.expect.is_empty() {
             return;
         }
@@ -679,7 +690,11 @@ impl ConfigFile {
         };
         // values under secret-looking keys are never quoted
         let mut secrets = Vec::new();
-        secret_values(doc, false, &mut secrets);
+        if matches!(format, Format::Dotenv | Format::HermesEnv) {
+            super::hermes_env::secret_values(doc, &mut secrets);
+        } else {
+            secret_values(doc, false, &mut secrets);
+        }
         for (i, (a, c)) in self.expect.iter().zip(&compiled).enumerate() {
             if let Some((detail, summary)) = a.check(c, doc, &secrets) {
                 f.critical.push(summary);
@@ -858,6 +873,8 @@ struct Judged {
 /// straight into `serde_json::Value`, never through a second tree) and bounded nesting.
 fn parse(format: Format, text: &str) -> Result<Value, NotParsed> {
     match format {
+        Format::Dotenv => Ok(super::hermes_env::dotenv_doc(text)),
+        Format::HermesEnv => Ok(super::hermes_env::hermes_env_doc(text)),
         Format::Json | Format::Auto => serde_json::from_str(text).map_err(json_error),
         Format::Json5 => json5doc::parse(text).map_err(|e| match e {
             e @ Json5Error::TooDeep { .. } => NotParsed::Budget(e.to_string()),

@@ -228,7 +228,7 @@ impl Heartbeat {
         // 2. the last beat's time, and its age
         let last = self.last_beat(&meta, doc_text);
         let (stale_ok_reason, age_secs) =
-            self.judge_age(&last, now, max_age, &mut problems, &mut obs_extra);
+            self.judge_age(path, &last, now, max_age, &mut problems, &mut obs_extra);
 
         let mut obs = if problems.is_empty() {
             match (&last, stale_ok_reason) {
@@ -379,6 +379,7 @@ impl Heartbeat {
     /// `obs_extra`; returns why a stale beat is still ok (if it is) and the age in seconds.
     fn judge_age(
         &self,
+        path: &Path,
         last: &Result<DateTime<Utc>, String>,
         now: DateTime<Utc>,
         max_age: Duration,
@@ -388,7 +389,8 @@ impl Heartbeat {
         let mut stale_ok_reason = None;
         let mut age_secs = None;
         match last {
-            Err(e) => problems.push(format!("unreadable heartbeat: {e}")),
+            // an alert shows the summary: a heartbeat that cannot be read names its file
+            Err(e) => problems.push(format!("unreadable heartbeat {}: {e}", path.display())),
             Ok(t) => {
                 let age = now.signed_duration_since(*t);
                 let age_std = age.to_std().unwrap_or_default();
@@ -630,7 +632,8 @@ mod tests {
 
         std::fs::write(&log, "garbage without a time\n").unwrap();
         let o = look_with(&p, d.path(), None, now).await;
-        assert_finding(&o, Health::Critical, "unreadable heartbeat");
+        assert_finding(&o, Health::Critical, "unreadable heartbeat ");
+        assert!(o.summary.contains("hub.log: "), "{}", o.summary);
 
         // a last line longer than the tail was "heartbeat file is empty" (or a fragment of it
         // judged); now unknown, naming the file

@@ -20,6 +20,7 @@ pub mod docmeta;
 pub mod expect;
 mod file_mode;
 mod heartbeat;
+pub mod hermes_env;
 mod http;
 pub mod json5doc;
 mod launchd_job;

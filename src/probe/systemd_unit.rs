@@ -589,6 +589,22 @@ impl SystemdUnit {
                 ev.push(("offending".into(), t.at()));
             }
         }
+        // the reverse mismatch: told not to respawn, the gateway stays in the foreground, and
+        // Type=forking waits for a parent that never exits
+        if ty == "forking"
+            && no_respawn
+            && let Some((a, why)) = self.forking_exec(unit, false, f, ev)
+            && why.starts_with("openclaw gateway")
+        {
+            f.add(
+                Health::Critical,
+                "Type=forking but ExecStart stays in the foreground (openclaw gateway with OPENCLAW_NO_RESPAWN=1 does not fork: systemd waits for it to exit and fails the start after TimeoutStartSec)".to_string(),
+            );
+            ev.push(("offending".into(), a.at()));
+            if let Some(t) = ty_assign {
+                ev.push(("offending".into(), t.at()));
+            }
+        }
         if self.require_restart_prevent_exit_status
             && let Some(r) = unit.get("Service", "Restart")
             && r.value != "no"
@@ -1307,6 +1323,33 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         let names = ev(&o, "environment_names").join("");
         assert!(names.contains("OPENCLAW_NO_RESPAWN") && names.contains("HOME"));
         assert!(!o.evidence.iter().any(|e| e.value.contains("/home/hub")));
+    }
+
+    /// Type=forking is the workaround for a gateway that forks; with OPENCLAW_NO_RESPAWN=1 it
+    /// does not, and the start times out.
+    #[tokio::test]
+    async fn type_forking_with_a_gateway_told_not_to_respawn_is_critical() {
+        let tmp = tempfile::tempdir().unwrap();
+        let forking = GOOD.replace("Type=simple", "Type=forking");
+        write(&tmp.path().join("openclaw-gateway.service"), &forking);
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_finding(
+            &o,
+            Health::Critical,
+            "Type=forking but ExecStart stays in the foreground (openclaw gateway with OPENCLAW_NO_RESPAWN=1",
+        );
+        assert!(
+            ev(&o, "offending")
+                .iter()
+                .any(|v| v.contains("openclaw-gateway.service:7: Type=forking")),
+            "{:?}",
+            o.evidence
+        );
+        // without the variable the gateway forks, which is what Type=forking expects
+        let workaround = forking.replace("Environment=OPENCLAW_NO_RESPAWN=1\n", "");
+        write(&tmp.path().join("openclaw-gateway.service"), &workaround);
+        let o = look(&files_only(tmp.path(), "")).await;
+        assert_eq!(o.health, Health::Ok, "{o:?}");
     }
 
     #[tokio::test]

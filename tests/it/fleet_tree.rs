@@ -251,6 +251,17 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (15, "hub_skills", "vip-returns"),
     (18, "marketing_hermes_approvals", "manual"),
     (10, "marketing_hermes_auth_expiry", "auth.json"),
+    // .env alone turns Telegram and the API server on, the API server on every interface
+    (
+        5,
+        "marketing_hermes_env_platforms",
+        "$['platforms'] has keys outside the allowed set: api_server, telegram",
+    ),
+    (
+        20,
+        "marketing_hermes_env_bind",
+        "$.platforms.api_server.host is string \"0.0.0.0\"",
+    ),
     (
         30,
         "cs_model_swap",
@@ -308,7 +319,14 @@ fn every_planted_violation_is_flagged_with_its_lesson_and_subject() {
         let key = v["profiles"]["anthropic:default"]["key"].as_str().unwrap();
         assert!(!out.contains(&key[..30]), "a secret in the check output");
     }
-    for prefix in ["sk-ant-api03-", "xoxb-", "shpat_", "eyJ"] {
+    for prefix in [
+        "sk-ant-api03-",
+        "xoxb-",
+        "shpat_",
+        "eyJ",
+        "AAFixtureToken",
+        "fixture-api-server-key",
+    ] {
         assert!(!out.contains(prefix), "{prefix} in the check output");
     }
 }
