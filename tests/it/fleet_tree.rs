@@ -251,6 +251,9 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (15, "hub_skills", "vip-returns"),
     (18, "marketing_hermes_approvals", "manual"),
     (10, "marketing_hermes_auth_expiry", "auth.json"),
+    // the retired SuperMemory back as the memory provider, and installed as a user plugin
+    (11, "marketing_hermes_retired", "supermemory"),
+    (11, "marketing_hermes_retired_installed", "plugins/supermemory/plugin.yaml"),
     // .env alone turns Telegram and the API server on, the API server on every interface
     (
         5,

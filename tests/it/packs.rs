@@ -389,7 +389,7 @@ fn every_embedded_pack_validates_with_doctor() {
         (
             "hermes",
             r#"include = [{ path = "builtin:hermes.toml", prefix = "mkt_", vars = { agent = "marketing", use_proc = true, use_skills_check = true } }]"#,
-            16,
+            18,
         ),
         ("kit", r#"include = ["builtin:kit.toml"]"#, 5),
         ("fleet", r#"include = ["builtin:fleet.toml"]"#, 2),
