@@ -18,7 +18,7 @@ use crate::shell::{
 };
 use regex::Regex;
 use serde::Deserialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 
@@ -284,6 +284,8 @@ struct Source {
 /// Everything found, keyed by `<file>:<line>` (or a path).
 #[derive(Default)]
 struct Report {
+    /// Scripts already read and scanned in this run.
+    scans: HashMap<ScanKey, Arc<ScriptScan>>,
     crontabs: usize,
     jobs: usize,
     failing_jobs: usize,
@@ -715,24 +717,6 @@ fn check_script(
     } = f;
     let tree = ctx.tree;
     let shown = script.path.display().to_string();
-    // a compiled program run directly (ELF, Mach-O) is not a script: nothing to read in it
-    // (its bytes scanned as shell were junk findings, and a large one was "truncated")
-    if script.direct && crate::read::head(&script.path, 4).is_ok_and(|m| is_executable_binary(&m)) {
-        return None;
-    }
-    let text = match read_bounded(&script.path, cfg.max_bytes) {
-        Ok(t) if t.contains('\0') => return None,
-        Ok(t) => t,
-        Err(e) => {
-            r.unknown
-                .push((key.to_string(), format!("cannot read script {shown}: {e}")));
-            return None;
-        }
-    };
-    let lang = script.lang.unwrap_or_else(|| lang_of(&script.path, &text));
-    if script.direct {
-        check_shebang(&text, cmd_path, tree, key, &shown, r);
-    }
     let dir = script.path.parent().map(Path::to_path_buf);
     let sctx = CodeCtx {
         home: ctx.home,
@@ -740,10 +724,36 @@ fn check_script(
         cwd: ctx.cwd,
         tree,
     };
-    let sf = match lang {
-        Lang::Shell => scan_shell(&text, &sctx),
-        _ => scan_other(&text),
+    // a script many jobs run is read and scanned once per run
+    let scan_key = (
+        script.path.clone(),
+        script.direct,
+        script.lang,
+        ctx.home.map(Path::to_path_buf),
+        ctx.cwd.map(Path::to_path_buf),
+    );
+    let scan = match r.scans.get(&scan_key) {
+        Some(s) => Arc::clone(s),
+        None => {
+            let s = Arc::new(scan_script(script, &sctx, cfg.max_bytes));
+            if r.scans.len() < MAX_SCANS_KEPT {
+                r.scans.insert(scan_key, Arc::clone(&s));
+            }
+            s
+        }
     };
+    let (first_line, sf) = match &*scan {
+        ScriptScan::NotScript => return None,
+        ScriptScan::Unreadable(e) => {
+            r.unknown
+                .push((key.to_string(), format!("cannot read script {shown}: {e}")));
+            return None;
+        }
+        ScriptScan::Read { first_line, facts } => (first_line, facts),
+    };
+    if script.direct {
+        check_shebang(first_line, cmd_path, tree, key, &shown, r);
+    }
     if let Some(line) = sf.too_deep {
         r.unknown.push((
             key.to_string(),
@@ -755,7 +765,7 @@ fn check_script(
         .path
         .file_name()
         .map_or(shown.clone(), |n| n.to_string_lossy().into_owned());
-    load_env_files(&sf, &sctx, cfg, provided, key, r);
+    load_env_files(sf, &sctx, cfg, provided, key, r);
     provided.names.extend(sf.assigns.iter().cloned());
     for (line, msg) in &sf.problems {
         r.problems
@@ -791,6 +801,54 @@ fn check_script(
         }
     }
     Some((name, uses))
+}
+
+/// A script as one run saw it, shared by every job that runs it (`Report::scans`).
+#[derive(Debug)]
+enum ScriptScan {
+    /// A compiled program run directly (ELF, Mach-O) or a file with NUL bytes: nothing to read
+    /// in it (its bytes scanned as shell were junk findings, and a large one was "truncated").
+    NotScript,
+    /// Why it could not be read.
+    Unreadable(String),
+    /// Its first line (for the shebang) and what it uses, sets, loads and runs.
+    Read {
+        first_line: String,
+        facts: CodeFacts,
+    },
+}
+
+/// Which script, how it is run, and where (HOME, cron's working directory): a scan depends on
+/// nothing else.
+type ScanKey = (
+    PathBuf,
+    bool,
+    Option<Lang>,
+    Option<PathBuf>,
+    Option<PathBuf>,
+);
+
+/// Distinct scripts remembered per run (each is bounded by `max_script_bytes`); past this a
+/// script is scanned for every job that runs it.
+const MAX_SCANS_KEPT: usize = 256;
+
+/// Reads and scans one script through the bounded reader.
+fn scan_script(script: &Script, sctx: &CodeCtx<'_>, max_bytes: u64) -> ScriptScan {
+    if script.direct && crate::read::head(&script.path, 4).is_ok_and(|m| is_executable_binary(&m)) {
+        return ScriptScan::NotScript;
+    }
+    let text = match read_bounded(&script.path, max_bytes) {
+        Ok(t) if t.contains('\0') => return ScriptScan::NotScript,
+        Ok(t) => t,
+        Err(e) => return ScriptScan::Unreadable(e.to_string()),
+    };
+    let lang = script.lang.unwrap_or_else(|| lang_of(&script.path, &text));
+    let facts = match lang {
+        Lang::Shell => scan_shell(&text, sctx),
+        _ => scan_other(&text),
+    };
+    let first_line = text.lines().next().unwrap_or("").to_string();
+    ScriptScan::Read { first_line, facts }
 }
 
 /// An ELF or Mach-O (thin or universal) executable's first bytes.
@@ -895,7 +953,7 @@ struct Script {
     direct: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Lang {
     Shell,
     Python,
@@ -1977,6 +2035,36 @@ mod tests {
                 bin.display()
             )),
             "{ev}"
+        );
+    }
+
+    /// A script many jobs run is scanned once per run, and every job still gets its findings;
+    /// a job that gives it what it needs is not judged by another job's scan.
+    #[tokio::test]
+    async fn a_shared_script_is_judged_for_every_job_that_runs_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = dir.path().join("x");
+        write(
+            &x.join("sync.sh"),
+            "#!/bin/sh\necho \"$SHOPIFY_TOKEN\"\n",
+            0o755,
+        );
+        let script = x.join("sync.sh").display().to_string();
+        let mut tab = String::from("MAILTO=\"\"\n");
+        for m in 0..40 {
+            tab.push_str(&format!("{m} * * * * {script}\n"));
+        }
+        // the same script with the variable on the job line
+        tab.push_str(&format!("59 * * * * SHOPIFY_TOKEN=x {script}\n"));
+        write(&x.join("crontab"), &tab, 0o600);
+        let p = probe(&format!("crontabs = [\"{}\"]", x.join("crontab").display()));
+        let o = look_in(&p, Path::new(FIXTURES)).await;
+        assert_eq!(o.health, Health::Critical, "{}", evidence(&o));
+        assert!(
+            o.summary
+                .starts_with("40 of 41 cron jobs lack what they use"),
+            "{}",
+            o.summary
         );
     }
 

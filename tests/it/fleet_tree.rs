@@ -253,7 +253,11 @@ const PLANTED: &[(u64, &str, &str)] = &[
     (10, "marketing_hermes_auth_expiry", "auth.json"),
     // the retired SuperMemory back as the memory provider, and installed as a user plugin
     (11, "marketing_hermes_retired", "supermemory"),
-    (11, "marketing_hermes_retired_installed", "plugins/supermemory/plugin.yaml"),
+    (
+        11,
+        "marketing_hermes_retired_installed",
+        "plugins/supermemory/plugin.yaml",
+    ),
     // .env alone turns Telegram and the API server on, the API server on every interface
     (
         5,
