@@ -3,7 +3,9 @@
 //! nesting limit), then JSON5 only after a linear pre-scan has refused anything nested deeper
 //! than [`MAX_NESTING`] (the json5 crate recurses without a limit: 100,000 `[` overflowed the
 //! stack and aborted the process). Every kind and `discover` parse JSON5 through [`parse`]; it
-//! reads no files and must not call `json5::from_str` on unchecked text anywhere else.
+//! reads no files and must not call `json5::from_str` on unchecked text anywhere else. Where
+//! OpenClaw's parser (json5.js) holds what Rust cannot, an unpaired surrogate escape reads as
+//! U+FFFD and Infinity or NaN as null; tests/it/openclaw_cli.rs compares the two parsers.
 
 use serde_json::Value;
 
@@ -48,7 +50,10 @@ pub fn parse(text: &str) -> Result<Value, Json5Error> {
     if let Some((line, column)) = nested_deeper_than(text, MAX_NESTING) {
         return Err(Json5Error::TooDeep { line, column });
     }
-    json5::from_str::<Value>(text).map_err(|e| {
+    // JavaScript strings may hold an unpaired surrogate (`"\uD800"`), which OpenClaw's parser
+    // accepts and a Rust string cannot: read as U+FFFD, the same length, so positions hold
+    let well_formed = unpaired_surrogates_replaced(text);
+    json5::from_str::<Value>(well_formed.as_deref().unwrap_or(text)).map_err(|e| {
         let full = e.to_string();
         let message = full
             .rfind(" at ")
@@ -103,6 +108,66 @@ pub fn nested_deeper_than(text: &str, limit: usize) -> Option<(usize, usize)> {
     None
 }
 
+/// `text` with every `\uXXXX` escape of an unpaired surrogate inside a string written as
+/// `\uFFFD` (same length); `None` when there is none. Strings and comments as in
+/// [`nested_deeper_than`]; linear.
+fn unpaired_surrogates_replaced(text: &str) -> Option<String> {
+    let b = text.as_bytes();
+    let unit = |at: usize| -> Option<u32> {
+        let hex = b.get(at..at + 6)?;
+        if hex[0] != b'\\' || hex[1] != b'u' {
+            return None;
+        }
+        u32::from_str_radix(std::str::from_utf8(&hex[2..]).ok()?, 16).ok()
+    };
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    if b[i] != b'\\' {
+                        i += 1;
+                        continue;
+                    }
+                    match unit(i) {
+                        Some(0xD800..=0xDBFF) if matches!(unit(i + 6), Some(0xDC00..=0xDFFF)) => {
+                            i += 12;
+                        }
+                        Some(0xD800..=0xDFFF) => {
+                            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                            o.push_str(&text[copied..i]);
+                            o.push_str("\\uFFFD");
+                            i += 6;
+                            copied = i;
+                        }
+                        _ => i += 2,
+                    }
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let mut o = out?;
+    o.push_str(text.get(copied..).unwrap_or(""));
+    Some(o)
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset.min(text.len())).unwrap_or(text);
@@ -139,5 +204,41 @@ mod tests {
         assert!(matches!(e, Json5Error::Syntax { line: 1, .. }), "{e}");
         let ok = format!("{}{}", "[".repeat(MAX_NESTING), "]".repeat(MAX_NESTING));
         assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn an_unpaired_surrogate_escape_reads_as_the_replacement_character() {
+        // OpenClaw (json5.js) accepts these; found by tests/it/openclaw_cli.rs's comparison
+        assert_eq!(parse(r#""\uD800""#).unwrap(), "\u{FFFD}");
+        assert_eq!(
+            parse(r#"{a: 'x\udc00y', b: 1,}"#).unwrap()["a"],
+            "x\u{FFFD}y"
+        );
+        assert_eq!(
+            parse(r#"['\uD83D\uDE00', "\uD83D", "\uDE00\uD83D"]"#).unwrap(),
+            serde_json::json!(["\u{1F600}", "\u{FFFD}", "\u{FFFD}\u{FFFD}"])
+        );
+        // an escaped backslash is no escape; outside strings nothing is rewritten
+        assert_eq!(parse(r#"["\\uD800"]"#).unwrap()[0], "\\uD800");
+        assert_eq!(
+            unpaired_surrogates_replaced(
+                r#"// "\uD800"
+[1]"#
+            ),
+            None
+        );
+        // positions are those of the text as written (the `}` at column 18)
+        let e = parse("{a: '\\uD800', b: }").unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Json5Error::Syntax {
+                    line: 1,
+                    column: 18,
+                    ..
+                }
+            ),
+            "{e}"
+        );
     }
 }

@@ -7,6 +7,9 @@
 //! the schema ledgerd ships for hosts without the CLI (`builtin:openclaw-2026.9.6`) is byte for
 //! byte what `checks/schemas/openclaw-schema.sh` generates from this package, and it judges a
 //! corpus of configs (the fleet and OpenClaw host trees, edge cases) exactly as the CLI does.
+//! And ledgerd's JSON5 parser (`probe::json5doc`) reads every `json5`/`json` example in the
+//! package's own docs, and a list of JSON5 corners, as OpenClaw's parser does (`JSON.parse`, then
+//! the `json5` package, run by the package's Node): the same verdict and an equal value.
 
 use crate::support::*;
 use serde_json::Value;
@@ -330,5 +333,356 @@ schema = "builtin:openclaw-2026.9.6"
     assert!(
         says.contains("plugins.entries.@byterover/byterover: Unrecognized key: \"source\""),
         "{says}"
+    );
+}
+
+/// Caps for reading the package's docs: files visited, bytes per file, blocks kept, directory depth.
+const DOC_FILES_MAX: usize = 5_000;
+const DOC_BYTES_MAX: u64 = 1 << 20;
+const DOC_BLOCKS_MAX: usize = 5_000;
+const DOC_DEPTH_MAX: usize = 16;
+
+/// The `*.md` files under `dir`, sorted, at most [`DOC_FILES_MAX`]; symlinks are not followed.
+fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut pending = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((d, depth)) = pending.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let entry = entry.unwrap();
+            let kind = entry.file_type().unwrap();
+            let path = entry.path();
+            if kind.is_dir() && depth < DOC_DEPTH_MAX {
+                pending.push((path, depth + 1));
+            } else if kind.is_file() && path.extension().is_some_and(|e| e == "md") {
+                found.push(path);
+            }
+        }
+        assert!(
+            found.len() <= DOC_FILES_MAX,
+            "over {DOC_FILES_MAX} docs in {}",
+            dir.display()
+        );
+    }
+    found.sort();
+    found
+}
+
+/// The fenced code blocks of `markdown` whose info string's first word is `json5`, `json` or
+/// `jsonc`: fences of three or more backticks or tildes, at any indentation (the docs are MDX and
+/// indent fences inside components, past CommonMark's 4), the opening fence's indentation
+/// removed from the block's lines.
+fn json_blocks(markdown: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(char, usize, usize, bool, Vec<&str>)> = None;
+    for line in markdown.lines() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let rest = &line[indent..];
+        let fence_char = rest.chars().next().filter(|c| *c == '`' || *c == '~');
+        let fence_len = fence_char.map_or(0, |c| rest.len() - rest.trim_start_matches(c).len());
+        match &mut open {
+            Some((c, len, _, _, _))
+                if fence_char == Some(*c)
+                    && fence_len >= *len
+                    && rest[fence_len..].trim().is_empty() =>
+            {
+                if let Some((_, _, _, true, lines)) = open.take() {
+                    blocks.push(lines.join("\n"));
+                }
+            }
+            Some((_, _, strip, _, lines)) => {
+                let ws = line.len() - line.trim_start_matches(' ').len();
+                lines.push(&line[ws.min(*strip)..]);
+            }
+            None if fence_len >= 3 => {
+                let c = fence_char.unwrap_or('`');
+                let info = rest[fence_len..].trim();
+                if c == '`' && info.contains('`') {
+                    continue;
+                }
+                let lang = info.split_whitespace().next().unwrap_or("");
+                let wanted =
+                    ["json5", "json", "jsonc"].contains(&lang.to_ascii_lowercase().as_str());
+                open = Some((c, fence_len, indent, wanted, Vec::new()));
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// Parses every block (a JSON array in `input`) as OpenClaw parses `openclaw.json`
+/// (`parseJsonWithJson5Fallback`: `JSON.parse`, then the `json5` package it depends on), in one
+/// Node process; prints one JSON array of `{ok, value}` or `{ok: false, error}`. What JSON and
+/// Rust cannot hold, a non-finite number or a string (or key) with an unpaired surrogate, is
+/// printed as a string starting `UNREPRESENTABLE:`.
+const OPENCLAW_JSON5_JS: &str = r#"
+const fs = require('fs');
+const { createRequire } = require('module');
+const [pkg, input] = process.argv.slice(2);
+const JSON5 = createRequire(pkg)('json5');
+const odd = (x) => 'UNREPRESENTABLE:' + String(x).toWellFormed();
+const mark = (k, v) => {
+  if (typeof v === 'number' && !Number.isFinite(v)) return odd(v);
+  if (typeof v === 'string' && !v.isWellFormed()) return odd(v);
+  if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).some((k) => !k.isWellFormed())) {
+    return Object.fromEntries(Object.entries(v).map(([k, w]) => [k.isWellFormed() ? k : odd(k), w]));
+  }
+  return v;
+};
+const out = JSON.parse(fs.readFileSync(input, 'utf8')).map((text) => {
+  let value;
+  try {
+    try { value = JSON.parse(text); } catch { value = JSON5.parse(text); }
+  } catch (err) {
+    return { ok: false, error: String(err) };
+  }
+  return { ok: true, value: JSON.parse(JSON.stringify(value, mark) ?? 'null') };
+});
+process.stdout.write(JSON.stringify(out));
+"#;
+
+/// The prefix [`OPENCLAW_JSON5_JS`] marks unrepresentable values with.
+const ODD: &str = "UNREPRESENTABLE:";
+
+/// Equal as JSON values, numbers compared as f64 (Node has no integers: `1.0` is `1`). A value
+/// OpenClaw holds and JSON cannot (marked [`ODD`]) is equal to what our tree holds in its place:
+/// null for a non-finite number, U+FFFD for an unpaired surrogate (Node's `toWellFormed`).
+fn same_json(theirs: &Value, ours: &Value) -> bool {
+    match (theirs, ours) {
+        (Value::String(s), _) if s.starts_with(ODD) => {
+            let rest = &s[ODD.len()..];
+            if ["Infinity", "-Infinity", "NaN"].contains(&rest) {
+                ours.is_null()
+            } else {
+                ours.as_str() == Some(rest)
+            }
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(x, y)| same_json(x, y))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| {
+                    let k = k.strip_prefix(ODD).unwrap_or(k);
+                    y.get(k).is_some_and(|w| same_json(v, w))
+                })
+        }
+        _ => theirs == ours,
+    }
+}
+
+/// Whether OpenClaw's value holds what JSON cannot (marked [`ODD`]).
+fn unrepresentable(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.starts_with(ODD),
+        Value::Array(a) => a.iter().any(unrepresentable),
+        Value::Object(o) => o
+            .iter()
+            .any(|(k, v)| k.starts_with(ODD) || unrepresentable(v)),
+        _ => false,
+    }
+}
+
+/// JSON5 corners beside the docs' examples, judged the same way: numbers, strings, escapes,
+/// identifiers, whitespace, comments, and text after the value.
+const JSON5_CORNERS: &[&str] = &[
+    "+1",
+    ".5",
+    "5.",
+    "0.",
+    "+.5",
+    "-.5e-2",
+    "0x1F",
+    "0X1f",
+    "-0x10",
+    "{a: +0x10}",
+    "0x",
+    "01",
+    "0b1",
+    "1_000",
+    "1e5",
+    "1E+2",
+    "0e0",
+    "-0",
+    "[.e1]",
+    "12345678901234567890",
+    "Infinity",
+    "-Infinity",
+    "NaN",
+    "[-Infinity, +Infinity, -NaN]",
+    "1e400",
+    "-1e400",
+    "'single'",
+    "'\\''",
+    "\"\\'\"",
+    "\"\\x41\"",
+    "\"\\a\"",
+    "\"\\0\"",
+    "\"\\01\"",
+    "\"\\1\"",
+    "\"\\v\"",
+    "\"\\u00e9\"",
+    "\"\\uD800\"",
+    "[\"\\u{41}\"]",
+    "\"a\\\nb\"",
+    "{a: 'b\\\r\nc'}",
+    "\"\\\u{2028}\"",
+    "\"\u{2028}\"",
+    "\"tab\there\"",
+    "\"nl\nhere\"",
+    "\"\u{0}\"",
+    "{ café: 1 }",
+    "{ $a_b: 1, _c: 2 }",
+    "{ \\u0061b: 1 }",
+    "{\\u0024:1}",
+    "{ℵ:1}",
+    "{a\u{200c}:1}",
+    "{'a b': 1}",
+    "{1: 2}",
+    "{a-b: 1}",
+    "{a: undefined}",
+    "{a:1, a:2}",
+    "{__proto__: 1}",
+    "{ 'x': 1, \"y\": 2, z: 3, }",
+    "[1,,]",
+    "{a:1,,}",
+    "true",
+    "null",
+    "",
+    "   ",
+    "\u{feff}{}",
+    "{\u{feff}a:1}",
+    "\u{b}[1]",
+    "\u{a0}[1]",
+    "{\u{2028}a:1}",
+    "\t\r\n[1]\r\n",
+    "[1]//c",
+    "[1]/*c",
+    "/**/1",
+    "{a:1}//",
+    "{\"a\": 1 /* ok */}",
+    "[1]\u{0}",
+    "{a:1}}",
+    "[1] [2]",
+    "{} garbage",
+];
+
+#[test]
+fn our_json5_parser_reads_the_openclaw_docs_examples_as_openclaw_does() {
+    let Some(bin) = cli_bin() else {
+        eprintln!("skipped: the OpenClaw CLI is not installed (LEDGERD_INSTALL_OPENCLAW=1)");
+        return;
+    };
+    let package = bin.parent().unwrap().join("openclaw");
+    let files = markdown_files(&package.join("docs"));
+    let mut blocks: Vec<(String, usize, String)> = Vec::new();
+    let mut too_big = 0;
+    for f in &files {
+        use std::io::Read;
+        let mut text = String::new();
+        let file = std::fs::File::open(f).unwrap();
+        file.take(DOC_BYTES_MAX + 1)
+            .read_to_string(&mut text)
+            .unwrap();
+        if text.len() as u64 > DOC_BYTES_MAX {
+            too_big += 1;
+            continue;
+        }
+        let name = f.strip_prefix(&package).unwrap().display().to_string();
+        for (i, b) in json_blocks(&text).into_iter().enumerate() {
+            blocks.push((name.clone(), i, b));
+        }
+        assert!(
+            blocks.len() <= DOC_BLOCKS_MAX,
+            "over {DOC_BLOCKS_MAX} blocks"
+        );
+    }
+    let from_docs = blocks.len();
+    for (i, text) in JSON5_CORNERS.iter().enumerate() {
+        blocks.push(("corners".to_string(), i, text.to_string()));
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let script = tmp.path().join("parse.js");
+    std::fs::write(&script, OPENCLAW_JSON5_JS).unwrap();
+    let input = tmp.path().join("blocks.json");
+    let texts: Vec<&str> = blocks.iter().map(|(_, _, t)| t.as_str()).collect();
+    std::fs::write(&input, serde_json::to_string(&texts).unwrap()).unwrap();
+    let o = std::process::Command::new(bin.join("node"))
+        .arg(&script)
+        .arg(package.join("package.json"))
+        .arg(&input)
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let theirs: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(theirs.len(), blocks.len());
+
+    // per source (0: the docs, 1: the corners): both accept, both reject, unrepresentable
+    let mut counts = [[0usize; 3]; 2];
+    let (mut rejected, mut odd, mut disagree) = (Vec::new(), Vec::new(), Vec::new());
+    for ((file, i, text), t) in blocks.iter().zip(&theirs) {
+        let ours = ledgerd::probe::json5doc::parse(text);
+        let at = format!("{file}:block {i}");
+        let c = &mut counts[usize::from(file == "corners")];
+        match (t["ok"].as_bool(), ours) {
+            // Infinity, NaN, unpaired surrogates: classified and listed, and still compared
+            (Some(true), Ok(v)) if same_json(&t["value"], &v) && unrepresentable(&t["value"]) => {
+                c[2] += 1;
+                odd.push(format!("{at}: OpenClaw {}, ours {v}", t["value"]));
+            }
+            (Some(true), Ok(v)) if same_json(&t["value"], &v) => c[0] += 1,
+            (Some(true), Ok(v)) => disagree.push(format!(
+                "{at}: values differ: OpenClaw {} ours {v}",
+                t["value"]
+            )),
+            (Some(true), Err(e)) => disagree.push(format!("{at}: OpenClaw accepts, ours: {e}")),
+            (Some(false), Err(e)) => {
+                c[1] += 1;
+                rejected.push(format!("{at}: OpenClaw {}; ours {e}", t["error"]));
+            }
+            (Some(false), Ok(v)) => disagree.push(format!(
+                "{at}: OpenClaw rejects ({}), ours accepts: {v}",
+                t["error"]
+            )),
+            (None, _) => panic!("{at}: no verdict from node: {t}"),
+        }
+    }
+    let [docs, corners] = counts;
+    eprintln!(
+        "OpenClaw docs: {} files ({too_big} over {DOC_BYTES_MAX} bytes, skipped), {from_docs} \
+         json5/json blocks: both accept {}, both reject {}, unrepresentable {}; {} corners: both \
+         accept {}, both reject {}, unrepresentable {}; disagreements {}",
+        files.len(),
+        docs[0],
+        docs[1],
+        docs[2],
+        JSON5_CORNERS.len(),
+        corners[0],
+        corners[1],
+        corners[2],
+        disagree.len()
+    );
+    for line in rejected.iter().chain(&odd).chain(&disagree) {
+        eprintln!("  {line}");
+    }
+    // a corpus, not a handful: the package ships well over a thousand such blocks
+    assert!(
+        from_docs >= 1_000 && docs[0] >= 500,
+        "{from_docs} blocks, {} accepted",
+        docs[0]
+    );
+    // the corners hold both verdicts and the unrepresentable kinds (7 texts)
+    assert!(
+        corners[0] >= 30 && corners[1] >= 20 && corners[2] == 7,
+        "{corners:?}"
+    );
+    assert!(
+        disagree.is_empty(),
+        "{} disagreements:\n{}",
+        disagree.len(),
+        disagree.join("\n")
     );
 }
