@@ -23,6 +23,18 @@ const MIGRATIONS: &[&str] = &[
 ];
 pub const DB_FILE: &str = "ledgerd.db";
 
+/// Runs `sql` with `params` and collects every row through `map`.
+fn all_rows<T, P: rusqlite::Params>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: P,
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut st = conn.prepare(sql)?;
+    let rows = st.query_map(params, map)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Every text the store writes passes here: no registered secret reaches a table (or the file).
 fn clean(s: &str) -> String {
     crate::redact::scrub(s).into_owned()
@@ -357,10 +369,7 @@ impl Store {
 
     /// `None` when `PRAGMA quick_check` says "ok", else its first findings.
     pub fn quick_check(&self) -> Result<Option<String>, StoreError> {
-        let mut st = self.conn.prepare("PRAGMA quick_check(5)")?;
-        let found: Vec<String> = st
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<Result<_, _>>()?;
+        let found: Vec<String> = all_rows(&self.conn, "PRAGMA quick_check(5)", [], |r| r.get(0))?;
         Ok((found != ["ok"]).then(|| found.join("; ")))
     }
 
@@ -426,20 +435,21 @@ impl Store {
     }
 
     pub fn states(&self) -> Result<Vec<StateRow>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT probe, state, facts, updated FROM probe_state ORDER BY probe")?;
-        let rows = st.query_map([], |r| {
-            let state: String = r.get(1)?;
-            let facts: Option<String> = r.get(2)?;
-            Ok(StateRow {
-                probe: r.get(0)?,
-                state: serde_json::from_str(&state).unwrap_or(serde_json::Value::Null),
-                facts: facts.and_then(|f| serde_json::from_str(&f).ok()),
-                updated: r.get(3)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        all_rows(
+            &self.conn,
+            "SELECT probe, state, facts, updated FROM probe_state ORDER BY probe",
+            [],
+            |r| {
+                let state: String = r.get(1)?;
+                let facts: Option<String> = r.get(2)?;
+                Ok(StateRow {
+                    probe: r.get(0)?,
+                    state: serde_json::from_str(&state).unwrap_or(serde_json::Value::Null),
+                    facts: facts.and_then(|f| serde_json::from_str(&f).ok()),
+                    updated: r.get(3)?,
+                })
+            },
+        )
     }
 
     /// The newest observation of each probe.
@@ -473,8 +483,7 @@ impl Store {
         let sql = format!(
             "SELECT id, probe, lesson, ts, health, summary, body, duration_ms, late_ms, agent FROM observations WHERE {clause}"
         );
-        let mut st = self.conn.prepare(&sql)?;
-        let rows = st.query_map(params, |r| {
+        all_rows(&self.conn, &sql, params, |r| {
             let body: String = r.get(6)?;
             Ok(ObservationRow {
                 id: r.get(0)?,
@@ -488,8 +497,7 @@ impl Store {
                 late_ms: r.get(8)?,
                 agent: r.get(9)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     pub fn incidents(
@@ -509,16 +517,14 @@ impl Store {
         agent: Option<&str>,
         limit: u32,
     ) -> Result<Vec<IncidentRow>, StoreError> {
-        let mut st = self.conn.prepare(
+        all_rows(
+            &self.conn,
             "SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note, agent FROM incidents
              WHERE (?1 = 0 OR closed IS NULL) AND (?2 IS NULL OR probe = ?2) AND (?4 IS NULL OR COALESCE(agent, '') = ?4)
              ORDER BY id DESC LIMIT ?3",
-        )?;
-        let rows = st.query_map(
             rusqlite::params![open_only as i64, probe, limit, agent],
             incident_row,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        )
     }
 
     pub fn incident(&self, id: i64) -> Result<Option<IncidentRow>, StoreError> {
@@ -542,21 +548,25 @@ impl Store {
         agent: Option<&str>,
         limit: u32,
     ) -> Result<Vec<TransitionRow>, StoreError> {
-        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent, body FROM transitions WHERE (?1 IS NULL OR probe = ?1) AND (?3 IS NULL OR COALESCE(agent, '') = ?3) ORDER BY id DESC LIMIT ?2")?;
-        let rows = st.query_map(rusqlite::params![probe, limit, agent], transition_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        all_rows(
+            &self.conn,
+            "SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent, body FROM transitions WHERE (?1 IS NULL OR probe = ?1) AND (?3 IS NULL OR COALESCE(agent, '') = ?3) ORDER BY id DESC LIMIT ?2",
+            rusqlite::params![probe, limit, agent],
+            transition_row,
+        )
     }
 
     /// Pending outbox rows due by `now_ms`, oldest first. Only the head of each channel's queue
     /// is returned, so delivery order per channel is kept even across retries.
     pub fn due_outbox(&self, now_ms: i64, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut st = self.conn.prepare(
+        all_rows(
+            &self.conn,
             "SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox
              WHERE id IN (SELECT MIN(id) FROM outbox WHERE status = 'pending' GROUP BY channel) AND next_at <= ?1
              ORDER BY id LIMIT ?2",
-        )?;
-        let rows = st.query_map(rusqlite::params![now_ms, limit], outbox_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            rusqlite::params![now_ms, limit],
+            outbox_row,
+        )
     }
 
     /// Earliest `next_at` among pending rows, to sleep until.
@@ -579,12 +589,13 @@ impl Store {
         from_id: i64,
         limit: u32,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut st = self.conn.prepare(
+        all_rows(
+            &self.conn,
             "SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox
              WHERE channel = ?1 AND status = 'pending' AND id >= ?2 ORDER BY id LIMIT ?3",
-        )?;
-        let rows = st.query_map(rusqlite::params![channel, from_id, limit], outbox_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            rusqlite::params![channel, from_id, limit],
+            outbox_row,
+        )
     }
 
     /// Messages (not rows: a grouped message counts once) delivered to a channel since `since_ms`,
@@ -635,9 +646,12 @@ impl Store {
     ) -> Result<Vec<OutboxRow>, StoreError> {
         let tx = self.conn.unchecked_transaction()?;
         let held: Vec<OutboxRow> = {
-            let mut st = tx.prepare("SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox WHERE channel = ?1 AND status = 'pending' ORDER BY id")?;
-            let rows = st.query_map([channel], outbox_row)?;
-            rows.collect::<Result<_, _>>()?
+            all_rows(
+                &tx,
+                "SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox WHERE channel = ?1 AND status = 'pending' ORDER BY id",
+                [channel],
+                outbox_row,
+            )?
         };
         if held.is_empty() {
             return Ok(held);
@@ -705,9 +719,12 @@ impl Store {
     }
 
     pub fn outbox(&self, limit: u32) -> Result<Vec<OutboxRow>, StoreError> {
-        let mut st = self.conn.prepare("SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox ORDER BY id DESC LIMIT ?1")?;
-        let rows = st.query_map([limit], outbox_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        all_rows(
+            &self.conn,
+            "SELECT id, key, channel, created, payload, status, attempts, next_at, last_error FROM outbox ORDER BY id DESC LIMIT ?1",
+            [limit],
+            outbox_row,
+        )
     }
 
     /// Applies every tier's retention at `now_ms` (see `Retention`). Transitions outlive the
@@ -759,9 +776,12 @@ impl Store {
 
     /// Channels whose last delivery failed, with the error (`broken: ...` for permanent ones).
     pub fn channel_errors(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let mut st = self.conn.prepare("SELECT substr(key, 15), value FROM meta WHERE key LIKE 'channel_error:%' AND value <> '' ORDER BY key")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        all_rows(
+            &self.conn,
+            "SELECT substr(key, 15), value FROM meta WHERE key LIKE 'channel_error:%' AND value <> '' ORDER BY key",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
     }
 
     pub fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
@@ -793,12 +813,13 @@ impl Store {
 
     /// Silences, newest first; `active_at` keeps only those in force then.
     pub fn silences(&self, active_at: Option<i64>) -> Result<Vec<SilenceRow>, StoreError> {
-        let mut st = self.conn.prepare(
+        all_rows(
+            &self.conn,
             "SELECT id, lesson, probe, tag, host, reason, created_by, created, expires, removed, agent FROM silences
              WHERE ?1 IS NULL OR (removed IS NULL AND expires > ?1) ORDER BY id DESC",
-        )?;
-        let rows = st.query_map([active_at], silence_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            [active_at],
+            silence_row,
+        )
     }
 
     pub fn remove_silence(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
@@ -811,11 +832,12 @@ impl Store {
 
     /// Channels that were sent (or are queued) a notification for an incident.
     pub fn incident_channels(&self, incident: i64) -> Result<Vec<String>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare("SELECT DISTINCT CASE WHEN instr(channel, '@') > 0 THEN substr(channel, 1, instr(channel, '@') - 1) ELSE channel END AS c FROM outbox WHERE key LIKE ?1 ORDER BY c")?;
-        let rows = st.query_map([format!("{incident}:%")], |r| r.get(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        all_rows(
+            &self.conn,
+            "SELECT DISTINCT CASE WHEN instr(channel, '@') > 0 THEN substr(channel, 1, instr(channel, '@') - 1) ELSE channel END AS c FROM outbox WHERE key LIKE ?1 ORDER BY c",
+            [format!("{incident}:%")],
+            |r| r.get(0),
+        )
     }
 
     /// Queues one notification outside a batch (acknowledgements, test alerts).
@@ -1017,44 +1039,36 @@ impl Store {
         width_ms: i64,
     ) -> Result<Vec<HealthBucket>, StoreError> {
         let list = serde_json::Value::from(probes.to_vec()).to_string();
-        let mut st = self.conn.prepare(
-            "SELECT MAX(0, (start - ?2) / ?3) AS b,
+        all_rows(&self.conn, "SELECT MAX(0, (start - ?2) / ?3) AS b,
                     MAX(CASE WHEN critical > 0 THEN 3 WHEN degraded > 0 THEN 2 WHEN unknown > 0 THEN 1 ELSE 0 END),
                     SUM(runs)
              FROM rollups WHERE probe IN (SELECT value FROM json_each(?1)) AND period_s = 300 AND start > ?2 - 300000
-             GROUP BY b ORDER BY b",
-        )?;
-        let rows = st.query_map(rusqlite::params![list, since_ms, width_ms.max(1)], |r| {
+             GROUP BY b ORDER BY b", rusqlite::params![list, since_ms, width_ms.max(1)], |r| {
             Ok(HealthBucket {
                 index: r.get(0)?,
                 worst: r.get::<_, i64>(1)?.clamp(0, 3) as u8,
                 count: r.get(2)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     /// Sent and failed notifications per channel since the store was created (running totals
     /// that pruning never lowers; members of a multi-URL channel count under the channel), and
     /// what is pending now.
     pub fn channel_counts(&self) -> Result<Vec<ChannelCounts>, StoreError> {
-        let mut st = self.conn.prepare(
-            "WITH c(channel, sent, failed, pending) AS (
+        all_rows(&self.conn, "WITH c(channel, sent, failed, pending) AS (
                  SELECT substr(name, 13), value, 0, 0 FROM counters WHERE name LIKE 'alerts_sent:%'
                  UNION ALL SELECT substr(name, 15), 0, value, 0 FROM counters WHERE name LIKE 'alerts_failed:%'
                  UNION ALL SELECT CASE WHEN instr(channel, '@') > 0 THEN substr(channel, 1, instr(channel, '@') - 1) ELSE channel END, 0, 0, 1
                      FROM outbox WHERE status = 'pending')
-             SELECT channel, SUM(sent), SUM(failed), SUM(pending) FROM c GROUP BY channel ORDER BY channel",
-        )?;
-        let rows = st.query_map([], |r| {
+             SELECT channel, SUM(sent), SUM(failed), SUM(pending) FROM c GROUP BY channel ORDER BY channel", [], |r| {
             Ok(ChannelCounts {
                 channel: r.get(0)?,
                 sent: r.get(1)?,
                 failed: r.get(2)?,
                 pending: r.get(3)?,
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        })
     }
 
     /// The first notification payload queued for an incident (its firing alert), if any is
@@ -1085,12 +1099,13 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<IncidentRow>, StoreError> {
         let list = serde_json::Value::from(probes.to_vec()).to_string();
-        let mut st = self.conn.prepare(
+        all_rows(
+            &self.conn,
             "SELECT id, probe, lesson, opened, closed, health, summary, acked_by, acked_at, ack_note, agent FROM incidents
              WHERE probe IN (SELECT value FROM json_each(?1)) ORDER BY id DESC LIMIT ?2",
-        )?;
-        let rows = st.query_map(rusqlite::params![list, limit], incident_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            rusqlite::params![list, limit],
+            incident_row,
+        )
     }
 
     /// Transitions of any of `probes` (all when None), newest first.
@@ -1100,9 +1115,12 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<TransitionRow>, StoreError> {
         let list = probes.map(|p| serde_json::Value::from(p.to_vec()).to_string());
-        let mut st = self.conn.prepare("SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent, body FROM transitions WHERE (?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) ORDER BY id DESC LIMIT ?2")?;
-        let rows = st.query_map(rusqlite::params![list, limit], transition_row)?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        all_rows(
+            &self.conn,
+            "SELECT id, probe, lesson, ts, kind, health, summary, incident, muted, agent, body FROM transitions WHERE (?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) ORDER BY id DESC LIMIT ?2",
+            rusqlite::params![list, limit],
+            transition_row,
+        )
     }
 }
 

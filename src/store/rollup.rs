@@ -5,7 +5,7 @@
 //! batch (the recorder owns it); reading and pruning rows is `Store`'s. It must not decide health
 //! or read the clock: times come from the observations.
 
-use super::{Batch, Store, StoreError};
+use super::{Batch, Store, StoreError, all_rows};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 
@@ -449,17 +449,17 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<RollupRow>, StoreError> {
         let list = probes.map(|p| serde_json::Value::from(p.to_vec()).to_string());
-        let mut st = self.conn.prepare(&format!(
-            "SELECT {COLUMNS} FROM rollups
+        all_rows(
+            &self.conn,
+            &format!(
+                "SELECT {COLUMNS} FROM rollups
              WHERE (?1 IS NULL OR probe IN (SELECT value FROM json_each(?1))) AND period_s = ?2
                AND (?3 IS NULL OR start >= ?3) AND (?4 IS NULL OR start < ?4)
              ORDER BY start DESC, probe LIMIT ?5"
-        ))?;
-        let rows = st.query_map(
+            ),
             rusqlite::params![list, period_s, since_ms, until_ms, limit],
             rollup_row,
-        )?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        )
     }
 }
 
