@@ -480,10 +480,7 @@ fn read_claude_login(a: &Agent, g: &mut Gathered) {
         if let Some(t) = o.get("accessToken").and_then(Value::as_str) {
             let mut c = cred(a, Src::ClaudeLogin, place, None, "anthropic", t);
             c.expires = o.get("expiresAt").and_then(crate::tokens::expiry_of_value);
-            c.refreshable = o
-                .get("refreshToken")
-                .and_then(Value::as_str)
-                .is_some_and(|r| !r.is_empty());
+            c.refreshable = has_text(o, "refreshToken");
             g.creds.push(c);
         }
     }
@@ -522,10 +519,7 @@ fn read_openclaw_profiles(a: &Agent, g: &mut Gathered) {
                         .get("expires")
                         .and_then(crate::tokens::expiry_of_value)
                         .or(c.expires);
-                    c.refreshable = p
-                        .get("refresh")
-                        .and_then(Value::as_str)
-                        .is_some_and(|r| !r.is_empty());
+                    c.refreshable = has_text(p, "refresh");
                     g.creds.push(c);
                 }
             }
@@ -711,10 +705,7 @@ fn read_hermes(a: &Agent, g: &mut Gathered) {
                         provider_of_hermes(p),
                         t,
                     );
-                    c.refreshable = tokens
-                        .get("refresh_token")
-                        .and_then(Value::as_str)
-                        .is_some_and(|r| !r.is_empty());
+                    c.refreshable = has_text(tokens, "refresh_token");
                     if let Some(e) = ["expires_at", "expires"]
                         .iter()
                         .find_map(|k| tokens.get(*k).or_else(|| body.get(*k)))
@@ -763,7 +754,7 @@ fn push_token_pair(
     let token = |key: &str| tokens.get(key).and_then(Value::as_str);
     if let Some(t) = token("access_token") {
         let mut c = cred(a, src, format!("{place}access_token"), None, provider, t);
-        c.refreshable = token("refresh_token").is_some_and(|r| !r.is_empty());
+        c.refreshable = has_text(tokens, "refresh_token");
         g.creds.push(c);
     }
     if let Some(t) = token("refresh_token")
@@ -774,6 +765,13 @@ fn push_token_pair(
         c.expires = None;
         g.creds.push(c);
     }
+}
+
+/// Whether `v` holds a non-empty string at `key` (a refresh token is there).
+fn has_text(v: &Value, key: &str) -> bool {
+    v.get(key)
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
 }
 
 fn provider_of_hermes(p: &str) -> &str {

@@ -1069,14 +1069,25 @@ mod tests {
         d
     }
 
+    /// Serves `srv`, then looks with the probe `conf` writes for its address, from `d`.
+    async fn look_at(
+        srv: Srv,
+        d: &tempfile::TempDir,
+        conf: impl Fn(SocketAddr) -> String,
+    ) -> Observation {
+        let addr = serve(srv).await;
+        look_in(&probe(&conf(addr)), d.path()).await
+    }
+
     #[tokio::test]
     async fn responsive_server_that_enforces_auth_is_ok() {
         let d = setup();
-        let addr = serve(Srv::default()).await;
-        let p = probe(&format!(
-            "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\"\nsamples = 4"
-        ));
-        let o = look_in(&p, d.path()).await;
+        let o = look_at(Srv::default(), &d, |addr| {
+            format!(
+                "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\"\nsamples = 4"
+            )
+        })
+        .await;
         assert_health(&o, Health::Ok);
         let t = text(&o);
         testkit::assert_contains(&t, &["tools: 2", "over 4 calls", "/sse: refused"]);
@@ -1087,11 +1098,12 @@ mod tests {
     #[tokio::test]
     async fn legacy_sse_transport_works() {
         let d = setup();
-        let addr = serve(Srv::default()).await;
-        let p = probe(&format!(
-            "transport = \"sse\"\nurl = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nsamples = 3"
-        ));
-        let o = look_in(&p, d.path()).await;
+        let o = look_at(Srv::default(), &d, |addr| {
+            format!(
+                "transport = \"sse\"\nurl = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nsamples = 3"
+            )
+        })
+        .await;
         assert_health(&o, Health::Ok);
         assert!(text(&o).contains("over 3 calls"), "{}", text(&o));
     }
@@ -1099,15 +1111,16 @@ mod tests {
     #[tokio::test]
     async fn slow_server_is_degraded_with_p95() {
         let d = setup();
-        let addr = serve(Srv {
+        let srv = Srv {
             slow: Duration::from_millis(150),
             ..Srv::default()
+        };
+        let o = look_at(srv, &d, |addr| {
+            format!(
+                "url = \"http://{addr}/mcp\"\nbearer_token_file = \"mcp.key\"\nsamples = 3\nmax_p95 = \"50ms\""
+            )
         })
         .await;
-        let p = probe(&format!(
-            "url = \"http://{addr}/mcp\"\nbearer_token_file = \"mcp.key\"\nsamples = 3\nmax_p95 = \"50ms\""
-        ));
-        let o = look_in(&p, d.path()).await;
         assert_health(&o, Health::Degraded);
         assert!(o.summary.contains("tools/list p95 1"), "{o:?}");
         assert!(o.summary.contains("over 3 calls"), "{o:?}");
@@ -1118,15 +1131,16 @@ mod tests {
     async fn sse_endpoint_that_forgets_auth_and_auth_mode_off_are_critical() {
         let d = setup();
         std::fs::write(d.path().join("mcp.env"), "MCP_AUTH_MODE=\"off\"\n").unwrap();
-        let addr = serve(Srv {
+        let srv = Srv {
             sse_open: true,
             ..Srv::default()
+        };
+        let o = look_at(srv, &d, |addr| {
+            format!(
+                "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\""
+            )
         })
         .await;
-        let p = probe(&format!(
-            "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\""
-        ));
-        let o = look_in(&p, d.path()).await;
         assert_health(&o, Health::Critical);
         let t = text(&o);
         assert!(
@@ -1140,12 +1154,11 @@ mod tests {
     #[tokio::test]
     async fn wrong_token_is_critical_and_missing_token_or_down_server_reported() {
         let d = setup();
-        let addr = serve(Srv::default()).await;
         std::fs::write(d.path().join("bad.key"), "lgm_wrong_key_000000000000000000").unwrap();
-        let p = probe(&format!(
-            "url = \"http://{addr}/mcp\"\nbearer_token_file = \"bad.key\""
-        ));
-        let o = look_in(&p, d.path()).await;
+        let o = look_at(Srv::default(), &d, |addr| {
+            format!("url = \"http://{addr}/mcp\"\nbearer_token_file = \"bad.key\"")
+        })
+        .await;
         assert_finding(&o, Health::Critical, "initialize failed: HTTP 401");
         assert!(!text(&o).contains("lgm_wrong_key"), "{o:?}");
         // the token file is missing and the server is down: nothing can be judged

@@ -778,6 +778,32 @@ fn api_error(e: ApiError, back: &str) -> Response {
     form_error(e.0, &e.1, back)
 }
 
+/// The answer to a form once the API did its part: on to `to`, or the API's error shown with a
+/// link `back`.
+fn after<T>(done: Result<T, ApiError>, to: &str, back: &str) -> Response {
+    match done {
+        Ok(_) => see_other(to),
+        Err(e) => api_error(e, back),
+    }
+}
+
+/// A silence form's end: `target` (what to silence) with the form's reason, author and
+/// duration (default 1h), created, then back.
+fn create_silence(
+    web: &WebState,
+    form: &HashMap<String, String>,
+    target: SilenceRequest,
+    back: &str,
+) -> Response {
+    let req = SilenceRequest {
+        reason: form.get("reason").cloned().unwrap_or_default(),
+        by: form.get("by").cloned().unwrap_or_default(),
+        duration: Some(form.get("duration").cloned().unwrap_or_else(|| "1h".into())),
+        ..target
+    };
+    after(api::create(web, &req), back, back)
+}
+
 /// The checks a form acting on one stored row starts with: its `back` page, the CSRF token, and
 /// the row id from the path (`what` names a bad one). `Err` is the answer to send instead.
 fn form_target(
@@ -807,10 +833,11 @@ pub async fn form_ack(
     };
     let by = form.get("by").map(String::as_str).unwrap_or("");
     let note = form.get("note").map(String::as_str);
-    match api::acknowledge(&web, id, by, note) {
-        Ok(_) => see_other(&format!("{back}#incident-{id}")),
-        Err(e) => api_error(e, &back),
-    }
+    after(
+        api::acknowledge(&web, id, by, note),
+        &format!("{back}#incident-{id}"),
+        &back,
+    )
 }
 
 pub async fn form_silence(
@@ -822,17 +849,11 @@ pub async fn form_silence(
     if let Some(r) = csrf_refusal(&web, &form, &back) {
         return r;
     }
-    let req = SilenceRequest {
+    let target = SilenceRequest {
         probe: Some(id),
-        reason: form.get("reason").cloned().unwrap_or_default(),
-        by: form.get("by").cloned().unwrap_or_default(),
-        duration: Some(form.get("duration").cloned().unwrap_or_else(|| "1h".into())),
         ..Default::default()
     };
-    match api::create(&web, &req) {
-        Ok(_) => see_other(&back),
-        Err(e) => api_error(e, &back),
-    }
+    create_silence(&web, &form, target, &back)
 }
 
 pub async fn form_unsilence(
@@ -844,10 +865,7 @@ pub async fn form_unsilence(
         Ok(v) => v,
         Err(r) => return *r,
     };
-    match api::remove(&web, id) {
-        Ok(()) => see_other(&back),
-        Err(e) => api_error(e, &back),
-    }
+    after(api::remove(&web, id), &back, &back)
 }
 
 #[derive(Serialize)]
@@ -983,18 +1001,12 @@ pub async fn form_agent_silence(
             Err(_) => return form_error(StatusCode::BAD_REQUEST, "not a lesson number", &back),
         },
     };
-    let req = SilenceRequest {
+    let target = SilenceRequest {
         agent: Some(id),
         lesson,
-        reason: form.get("reason").cloned().unwrap_or_default(),
-        by: form.get("by").cloned().unwrap_or_default(),
-        duration: Some(form.get("duration").cloned().unwrap_or_else(|| "1h".into())),
         ..Default::default()
     };
-    match api::create(&web, &req) {
-        Ok(_) => see_other(&back),
-        Err(e) => api_error(e, &back),
-    }
+    create_silence(&web, &form, target, &back)
 }
 
 #[cfg(test)]
