@@ -363,6 +363,12 @@ pub mod testkit {
             let ct = self.header("content-type").unwrap_or_default();
             assert!(ct.starts_with("application/json"), "content-type {ct:?}");
         }
+        /// `assert_json_post(uri)`, then the body.
+        #[track_caller]
+        pub fn json_post(&self, uri: &str) -> serde_json::Value {
+            self.assert_json_post(uri);
+            self.json()
+        }
     }
 
     /// Status, headers and body the capture answers with.

@@ -242,9 +242,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out, "HTTP 200 message 987");
-        let r = cap.last();
-        r.assert_json_post(&format!("{HOOK_PATH}?wait=true"));
-        let v = r.json();
+        let v = cap.last().json_post(&format!("{HOOK_PATH}?wait=true"));
         assert_eq!(v["allowed_mentions"], json!({"parse": []}));
         let e = &v["embeds"][0];
         assert_eq!(e["color"], 0xE01E5A);

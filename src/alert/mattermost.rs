@@ -162,9 +162,7 @@ mod tests {
         cap.reply(200, &[], "ok");
         let ch = channel(&cap, "channel = \"ops\"\nusername = \"ledgerd\"");
         assert_eq!(send_with(&ch, &[sample_alert()]).await.unwrap(), "HTTP 200");
-        let r = cap.last();
-        r.assert_json_post(PATH);
-        let v = r.json();
+        let v = cap.last().json_post(PATH);
         assert_eq!(v["channel"], "ops");
         assert_eq!(v["username"], "ledgerd");
         let at = &v["attachments"][0];

@@ -224,9 +224,7 @@ mod tests {
         );
         let out = send_with(&ch, &[sample_alert()]).await.unwrap();
         assert!(out.starts_with("HTTP 200"));
-        let r = cap.last();
-        r.assert_json_post(HOOK_PATH);
-        let v = r.json();
+        let v = cap.last().json_post(HOOK_PATH);
         assert_eq!(v["blocks"][0]["type"], "header");
         assert_eq!(v["blocks"][0]["text"]["type"], "plain_text");
         assert_eq!(v["blocks"][1]["type"], "section");

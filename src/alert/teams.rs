@@ -216,9 +216,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out, "HTTP 202");
-        let r = cap.last();
-        r.assert_json_post(PATH);
-        let v = r.json();
+        let v = cap.last().json_post(PATH);
         assert_eq!(v["type"], "message");
         let att = &v["attachments"][0];
         assert_eq!(

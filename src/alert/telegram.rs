@@ -273,9 +273,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(out, "HTTP 200 message 42");
-        let r = cap.last();
-        r.assert_json_post(&format!("/bot{TOKEN}/sendMessage"));
-        let v = r.json();
+        let v = cap.last().json_post(&format!("/bot{TOKEN}/sendMessage"));
         assert_eq!(v["chat_id"], -100123);
         assert_eq!(v["parse_mode"], "HTML");
         assert_eq!(v["link_preview_options"]["is_disabled"], true);

@@ -62,6 +62,13 @@ fn unavailable() -> ApiError {
     )
 }
 
+/// The store, locked; 503 when the lock is poisoned.
+fn locked_store(
+    web: &WebState,
+) -> Result<std::sync::MutexGuard<'_, crate::store::Store>, ApiError> {
+    web.shared.store.lock().map_err(|_| unavailable())
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         match e {
@@ -414,7 +421,7 @@ async fn observations(
     let since = parse_time("since", q.since.as_deref())?;
     let lesson = parse_num::<u32>("lesson", q.lesson.as_deref())?;
     let probes = probe_filter(&web.config(), q.probe.as_deref(), lesson);
-    let store = web.shared.store.lock().map_err(|_| unavailable())?;
+    let store = locked_store(&web)?;
     let agent = agent_filter(q.agent.as_deref());
     let items =
         store.observations_for(probes.as_deref(), agent.as_deref(), since, before, limit)?;
@@ -475,7 +482,7 @@ async fn rollups(
     let until = parse_time("until", q.until.as_deref())?;
     let lesson = parse_num::<u32>("lesson", q.lesson.as_deref())?;
     let probes = probe_filter(&web.config(), q.probe.as_deref(), lesson);
-    let store = web.shared.store.lock().map_err(|_| unavailable())?;
+    let store = locked_store(&web)?;
     Ok(Json(store.rollups(
         probes.as_deref(),
         period_s,
@@ -505,7 +512,7 @@ async fn incidents(
         Some("true") => true,
         Some(o) => return Err(bad(format!("'open' must be true or false, got '{o}'"))),
     };
-    let store = web.shared.store.lock().map_err(|_| unavailable())?;
+    let store = locked_store(&web)?;
     let agent = agent_filter(q.agent.as_deref());
     Ok(Json(store.incidents_for(
         open,
@@ -528,7 +535,7 @@ async fn transitions(
     Query(q): Query<TransitionQuery>,
 ) -> ApiResult<Vec<TransitionRow>> {
     let limit = parse_limit(q.limit.as_deref(), 100)?;
-    let store = web.shared.store.lock().map_err(|_| unavailable())?;
+    let store = locked_store(&web)?;
     let agent = agent_filter(q.agent.as_deref());
     Ok(Json(store.transitions_for(
         q.probe.as_deref().filter(|p| !p.is_empty()),
@@ -561,7 +568,7 @@ pub fn acknowledge(
 ) -> Result<AckOutcome, ApiError> {
     let config = web.config();
     let out = {
-        let store = web.shared.store.lock().map_err(|_| unavailable())?;
+        let store = locked_store(&web)?;
         ack::acknowledge(&store, &config, id, by, note, chrono::Utc::now())?
     };
     if !out.queued.is_empty() {
@@ -602,7 +609,7 @@ async fn silences(
         Some("true") => Some(chrono::Utc::now().timestamp_millis()),
         Some(o) => return Err(bad(format!("'active' must be true or false, got '{o}'"))),
     };
-    let store = web.shared.store.lock().map_err(|_| unavailable())?;
+    let store = locked_store(&web)?;
     Ok(Json(store.silences(active)?))
 }
 
@@ -679,7 +686,7 @@ pub fn create(web: &WebState, req: &SilenceRequest) -> Result<SilenceRow, ApiErr
             format!("no probe belongs to agent '{a}'"),
         ));
     }
-    let store = web.shared.store.lock().map_err(|_| unavailable())?;
+    let store = locked_store(&web)?;
     let id = store.add_silence(
         &NewSilence {
             lesson: req.lesson,
@@ -712,7 +719,7 @@ async fn create_silence(
 
 /// Ends a silence early.
 pub fn remove(web: &WebState, id: i64) -> Result<(), ApiError> {
-    let store = web.shared.store.lock().map_err(|_| unavailable())?;
+    let store = locked_store(&web)?;
     if store.remove_silence(id, chrono::Utc::now().timestamp_millis())? {
         tracing::info!(silence = id, "silence removed");
         Ok(())
