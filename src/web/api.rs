@@ -568,7 +568,7 @@ pub fn acknowledge(
 ) -> Result<AckOutcome, ApiError> {
     let config = web.config();
     let out = {
-        let store = locked_store(&web)?;
+        let store = locked_store(web)?;
         ack::acknowledge(&store, &config, id, by, note, chrono::Utc::now())?
     };
     if !out.queued.is_empty() {
@@ -686,7 +686,7 @@ pub fn create(web: &WebState, req: &SilenceRequest) -> Result<SilenceRow, ApiErr
             format!("no probe belongs to agent '{a}'"),
         ));
     }
-    let store = locked_store(&web)?;
+    let store = locked_store(web)?;
     let id = store.add_silence(
         &NewSilence {
             lesson: req.lesson,
@@ -719,7 +719,7 @@ async fn create_silence(
 
 /// Ends a silence early.
 pub fn remove(web: &WebState, id: i64) -> Result<(), ApiError> {
-    let store = locked_store(&web)?;
+    let store = locked_store(web)?;
     if store.remove_silence(id, chrono::Utc::now().timestamp_millis())? {
         tracing::info!(silence = id, "silence removed");
         Ok(())
