@@ -529,17 +529,12 @@ pub async fn lesson(State(web): State<WebState>, Path(n): Path<String>) -> Respo
     };
     let now = snap.now_ms;
     let ids: Vec<String> = l.status.probes.clone();
-    let (buckets, incidents, transitions, observations) = {
+    let ((buckets, incidents, transitions), observations) = {
         let Ok(store) = web.shared.store.lock() else {
             return unavailable();
         };
-        let since = now - HISTORY_MS;
         (
-            store
-                .health_buckets(&ids, since, HISTORY_MS / BUCKETS)
-                .unwrap_or_default(),
-            store.incidents_of(&ids, 20).unwrap_or_default(),
-            store.transitions_of(Some(&ids), 20).unwrap_or_default(),
+            history(&store, &ids, now),
             store
                 .observations_of(Some(&ids), None, None, 20)
                 .unwrap_or_default(),
@@ -628,11 +623,10 @@ pub async fn probe(State(web): State<WebState>, Path(id): Path<String>) -> Respo
     };
     let now = snap.now_ms;
     let ids = vec![p.id.clone()];
-    let (buckets, incidents, transitions, observations, silences) = {
+    let ((buckets, incidents, transitions), observations, silences) = {
         let Ok(store) = web.shared.store.lock() else {
             return unavailable();
         };
-        let since = now - HISTORY_MS;
         let cfg = &snap.config;
         let pc = cfg.probes.iter().find(|x| x.id == p.id);
         let silences: Vec<SilenceRow> = store
@@ -655,11 +649,7 @@ pub async fn probe(State(web): State<WebState>, Path(id): Path<String>) -> Respo
             })
             .collect();
         (
-            store
-                .health_buckets(&ids, since, HISTORY_MS / BUCKETS)
-                .unwrap_or_default(),
-            store.incidents_of(&ids, 20).unwrap_or_default(),
-            store.transitions_of(Some(&ids), 20).unwrap_or_default(),
+            history(&store, &ids, now),
             store
                 .observations_of(Some(&ids), None, None, 20)
                 .unwrap_or_default(),
@@ -772,6 +762,22 @@ fn csrf_refusal(web: &WebState, form: &HashMap<String, String>, back: &str) -> O
             back,
         )),
     }
+}
+
+/// The past a page shows of the probes `ids`: their health per bucket over `HISTORY_MS` before
+/// `now`, their last 20 incidents and last 20 transitions (empty where the store cannot say).
+fn history(
+    store: &crate::store::Store,
+    ids: &[String],
+    now: i64,
+) -> (Vec<HealthBucket>, Vec<IncidentRow>, Vec<TransitionRow>) {
+    (
+        store
+            .health_buckets(ids, now - HISTORY_MS, HISTORY_MS / BUCKETS)
+            .unwrap_or_default(),
+        store.incidents_of(ids, 20).unwrap_or_default(),
+        store.transitions_of(Some(ids), 20).unwrap_or_default(),
+    )
 }
 
 fn api_error(e: ApiError, back: &str) -> Response {
@@ -908,11 +914,10 @@ pub async fn agent(State(web): State<WebState>, Path(id): Path<String>) -> Respo
         .filter(|p| p.agent.as_deref() == key)
         .map(|p| p.id.clone())
         .collect();
-    let (buckets, incidents, transitions, silences) = {
+    let ((buckets, incidents, transitions), silences) = {
         let Ok(store) = web.shared.store.lock() else {
             return unavailable();
         };
-        let since = now - HISTORY_MS;
         let mut silences: Vec<SilenceRow> = store.silences(Some(now)).unwrap_or_default();
         // config waivers are shown too (id 0: removed by editing the config, not from the page)
         silences.extend(
@@ -923,14 +928,7 @@ pub async fn agent(State(web): State<WebState>, Path(id): Path<String>) -> Respo
                 .map(crate::config::Silence::to_row),
         );
         silences.retain(|s| key.is_some() && s.agent.as_deref() == key);
-        (
-            store
-                .health_buckets(&ids, since, HISTORY_MS / BUCKETS)
-                .unwrap_or_default(),
-            store.incidents_of(&ids, 20).unwrap_or_default(),
-            store.transitions_of(Some(&ids), 20).unwrap_or_default(),
-            silences,
-        )
+        (history(&store, &ids, now), silences)
     };
     let mut guarded: Vec<&LessonView> = row
         .lessons
