@@ -7,7 +7,7 @@ pub mod recorder;
 pub mod scheduler;
 pub mod state;
 
-use crate::config::{Config, DEFAULT_FAIL_AFTER, DEFAULT_RESOLVE_AFTER, ProbeConfig};
+use crate::config::{Config, DEFAULT_FAIL_AFTER, DEFAULT_RESOLVE_AFTER, ProbeConfig, Route};
 use crate::delivery::route;
 use crate::probe::Health;
 use state::{DEFAULT_FLAP_FAILURES, DEFAULT_FLAP_WINDOW, Thresholds};
@@ -16,23 +16,23 @@ use state::{DEFAULT_FLAP_FAILURES, DEFAULT_FLAP_WINDOW, Thresholds};
 pub fn thresholds(config: &Config, probe: &ProbeConfig) -> Thresholds {
     let routes = route::matching(config, probe, Health::Critical);
     let first = routes.first();
+    // the probe's own value, else the first route's, else the default
+    let pick = |own: Option<u32>, of_route: fn(&Route) -> Option<u32>, default: u32| {
+        own.or(first.and_then(|r| of_route(r))).unwrap_or(default)
+    };
     Thresholds {
-        fail_after: probe
-            .fail_after
-            .or(first.and_then(|r| r.fail_after))
-            .unwrap_or(DEFAULT_FAIL_AFTER),
-        resolve_after: probe
-            .resolve_after
-            .or(first.and_then(|r| r.resolve_after))
-            .unwrap_or(DEFAULT_RESOLVE_AFTER),
+        fail_after: pick(probe.fail_after, |r| r.fail_after, DEFAULT_FAIL_AFTER),
+        resolve_after: pick(
+            probe.resolve_after,
+            |r| r.resolve_after,
+            DEFAULT_RESOLVE_AFTER,
+        ),
         remind_every: routes.iter().filter_map(|r| r.remind_every).min(),
-        flap_failures: probe
-            .flap_failures
-            .or(first.and_then(|r| r.flap_failures))
-            .unwrap_or(DEFAULT_FLAP_FAILURES),
-        flap_window: probe
-            .flap_window
-            .or(first.and_then(|r| r.flap_window))
-            .unwrap_or(DEFAULT_FLAP_WINDOW),
+        flap_failures: pick(
+            probe.flap_failures,
+            |r| r.flap_failures,
+            DEFAULT_FLAP_FAILURES,
+        ),
+        flap_window: pick(probe.flap_window, |r| r.flap_window, DEFAULT_FLAP_WINDOW),
     }
 }
