@@ -82,17 +82,10 @@ pub fn nested_deeper_than(text: &str, limit: usize) -> Option<(usize, usize)> {
                     i += if b[i] == b'\\' { 2 } else { 1 };
                 }
             }
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
+            b'/' => {
+                if let Some(end) = comment_end(b, i) {
+                    i = end;
                 }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 1;
             }
             b'[' | b'{' => {
                 depth += 1;
@@ -106,6 +99,27 @@ pub fn nested_deeper_than(text: &str, limit: usize) -> Option<(usize, usize)> {
         i += 1;
     }
     None
+}
+
+/// Where a `//` or `/* */` comment starting at byte `i` ends (the index the scan of it stops
+/// at: its newline, or the `/` closing it), or None when no comment starts there.
+fn comment_end(b: &[u8], mut i: usize) -> Option<usize> {
+    match b.get(i + 1) {
+        Some(b'/') => {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+            Some(i)
+        }
+        Some(b'*') => {
+            i += 2;
+            while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                i += 1;
+            }
+            Some(i + 1)
+        }
+        _ => None,
+    }
 }
 
 /// `text` with every `\uXXXX` escape of an unpaired surrogate inside a string written as
@@ -147,17 +161,10 @@ fn unpaired_surrogates_replaced(text: &str) -> Option<String> {
                     }
                 }
             }
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
+            b'/' => {
+                if let Some(end) = comment_end(b, i) {
+                    i = end;
                 }
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
-                    i += 1;
-                }
-                i += 1;
             }
             _ => {}
         }
