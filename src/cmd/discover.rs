@@ -355,19 +355,30 @@ fn workspace_of(v: &serde_json::Value, id: &str, home: &Path) -> Option<PathBuf>
     .then_some(path)
 }
 
+/// The runtime a service unit's file name says it starts (`openclaw-*.service`,
+/// `hermes-*.service`), if any.
+fn unit_runtime(name: &str) -> Option<Runtime> {
+    if !name.ends_with(".service") {
+        return None;
+    }
+    if name.starts_with("openclaw-") {
+        Some(Runtime::OpenClaw)
+    } else if name.starts_with("hermes-") {
+        Some(Runtime::Hermes)
+    } else {
+        None
+    }
+}
+
 /// Every OpenClaw/Hermes unit and plist on the host.
 fn find_jobs(root: &Path) -> Vec<Job> {
     let mut jobs: Vec<Job> = Vec::new();
     for d in UNIT_DIRS {
         for n in names(root, d) {
-            let runtime = if n.starts_with("openclaw-") {
-                Runtime::OpenClaw
-            } else if n.starts_with("hermes-") {
-                Runtime::Hermes
-            } else {
+            let Some(runtime) = unit_runtime(&n) else {
                 continue;
             };
-            if !n.ends_with(".service") || jobs.iter().any(|j| j.name == n) {
+            if jobs.iter().any(|j| j.name == n) {
                 continue;
             }
             let file = Path::new(d).join(&n);
@@ -416,16 +427,9 @@ fn find_user_units(root: &Path) -> Vec<Job> {
     for (user, home) in homes {
         let dir = home.join(USER_UNIT_DIR);
         for n in names(root, &dir.display().to_string()) {
-            let runtime = if n.starts_with("openclaw-") {
-                Runtime::OpenClaw
-            } else if n.starts_with("hermes-") {
-                Runtime::Hermes
-            } else {
+            let Some(runtime) = unit_runtime(&n) else {
                 continue;
             };
-            if !n.ends_with(".service") {
-                continue;
-            }
             if let Some(mut j) = read_unit(root, &dir.join(&n), &n, runtime) {
                 j.user.get_or_insert_with(|| user.clone());
                 j.home.get_or_insert_with(|| home.display().to_string());

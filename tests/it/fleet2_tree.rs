@@ -8,7 +8,7 @@
 //! the config, `ledgerd doctor` accepts it unchanged, `ledgerd check --root` flags every planted
 //! violation with its lesson and names its agent or file, and the clean twin raises no alarm.
 
-use crate::fleet_tree::{check_root, discovered, is_live_host_unknown};
+use crate::fleet_tree::{check_root, discovered, is_live_host_unknown, missed_planted};
 use crate::packs::{HOUR, MINUTE, age, age_tree, chmod, copy_tree, lessons_of, text_of};
 use crate::support::*;
 use base64::Engine as _;
@@ -316,23 +316,7 @@ fn fleet2_every_planted_violation_is_flagged_with_its_lesson_and_subject() {
     let (config, _) = discovered(tmp.path(), &host);
     let (code, results, out) = check_root(&config, &host);
     assert_eq!(code, 1);
-    let mut missed = Vec::new();
-    for (lesson, probe, needle) in PLANTED {
-        let Some(r) = results.iter().find(|r| r["probe"] == *probe) else {
-            missed.push(format!("L{lesson} {probe}: no such probe"));
-            continue;
-        };
-        let t = text_of(r);
-        let health = r["observation"]["health"].as_str().unwrap_or("");
-        if !["degraded", "critical"].contains(&health)
-            || !lessons_of(r).contains(lesson)
-            || !t.contains(needle)
-        {
-            missed.push(format!(
-                "L{lesson} {probe} ({health}) lacks {needle:?}:\n{t}"
-            ));
-        }
-    }
+    let missed = missed_planted(&results, PLANTED);
     assert!(missed.is_empty(), "{}", missed.join("\n"));
     // every alarm is a planted one: no probe outside the list above is degraded or critical
     let planted: Vec<&str> = PLANTED.iter().map(|p| p.1).collect();

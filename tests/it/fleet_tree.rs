@@ -289,14 +289,11 @@ const PLANTED: &[(u64, &str, &str)] = &[
     ),
 ];
 
-#[test]
-fn every_planted_violation_is_flagged_with_its_lesson_and_subject() {
-    let (tmp, host) = fleet_host("bad");
-    let (config, _) = discovered(tmp.path(), &host);
-    let (code, results, out) = check_root(&config, &host);
-    assert_eq!(code, 1);
+/// Each planted (lesson, probe, needle) the results do not flag: the probe missing, not degraded
+/// or critical, not citing the lesson, or not saying the needle.
+pub(crate) fn missed_planted(results: &[Value], planted: &[(u64, &str, &str)]) -> Vec<String> {
     let mut missed = Vec::new();
-    for (lesson, probe, needle) in PLANTED {
+    for (lesson, probe, needle) in planted {
         let Some(r) = results.iter().find(|r| r["probe"] == *probe) else {
             missed.push(format!("L{lesson} {probe}: no such probe"));
             continue;
@@ -312,6 +309,16 @@ fn every_planted_violation_is_flagged_with_its_lesson_and_subject() {
             ));
         }
     }
+    missed
+}
+
+#[test]
+fn every_planted_violation_is_flagged_with_its_lesson_and_subject() {
+    let (tmp, host) = fleet_host("bad");
+    let (config, _) = discovered(tmp.path(), &host);
+    let (code, results, out) = check_root(&config, &host);
+    assert_eq!(code, 1);
+    let missed = missed_planted(&results, PLANTED);
     assert!(missed.is_empty(), "{}", missed.join("\n"));
     // fingerprints only: no planted secret leaves the probes
     for (_, home) in HOMES {
