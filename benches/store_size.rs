@@ -29,8 +29,10 @@ struct Args {
     retention_5m: String,
     retention_1h: String,
     keep: bool,
-    /// Simulated seconds per reported "day" (86,400 except in the smoke run).
+    /// Simulated seconds per "day" (86,400 except in the smoke run).
     day_s: i64,
+    /// Simulated seconds between two printed rows (a day unless `--report-every`).
+    report_s: Option<i64>,
 }
 
 fn parse_args() -> Result<Args> {
@@ -43,6 +45,7 @@ fn parse_args() -> Result<Args> {
         retention_1h: "2d".into(),
         keep: false,
         day_s: 86_400,
+        report_s: None,
     };
     // `cargo test --all-targets` runs this with no arguments: a short smoke run (10 probes, one
     // simulated 2-hour "day"); `cargo bench` passes --bench
@@ -65,13 +68,18 @@ fn parse_args() -> Result<Args> {
             }
             "--retention-5m" => a.retention_5m = value()?,
             "--retention-1h" => a.retention_1h = value()?,
+            "--report-every" => {
+                let d = humantime::parse_duration(&value()?).context("--report-every")?;
+                a.report_s = Some(d.as_secs().max(1) as i64);
+            }
             "--keep" => a.keep = true,
             // `cargo bench` passes --bench to every bench target
             "--bench" => {}
             "-h" | "--help" => {
                 println!(
                     "usage: cargo bench --bench store_size -- [--probes N (1000)] [--interval D (10s)] [--days D (4)]\n\
-                     [--keep-observations N (100)] [--retention-5m D (1d)] [--retention-1h D (2d)] [--keep]\n\
+                     [--keep-observations N (100)] [--retention-5m D (1d)] [--retention-1h D (2d)]\n\
+                     [--report-every D (1d): simulated time between printed rows] [--keep]\n\
                      Drives the real recorder with a simulated clock and prints the store size per simulated day."
                 );
                 std::process::exit(0);
@@ -167,8 +175,9 @@ fn main() -> Result<()> {
         "store_size: {} probes every {}s, keep_observations {}, retention_5m {}, retention_1h {} (transitions too)",
         a.probes, interval_s, a.keep_observations, a.retention_5m, a.retention_1h
     );
+    let report_s = a.report_s.unwrap_or(day_s);
     println!(
-        "| day | runs | store MB | MB/day | observations | rollups 5m | rollups 1h | transitions | wall s |"
+        "| simulated h | runs | store MB | MB since last row | observations | rollups 5m | rollups 1h | transitions | wall s |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     let started = Instant::now();
@@ -207,21 +216,11 @@ fn main() -> Result<()> {
             if sec % 3600 == 3599 {
                 recorder.prune(now * 1000)?;
             }
+            let elapsed = day * day_s + sec + 1;
+            if elapsed % report_s == 0 || elapsed == i64::from(a.days) * day_s {
+                report(&state, elapsed, runs, &mut last_size, started);
+            }
         }
-        let now_size = size(&state);
-        println!(
-            "| {} | {} | {:.1} | {:+.1} | {} | {} | {} | {} | {:.0} |",
-            day + 1,
-            runs,
-            now_size as f64 / 1e6,
-            (now_size as f64 - last_size as f64) / 1e6,
-            rows(&state, "observations"),
-            rows(&state, "rollups WHERE period_s = 300"),
-            rows(&state, "rollups WHERE period_s = 3600"),
-            rows(&state, "transitions"),
-            started.elapsed().as_secs_f64()
-        );
-        last_size = now_size;
     }
     recorder.flush()?;
     drop(recorder);
@@ -234,4 +233,22 @@ fn main() -> Result<()> {
         eprintln!("kept {}", kept.display());
     }
     Ok(())
+}
+
+/// One row of the table: the store's size and row counts after `elapsed` simulated seconds.
+fn report(state: &Path, elapsed: i64, runs: u64, last_size: &mut u64, started: Instant) {
+    let now_size = size(state);
+    println!(
+        "| {:.1} | {} | {:.1} | {:+.1} | {} | {} | {} | {} | {:.0} |",
+        elapsed as f64 / 3600.0,
+        runs,
+        now_size as f64 / 1e6,
+        (now_size as f64 - *last_size as f64) / 1e6,
+        rows(state, "observations"),
+        rows(state, "rollups WHERE period_s = 300"),
+        rows(state, "rollups WHERE period_s = 3600"),
+        rows(state, "transitions"),
+        started.elapsed().as_secs_f64()
+    );
+    *last_size = now_size;
 }
