@@ -1,9 +1,10 @@
 //! Plumbing shared by the chat channels (slack, discord, telegram, teams, mattermost, ntfy,
 //! gotify, whatsapp): sending one HTTP request and classifying the answer with
-//! `SendError::from_status` (never a retry loop: the outbox retries), the checks of the URL and
-//! template keys they share, the state word and colour
-//! of an alert, and the short facts every layout shows. It must not build a vendor's payload and
-//! never formats a URL or token into an error (reqwest errors are stripped of their URL).
+//! `SendError::from_status` (never a retry loop: the outbox retries), what a send reports
+//! (`HTTP 200 message <id>`), the checks of the URL and template keys they share, the state word
+//! and colour of an alert, and the short facts every layout shows. It must not build a vendor's
+//! payload and never formats a URL or token into an error (reqwest errors are stripped of their
+//! URL).
 
 use super::template::MessageTemplate;
 use super::{Alert, Event, SendCx, SendError};
@@ -15,6 +16,22 @@ use std::time::Duration;
 pub struct Answer {
     pub status: u16,
     pub body: String,
+}
+
+impl Answer {
+    /// The body as JSON; `Null` when it is not JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// What a send reports: `HTTP 200 message <id>` when the receiver named the message it
+    /// made, else `HTTP 200`.
+    pub fn sent(&self, id: Option<impl std::fmt::Display>) -> String {
+        match id {
+            Some(id) => format!("HTTP {} message {id}", self.status),
+            None => format!("HTTP {}", self.status),
+        }
+    }
 }
 
 /// Sends `req` (with the channel's timeout) and classifies the answer: 2xx is `Ok`; 408, 429 and
@@ -95,6 +112,22 @@ pub fn check_url(key: &str, url: &str, problems: &mut Vec<Invalid>) {
             format!("invalid URL ({}): {e}", crate::redact::fingerprint(url)),
         )),
     }
+}
+
+/// The checks of a chat webhook channel: its `webhook_url`, the image URL key it may have
+/// (`("icon_url", url)`), then its template.
+pub fn check_webhook(
+    url: &Secret,
+    image: Option<(&str, &str)>,
+    template: Option<&MessageTemplate>,
+) -> Vec<Invalid> {
+    let mut p = Vec::new();
+    check_url("webhook_url", url.expose(), &mut p);
+    if let Some((key, u)) = image {
+        check_url(key, u, &mut p);
+    }
+    check_template(template, &mut p);
+    p
 }
 
 /// Checks the optional `template` key (a minijinja message template).
@@ -472,6 +505,14 @@ pub mod testkit {
             send_with(ch, alerts).await.unwrap();
             self.last().json()
         }
+    }
+
+    /// A capture started on the test's runtime and the channel `channel(&cap, extra)` builds
+    /// pointed at it.
+    pub async fn start_with<C>(channel: fn(&Capture, &str) -> C, extra: &str) -> (Capture, C) {
+        let cap = Capture::start().await;
+        let ch = channel(&cap, extra);
+        (cap, ch)
     }
 
     pub async fn send_with<C: crate::alert::Channel>(

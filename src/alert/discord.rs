@@ -45,13 +45,8 @@ username = "ledgerd"
 "##;
 
     fn validate(&self) -> Vec<Invalid> {
-        let mut p = Vec::new();
-        chat::check_url("webhook_url", self.webhook_url.expose(), &mut p);
-        if let Some(u) = &self.avatar_url {
-            chat::check_url("avatar_url", u, &mut p);
-        }
-        chat::check_template(self.template.as_ref(), &mut p);
-        p
+        let avatar = self.avatar_url.as_deref().map(|u| ("avatar_url", u));
+        chat::check_webhook(&self.webhook_url, avatar, self.template.as_ref())
     }
 
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
@@ -64,13 +59,7 @@ username = "ledgerd"
         }
         let req = cx.http.post(url).json(&payload);
         let a = chat::deliver_to(req, cx.timeout, "discord webhook", &self.webhook_url).await?;
-        let id = serde_json::from_str::<Value>(&a.body)
-            .ok()
-            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(String::from));
-        Ok(match id {
-            Some(id) => format!("HTTP {} message {id}", a.status),
-            None => format!("HTTP {}", a.status),
-        })
+        Ok(a.sent(a.json()["id"].as_str()))
     }
 }
 
@@ -293,11 +282,11 @@ mod tests {
 
     #[tokio::test]
     async fn template_and_classification() {
-        let cap = Capture::start().await;
-        let ch = channel(
-            &cap,
+        let (cap, ch) = start_with(
+            channel,
             "template = \"**{{ alert.probe }}**: {{ alert.summary }}\"\nthread_id = \"55\"",
-        );
+        )
+        .await;
         send_with(&ch, &[hostile_alert()]).await.unwrap();
         let r = cap.last();
         assert_eq!(r.uri, format!("{HOOK_PATH}?wait=true&thread_id=55"));

@@ -69,13 +69,7 @@ critical_priority = 8
             .header("X-Gotify-Key", self.token.expose())
             .json(&payload);
         let a = chat::deliver_to(req, cx.timeout, "gotify", &self.token).await?;
-        let id = serde_json::from_str::<Value>(&a.body)
-            .ok()
-            .and_then(|v| v.get("id").and_then(|i| i.as_i64()));
-        Ok(match id {
-            Some(id) => format!("HTTP {} message {id}", a.status),
-            None => format!("HTTP {}", a.status),
-        })
+        Ok(a.sent(a.json()["id"].as_i64()))
     }
 }
 

@@ -46,13 +46,8 @@ username = "ledgerd"
 "#;
 
     fn validate(&self) -> Vec<Invalid> {
-        let mut p = Vec::new();
-        chat::check_url("webhook_url", self.webhook_url.expose(), &mut p);
-        if let Some(u) = &self.icon_url {
-            chat::check_url("icon_url", u, &mut p);
-        }
-        chat::check_template(self.template.as_ref(), &mut p);
-        p
+        let icon = self.icon_url.as_deref().map(|u| ("icon_url", u));
+        chat::check_webhook(&self.webhook_url, icon, self.template.as_ref())
     }
 
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
@@ -158,9 +153,8 @@ mod tests {
 
     #[tokio::test]
     async fn posts_text_and_attachments() {
-        let cap = Capture::start().await;
+        let (cap, ch) = start_with(channel, "channel = \"ops\"\nusername = \"ledgerd\"").await;
         cap.reply(200, &[], "ok");
-        let ch = channel(&cap, "channel = \"ops\"\nusername = \"ledgerd\"");
         assert_eq!(send_with(&ch, &[sample_alert()]).await.unwrap(), "HTTP 200");
         let v = cap.last().json_post(PATH);
         assert_eq!(v["channel"], "ops");
@@ -207,11 +201,11 @@ mod tests {
 
     #[tokio::test]
     async fn template_and_classification() {
-        let cap = Capture::start().await;
-        let ch = channel(
-            &cap,
+        let (cap, ch) = start_with(
+            channel,
             "template = \"**{{ alert.probe }}** {{ alert.summary }}\"",
-        );
+        )
+        .await;
         let v = cap.send_json(&ch, &[hostile_alert()]).await;
         let t = v["text"].as_str().unwrap();
         assert!(

@@ -81,13 +81,7 @@ url = "${NTFY_URL:-https://ntfy.sh/ledgerd-example-topic}"
             req = req.basic_auth(u, Some(pw.expose()));
         }
         let a = chat::deliver_to(req, cx.timeout, "ntfy", &self.url).await?;
-        let id = serde_json::from_str::<Value>(&a.body)
-            .ok()
-            .and_then(|v| v.get("id").and_then(|i| i.as_str()).map(String::from));
-        Ok(match id {
-            Some(id) => format!("HTTP {} message {id}", a.status),
-            None => format!("HTTP {}", a.status),
-        })
+        Ok(a.sent(a.json()["id"].as_str()))
     }
 }
 
@@ -186,9 +180,8 @@ mod tests {
 
     #[tokio::test]
     async fn publishes_json_to_the_root() {
-        let cap = Capture::start().await;
+        let (cap, ch) = start_with(channel, "token = \"tk_SECRETtoken\"").await;
         cap.reply(200, &[], r#"{"id":"abc123","event":"message"}"#);
-        let ch = channel(&cap, "token = \"tk_SECRETtoken\"");
         assert_eq!(
             send_with(&ch, &[sample_alert()]).await.unwrap(),
             "HTTP 200 message abc123"
@@ -209,8 +202,7 @@ mod tests {
 
     #[tokio::test]
     async fn hostile_text_is_plain_and_groups_fit() {
-        let cap = Capture::start().await;
-        let ch = channel(&cap, "username = \"u\"\npassword = \"SECRETpw\"");
+        let (cap, ch) = start_with(channel, "username = \"u\"\npassword = \"SECRETpw\"").await;
         send_with(&ch, &[hostile_alert()]).await.unwrap();
         let r = cap.last();
         assert!(r.header("authorization").unwrap().starts_with("Basic "));
@@ -232,11 +224,11 @@ mod tests {
 
     #[tokio::test]
     async fn template_validation_and_classification() {
-        let cap = Capture::start().await;
-        let ch = channel(
-            &cap,
+        let (cap, ch) = start_with(
+            channel,
             "template = \"{{ alert.probe }}: {{ alert.summary }}\"",
-        );
+        )
+        .await;
         send_with(&ch, &[sample_alert()]).await.unwrap();
         assert_eq!(
             cap.last().json()["message"],

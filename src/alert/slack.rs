@@ -47,10 +47,7 @@ webhook_url = "${SLACK_WEBHOOK_URL:-https://hooks.slack.com/services/T000/B000/X
 "##;
 
     fn validate(&self) -> Vec<Invalid> {
-        let mut p = Vec::new();
-        chat::check_url("webhook_url", self.webhook_url.expose(), &mut p);
-        chat::check_template(self.template.as_ref(), &mut p);
-        p
+        chat::check_webhook(&self.webhook_url, None, self.template.as_ref())
     }
 
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
@@ -217,11 +214,11 @@ mod tests {
 
     #[tokio::test]
     async fn posts_block_kit_to_the_webhook() {
-        let cap = Capture::start().await;
-        let ch = channel(
-            &cap,
+        let (cap, ch) = start_with(
+            channel,
             "username = \"ledgerd\"\nicon_emoji = \":rotating_light:\"",
-        );
+        )
+        .await;
         let out = send_with(&ch, &[sample_alert()]).await.unwrap();
         assert!(out.starts_with("HTTP 200"));
         let v = cap.last().json_post(HOOK_PATH);
@@ -294,11 +291,11 @@ mod tests {
 
     #[tokio::test]
     async fn template_renders_escaped_values() {
-        let cap = Capture::start().await;
-        let ch = channel(
-            &cap,
+        let (cap, ch) = start_with(
+            channel,
             "template = \"*{{ alert.probe }}* {{ alert.summary }}\"",
-        );
+        )
+        .await;
         let v = cap.send_json(&ch, &[hostile_alert()]).await;
         let t = v["blocks"][1]["text"]["text"].as_str().unwrap();
         assert!(

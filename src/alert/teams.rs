@@ -39,10 +39,7 @@ webhook_url = "${TEAMS_WEBHOOK_URL:-https://prod-00.westeurope.logic.azure.com/w
 "#;
 
     fn validate(&self) -> Vec<Invalid> {
-        let mut p = Vec::new();
-        chat::check_url("webhook_url", self.webhook_url.expose(), &mut p);
-        chat::check_template(self.template.as_ref(), &mut p);
-        p
+        chat::check_webhook(&self.webhook_url, None, self.template.as_ref())
     }
 
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
@@ -271,11 +268,11 @@ mod tests {
 
     #[tokio::test]
     async fn template_and_classification() {
-        let cap = Capture::start().await;
-        let ch = channel(
-            &cap,
+        let (cap, ch) = start_with(
+            channel,
             "template = \"**{{ alert.probe }}** {{ alert.summary }}\"",
-        );
+        )
+        .await;
         let v = cap.send_json(&ch, &[hostile_alert()]).await;
         let t = v["attachments"][0]["content"]["body"][1]["text"]
             .as_str()

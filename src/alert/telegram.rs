@@ -91,7 +91,7 @@ chat_id = -1001234567890          # or "@channelusername"
         let req = cx.http.post(url).json(&payload);
         let what = format!("telegram bot {}", self.bot_token.fingerprint());
         let a = chat::deliver(req, cx.timeout, &what).await?;
-        let v: Value = serde_json::from_str(&a.body).unwrap_or(Value::Null);
+        let v = a.json();
         if v.get("ok") == Some(&Value::Bool(false)) {
             // a 200 that is not a success is not proof (lesson 26)
             return Err(SendError::permanent(format!(
@@ -99,12 +99,7 @@ chat_id = -1001234567890          # or "@channelusername"
                 crate::redact::truncate(v["description"].as_str().unwrap_or("ok: false"), 200)
             )));
         }
-        Ok(
-            match v.pointer("/result/message_id").and_then(|m| m.as_i64()) {
-                Some(id) => format!("HTTP {} message {id}", a.status),
-                None => format!("HTTP {}", a.status),
-            },
-        )
+        Ok(a.sent(v.pointer("/result/message_id").and_then(Value::as_i64)))
     }
 }
 
@@ -339,11 +334,11 @@ mod tests {
 
     #[tokio::test]
     async fn template_classification_and_ok_false() {
-        let cap = Capture::start().await;
-        let ch = channel(
-            &cap,
+        let (cap, ch) = start_with(
+            channel,
             "template = \"<b>{{ alert.probe }}</b> {{ alert.summary }}\"",
-        );
+        )
+        .await;
         let t = cap.send_json(&ch, &[hostile_alert()]).await["text"]
             .as_str()
             .unwrap()

@@ -148,11 +148,7 @@ to = "+4915112345678"
         let a = chat::deliver_to(req, cx.timeout, "whatsapp", &self.access_token)
             .await
             .map_err(graph_retry)?;
-        let v: Value = serde_json::from_str(&a.body).unwrap_or(Value::Null);
-        Ok(match v.pointer("/messages/0/id").and_then(|i| i.as_str()) {
-            Some(id) => format!("HTTP {} message {id}", a.status),
-            None => format!("HTTP {}", a.status),
-        })
+        Ok(a.sent(a.json().pointer("/messages/0/id").and_then(Value::as_str)))
     }
 }
 
@@ -358,11 +354,7 @@ mod tests {
 
     #[tokio::test]
     async fn sends_a_template_message() {
-        let cap = Capture::start().await;
-        let ch = channel(
-            &cap,
-            "api_version = \"v22.0\"\ntemplate_name = \"ledgerd_alert\"\ntemplate_language = \"de\"\ntemplate_params = [\"{{ alert.probe }}\", \"{{ alert.summary }}\"]",
-        );
+        let (cap, ch) = start_with(channel, "api_version = \"v22.0\"\ntemplate_name = \"ledgerd_alert\"\ntemplate_language = \"de\"\ntemplate_params = [\"{{ alert.probe }}\", \"{{ alert.summary }}\"]").await;
         send_with(&ch, &[hostile_alert()]).await.unwrap();
         let r = cap.last();
         assert_eq!(r.uri, "/v22.0/1065/messages");
@@ -433,8 +425,7 @@ mod tests {
 
     #[tokio::test]
     async fn answers_are_classified_with_graph_rate_limits() {
-        let cap = Capture::start().await;
-        let ch = channel(&cap, "");
+        let (cap, ch) = start_with(channel, "").await;
         assert_classification(&cap, &ch).await;
         cap.reply(400, &[], r#"{"error":{"message":"(#130429) Rate limit hit","type":"OAuthException","code": 130429,"error_data":{"messaging_product":"whatsapp","details":"Cloud API message throughput has been reached. Try again later."},"fbtrace_id":"AbCdEfGhIjKlMnOpQrStUvWx"}}"#);
         assert!(
