@@ -6,8 +6,9 @@ use super::doc::Doc;
 use super::error::{ConfigError, ConfigWarning, Sink};
 use super::raw::{CHANNEL_COMMON_KEYS, RawChannelCommon, RawRoute, RawSilence};
 use super::{
-    ChannelConfig, MAX_GROUP, MAX_INTERVAL, MAX_TIMEOUT, Route, Silence, check_flap_window,
-    check_threshold, count_in, deserialize, duration_in, env, join, parse_min_health,
+    ChannelConfig, MAX_GROUP, MAX_INTERVAL, MAX_TIMEOUT, MIN_HEALTH, Route, Silence, TwoWords,
+    check_flap_window, check_threshold, count_in, deserialize, duration_in, env, join,
+    split_kind_table, unknown_kind,
 };
 use crate::alert::AnyChannel;
 use crate::ledger::{CLASSES, Catalog};
@@ -16,6 +17,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// `max_health` of a route.
+const MAX_HEALTH: TwoWords<Health> = TwoWords {
+    what: "health",
+    words: [
+        ("degraded", Health::Degraded),
+        ("critical", Health::Critical),
+    ],
+    default: Health::Critical,
+};
+
 pub(super) fn build_channel(
     id: &str,
     body: &toml::Value,
@@ -23,38 +34,16 @@ pub(super) fn build_channel(
     sink: &mut Sink<'_>,
 ) -> Option<ChannelConfig> {
     let key = format!("channel.{id}");
-    let Some(table) = body.as_table() else {
-        sink.err(&key, "expected a table");
-        return None;
-    };
-    let (common_t, mut kind_t): (toml::Table, toml::Table) = table
-        .clone()
-        .into_iter()
-        .partition(|(k, _)| CHANNEL_COMMON_KEYS.contains(&k.as_str()));
-    if !common_t.contains_key("kind") {
-        sink.err(
-            &key,
-            format!(
-                "missing 'kind' (one of {})",
-                crate::alert::channel_kind_names().join(", ")
-            ),
-        );
-        return None;
-    }
-    let c: RawChannelCommon = match deserialize(toml::Value::Table(common_t)) {
-        Ok(c) => c,
-        Err((k, m)) => {
-            sink.err(join(&key, &k), m);
-            return None;
-        }
-    };
+    let kinds = crate::alert::channel_kind_names;
+    let (c, mut kind_t): (RawChannelCommon, _) =
+        split_kind_table(&key, body, CHANNEL_COMMON_KEYS, kinds, sink)?;
     let mut secret_errors = Vec::new();
     env::read_secret_files(&mut kind_t, &doc.base_dir, &mut secret_errors);
     let failed = !secret_errors.is_empty();
     for (k, m) in secret_errors {
         sink.err(join(&key, &k), m);
     }
-    let min_health = parse_min_health(c.min_health.as_deref(), &format!("{key}.min_health"), sink);
+    let min_health = MIN_HEALTH.read(c.min_health.as_deref(), &format!("{key}.min_health"), sink);
     let group_wait = duration_in(
         c.group_wait.as_deref().unwrap_or("30s"),
         &format!("{key}.group_wait"),
@@ -81,14 +70,7 @@ pub(super) fn build_channel(
     let digest = digest_of(&c, &key, sink);
     let channel = match AnyChannel::parse(&c.kind, toml::Value::Table(kind_t)) {
         None => {
-            sink.err(
-                format!("{key}.kind"),
-                format!(
-                    "unknown channel kind '{}', expected one of {}",
-                    c.kind,
-                    crate::alert::channel_kind_names().join(", ")
-                ),
-            );
+            unknown_kind(&key, "channel kind", &c.kind, &kinds(), sink);
             return None;
         }
         Some(Err(problems)) => {
@@ -382,24 +364,14 @@ fn route(i: usize, r: RawRoute, known: &Known<'_>, sink: &mut Sink<'_>) -> Route
             );
         }
     }
-    let min_health = parse_min_health(r.min_health.as_deref(), &format!("{key}.min_health"), sink);
+    let min_health = MIN_HEALTH.read(r.min_health.as_deref(), &format!("{key}.min_health"), sink);
     let remind_every = r.remind_every.as_deref().and_then(|s| {
         let bounds = (Duration::from_secs(1), MAX_INTERVAL);
         duration_in(s, &format!("{key}.remind_every"), bounds, sink)
     });
     check_threshold(r.fail_after, &format!("{key}.fail_after"), sink);
     check_threshold(r.resolve_after, &format!("{key}.resolve_after"), sink);
-    let max_health = match r.max_health.as_deref() {
-        None | Some("critical") => Health::Critical,
-        Some("degraded") => Health::Degraded,
-        Some(other) => {
-            sink.err(
-                format!("{key}.max_health"),
-                format!("unknown health '{other}', expected \"degraded\" or \"critical\""),
-            );
-            Health::Critical
-        }
-    };
+    let max_health = MAX_HEALTH.read(r.max_health.as_deref(), &format!("{key}.max_health"), sink);
     if max_health.rank() < min_health.rank() {
         sink.err(
             format!("{key}.max_health"),

@@ -434,18 +434,86 @@ fn check_threshold(v: Option<u32>, key: &str, sink: &mut Sink<'_>) {
     }
 }
 
-fn parse_min_health(v: Option<&str>, key: &str, sink: &mut Sink<'_>) -> Health {
-    match v {
-        None | Some("degraded") => Health::Degraded,
-        Some("critical") => Health::Critical,
-        Some(other) => {
-            sink.err(
-                key,
-                format!("unknown health '{other}', expected \"degraded\" or \"critical\""),
-            );
-            Health::Degraded
+/// A key that takes one of two words, each standing for a value.
+struct TwoWords<T> {
+    /// What the key holds, for the error: `unknown <what> 'x', expected "a" or "b"`.
+    what: &'static str,
+    words: [(&'static str, T); 2],
+    /// The value when the key is absent, or holds another word (which is reported).
+    default: T,
+}
+
+impl<T: Copy> TwoWords<T> {
+    fn read(&self, v: Option<&str>, key: &str, sink: &mut Sink<'_>) -> T {
+        let [(a, first), (b, second)] = self.words;
+        match v {
+            None => self.default,
+            Some(w) if w == a => first,
+            Some(w) if w == b => second,
+            Some(other) => {
+                let what = self.what;
+                sink.err(
+                    key,
+                    format!("unknown {what} '{other}', expected \"{a}\" or \"{b}\""),
+                );
+                self.default
+            }
         }
     }
+}
+
+/// `min_health` of a channel or route.
+const MIN_HEALTH: TwoWords<Health> = TwoWords {
+    what: "health",
+    words: [
+        ("degraded", Health::Degraded),
+        ("critical", Health::Critical),
+    ],
+    default: Health::Degraded,
+};
+
+/// Splits a `[probe.<id>]` or `[channel.<id>]` table into its common keys, read as `C`, and the
+/// kind's own keys; `None` once `sink` is told why (not a table, no `kind`, a bad common key).
+fn split_kind_table<C: serde::de::DeserializeOwned>(
+    key: &str,
+    body: &toml::Value,
+    common: &[&str],
+    kinds: fn() -> Vec<&'static str>,
+    sink: &mut Sink<'_>,
+) -> Option<(C, toml::Table)> {
+    let Some(table) = body.as_table() else {
+        sink.err(key, "expected a table");
+        return None;
+    };
+    let (common_t, kind_t): (toml::Table, toml::Table) = table
+        .clone()
+        .into_iter()
+        .partition(|(k, _)| common.contains(&k.as_str()));
+    if !common_t.contains_key("kind") {
+        sink.err(
+            key,
+            format!("missing 'kind' (one of {})", kinds().join(", ")),
+        );
+        return None;
+    }
+    match deserialize(toml::Value::Table(common_t)) {
+        Ok(c) => Some((c, kind_t)),
+        Err((k, m)) => {
+            sink.err(join(key, &k), m);
+            None
+        }
+    }
+}
+
+/// Reports a `kind` that no kind registered answers to (`what`: "kind", "channel kind").
+fn unknown_kind(key: &str, what: &str, kind: &str, kinds: &[&str], sink: &mut Sink<'_>) {
+    sink.err(
+        format!("{key}.kind"),
+        format!(
+            "unknown {what} '{kind}', expected one of {}",
+            kinds.join(", ")
+        ),
+    );
 }
 
 #[cfg(test)]
@@ -460,6 +528,58 @@ mod tests {
         let p = dir.join(name);
         std::fs::write(&p, text).unwrap();
         p
+    }
+
+    /// The two-word keys and the kind of a probe or channel say what they expected, at their key.
+    #[test]
+    fn two_word_keys_and_kinds_name_what_they_expected() {
+        let dir = tempfile::tempdir().unwrap();
+        let main = write(
+            dir.path(),
+            "main.toml",
+            r#"
+[daemon]
+state_dir = "state"
+[probe.a]
+kind = "file_mode"
+lesson = 19
+paths = ["/x"]
+severity = "loud"
+mode = "dry"
+[probe.b]
+lesson = 19
+[probe.c]
+kind = "nope"
+lesson = 19
+[channel.x]
+kind = "nope"
+min_health = "ok"
+[channel.y]
+url = "http://127.0.0.1:9/"
+[[route]]
+to = ["x"]
+max_health = "fine"
+"#,
+        );
+        let text = load_file_with_env(&main, &no_env).unwrap_err().to_string();
+        for want in [
+            "probe.a.severity",
+            "unknown severity 'loud', expected \"page\" or \"warn\"",
+            "probe.a.mode",
+            "unknown mode 'dry', expected \"enforce\" or \"shadow\"",
+            "probe.b",
+            "missing 'kind' (one of ",
+            "probe.c.kind",
+            "unknown kind 'nope', expected one of ",
+            "channel.x.kind",
+            "unknown channel kind 'nope', expected one of ",
+            "channel.x.min_health",
+            "unknown health 'ok', expected \"degraded\" or \"critical\"",
+            "route[0].max_health",
+            "unknown health 'fine', expected \"degraded\" or \"critical\"",
+        ] {
+            assert!(text.contains(want), "{want}: {text}");
+        }
     }
 
     const PACK: &str = r#"

@@ -6,8 +6,8 @@ use super::doc::Doc;
 use super::error::{ConfigError, Sink};
 use super::raw::{PROBE_COMMON_KEYS, RawProbeCommon};
 use super::{
-    MAX_INTERVAL, MAX_TIMEOUT, Mode, ProbeConfig, Schedule, check_flap_window, check_threshold,
-    deserialize, duration_in, join,
+    MAX_INTERVAL, MAX_TIMEOUT, Mode, ProbeConfig, Schedule, TwoWords, check_flap_window,
+    check_threshold, duration_in, join, split_kind_table, unknown_kind,
 };
 use crate::ledger::{Catalog, LessonId};
 use crate::probe::{AnyProbe, Health};
@@ -30,31 +30,13 @@ pub(super) fn build_probe(
     {
         sink.err(&key, "probe ids use letters, digits, '_' and '-'");
     }
-    let Some(table) = body.as_table() else {
-        sink.err(&key, "expected a table");
-        return None;
-    };
-    let (common_t, kind_t): (toml::Table, toml::Table) = table
-        .clone()
-        .into_iter()
-        .partition(|(k, _)| PROBE_COMMON_KEYS.contains(&k.as_str()));
-    if !common_t.contains_key("kind") {
-        sink.err(
-            &key,
-            format!(
-                "missing 'kind' (one of {})",
-                crate::probe::kind_names().join(", ")
-            ),
-        );
-        return None;
-    }
-    let c: RawProbeCommon = match deserialize(toml::Value::Table(common_t)) {
-        Ok(c) => c,
-        Err((k, m)) => {
-            sink.err(join(&key, &k), m);
-            return None;
-        }
-    };
+    let (c, kind_t): (RawProbeCommon, _) = split_kind_table(
+        &key,
+        body,
+        PROBE_COMMON_KEYS,
+        crate::probe::kind_names,
+        sink,
+    )?;
     let lessons = lessons_of(&c, &key, catalog, sink);
     let ok = lessons.is_some();
     let schedule = schedule_of(&c, &key, sink);
@@ -75,14 +57,7 @@ pub(super) fn build_probe(
     let agent = agent_of(&c, doc, &key, sink);
     let probe = match AnyProbe::parse(&c.kind, toml::Value::Table(kind_t)) {
         None => {
-            sink.err(
-                format!("{key}.kind"),
-                format!(
-                    "unknown kind '{}', expected one of {}",
-                    c.kind,
-                    crate::probe::kind_names().join(", ")
-                ),
-            );
+            unknown_kind(&key, "kind", &c.kind, &crate::probe::kind_names(), sink);
             return None;
         }
         Some(Err(problems)) => {
@@ -220,30 +195,24 @@ fn schedule_of(c: &RawProbeCommon, key: &str, sink: &mut Sink<'_>) -> Option<Sch
     }
 }
 
+/// `severity`: the highest health a probe reports.
+const SEVERITY: TwoWords<Health> = TwoWords {
+    what: "severity",
+    words: [("page", Health::Critical), ("warn", Health::Degraded)],
+    default: Health::Critical,
+};
+
+/// `mode`: shadow probes record and display, never notify.
+const MODE: TwoWords<Mode> = TwoWords {
+    what: "mode",
+    words: [("enforce", Mode::Enforce), ("shadow", Mode::Shadow)],
+    default: Mode::Enforce,
+};
+
 /// `severity` ("page" or "warn": the highest health reported) and `mode` ("enforce", "shadow").
 fn severity_and_mode(c: &RawProbeCommon, key: &str, sink: &mut Sink<'_>) -> (Health, Mode) {
-    let max_health = match c.severity.as_deref() {
-        None | Some("page") => Health::Critical,
-        Some("warn") => Health::Degraded,
-        Some(o) => {
-            sink.err(
-                format!("{key}.severity"),
-                format!("unknown severity '{o}', expected \"page\" or \"warn\""),
-            );
-            Health::Critical
-        }
-    };
-    let mode = match c.mode.as_deref() {
-        None | Some("enforce") => Mode::Enforce,
-        Some("shadow") => Mode::Shadow,
-        Some(o) => {
-            sink.err(
-                format!("{key}.mode"),
-                format!("unknown mode '{o}', expected \"enforce\" or \"shadow\""),
-            );
-            Mode::Enforce
-        }
-    };
+    let max_health = SEVERITY.read(c.severity.as_deref(), &format!("{key}.severity"), sink);
+    let mode = MODE.read(c.mode.as_deref(), &format!("{key}.mode"), sink);
     (max_health, mode)
 }
 

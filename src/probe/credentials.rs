@@ -504,9 +504,7 @@ fn read_openclaw_profiles(a: &Agent, g: &mut Gathered) {
                 .map(str::to_string)
                 .unwrap_or_else(|| id.split(':').next().unwrap_or(id).to_string());
             for field in ["key", "token", "access"] {
-                if let Some(s) = p.get(field).and_then(Value::as_str)
-                    && s.len() >= MIN_SECRET_CHARS
-                {
+                if let Some(s) = secret_at(p, field) {
                     let mut c = cred(
                         a,
                         Src::AuthProfile,
@@ -529,21 +527,7 @@ fn read_openclaw_profiles(a: &Agent, g: &mut Gathered) {
 
 /// OpenClaw's `.env`: each variable, or the file noted unreadable.
 fn read_openclaw_dotenv(a: &Agent, g: &mut Gathered) {
-    let oc = a.home.join(".openclaw");
-    if let Ok(t) = read::text_lossy(&g.at(&oc.join(".env")), read::SMALL) {
-        for (line, k, v) in parse_dotenv(&t) {
-            push_env(
-                g,
-                a,
-                Src::OpenclawDotenv,
-                &format!("{}:{line} {k}", oc.join(".env").display()),
-                &k,
-                &v,
-            );
-        }
-    } else {
-        note_unreadable(&oc.join(".env"), g);
-    }
+    read_dotenv(&a.home.join(".openclaw/.env"), Src::OpenclawDotenv, a, g);
 }
 
 /// `openclaw.json`: its `env` (or `env.vars`) entries and literal `models.providers.*.apiKey`s.
@@ -571,10 +555,7 @@ fn read_openclaw_config(a: &Agent, g: &mut Gathered) {
                     }
                     if let Some(ps) = v.pointer("/models/providers").and_then(Value::as_object) {
                         for (p, body) in ps {
-                            if let Some(s) = body.get("apiKey").and_then(Value::as_str)
-                                && s.len() >= MIN_SECRET_CHARS
-                                && !s.starts_with("${")
-                            {
+                            if let Some(s) = literal_secret_at(body, "apiKey") {
                                 g.creds.push(cred(
                                     a,
                                     Src::OpenclawProviderKey,
@@ -627,10 +608,7 @@ fn read_channel_tokens(a: &Agent, g: &mut Gathered, ocj: &Path, v: &Value) {
         }
         for (at, obj) in places {
             for key in CHANNEL_SECRET_KEYS {
-                if let Some(s) = obj.get(*key).and_then(Value::as_str)
-                    && s.len() >= MIN_SECRET_CHARS
-                    && !s.starts_with("${")
-                {
+                if let Some(s) = literal_secret_at(obj, key) {
                     g.creds.push(cred(
                         a,
                         Src::OpenclawChannelToken,
@@ -654,9 +632,7 @@ fn read_codex(a: &Agent, g: &mut Gathered) {
             let place = format!("{} tokens.", codex.display());
             push_token_pair(a, g, Src::CodexTokens, &place, tokens, "openai");
         }
-        if let Some(k) = v.get("OPENAI_API_KEY").and_then(Value::as_str)
-            && k.len() >= MIN_SECRET_CHARS
-        {
+        if let Some(k) = secret_at(&v, "OPENAI_API_KEY") {
             g.creds.push(cred(
                 a,
                 Src::CodexKey,
@@ -673,20 +649,7 @@ fn read_codex(a: &Agent, g: &mut Gathered) {
 fn read_hermes(a: &Agent, g: &mut Gathered) {
     let h = &a.home;
     let hermes = h.join(".hermes");
-    if let Ok(t) = read::text_lossy(&g.at(&hermes.join(".env")), read::SMALL) {
-        for (line, k, v) in parse_dotenv(&t) {
-            push_env(
-                g,
-                a,
-                Src::HermesDotenv,
-                &format!("{}:{line} {k}", hermes.join(".env").display()),
-                &k,
-                &v,
-            );
-        }
-    } else {
-        note_unreadable(&hermes.join(".env"), g);
-    }
+    read_dotenv(&hermes.join(".env"), Src::HermesDotenv, a, g);
     let hauth = hermes.join("auth.json");
     if let Some(v) = read_json(&hauth, g)
         && let Some(ps) = v.get("providers").and_then(Value::as_object)
@@ -694,9 +657,7 @@ fn read_hermes(a: &Agent, g: &mut Gathered) {
         for (p, body) in ps {
             let tokens = body.get("tokens").unwrap_or(body);
             for field in ["access_token", "api_key", "agent_key"] {
-                if let Some(t) = tokens.get(field).and_then(Value::as_str)
-                    && t.len() >= MIN_SECRET_CHARS
-                {
+                if let Some(t) = secret_at(tokens, field) {
                     let mut c = cred(
                         a,
                         Src::HermesAuth,
@@ -757,13 +718,37 @@ fn push_token_pair(
         c.refreshable = has_text(tokens, "refresh_token");
         g.creds.push(c);
     }
-    if let Some(t) = token("refresh_token")
-        && t.len() >= MIN_SECRET_CHARS
-    {
+    if let Some(t) = secret_at(tokens, "refresh_token") {
         let mut c = cred(a, src, format!("{place}refresh_token"), None, provider, t);
         c.refreshable = true;
         c.expires = None;
         g.creds.push(c);
+    }
+}
+
+/// The string at `key` of `v` when it is long enough to be a secret.
+fn secret_at<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| s.len() >= MIN_SECRET_CHARS)
+}
+
+/// `secret_at`, unless the value is a `${VAR}` reference rather than the secret itself.
+fn literal_secret_at<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    secret_at(v, key).filter(|s| !s.starts_with("${"))
+}
+
+/// Each variable of a dotenv file (`<path>:<line> <NAME>`) as a credential of `src`; an
+/// unreadable file is noted, a missing one is not.
+fn read_dotenv(path: &Path, src: Src, a: &Agent, g: &mut Gathered) {
+    match read::text_lossy(&g.at(path), read::SMALL) {
+        Ok(t) => {
+            for (line, k, v) in parse_dotenv(&t) {
+                let place = format!("{}:{line} {k}", path.display());
+                push_env(g, a, src, &place, &k, &v);
+            }
+        }
+        Err(_) => note_unreadable(path, g),
     }
 }
 
@@ -1269,6 +1254,19 @@ mod tests {
         ))
     }
 
+    /// A temporary tree holding the clean fixture.
+    fn clean_tree() -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        clean(d.path());
+        d
+    }
+
+    /// Looks at `d` with the default probe and asserts the health and the phrases; the text.
+    async fn says(d: &tempfile::TempDir, want: Health, needles: &[&str]) -> String {
+        let o = look_under(&probe(""), d.path()).await;
+        testkit::assert_says(&o, want, needles)
+    }
+
     /// A clean two-agent host: each agent its own key, nothing shadowed, nothing expiring.
     fn clean(root: &Path) {
         testkit::put(
@@ -1301,8 +1299,7 @@ mod tests {
 
     #[tokio::test]
     async fn clean_host_is_ok() {
-        let d = tempfile::tempdir().unwrap();
-        clean(d.path());
+        let d = clean_tree();
         let o = look_under(&probe(""), d.path()).await;
         assert_health(&o, Health::Ok);
         assert!(
@@ -1321,24 +1318,23 @@ mod tests {
     /// (single-use: both die), named by file and key, never shown.
     #[tokio::test]
     async fn copied_oauth_refresh_tokens_are_shared() {
-        let d = tempfile::tempdir().unwrap();
-        clean(d.path());
+        let d = clean_tree();
         let codex = r#"{"tokens":{"access_token":"codex-access-fixture-1","refresh_token":"codex-refresh-fixture-shared"}}"#;
         testkit::put(d.path(), "root/.codex/auth.json", codex);
         testkit::put(d.path(), "Users/cs/.codex/auth.json", codex);
         let mcp = r#"{"access_token":"mcp-access-fixture-9","refresh_token":"mcp-refresh-fixture-shared"}"#;
         testkit::put(d.path(), "root/.mcp-auth/v1/abc_tokens.json", mcp);
         testkit::put(d.path(), "Users/cs/.mcp-auth/v1/abc_tokens.json", mcp);
-        let o = look_under(&probe(""), d.path()).await;
-        let t = testkit::assert_says(
-            &o,
+        let t = says(
+            &d,
             Health::Critical,
             &[
                 "root/.codex/auth.json tokens.refresh_token",
                 "Users/cs/.codex/auth.json tokens.refresh_token",
                 "root/.mcp-auth/v1/abc_tokens.json refresh_token",
             ],
-        );
+        )
+        .await;
         testkit::assert_lacks(
             &t,
             &["codex-refresh-fixture", "mcp-refresh-fixture", "fixture-1"],
@@ -1347,24 +1343,23 @@ mod tests {
 
     #[tokio::test]
     async fn shared_token_is_critical_and_names_agents_files_and_keys() {
-        let d = tempfile::tempdir().unwrap();
-        clean(d.path());
+        let d = clean_tree();
         // the hub's key copied into finance's dotenv and the hub's unit EnvironmentFile
         testkit::put(
             d.path(),
             "home/finance/.openclaw/.env",
             "export ANTHROPIC_API_KEY=\"sk-ant-api03-hub-fixture-not-a-key\"\n",
         );
-        let o = look_under(&probe(""), d.path()).await;
-        let t = testkit::assert_says(
-            &o,
+        let t = says(
+            &d,
             Health::Critical,
             &[
                 "L1 shared sha256:",
                 "used by 2 agents (finance, root)",
                 "home/finance/.openclaw/.env:1 ANTHROPIC_API_KEY",
             ],
-        );
+        )
+        .await;
         assert!(!t.contains("sk-ant-api03-hub"), "never the value: {t}");
     }
 
@@ -1372,8 +1367,7 @@ mod tests {
     /// distinct tokens and `${VAR}` references are fine.
     #[tokio::test]
     async fn shared_channel_token_in_openclaw_json() {
-        let d = tempfile::tempdir().unwrap();
-        clean(d.path());
+        let d = clean_tree();
         testkit::put(
             d.path(),
             "Users/cs/.openclaw/openclaw.json",
@@ -1384,16 +1378,16 @@ mod tests {
             "root/.openclaw/openclaw.json",
             "{ channels: { defaults: { groupPolicy: \"allowlist\" }, slack: { accounts: { ops: { botToken: \"xoxb-111-222-fixtureSharedBot\" } } }, telegram: { botToken: \"7301:fixture-telegram-own\" } } }\n",
         );
-        let o = look_under(&probe(""), d.path()).await;
-        let t = testkit::assert_says(
-            &o,
+        let t = says(
+            &d,
             Health::Critical,
             &[
                 "used by 2 agents (cs, root)",
                 "Users/cs/.openclaw/openclaw.json channels.slack.botToken",
                 "root/.openclaw/openclaw.json channels.slack.accounts.ops.botToken",
             ],
-        );
+        )
+        .await;
         assert!(!t.contains("fixtureSharedBot"), "never the value: {t}");
         assert!(
             !t.contains("L2 shadowed"),
@@ -1410,8 +1404,7 @@ mod tests {
 
     #[tokio::test]
     async fn shadowed_env_key_is_degraded_with_both_fingerprints() {
-        let d = tempfile::tempdir().unwrap();
-        clean(d.path());
+        let d = clean_tree();
         // the cached Claude login outranks the profile and the plist's key (11b L2)
         testkit::put(
             d.path(),
@@ -1424,15 +1417,15 @@ mod tests {
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <plist version="1.0"><dict><key>UserName</key><string>cs</string><key>EnvironmentVariables</key><dict><key>HOME</key><string>/Users/cs</string><key>ANTHROPIC_API_KEY</key><string>sk-ant-api03-cs-plist-fixture-key</string></dict></dict></plist>"#,
         );
-        let o = look_under(&probe(""), d.path()).await;
-        let t = testkit::assert_says(
-            &o,
+        let t = says(
+            &d,
             Health::Degraded,
             &[
                 "L2 shadowed cs openclaw/anthropic",
                 ".claude.json oauthAccount sha256:",
             ],
-        );
+        )
+        .await;
         assert!(
             t.contains("shadows ")
                 && t.contains(
@@ -1444,8 +1437,7 @@ mod tests {
 
     #[tokio::test]
     async fn subscription_oauth_on_headless_and_expiry() {
-        let d = tempfile::tempdir().unwrap();
-        clean(d.path());
+        let d = clean_tree();
         let soon = Utc::now().timestamp() + 86_400;
         let gone = Utc::now().timestamp() - 3600;
         testkit::put(

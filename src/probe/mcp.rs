@@ -606,6 +606,27 @@ async fn status_of(
     Ok(resp.status().as_u16())
 }
 
+/// Sends `req` before the deadline; an answer other than 2xx is an error (`HTTP 503`, after
+/// `what: ` when given).
+async fn send_ok(
+    req: reqwest::RequestBuilder,
+    deadline: Instant,
+    what: Option<&str>,
+) -> Result<reqwest::Response, String> {
+    let resp = tokio::time::timeout(left(deadline), req.send())
+        .await
+        .map_err(|_| "timed out".to_string())?
+        .map_err(|e| send_error(&e))?;
+    let status = resp.status().as_u16();
+    if !(200..300).contains(&status) {
+        return Err(match what {
+            Some(w) => format!("{w}: HTTP {status}"),
+            None => format!("HTTP {status}"),
+        });
+    }
+    Ok(resp)
+}
+
 fn send_error(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         "timed out".into()
@@ -703,14 +724,7 @@ impl Session {
             stream: None,
         };
         let body = rpc(0, "initialize", init_params_if("initialize"));
-        let resp = tokio::time::timeout(left(deadline), s.post(http, &body, deadline).send())
-            .await
-            .map_err(|_| "timed out".to_string())?
-            .map_err(|e| send_error(&e))?;
-        let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(format!("HTTP {status}"));
-        }
+        let resp = send_ok(s.post(http, &body, deadline), deadline, None).await?;
         s.session_id = resp
             .headers()
             .get("mcp-session-id")
@@ -735,14 +749,7 @@ impl Session {
         if let Some(t) = token {
             req = req.bearer_auth(t.expose());
         }
-        let mut resp = tokio::time::timeout(left(deadline), req.send())
-            .await
-            .map_err(|_| "timed out".to_string())?
-            .map_err(|e| send_error(&e))?;
-        let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(format!("GET event stream: HTTP {status}"));
-        }
+        let mut resp = send_ok(req, deadline, Some("GET event stream")).await?;
         let base = resp.url().clone();
         let mut parser = SseParser::default();
         let mut endpoint = None;
@@ -796,14 +803,7 @@ impl Session {
         let id = self.next_id;
         self.next_id += 1;
         let body = rpc(id, method, params);
-        let resp = tokio::time::timeout(left(deadline), self.post(http, &body, deadline).send())
-            .await
-            .map_err(|_| "timed out".to_string())?
-            .map_err(|e| send_error(&e))?;
-        let status = resp.status().as_u16();
-        if !(200..300).contains(&status) {
-            return Err(format!("HTTP {status}"));
-        }
+        let resp = send_ok(self.post(http, &body, deadline), deadline, None).await?;
         match &mut self.stream {
             None => read_answer(resp, id, deadline).await,
             Some((stream, parser)) => {
@@ -1070,24 +1070,16 @@ mod tests {
     }
 
     /// Serves `srv`, then looks with the probe `conf` writes for its address, from `d`.
-    async fn look_at(
-        srv: Srv,
-        d: &tempfile::TempDir,
-        conf: impl Fn(SocketAddr) -> String,
-    ) -> Observation {
+    /// Serves `srv` and looks with the probe table `conf`, `{addr}` replaced by its address.
+    async fn look_at(srv: Srv, d: &tempfile::TempDir, conf: &str) -> Observation {
         let addr = serve(srv).await;
-        look_in(&probe(&conf(addr)), d.path()).await
+        look_in(&probe(&conf.replace("{addr}", &addr.to_string())), d.path()).await
     }
 
     #[tokio::test]
     async fn responsive_server_that_enforces_auth_is_ok() {
         let d = setup();
-        let o = look_at(Srv::default(), &d, |addr| {
-            format!(
-                "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\"\nsamples = 4"
-            )
-        })
-        .await;
+        let o = look_at(Srv::default(), &d, "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\"\nsamples = 4").await;
         assert_health(&o, Health::Ok);
         let t = text(&o);
         testkit::assert_contains(&t, &["tools: 2", "over 4 calls", "/sse: refused"]);
@@ -1098,12 +1090,7 @@ mod tests {
     #[tokio::test]
     async fn legacy_sse_transport_works() {
         let d = setup();
-        let o = look_at(Srv::default(), &d, |addr| {
-            format!(
-                "transport = \"sse\"\nurl = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nsamples = 3"
-            )
-        })
-        .await;
+        let o = look_at(Srv::default(), &d, "transport = \"sse\"\nurl = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nsamples = 3").await;
         assert_health(&o, Health::Ok);
         assert!(text(&o).contains("over 3 calls"), "{}", text(&o));
     }
@@ -1115,12 +1102,7 @@ mod tests {
             slow: Duration::from_millis(150),
             ..Srv::default()
         };
-        let o = look_at(srv, &d, |addr| {
-            format!(
-                "url = \"http://{addr}/mcp\"\nbearer_token_file = \"mcp.key\"\nsamples = 3\nmax_p95 = \"50ms\""
-            )
-        })
-        .await;
+        let o = look_at(srv, &d, "url = \"http://{addr}/mcp\"\nbearer_token_file = \"mcp.key\"\nsamples = 3\nmax_p95 = \"50ms\"").await;
         assert_health(&o, Health::Degraded);
         assert!(o.summary.contains("tools/list p95 1"), "{o:?}");
         assert!(o.summary.contains("over 3 calls"), "{o:?}");
@@ -1135,12 +1117,7 @@ mod tests {
             sse_open: true,
             ..Srv::default()
         };
-        let o = look_at(srv, &d, |addr| {
-            format!(
-                "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\""
-            )
-        })
-        .await;
+        let o = look_at(srv, &d, "name = \"brain-mcp\"\nurl = \"http://{addr}/mcp\"\nsse_url = \"http://{addr}/sse\"\nbearer_token_file = \"mcp.key\"\nenv_file = \"mcp.env\"").await;
         assert_health(&o, Health::Critical);
         let t = text(&o);
         assert!(
@@ -1155,9 +1132,11 @@ mod tests {
     async fn wrong_token_is_critical_and_missing_token_or_down_server_reported() {
         let d = setup();
         std::fs::write(d.path().join("bad.key"), "lgm_wrong_key_000000000000000000").unwrap();
-        let o = look_at(Srv::default(), &d, |addr| {
-            format!("url = \"http://{addr}/mcp\"\nbearer_token_file = \"bad.key\"")
-        })
+        let o = look_at(
+            Srv::default(),
+            &d,
+            "url = \"http://{addr}/mcp\"\nbearer_token_file = \"bad.key\"",
+        )
         .await;
         assert_finding(&o, Health::Critical, "initialize failed: HTTP 401");
         assert!(!text(&o).contains("lgm_wrong_key"), "{o:?}");

@@ -213,6 +213,26 @@ struct Breach {
     critical: bool,
 }
 
+/// What one run reads, filled in by the `check_*` methods: the limits exceeded, what could not
+/// be read, the metrics, and notes for the evidence.
+#[derive(Default)]
+struct Readings {
+    breaches: Vec<Breach>,
+    cannot: Vec<String>,
+    metrics: Vec<(String, f64)>,
+    notes: Vec<(String, String)>,
+}
+
+impl Readings {
+    fn breach(&mut self, key: impl Into<String>, text: String, critical: bool) {
+        self.breaches.push(Breach {
+            key: key.into(),
+            text,
+            critical,
+        });
+    }
+}
+
 impl Resources {
     /// Reads the mounts and /proc, judges each breach against `sustain`, and keeps the
     /// first-exceeded times and the OOM count as facts.
@@ -223,10 +243,7 @@ impl Resources {
         prior: Option<Value>,
         now: DateTime<Utc>,
     ) -> Observation {
-        let mut breaches: Vec<Breach> = Vec::new();
-        let mut cannot: Vec<String> = Vec::new();
-        let mut metrics: Vec<(String, f64)> = Vec::new();
-        let mut notes: Vec<(String, String)> = Vec::new();
+        let mut r = Readings::default();
         let mut oom_problem = None;
         let mut oom_now = prior
             .as_ref()
@@ -234,34 +251,28 @@ impl Resources {
             .and_then(Value::as_u64);
 
         for m in mounts {
-            self.check_mount(m, &mut breaches, &mut cannot, &mut metrics);
+            self.check_mount(m, &mut r);
         }
 
         let proc_supported = cfg!(target_os = "linux") || self.proc_root != default_proc_root();
         if !proc_supported {
-            notes.push((
+            r.notes.push((
                 "proc".into(),
                 "memory, swap, load, OOM and RSS are read on linux only".into(),
             ));
         } else {
-            self.check_memory(proc_root, &mut breaches, &mut cannot, &mut metrics);
-            self.check_load(proc_root, &mut breaches, &mut cannot, &mut metrics);
+            self.check_memory(proc_root, &mut r);
+            self.check_load(proc_root, &mut r);
             if self.oom_kills {
-                oom_problem = self.check_oom(proc_root, &mut oom_now, &mut metrics, &mut notes);
+                oom_problem = self.check_oom(proc_root, &mut oom_now, &mut r);
             }
             if !self.process_rss.is_empty() {
-                self.check_rss(
-                    proc_root,
-                    &mut breaches,
-                    &mut cannot,
-                    &mut metrics,
-                    &mut notes,
-                );
+                self.check_rss(proc_root, &mut r);
             }
         }
 
         // Sustain: a breach counts once it has lasted `sustain`; first-exceeded times live in facts.
-        let (since_facts, mut problems, pending) = self.sustained(&breaches, prior.as_ref(), now);
+        let (since_facts, mut problems, pending) = self.sustained(&r.breaches, prior.as_ref(), now);
         if let Some(p) = oom_problem {
             problems.insert(0, (Health::Critical, p));
         }
@@ -269,8 +280,8 @@ impl Resources {
         let mut obs = if let Some(worst) = problems.iter().map(|(h, _)| *h).reduce(Health::worst) {
             let text: Vec<&str> = problems.iter().map(|(_, s)| s.as_str()).collect();
             Observation::new(worst, text.join("; "))
-        } else if !cannot.is_empty() {
-            Observation::unknown(cannot.join("; "))
+        } else if !r.cannot.is_empty() {
+            Observation::unknown(r.cannot.join("; "))
         } else if !pending.is_empty() {
             Observation::ok(format!(
                 "{} threshold(s) exceeded, not yet for {}",
@@ -294,14 +305,14 @@ impl Resources {
             obs = obs.evidence(k, v);
         }
         if !problems.is_empty() {
-            for c in &cannot {
+            for c in &r.cannot {
                 obs = obs.evidence("not_read", c);
             }
         }
-        for (k, v) in notes {
+        for (k, v) in r.notes {
             obs = obs.evidence(k, v);
         }
-        for (k, v) in metrics {
+        for (k, v) in r.metrics {
             obs = obs.metric(k, v);
         }
         let mut facts = json!({ "since": since_facts });
@@ -317,13 +328,12 @@ impl Resources {
         &self,
         proc_root: &Path,
         oom_now: &mut Option<u64>,
-        metrics: &mut Vec<(String, f64)>,
-        notes: &mut Vec<(String, String)>,
+        r: &mut Readings,
     ) -> Option<String> {
         let mut problem = None;
         match read_vmstat_oom(proc_root) {
             Ok(Some(n)) => {
-                metrics.push(("oom_kills_total".into(), n as f64));
+                r.metrics.push(("oom_kills_total".into(), n as f64));
                 if let Some(before) = *oom_now
                     && n > before
                 {
@@ -331,11 +341,11 @@ impl Resources {
                 }
                 *oom_now = Some(n);
             }
-            Ok(None) => notes.push((
+            Ok(None) => r.notes.push((
                 "oom_kill".into(),
                 "not counted by this kernel's vmstat".into(),
             )),
-            Err(e) => notes.push(("oom_kill".into(), e)),
+            Err(e) => r.notes.push(("oom_kill".into(), e)),
         }
         problem
     }
@@ -396,17 +406,12 @@ impl Resources {
         (since_facts, problems, pending)
     }
 
-    fn check_mount(
-        &self,
-        m: &Path,
-        breaches: &mut Vec<Breach>,
-        cannot: &mut Vec<String>,
-        metrics: &mut Vec<(String, f64)>,
-    ) {
+    fn check_mount(&self, m: &Path, r: &mut Readings) {
         let st = match nix::sys::statvfs::statvfs(m) {
             Ok(s) => s,
             Err(e) => {
-                cannot.push(format!("cannot statvfs {}: {e}", m.display()));
+                r.cannot
+                    .push(format!("cannot statvfs {}: {e}", m.display()));
                 return;
             }
         };
@@ -416,11 +421,11 @@ impl Resources {
         let usable = used + st.blocks_available() as f64;
         if usable > 0.0 {
             let pct = used / usable * 100.0;
-            metrics.push((format!("disk_used_percent:{mount}"), pct));
+            r.metrics.push((format!("disk_used_percent:{mount}"), pct));
             if pct > self.max_disk_used_percent {
-                breaches.push(Breach {
-                    key: format!("disk:{mount}"),
-                    text: format!(
+                r.breach(
+                    format!("disk:{mount}"),
+                    format!(
                         "disk {mount} {pct:.1}% used (max {}%{})",
                         self.max_disk_used_percent,
                         if pct >= DISK_CRITICAL_PERCENT {
@@ -429,39 +434,33 @@ impl Resources {
                             ""
                         }
                     ),
-                    critical: pct >= DISK_CRITICAL_PERCENT,
-                });
+                    pct >= DISK_CRITICAL_PERCENT,
+                );
             }
         }
         let files = st.files() as f64;
         // Some file systems (btrfs) report no inode counts: nothing to judge there.
         if files > 0.0 {
             let pct = (files - st.files_free() as f64) / files * 100.0;
-            metrics.push((format!("inode_used_percent:{mount}"), pct));
+            r.metrics.push((format!("inode_used_percent:{mount}"), pct));
             if pct > self.max_inode_used_percent {
-                breaches.push(Breach {
-                    key: format!("inode:{mount}"),
-                    text: format!(
+                r.breach(
+                    format!("inode:{mount}"),
+                    format!(
                         "inodes {mount} {pct:.1}% used (max {}%)",
                         self.max_inode_used_percent
                     ),
-                    critical: false,
-                });
+                    false,
+                );
             }
         }
     }
 
-    fn check_memory(
-        &self,
-        root: &Path,
-        breaches: &mut Vec<Breach>,
-        cannot: &mut Vec<String>,
-        metrics: &mut Vec<(String, f64)>,
-    ) {
+    fn check_memory(&self, root: &Path, r: &mut Readings) {
         let text = match ProcTree::at(root).system_file("meminfo") {
             Ok(t) => t,
             Err(e) => {
-                cannot.push(format!("cannot read {e}"));
+                r.cannot.push(format!("cannot read {e}"));
                 return;
             }
         };
@@ -474,22 +473,23 @@ impl Resources {
         match (field("MemTotal"), field("MemAvailable")) {
             (Some(total), Some(avail)) if total > 0.0 => {
                 let pct = avail / total * 100.0;
-                metrics.push(("mem_available_percent".into(), pct));
-                metrics.push(("mem_available_bytes".into(), avail * 1024.0));
+                r.metrics.push(("mem_available_percent".into(), pct));
+                r.metrics
+                    .push(("mem_available_bytes".into(), avail * 1024.0));
                 if pct < self.min_mem_available_percent {
                     let crit = pct < MEM_CRITICAL_PERCENT;
-                    breaches.push(Breach {
-                        key: "mem".into(),
-                        text: format!(
+                    r.breach(
+                        "mem",
+                        format!(
                             "memory available {pct:.1}% (min {}%{})",
                             self.min_mem_available_percent,
                             if crit { ", critical below 2%" } else { "" }
                         ),
-                        critical: crit,
-                    });
+                        crit,
+                    );
                 }
             }
-            _ => cannot.push(format!(
+            _ => r.cannot.push(format!(
                 "{} lacks MemTotal or MemAvailable",
                 root.join("meminfo").display()
             )),
@@ -498,24 +498,18 @@ impl Resources {
             && total > 0.0
         {
             let pct = (total - free) / total * 100.0;
-            metrics.push(("swap_used_percent".into(), pct));
+            r.metrics.push(("swap_used_percent".into(), pct));
             if pct > self.max_swap_used_percent {
-                breaches.push(Breach {
-                    key: "swap".into(),
-                    text: format!("swap {pct:.1}% used (max {}%)", self.max_swap_used_percent),
-                    critical: false,
-                });
+                r.breach(
+                    "swap",
+                    format!("swap {pct:.1}% used (max {}%)", self.max_swap_used_percent),
+                    false,
+                );
             }
         }
     }
 
-    fn check_load(
-        &self,
-        root: &Path,
-        breaches: &mut Vec<Breach>,
-        cannot: &mut Vec<String>,
-        metrics: &mut Vec<(String, f64)>,
-    ) {
+    fn check_load(&self, root: &Path, r: &mut Readings) {
         let path = root.join("loadavg");
         let load5 = ProcTree::at(root)
             .system_file("loadavg")
@@ -529,7 +523,7 @@ impl Resources {
         let load5 = match load5 {
             Ok(l) => l,
             Err(e) => {
-                cannot.push(e);
+                r.cannot.push(e);
                 return;
             }
         };
@@ -539,35 +533,28 @@ impl Resources {
             .unwrap_or(1)
             .max(1);
         let per_core = load5 / cores as f64;
-        metrics.push(("load5".into(), load5));
-        metrics.push(("load_per_core".into(), per_core));
+        r.metrics.push(("load5".into(), load5));
+        r.metrics.push(("load_per_core".into(), per_core));
         if per_core > self.max_load_per_core {
-            breaches.push(Breach {
-                key: "load".into(),
-                text: format!(
+            r.breach(
+                "load",
+                format!(
                     "load {load5:.2} on {cores} cores = {per_core:.2} per core (max {})",
                     self.max_load_per_core
                 ),
-                critical: false,
-            });
+                false,
+            );
         }
     }
 
     /// The largest matching process per limit (of its user, when it names one), judged against
     /// `max_rss`. A limit whose user does not exist here cannot be judged.
-    fn check_rss(
-        &self,
-        root: &Path,
-        breaches: &mut Vec<Breach>,
-        cannot: &mut Vec<String>,
-        metrics: &mut Vec<(String, f64)>,
-        notes: &mut Vec<(String, String)>,
-    ) {
+    fn check_rss(&self, root: &Path, r: &mut Readings) {
         let tree = ProcTree::at(root);
         let pids = match tree.pids() {
             Ok(p) => p,
             Err(e) => {
-                notes.push(("process_rss".into(), e));
+                r.notes.push(("process_rss".into(), e));
                 return;
             }
         };
@@ -618,7 +605,7 @@ impl Resources {
         for ((lim, top), owner) in self.process_rss.iter().zip(largest).zip(owners) {
             let key = lim.key();
             if let Err(e) = owner {
-                cannot.push(e);
+                r.cannot.push(e);
                 continue;
             }
             let whose = match lim.user() {
@@ -626,15 +613,16 @@ impl Resources {
                 None => String::new(),
             };
             let Some((pid, uid, rss)) = top else {
-                notes.push((format!("rss:{key}"), format!("no such process{whose}")));
+                r.notes
+                    .push((format!("rss:{key}"), format!("no such process{whose}")));
                 continue;
             };
             let who = match uid {
                 Some(_) => format!("{} pid {pid} ({})", lim.name, users::describe(uid)),
                 None => format!("{} pid {pid}", lim.name),
             };
-            metrics.push((format!("rss_bytes:{key}"), rss as f64));
-            notes.push((
+            r.metrics.push((format!("rss_bytes:{key}"), rss as f64));
+            r.notes.push((
                 format!("rss:{key}"),
                 format!("{who}: RSS {}", fmt_bytes(rss)),
             ));
@@ -642,11 +630,11 @@ impl Resources {
                 continue;
             };
             if rss > max {
-                breaches.push(Breach {
-                    key: format!("rss:{key}"),
-                    text: format!("{who} RSS {} (max {})", fmt_bytes(rss), lim.max_rss),
-                    critical: false,
-                });
+                r.breach(
+                    format!("rss:{key}"),
+                    format!("{who} RSS {} (max {})", fmt_bytes(rss), lim.max_rss),
+                    false,
+                );
             }
         }
     }
@@ -717,6 +705,11 @@ fn fmt_bytes(b: u64) -> String {
 mod tests {
     use super::*;
     use crate::probe::testkit::{self, assert_finding, look_with};
+
+    /// Looks at the live host now, with no prior run.
+    async fn look_now(p: &Resources) -> Observation {
+        look_with(p, Path::new("/"), None, Utc::now()).await
+    }
 
     const MEMINFO_TIGHT: &str = "MemTotal:       16000000 kB\nMemFree:          100000 kB\nMemAvailable:     800000 kB\nSwapTotal:       4000000 kB\nSwapFree:        1000000 kB\n";
     const MEMINFO_DIRE: &str = "MemTotal:       16000000 kB\nMemAvailable:     160000 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n";
@@ -815,10 +808,7 @@ mod tests {
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert_eq!(o.summary, "2 OOM kills since last check");
         // no prior: recorded, not judged
-        assert_eq!(
-            look_with(&p, Path::new("/"), None, Utc::now()).await.health,
-            Health::Ok
-        );
+        assert_eq!(look_now(&p).await.health, Health::Ok);
     }
 
     #[tokio::test]
@@ -828,7 +818,7 @@ mod tests {
             "proc_root = \"{0}\"\nmounts = [\"{0}\"]\nmax_disk_used_percent = 0\nmax_inode_used_percent = 0\nsustain = \"0s\"\ncores = 2",
             d.path().display()
         ));
-        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
+        let o = look_now(&p).await;
         assert!(
             matches!(o.health, Health::Degraded | Health::Critical),
             "{o:?}"
@@ -844,18 +834,13 @@ mod tests {
             "proc_root = \"{0}\"\nmounts = [\"{0}/no-such-mount\"]",
             d.path().display()
         ));
-        assert_eq!(
-            look_with(&gone, Path::new("/"), None, Utc::now())
-                .await
-                .health,
-            Health::Unknown
-        );
+        assert_eq!(look_now(&gone).await.health, Health::Unknown);
     }
 
     #[tokio::test]
     async fn missing_meminfo_is_unknown() {
         let d = fixture(None, "0.1 0.1 0.1", 0);
-        let o = look_with(&probe(d.path(), ""), Path::new("/"), None, Utc::now()).await;
+        let o = look_now(&probe(d.path(), "")).await;
         assert_finding(&o, Health::Unknown, "meminfo");
     }
 
@@ -875,7 +860,7 @@ mod tests {
             d.path(),
             "sustain = \"0s\"\nprocess_rss = [{ name = \"openclaw-gateway\", max_rss = \"2GiB\" }]",
         );
-        let o = look_with(&p, Path::new("/"), None, Utc::now()).await;
+        let o = look_now(&p).await;
         assert_finding(
             &o,
             Health::Degraded,
@@ -911,7 +896,7 @@ mod tests {
                 ),
             )
         };
-        let o = look_with(&limit(", user = 1003"), Path::new("/"), None, Utc::now()).await;
+        let o = look_now(&limit(", user = 1003")).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(
             o.evidence
@@ -921,23 +906,17 @@ mod tests {
                     && e.value.ends_with("RSS 1.00GiB")),
             "{o:?}"
         );
-        let o = look_with(
-            &limit(", user = \"1002\""),
-            Path::new("/"),
-            None,
-            Utc::now(),
-        )
-        .await;
+        let o = look_now(&limit(", user = \"1002\"")).await;
         assert_finding(&o, Health::Degraded, "openclaw-gateway pid 4242 (");
         assert!(
             o.summary.contains("uid 1002) RSS 3.00GiB (max 2GiB)"),
             "{o:?}"
         );
         // an empty user (a pack variable left empty): every user's, so the largest
-        let o = look_with(&limit(", user = \"\""), Path::new("/"), None, Utc::now()).await;
+        let o = look_now(&limit(", user = \"\"")).await;
         assert_finding(&o, Health::Degraded, "pid 4242");
         // a user with no gateway: nothing to judge, said so
-        let o = look_with(&limit(", user = 1004"), Path::new("/"), None, Utc::now()).await;
+        let o = look_now(&limit(", user = 1004")).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(
             o.evidence
@@ -947,13 +926,7 @@ mod tests {
             "{o:?}"
         );
         // a user unknown on this host: that limit cannot be judged
-        let o = look_with(
-            &limit(", user = \"no-such-user-xyz\""),
-            Path::new("/"),
-            None,
-            Utc::now(),
-        )
-        .await;
+        let o = look_now(&limit(", user = \"no-such-user-xyz\"")).await;
         assert_finding(
             &o,
             Health::Unknown,
@@ -992,15 +965,9 @@ mod tests {
                 d.path().display()
             ))
         };
-        let mine = look_with(
-            &limit(&format!("\"{me}\"")),
-            Path::new("/"),
-            None,
-            Utc::now(),
-        )
-        .await;
-        let nobody = look_with(&limit("\"nobody\""), Path::new("/"), None, Utc::now()).await;
-        let uid_65534 = look_with(&limit("65534"), Path::new("/"), None, Utc::now()).await;
+        let mine = look_now(&limit(&format!("\"{me}\""))).await;
+        let nobody = look_now(&limit("\"nobody\"")).await;
+        let uid_65534 = look_now(&limit("65534")).await;
         child.kill().unwrap();
         child.wait().unwrap();
         assert_finding(

@@ -868,19 +868,7 @@ impl Store {
         )?;
         let mut rows = st.query_map(
             rusqlite::params![format!("{incident}:"), format!("{incident};"), channel],
-            |r| {
-                Ok(OutboxRow {
-                    id: r.get(0)?,
-                    key: r.get(1)?,
-                    channel: r.get(2)?,
-                    created: r.get(3)?,
-                    payload: r.get(4)?,
-                    status: r.get(5)?,
-                    attempts: r.get(6)?,
-                    next_at: r.get(7)?,
-                    last_error: r.get(8)?,
-                })
-            },
+            outbox_row,
         )?;
         Ok(rows.next().transpose()?)
     }
