@@ -26,6 +26,18 @@ pub struct ExecOutput {
     pub program: PathBuf,
 }
 
+impl ExecOutput {
+    /// The exit code as text; `signal` when a signal ended the child.
+    pub fn exit(&self) -> String {
+        self.code.map_or("signal".to_string(), |c| c.to_string())
+    }
+
+    /// The first line of stderr, trimmed: what a failing tool says first.
+    pub fn first_error(&self) -> &str {
+        self.stderr.lines().next().unwrap_or("").trim()
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     #[error("empty argv")]

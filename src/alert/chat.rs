@@ -266,19 +266,42 @@ pub fn evidence_lines(a: &Alert, max: usize) -> Vec<String> {
     out
 }
 
+/// Sets the optional string keys that have a value (`username`, `icon_url`, ...) on a payload
+/// object.
+pub fn set_optional(payload: &mut serde_json::Value, keys: &[(&str, &Option<String>)]) {
+    if let Some(o) = payload.as_object_mut() {
+        for (k, v) in keys {
+            if let Some(v) = v {
+                o.insert(k.to_string(), serde_json::Value::String(v.clone()));
+            }
+        }
+    }
+}
+
+/// The titles of `alerts` (not escaped), one a line after `bullet`: the list of the alerts a
+/// grouped message does not show in detail.
+pub fn title_lines(alerts: &[Alert], bullet: &str) -> String {
+    let lines: Vec<String> = alerts
+        .iter()
+        .map(|a| format!("{bullet} {}", super::render::title(a)))
+        .collect();
+    lines.join("\n")
+}
+
 /// Shrinks a text layout until it fits `max` characters: first the per-field lengths (`scale`
 /// from 1.0 down to 0.2), then the number of alerts shown in detail (from at most 10 down to 1).
-/// `layout(shown, scale)` renders; `fallback` is used when even one alert does not fit.
+/// `layout(alerts, shown, scale)` renders; when even one alert does not fit, the group title
+/// alone (escaped with `esc`).
 pub fn shrink_to_fit(
     alerts: &[Alert],
     max: usize,
-    layout: impl Fn(usize, f64) -> String,
-    fallback: impl FnOnce() -> String,
+    layout: fn(&[Alert], usize, f64) -> String,
+    esc: fn(&str) -> String,
 ) -> String {
     let mut scale = 1.0;
     let mut shown = alerts.len().min(10);
     for _ in 0..40 {
-        let t = layout(shown, scale);
+        let t = layout(alerts, shown, scale);
         if t.chars().count() <= max {
             return t;
         }
@@ -290,7 +313,7 @@ pub fn shrink_to_fit(
             break;
         }
     }
-    fallback()
+    super::escape::fit(&super::render::group_title(alerts), max, esc)
 }
 
 #[cfg(test)]

@@ -102,14 +102,11 @@ impl Discord {
                 fit(&render::group_title(alerts), 2000, escape::discord).into(),
             );
         }
-        if let Some(o) = payload.as_object_mut() {
-            if let Some(u) = &self.username {
-                o.insert("username".into(), u.clone().into());
-            }
-            if let Some(u) = &self.avatar_url {
-                o.insert("avatar_url".into(), u.clone().into());
-            }
-        }
+        let optional = [
+            ("username", &self.username),
+            ("avatar_url", &self.avatar_url),
+        ];
+        chat::set_optional(&mut payload, &optional);
         Ok(payload)
     }
 }

@@ -83,17 +83,14 @@ impl Mattermost {
                 })
             }
         };
-        if let Some(o) = p.as_object_mut() {
-            for (k, v) in [
+        chat::set_optional(
+            &mut p,
+            &[
                 ("channel", &self.channel),
                 ("username", &self.username),
                 ("icon_url", &self.icon_url),
-            ] {
-                if let Some(v) = v {
-                    o.insert(k.into(), Value::String(v.clone()));
-                }
-            }
-        }
+            ],
+        );
         Ok(p)
     }
 }

@@ -80,14 +80,12 @@ impl Slack {
                 blocks.extend(alert_blocks(a, alerts.len() > 1));
             }
             if alerts.len() > MAX_DETAILED {
-                let rest: Vec<String> = alerts[MAX_DETAILED..]
-                    .iter()
-                    .map(|a| format!("• {}", render::title(a)))
-                    .collect();
+                let rest = &alerts[MAX_DETAILED..];
+                let list = chat::title_lines(rest, "•");
                 blocks.push(json!({
                     "type": "section",
                     "text": {"type": "mrkdwn", "text": fit(
-                        &format!("…and {} more:\n{}", rest.len(), rest.join("\n")),
+                        &format!("…and {} more:\n{list}", rest.len()),
                         3000,
                         escape::slack,
                     )},
@@ -109,17 +107,14 @@ impl Slack {
             }],
         }));
         let mut payload = json!({ "text": fallback, "blocks": blocks });
-        if let Some(o) = payload.as_object_mut() {
-            for (k, v) in [
+        chat::set_optional(
+            &mut payload,
+            &[
                 ("channel", &self.channel),
                 ("username", &self.username),
                 ("icon_emoji", &self.icon_emoji),
-            ] {
-                if let Some(v) = v {
-                    o.insert(k.into(), Value::String(v.clone()));
-                }
-            }
-        }
+            ],
+        );
         Ok(payload)
     }
 }

@@ -136,12 +136,7 @@ impl Telegram {
 
 /// The built-in layout, shrunk until it fits Telegram's limit.
 fn html_text(alerts: &[Alert]) -> String {
-    chat::shrink_to_fit(
-        alerts,
-        MAX_TEXT,
-        |shown, scale| layout(alerts, shown, scale),
-        || fit(&render::group_title(alerts), MAX_TEXT, escape::html),
-    )
+    chat::shrink_to_fit(alerts, MAX_TEXT, layout, escape::html)
 }
 
 fn layout(alerts: &[Alert], shown: usize, scale: f64) -> String {
@@ -194,14 +189,11 @@ fn layout(alerts: &[Alert], shown: usize, scale: f64) -> String {
         ));
     }
     if alerts.len() > shown {
-        let rest: Vec<String> = alerts[shown..]
-            .iter()
-            .map(|a| format!("• {}", render::title(a)))
-            .collect();
+        let rest = chat::title_lines(&alerts[shown..], "•");
+        let more = alerts.len() - shown;
         out.push_str(&format!(
-            "\n\n<b>…and {} more</b>\n{}",
-            rest.len(),
-            fit(&rest.join("\n"), n(800), e)
+            "\n\n<b>…and {more} more</b>\n{}",
+            fit(&rest, n(800), e)
         ));
     }
     out

@@ -227,12 +227,7 @@ impl Whatsapp {
 
 /// The built-in layout, shrunk until it fits 4096 characters.
 fn text_body(alerts: &[Alert]) -> String {
-    chat::shrink_to_fit(
-        alerts,
-        MAX_BODY,
-        |shown, scale| layout(alerts, shown, scale),
-        || fit(&render::group_title(alerts), MAX_BODY, escape::whatsapp),
-    )
+    chat::shrink_to_fit(alerts, MAX_BODY, layout, escape::whatsapp)
 }
 
 fn layout(alerts: &[Alert], shown: usize, scale: f64) -> String {
@@ -272,14 +267,11 @@ fn layout(alerts: &[Alert], shown: usize, scale: f64) -> String {
         out.push_str(&a.url);
     }
     if alerts.len() > shown {
-        let rest: Vec<String> = alerts[shown..]
-            .iter()
-            .map(|a| format!("- {}", render::title(a)))
-            .collect();
+        let rest = chat::title_lines(&alerts[shown..], "-");
+        let more = alerts.len() - shown;
         out.push_str(&format!(
-            "\n\n*…and {} more*\n{}",
-            rest.len(),
-            fit(&rest.join("\n"), n(800), e)
+            "\n\n*…and {more} more*\n{}",
+            fit(&rest, n(800), e)
         ));
     }
     out

@@ -6,26 +6,15 @@ use super::doc::Doc;
 use super::error::{ConfigError, ConfigWarning, Sink};
 use super::raw::{CHANNEL_COMMON_KEYS, RawChannelCommon, RawRoute, RawSilence};
 use super::{
-    ChannelConfig, MAX_GROUP, MAX_INTERVAL, MAX_TIMEOUT, MIN_HEALTH, Route, Silence, TwoWords,
+    ChannelConfig, MAX_GROUP, MAX_HEALTH, MAX_INTERVAL, MAX_TIMEOUT, MIN_HEALTH, Route, Silence,
     check_flap_window, check_threshold, count_in, deserialize, duration_in, env, join,
     split_kind_table, unknown_kind,
 };
 use crate::alert::AnyChannel;
 use crate::ledger::{CLASSES, Catalog};
-use crate::probe::Health;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// `max_health` of a route.
-const MAX_HEALTH: TwoWords<Health> = TwoWords {
-    what: "health",
-    words: [
-        ("degraded", Health::Degraded),
-        ("critical", Health::Critical),
-    ],
-    default: Health::Critical,
-};
 
 pub(super) fn build_channel(
     id: &str,

@@ -462,14 +462,19 @@ impl<T: Copy> TwoWords<T> {
     }
 }
 
-/// `min_health` of a channel or route.
+/// `min_health` of a channel or route, and `max_health` of a route: the same words, told apart
+/// by their defaults.
 const MIN_HEALTH: TwoWords<Health> = TwoWords {
+    default: Health::Degraded,
+    ..MAX_HEALTH
+};
+const MAX_HEALTH: TwoWords<Health> = TwoWords {
     what: "health",
     words: [
         ("degraded", Health::Degraded),
         ("critical", Health::Critical),
     ],
-    default: Health::Degraded,
+    default: Health::Critical,
 };
 
 /// Splits a `[probe.<id>]` or `[channel.<id>]` table into its common keys, read as `C`, and the

@@ -472,9 +472,8 @@ impl ChangeWindow {
             .iter()
             .filter(|s| s.changed_at > now - window && s.changed_at <= now)
             .count();
-        let mut obs = if let Some(worst) = problems.iter().map(|(h, _)| *h).reduce(Health::worst) {
-            let text: Vec<&str> = problems.iter().map(|(_, s)| s.as_str()).collect();
-            Observation::new(worst, text.join("; "))
+        let mut obs = if let Some(o) = super::of_problems(problems) {
+            o
         } else {
             let counted = match self.scope {
                 Scope::Fleet => format!(

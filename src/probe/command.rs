@@ -168,10 +168,7 @@ on_fail = "critical"
         obs = obs
             .expected(format!("exit in {:?}", self.expect_exit))
             .evidence("program", out.program.display())
-            .evidence(
-                "exit_code",
-                out.code.map_or("signal".to_string(), |c| c.to_string()),
-            )
+            .evidence("exit_code", out.exit())
             .metric("duration_seconds", out.elapsed.as_secs_f64());
         if !problems.is_empty() && !text.trim().is_empty() {
             obs = obs.evidence("output", text.trim());

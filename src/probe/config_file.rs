@@ -737,7 +737,7 @@ impl ConfigFile {
                 true
             }
             Ok(out) => {
-                let code = out.code.map_or("signal".to_string(), |c| c.to_string());
+                let code = out.exit();
                 match invalid_verdict(&out.stdout) {
                     Some(issues) => {
                         f.critical

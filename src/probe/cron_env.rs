@@ -252,7 +252,7 @@ impl CronEnv {
         }
         Err(format!(
             "exited {}: {}",
-            out.code.map_or("signal".to_string(), |c| c.to_string()),
+            out.exit(),
             crate::redact::truncate(out.stderr.trim(), 200)
         ))
     }

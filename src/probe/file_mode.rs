@@ -193,18 +193,14 @@ max_entries = 20000
                 format!("{} subtree(s) could not be read", w.denied.len()),
             ));
         }
-        let health = parts.iter().fold(Health::Ok, |a, (h, _)| a.worst(*h));
         parts.sort_by_key(|(h, _)| std::cmp::Reverse(h.rank()));
-        let summary = if parts.is_empty() {
-            format!("{} entries checked, no unsafe modes or owners", w.entries)
-        } else {
-            parts
-                .iter()
-                .map(|(_, m)| m.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let mut o = Observation::new(health, summary)
+        let mut o = super::of_problems(&parts)
+            .unwrap_or_else(|| {
+                Observation::ok(format!(
+                    "{} entries checked, no unsafe modes or owners",
+                    w.entries
+                ))
+            })
             .expected(
                 "no world-writable entries without sticky bit, expected owner/group, secrets 0700/0600, no setuid",
             )

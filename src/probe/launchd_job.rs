@@ -157,20 +157,11 @@ home_root = "/Users"
             ));
         }
 
-        let health = f.iter().fold(Health::Ok, |a, (h, _)| a.worst(*h));
         f.sort_by_key(|(h, _)| std::cmp::Reverse(h.rank()));
-        let summary = if f.is_empty() {
-            format!(
-                "{} is set up for its service manager",
-                label.unwrap_or("job")
-            )
-        } else {
-            f.iter()
-                .map(|(_, m)| m.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let mut o = Observation::new(health, summary).expected(
+        let label = label.unwrap_or("job");
+        let mut o = super::of_problems(&f)
+            .unwrap_or_else(|| Observation::ok(format!("{label} is set up for its service manager")))
+            .expected(
             "HOME = home of UserName, PATH with runtime dirs, RunAtLoad and KeepAlive, daemon/agent matching GUI need",
         );
         for (k, v) in ev {
@@ -590,8 +581,8 @@ async fn launchctl_print(target: &str, timeout: Duration) -> Result<String, Stri
         Ok(o) if o.code == Some(0) => Ok(o.stdout),
         Ok(o) => Err(format!(
             "not loaded (exit {}): {}",
-            o.code.map_or("signal".to_string(), |c| c.to_string()),
-            o.stderr.lines().next().unwrap_or("").trim()
+            o.exit(),
+            o.first_error()
         )),
         Err(e) => Err(e.to_string()),
     }

@@ -166,20 +166,11 @@ single_listener = true
         }
         let o_ev = scan_evidence(&watched, &scan);
 
-        let health = items.iter().fold(Health::Ok, |acc, (h, _)| acc.worst(*h));
-        let summary = if items.is_empty() {
-            format!(
-                "{} listener(s) on watched ports, all as expected",
-                watched.len()
-            )
-        } else {
-            items
-                .iter()
-                .map(|(_, m)| m.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let mut o = Observation::new(health, summary)
+        let n = watched.len();
+        let mut o = super::of_problems(&items)
+            .unwrap_or_else(|| {
+                Observation::ok(format!("{n} listener(s) on watched ports, all as expected"))
+            })
             .expected(expected_text(self, &ranges))
             .metric("watched_listeners", watched.len() as f64);
         for (k, v) in o_ev {

@@ -284,13 +284,6 @@ struct Finding {
 }
 
 impl Markdown {
-    fn who(&self) -> String {
-        self.agent
-            .as_deref()
-            .map(|a| format!("agent {a}: "))
-            .unwrap_or_default()
-    }
-
     /// `tree`: under --root, each glob match is re-anchored (a directory link met while
     /// expanding cannot lead out of the audited tree).
     fn look(
@@ -300,7 +293,7 @@ impl Markdown {
         now: DateTime<Utc>,
         tree: Option<&Path>,
     ) -> Observation {
-        let who = self.who();
+        let who = super::agent_prefix(self.agent.as_deref());
         let mut findings: Vec<Finding> = Vec::new();
         let mut unreadable: Vec<String> = Vec::new();
         let (files, capped) = self.matched_files(patterns, tree);
@@ -513,7 +506,7 @@ impl Markdown {
         now: DateTime<Utc>,
         out: &mut Vec<Finding>,
     ) {
-        let who = self.who();
+        let who = super::agent_prefix(self.agent.as_deref());
         let file = path.display();
         let Some(fm) = fm else {
             if !spec.require.is_empty() {
@@ -612,7 +605,7 @@ impl Markdown {
     }
 
     fn check_sections(&self, path: &Path, body: &str, out: &mut Vec<Finding>) {
-        let who = self.who();
+        let who = super::agent_prefix(self.agent.as_deref());
         let file = path.display();
         let headings: Vec<String> = body
             .lines()

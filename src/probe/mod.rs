@@ -339,6 +339,19 @@ pub fn led_by<T>(
     Some(Observation::new(worst, s))
 }
 
+/// The observation a list of `(health, message)` problems makes: the worst health, every message
+/// in the order given, joined by `; `; `None` without problems.
+pub fn of_problems(problems: &[(Health, String)]) -> Option<Observation> {
+    let worst = problems.iter().map(|(h, _)| *h).reduce(Health::worst)?;
+    let text: Vec<&str> = problems.iter().map(|(_, m)| m.as_str()).collect();
+    Some(Observation::new(worst, text.join("; ")))
+}
+
+/// What a finding of an agent's probe starts with (`agent cs: `); empty for a host-wide probe.
+pub fn agent_prefix(agent: Option<&str>) -> String {
+    agent.map(|a| format!("agent {a}: ")).unwrap_or_default()
+}
+
 /// The `unknown` observation for a file that could not be read in full (`what` names its role,
 /// e.g. "unit file"): "cannot read unit file /x.service: not a regular file (a FIFO)".
 pub fn unreadable(what: &str, e: &crate::read::ReadError) -> Observation {

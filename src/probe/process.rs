@@ -262,9 +262,8 @@ impl Process {
 
         let orphans = self.check_supervisors(found, &mut problems, &mut undetermined);
 
-        let mut obs = if let Some(worst) = problems.iter().map(|(h, _)| *h).reduce(Health::worst) {
-            let text: Vec<&str> = problems.iter().map(|(_, s)| s.as_str()).collect();
-            Observation::new(worst, text.join("; "))
+        let mut obs = if let Some(o) = super::of_problems(&problems) {
+            o
         } else if !undetermined.is_empty() {
             Observation::unknown(format!(
                 "{n} matching processes; {}",

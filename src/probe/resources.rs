@@ -277,9 +277,8 @@ impl Resources {
             problems.insert(0, (Health::Critical, p));
         }
 
-        let mut obs = if let Some(worst) = problems.iter().map(|(h, _)| *h).reduce(Health::worst) {
-            let text: Vec<&str> = problems.iter().map(|(_, s)| s.as_str()).collect();
-            Observation::new(worst, text.join("; "))
+        let mut obs = if let Some(o) = super::of_problems(&problems) {
+            o
         } else if !r.cannot.is_empty() {
             Observation::unknown(r.cannot.join("; "))
         } else if !pending.is_empty() {

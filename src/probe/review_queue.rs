@@ -205,20 +205,13 @@ struct Found {
 }
 
 impl ReviewQueue {
-    fn who(&self) -> String {
-        self.agent
-            .as_deref()
-            .map(|a| format!("agent {a}: "))
-            .unwrap_or_default()
-    }
-
     fn look(
         &self,
         queue: Option<&Path>,
         promoted_file: Option<&Path>,
         governance: &[PathBuf],
     ) -> Observation {
-        let who = self.who();
+        let who = super::agent_prefix(self.agent.as_deref());
         let mut found = Found::default();
         if let Some(queue) = queue
             && let Some(promoted) = self.promoted_set(promoted_file, &mut found)

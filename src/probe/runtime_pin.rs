@@ -117,7 +117,7 @@ settle_after = "24h"
         let text = format!("{}\n{}", out.stdout, out.stderr);
         let program = out.program.display().to_string();
         if out.code != Some(0) {
-            let code = out.code.map_or("signal".to_string(), |c| c.to_string());
+            let code = out.exit();
             return Observation::unknown(format!("{} exited {code}", self.argv.join(" ")))
                 .evidence("program", &program)
                 .evidence("path", &path)

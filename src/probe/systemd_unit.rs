@@ -891,11 +891,7 @@ async fn run_systemctl(argv: &[String], timeout: Duration) -> Result<String, Str
     };
     match exec::run(&spec).await {
         Ok(out) if out.code == Some(0) => Ok(out.stdout),
-        Ok(out) => Err(format!(
-            "exit {}: {}",
-            out.code.map_or("signal".to_string(), |c| c.to_string()),
-            out.stderr.lines().next().unwrap_or("").trim()
-        )),
+        Ok(out) => Err(format!("exit {}: {}", out.exit(), out.first_error())),
         Err(e) => Err(e.to_string()),
     }
 }
