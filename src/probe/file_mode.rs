@@ -529,12 +529,7 @@ mod tests {
         let p = probe(PATHS);
         let o = look_in(&p, tmp.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
-        let offenders: Vec<&str> = o
-            .evidence
-            .iter()
-            .filter(|e| e.key == "offender")
-            .map(|e| e.value.as_str())
-            .collect();
+        let offenders = testkit::ev(&o, "offender");
         let plugins = format!(
             "{}: mode 0777 (world-writable)",
             oc.join("plugins").display()

@@ -497,12 +497,7 @@ mod tests {
         );
         let o = look(&p).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
-        let listeners: Vec<&str> = o
-            .evidence
-            .iter()
-            .filter(|e| e.key == "listener")
-            .map(|e| e.value.as_str())
-            .collect();
+        let listeners = testkit::ev(&o, "listener");
         assert!(listeners.contains(&"127.0.0.1:18789 pid 100 (openclaw-gatewa)"));
         assert!(listeners.contains(&"[::1]:18789 pid 100 (openclaw-gatewa)"));
         // sshd on 0.0.0.0:22 is not watched.

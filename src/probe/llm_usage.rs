@@ -839,6 +839,11 @@ mod tests {
         rows
     }
 
+    /// Looks at `dir` now, with the probe table `extra` and no prior run.
+    async fn look_now(dir: &Path, extra: &str) -> Observation {
+        look_with(&probe(extra), dir, None, now()).await
+    }
+
     fn probe(extra: &str) -> LlmUsage {
         let db = if extra.starts_with("db") {
             ""
@@ -857,7 +862,7 @@ mod tests {
         // the writer holds an open write transaction while ledgerd reads
         writer.execute_batch("BEGIN IMMEDIATE;").unwrap();
         insert(&writer, &healthy()[..1]);
-        let o = look_with(&probe(""), d.path(), None, now()).await;
+        let o = look_now(d.path(), "").await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(
             o.summary.starts_with("120 calls on 1 caller/route pairs"),
@@ -943,13 +948,7 @@ mod tests {
             }
         }
         make_db(&d.path().join("usage.db"), &rows);
-        let o = look_with(
-            &probe("free_tier = [\"*/qwen-turbo\"]"),
-            d.path(),
-            None,
-            now(),
-        )
-        .await;
+        let o = look_now(d.path(), "free_tier = [\"*/qwen-turbo\"]").await;
         let t = testkit::assert_says(
             &o,
             Health::Critical,
@@ -967,13 +966,7 @@ mod tests {
     async fn idle_subscription_is_degraded() {
         let d = tempfile::tempdir().unwrap();
         make_db(&d.path().join("usage.db"), &healthy());
-        let o = look_with(
-            &probe("subscription_routes = [\"openai-codex/*\"]"),
-            d.path(),
-            None,
-            now(),
-        )
-        .await;
+        let o = look_now(d.path(), "subscription_routes = [\"openai-codex/*\"]").await;
         assert_finding(
             &o,
             Health::Degraded,
@@ -984,14 +977,14 @@ mod tests {
     #[tokio::test]
     async fn missing_db_wrong_table_or_corrupt_file_is_unknown() {
         let d = tempfile::tempdir().unwrap();
-        let o = look_with(&probe(""), d.path(), None, now()).await;
+        let o = look_now(d.path(), "").await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(!d.path().join("usage.db").exists(), "never created");
         make_db(&d.path().join("usage.db"), &healthy());
-        let o = look_with(&probe("table = \"calls\""), d.path(), None, now()).await;
+        let o = look_now(d.path(), "table = \"calls\"").await;
         assert_finding(&o, Health::Unknown, "no such table: calls");
         std::fs::write(d.path().join("junk.db"), vec![7u8; 8192]).unwrap();
-        let o = look_with(&probe("db = \"junk.db\""), d.path(), None, now()).await;
+        let o = look_now(d.path(), "db = \"junk.db\"").await;
         assert_eq!(o.health, Health::Unknown, "{o:?}");
     }
 

@@ -241,13 +241,7 @@ expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
                     "units matching {} in the unit directories",
                     self.unit
                 ))
-                .evidence(
-                    "searched",
-                    dirs.iter()
-                        .map(|d| d.display().to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                );
+                .evidence("searched", shown_dirs(&dirs));
         }
         let mut looks = Vec::new();
         for n in names.iter().take(MAX_MATCHED_UNITS) {
@@ -550,13 +544,7 @@ impl SystemdUnit {
             LoadError::Missing => {
                 let mut o = Observation::critical(format!("{unit}: unit not installed"))
                     .expected(format!("{unit} in one of the unit directories"))
-                    .evidence(
-                        "searched",
-                        dirs.iter()
-                            .map(|d| d.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    );
+                    .evidence("searched", shown_dirs(dirs));
                 for (k, v) in ev {
                     o.push_evidence(k, v);
                 }
@@ -879,6 +867,12 @@ impl Findings {
             .collect::<Vec<_>>()
             .join("; ")
     }
+}
+
+/// The unit directories searched, for evidence: `/etc/systemd/system, /usr/lib/systemd/system`.
+fn shown_dirs(dirs: &[PathBuf]) -> String {
+    let shown: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
+    shown.join(", ")
 }
 
 async fn run_systemctl(argv: &[String], timeout: Duration) -> Result<String, String> {
@@ -1290,6 +1284,12 @@ mod tests {
         testkit::write(p, text, 0o644);
     }
 
+    /// Writes `text` as the gateway's unit file in `dir` and looks at it there.
+    async fn look_at_unit(dir: &Path, text: &str) -> Observation {
+        write(&dir.join("openclaw-gateway.service"), text);
+        look(&files_only(dir, "")).await
+    }
+
     fn files_only(dir: &Path, extra: &str) -> SystemdUnit {
         probe(&format!(
             "unit = \"openclaw-gateway.service\"\nunit_dirs = [{:?}]\nuse_systemctl = false\n{extra}",
@@ -1327,8 +1327,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
     async fn type_forking_with_a_gateway_told_not_to_respawn_is_critical() {
         let tmp = tempfile::tempdir().unwrap();
         let forking = GOOD.replace("Type=simple", "Type=forking");
-        write(&tmp.path().join("openclaw-gateway.service"), &forking);
-        let o = look(&files_only(tmp.path(), "")).await;
+        let o = look_at_unit(tmp.path(), &forking).await;
         assert_finding(
             &o,
             Health::Critical,
@@ -1343,8 +1342,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         );
         // without the variable the gateway forks, which is what Type=forking expects
         let workaround = forking.replace("Environment=OPENCLAW_NO_RESPAWN=1\n", "");
-        write(&tmp.path().join("openclaw-gateway.service"), &workaround);
-        let o = look(&files_only(tmp.path(), "")).await;
+        let o = look_at_unit(tmp.path(), &workaround).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
     }
 
@@ -1352,8 +1350,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
     async fn type_simple_with_forking_gateway_is_critical_with_line() {
         let tmp = tempfile::tempdir().unwrap();
         let bad = GOOD.replace("Environment=OPENCLAW_NO_RESPAWN=1\n", "");
-        write(&tmp.path().join("openclaw-gateway.service"), &bad);
-        let o = look(&files_only(tmp.path(), "")).await;
+        let o = look_at_unit(tmp.path(), &bad).await;
         assert_finding(
             &o,
             Health::Critical,
@@ -1503,37 +1500,25 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
     async fn degraded_restart_without_prevent_and_user_switch_without_home() {
         let tmp = tempfile::tempdir().unwrap();
         // User= alone is fine: systemd sets HOME for it
-        write(
-            &tmp.path().join("openclaw-gateway.service"),
-            "[Service]\nType=forking\nUser=hub\nExecStart=/usr/local/bin/openclaw gateway run\nRestart=always\n",
-        );
-        let o = look(&files_only(tmp.path(), "")).await;
+        let o = look_at_unit(tmp.path(), "[Service]\nType=forking\nUser=hub\nExecStart=/usr/local/bin/openclaw gateway run\nRestart=always\n").await;
         assert_finding(&o, Health::Degraded, "RestartPreventExitStatus");
         assert!(!o.summary.contains("HOME"), "{}", o.summary);
         // sudo -u without User= loses HOME (lesson 3); sudo -H and su - keep it
-        write(
-            &tmp.path().join("openclaw-gateway.service"),
-            "[Service]\nType=forking\nExecStart=/usr/bin/sudo -u hub /usr/local/bin/openclaw gateway run\nRestart=always\nRestartPreventExitStatus=78\n",
-        );
-        let o = look(&files_only(tmp.path(), "")).await;
+        let o = look_at_unit(tmp.path(), "[Service]\nType=forking\nExecStart=/usr/bin/sudo -u hub /usr/local/bin/openclaw gateway run\nRestart=always\nRestartPreventExitStatus=78\n").await;
         assert_finding(&o, Health::Degraded, "sudo -u hub");
         for ok in [
             "/usr/bin/sudo -H -u hub /usr/local/bin/openclaw gateway run",
             "/bin/su - hub -c '/usr/local/bin/openclaw gateway run'",
         ] {
-            write(
-                &tmp.path().join("openclaw-gateway.service"),
+            let o = look_at_unit(
+                tmp.path(),
                 &format!("[Service]\nType=forking\nExecStart={ok}\n"),
-            );
-            let o = look(&files_only(tmp.path(), "")).await;
+            )
+            .await;
             assert_eq!(o.health, Health::Ok, "{ok}: {o:?}");
         }
         // a program not known to exit 78 needs no RestartPreventExitStatus
-        write(
-            &tmp.path().join("openclaw-gateway.service"),
-            "[Service]\nType=simple\nUser=www\nExecStart=/usr/sbin/nginx -g 'daemon off;'\nRestart=always\n",
-        );
-        let o = look(&files_only(tmp.path(), "")).await;
+        let o = look_at_unit(tmp.path(), "[Service]\nType=simple\nUser=www\nExecStart=/usr/sbin/nginx -g 'daemon off;'\nRestart=always\n").await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
 
         // HOME from an optional-but-present EnvironmentFile, and an exit-78 guard: ok.
@@ -1542,14 +1527,10 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             &envf,
             "# agent env\nHOME=\"/home/hub\"\nSLACK_TOKEN=xoxb-1\n",
         );
-        write(
-            &tmp.path().join("openclaw-gateway.service"),
-            &format!(
+        let o = look_at_unit(tmp.path(), &format!(
                 "[Service]\nType=forking\nUser=hub\nEnvironmentFile=-{}\nEnvironmentFile=-/nonexistent/optional.env\nExecStart=/usr/local/bin/openclaw gateway run\nRestart=always\nRestartPreventExitStatus=78\n",
                 envf.display()
-            ),
-        );
-        let o = look(&files_only(tmp.path(), "")).await;
+            )).await;
         assert_eq!(o.health, Health::Ok, "{o:?}");
         assert!(!o.evidence.iter().any(|e| e.value.contains("xoxb")));
     }
@@ -1560,11 +1541,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
         let o = look(&files_only(tmp.path(), "")).await;
         assert_finding(&o, Health::Critical, "unit not installed");
 
-        write(
-            &tmp.path().join("openclaw-gateway.service"),
-            "[Service]\nType=forking\nEnvironmentFile=/etc/openclaw/hub.env\nExecStart=/usr/local/bin/openclaw gateway run\n",
-        );
-        let o = look(&files_only(tmp.path(), "")).await;
+        let o = look_at_unit(tmp.path(), "[Service]\nType=forking\nEnvironmentFile=/etc/openclaw/hub.env\nExecStart=/usr/local/bin/openclaw gateway run\n").await;
         assert_finding(
             &o,
             Health::Critical,
