@@ -414,24 +414,10 @@ fn judge(path: &Path, meta: &std::fs::Metadata, cfg: &WalkCfg) -> Option<String>
     if mode & 0o002 != 0 && !(is_dir && mode & 0o1000 != 0) {
         why.push("world-writable".into());
     }
-    if let Some(uid) = cfg.uid
-        && meta.uid() != uid
-    {
-        why.push(format!(
-            "owner {}, expected {}",
-            user_name(meta.uid()),
-            cfg.owner_label.as_deref().unwrap_or("?")
-        ));
-    }
-    if let Some(gid) = cfg.gid
-        && meta.gid() != gid
-    {
-        why.push(format!(
-            "group {}, expected {}",
-            group_name(meta.gid()),
-            cfg.group_label.as_deref().unwrap_or("?")
-        ));
-    }
+    let owner = (cfg.uid, meta.uid(), cfg.owner_label.as_deref());
+    why.extend(not_as_expected("owner", owner, user_name));
+    let group = (cfg.gid, meta.gid(), cfg.group_label.as_deref());
+    why.extend(not_as_expected("group", group, group_name));
     if !is_dir && !cfg.allow_setuid {
         if mode & 0o4000 != 0 {
             why.push("setuid".into());
@@ -448,6 +434,17 @@ fn judge(path: &Path, meta: &std::fs::Metadata, cfg: &WalkCfg) -> Option<String>
         });
     }
     (!why.is_empty()).then(|| format!("{}: mode {mode:04o} ({})", path.display(), why.join(", ")))
+}
+
+/// `owner cs (uid 501), expected hub` when an expected id is set (`want`, shown as `label`) and
+/// the entry's id (`got`, shown by `name`) differs.
+fn not_as_expected(
+    what: &str,
+    (want, got, label): (Option<u32>, u32, Option<&str>),
+    name: fn(u32) -> String,
+) -> Option<String> {
+    let want = want?;
+    (got != want).then(|| format!("{what} {}, expected {}", name(got), label.unwrap_or("?")))
 }
 
 fn user_name(uid: u32) -> String {
