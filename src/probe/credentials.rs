@@ -207,6 +207,21 @@ impl Gathered {
             None => p.to_path_buf(),
         }
     }
+
+    /// `path` read (under --root) by `read`; `None` once a failure is noted.
+    fn read<T>(
+        &mut self,
+        path: &Path,
+        read: impl FnOnce(&Path) -> Result<T, read::ReadError>,
+    ) -> Option<T> {
+        read(&self.at(path)).map_err(|e| self.note(path, e)).ok()
+    }
+
+    /// Notes a file that exists but could not be read or parsed.
+    fn note(&mut self, path: &Path, why: impl std::fmt::Display) {
+        self.unreadable
+            .push((path.display().to_string(), why.to_string()));
+    }
 }
 
 struct Agent {
@@ -306,23 +321,17 @@ fn read_plists(plists: &[PathBuf], agents: &[Agent], g: &mut Gathered) {
     let tree = g.root.clone();
     for pattern in plists {
         for path in expand(pattern) {
-            let bytes = match read::bytes(&g.at(&path), read::SMALL) {
-                Ok(b) => b,
-                Err(e) => {
-                    g.unreadable
-                        .push((path.display().to_string(), e.to_string()));
-                    continue;
-                }
+            let Some(bytes) = g.read(&path, |p| read::bytes(p, read::SMALL)) else {
+                continue;
             };
             let d = match crate::plistdoc::parse(&bytes) {
                 Ok(plist::Value::Dictionary(d)) => d,
                 Ok(_) => {
-                    g.unreadable
-                        .push((path.display().to_string(), "not a plist dictionary".into()));
+                    g.note(&path, "not a plist dictionary");
                     continue;
                 }
                 Err(e) => {
-                    g.unreadable.push((path.display().to_string(), e));
+                    g.note(&path, e);
                     continue;
                 }
             };
@@ -365,13 +374,8 @@ fn read_units(units: &[PathBuf], agents: &[Agent], g: &mut Gathered) {
     let tree = g.root.clone();
     for pattern in units {
         for path in expand(pattern) {
-            let text = match read::text_lossy(&g.at(&path), read::SMALL) {
-                Ok(t) => t,
-                Err(e) => {
-                    g.unreadable
-                        .push((path.display().to_string(), e.to_string()));
-                    continue;
-                }
+            let Some(text) = g.read(&path, |p| read::text_lossy(p, read::SMALL)) else {
+                continue;
             };
             let unit = parse_unit(&text);
             let home = unit
@@ -434,7 +438,7 @@ fn read_unit_env_files(unit: &Unit, path: &Path, a: &Agent, tree: Option<&Path>,
                 }
             }
             Err(read::ReadError::Missing { .. }) if *optional => {}
-            Err(e) => g.unreadable.push((p.display().to_string(), e.to_string())),
+            Err(e) => g.note(&p, e),
         }
     }
 }
@@ -569,13 +573,9 @@ fn read_openclaw_config(a: &Agent, g: &mut Gathered) {
                     }
                     read_channel_tokens(a, g, &ocj, &v);
                 }
-                Err(e) => g
-                    .unreadable
-                    .push((ocj.display().to_string(), format!("not JSON5: {e}"))),
+                Err(e) => g.note(&ocj, format!("not JSON5: {e}")),
             },
-            Err(e) => g
-                .unreadable
-                .push((ocj.display().to_string(), e.to_string())),
+            Err(e) => g.note(&ocj, e),
         }
     }
 }
@@ -748,7 +748,8 @@ fn read_dotenv(path: &Path, src: Src, a: &Agent, g: &mut Gathered) {
                 push_env(g, a, src, &place, &k, &v);
             }
         }
-        Err(_) => note_unreadable(path, g),
+        Err(read::ReadError::Missing { .. }) => {}
+        Err(e) => g.note(path, e),
     }
 }
 
@@ -767,30 +768,19 @@ fn provider_of_hermes(p: &str) -> &str {
     }
 }
 
-fn note_unreadable(path: &Path, g: &mut Gathered) {
-    if let Err(e) = read::text_lossy(&g.at(path), read::SMALL)
-        && !matches!(e, read::ReadError::Missing { .. })
-    {
-        g.unreadable
-            .push((path.display().to_string(), e.to_string()));
-    }
-}
-
 /// A JSON (or JSON5) file; `None` when absent (silently) or unreadable (noted).
 fn read_json(path: &Path, g: &mut Gathered) -> Option<Value> {
     match read::text_lossy(&g.at(path), read::SMALL) {
         Ok(t) => match super::json5doc::parse(&t) {
             Ok(v) => Some(v),
             Err(e) => {
-                g.unreadable
-                    .push((path.display().to_string(), format!("not JSON: {e}")));
+                g.note(path, format!("not JSON: {e}"));
                 None
             }
         },
         Err(read::ReadError::Missing { .. }) => None,
         Err(e) => {
-            g.unreadable
-                .push((path.display().to_string(), e.to_string()));
+            g.note(path, e);
             None
         }
     }
