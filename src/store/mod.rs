@@ -855,11 +855,7 @@ impl Store {
         payload: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let n = self.conn.execute(
-            "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?3)",
-            rusqlite::params![key, channel, now_ms, clean(payload)],
-        )?;
-        Ok(n > 0)
+        enqueue(&self.conn, key, channel, payload, now_ms, now_ms)
     }
 
     /// The newest outbox row queued for `incident` on `channel` (any event), if any. Keys of an
@@ -966,6 +962,22 @@ fn bump(
     )?;
     st.execute(rusqlite::params![prefix, id, status])?;
     Ok(())
+}
+
+/// Queues one notification, due at `next_at`; a duplicate key is ignored (false).
+fn enqueue(
+    conn: &rusqlite::Connection,
+    key: &str,
+    channel: &str,
+    payload: &str,
+    now_ms: i64,
+    next_at: i64,
+) -> Result<bool, StoreError> {
+    let n = conn.execute(
+        "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![key, channel, now_ms, clean(payload), next_at],
+    )?;
+    Ok(n > 0)
 }
 
 fn trim(conn: &rusqlite::Connection, probe: &str, keep: u32) -> Result<usize, StoreError> {
@@ -1339,11 +1351,7 @@ impl Batch<'_> {
         now_ms: i64,
         next_at: i64,
     ) -> Result<bool, StoreError> {
-        let n = self.tx.execute(
-            "INSERT OR IGNORE INTO outbox (key, channel, created, payload, next_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![key, channel, now_ms, clean(payload), next_at],
-        )?;
-        Ok(n > 0)
+        enqueue(&self.tx, key, channel, payload, now_ms, next_at)
     }
 
     pub fn commit(self) -> Result<(), StoreError> {
