@@ -179,6 +179,26 @@ pub fn group_tone(alerts: &[Alert]) -> Tone {
     alerts.iter().map(tone).max().unwrap_or(Tone::Neutral)
 }
 
+/// The priority of a push notification, numbered by the vendor as `[quiet, normal, high,
+/// urgent]`: the highest of its alerts', each quiet when resolved, acknowledged or a digest,
+/// normal for a test, a held-back summary or unknown health, high when degraded, urgent when
+/// critical; normal without alerts.
+pub fn priority(alerts: &[Alert], [quiet, normal, high, urgent]: [u8; 4]) -> u8 {
+    alerts
+        .iter()
+        .map(|a| match a.event {
+            Event::Resolved | Event::Acknowledged | Event::Digest => quiet,
+            Event::Test | Event::Overflow => normal,
+            _ => match a.health {
+                Health::Critical => urgent,
+                Health::Degraded => high,
+                _ => normal,
+            },
+        })
+        .max()
+        .unwrap_or(normal)
+}
+
 /// Colour of a tone as 0xRRGGBB.
 pub fn rgb(t: Tone) -> u32 {
     match t {

@@ -7,8 +7,8 @@
 use super::chat;
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
-use super::{Alert, Channel, Event, SendCx, SendError, render};
-use crate::probe::{Health, Invalid};
+use super::{Alert, Channel, SendCx, SendError, render};
+use crate::probe::Invalid;
 use crate::redact::Secret;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -82,34 +82,19 @@ impl Gotify {
         Ok(json!({
             "title": fit(&render::group_title(alerts), 250, escape::plain),
             "message": fit(&message, MAX_MESSAGE, escape::plain),
-            "priority": self.priority(alerts),
+            "priority": chat::priority(alerts, [2, 4, 5, self.critical_priority]),
             "extras": {
                 "client::display": {"contentType": "text/plain"},
                 "client::notification": {"click": {"url": alerts[0].url}},
             },
         }))
     }
-
-    fn priority(&self, alerts: &[Alert]) -> u8 {
-        alerts
-            .iter()
-            .map(|a| match a.event {
-                Event::Resolved | Event::Acknowledged | Event::Digest => 2,
-                Event::Test | Event::Overflow => 4,
-                _ => match a.health {
-                    Health::Critical => self.critical_priority,
-                    Health::Degraded => 5,
-                    _ => 4,
-                },
-            })
-            .max()
-            .unwrap_or(4)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::alert::Event;
     use crate::alert::chat::testkit::*;
 
     fn channel(cap: &Capture, extra: &str) -> Gotify {

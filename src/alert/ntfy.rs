@@ -8,7 +8,7 @@ use super::chat;
 use super::escape::{self, fit};
 use super::template::MessageTemplate;
 use super::{Alert, Channel, Event, SendCx, SendError, render};
-use crate::probe::{Health, Invalid};
+use crate::probe::Invalid;
 use crate::redact::Secret;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -133,19 +133,7 @@ fn split(url: &str) -> Option<(reqwest::Url, String)> {
 
 /// 5 critical, 4 degraded, 3 unknown/test/reminder of those, 2 resolved/acknowledged/digest.
 fn priority(alerts: &[Alert]) -> u8 {
-    alerts
-        .iter()
-        .map(|a| match a.event {
-            Event::Resolved | Event::Acknowledged | Event::Digest => 2,
-            Event::Test | Event::Overflow => 3,
-            _ => match a.health {
-                Health::Critical => 5,
-                Health::Degraded => 4,
-                _ => 3,
-            },
-        })
-        .max()
-        .unwrap_or(3)
+    chat::priority(alerts, [2, 3, 4, 5])
 }
 
 fn emoji(alerts: &[Alert]) -> &'static str {
