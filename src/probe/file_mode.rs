@@ -45,7 +45,7 @@ pub struct FileMode {
     /// Allow setuid/setgid files; when false (default) they are critical.
     #[serde(default)]
     allow_setuid: bool,
-    /// Entries to skip with everything below them: a glob (`*`, `**`, `?`) matched against the
+    /// Entries to skip with everything below them: a glob (`*`, `**`, `?`; `pathglob::to_regex`) matched against the
     /// full path, or against the entry name when it has no `/`; otherwise a path prefix
     /// (absolute or config-relative) or an entry name. Default none.
     #[serde(default)]
@@ -123,7 +123,8 @@ max_entries = 20000
         for (i, e) in self.exclude.iter().enumerate() {
             if e.trim().is_empty() {
                 bad.push(Invalid::new(format!("exclude[{i}]"), "must not be empty"));
-            } else if is_glob(e) && regex::Regex::new(&glob_to_regex(e)).is_err() {
+            } else if is_glob(e) && regex::Regex::new(&crate::probe::pathglob::to_regex(e)).is_err()
+            {
                 bad.push(Invalid::new(format!("exclude[{i}]"), "invalid glob"));
             }
         }
@@ -258,25 +259,6 @@ fn is_glob(s: &str) -> bool {
     s.contains(['*', '?'])
 }
 
-/// `**` → any characters, `*` → any but `/`, `?` → one character but `/`; anchored.
-fn glob_to_regex(glob: &str) -> String {
-    let mut re = String::from("^");
-    let mut chars = glob.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                re.push_str(".*");
-            }
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push('$');
-    re
-}
-
 enum Exclude {
     /// Matched against the full path, or the entry name when the glob has no `/`.
     Glob {
@@ -290,7 +272,7 @@ enum Exclude {
 impl Exclude {
     fn new(s: &str, cx: &ProbeCx<'_>) -> Option<Exclude> {
         if is_glob(s) {
-            let re = regex::Regex::new(&glob_to_regex(s)).ok()?;
+            let re = regex::Regex::new(&crate::probe::pathglob::to_regex(s)).ok()?;
             return Some(Exclude::Glob {
                 re,
                 name_only: !s.contains('/'),
@@ -617,18 +599,6 @@ mod tests {
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o755)).unwrap();
         assert_eq!(o.health, Health::Unknown, "{o:?}");
         assert!(o.evidence.iter().any(|e| e.key == "unreadable"));
-    }
-
-    #[test]
-    fn globs_translate() {
-        let re = regex::Regex::new(&glob_to_regex("**/node_modules/*")).unwrap();
-        assert!(re.is_match("/a/b/node_modules/x"));
-        assert!(!re.is_match("/a/b/node_modules/x/y"));
-        assert!(
-            regex::Regex::new(&glob_to_regex("*.l?g"))
-                .unwrap()
-                .is_match("a.log")
-        );
     }
 
     #[test]

@@ -241,7 +241,7 @@ untrusted_input = true
             ));
         }
         for (i, g) in self.exclude.iter().enumerate() {
-            if Regex::new(&glob_to_regex(g)).is_err() {
+            if Regex::new(&crate::probe::pathglob::to_regex(g)).is_err() {
                 bad.push(Invalid::new(format!("exclude[{i}]"), "invalid glob"));
             }
         }
@@ -382,7 +382,7 @@ impl Markdown {
             .iter()
             .filter(|g| !g.trim().is_empty())
             .filter_map(|g| {
-                Regex::new(&glob_to_regex(g))
+                Regex::new(&crate::probe::pathglob::to_regex(g))
                     .ok()
                     .map(|r| (r, !g.contains('/')))
             })
@@ -716,34 +716,10 @@ fn stale_deadline(v: &Value, verified: Option<DateTime<Utc>>) -> Option<DateTime
     Some(base + chrono::Duration::from_std(period).ok()?)
 }
 
-/// `**` → any path, `**/` → any directories or none, `*` → any but `/`, `?` → one but `/`.
-fn glob_to_regex(glob: &str) -> String {
-    let mut re = String::from("^");
-    let mut chars = glob.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                if chars.peek() == Some(&'/') {
-                    chars.next();
-                    re.push_str("(?:.*/)?");
-                } else {
-                    re.push_str(".*");
-                }
-            }
-            '*' => re.push_str("[^/]*"),
-            '?' => re.push_str("[^/]"),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push('$');
-    re
-}
-
 /// Adds the regular files matching `glob` (walked from its longest literal directory, symlinked
 /// directories not followed) to `out`; true when it stopped at `max`.
 fn expand_glob(glob: &str, max: usize, out: &mut Vec<PathBuf>) -> bool {
-    let Ok(re) = Regex::new(&glob_to_regex(glob)) else {
+    let Ok(re) = Regex::new(&crate::probe::pathglob::to_regex(glob)) else {
         return false;
     };
     let literal: Vec<&str> = glob
@@ -1268,7 +1244,7 @@ hygiene_job = { path = "j.json", name_matches = "(" }
 
     #[test]
     fn globs_and_front_matter_split() {
-        let re = Regex::new(&glob_to_regex("/b/knowledge/**/*.md")).unwrap();
+        let re = Regex::new(&crate::probe::pathglob::to_regex("/b/knowledge/**/*.md")).unwrap();
         assert!(re.is_match("/b/knowledge/x.md"));
         assert!(re.is_match("/b/knowledge/a/b/x.md"));
         assert!(!re.is_match("/b/knowledge/a/x.txt"));

@@ -11,6 +11,32 @@ use std::path::{Path, PathBuf};
 /// Most entries read from one directory while expanding.
 const MAX_ENTRIES: usize = 4096;
 
+/// A glob as an anchored regular expression, for kinds that match walked paths against globs
+/// (file_mode's excludes, markdown's paths): `**/` is zero or more directories, `**` elsewhere any
+/// characters, `*` any characters but `/`, `?` one character but `/`; the rest literal.
+pub fn to_regex(glob: &str) -> String {
+    let mut re = String::from("^");
+    let mut chars = glob.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '*' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if chars.peek() == Some(&'/') {
+                    chars.next();
+                    re.push_str("(?:.*/)?");
+                } else {
+                    re.push_str(".*");
+                }
+            }
+            '*' => re.push_str("[^/]*"),
+            '?' => re.push_str("[^/]"),
+            c => re.push_str(&regex::escape(&c.to_string())),
+        }
+    }
+    re.push('$');
+    re
+}
+
 /// Whether a path has a `*` to expand.
 pub fn is_pattern(p: &Path) -> bool {
     p.to_string_lossy().contains('*')
@@ -93,6 +119,20 @@ fn star_match(pattern: &str, name: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn globs_as_regexes_take_double_star_slash_as_zero_or_more_directories() {
+        let m = |g: &str, p: &str| regex::Regex::new(&to_regex(g)).unwrap().is_match(p);
+        assert!(m("/b/knowledge/**/*.md", "/b/knowledge/x.md"));
+        assert!(m("/b/knowledge/**/*.md", "/b/knowledge/a/b/x.md"));
+        assert!(!m("/b/knowledge/**/*.md", "/b/knowledge/a/x.txt"));
+        assert!(m("**/node_modules/*", "/a/b/node_modules/x"));
+        assert!(!m("**/node_modules/*", "/a/b/node_modules/x/y"));
+        assert!(m("/p/**", "/p/a/b"));
+        assert!(m("*.l?g", "a.log"));
+        assert!(!m("*.log", "a/b.log"));
+        assert!(m("a+b(c).md", "a+b(c).md"), "the rest is literal");
+    }
+
     use super::*;
 
     #[test]
