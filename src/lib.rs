@@ -57,7 +57,9 @@
 //!   `expect.rs` (JSON assertions), `shape.rs` (response-shape memory kept in facts),
 //!   `docmeta.rs` (front matter, dates, timestamps in backup names), `json5doc.rs` (the one
 //!   JSON5 parser, nesting bounded before the json5 crate recurses), `hermes_env.rs` (dotenv as
-//!   a document; Hermes' `.env` with the platforms its gateway derives from it). A kind remembers what it saw
+//!   a document; Hermes' `.env` with the platforms its gateway derives from it), `pathglob.rs`
+//!   (bounded `*` paths, the one glob-to-regex), `scriptscan.rs` (what a job's script needs
+//!   from its environment, read through `crate::shell`). A kind remembers what it saw
 //!   across runs in `Observation::facts`, handed back as `ProbeCx::prior`.
 //! - `engine/`: `scheduler.rs` (when and how probes run), `state.rs` (pure state machine),
 //!   `recorder.rs` (applies observations and writes batches), `thresholds` (effective thresholds).

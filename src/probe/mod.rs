@@ -35,6 +35,7 @@ mod resources;
 mod review_queue;
 mod runtime_pin;
 pub mod schema;
+pub mod scriptscan;
 pub mod shape;
 mod skills;
 mod systemd_unit;
