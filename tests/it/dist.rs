@@ -273,7 +273,9 @@ fn static_link_gives_a_static_pie_that_runs() {
 #[ignore = "builds the release binary (~25 min cold); CI checks the same link in the test profile"]
 fn release_artifact_is_static_pie() {
     let o = cargo()
-        .args(["build-static", "--quiet"])
+        // `--quiet` before the alias: the alias ends in `-- -C ...`, so anything after it would
+        // be handed to rustc
+        .args(["--quiet", "build-static"])
         .output()
         .expect("run cargo build-static");
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
