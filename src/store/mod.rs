@@ -20,6 +20,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_outbox_batches.sql"),
     include_str!("migrations/0004_agents.sql"),
     include_str!("migrations/0005_rollups.sql"),
+    include_str!("migrations/0006_metric_names.sql"),
 ];
 pub const DB_FILE: &str = "ledgerd.db";
 

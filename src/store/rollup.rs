@@ -263,6 +263,193 @@ pub struct MinMax {
 pub struct Rollups {
     open: HashMap<String, [Option<Acc>; 2]>,
     last_flush: i64,
+    names: Names,
+}
+
+/// The recorder's copy of `metric_names` (one row per distinct metric name ever recorded, which
+/// the configured probes bound). Cleared with `forget`: a failed batch rolls back the names it
+/// added, so an id is only trusted once it is in a committed table or this batch.
+#[derive(Debug, Default)]
+struct Names {
+    by_name: HashMap<Box<str>, i64>,
+    by_id: HashMap<i64, Box<str>>,
+    loaded: bool,
+}
+
+impl Names {
+    fn load(&mut self, tx: &rusqlite::Connection) -> Result<(), StoreError> {
+        self.by_id = names_table(tx)?;
+        self.by_name = self.by_id.iter().map(|(i, n)| (n.clone(), *i)).collect();
+        self.loaded = true;
+        Ok(())
+    }
+
+    /// The id of `name`, added to the table when new.
+    fn id(&mut self, b: &Batch<'_>, name: &str) -> Result<i64, StoreError> {
+        if !self.loaded {
+            self.load(&b.tx)?;
+        }
+        if let Some(id) = self.by_name.get(name) {
+            return Ok(*id);
+        }
+        b.tx.prepare_cached(
+            "INSERT INTO metric_names (name) VALUES (?1) ON CONFLICT (name) DO NOTHING",
+        )?
+        .execute([super::clean(name)])?;
+        let id: i64 =
+            b.tx.prepare_cached("SELECT id FROM metric_names WHERE name = ?1")?
+                .query_row([super::clean(name)], |r| r.get(0))?;
+        self.by_name.insert(Box::from(name), id);
+        self.by_id.insert(id, Box::from(name));
+        Ok(id)
+    }
+
+    /// Names of a stored row's metrics; the table is read again once if an id is new here.
+    fn resolve(
+        &mut self,
+        b: &Batch<'_>,
+        stored: Stored,
+    ) -> Result<BTreeMap<String, MinMax>, StoreError> {
+        if let Stored::Packed(p) = &stored
+            && (!self.loaded
+                || decode_metrics(p)
+                    .iter()
+                    .any(|m| !self.by_id.contains_key(&m.0)))
+        {
+            self.load(&b.tx)?;
+        }
+        Ok(stored.resolve(&|id| self.by_id.get(&id).map(|n| n.to_string())))
+    }
+}
+
+/// `metric_names` as id -> name.
+fn names_table(conn: &rusqlite::Connection) -> Result<HashMap<i64, Box<str>>, StoreError> {
+    Ok(
+        all_rows(conn, "SELECT id, name FROM metric_names", [], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?.into_boxed_str()))
+        })?
+        .into_iter()
+        .collect(),
+    )
+}
+
+/// A row's `metrics` column as stored: NULL, JSON text (rows written by store version 5) or
+/// packed (`encode_metrics`).
+enum Stored {
+    None,
+    Json(String),
+    Packed(Vec<u8>),
+}
+
+impl Stored {
+    fn column(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Stored> {
+        use rusqlite::types::ValueRef;
+        Ok(match r.get_ref(i)? {
+            ValueRef::Text(t) => Stored::Json(String::from_utf8_lossy(t).into_owned()),
+            ValueRef::Blob(b) => Stored::Packed(b.to_vec()),
+            _ => Stored::None,
+        })
+    }
+
+    /// Per metric name, min and max; a metric whose name id is unknown is left out.
+    fn resolve(self, name: &dyn Fn(i64) -> Option<String>) -> BTreeMap<String, MinMax> {
+        match self {
+            Stored::None => BTreeMap::new(),
+            Stored::Json(j) => serde_json::from_str::<BTreeMap<String, [f64; 2]>>(&j)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, [min, max])| (k, MinMax { min, max }))
+                .collect(),
+            Stored::Packed(p) => decode_metrics(&p)
+                .into_iter()
+                .filter_map(|(id, min, max)| Some((name(id)?, MinMax { min, max })))
+                .collect(),
+        }
+    }
+}
+
+/// Format byte of packed metrics.
+const PACKED_V1: u8 = 1;
+
+/// Metrics as a rollup row stores them: the format byte, then per metric its name id (LEB128), a
+/// tag (bit 0: min = max, one value follows; bit 1: the values are f32, exactly) and the values,
+/// little-endian. `{"latency_seconds":[0.000367,0.001971],"status_code":[200.0,200.0]}` was 67
+/// bytes of JSON; packed it is 25.
+fn encode_metrics(m: &[(i64, f64, f64)]) -> Vec<u8> {
+    let mut out = vec![PACKED_V1];
+    for &(id, min, max) in m {
+        let mut v = id.max(0) as u64;
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                break;
+            }
+            out.push(byte | 0x80);
+        }
+        let exact32 = |x: f64| f64::from(x as f32) == x;
+        let one = min.to_bits() == max.to_bits();
+        let f32s = exact32(min) && exact32(max);
+        out.push(u8::from(one) | (u8::from(f32s) << 1));
+        let vals = [min, max];
+        for x in &vals[..if one { 1 } else { 2 }] {
+            if f32s {
+                out.extend_from_slice(&(*x as f32).to_le_bytes());
+            } else {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+    }
+    out
+}
+
+/// The inverse of `encode_metrics`: name id, min, max. An unknown format or a malformed tail
+/// ends the list (what decoded before it is kept).
+fn decode_metrics(b: &[u8]) -> Vec<(i64, f64, f64)> {
+    let mut out = Vec::new();
+    let Some((&PACKED_V1, mut rest)) = b.split_first() else {
+        return out;
+    };
+    while !rest.is_empty() {
+        let mut id: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let Some((&byte, r)) = rest.split_first() else {
+                return out;
+            };
+            rest = r;
+            if shift > 56 {
+                return out;
+            }
+            id |= u64::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        let Some((&tag, r)) = rest.split_first() else {
+            return out;
+        };
+        rest = r;
+        let (n, width) = (
+            if tag & 1 == 1 { 1 } else { 2 },
+            if tag & 2 == 2 { 4 } else { 8 },
+        );
+        if tag > 3 || rest.len() < n * width {
+            return out;
+        }
+        let (vals, r) = rest.split_at(n * width);
+        rest = r;
+        let value = |c: &[u8]| match *c {
+            [a, b, c, d] => f64::from(f32::from_le_bytes([a, b, c, d])),
+            [a, b, c, d, e, f, g, h] => f64::from_le_bytes([a, b, c, d, e, f, g, h]),
+            _ => f64::NAN,
+        };
+        let (min, max) = (value(&vals[..width]), value(&vals[(n - 1) * width..]));
+        out.push((i64::try_from(id).unwrap_or(i64::MAX), min, max));
+    }
+    out
 }
 
 fn period_start(ts: i64, period_s: i64) -> i64 {
@@ -288,10 +475,13 @@ impl Rollups {
                 if let Some(old) = slots[tier].take()
                     && (old.dirty || *period_s >= 3600)
                 {
-                    write(b, probe, *period_s, &old, Open::No)?;
+                    write(b, &mut self.names, probe, *period_s, &old, Open::No)?;
                 }
                 slots[tier] = Some(match b.rollup(probe, *period_s, start)? {
-                    Some((row, sketch)) => Acc::from_row(&row, sketch),
+                    Some((mut row, stored, sketch)) => {
+                        row.metrics = self.names.resolve(b, stored)?;
+                        Acc::from_row(&row, sketch)
+                    }
                     None => Acc::empty(start, run.lesson),
                 });
             }
@@ -299,7 +489,7 @@ impl Rollups {
                 acc.add(run);
                 if acc.written_at.is_none() {
                     // a new period shows up at once; later runs every FLUSH_MS
-                    write(b, probe, *period_s, acc, Open::Yes)?;
+                    write(b, &mut self.names, probe, *period_s, acc, Open::Yes)?;
                     acc.dirty = false;
                     acc.written_at = Some(run.ts);
                 }
@@ -319,7 +509,7 @@ impl Rollups {
         for (probe, slots) in &mut self.open {
             for (tier, period_s) in PERIODS_S.iter().enumerate() {
                 if let Some(acc) = slots[tier].as_mut().filter(|a| a.dirty) {
-                    write(b, probe, *period_s, acc, Open::Yes)?;
+                    write(b, &mut self.names, probe, *period_s, acc, Open::Yes)?;
                     acc.dirty = false;
                     acc.written_at = Some(now_ms);
                     n += 1;
@@ -335,6 +525,7 @@ impl Rollups {
         for p in probes {
             self.open.remove(p);
         }
+        self.names = Names::default();
     }
 
     /// Keeps only the accumulators of `probes` (after a reload removed some).
@@ -350,16 +541,24 @@ enum Open {
     No,
 }
 
-fn write(b: &Batch<'_>, probe: &str, period_s: i64, a: &Acc, open: Open) -> Result<(), StoreError> {
+fn write(
+    b: &Batch<'_>,
+    names: &mut Names,
+    probe: &str,
+    period_s: i64,
+    a: &Acc,
+    open: Open,
+) -> Result<(), StoreError> {
     let (p50, p95) = a.percentiles();
-    let metrics = (!a.metrics.is_empty()).then(|| {
-        let m: BTreeMap<&str, [f64; 2]> = a
-            .metrics
-            .iter()
-            .map(|(k, lo, hi)| (&**k, [*lo, *hi]))
-            .collect();
-        serde_json::to_string(&m).unwrap_or_default()
-    });
+    let metrics = if a.metrics.is_empty() {
+        None
+    } else {
+        let mut m = Vec::with_capacity(a.metrics.len());
+        for (k, lo, hi) in &a.metrics {
+            m.push((names.id(b, k)?, *lo, *hi));
+        }
+        Some(encode_metrics(&m))
+    };
     // only open hour rows keep their histogram, to resume after a restart: 5-minute rows are
     // many and short-lived, and a closed period's percentiles are in p50_us/p95_us
     let sketch = (period_s >= 3600 && open == Open::Yes).then(|| a.sketch.to_bytes());
@@ -389,14 +588,11 @@ fn write(b: &Batch<'_>, probe: &str, period_s: i64, a: &Acc, open: Open) -> Resu
 
 const COLUMNS: &str = "probe, period_s, start, lesson, runs, ok, degraded, critical, unknown, p50_us, p95_us, max_us, late_max_ms, metrics";
 
-fn rollup_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RollupRow> {
+/// A row without its metrics, and the metrics as stored (their names are resolved by the caller).
+fn rollup_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(RollupRow, Stored)> {
     let us = |i: usize| -> rusqlite::Result<f64> { Ok(r.get::<_, i64>(i)? as f64 / 1000.0) };
-    let metrics: Option<String> = r.get(13)?;
-    let metrics: BTreeMap<String, [f64; 2]> = metrics
-        .and_then(|m| serde_json::from_str(&m).ok())
-        .unwrap_or_default();
     let (degraded, critical): (i64, i64) = (r.get(6)?, r.get(7)?);
-    Ok(RollupRow {
+    let row = RollupRow {
         probe: r.get(0)?,
         period_seconds: r.get(1)?,
         start: r.get(2)?,
@@ -411,27 +607,26 @@ fn rollup_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RollupRow> {
         duration_p95_ms: us(10)?,
         duration_max_ms: us(11)?,
         late_max_ms: r.get(12)?,
-        metrics: metrics
-            .into_iter()
-            .map(|(k, [min, max])| (k, MinMax { min, max }))
-            .collect(),
-    })
+        metrics: BTreeMap::new(),
+    };
+    Ok((row, Stored::column(r, 13)?))
 }
 
 impl Batch<'_> {
-    /// One stored rollup row and its histogram (hour rows), if any.
-    pub fn rollup(
+    /// One stored rollup row (its metrics still as stored) and its histogram (hour rows), if any.
+    fn rollup(
         &self,
         probe: &str,
         period_s: i64,
         start: i64,
-    ) -> Result<Option<(RollupRow, Option<Sketch>)>, StoreError> {
+    ) -> Result<Option<(RollupRow, Stored, Option<Sketch>)>, StoreError> {
         let mut st = self.tx.prepare_cached(&format!(
             "SELECT {COLUMNS}, sketch FROM rollups WHERE probe = ?1 AND period_s = ?2 AND start = ?3"
         ))?;
         let mut rows = st.query_map(rusqlite::params![probe, period_s, start], |r| {
             let sketch: Option<Vec<u8>> = r.get(14)?;
-            Ok((rollup_row(r)?, sketch.map(|s| Sketch::from_bytes(&s))))
+            let (row, stored) = rollup_row(r)?;
+            Ok((row, stored, sketch.map(|s| Sketch::from_bytes(&s))))
         })?;
         Ok(rows.next().transpose()?)
     }
@@ -449,7 +644,7 @@ impl Store {
         limit: u32,
     ) -> Result<Vec<RollupRow>, StoreError> {
         let list = probes.map(|p| serde_json::Value::from(p.to_vec()).to_string());
-        all_rows(
+        let rows = all_rows(
             &self.conn,
             &format!(
                 "SELECT {COLUMNS} FROM rollups
@@ -459,7 +654,20 @@ impl Store {
             ),
             rusqlite::params![list, period_s, since_ms, until_ms, limit],
             rollup_row,
-        )
+        )?;
+        let names = if rows.iter().any(|r| matches!(r.1, Stored::Packed(_))) {
+            names_table(&self.conn)?
+        } else {
+            HashMap::new()
+        };
+        let name = |id: i64| names.get(&id).map(|n| n.to_string());
+        Ok(rows
+            .into_iter()
+            .map(|(mut row, stored)| {
+                row.metrics = stored.resolve(&name);
+                row
+            })
+            .collect())
     }
 }
 
@@ -490,6 +698,122 @@ mod tests {
         assert_eq!(m.count(), 101);
         assert_eq!(m.quantile(0.0), 0);
         assert_eq!(Sketch::default().quantile(0.5), 0);
+    }
+
+    #[test]
+    fn packed_metrics_round_trip_and_stop_at_a_malformed_tail() {
+        let m = [
+            (1, 0.000367, 0.001971),
+            (2, 200.0, 200.0),
+            (300, -1.5, 1e300),
+            (7, f64::MIN_POSITIVE, f64::MIN_POSITIVE),
+        ];
+        let packed = encode_metrics(&m);
+        assert_eq!(decode_metrics(&packed), m.to_vec());
+        // the example in the doc comment: 25 bytes against 67 of JSON
+        assert_eq!(
+            encode_metrics(&[(1, 0.000367, 0.001971), (2, 200.0, 200.0)]).len(),
+            25
+        );
+        // every cut of it decodes to a prefix, never panics, never invents a value
+        for cut in 0..packed.len() {
+            let got = decode_metrics(&packed[..cut]);
+            assert!(got.len() < m.len(), "cut at {cut}: {got:?}");
+            assert_eq!(got[..], m[..got.len()], "cut at {cut}");
+        }
+        assert!(
+            decode_metrics(&[2, 1, 1, 0, 0, 0x80, 0x3f]).is_empty(),
+            "unknown format"
+        );
+        assert!(
+            decode_metrics(&[PACKED_V1, 1, 9, 0, 0, 0, 0]).is_empty(),
+            "unknown tag"
+        );
+        assert!(
+            decode_metrics(&[
+                PACKED_V1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1
+            ])
+            .is_empty(),
+            "id too long"
+        );
+    }
+
+    #[test]
+    fn rows_of_store_version_5_keep_their_json_metrics_next_to_packed_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store
+            .conn
+            .execute(
+                "INSERT INTO rollups (probe, period_s, start, lesson, runs, ok, degraded, critical, unknown, p50_us, p95_us, max_us, late_max_ms, metrics)
+                 VALUES ('old', 300, 0, 1, 1, 1, 0, 0, 0, 1000, 1000, 1000, 0, '{\"latency_seconds\":[0.5,0.75]}')",
+                [],
+            )
+            .unwrap();
+        let mut rollups = Rollups::default();
+        let metric = |name: &str, value: f64| crate::probe::Metric {
+            name: name.into(),
+            value,
+        };
+        let metrics = [
+            metric("latency_seconds", 0.25),
+            metric("status_code", 200.0),
+        ];
+        let b = store.batch().unwrap();
+        let run = Run {
+            ts: 600_000,
+            lesson: 1,
+            health: "ok",
+            duration_us: 2000,
+            late_ms: 0,
+            metrics: &metrics,
+        };
+        rollups.add(&b, "new", &run).unwrap();
+        b.commit().unwrap();
+        let rows = store.rollups(None, 300, None, None, 10).unwrap();
+        let by_probe = |p: &str| rows.iter().find(|r| r.probe == p).unwrap().metrics.clone();
+        let old = by_probe("old");
+        assert_eq!(
+            old["latency_seconds"],
+            MinMax {
+                min: 0.5,
+                max: 0.75
+            }
+        );
+        let new = by_probe("new");
+        assert_eq!(new.len(), 2);
+        assert_eq!(
+            new["latency_seconds"],
+            MinMax {
+                min: 0.25,
+                max: 0.25
+            }
+        );
+        assert_eq!(
+            new["status_code"],
+            MinMax {
+                min: 200.0,
+                max: 200.0
+            }
+        );
+        let stored: Vec<u8> = store
+            .conn
+            .query_row("SELECT metrics FROM rollups WHERE probe = 'new'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(stored[0], PACKED_V1, "new rows are packed, not JSON");
+        // a second recorder (a restart) seeds the open period from the packed row
+        let mut again = Rollups::default();
+        let b = store.batch().unwrap();
+        again.add(&b, "new", &Run { ts: 600_500, ..run }).unwrap();
+        again.flush(&b, i64::MAX, true).unwrap();
+        b.commit().unwrap();
+        let rows = store
+            .rollups(Some(&["new".to_string()]), 300, None, None, 10)
+            .unwrap();
+        assert_eq!(rows[0].runs, 2);
+        assert_eq!(rows[0].metrics.len(), 2);
     }
 
     #[test]
