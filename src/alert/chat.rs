@@ -28,9 +28,14 @@ impl Answer {
     /// made, else `HTTP 200`.
     pub fn sent(&self, id: Option<impl std::fmt::Display>) -> String {
         match id {
-            Some(id) => format!("HTTP {} message {id}", self.status),
-            None => format!("HTTP {}", self.status),
+            Some(id) => format!("{} message {id}", self.status_line()),
+            None => self.status_line(),
         }
+    }
+
+    /// What a send reports when the receiver names no message: `HTTP 200`.
+    pub fn status_line(&self) -> String {
+        format!("HTTP {}", self.status)
     }
 }
 
@@ -308,6 +313,21 @@ pub fn title_lines(alerts: &[Alert], bullet: &str) -> String {
     lines.join("\n")
 }
 
+/// The titles of `alerts`, each escaped with `esc` and cut to `max` characters, after `- `: the
+/// list of the alerts a grouped message does not show in detail, for layouts that escape per
+/// title.
+pub fn fitted_title_lines(alerts: &[Alert], max: usize, esc: fn(&str) -> String) -> Vec<String> {
+    alerts
+        .iter()
+        .map(|a| {
+            format!(
+                "- {}",
+                super::escape::fit(&super::render::title(a), max, esc)
+            )
+        })
+        .collect()
+}
+
 /// Shrinks a text layout until it fits `max` characters: first the per-field lengths (`scale`
 /// from 1.0 down to 0.2), then the number of alerts shown in detail (from at most 10 down to 1).
 /// `layout(alerts, shown, scale)` renders; when even one alert does not fit, the group title
@@ -556,6 +576,18 @@ pub mod testkit {
         let cap = Capture::start().await;
         let ch = channel(&cap, extra);
         (cap, ch)
+    }
+
+    /// Sends the hostile alert through the channel `channel(&cap, "template = \"<template>\"")`
+    /// builds (`template` holds no quote or backslash) and returns the capture and the JSON body
+    /// it received.
+    pub async fn send_templated<C: crate::alert::Channel>(
+        channel: fn(&Capture, &str) -> C,
+        template: &str,
+    ) -> (Capture, serde_json::Value) {
+        let (cap, ch) = start_with(channel, &format!("template = \"{template}\"")).await;
+        let v = cap.send_json(&ch, &[hostile_alert()]).await;
+        (cap, v)
     }
 
     pub async fn send_with<C: crate::alert::Channel>(

@@ -53,7 +53,7 @@ username = "ledgerd"
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
         let payload = self.payload(alerts)?;
         let a = chat::post_webhook(cx, "mattermost webhook", &self.webhook_url, &payload).await?;
-        Ok(format!("HTTP {}", a.status))
+        Ok(a.status_line())
     }
 }
 
@@ -66,10 +66,7 @@ impl Mattermost {
                 let mut attachments: Vec<Value> =
                     alerts.iter().take(MAX_DETAILED).map(attachment).collect();
                 if alerts.len() > MAX_DETAILED {
-                    let rest: Vec<String> = alerts[MAX_DETAILED..]
-                        .iter()
-                        .map(|a| format!("- {}", fit(&render::title(a), 300, e)))
-                        .collect();
+                    let rest = chat::fitted_title_lines(&alerts[MAX_DETAILED..], 300, e);
                     attachments.push(json!({
                         "fallback": format!("…and {} more", rest.len()),
                         "color": format!("#{:06X}", chat::group_color(&alerts[MAX_DETAILED..])),
@@ -198,12 +195,7 @@ mod tests {
 
     #[tokio::test]
     async fn template_and_classification() {
-        let (cap, ch) = start_with(
-            channel,
-            "template = \"**{{ alert.probe }}** {{ alert.summary }}\"",
-        )
-        .await;
-        let v = cap.send_json(&ch, &[hostile_alert()]).await;
+        let (cap, v) = send_templated(channel, "**{{ alert.probe }}** {{ alert.summary }}").await;
         let t = v["text"].as_str().unwrap();
         assert!(
             t.starts_with("**agent-crontab** body: \\<!channel\\> \\<@\u{200B}U123\\>"),

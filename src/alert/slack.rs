@@ -286,12 +286,7 @@ mod tests {
 
     #[tokio::test]
     async fn template_renders_escaped_values() {
-        let (cap, ch) = start_with(
-            channel,
-            "template = \"*{{ alert.probe }}* {{ alert.summary }}\"",
-        )
-        .await;
-        let v = cap.send_json(&ch, &[hostile_alert()]).await;
+        let (_cap, v) = send_templated(channel, "*{{ alert.probe }}* {{ alert.summary }}").await;
         let t = v["blocks"][1]["text"]["text"].as_str().unwrap();
         assert!(
             t.starts_with("*agent-crontab* body: &lt;!channel&gt; &lt;@U123&gt;"),

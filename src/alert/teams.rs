@@ -45,7 +45,7 @@ webhook_url = "${TEAMS_WEBHOOK_URL:-https://prod-00.westeurope.logic.azure.com/w
     async fn send(&self, cx: &SendCx<'_>, alerts: &[Alert]) -> Result<String, SendError> {
         let payload = self.payload(alerts)?;
         let a = chat::post_webhook(cx, "teams webhook", &self.webhook_url, &payload).await?;
-        Ok(format!("HTTP {}", a.status))
+        Ok(a.status_line())
     }
 }
 
@@ -72,10 +72,7 @@ impl Teams {
                     body.push(alert_container(a, alerts.len() > 1));
                 }
                 if alerts.len() > MAX_DETAILED {
-                    let rest: Vec<String> = alerts[MAX_DETAILED..]
-                        .iter()
-                        .map(|a| format!("- {}", fit(&render::title(a), 300, e)))
-                        .collect();
+                    let rest = chat::fitted_title_lines(&alerts[MAX_DETAILED..], 300, e);
                     body.push(json!({
                         "type": "TextBlock",
                         "text": format!("**…and {} more**\n\n{}", rest.len(), rest.join("\n")),
@@ -268,12 +265,7 @@ mod tests {
 
     #[tokio::test]
     async fn template_and_classification() {
-        let (cap, ch) = start_with(
-            channel,
-            "template = \"**{{ alert.probe }}** {{ alert.summary }}\"",
-        )
-        .await;
-        let v = cap.send_json(&ch, &[hostile_alert()]).await;
+        let (cap, v) = send_templated(channel, "**{{ alert.probe }}** {{ alert.summary }}").await;
         let t = v["attachments"][0]["content"]["body"][1]["text"]
             .as_str()
             .unwrap();

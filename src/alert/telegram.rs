@@ -326,15 +326,9 @@ mod tests {
 
     #[tokio::test]
     async fn template_classification_and_ok_false() {
-        let (cap, ch) = start_with(
-            channel,
-            "template = \"<b>{{ alert.probe }}</b> {{ alert.summary }}\"",
-        )
-        .await;
-        let t = cap.send_json(&ch, &[hostile_alert()]).await["text"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (cap, v) =
+            send_templated(channel, "<b>{{ alert.probe }}</b> {{ alert.summary }}").await;
+        let t = v["text"].as_str().unwrap().to_string();
         assert!(
             t.starts_with("<b>agent-crontab</b> body: &lt;!channel&gt;"),
             "{t}"
