@@ -229,17 +229,40 @@ mod tests {
         ..TH
     };
 
-    type Case = (
-        &'static str,
-        Thresholds,
-        Vec<(Health, i64)>,
-        Vec<Option<Transition>>,
-        Status,
-    );
+    /// One health a letter (`O`k, `D`egraded, `C`ritical, `U`nknown), 10 s apart.
+    fn healths(letters: &str) -> Vec<(Health, i64)> {
+        let health = |c| match c {
+            'O' => Ok,
+            'D' => Degraded,
+            'C' => Critical,
+            'U' => Unknown,
+            other => panic!("no health is written {other:?}"),
+        };
+        letters
+            .chars()
+            .zip((0..).step_by(10))
+            .map(|(c, at)| (health(c), at))
+            .collect()
+    }
+
+    /// One step's transition a letter: `.` none, `F`ired, `L` flapping, `E`scalated,
+    /// `M` reminder, `R`esolved.
+    fn transitions(letters: &str) -> Vec<Option<Transition>> {
+        use Transition::*;
+        let transition = |c| match c {
+            'F' => Some(Fired),
+            'L' => Some(Flapping),
+            'E' => Some(Escalated),
+            'M' => Some(Reminder),
+            'R' => Some(Resolved),
+            '.' => None,
+            other => panic!("no transition is written {other:?}"),
+        };
+        letters.chars().map(transition).collect()
+    }
 
     #[test]
     fn table() {
-        use Transition::*;
         let remind = Thresholds {
             remind_every: Some(Duration::from_secs(3600)),
             ..TH
@@ -249,169 +272,107 @@ mod tests {
             resolve_after: 1,
             ..TH
         };
-        let f = |seq: &[u8]| -> Vec<(Health, i64)> {
-            seq.iter()
-                .enumerate()
-                .map(|(i, b)| (if *b == 1 { Critical } else { Ok }, i as i64 * 10))
-                .collect()
-        };
-        let cases: Vec<Case> = vec![
+        // a reminder once remind_every has passed since the alert (at 10 s)
+        let hourly: Vec<(Health, i64)> = [0, 10, 1800, 3610, 3700].map(|at| (Critical, at)).into();
+        // (what, thresholds, healths, transitions, status at the end)
+        let cases = [
             (
                 "alternating failures below fail_after stay silent without flap detection",
                 TH,
-                f(&[1, 0, 1, 0, 1, 0, 1, 0]),
-                vec![None; 8],
+                healths("COCOCOCO"),
+                "........",
                 Status::Ok,
             ),
             (
                 "alternating failures are flapping: one alert, held open",
                 FLAP,
-                f(&[1, 0, 1, 0, 1, 0, 1, 0, 1, 0]),
-                vec![
-                    None,
-                    None,
-                    None,
-                    None,
-                    Some(Flapping),
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                ],
+                healths("COCOCOCOCO"),
+                "....L.....",
                 Status::Firing,
             ),
             (
                 "a flapping incident resolves once the window calms",
                 FLAP,
-                f(&[1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0]),
-                vec![
-                    None,
-                    None,
-                    None,
-                    None,
-                    Some(Flapping),
-                    None,
-                    None,
-                    None,
-                    None,
-                    None,
-                    Some(Resolved),
-                    None,
-                ],
+                healths("COCOCOOOOOOO"),
+                "....L.....R.",
                 Status::Ok,
             ),
             (
                 "a solid failure is not flapping",
                 FLAP,
-                f(&[1, 1, 1, 1, 0, 0]),
-                vec![None, Some(Fired), None, None, None, Some(Resolved)],
+                healths("CCCCOO"),
+                ".F...R",
                 Status::Ok,
             ),
-            (
-                "all ok stays quiet",
-                TH,
-                vec![(Ok, 0), (Ok, 10)],
-                vec![None, None],
-                Status::Ok,
-            ),
+            ("all ok stays quiet", TH, healths("OO"), "..", Status::Ok),
             (
                 "one failure is pending",
                 TH,
-                vec![(Critical, 0)],
-                vec![None],
+                healths("C"),
+                ".",
                 Status::Pending,
             ),
-            (
-                "two failures fire",
-                TH,
-                vec![(Critical, 0), (Critical, 10)],
-                vec![None, Some(Fired)],
-                Status::Firing,
-            ),
+            ("two failures fire", TH, healths("CC"), ".F", Status::Firing),
             (
                 "flap under threshold never fires",
                 TH,
-                vec![(Critical, 0), (Ok, 10), (Critical, 20), (Ok, 30)],
-                vec![None, None, None, None],
+                healths("COCO"),
+                "....",
                 Status::Ok,
             ),
             (
                 "unknown counts as failure",
                 TH,
-                vec![(Unknown, 0), (Unknown, 10)],
-                vec![None, Some(Fired)],
+                healths("UU"),
+                ".F",
                 Status::Firing,
             ),
             (
                 "firing stays firing without repeat",
                 TH,
-                vec![
-                    (Critical, 0),
-                    (Critical, 10),
-                    (Critical, 20),
-                    (Critical, 30),
-                ],
-                vec![None, Some(Fired), None, None],
+                healths("CCCC"),
+                ".F..",
                 Status::Firing,
             ),
             (
                 "resolve needs two oks",
                 TH,
-                vec![(Critical, 0), (Critical, 10), (Ok, 20), (Ok, 30)],
-                vec![None, Some(Fired), None, Some(Resolved)],
+                healths("CCOO"),
+                ".F.R",
                 Status::Ok,
             ),
             (
                 "a failure resets the recovery",
                 TH,
-                vec![
-                    (Critical, 0),
-                    (Critical, 10),
-                    (Ok, 20),
-                    (Critical, 30),
-                    (Ok, 40),
-                    (Ok, 50),
-                ],
-                vec![None, Some(Fired), None, None, None, Some(Resolved)],
+                healths("CCOCOO"),
+                ".F...R",
                 Status::Ok,
             ),
             (
                 "degraded then critical escalates",
                 TH,
-                vec![
-                    (Degraded, 0),
-                    (Degraded, 10),
-                    (Critical, 20),
-                    (Degraded, 30),
-                ],
-                vec![None, Some(Fired), Some(Escalated), None],
+                healths("DDCD"),
+                ".FE.",
                 Status::Firing,
             ),
             (
                 "reminder after remind_every",
                 remind,
-                vec![
-                    (Critical, 0),
-                    (Critical, 10),
-                    (Critical, 1800),
-                    (Critical, 3610),
-                    (Critical, 3700),
-                ],
-                vec![None, Some(Fired), None, Some(Reminder), None],
+                hourly,
+                ".F.M.",
                 Status::Firing,
             ),
             (
                 "fail_after 1 fires at once",
                 once,
-                vec![(Degraded, 0), (Ok, 10)],
-                vec![Some(Fired), Some(Resolved)],
+                healths("DO"),
+                "FR",
                 Status::Ok,
             ),
         ];
         for (name, th, seq, want, status) in cases {
             let (s, got) = run(th, &seq);
-            assert_eq!(got, want, "{name}");
+            assert_eq!(got, transitions(want), "{name}");
             assert_eq!(s.status, status, "{name}");
         }
     }
