@@ -71,34 +71,73 @@ pub fn parse(text: &str) -> Result<Value, Json5Error> {
 /// Where JSON5 `text` first nests deeper than `limit` arrays and objects (1-based line and
 /// column), skipping strings and comments; `None` when it never does. Linear, no recursion.
 pub fn nested_deeper_than(text: &str, limit: usize) -> Option<(usize, usize)> {
-    let b = text.as_bytes();
     let mut depth = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            q @ (b'"' | b'\'') => {
-                i += 1;
-                while i < b.len() && b[i] != q {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-            }
-            b'/' => {
-                if let Some(end) = comment_end(b, i) {
-                    i = end;
-                }
-            }
-            b'[' | b'{' => {
+    for piece in Pieces::of(text) {
+        match piece {
+            Piece::Code(i, b'[' | b'{') => {
                 depth += 1;
                 if depth > limit {
                     return Some(line_col(text, i));
                 }
             }
-            b']' | b'}' => depth = depth.saturating_sub(1),
+            Piece::Code(_, b']' | b'}') => depth = depth.saturating_sub(1),
             _ => {}
         }
-        i += 1;
     }
     None
+}
+
+/// What a scan of JSON5 text meets: a byte of code (its index), or the inside of a string
+/// (`start..end`, without its quotes). Comments are passed over.
+enum Piece {
+    Code(usize, u8),
+    Str(usize, usize),
+}
+
+/// The pieces of JSON5 text, in order; linear.
+struct Pieces<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Pieces<'a> {
+    fn of(text: &'a str) -> Self {
+        Pieces {
+            b: text.as_bytes(),
+            i: 0,
+        }
+    }
+}
+
+impl Iterator for Pieces<'_> {
+    type Item = Piece;
+
+    fn next(&mut self) -> Option<Piece> {
+        let b = self.b;
+        loop {
+            let at = self.i;
+            let c = *b.get(at)?;
+            match c {
+                q @ (b'"' | b'\'') => {
+                    let mut end = at + 1;
+                    while end < b.len() && b[end] != q {
+                        end += if b[end] == b'\\' { 2 } else { 1 };
+                    }
+                    self.i = end + 1;
+                    return Some(Piece::Str(at + 1, end.min(b.len())));
+                }
+                b'/' => {
+                    if let Some(end) = comment_end(b, at) {
+                        self.i = end + 1;
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            self.i = at + 1;
+            return Some(Piece::Code(at, c));
+        }
+    }
 }
 
 /// Where a `//` or `/* */` comment starting at byte `i` ends (the index the scan of it stops
@@ -136,39 +175,27 @@ fn unpaired_surrogates_replaced(text: &str) -> Option<String> {
     };
     let mut out: Option<String> = None;
     let mut copied = 0;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            q @ (b'"' | b'\'') => {
+    for piece in Pieces::of(text) {
+        let Piece::Str(mut i, end) = piece else {
+            continue;
+        };
+        while i < end {
+            if b[i] != b'\\' {
                 i += 1;
-                while i < b.len() && b[i] != q {
-                    if b[i] != b'\\' {
-                        i += 1;
-                        continue;
-                    }
-                    match unit(i) {
-                        Some(0xD800..=0xDBFF) if matches!(unit(i + 6), Some(0xDC00..=0xDFFF)) => {
-                            i += 12;
-                        }
-                        Some(0xD800..=0xDFFF) => {
-                            let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
-                            o.push_str(&text[copied..i]);
-                            o.push_str("\\uFFFD");
-                            i += 6;
-                            copied = i;
-                        }
-                        _ => i += 2,
-                    }
-                }
+                continue;
             }
-            b'/' => {
-                if let Some(end) = comment_end(b, i) {
-                    i = end;
+            match unit(i) {
+                Some(0xD800..=0xDBFF) if matches!(unit(i + 6), Some(0xDC00..=0xDFFF)) => i += 12,
+                Some(0xD800..=0xDFFF) => {
+                    let o = out.get_or_insert_with(|| String::with_capacity(text.len()));
+                    o.push_str(&text[copied..i]);
+                    o.push_str("\\uFFFD");
+                    i += 6;
+                    copied = i;
                 }
+                _ => i += 2,
             }
-            _ => {}
         }
-        i += 1;
     }
     let mut o = out?;
     o.push_str(text.get(copied..).unwrap_or(""));
