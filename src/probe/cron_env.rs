@@ -1216,7 +1216,7 @@ fn load_env_files(
 mod tests {
     use super::*;
     use crate::probe::Health;
-    use crate::probe::testkit::{self, evidence, look_in, write};
+    use crate::probe::testkit::{self, evidence, look_in, write, write_files};
 
     const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/hosts/cron_env");
 
@@ -1442,21 +1442,22 @@ mod tests {
     async fn system_crontab_with_user_field_and_cron_d_directory() {
         let dir = tempfile::tempdir().unwrap();
         let etc = dir.path();
-        write(
-            &etc.join("crontab"),
-            "SHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n",
-            0o644,
-        );
-        write(
-            &etc.join("cron.d/brain-sync"),
-            "*/30 * * * * root test -x /nonexistent/brain-sync.sh && $BRAIN_REMOTE\n",
-            0o644,
-        );
-        write(&etc.join("cron.d/.placeholder"), "not a crontab\n", 0o644);
-        write(
-            &etc.join("cron.d/old.dpkg-old"),
-            "* * * * * root $NOPE\n",
-            0o644,
+        write_files(
+            etc,
+            &[
+                (
+                    "crontab",
+                    "SHELL=/bin/sh\nPATH=/usr/local/sbin:/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin\n17 * * * * root cd / && run-parts --report /etc/cron.hourly\n",
+                    0o644,
+                ),
+                (
+                    "cron.d/brain-sync",
+                    "*/30 * * * * root test -x /nonexistent/brain-sync.sh && $BRAIN_REMOTE\n",
+                    0o644,
+                ),
+                ("cron.d/.placeholder", "not a crontab\n", 0o644),
+                ("cron.d/old.dpkg-old", "* * * * * root $NOPE\n", 0o644),
+            ],
         );
         let p = probe(&format!(
             "system_crontabs = [\"{}\", \"{}\"]",
@@ -1548,32 +1549,15 @@ mod tests {
     async fn bashrc_that_returns_early_and_python_scripts() {
         let dir = tempfile::tempdir().unwrap();
         let home = dir.path().join("root");
-        write(
-            &home.join(".bashrc"),
-            "# ~/.bashrc\ncase $- in\n    *i*) ;;\n      *) return;;\nesac\nexport HOLDED_API_KEY=abc\n",
-            0o644,
-        );
-        write(
-            &home.join("jobs/pnl.sh"),
-            "#!/bin/bash\nsource $HOME/.bashrc 2>/dev/null || true\ncase \"$1\" in\n  weekly|monthly) echo run ;;\nesac\necho \"$HOLDED_API_KEY\"\n",
-            0o755,
-        );
-        write(
-            &home.join("jobs/snap.py"),
-            "#!/usr/bin/env python3\nimport os\ntok = os.environ[\"STOCK_TOKEN\"]\nurl = os.getenv(\"STOCK_URL\", \"http://x\")\nos.environ[\"SET_HERE\"] = \"1\"\nprint(os.environ[\"SET_HERE\"])\n",
-            0o755,
-        );
-        write(
-            &home.join("jobs/inv.sh"),
-            "#!/bin/bash\npython3 - <<'PYEOF'\nimport os\nwith open(\"$HOME/.bashrc\") as f:\n    pass\nPYEOF\n",
-            0o755,
-        );
-        write(
-            &home.join("crontab"),
-            "HOME=ROOT\n0 6 * * 1 $HOME/jobs/pnl.sh\n30 6 * * * cd $HOME/jobs && python3 snap.py\n0 7 * * * bash ~/jobs/inv.sh\n"
-                .replace("ROOT", &home.display().to_string())
-                .as_str(),
-            0o600,
+        write_files(
+            &home,
+            &[
+                (".bashrc", "# ~/.bashrc\ncase $- in\n    *i*) ;;\n      *) return;;\nesac\nexport HOLDED_API_KEY=abc\n", 0o644),
+                ("jobs/pnl.sh", "#!/bin/bash\nsource $HOME/.bashrc 2>/dev/null || true\ncase \"$1\" in\n  weekly|monthly) echo run ;;\nesac\necho \"$HOLDED_API_KEY\"\n", 0o755),
+                ("jobs/snap.py", "#!/usr/bin/env python3\nimport os\ntok = os.environ[\"STOCK_TOKEN\"]\nurl = os.getenv(\"STOCK_URL\", \"http://x\")\nos.environ[\"SET_HERE\"] = \"1\"\nprint(os.environ[\"SET_HERE\"])\n", 0o755),
+                ("jobs/inv.sh", "#!/bin/bash\npython3 - <<'PYEOF'\nimport os\nwith open(\"$HOME/.bashrc\") as f:\n    pass\nPYEOF\n", 0o755),
+                ("crontab", &"HOME=ROOT\n0 6 * * 1 $HOME/jobs/pnl.sh\n30 6 * * * cd $HOME/jobs && python3 snap.py\n0 7 * * * bash ~/jobs/inv.sh\n".replace("ROOT", &home.display().to_string()), 0o600),
+            ],
         );
         let p = probe(&format!(
             "crontabs = [\"{}\"]\ncron_path = \"/usr/bin:/bin\"",

@@ -776,6 +776,13 @@ pub mod testkit {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
     }
 
+    /// Writes each `(rel, text, mode)` below `dir`, as `write` does.
+    pub fn write_files(dir: &Path, files: &[(&str, &str, u32)]) {
+        for (rel, text, mode) in files {
+            write(&dir.join(rel), text, *mode);
+        }
+    }
+
     /// Writes `text` to `dir/rel` (parents created, default mode); returns the path.
     pub fn put(dir: &Path, rel: &str, text: &str) -> PathBuf {
         let path = dir.join(rel);
