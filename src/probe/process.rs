@@ -662,18 +662,20 @@ require_supervisor = true"#,
                 t.path().display()
             )
         };
-        let o = look(&probe(&src(""))).await;
-        assert_finding(&o, Health::Critical, "2 processes match");
-        let o = look(&probe(&src("owned_by = 1002"))).await;
-        assert_eq!(o.health, Health::Ok, "{o:?}");
-        let o = look(&probe(&src("owned_by = \"root\""))).await;
-        assert_eq!(o.health, Health::Ok, "{o:?}");
-        let o = look(&probe(&src("owned_by = 4242"))).await;
-        assert_finding(&o, Health::Critical, "no process matches");
-        let o = look(&probe(&src("owned_by = \"\""))).await;
-        assert_eq!(o.health, Health::Critical, "{o:?}");
-        let o = look(&probe(&src("owned_by = \"no-such-user-xyz\""))).await;
-        assert_eq!(o.health, Health::Unknown, "{o:?}");
+        // (owned_by line, health, what the summary says)
+        let cases = [
+            ("", Health::Critical, "2 processes match"),
+            ("owned_by = 1002", Health::Ok, ""),
+            ("owned_by = \"root\"", Health::Ok, ""),
+            ("owned_by = 4242", Health::Critical, "no process matches"),
+            ("owned_by = \"\"", Health::Critical, ""),
+            ("owned_by = \"no-such-user-xyz\"", Health::Unknown, ""),
+        ];
+        for (owned, health, says) in cases {
+            let o = look(&probe(&src(owned))).await;
+            assert_eq!(o.health, health, "{owned:?}: {o:?}");
+            assert_finding(&o, health, says);
+        }
     }
 
     #[tokio::test]
