@@ -242,14 +242,10 @@ impl Silence {
         }
     }
 
-    /// True when this waiver covers the target at `now_ms`.
+    /// True when this waiver covers the target at `now_ms`: matched as the store's silences
+    /// are (`SilenceRow::covers`, the one matching).
     pub fn covers(&self, t: &crate::store::SilenceTarget<'_>, now_ms: i64) -> bool {
-        let lesson_ok = self.lesson.is_none_or(|l| t.lessons.contains(&l));
-        let probe_ok = self.probe.as_deref().is_none_or(|p| p == t.probe);
-        let tag_ok = self.tag.as_ref().is_none_or(|x| t.tags.contains(x));
-        let host_ok = self.host.as_deref().is_none_or(|h| h == t.host);
-        let agent_ok = self.agent.as_deref().is_none_or(|a| Some(a) == t.agent);
-        now_ms < self.expires && lesson_ok && probe_ok && tag_ok && host_ok && agent_ok
+        self.to_row().covers(t, now_ms)
     }
 }
 
