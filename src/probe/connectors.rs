@@ -30,7 +30,7 @@ pub struct Connectors {
     /// JSON file (a list, or `{"connectors": [...]}`). Required.
     registry: PathBuf,
     /// Send each connector's smoke request and each adapter's health request. Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     requests: bool,
     /// Phrases of a login page (case-insensitive) that mark a session-backed adapter's answer
     /// as a re-login. Default ["<form", "login", "sign in", "password"] (any two, or a form with a
@@ -45,9 +45,6 @@ pub struct Connectors {
     client: OnceLock<reqwest::Client>,
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_login_markers() -> Vec<String> {
     ["<form", "login", "sign in", "password"]
         .map(String::from)

@@ -62,7 +62,7 @@ pub struct CronEnv {
     cron_path: String,
     /// Read the scripts jobs run (bounded) and check the variables and commands they use.
     /// Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     follow_scripts: bool,
     /// Largest crontab, script or env file read, in bytes; a longer crontab or script is
     /// `unknown` ("truncated at N"), never judged from its first part. Default 262144.
@@ -92,9 +92,6 @@ fn default_ignore() -> Vec<String> {
 }
 fn default_cron_path() -> String {
     DEFAULT_SERVICE_PATH.to_string()
-}
-fn yes() -> bool {
-    true
 }
 fn default_max_script() -> u64 {
     256 * 1024

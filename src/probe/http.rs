@@ -68,10 +68,10 @@ pub struct Http {
     #[serde(default = "default_max_body")]
     max_body_bytes: usize,
     /// Follow up to 5 redirects. Default true; false to assert on a 3xx itself (a login redirect).
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     follow_redirects: bool,
     /// Verify the server's TLS certificate. Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     verify_tls: bool,
     /// Response-shape memory (lesson 26), e.g. `shape = { page_items = "$.data" }`: the JSON key
     /// paths and list lengths of good runs are remembered, and a key that disappeared or a list
@@ -116,9 +116,6 @@ fn default_status() -> Vec<u16> {
 }
 fn default_max_body() -> usize {
     1024 * 1024
-}
-fn yes() -> bool {
-    true
 }
 
 /// One failed expectation: the evidence key, the evidence value, and a phrase for the summary.

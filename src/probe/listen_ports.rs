@@ -21,7 +21,7 @@ const MAX_LISTED: usize = 20;
 pub struct ListenPorts {
     /// Root of the proc file system; `<proc_root>/net/tcp`, `net/tcp6` and `<pid>/fd`, `comm`,
     /// `cmdline` are read below it. Default "/proc".
-    #[serde(default = "default_proc_root")]
+    #[serde(default = "super::proc_root")]
     proc_root: PathBuf,
     /// Ports (18789) or inclusive ranges ("18789-18799") that may only listen on 127.0.0.0/8 or
     /// ::1; any other address (0.0.0.0, ::, a LAN or Tailscale IP) is critical. Default none.
@@ -32,7 +32,7 @@ pub struct ListenPorts {
     expect_listening: Vec<u16>,
     /// Two different processes listening on one watched port (loopback_only or expect_listening)
     /// is critical. Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     single_listener: bool,
 }
 
@@ -60,13 +60,6 @@ impl PortSpec {
             }
         }
     }
-}
-
-fn default_proc_root() -> PathBuf {
-    PathBuf::from("/proc")
-}
-fn yes() -> bool {
-    true
 }
 
 impl Probe for ListenPorts {

@@ -66,7 +66,7 @@ pub struct LlmUsage {
     #[serde(default = "default_gap", deserialize_with = "crate::duration::de")]
     fallback_gap: Duration,
     /// Report fallbacks that stay within the failing route's provider (lesson 21). Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     check_fallbacks: bool,
     /// Paid subscription routes, as "provider/model" globs (`*` any text), e.g.
     /// ["openai-codex/*"]; each must carry traffic when metered routes do (lesson 29). Default none.
@@ -168,9 +168,6 @@ fn default_stmt_timeout() -> Duration {
 }
 fn default_max_rows() -> usize {
     500_000
-}
-fn yes() -> bool {
-    true
 }
 
 fn parse_hours(s: &str) -> Option<(NaiveTime, NaiveTime)> {

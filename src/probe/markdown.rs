@@ -82,7 +82,7 @@ struct FrontMatter {
     max_verified_age: Option<Duration>,
     /// Judge `stale_after`: a date that has passed, or a number of days / a duration ("30d")
     /// counted from `last_verified`. Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     check_stale_after: bool,
 }
 
@@ -142,9 +142,6 @@ fn default_min_chars() -> usize {
 }
 fn default_job_match() -> String {
     "(?i)dedup|hygiene|memory.?clean".into()
-}
-fn yes() -> bool {
-    true
 }
 
 /// Most findings listed in evidence; the count is always given.

@@ -49,7 +49,7 @@ pub struct Mcp {
     min_tools: usize,
     /// Send `initialize` and `tools/list` (and open `sse_url`) without credentials and expect
     /// 401/403 (lesson 13). Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     check_unauthenticated: bool,
     /// The server's env file (KEY=VALUE lines), e.g. "/opt/compai/services/mcp/.env". Default none.
     #[serde(default, deserialize_with = "de_nonempty")]
@@ -76,9 +76,6 @@ fn default_max_p95() -> Duration {
 }
 fn default_min_tools() -> usize {
     1
-}
-fn yes() -> bool {
-    true
 }
 
 /// An optional path or URL; an empty string (a pack variable left unset) is none.

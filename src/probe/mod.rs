@@ -283,6 +283,18 @@ impl ProbeCx<'_> {
     }
 }
 
+/// `true`: the serde default of a kind's switches that are on unless turned off
+/// (`#[serde(default = "super::yes")]`).
+pub fn yes() -> bool {
+    true
+}
+
+/// The proc file system: the serde default of the `proc_root` key of the kinds that read it
+/// (tests point it at a fixture tree).
+pub fn proc_root() -> PathBuf {
+    PathBuf::from("/proc")
+}
+
 /// How a live-host check answers when a copied tree is audited (`ProbeCx::live_host`).
 pub const NOT_UNDER_ROOT: &str = "not available under --root";
 

@@ -46,7 +46,7 @@ pub struct ModelSwap {
     grace: Duration,
     /// Read `<config>.bak*` (`.bak`, `.bak-<ts>`, `.bak.1`) and `<config>~` beside the config to
     /// date a swap on a first look, when no history exists. Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     backups: bool,
     /// An extra directory of config backups (file names containing the config's name).
     /// Default none.
@@ -70,9 +70,6 @@ enum Runtime {
 
 fn default_grace() -> Duration {
     Duration::from_secs(24 * 3600)
-}
-fn yes() -> bool {
-    true
 }
 
 /// Largest config, backup, prompt or eval file read.

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields)]
 pub struct Process {
     /// Root of the proc file system. Default "/proc"; tests point it at a fixture tree.
-    #[serde(default = "default_proc_root")]
+    #[serde(default = "super::proc_root")]
     proc_root: PathBuf,
     /// A process matches when its `comm` equals this (the kernel cuts `comm` to 15 bytes).
     /// At least one of `name` and `argv_matches` is required; both must hold when both are set.
@@ -44,9 +44,6 @@ pub struct Process {
     require_supervisor: bool,
 }
 
-fn default_proc_root() -> PathBuf {
-    PathBuf::from("/proc")
-}
 fn default_min() -> usize {
     1
 }
@@ -142,7 +139,7 @@ require_supervisor = true
         if let Some(o) = cx.live_host("processes") {
             return o;
         }
-        if !cfg!(target_os = "linux") && self.proc_root == default_proc_root() {
+        if !cfg!(target_os = "linux") && self.proc_root == super::proc_root() {
             return Observation::unsupported_os("linux");
         }
         let this = self.clone();

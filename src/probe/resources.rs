@@ -20,7 +20,7 @@ use std::time::Duration;
 pub struct Resources {
     /// Root of the proc file system (meminfo, loadavg, vmstat, per-process status). Default
     /// "/proc"; tests point it at a fixture tree.
-    #[serde(default = "default_proc_root")]
+    #[serde(default = "super::proc_root")]
     proc_root: PathBuf,
     /// Mount points whose disk and inode use is checked. Default ["/"].
     #[serde(default = "default_mounts")]
@@ -44,7 +44,7 @@ pub struct Resources {
     max_load_per_core: f64,
     /// Report any increase of `oom_kill` in vmstat since the previous run as critical, at once.
     /// Default true.
-    #[serde(default = "default_true")]
+    #[serde(default = "super::yes")]
     oom_kills: bool,
     /// Per-process RSS limits: `{ name = "openclaw-gateway", max_rss = "2GiB", user = "cs" }`.
     /// `name` is compared with `comm` (also when the kernel cut it to 15 bytes) and argv[0]'s file
@@ -89,9 +89,6 @@ impl RssLimit {
     }
 }
 
-fn default_proc_root() -> PathBuf {
-    PathBuf::from("/proc")
-}
 fn default_mounts() -> Vec<PathBuf> {
     vec![PathBuf::from("/")]
 }
@@ -106,9 +103,6 @@ fn default_50() -> f64 {
 }
 fn default_load() -> f64 {
     2.0
-}
-fn default_true() -> bool {
-    true
 }
 fn default_sustain() -> Duration {
     Duration::from_secs(300)
@@ -254,7 +248,7 @@ impl Resources {
             self.check_mount(m, &mut r);
         }
 
-        let proc_supported = cfg!(target_os = "linux") || self.proc_root != default_proc_root();
+        let proc_supported = cfg!(target_os = "linux") || self.proc_root != super::proc_root();
         if !proc_supported {
             r.notes.push((
                 "proc".into(),

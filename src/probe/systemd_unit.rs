@@ -83,7 +83,7 @@ pub struct SystemdUnit {
     forking_commands: Vec<String>,
     /// Ask `systemctl show` for the runtime state when systemctl exists. Default true; without
     /// systemctl the unit is judged from its files only.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     use_systemctl: bool,
     /// The systemctl program: a name looked up on /usr/local/sbin:/usr/local/bin:/usr/sbin:
     /// /usr/bin:/sbin:/bin, or an absolute path. Default "systemctl".
@@ -98,7 +98,7 @@ pub struct SystemdUnit {
     restart_window: Duration,
     /// Restart= without RestartPreventExitStatus= is degraded (a config error, exit 78, would
     /// crash-loop), for units whose ExecStart matches `exit_78_commands` only. Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     require_restart_prevent_exit_status: bool,
     /// Regexes for ExecStart commands known to exit 78 (EX_CONFIG) on a configuration error, the
     /// only ones `require_restart_prevent_exit_status` applies to: other programs exit with other
@@ -110,7 +110,7 @@ pub struct SystemdUnit {
     /// the program starts with the wrong HOME (lesson 3). systemd itself sets HOME for every
     /// unit with User= (systemd.exec, "Environment variables in spawned processes"), so User=
     /// alone is never a finding. Default true.
-    #[serde(default = "yes")]
+    #[serde(default = "super::yes")]
     require_home: bool,
     /// Timer units that must be installed (a file in `unit_dirs`) and, when systemctl exists,
     /// listed by `systemctl list-timers --all`. Default none.
@@ -118,9 +118,6 @@ pub struct SystemdUnit {
     expected_timers: Vec<String>,
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_unit_dirs() -> Vec<PathBuf> {
     [
         "/etc/systemd/system",
