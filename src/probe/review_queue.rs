@@ -502,12 +502,18 @@ fn walk_approval(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::probe::testkit::{self, assert_finding, look_in, text};
+    use crate::probe::testkit::{self, assert_finding, look_in, put, text};
 
-    fn write(dir: &Path, rel: &str, body: &str) {
-        let p = dir.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, body).unwrap();
+    /// A tree with the queue's `items` (path below `review/`, text), `factory.yml` promoting
+    /// order_status and tracking_link, and `governance.yml`.
+    fn queue(items: &[(&str, &str)], governance: &str) -> tempfile::TempDir {
+        let d = tempfile::tempdir().unwrap();
+        for (rel, text) in items {
+            put(d.path(), &format!("review/{rel}"), text);
+        }
+        put(d.path(), "factory.yml", FACTORY);
+        put(d.path(), "governance.yml", governance);
+        d
     }
 
     fn probe(src: &str) -> ReviewQueue {
@@ -526,20 +532,15 @@ governance = ["governance.yml"]
 
     #[tokio::test]
     async fn promoted_items_and_approval_on_are_ok() {
-        let d = tempfile::tempdir().unwrap();
-        write(d.path(), "review/auto-sent/cs/evt-1.md", ITEM);
-        write(
-            d.path(),
-            "review/auto-sent/cs/evt-2.md",
-            "---\ncategory: tracking_link\n---\n# Review\n",
-        );
-        write(
-            d.path(),
-            "review/pending/cs/evt-3.md",
-            "- **Category:** refund\n",
-        );
-        write(d.path(), "factory.yml", FACTORY);
-        write(d.path(), "governance.yml", GOV_OK);
+        let items = [
+            ("auto-sent/cs/evt-1.md", ITEM),
+            (
+                "auto-sent/cs/evt-2.md",
+                "---\ncategory: tracking_link\n---\n# Review\n",
+            ),
+            ("pending/cs/evt-3.md", "- **Category:** refund\n"),
+        ];
+        let d = queue(&items, GOV_OK);
         let o = look_in(&probe(PROBE), d.path()).await;
         assert_finding(&o, Health::Ok, "2 auto-sent item(s)");
     }
@@ -548,11 +549,11 @@ governance = ["governance.yml"]
     /// items past the cap are unread.
     #[tokio::test]
     async fn a_queue_past_max_items_is_unknown_not_ok() {
-        let d = tempfile::tempdir().unwrap();
-        write(d.path(), "review/auto-sent/cs/evt-1.md", ITEM);
-        write(d.path(), "review/auto-sent/cs/evt-2.md", ITEM);
-        write(d.path(), "factory.yml", FACTORY);
-        write(d.path(), "governance.yml", GOV_OK);
+        let items = [
+            ("auto-sent/cs/evt-1.md", ITEM),
+            ("auto-sent/cs/evt-2.md", ITEM),
+        ];
+        let d = queue(&items, GOV_OK);
         let o = look_in(&probe(&format!("{PROBE}\nmax_items = 1")), d.path()).await;
         assert_finding(&o, Health::Unknown, "more than max_items (1)");
         let o = look_in(&probe(PROBE), d.path()).await;
@@ -561,24 +562,16 @@ governance = ["governance.yml"]
 
     #[tokio::test]
     async fn unpromoted_category_and_approval_off_are_critical() {
-        let d = tempfile::tempdir().unwrap();
-        write(d.path(), "review/auto-sent/cs/evt-1.md", ITEM);
-        write(
-            d.path(),
-            "review/auto-sent/cs/evt-9.md",
-            "# Review\n- **Category:** international_shipping\n",
-        );
-        write(
-            d.path(),
-            "review/auto-sent/finance/evt-4.md",
-            "# no category\n",
-        );
-        write(d.path(), "factory.yml", FACTORY);
-        write(
-            d.path(),
-            "governance.yml",
-            "authority_matrix:\n  customer_facing:\n    approval_required: false\nloops:\n  - id: refunds\n    risk_class: money\n    approval_required: false\n",
-        );
+        let items = [
+            ("auto-sent/cs/evt-1.md", ITEM),
+            (
+                "auto-sent/cs/evt-9.md",
+                "# Review\n- **Category:** international_shipping\n",
+            ),
+            ("auto-sent/finance/evt-4.md", "# no category\n"),
+        ];
+        let governance = "authority_matrix:\n  customer_facing:\n    approval_required: false\nloops:\n  - id: refunds\n    risk_class: money\n    approval_required: false\n";
+        let d = queue(&items, governance);
         let o = look_in(&probe(PROBE), d.path()).await;
         let t = testkit::assert_says(
             &o,
@@ -596,7 +589,7 @@ governance = ["governance.yml"]
     #[tokio::test]
     async fn nothing_promoted_flags_every_item_and_a_broken_list_is_unknown() {
         let d = tempfile::tempdir().unwrap();
-        write(d.path(), "review/auto-sent/cs/evt-1.md", ITEM);
+        put(d.path(), "review/auto-sent/cs/evt-1.md", ITEM);
         let p = probe(
             r#"queue = "review"
 promoted_file = "factory.yml"
@@ -609,17 +602,17 @@ promoted_file = "factory.yml"
             text(&o).contains("factory.yml: no such file; nothing is promoted"),
             "{o:?}"
         );
-        write(d.path(), "factory.yml", "domain: cs\n");
+        put(d.path(), "factory.yml", "domain: cs\n");
         let o = look_in(&p, d.path()).await;
         assert_eq!(o.health, Health::Critical, "{o:?}");
         assert!(
             text(&o).contains("no key promoted_categories; nothing is promoted"),
             "{o:?}"
         );
-        write(d.path(), "factory.yml", "promoted_categories: 3\n");
+        put(d.path(), "factory.yml", "promoted_categories: 3\n");
         let o = look_in(&p, d.path()).await;
         assert_finding(&o, Health::Unknown, "promoted_categories is not a list");
-        write(d.path(), "factory.yml", "promoted_categories: [\n");
+        put(d.path(), "factory.yml", "promoted_categories: [\n");
         let o = look_in(&p, d.path()).await;
         assert_finding(&o, Health::Unknown, "not YAML");
     }
