@@ -702,30 +702,33 @@ pub mod testkit {
     /// Asserts a finding: the observation's health, and that its summary says `needle`.
     #[track_caller]
     pub fn assert_finding(o: &Observation, want: Health, needle: &str) {
-        assert_health(o, want);
-        assert!(o.summary.contains(needle), "{needle:?} not in: {}", text(o));
+        assert_summary(o, want, needle, |s, n| s.contains(n), "not in");
     }
 
     /// Asserts the observation's health and that its summary starts with `prefix`.
     #[track_caller]
     pub fn assert_starts(o: &Observation, want: Health, prefix: &str) {
-        assert_health(o, want);
-        assert!(
-            o.summary.starts_with(prefix),
-            "{prefix:?} does not start: {}",
-            text(o)
-        );
+        assert_summary(o, want, prefix, |s, p| s.starts_with(p), "does not start");
     }
 
     /// Asserts the observation's health and that its summary ends with `suffix`.
     #[track_caller]
     pub fn assert_ends(o: &Observation, want: Health, suffix: &str) {
+        assert_summary(o, want, suffix, |s, x| s.ends_with(x), "does not end");
+    }
+
+    /// Asserts the observation's health and `holds(summary, part)`; the message is
+    /// `"<part>" <fails>: <text>`.
+    #[track_caller]
+    fn assert_summary(
+        o: &Observation,
+        want: Health,
+        part: &str,
+        holds: fn(&str, &str) -> bool,
+        fails: &str,
+    ) {
         assert_health(o, want);
-        assert!(
-            o.summary.ends_with(suffix),
-            "{suffix:?} does not end: {}",
-            text(o)
-        );
+        assert!(holds(&o.summary, part), "{part:?} {fails}: {}", text(o));
     }
 
     /// Asserts the observation's health and that its `text` (summary and evidence) says every
