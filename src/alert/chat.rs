@@ -558,6 +558,18 @@ pub mod testkit {
             parse::<C>(&format!("{text}\n{extra}")).unwrap()
         }
 
+        /// Answers the next request with `status` and `body`, sends the sample alert through `ch`
+        /// (which must succeed) and returns what the send reports (`HTTP 200 message 42`).
+        pub async fn answered<C: crate::alert::Channel>(
+            &self,
+            ch: &C,
+            status: u16,
+            body: &str,
+        ) -> String {
+            self.reply(status, &[], body);
+            send_with(ch, &[sample_alert()]).await.unwrap()
+        }
+
         /// Sends `alerts` through `ch` (which must succeed) and returns the JSON body this server
         /// received last.
         pub async fn send_json<C: crate::alert::Channel>(

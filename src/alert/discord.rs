@@ -223,10 +223,8 @@ mod tests {
     #[tokio::test]
     async fn executes_the_webhook_with_an_embed() {
         let cap = Capture::start().await;
-        cap.reply(200, &[], r#"{"id":"987","type":0}"#);
-        let out = send_with(&channel(&cap, "username = \"ledgerd\""), &[sample_alert()])
-            .await
-            .unwrap();
+        let ch = channel(&cap, "username = \"ledgerd\"");
+        let out = cap.answered(&ch, 200, r#"{"id":"987","type":0}"#).await;
         assert_eq!(out, "HTTP 200 message 987");
         let v = cap.last().json_post(&format!("{HOOK_PATH}?wait=true"));
         assert_eq!(v["allowed_mentions"], json!({"parse": []}));

@@ -108,13 +108,10 @@ mod tests {
     #[tokio::test]
     async fn posts_message_with_the_key_header() {
         let cap = Capture::start().await;
-        cap.reply(200, &[], r#"{"id":25,"appid":5}"#);
-        assert_eq!(
-            send_with(&channel(&cap, ""), &[sample_alert()])
-                .await
-                .unwrap(),
-            "HTTP 200 message 25"
-        );
+        let out = cap
+            .answered(&channel(&cap, ""), 200, r#"{"id":25,"appid":5}"#)
+            .await;
+        assert_eq!(out, "HTTP 200 message 25");
         let r = cap.last();
         r.assert_json_post("/gotify/message");
         assert_eq!(r.header("x-gotify-key"), Some("SECRETappkey"));

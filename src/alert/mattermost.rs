@@ -148,8 +148,7 @@ mod tests {
     #[tokio::test]
     async fn posts_text_and_attachments() {
         let (cap, ch) = start_with(channel, "channel = \"ops\"\nusername = \"ledgerd\"").await;
-        cap.reply(200, &[], "ok");
-        assert_eq!(send_with(&ch, &[sample_alert()]).await.unwrap(), "HTTP 200");
+        assert_eq!(cap.answered(&ch, 200, "ok").await, "HTTP 200");
         let v = cap.last().json_post(PATH);
         assert_eq!(v["channel"], "ops");
         assert_eq!(v["username"], "ledgerd");

@@ -169,11 +169,10 @@ mod tests {
     #[tokio::test]
     async fn publishes_json_to_the_root() {
         let (cap, ch) = start_with(channel, "token = \"tk_SECRETtoken\"").await;
-        cap.reply(200, &[], r#"{"id":"abc123","event":"message"}"#);
-        assert_eq!(
-            send_with(&ch, &[sample_alert()]).await.unwrap(),
-            "HTTP 200 message abc123"
-        );
+        let out = cap
+            .answered(&ch, 200, r#"{"id":"abc123","event":"message"}"#)
+            .await;
+        assert_eq!(out, "HTTP 200 message abc123");
         let r = cap.last();
         r.assert_json_post("/sub/");
         assert_eq!(r.header("authorization"), Some("Bearer tk_SECRETtoken"));

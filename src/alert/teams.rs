@@ -205,11 +205,7 @@ mod tests {
     #[tokio::test]
     async fn posts_an_adaptive_card_message() {
         let cap = Capture::start().await;
-        cap.reply(202, &[], "");
-        let out = send_with(&channel(&cap, ""), &[sample_alert()])
-            .await
-            .unwrap();
-        assert_eq!(out, "HTTP 202");
+        assert_eq!(cap.answered(&channel(&cap, ""), 202, "").await, "HTTP 202");
         let v = cap.last().json_post(PATH);
         assert_eq!(v["type"], "message");
         let att = &v["attachments"][0];

@@ -255,10 +255,10 @@ mod tests {
     #[tokio::test]
     async fn calls_send_message_with_html() {
         let cap = Capture::start().await;
-        cap.reply(200, &[], r#"{"ok":true,"result":{"message_id":42}}"#);
-        let out = send_with(&channel(&cap, "message_thread_id = 9"), &[sample_alert()])
-            .await
-            .unwrap();
+        let ch = channel(&cap, "message_thread_id = 9");
+        let out = cap
+            .answered(&ch, 200, r#"{"ok":true,"result":{"message_id":42}}"#)
+            .await;
         assert_eq!(out, "HTTP 200 message 42");
         let v = cap.last().json_post(&format!("/bot{TOKEN}/sendMessage"));
         assert_eq!(v["chat_id"], -100123);

@@ -320,17 +320,9 @@ mod tests {
     #[tokio::test]
     async fn sends_a_text_message() {
         let cap = Capture::start().await;
-        cap.reply(
-            200,
-            &[],
-            r#"{"messaging_product":"whatsapp","contacts":[{"input":"4915112345678","wa_id":"4915112345678"}],"messages":[{"id":"wamid.X1"}]}"#,
-        );
-        assert_eq!(
-            send_with(&channel(&cap, ""), &[sample_alert()])
-                .await
-                .unwrap(),
-            "HTTP 200 message wamid.X1"
-        );
+        let answer = r#"{"messaging_product":"whatsapp","contacts":[{"input":"4915112345678","wa_id":"4915112345678"}],"messages":[{"id":"wamid.X1"}]}"#;
+        let out = cap.answered(&channel(&cap, ""), 200, answer).await;
+        assert_eq!(out, "HTTP 200 message wamid.X1");
         let r = cap.last();
         r.assert_json_post("/v21.0/1065/messages");
         assert_eq!(r.header("authorization"), Some("Bearer EAAG-SECRET"));
