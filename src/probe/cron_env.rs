@@ -1221,6 +1221,16 @@ mod tests {
         testkit::parse(src)
     }
 
+    /// Looks once with relative paths resolved against the committed fixtures.
+    async fn look(p: &CronEnv) -> Observation {
+        look_in(p, Path::new(FIXTURES)).await
+    }
+
+    /// Looks once at the one user crontab `tab`, with the other keys at their defaults.
+    async fn look_at(tab: &Path) -> Observation {
+        look(&probe(&format!("crontabs = [\"{}\"]", tab.display()))).await
+    }
+
     /// The bad twin: the script uses $SHOPIFY_TOKEN and `node` and loads nothing.
     #[tokio::test]
     async fn script_missing_var_and_command_is_critical() {
@@ -1243,7 +1253,7 @@ mod tests {
             x.join("crontab").display(),
             bin.display()
         ));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look(&p).await;
         assert_eq!(o.health, Health::Critical, "{}", evidence(&o));
         let ev = evidence(&o);
         let key = format!("{}:2", x.join("crontab").display());
@@ -1279,8 +1289,7 @@ mod tests {
         // the same script with the variable on the job line
         tab.push_str(&format!("59 * * * * SHOPIFY_TOKEN=x {script}\n"));
         write(&x.join("crontab"), &tab, 0o600);
-        let p = probe(&format!("crontabs = [\"{}\"]", x.join("crontab").display()));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look_at(&x.join("crontab")).await;
         assert_eq!(o.health, Health::Critical, "{}", evidence(&o));
         assert!(
             o.summary
@@ -1317,8 +1326,7 @@ mod tests {
             ),
             0o600,
         );
-        let p = probe(&format!("crontabs = [\"{}\"]", x.join("crontab").display()));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look_at(&x.join("crontab")).await;
         assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
         assert!(!format!("{o:?}").contains("shpat_secret_value"));
     }
@@ -1341,8 +1349,7 @@ mod tests {
         ] {
             let tab = dir.path().join("crontab");
             write(&tab, &format!("*/5 * * * * {cmd}\n"), 0o600);
-            let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
-            let o = look_in(&p, Path::new(FIXTURES)).await;
+            let o = look_at(&tab).await;
             assert_eq!(o.health, Health::Unknown, "{cmd}: {}", evidence(&o));
             let ev = evidence(&o);
             assert!(
@@ -1368,8 +1375,7 @@ mod tests {
         std::fs::write(&bin, &elf).unwrap();
         let tab = dir.path().join("crontab");
         write(&tab, &format!("*/5 * * * * {}\n", bin.display()), 0o600);
-        let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look_at(&tab).await;
         assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
         assert!(is_executable_binary(&[0xcf, 0xfa, 0xed, 0xfe]));
         assert!(!is_executable_binary(b"#!/b"));
@@ -1381,7 +1387,7 @@ mod tests {
             let p = probe(&format!(
                 "crontabs = [\"{twin}/crontab\"]\nscript_root = \"{twin}\"\ncron_path = \"/nonexistent\""
             ));
-            let o = look_in(&p, Path::new(FIXTURES)).await;
+            let o = look(&p).await;
             assert_eq!(o.health, want, "{twin}: {}", evidence(&o));
             if twin == "bad" {
                 let ev = evidence(&o);
@@ -1402,8 +1408,7 @@ mod tests {
             "# inline jobs\nFOO=bar\n@hourly echo \"$FOO\" ${BAR:-x} '$QUOTED' > /dev/null\n",
             0o600,
         );
-        let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look_at(&tab).await;
         assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
         assert!(o.summary.starts_with("1 cron jobs"), "{}", o.summary);
 
@@ -1411,7 +1416,7 @@ mod tests {
             "crontabs = [\"{}\"]\nrequire_env = [\"FOO\", \"HELPDESK_API_URL\"]",
             tab.display()
         ));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look(&p).await;
         assert_eq!(o.health, Health::Critical);
         assert!(
             evidence(&o).contains("job does not get $HELPDESK_API_URL (require_env)"),
@@ -1424,8 +1429,7 @@ mod tests {
             "0 6 * * * echo \"$FOO\" 50\\% done % stdin $IGNORED\n",
             0o600,
         );
-        let p = probe(&format!("crontabs = [\"{}\"]", tab.display()));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look_at(&tab).await;
         assert_eq!(o.health, Health::Critical);
         let ev = evidence(&o);
         testkit::assert_contains(
@@ -1461,7 +1465,7 @@ mod tests {
             etc.join("crontab").display(),
             etc.join("cron.d").display()
         ));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look(&p).await;
         assert_eq!(o.health, Health::Critical, "{}", evidence(&o));
         let ev = evidence(&o);
         testkit::assert_contains(&ev, &["brain-sync:1 -> job uses $BRAIN_REMOTE"]);
@@ -1479,18 +1483,10 @@ mod tests {
         // Tests run as root, so a mode-000 file is still readable: a directory where a user
         // crontab file should be is the unreadable case.
         std::fs::create_dir(dir.path().join("agent")).unwrap();
-        let p = probe(&format!(
-            "crontabs = [\"{}\"]",
-            dir.path().join("agent").display()
-        ));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look_at(&dir.path().join("agent")).await;
         assert_eq!(o.health, Health::Unknown, "{}", evidence(&o));
 
-        let p = probe(&format!(
-            "crontabs = [\"{}\"]",
-            dir.path().join("nobody").display()
-        ));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look_at(&dir.path().join("nobody")).await;
         assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
         assert!(evidence(&o).contains("no crontab at path"));
     }
@@ -1508,33 +1504,24 @@ mod tests {
             "user_crontab = true\ncrontab_command = [\"{}\", \"-l\"]",
             fake.display()
         ));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look(&p).await;
         assert_eq!(o.health, Health::Ok, "{}", evidence(&o));
         assert!(evidence(&o).contains("no crontab for the daemon user"));
 
         write(&fake, "#!/bin/sh\necho '@daily echo $TOKEN'\n", 0o755);
-        assert_eq!(
-            look_in(&p, Path::new(FIXTURES)).await.health,
-            Health::Critical
-        );
+        assert_eq!(look(&p).await.health, Health::Critical);
 
         write(
             &fake,
             "#!/bin/sh\necho 'permission denied' >&2\nexit 1\n",
             0o755,
         );
-        assert_eq!(
-            look_in(&p, Path::new(FIXTURES)).await.health,
-            Health::Unknown
-        );
+        assert_eq!(look(&p).await.health, Health::Unknown);
 
         // a configured command that does not exist is a blind spot; only the default `crontab`
         // missing means "no cron here"
         let p = probe("user_crontab = true\ncrontab_command = [\"/nonexistent/crontab\", \"-l\"]");
-        assert_eq!(
-            look_in(&p, Path::new(FIXTURES)).await.health,
-            Health::Unknown
-        );
+        assert_eq!(look(&p).await.health, Health::Unknown);
         assert!(is_default_crontab(&["crontab".into(), "-l".into()]));
         assert!(!is_default_crontab(&[
             "/usr/bin/crontab".into(),
@@ -1560,7 +1547,7 @@ mod tests {
             "crontabs = [\"{}\"]\ncron_path = \"/usr/bin:/bin\"",
             home.join("crontab").display()
         ));
-        let o = look_in(&p, Path::new(FIXTURES)).await;
+        let o = look(&p).await;
         let ev = evidence(&o);
         assert_eq!(o.health, Health::Critical, "{ev}");
         testkit::assert_contains(
