@@ -144,12 +144,7 @@ backup_dir = "/Users/Shared/agents-config/backups"
 
     fn validate(&self) -> Vec<Invalid> {
         let mut bad = Vec::new();
-        if self.files.is_empty() {
-            bad.push(Invalid::new(
-                "files",
-                "expected at least one path or pattern",
-            ));
-        }
+        Invalid::require_at_least_one(&mut bad, "files", &self.files, "path or pattern");
         for (i, f) in self.files.iter().enumerate() {
             if f.is_empty() {
                 bad.push(Invalid::new(format!("files[{i}]"), "must not be empty"));
@@ -173,9 +168,7 @@ backup_dir = "/Users/Shared/agents-config/backups"
             (_, Some(0)) => bad.push(Invalid::new("max_changes", "must be at least 1")),
             _ => {}
         }
-        if self.window.is_zero() {
-            bad.push(Invalid::new("window", "must be longer than 0s"));
-        }
+        Invalid::require_longer_than_0s(&mut bad, "window", self.window);
         if self.lookback < self.window {
             bad.push(Invalid::new("lookback", "must be at least `window`"));
         }

@@ -105,9 +105,7 @@ on_fail = "critical"
                 }
             }
         }
-        if self.max_output_bytes == 0 {
-            bad.push(Invalid::new("max_output_bytes", "must be at least 1"));
-        }
+        Invalid::require_at_least_1(&mut bad, "max_output_bytes", self.max_output_bytes);
         bad
     }
 

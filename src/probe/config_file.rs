@@ -237,9 +237,7 @@ track_keys = true
                 "needs both schema and validate_command",
             ));
         }
-        if self.max_file_bytes == 0 {
-            bad.push(Invalid::new("max_file_bytes", "must be at least 1"));
-        }
+        Invalid::require_at_least_1(&mut bad, "max_file_bytes", self.max_file_bytes);
         if pathglob::is_pattern(&self.path) {
             let per_file = [
                 ("track_keys", self.track_keys == Some(true)),

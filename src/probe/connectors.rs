@@ -69,15 +69,8 @@ registry = "/opt/compai/connectors"
 
     fn validate(&self) -> Vec<Invalid> {
         let mut bad = Vec::new();
-        if self.login_markers.is_empty() {
-            bad.push(Invalid::new(
-                "login_markers",
-                "expected at least one phrase",
-            ));
-        }
-        if self.max_connectors == 0 {
-            bad.push(Invalid::new("max_connectors", "must be at least 1"));
-        }
+        Invalid::require_at_least_one(&mut bad, "login_markers", &self.login_markers, "phrase");
+        Invalid::require_at_least_1(&mut bad, "max_connectors", self.max_connectors);
         bad
     }
 

@@ -96,12 +96,7 @@ warn_before = "3d"
 
     fn validate(&self) -> Vec<Invalid> {
         let mut bad = Vec::new();
-        if self.homes.is_empty() {
-            bad.push(Invalid::new(
-                "homes",
-                "expected at least one path or pattern",
-            ));
-        }
+        Invalid::require_at_least_one(&mut bad, "homes", &self.homes, "path or pattern");
         for (key, list) in [
             ("homes", &self.homes),
             ("plists", &self.plists),
@@ -118,9 +113,7 @@ warn_before = "3d"
                 }
             }
         }
-        if self.warn_before.is_zero() {
-            bad.push(Invalid::new("warn_before", "must be longer than 0s"));
-        }
+        Invalid::require_longer_than_0s(&mut bad, "warn_before", self.warn_before);
         bad
     }
 

@@ -152,9 +152,7 @@ max_script_bytes = 262144
         if self.cron_path.is_empty() {
             bad.push(Invalid::new("cron_path", "must not be empty"));
         }
-        if self.max_script_bytes == 0 {
-            bad.push(Invalid::new("max_script_bytes", "must be at least 1"));
-        }
+        Invalid::require_at_least_1(&mut bad, "max_script_bytes", self.max_script_bytes);
         bad
     }
 

@@ -110,9 +110,7 @@ max_entries = 20000
                 bad.push(Invalid::new(format!("paths[{i}]"), "must not be empty"));
             }
         }
-        if self.max_entries == 0 {
-            bad.push(Invalid::new("max_entries", "must be at least 1"));
-        }
+        Invalid::require_at_least_1(&mut bad, "max_entries", self.max_entries);
         for (key, id) in [("owner", &self.owner), ("group", &self.group)] {
             if let Some(IdSpec::Name(n)) = id
                 && n.trim().is_empty()

@@ -212,12 +212,12 @@ body_not_contains = ["<form"]
                 "set only one of body and body_json",
             ));
         }
-        if self.expect_status.is_empty() {
-            bad.push(Invalid::new(
-                "expect_status",
-                "expected at least one status code",
-            ));
-        }
+        Invalid::require_at_least_one(
+            &mut bad,
+            "expect_status",
+            &self.expect_status,
+            "status code",
+        );
         for (i, code) in self.expect_status.iter().enumerate() {
             if !(100..=599).contains(code) {
                 bad.push(Invalid::new(
@@ -227,9 +227,7 @@ body_not_contains = ["<form"]
             }
         }
         bad.extend(expect::validate_shape(&self.expect_json, "expect_json"));
-        if self.max_body_bytes == 0 {
-            bad.push(Invalid::new("max_body_bytes", "must be at least 1"));
-        }
+        Invalid::require_at_least_1(&mut bad, "max_body_bytes", self.max_body_bytes);
         if let Some(s) = &self.shape {
             bad.extend(s.validate("shape"));
         }

@@ -269,18 +269,10 @@ free_tier = ["*:free", "*/qwen-turbo"]
         if self.max_p95_ratio < 1.0 {
             bad.push(Invalid::new("max_p95_ratio", "expected at least 1.0"));
         }
-        if self.min_calls == 0 {
-            bad.push(Invalid::new("min_calls", "must be at least 1"));
-        }
-        if self.window.is_zero() {
-            bad.push(Invalid::new("window", "must be longer than 0s"));
-        }
-        if self.statement_timeout.is_zero() {
-            bad.push(Invalid::new("statement_timeout", "must be longer than 0s"));
-        }
-        if self.max_rows == 0 {
-            bad.push(Invalid::new("max_rows", "must be at least 1"));
-        }
+        Invalid::require_at_least_1(&mut bad, "min_calls", self.min_calls);
+        Invalid::require_longer_than_0s(&mut bad, "window", self.window);
+        Invalid::require_longer_than_0s(&mut bad, "statement_timeout", self.statement_timeout);
+        Invalid::require_at_least_1(&mut bad, "max_rows", self.max_rows);
         if let Err(e) = Regex::new(&self.rate_limit_pattern) {
             bad.push(Invalid::new(
                 "rate_limit_pattern",

@@ -242,9 +242,7 @@ untrusted_input = true
                 bad.push(Invalid::new(format!("exclude[{i}]"), "invalid glob"));
             }
         }
-        if self.max_files == 0 {
-            bad.push(Invalid::new("max_files", "must be at least 1"));
-        }
+        Invalid::require_at_least_1(&mut bad, "max_files", self.max_files);
         bad
     }
 

@@ -129,9 +129,7 @@ env_expect = { MCP_AUTH_MODE = "enforce" }
         if self.samples == 0 || self.samples > 100 {
             bad.push(Invalid::new("samples", "expected 1 to 100"));
         }
-        if self.max_p95.is_zero() {
-            bad.push(Invalid::new("max_p95", "must be longer than 0s"));
-        }
+        Invalid::require_longer_than_0s(&mut bad, "max_p95", self.max_p95);
         if !self.env_expect.is_empty() && self.env_file.is_none() {
             bad.push(Invalid::new("env_expect", "needs env_file"));
         }

@@ -391,6 +391,29 @@ impl Invalid {
             message: message.into(),
         }
     }
+
+    // The checks many kinds' `validate` share, each worded once so every kind says it the same.
+
+    /// A count or size limit (`max_files`): 0 is "must be at least 1".
+    pub fn require_at_least_1<N: PartialEq + From<u8>>(bad: &mut Vec<Invalid>, key: &str, n: N) {
+        if n == N::from(0) {
+            bad.push(Invalid::new(key, "must be at least 1"));
+        }
+    }
+
+    /// A duration (`window`): zero is "must be longer than 0s".
+    pub fn require_longer_than_0s(bad: &mut Vec<Invalid>, key: &str, d: Duration) {
+        if d.is_zero() {
+            bad.push(Invalid::new(key, "must be longer than 0s"));
+        }
+    }
+
+    /// A list the kind cannot look without (`paths`): empty is "expected at least one {what}".
+    pub fn require_at_least_one<T>(bad: &mut Vec<Invalid>, key: &str, list: &[T], what: &str) {
+        if list.is_empty() {
+            bad.push(Invalid::new(key, format!("expected at least one {what}")));
+        }
+    }
 }
 
 /// A probe kind: one file, registered in `probe_kinds!`.

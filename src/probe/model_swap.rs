@@ -121,12 +121,7 @@ sessions = "/Users/cs/.openclaw/agents/*/sessions/sessions.json"
         if self.config.as_os_str().is_empty() {
             bad.push(Invalid::new("config", "expected the runtime's config file"));
         }
-        if self.prompts.is_empty() {
-            bad.push(Invalid::new(
-                "prompts",
-                "expected at least one prompt file (SOUL.md)",
-            ));
-        }
+        Invalid::require_at_least_one(&mut bad, "prompts", &self.prompts, "prompt file (SOUL.md)");
         for (i, p) in self.prompts.iter().enumerate() {
             let s = p.to_string_lossy();
             let dir_star = p

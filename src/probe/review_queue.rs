@@ -141,9 +141,7 @@ governance = ["/opt/compai/governance.yml"]
                 "expected at least one class",
             ));
         }
-        if self.max_items == 0 {
-            bad.push(Invalid::new("max_items", "must be at least 1"));
-        }
+        Invalid::require_at_least_1(&mut bad, "max_items", self.max_items);
         bad
     }
 

@@ -63,15 +63,8 @@ ignore = ["scratch"]
         if self.agent.as_deref().is_some_and(|a| a.trim().is_empty()) {
             bad.push(Invalid::new("agent", "expected the agent's name"));
         }
-        if self.workspace.is_empty() {
-            bad.push(Invalid::new(
-                "workspace",
-                "expected at least one skills folder",
-            ));
-        }
-        if self.max_skills == 0 {
-            bad.push(Invalid::new("max_skills", "must be at least 1"));
-        }
+        Invalid::require_at_least_one(&mut bad, "workspace", &self.workspace, "skills folder");
+        Invalid::require_at_least_1(&mut bad, "max_skills", self.max_skills);
         bad
     }
 
