@@ -198,11 +198,7 @@ expect_output_contains = ["good"]"#,
         let bad = probe(r#"argv = ["sh", "-c", "echo boom; exit 3"]"#);
         let o = look(&bad).await;
         assert_finding(&o, Health::Critical, "exit code 3");
-        assert!(
-            o.evidence
-                .iter()
-                .any(|e| e.key == "output" && e.value.contains("boom"))
-        );
+        testkit::assert_ev(&o, "output", "boom");
 
         let missing = probe(r#"argv = ["no-such-binary-ledgerd"]"#);
         assert_eq!(look(&missing).await.health, Health::Unknown);

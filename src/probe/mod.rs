@@ -563,7 +563,7 @@ pub fn kind_names() -> Vec<&'static str> {
 /// look once with a test `ProbeCx` (`look`, `look_in`, `look_with`, `look_as`, `look_under`,
 /// `observe` with `At`), assert a
 /// finding (`assert_finding`, `assert_health`, `assert_starts`, `assert_ends`, `assert_says`,
-/// `has`, `one`, `ev`, `text`, `assert_contains`, `assert_lacks`) and lay out fixtures (`write`, `put`,
+/// `assert_ev`, `one`, `ev`, `text`, `assert_contains`, `assert_lacks`) and lay out fixtures (`write`, `put`,
 /// `set_mtime`, `at`, `serve` for a loopback server). Shared by every kind's tests instead of a copy per file.
 #[cfg(test)]
 pub mod testkit {
@@ -800,11 +800,15 @@ pub mod testkit {
             .unwrap_or_else(|| panic!("no evidence {key} in {o:?}"))
     }
 
-    /// Whether an evidence row named `key` contains `needle`.
-    pub fn has(o: &Observation, key: &str, needle: &str) -> bool {
-        o.evidence
-            .iter()
-            .any(|e| e.key == key && e.value.contains(needle))
+    /// Asserts that an evidence row named `key` contains `needle`; a failure shows the
+    /// observation's text.
+    #[track_caller]
+    pub fn assert_ev(o: &Observation, key: &str, needle: &str) {
+        assert!(
+            ev(o, key).iter().any(|v| v.contains(needle)),
+            "no {key} evidence with {needle:?} in: {}",
+            text(o)
+        );
     }
 
     /// Writes `text` to `path` (parents created) with Unix `mode`.

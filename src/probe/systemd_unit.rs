@@ -1330,13 +1330,7 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             Health::Critical,
             "Type=forking but ExecStart stays in the foreground (openclaw gateway with OPENCLAW_NO_RESPAWN=1",
         );
-        assert!(
-            ev(&o, "offending")
-                .iter()
-                .any(|v| v.contains("openclaw-gateway.service:7: Type=forking")),
-            "{:?}",
-            o.evidence
-        );
+        testkit::assert_ev(&o, "offending", "openclaw-gateway.service:7: Type=forking");
         // without the variable the gateway forks, which is what Type=forking expects
         let workaround = forking.replace("Environment=OPENCLAW_NO_RESPAWN=1\n", "");
         let o = look_at_unit(tmp.path(), &workaround).await;
@@ -1354,13 +1348,10 @@ Restart=on-failure\nRestartPreventExitStatus=78\n\n[Install]\nWantedBy=multi-use
             "Type=simple but ExecStart forks (openclaw gateway without OPENCLAW_NO_RESPAWN=1)",
         );
         // ExecStart starts on line 10 and continues on 11.
-        assert!(
-            ev(&o, "offending")
-                .iter()
-                .any(|v| v
-                    .contains("openclaw-gateway.service:10: ExecStart=/usr/local/bin/openclaw")),
-            "{:?}",
-            o.evidence
+        testkit::assert_ev(
+            &o,
+            "offending",
+            "openclaw-gateway.service:10: ExecStart=/usr/local/bin/openclaw",
         );
     }
 
