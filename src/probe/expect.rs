@@ -623,7 +623,9 @@ mod tests {
         assert!(parse_path(&format!("$.{}", "a".repeat(600))).is_err());
     }
 
-    fn one(src: &str) -> (JsonAssertion, Compiled) {
+    /// Checks `doc` with one assertion (it must validate), no secrets: `None` when it holds,
+    /// else `(detail, summary)`.
+    fn check(src: &str, doc: &Value) -> Option<(String, String)> {
         let a: JsonAssertion = toml::from_str(src).unwrap();
         let list = vec![a];
         assert!(
@@ -632,29 +634,26 @@ mod tests {
             validate(&list, "expect")
         );
         let c = compile(&list, "expect").unwrap().pop().unwrap();
-        (list.into_iter().next().unwrap(), c)
+        list[0].check(&c, doc, &[])
     }
 
     #[test]
     fn lists_from_arrays_or_comma_strings() {
         let doc = serde_json::json!({"gateway": {"bind": "lan"}, "m": ["a/x:free", "b/y"]});
-        let (a, c) = one("path = \"$.gateway.bind\"\nin = \"loopback, auto\"");
-        let (detail, summary) = a.check(&c, &doc, &[]).unwrap();
+        let (detail, summary) =
+            check("path = \"$.gateway.bind\"\nin = \"loopback, auto\"", &doc).unwrap();
         testkit::assert_contains(
             &summary,
             &["$.gateway.bind is string \"lan\" (expected in [loopback, auto])"],
         );
         testkit::assert_contains(&detail, &["expected in"]);
-        let (a, c) = one("path = \"$.gateway.bind\"\nnot_in = [\"lan\"]");
-        assert!(a.check(&c, &doc, &[]).is_some());
-        let (a, c) = one("path = \"$.m[*]\"\nnot_matches_any = \":free$\"");
-        let (_, summary) = a.check(&c, &doc, &[]).unwrap();
+        assert!(check("path = \"$.gateway.bind\"\nnot_in = [\"lan\"]", &doc).is_some());
+        let (_, summary) = check("path = \"$.m[*]\"\nnot_matches_any = \":free$\"", &doc).unwrap();
         assert!(
             summary.starts_with("$['m'][0] is string \"a/x:free\""),
             "{summary}"
         );
-        let (a, c) = one("path = \"$.m[1]\"\nmatches_any = [\"^b/\", \"^c/\"]");
-        assert!(a.check(&c, &doc, &[]).is_none());
+        assert!(check("path = \"$.m[1]\"\nmatches_any = [\"^b/\", \"^c/\"]", &doc).is_none());
     }
 
     #[test]
@@ -663,20 +662,28 @@ mod tests {
             "ok": {"enabled": true, "config": {}},
             "bad": {"enabled": true, "source": "npm:x"}}},
             "channels": {"slack": {"enabled": true}, "mattermost": {"enabled": false}}});
-        let (a, c) = one(
+        let (detail, summary) = check(
             "path = \"$.plugins.entries.*\"\nallowed_keys = [\"enabled\", \"hooks\", \"subagent\", \"config\"]",
-        );
-        let (detail, summary) = a.check(&c, &doc, &[]).unwrap();
+            &doc,
+        )
+        .unwrap();
         testkit::assert_contains(
             &summary,
             &["$['plugins']['entries']['bad'] has keys outside the allowed set: source"],
         );
         testkit::assert_contains(&detail, &["keys source"]);
-        let (a, c) = one("path = \"$.channels\"\nallowed_keys = \"slack\"\nenabled_only = true");
-        assert!(a.check(&c, &doc, &[]).is_none());
-        let (a, c) =
-            one("path = \"$.plugins.entries\"\nforbidden_keys = \"openclaw-supermemory, bad\"");
-        let (_, summary) = a.check(&c, &doc, &[]).unwrap();
+        assert!(
+            check(
+                "path = \"$.channels\"\nallowed_keys = \"slack\"\nenabled_only = true",
+                &doc
+            )
+            .is_none()
+        );
+        let (_, summary) = check(
+            "path = \"$.plugins.entries\"\nforbidden_keys = \"openclaw-supermemory, bad\"",
+            &doc,
+        )
+        .unwrap();
         testkit::assert_contains(&summary, &["has forbidden keys: bad"]);
     }
 
@@ -686,27 +693,30 @@ mod tests {
         let src = format!(
             "path = \"{path}\"\nexists = false\nmessage = \"bound off loopback without auth\""
         );
-        let (a, c) = one(&src);
         let open = serde_json::json!({"gateway": {"bind": "lan", "port": 1}});
-        let (detail, summary) = a.check(&c, &open, &[]).unwrap();
+        let (detail, summary) = check(&src, &open).unwrap();
         assert_eq!(summary, "bound off loopback without auth");
         testkit::assert_contains(
             &detail,
             &["expected to be absent", "(bound off loopback without auth)"],
         );
         let authed = serde_json::json!({"gateway": {"bind": "lan", "auth": {"mode": "token"}}});
-        assert!(a.check(&c, &authed, &[]).is_none());
+        assert!(check(&src, &authed).is_none());
         let local = serde_json::json!({"gateway": {"bind": "loopback"}});
-        assert!(a.check(&c, &local, &[]).is_none());
+        assert!(check(&src, &local).is_none());
     }
 
     #[test]
     fn optional_paths_and_bad_config() {
         let doc = serde_json::json!({});
-        let (a, c) = one("path = \"$.tools.exec.ask\"\nin = [\"off\"]\noptional = true");
-        assert!(a.check(&c, &doc, &[]).is_none());
-        let (a, c) = one("path = \"$.tools.exec.ask\"\nin = [\"off\"]");
-        assert!(a.check(&c, &doc, &[]).is_some());
+        assert!(
+            check(
+                "path = \"$.tools.exec.ask\"\nin = [\"off\"]\noptional = true",
+                &doc
+            )
+            .is_none()
+        );
+        assert!(check("path = \"$.tools.exec.ask\"\nin = [\"off\"]", &doc).is_some());
         let a: JsonAssertion = toml::from_str("path = \"$.x\"\nnot_matches_any = [\"(\"]").unwrap();
         let bad = validate(&[a], "expect");
         assert!(
