@@ -92,19 +92,16 @@ on_fail = "critical"
         if self.argv.is_empty() || self.argv[0].is_empty() {
             bad.push(Invalid::new("argv", "must name a program"));
         }
-        for (key, list) in [
-            ("expect_output_matches", &self.expect_output_matches),
-            ("forbid_output_matches", &self.forbid_output_matches),
-        ] {
-            for (i, re) in list.iter().enumerate() {
-                if let Err(e) = regex::Regex::new(re) {
-                    bad.push(Invalid::new(
-                        format!("{key}[{i}]"),
-                        format!("invalid regex: {e}"),
-                    ));
-                }
-            }
-        }
+        Invalid::require_regexes(
+            &mut bad,
+            "expect_output_matches",
+            &self.expect_output_matches,
+        );
+        Invalid::require_regexes(
+            &mut bad,
+            "forbid_output_matches",
+            &self.forbid_output_matches,
+        );
         Invalid::require_at_least_1(&mut bad, "max_output_bytes", self.max_output_bytes);
         bad
     }

@@ -273,12 +273,7 @@ free_tier = ["*:free", "*/qwen-turbo"]
         Invalid::require_longer_than_0s(&mut bad, "window", self.window);
         Invalid::require_longer_than_0s(&mut bad, "statement_timeout", self.statement_timeout);
         Invalid::require_at_least_1(&mut bad, "max_rows", self.max_rows);
-        if let Err(e) = Regex::new(&self.rate_limit_pattern) {
-            bad.push(Invalid::new(
-                "rate_limit_pattern",
-                format!("invalid regex: {e}"),
-            ));
-        }
+        Invalid::require_regex(&mut bad, "rate_limit_pattern", &self.rate_limit_pattern);
         for (key, list) in [
             ("subscription_routes", &self.subscription_routes),
             ("free_tier", &self.free_tier),

@@ -229,13 +229,8 @@ untrusted_input = true
         {
             bad.push(Invalid::new("duplicates.min_count", "must be at least 2"));
         }
-        if let Some(j) = &self.hygiene_job
-            && let Err(e) = Regex::new(&j.name_matches)
-        {
-            bad.push(Invalid::new(
-                "hygiene_job.name_matches",
-                format!("invalid regex: {e}"),
-            ));
+        if let Some(j) = &self.hygiene_job {
+            Invalid::require_regex(&mut bad, "hygiene_job.name_matches", &j.name_matches);
         }
         for (i, g) in self.exclude.iter().enumerate() {
             if Regex::new(&crate::probe::pathglob::to_regex(g)).is_err() {

@@ -414,6 +414,21 @@ impl Invalid {
             bad.push(Invalid::new(key, format!("expected at least one {what}")));
         }
     }
+
+    /// A regular expression (`argv_matches`): one that does not compile is "invalid regex: …".
+    pub fn require_regex(bad: &mut Vec<Invalid>, key: &str, pattern: &str) {
+        if let Err(e) = regex::Regex::new(pattern) {
+            bad.push(Invalid::new(key, format!("invalid regex: {e}")));
+        }
+    }
+
+    /// A list of regular expressions (`forking_commands`): each as `require_regex`, its key
+    /// `key[i]`.
+    pub fn require_regexes(bad: &mut Vec<Invalid>, key: &str, patterns: &[String]) {
+        for (i, p) in patterns.iter().enumerate() {
+            Invalid::require_regex(bad, &format!("{key}[{i}]"), p);
+        }
+    }
 }
 
 /// A probe kind: one file, registered in `probe_kinds!`.

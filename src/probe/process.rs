@@ -106,10 +106,8 @@ require_supervisor = true
         {
             bad.push(Invalid::new("name", "must not be empty"));
         }
-        if let Some(re) = &self.argv_matches
-            && let Err(e) = regex::Regex::new(re)
-        {
-            bad.push(Invalid::new("argv_matches", format!("invalid regex: {e}")));
+        if let Some(re) = &self.argv_matches {
+            Invalid::require_regex(&mut bad, "argv_matches", re);
         }
         if let Some(UserSpec::Name(n)) = &self.user
             && n.is_empty()

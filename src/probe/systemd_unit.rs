@@ -193,22 +193,8 @@ expected_timers = ["brain-qmd-update.timer", "brain-slack-autocapture.timer"]
                 "must list at least one directory",
             ));
         }
-        for (i, re) in self.forking_commands.iter().enumerate() {
-            if let Err(e) = regex::Regex::new(re) {
-                bad.push(Invalid::new(
-                    format!("forking_commands[{i}]"),
-                    format!("invalid regex: {e}"),
-                ));
-            }
-        }
-        for (i, re) in self.exit_78_commands.iter().enumerate() {
-            if let Err(e) = regex::Regex::new(re) {
-                bad.push(Invalid::new(
-                    format!("exit_78_commands[{i}]"),
-                    format!("invalid regex: {e}"),
-                ));
-            }
-        }
+        Invalid::require_regexes(&mut bad, "forking_commands", &self.forking_commands);
+        Invalid::require_regexes(&mut bad, "exit_78_commands", &self.exit_78_commands);
         if self.systemctl.trim().is_empty() {
             bad.push(Invalid::new("systemctl", "must name a program"));
         }
