@@ -281,3 +281,42 @@ fn release_artifact_is_static_pie() {
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert_static_pie_that_runs(&target_dir().join("release/ledgerd"));
 }
+
+/// `tests/run.sh` links the CI copy with every flag the `build-static` alias passes after `--`
+/// (so CI links with the function order file too), and that file lists one linker symbol a line.
+#[test]
+fn the_ci_static_link_uses_the_aliases_flags_and_the_order_file_is_well_formed() {
+    let config = std::fs::read_to_string(root().join(".cargo/config.toml")).unwrap();
+    let alias = config
+        .lines()
+        .find(|l| l.starts_with("build-static = ["))
+        .expect("build-static alias in .cargo/config.toml");
+    let words: Vec<&str> = alias
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .skip_while(|w| *w != "--")
+        .skip(1)
+        .filter(|w| *w != "-C")
+        .collect();
+    assert!(
+        words
+            .iter()
+            .any(|w| w.contains("symbol-ordering-file=dist/ledgerd.order")),
+        "{alias}"
+    );
+    let run = std::fs::read_to_string(root().join("tests/run.sh")).unwrap();
+    for w in &words {
+        assert!(run.contains(w), "tests/run.sh's static link lacks {w}");
+    }
+    let order = std::fs::read_to_string(root().join("dist/ledgerd.order")).unwrap();
+    let names: Vec<&str> = order.lines().collect();
+    assert!(names.len() > 1000, "{} functions", names.len());
+    for n in &names {
+        assert!(
+            !n.is_empty() && !n.contains(char::is_whitespace),
+            "not a symbol name: {n:?}"
+        );
+    }
+    assert!(names.contains(&"main"), "the order starts from main's path");
+}
