@@ -107,7 +107,7 @@ pub fn queue_due(store: &Store, config: &Config, now: DateTime<Utc>) -> usize {
 
 /// Checks every 30 s whether a digest is due.
 pub async fn run(
-    store: Mutex<Store>,
+    store: Arc<Mutex<Store>>,
     mut config: watch::Receiver<Arc<Config>>,
     wake: Arc<Notify>,
     cancel: CancellationToken,

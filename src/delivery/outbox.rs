@@ -290,7 +290,7 @@ fn overflow_payload(config: &Config, channel: &str, held: &[OutboxRow], now_ms: 
 
 /// Runs until `cancel`, waking when the recorder queues something or a retry falls due.
 pub async fn run(
-    store: Mutex<Store>,
+    store: Arc<Mutex<Store>>,
     mut config: watch::Receiver<Arc<Config>>,
     http: reqwest::Client,
     wake: Arc<Notify>,

@@ -105,7 +105,7 @@ pub fn queue_due(store: &Mutex<Store>, config: &Config, now_ms: i64) -> Result<u
 
 /// Runs until `cancel`: looks every `tick`, queues what is due and wakes the outbox worker.
 pub async fn run(
-    store: Mutex<Store>,
+    store: Arc<Mutex<Store>>,
     mut config: watch::Receiver<Arc<Config>>,
     wake: Arc<Notify>,
     cancel: CancellationToken,
