@@ -5,21 +5,28 @@
 # probe_load bench's HTTP probes) and writes the functions that ran, first run first, so that they
 # sit together at the start of .text: the kernel maps code 64 KB around each page a process
 # touches, and scattered start-up code kept ~12 MB of the binary resident (benches/README.md,
-# "Function order"). It only observes a run of ledgerd; it changes nothing but dist/ledgerd.order.
-# Needs valgrind, python3 and curl (Debian packages). A stale order file is harmless: names it
-# lists that no longer exist are passed over, new functions land after the listed ones.
+# "Function order"). Four native rounds follow: 1,000 probes under `perf record -e page-faults`,
+# appending each function whose code still faulted outside the order. dist/order.py reads the maps
+# and profiles. It only observes runs of ledgerd; it changes nothing but dist/ledgerd.order.
+# Needs valgrind, perf (linux-perf), python3 and curl (Debian packages); ~20 minutes on 2 cores.
+# A stale order file is harmless: names it lists that no longer exist are passed over, new
+# functions land after the listed ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for c in valgrind python3 curl; do
+for c in valgrind perf python3 curl; do
   command -v "$c" >/dev/null || { echo "order.sh: needs $c (apt-get install $c)" >&2; exit 1; }
 done
 work=$(mktemp -d)
 trap 'pkill -TERM -f "callgrind.*$work" 2>/dev/null || true; rm -rf "$work"' EXIT
 
+link() { # $1: where the link map goes; the flags of `cargo build-static` plus a map
+  touch src/main.rs
+  cargo rustc --quiet --release --bin ledgerd -- -C target-feature=+crt-static -C relocation-model=static \
+    -C link-arg=-Wl,--symbol-ordering-file=dist/ledgerd.order -C link-arg=-Wl,--no-warn-symbol-ordering \
+    -C "link-arg=-Wl,-Map=$1" -C link-arg=-Wl,--no-demangle
+}
 echo "order.sh: linking the static binary with a map (a release build)" >&2
-cargo rustc --quiet --release --bin ledgerd -- -C target-feature=+crt-static \
-  -C link-arg=-Wl,--symbol-ordering-file=dist/ledgerd.order -C link-arg=-Wl,--no-warn-symbol-ordering \
-  -C "link-arg=-Wl,-Map=$work/ledgerd.map" -C link-arg=-Wl,--no-demangle
+link "$work/ledgerd.map"
 cp target/release/ledgerd "$work/ledgerd"
 cargo build --quiet --bench probe_load
 bench=$(ls -t target/debug/deps/probe_load-* | grep -v '\.d$' | head -1)
@@ -60,59 +67,23 @@ chmod +x "$work/vg-ledgerd"
 "$bench" --probes 50 --seconds 75 --interval 10s --ledgerd "$work/vg-ledgerd" >"$work/bench.log" 2>&1 || true
 wait
 
-python3 - "$work" <<'PY'
-import bisect, re, sys
-work = sys.argv[1]
-# the map's .text symbols: address, size, name
-syms, in_text = [], False
-for line in open(f"{work}/ledgerd.map"):
-    p = line.split()
-    if len(p) == 5 and p[4] == ".text":
-        in_text = True
-        continue
-    if not in_text or len(p) != 5:
-        continue
-    if p[4].startswith("."):
-        in_text = False
-    elif not p[4].startswith(("/", "<")):
-        syms.append((int(p[0], 16), int(p[2], 16), p[4]))
-syms.sort()
-starts = [s[0] for s in syms]
-order, seen = [], set()
-for run in ("default", "bench"):
-    names, obs, ob, cob, addrs = {}, {}, None, None, []
-    for line in open(f"{work}/{run}.out", errors="replace"):
-        m = re.match(r"^(ob|cob|fn|cfn)=\((\d+)\)(?: (.*))?$", line.rstrip("\n"))
-        if not m:
-            continue
-        k, i, n = m.groups()
-        if k in ("ob", "cob"):
-            if n:
-                obs[i] = n
-            if k == "ob":
-                ob, cob = obs.get(i), None
-            else:
-                cob = obs.get(i)
-            continue
-        if n:
-            names[i] = n
-        obj = ob if k == "fn" else (cob or ob)
-        if k == "cfn":
-            cob = None
-        name = names.get(i, "")
-        if obj and obj.endswith("/ledgerd") and name.startswith("0x"):
-            addrs.append(int(name.split("'")[0], 16))
-    hits = 0
-    for a in addrs:
-        j = bisect.bisect_right(starts, a) - 1
-        if j >= 0 and a < syms[j][0] + max(syms[j][1], 1):
-            hits += 1
-            if syms[j][2] not in seen:
-                seen.add(syms[j][2])
-                order.append(syms[j][2])
-    print(f"order.sh: {run}: {len(addrs)} call targets, {hits} in known functions", file=sys.stderr)
-    if not addrs or hits < len(addrs) * 0.9:
-        sys.exit(f"order.sh: {run}: too few call targets matched the map; nothing written")
-open("dist/ledgerd.order", "w").write("\n".join(order) + "\n")
-print(f"order.sh: wrote {len(order)} functions to dist/ledgerd.order", file=sys.stderr)
-PY
+python3 dist/order.py callgrind "$work"
+
+# Rounds 3 to 6, native: link with the order so far, run 1,000 HTTP probes of the bench under
+# `perf record -e page-faults` and append the functions whose code faulted and that the order
+# lacks (the AVX-512 string functions valgrind hides, paths a short run under callgrind misses).
+for round in 1 2 3 4; do
+  echo "order.sh: native round $round of 4 (a link, then 45 s of 1,000 probes under perf)" >&2
+  link "$work/native$round.map"
+  cp target/release/ledgerd "$work/native$round"
+  cat >"$work/perf-ledgerd" <<SH
+#!/bin/sh
+exec perf record -q -e page-faults -c 1 -d -o $work/faults$round.data $work/native$round "\$@"
+SH
+  chmod +x "$work/perf-ledgerd"
+  "$bench" --probes 1000 --seconds 40 --interval 10s --ledgerd "$work/perf-ledgerd" \
+    >"$work/native$round.log" 2>&1 || true
+  perf script -i "$work/faults$round.data" -F addr >"$work/faults$round.txt" 2>/dev/null
+  python3 dist/order.py faults "$work/native$round.map" "$work/faults$round.txt"
+done
+echo "order.sh: done; link with cargo build-static" >&2

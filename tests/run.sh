@@ -49,12 +49,12 @@ fi
 # dbus-daemon needs a machine id
 [ -s /etc/machine-id ] || [ -s /var/lib/dbus/machine-id ] || dbus-uuidgen --ensure 2>/dev/null || true
 
-# The distributed binary is glibc static-pie (`cargo build-static`, deploy/README.md). Link
+# The distributed binary is glibc static, not a PIE (`cargo build-static`, deploy/README.md). Link
 # `ledgerd` with the same flags in the test profile (the suite's dependencies are reused; a release
 # build takes ~25 minutes here), function order file included, and keep a copy for tests/it/dist.rs
 # to check; the suite's own build relinks target/debug/ledgerd dynamically right after.
 tdir="${CARGO_TARGET_DIR:-target}"
-cargo rustc --quiet --bin ledgerd -- -C target-feature=+crt-static \
+cargo rustc --quiet --bin ledgerd -- -C target-feature=+crt-static -C relocation-model=static \
   -C link-arg=-Wl,--symbol-ordering-file=dist/ledgerd.order -C link-arg=-Wl,--no-warn-symbol-ordering
 mkdir -p "$tdir/static-check"
 cp "$tdir/debug/ledgerd" "$tdir/static-check/ledgerd"
