@@ -73,20 +73,26 @@ def callgrind_targets(path):
     return addrs
 
 
+def extend(order, seen, find, addrs):
+    """Appends to order the functions at addrs it lacks; returns how many addresses fell in one."""
+    hits = 0
+    for a in addrs:
+        n = find.name(a)
+        if n is None:
+            continue
+        hits += 1
+        if n not in seen:
+            seen.add(n)
+            order.append(n)
+    return hits
+
+
 def callgrind(work):
     find = Finder(text_symbols(f"{work}/ledgerd.map"))
     order, seen = [], set()
     for run in ("default", "bench"):
         addrs = callgrind_targets(f"{work}/{run}.out")
-        hits = 0
-        for a in addrs:
-            n = find.name(a)
-            if n is None:
-                continue
-            hits += 1
-            if n not in seen:
-                seen.add(n)
-                order.append(n)
+        hits = extend(order, seen, find, addrs)
         print(f"order.py: {run}: {len(addrs)} call targets, {hits} in known functions", file=sys.stderr)
         if not addrs or hits < len(addrs) * 0.9:
             sys.exit(f"order.py: {run}: too few call targets matched the map; nothing written")
@@ -97,24 +103,16 @@ def callgrind(work):
 def faults(map_path, addrs_path):
     find = Finder(text_symbols(map_path))
     order = [line.strip() for line in open(ORDER) if line.strip()]
-    seen, added, text = set(order), [], 0
+    before = len(order)
+    addrs = []
     for line in open(addrs_path):
-        p = line.split()
-        if not p:
-            continue
         try:
-            n = find.name(int(p[0], 16))
-        except ValueError:
+            addrs.append(int(line.split()[0], 16))
+        except (IndexError, ValueError):
             continue
-        if n is None:
-            continue
-        text += 1
-        if n not in seen:
-            seen.add(n)
-            added.append(n)
-    open(ORDER, "w").write("\n".join(order + added) + "\n")
-    print(f"order.py: {text} faults in code, {len(added)} functions added", file=sys.stderr)
-    return len(added)
+    text = extend(order, set(order), find, addrs)
+    open(ORDER, "w").write("\n".join(order) + "\n")
+    print(f"order.py: {text} faults in code, {len(order) - before} functions added", file=sys.stderr)
 
 
 if __name__ == "__main__":
