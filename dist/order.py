@@ -1,7 +1,8 @@
 """dist/order.py: the two passes of dist/order.sh that turn a run of ledgerd into function names.
 
 `callgrind WORK`: writes dist/ledgerd.order from WORK/ledgerd.map and the callgrind outputs
-WORK/default.out and WORK/bench.out, the functions each run called, first run first.
+WORK/default.out and WORK/bench.out, the functions each run called, first run first, followed by
+the functions of the previous order that the map still has.
 `faults MAP ADDRS`: appends to dist/ledgerd.order the functions whose code page-faulted in a
 native run (ADDRS: one faulting address a line, from `perf script -F addr`) and that the order
 does not list yet: valgrind hides AVX-512, so glibc's string functions differ under it, and a
@@ -96,8 +97,13 @@ def callgrind(work):
         print(f"order.py: {run}: {len(addrs)} call targets, {hits} in known functions", file=sys.stderr)
         if not addrs or hits < len(addrs) * 0.9:
             sys.exit(f"order.py: {run}: too few call targets matched the map; nothing written")
+    # then the functions of the previous order that still exist: a native round sees only the
+    # first fault in each 64 KB window, so what earlier rounds found is kept, not found again
+    exists = {s[2] for s in find.syms}
+    kept = [n for n in open(ORDER).read().split() if n in exists and n not in seen]
+    order += kept
     open(ORDER, "w").write("\n".join(order) + "\n")
-    print(f"order.py: wrote {len(order)} functions to {ORDER}", file=sys.stderr)
+    print(f"order.py: wrote {len(order)} functions to {ORDER} ({len(kept)} kept from the previous order)", file=sys.stderr)
 
 
 def faults(map_path, addrs_path):

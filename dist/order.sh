@@ -5,7 +5,8 @@
 # probe_load bench's HTTP probes) and writes the functions that ran, first run first, so that they
 # sit together at the start of .text: the kernel maps code 64 KB around each page a process
 # touches, and scattered start-up code kept ~12 MB of the binary resident (benches/README.md,
-# "Function order"). Four native rounds follow: 1,000 probes under `perf record -e page-faults`,
+# "Function order"); the functions the previous order listed that still exist follow them. Four
+# native rounds come next: 1,000 probes under `perf record -e page-faults`,
 # appending each function whose code still faulted outside the order. dist/order.py reads the maps
 # and profiles. It only observes runs of ledgerd; it changes nothing but dist/ledgerd.order.
 # Needs valgrind, perf (linux-perf), python3 and curl (Debian packages); ~20 minutes on 2 cores.
