@@ -400,8 +400,9 @@ impl Store {
     }
 
     /// Opens like `open`, with SQLite's page cache capped at `SIDE_CACHE_KIB` instead of
-    /// `CACHE_KIB`: for the daemon's side connections (web, outbox, re-posts, digests), which
-    /// read a few rows at a time; only the recorder's connection needs the larger cache.
+    /// `CACHE_KIB`: for the daemon's side connections (the web server's, and the one the outbox,
+    /// re-posts and digests share), which read a few rows at a time; only the recorder's
+    /// connection needs the larger cache.
     pub fn open_side(state_dir: &Path) -> Result<Store, StoreError> {
         let store = Store::open(state_dir)?;
         store
