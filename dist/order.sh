@@ -70,7 +70,7 @@ wait
 
 python3 dist/order.py callgrind "$work"
 
-# Rounds 3 to 6, native: link with the order so far, run 1,000 HTTP probes of the bench under
+# Then four native rounds: link with the order so far, run 1,000 HTTP probes of the bench under
 # `perf record -e page-faults` and append the functions whose code faulted and that the order
 # lacks (the AVX-512 string functions valgrind hides, paths a short run under callgrind misses).
 for round in 1 2 3 4; do

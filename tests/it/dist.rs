@@ -249,8 +249,9 @@ fn assert_static_that_runs(art: &Path) {
 
 /// The static link, checked on every `tests/run.sh` (so in CI): before the suite, run.sh links
 /// `ledgerd` with the flags `cargo build-static` passes (`-C target-feature=+crt-static -C
-/// relocation-model=static` and the function order, to the final link only) in the test profile, reusing the suite's compiled dependencies (a release
-/// build takes ~25 minutes on 2 cores), copies it aside and names it in
+/// relocation-model=static` and the function order, to the final link only) in the test profile,
+/// reusing the suite's compiled dependencies (a release build takes ~25 minutes on 2 cores),
+/// copies it aside and names it in
 /// `LEDGERD_STATIC_ARTIFACT`. Under a bare `cargo test` that variable is unset and the test says
 /// it skipped; `tests/run.sh` always sets it.
 #[test]
@@ -281,8 +282,9 @@ fn release_artifact_is_static() {
     assert_static_that_runs(&target_dir().join("release/ledgerd"));
 }
 
-/// `tests/run.sh` links the CI copy with every flag the `build-static` alias passes after `--`
-/// (so CI links with the function order file too), and that file lists one linker symbol a line.
+/// `tests/run.sh` links the CI copy, and `dist/order.sh` the binaries it profiles, with every flag
+/// the `build-static` alias passes after `--` (so CI links with the function order file too, and
+/// the order is measured on the binary it is for), and that file lists one linker symbol a line.
 #[test]
 fn the_ci_static_link_uses_the_aliases_flags_and_the_order_file_is_well_formed() {
     let config = std::fs::read_to_string(root().join(".cargo/config.toml")).unwrap();
@@ -304,9 +306,11 @@ fn the_ci_static_link_uses_the_aliases_flags_and_the_order_file_is_well_formed()
             .any(|w| w.contains("symbol-ordering-file=dist/ledgerd.order")),
         "{alias}"
     );
-    let run = std::fs::read_to_string(root().join("tests/run.sh")).unwrap();
-    for w in &words {
-        assert!(run.contains(w), "tests/run.sh's static link lacks {w}");
+    for script in ["tests/run.sh", "dist/order.sh"] {
+        let text = std::fs::read_to_string(root().join(script)).unwrap();
+        for w in &words {
+            assert!(text.contains(w), "{script}'s static link lacks {w}");
+        }
     }
     let order = std::fs::read_to_string(root().join("dist/ledgerd.order")).unwrap();
     let names: Vec<&str> = order.lines().collect();
